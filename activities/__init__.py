@@ -1,0 +1,1 @@
+"""Temporal activities: the only place workflows reach databases and providers."""

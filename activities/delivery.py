@@ -1,0 +1,125 @@
+"""The send activity: render one channel's content, hand it to the provider, record the result."""
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.content import render_content
+from channels.base import EmailMessage, PermanentSendError, SendResult, SmsMessage, TransientSendError
+from channels.registry import Providers
+from db import deliveries as store
+from domain.contracts import DeliverInput, DeliverResult
+from domain.types import FINAL_DELIVERY_STATUSES, Channel, DeliveryStatus
+
+
+class DeliveryActivities:
+    def __init__(self, sessions: async_sessionmaker, providers: Providers, email_from: str):
+        self._sessions = sessions
+        self._providers = providers
+        self._email_from = email_from
+
+    @activity.defn(name="deliver")
+    async def deliver(self, input: DeliverInput) -> DeliverResult:
+        delivery_id = uuid.UUID(input.delivery_id)
+        async with self._sessions() as session:
+            job = await store.load_delivery_job(session, delivery_id, uuid.UUID(input.tenant_id))
+        if job is None:
+            raise ApplicationError("delivery not found", type="DeliveryNotFound", non_retryable=True)
+        if job.delivery.status in FINAL_DELIVERY_STATUSES:
+            # An earlier attempt finished after the server stopped waiting for it: never send twice.
+            return _result(job.delivery)
+
+        content = render_content(job)
+        attempt = activity.info().attempt
+        try:
+            if job.delivery.channel == Channel.IN_APP:
+                return await self._store_in_app(job, content, attempt)
+            sent = await self._send(job, content)
+        except PermanentSendError as err:
+            await self._record_attempt_error(delivery_id, err, attempt)
+            raise ApplicationError(err.message, type="PermanentSendError", non_retryable=True) from err
+        except TransientSendError as err:
+            await self._record_attempt_error(delivery_id, err, attempt)
+            delay = timedelta(seconds=err.retry_after) if err.retry_after is not None else None
+            raise ApplicationError(err.message, type="TransientSendError", next_retry_delay=delay) from err
+
+        async with self._sessions.begin() as session:
+            await store.update_delivery(
+                session,
+                delivery_id,
+                status=DeliveryStatus.SENT,
+                provider=sent.provider,
+                provider_message_id=sent.message_id,
+                provider_response=sent.response,
+                subject=content.subject,
+                retry_count=attempt - 1,
+                error=None,
+                sent_at=store.now(),
+            )
+        return DeliverResult(input.delivery_id, DeliveryStatus.SENT, sent.provider, sent.message_id)
+
+    async def _send(self, job: store.DeliveryJob, content) -> SendResult:
+        reference = str(job.delivery.id)
+        if job.delivery.channel == Channel.EMAIL:
+            return await self._providers.email.send_email(
+                EmailMessage(
+                    to=job.delivery.address,
+                    subject=content.subject,
+                    text=content.text,
+                    html=content.html,
+                    sender=self._email_from,
+                    reference=reference,
+                )
+            )
+        if job.delivery.channel == Channel.SMS:
+            return await self._providers.sms.send_sms(
+                SmsMessage(to=job.delivery.address, body=content.text, reference=reference)
+            )
+        raise PermanentSendError(f"no provider for channel {job.delivery.channel}")
+
+    async def _store_in_app(self, job: store.DeliveryJob, content, attempt: int) -> DeliverResult:
+        """An in-app message is delivered the moment its row exists."""
+        now = store.now()
+        async with self._sessions.begin() as session:
+            await store.store_in_app_message(
+                session,
+                dict(
+                    id=job.delivery.id,
+                    tenant_id=job.delivery.tenant_id,
+                    recipient_id=job.recipient.id,
+                    notification_id=job.notification.id,
+                    title=content.subject,
+                    body=content.text,
+                    action_url=content.action_url,
+                    priority=job.notification.priority,
+                ),
+            )
+            await store.update_delivery(
+                session,
+                job.delivery.id,
+                status=DeliveryStatus.DELIVERED,
+                provider="database",
+                subject=content.subject,
+                retry_count=attempt - 1,
+                sent_at=now,
+                delivered_at=now,
+            )
+        return DeliverResult(str(job.delivery.id), DeliveryStatus.DELIVERED, "database")
+
+    async def _record_attempt_error(self, delivery_id: uuid.UUID, err, attempt: int) -> None:
+        """Each failed attempt is visible at once, while Temporal waits to retry it."""
+        async with self._sessions.begin() as session:
+            await store.update_delivery(
+                session,
+                delivery_id,
+                error=err.message,
+                retry_count=attempt,
+                provider_response=err.response or None,
+            )
+
+
+def _result(delivery) -> DeliverResult:
+    return DeliverResult(str(delivery.id), delivery.status, delivery.provider, delivery.provider_message_id)

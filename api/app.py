@@ -1,0 +1,41 @@
+"""The FastAPI application: wiring only."""
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from api.body_limit import BodySizeLimit
+from api.errors import install_error_handlers
+from api.routes import health, logs, notifications, preferences, recipients
+from db.session import create_engine, session_factory
+from herald.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, temporal: Client | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        engine = create_engine(settings.database_url)
+        app.state.settings = settings
+        app.state.sessions = session_factory(engine)
+        app.state.temporal = temporal or await Client.connect(
+            settings.temporal_address, namespace=settings.temporal_namespace
+        )
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Herald",
+        version="0.1.0",
+        description="Notifications as durable Temporal workflows.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    install_error_handlers(app)
+    for module in (notifications, logs, recipients, preferences, health):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,49 @@
+"""Dependencies injected into routes, as `Annotated` aliases tests can override."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+
+from api.errors import ApiError
+from db.tenants import TenantIdentity, tenant_for_key
+from herald.settings import Settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessions() as session:
+        yield session
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_temporal(request: Request) -> Client:
+    return request.app.state.temporal
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def get_tenant(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> TenantIdentity:
+    if credentials is None:
+        raise ApiError(401, "unauthorized", "Authorization: send 'Bearer <api key>'")
+    # Its own short session, so the route's session starts with no transaction open.
+    async with request.app.state.sessions() as session:
+        tenant = await tenant_for_key(session, credentials.credentials)
+    if tenant is None:
+        raise ApiError(401, "unauthorized", "Authorization: the API key is not valid")
+    return tenant
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+TenantDep = Annotated[TenantIdentity, Depends(get_tenant)]

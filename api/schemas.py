@@ -1,0 +1,142 @@
+"""Request and response bodies, one per purpose."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+
+from domain.contacts import check_locale, check_phone, check_timezone
+from domain.types import EVENT_KEY_PATTERN, Channel, Priority
+
+Phone = Annotated[str, AfterValidator(check_phone)]
+TimeZone = Annotated[str, AfterValidator(check_timezone)]
+Locale = Annotated[str, AfterValidator(check_locale)]
+ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\s/]+$")]
+EventKey = Annotated[str, StringConstraints(max_length=200, pattern=EVENT_KEY_PATTERN.pattern)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RecipientFields(_Input):
+    name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    email: EmailStr | None = None
+    phone: Phone | None = None
+    timezone: TimeZone = "UTC"
+    locale: Locale = "en"
+
+
+class RecipientPublic(BaseModel):
+    external_id: str
+    name: str | None
+    email: str | None
+    phone: str | None
+    timezone: str
+    locale: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class RecipientRef(_Input):
+    """A known recipient by `external_id`, or contact details inline (stored for next time)."""
+
+    external_id: ExternalId | None = None
+    name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    email: EmailStr | None = None
+    phone: Phone | None = None
+    timezone: TimeZone | None = None
+    locale: Locale | None = None
+
+    @model_validator(mode="after")
+    def _identifiable(self) -> "RecipientRef":
+        if not (self.external_id or self.email or self.phone):
+            raise ValueError("give an external_id, or an email or phone to send to")
+        return self
+
+    @property
+    def has_contact(self) -> bool:
+        return any(v is not None for v in (self.name, self.email, self.phone, self.timezone, self.locale))
+
+
+class NotificationCreate(_Input):
+    recipient: RecipientRef
+    event_key: EventKey = Field(examples=["booking.confirmation", "payment.completed"])
+    channels: Annotated[list[Channel], Field(min_length=1)] | None = Field(
+        default=None, description="Omit to use the recipient's preferred method."
+    )
+    context: dict[str, Any] = Field(default_factory=dict, description="Template variables.")
+    priority: Priority = Priority.NORMAL
+    send_at: datetime | None = Field(default=None, description="Aware ISO 8601; omit to send now.")
+
+    @model_validator(mode="after")
+    def _aware_send_at(self) -> "NotificationCreate":
+        if self.send_at is not None and self.send_at.tzinfo is None:
+            raise ValueError("send_at must include a timezone offset, e.g. 2026-05-01T09:00:00Z")
+        return self
+
+
+class NotificationAccepted(BaseModel):
+    id: uuid.UUID
+    status: str
+    workflow_id: str
+    idempotency_key: str
+    replayed: bool = Field(description="True when this Idempotency-Key was seen before.")
+
+
+class DeliveryPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    channel: str
+    provider: str | None
+    address: str | None
+    status: str
+    status_reason: str | None
+    provider_message_id: str | None
+    error: str | None
+    retry_count: int
+    subject: str | None
+    deferred_until: datetime | None
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    opened_at: datetime | None
+    clicked_at: datetime | None
+    failed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class NotificationPublic(BaseModel):
+    id: uuid.UUID
+    recipient: str
+    event_key: str
+    priority: str
+    channels: list[str] | None
+    context: dict[str, Any]
+    idempotency_key: str
+    send_at: datetime | None
+    workflow_id: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    deliveries: list[DeliveryPublic]
+
+
+class CancelOutcome(BaseModel):
+    id: uuid.UUID
+    cancelled: bool
+    status: str
+    message: str
+
+
+class LogEntry(DeliveryPublic):
+    notification_id: uuid.UUID
+    event_key: str
+    recipient: str
+
+
+class LogPage(BaseModel):
+    data: list[LogEntry]
+    next_cursor: str | None

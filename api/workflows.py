@@ -1,0 +1,82 @@
+"""Starting and signalling workflows on behalf of the API."""
+
+from datetime import timedelta
+
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from db.models import Notification
+from domain.contracts import CancelResult, DeliveryRetry, NotificationInput
+from domain.types import NotificationStatus
+from herald.settings import Settings
+from workflows import search_attributes as sa
+from workflows.notification import NotificationWorkflow
+
+
+def notification_workflow_id(tenant_id, idempotency_key: str) -> str:
+    return f"notification-{tenant_id}-{idempotency_key}"
+
+
+def delivery_retry(settings: Settings) -> DeliveryRetry:
+    return DeliveryRetry(
+        max_attempts=settings.delivery_max_attempts,
+        initial_seconds=settings.delivery_retry_initial_seconds,
+        max_interval_seconds=settings.delivery_retry_max_interval_seconds,
+        max_total_seconds=settings.delivery_max_retry_seconds,
+        attempt_timeout_seconds=settings.delivery_attempt_timeout_seconds,
+    )
+
+
+async def start_notification(client: Client, settings: Settings, notification: Notification) -> None:
+    """Idempotent: a second call for the same notification starts nothing new."""
+    try:
+        await client.start_workflow(
+            NotificationWorkflow.run,
+            NotificationInput(
+                notification_id=str(notification.id),
+                tenant_id=str(notification.tenant_id),
+                event_key=notification.event_key,
+                send_at=notification.send_at.isoformat() if notification.send_at else None,
+                retry=delivery_retry(settings),
+            ),
+            id=notification.workflow_id,
+            task_queue=settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(sa.TENANT, str(notification.tenant_id)),
+                    SearchAttributePair(sa.EVENT_KEY, notification.event_key),
+                    SearchAttributePair(sa.STATUS, NotificationStatus.ACCEPTED),
+                ]
+            ),
+            static_summary=f"{notification.event_key} ({notification.priority})",
+            rpc_timeout=timedelta(seconds=10),
+        )
+    except WorkflowAlreadyStartedError:
+        pass  # it ran to completion already: nothing to do
+
+
+class WorkflowGone(Exception):
+    """The workflow has finished; it can no longer be changed."""
+
+
+async def cancel_notification(client: Client, workflow_id: str) -> CancelResult:
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        return await handle.execute_update(
+            NotificationWorkflow.cancel, result_type=CancelResult, rpc_timeout=timedelta(seconds=30)
+        )
+    except WorkflowUpdateFailedError as exc:
+        raise WorkflowGone(str(exc)) from exc
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise WorkflowGone(exc.message) from exc
+        raise

@@ -1,0 +1,74 @@
+"""Email over SMTP (aiosmtplib)."""
+
+import email.utils
+from email.message import EmailMessage as MimeMessage
+
+import aiosmtplib
+
+from channels.base import EmailMessage, PermanentSendError, SendResult, TransientSendError
+
+
+class SmtpEmailProvider:
+    name = "smtp"
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        use_tls: bool = False,
+        start_tls: bool = False,
+        timeout: float = 10.0,
+    ):
+        self._options = dict(
+            hostname=host,
+            port=port,
+            username=username,
+            password=password,
+            use_tls=use_tls,
+            start_tls=start_tls,
+            timeout=timeout,
+        )
+
+    async def send_email(self, message: EmailMessage) -> SendResult:
+        mime = to_mime(message)
+        try:
+            errors, reply = await aiosmtplib.send(mime, **self._options)
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            raise PermanentSendError(f"SMTP rejected the credentials: {exc.code} {exc.message}",
+                                     code=str(exc.code)) from exc
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            refusal = exc.recipients[0]
+            raise _for_code(refusal.code, f"SMTP refused {message.to}: {refusal.message}") from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            raise _for_code(exc.code, f"SMTP error {exc.code}: {exc.message}") from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise TransientSendError(f"SMTP server unreachable: {exc}") from exc
+        return SendResult(self.name, mime["Message-ID"], {"reply": reply})
+
+
+def _for_code(code: int, text: str) -> Exception:
+    # 5xx replies are permanent (RFC 5321 4.2.1); 4xx are transient.
+    if 500 <= code < 600:
+        return PermanentSendError(text, code=str(code))
+    return TransientSendError(text, code=str(code))
+
+
+def to_mime(message: EmailMessage) -> MimeMessage:
+    mime = MimeMessage()
+    mime["From"] = message.sender
+    mime["To"] = message.to
+    mime["Subject"] = message.subject
+    mime["Date"] = email.utils.formatdate(localtime=False)
+    domain = email.utils.parseaddr(message.sender)[1].rpartition("@")[2] or "herald.localhost"
+    mime["Message-ID"] = email.utils.make_msgid(idstring=message.reference or None, domain=domain)
+    if message.reference:
+        mime["X-Herald-Delivery"] = message.reference
+    for name, value in message.headers.items():
+        mime[name] = value
+    mime.set_content(message.text)
+    if message.html:
+        mime.add_alternative(message.html, subtype="html")
+    return mime

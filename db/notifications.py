@@ -1,0 +1,99 @@
+"""Notifications as the API sees them: create idempotently, read, list delivery logs."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Delivery, Notification, Recipient
+
+
+@dataclass
+class Created:
+    notification: Notification
+    replayed: bool
+
+
+async def create_notification(session: AsyncSession, values: dict[str, Any]) -> Created:
+    """Insert unless (tenant, idempotency key) exists; then return the existing one instead."""
+    inserted = await session.scalar(
+        insert(Notification)
+        .values(id=uuid.uuid4(), **values)
+        .on_conflict_do_nothing(index_elements=[Notification.tenant_id, Notification.idempotency_key])
+        .returning(Notification)
+    )
+    if inserted is not None:
+        return Created(inserted, replayed=False)
+    existing = await session.scalar(
+        select(Notification).where(
+            Notification.tenant_id == values["tenant_id"],
+            Notification.idempotency_key == values["idempotency_key"],
+        )
+    )
+    return Created(existing, replayed=True)
+
+
+async def get_notification(
+    session: AsyncSession, tenant_id: uuid.UUID, notification_id: uuid.UUID
+) -> tuple[Notification, str, list[Delivery]] | None:
+    row = (
+        await session.execute(
+            select(Notification, Recipient.external_id)
+            .join(Recipient, Recipient.id == Notification.recipient_id)
+            .where(Notification.id == notification_id, Notification.tenant_id == tenant_id)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    deliveries = await session.scalars(
+        select(Delivery)
+        .where(Delivery.notification_id == notification_id, Delivery.tenant_id == tenant_id)
+        .order_by(Delivery.created_at, Delivery.channel)
+    )
+    return row[0], row[1], list(deliveries)
+
+
+@dataclass
+class LogFilter:
+    status: str | None = None
+    channel: str | None = None
+    event_key: str | None = None
+    recipient: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    after: tuple[datetime, uuid.UUID] | None = None  # the cursor: last row of the previous page
+
+
+async def list_logs(
+    session: AsyncSession, tenant_id: uuid.UUID, filters: LogFilter, limit: int
+) -> list[tuple[Delivery, Notification, str]]:
+    """Newest first, keyset-paginated on (created_at, id) so deep pages stay cheap."""
+    query = (
+        select(Delivery, Notification, Recipient.external_id)
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .join(Recipient, Recipient.id == Notification.recipient_id)
+        .where(Delivery.tenant_id == tenant_id)
+    )
+    if filters.status:
+        query = query.where(Delivery.status == filters.status)
+    if filters.channel:
+        query = query.where(Delivery.channel == filters.channel)
+    if filters.event_key:
+        query = query.where(Notification.event_key == filters.event_key)
+    if filters.recipient:
+        query = query.where(Recipient.external_id == filters.recipient)
+    if filters.since:
+        query = query.where(Delivery.created_at >= filters.since)
+    if filters.until:
+        query = query.where(Delivery.created_at < filters.until)
+    if filters.after:
+        created, last_id = filters.after
+        query = query.where(
+            or_(Delivery.created_at < created, and_(Delivery.created_at == created, Delivery.id < last_id))
+        )
+    query = query.order_by(Delivery.created_at.desc(), Delivery.id.desc()).limit(limit)
+    return [tuple(row) for row in (await session.execute(query)).all()]

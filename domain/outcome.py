@@ -1,0 +1,22 @@
+"""What a notification's overall status is, given its channels' statuses."""
+
+from domain.types import DeliveryStatus as D
+from domain.types import NotificationStatus as N
+
+_SUCCESS = {D.SENT, D.DELIVERED, D.OPENED, D.CLICKED}
+_FAILURE = {D.FAILED, D.BOUNCED}
+
+
+def overall_status(channel_statuses: list[str], cancelled: bool = False) -> N:
+    statuses = set(channel_statuses)
+    sent = bool(statuses & _SUCCESS)
+    failed = bool(statuses & _FAILURE)
+    if sent and failed:
+        return N.PARTIALLY_FAILED
+    if failed:
+        return N.FAILED
+    if sent:
+        return N.SENT
+    if cancelled or D.CANCELLED in statuses:
+        return N.CANCELLED
+    return N.SUPPRESSED

@@ -1,0 +1,49 @@
+"""What a template shows for an optional variable that the context does not provide."""
+
+from collections.abc import Mapping
+
+from jinja2 import ChainableUndefined
+from jinja2.exceptions import UndefinedError
+from jinja2.utils import missing
+
+PERSON_FALLBACK = "Guest"
+TIME_FALLBACK = "TBD"
+GENERIC_FALLBACK = "N/A"
+
+PERSON_NAMES = frozenset({"invitee_name", "recipient_name", "customer_name"})
+TIME_NAMES = frozenset({"start_time", "end_time", "duration", "date", "time"})
+TIME_SUFFIXES = ("_time", "_time_invitee", "_date", "_date_invitee")
+
+
+def default_fallback(name: str) -> str:
+    if name in PERSON_NAMES:
+        return PERSON_FALLBACK
+    if name in TIME_NAMES or name.endswith(TIME_SUFFIXES):
+        return TIME_FALLBACK
+    return GENERIC_FALLBACK
+
+
+def fallback_text(name: str, overrides: Mapping[str, str]) -> str:
+    """The template's own fallback for `name` if it set one, else Herald's default."""
+    override = overrides.get(name)
+    return override if override is not None else default_fallback(name)
+
+
+class FallbackUndefined(ChainableUndefined):
+    """A missing value: false in `{% if %}`, honoured by `|default`, printed as its fallback.
+
+    Being an Undefined (rather than a plain fallback string put in the context)
+    is what keeps `{% if meeting_link %}` false when the link is missing.
+    Chainable, so `booking.missing.deeper` prints a fallback instead of failing.
+    """
+
+    __slots__ = ("_fallback_text",)
+
+    def __init__(self, hint=None, obj=missing, name=None, exc=UndefinedError, text=None):
+        super().__init__(hint=hint, obj=obj, name=name, exc=exc)
+        if text is None:
+            text = default_fallback(name) if isinstance(name, str) else GENERIC_FALLBACK
+        self._fallback_text = text
+
+    def __str__(self) -> str:
+        return self._fallback_text

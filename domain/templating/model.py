@@ -1,0 +1,83 @@
+"""The template engine's inputs (template and layout sources) and outputs (rendered messages)."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from domain.templating.sms import SmsInfo
+from domain.types import Channel
+
+# The template parts that hold Jinja source, in the order they are checked and reported.
+TEMPLATE_FIELDS = ("subject", "html_body", "text_body", "body", "action_url")
+
+
+@dataclass(frozen=True)
+class TemplateSource:
+    """One stored version of a template.
+
+    `version_id` identifies this exact content: an edit must produce a new id,
+    because compiled templates are cached by it. `subject` is the email subject
+    and the push / in-app title; `action_url` is the in-app link (a template too).
+    """
+
+    version_id: str
+    name: str
+    event_key: str
+    channel: Channel
+    locale: str = "en"
+    subject: str | None = None
+    html_body: str | None = None
+    text_body: str | None = None
+    body: str | None = None
+    action_url: str | None = None
+    required_placeholders: tuple[str, ...] = ()
+    fallbacks: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        # Accept plain strings, lists and dicts from callers but keep the instance immutable.
+        object.__setattr__(self, "channel", Channel(self.channel))
+        object.__setattr__(self, "required_placeholders", tuple(self.required_placeholders))
+        object.__setattr__(self, "fallbacks", MappingProxyType(dict(self.fallbacks)))
+
+    def field_sources(self) -> dict[str, str]:
+        """The Jinja sources this template has, by field name."""
+        return {
+            name: text for name in TEMPLATE_FIELDS if (text := getattr(self, name)) is not None
+        }
+
+
+@dataclass(frozen=True)
+class EmailLayout:
+    """A tenant's email frame: HTML with exactly one `{{ content }}` where the body goes."""
+
+    version_id: str
+    html: str
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    html: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RenderedSms:
+    body: str
+    info: SmsInfo
+
+
+@dataclass(frozen=True)
+class RenderedPush:
+    title: str | None
+    body: str
+
+
+@dataclass(frozen=True)
+class RenderedInApp:
+    title: str
+    body: str
+    action_url: str | None
+
+
+Rendered = RenderedEmail | RenderedSms | RenderedPush | RenderedInApp

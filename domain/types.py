@@ -1,0 +1,66 @@
+"""Vocabulary shared by the API, workflows and activities."""
+
+import re
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    PUSH = "push"
+    IN_APP = "in_app"
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DEFERRED = "deferred"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    BOUNCED = "bounced"
+    OPENED = "opened"
+    CLICKED = "clicked"
+    CANCELLED = "cancelled"
+    SUPPRESSED = "suppressed"
+
+
+# A delivery in one of these states will not change again by Herald's own doing
+# (provider webhooks may still move sent -> delivered -> opened -> clicked).
+FINAL_DELIVERY_STATUSES = frozenset(
+    {
+        DeliveryStatus.SENT,
+        DeliveryStatus.DELIVERED,
+        DeliveryStatus.FAILED,
+        DeliveryStatus.BOUNCED,
+        DeliveryStatus.OPENED,
+        DeliveryStatus.CLICKED,
+        DeliveryStatus.CANCELLED,
+        DeliveryStatus.SUPPRESSED,
+    }
+)
+
+
+class NotificationStatus(StrEnum):
+    ACCEPTED = "accepted"  # stored, workflow starting
+    SCHEDULED = "scheduled"  # waiting for send_at
+    SENDING = "sending"
+    SENT = "sent"  # every channel that was attempted was sent
+    PARTIALLY_FAILED = "partially_failed"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"  # nothing to send: every channel suppressed
+    CANCELLED = "cancelled"
+
+
+EVENT_KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+
+
+def event_category(event_key: str) -> str:
+    """`booking.reminder` belongs to the `booking` category; `daily_agenda` to itself."""
+    return event_key.split(".", 1)[0]

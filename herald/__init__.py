@@ -1,0 +1,1 @@
+"""Herald: cross-cutting pieces (settings, command line, development stack)."""

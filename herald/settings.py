@@ -1,0 +1,78 @@
+"""Configuration: one validated Settings object, read from the environment once."""
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="", description="postgresql+psycopg://... ; `make run` fills it with an embedded server."
+    )
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "herald"
+
+    # Providers. Unset means: pick from the credentials that are present, else the
+    # development defaults (the local SMTP catcher and the SMS outbox file).
+    email_provider: Literal["smtp", "sendgrid"] | None = None
+    sms_provider: Literal["twilio", "outbox"] | None = None
+    email_from: str = "Herald <notifications@herald.localhost>"
+    smtp_host: str = "localhost"
+    smtp_port: int = 1025
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_use_tls: bool = False
+    smtp_start_tls: bool = False
+    sendgrid_api_key: SecretStr | None = None
+    sendgrid_base_url: str = "https://api.sendgrid.com"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from_number: str | None = None
+    twilio_base_url: str = "https://api.twilio.com"
+    sms_outbox_path: str = ".data/sms-outbox.jsonl"
+    provider_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # Delivery retries: exponential backoff from `initial` doubling up to `max_interval`,
+    # at most `max_attempts` tries and `max_retry_seconds` in all per channel.
+    delivery_max_attempts: int = Field(default=5, ge=1, le=100)
+    delivery_retry_initial_seconds: float = Field(default=1.0, gt=0)
+    delivery_retry_max_interval_seconds: float = Field(default=300.0, gt=0)
+    delivery_max_retry_seconds: float = Field(default=3600.0, gt=0)
+    delivery_attempt_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    max_request_bytes: int = 256 * 1024
+    public_base_url: str = "http://localhost:8000"
+
+    @model_validator(mode="after")
+    def _complete_provider_credentials(self) -> "Settings":
+        if self.resolved_email_provider == "sendgrid" and not self.sendgrid_api_key:
+            raise ValueError("EMAIL_PROVIDER=sendgrid needs SENDGRID_API_KEY")
+        if self.resolved_sms_provider == "twilio" and not (
+            self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number
+        ):
+            raise ValueError(
+                "SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER"
+            )
+        return self
+
+    @property
+    def resolved_email_provider(self) -> str:
+        if self.email_provider:
+            return self.email_provider
+        return "sendgrid" if self.sendgrid_api_key else "smtp"
+
+    @property
+    def resolved_sms_provider(self) -> str:
+        if self.sms_provider:
+            return self.sms_provider
+        return "twilio" if self.twilio_account_sid else "outbox"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

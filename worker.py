@@ -1,0 +1,45 @@
+"""The Herald worker: wiring only (clients, providers, workflows, activities)."""
+
+import asyncio
+import logging
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.delivery import DeliveryActivities
+from activities.planning import PlanningActivities
+from channels.registry import build_providers
+from db.session import create_engine, session_factory
+from herald.settings import Settings, get_settings
+from workflows.notification import NotificationWorkflow
+
+WORKFLOWS = [NotificationWorkflow]
+
+
+def build_worker(client: Client, settings: Settings, sessions, **options) -> Worker:
+    planning = PlanningActivities(sessions)
+    delivery = DeliveryActivities(sessions, build_providers(settings), settings.email_from)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=[planning.prepare_notification, planning.record_outcome, delivery.deliver],
+        **options,
+    )
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = get_settings()
+    engine = create_engine(settings.database_url, pool_size=20)
+    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    worker = build_worker(client, settings, session_factory(engine))
+    logging.getLogger("herald.worker").info("worker polling task queue %r", settings.task_queue)
+    try:
+        await worker.run()
+    finally:
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

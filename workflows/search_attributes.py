@@ -1,0 +1,20 @@
+"""Herald's custom search attributes: how an operator finds a notification in the Web UI."""
+
+from temporalio.common import SearchAttributeKey
+
+TENANT = SearchAttributeKey.for_keyword("HeraldTenant")
+EVENT_KEY = SearchAttributeKey.for_keyword("HeraldEventKey")
+CHANNELS = SearchAttributeKey.for_keyword_list("HeraldChannels")
+STATUS = SearchAttributeKey.for_keyword("HeraldStatus")
+
+ALL = (TENANT, EVENT_KEY, CHANNELS, STATUS)
+
+
+def cli_flags() -> list[str]:
+    """`temporal server start-dev` flags that register them at start-up."""
+    types = {"KEYWORD": "Keyword", "KEYWORD_LIST": "KeywordList"}
+    return [
+        arg
+        for key in ALL
+        for arg in ("--search-attribute", f"{key.name}={types[key.indexed_value_type.name]}")
+    ]
