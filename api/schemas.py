@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator, model_validator
 
 from domain.contacts import check_locale, check_phone, check_timezone
 from domain.types import EVENT_KEY_PATTERN, Channel, Priority
@@ -70,11 +70,12 @@ class NotificationCreate(_Input):
     priority: Priority = Priority.NORMAL
     send_at: datetime | None = Field(default=None, description="Aware ISO 8601; omit to send now.")
 
-    @model_validator(mode="after")
-    def _aware_send_at(self) -> "NotificationCreate":
-        if self.send_at is not None and self.send_at.tzinfo is None:
-            raise ValueError("send_at must include a timezone offset, e.g. 2026-05-01T09:00:00Z")
-        return self
+    @field_validator("send_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must include a timezone offset, e.g. 2026-05-01T09:00:00Z")
+        return value
 
 
 class NotificationAccepted(BaseModel):

@@ -115,7 +115,7 @@ class NotificationWorkflow:
                 channel.reason = "cancelled before sending"
             else:
                 channel.status = DeliveryStatus.FAILED
-                channel.error = _root_message(err)
+                channel.error = _failure_message(err)
 
     @workflow.update
     async def cancel(self) -> CancelResult:
@@ -141,9 +141,9 @@ def _was_cancelled(err: BaseException) -> bool:
     return isinstance(err, asyncio.CancelledError) or isinstance(err.cause, CancelledError)
 
 
-def _root_message(err: BaseException) -> str:
-    while err.__cause__ is not None:
-        err = err.__cause__
-    if isinstance(err, ApplicationError):
-        return err.message
-    return str(err)
+def _failure_message(err: BaseException) -> str:
+    """The activity's own explanation: the first ApplicationError under the ActivityError."""
+    cause = err.__cause__
+    while cause is not None and not isinstance(cause, ApplicationError):
+        cause = cause.__cause__
+    return cause.message if cause is not None else str(err)

@@ -1,0 +1,128 @@
+"""Validation, authentication, tenant isolation, logs and health, through the real API."""
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, select
+
+from db.models import Notification, Recipient
+from tests.conftest import new_tenant
+from tests.e2e.test_email_smtp import email_request
+
+
+async def row_counts(sessions) -> tuple[int, int]:
+    async with sessions() as session:
+        return (await session.scalar(select(func.count()).select_from(Notification)),
+                await session.scalar(select(func.count()).select_from(Recipient)))
+
+
+async def test_bad_input_is_refused_naming_the_field_and_writes_nothing(stack, sessions):
+    future = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    past = (datetime.now(timezone.utc) - timedelta(minutes=5)).isoformat()
+    cases = [
+        ({"recipient": {"email": "not-an-email"}}, "recipient.email"),
+        ({"recipient": {"phone": "415-555-0123"}}, "recipient.phone"),
+        ({"recipient": {"email": "a@example.com", "timezone": "Mars/Olympus"}}, "recipient.timezone"),
+        ({"send_at": past}, "send_at"),
+        ({"send_at": future.replace("+00:00", "")}, "send_at"),
+        ({"recipient": {"external_id": "nobody-here"}}, "recipient.external_id"),
+        ({"event_key": "Not A Key"}, "event_key"),
+        ({"channels": ["fax"]}, "channels.0"),
+        ({"priority": "extreme"}, "priority"),
+        ({"recipient": {}}, "recipient"),
+    ]
+    before = await row_counts(sessions)
+    for change, field in cases:
+        body = {**email_request("ok@example.com"), **change}
+        response = await stack.api.post("/v1/notifications", json=body)
+        assert response.status_code == 422, (field, response.text)
+        error = response.json()["error"]
+        assert error["message"].startswith(field), (field, error)
+        assert "Traceback" not in response.text
+    assert await row_counts(sessions) == before
+
+
+async def test_oversized_body_is_413_and_writes_nothing(stack, sessions):
+    before = await row_counts(sessions)
+    body = email_request("big@example.com", context={"blob": "x" * (256 * 1024)})
+    response = await stack.api.post("/v1/notifications", json=body)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert await row_counts(sessions) == before
+
+
+async def test_authentication_is_required(stack):
+    no_key = await stack.api.get("/v1/logs", headers={"Authorization": ""})
+    wrong_key = await stack.api.get("/v1/logs", headers={"Authorization": "Bearer hk_wrong"})
+    assert no_key.status_code == wrong_key.status_code == 401
+    assert (await stack.api.get("/v1/health", headers={"Authorization": ""})).status_code == 200
+
+
+async def test_tenants_cannot_see_each_other(stack, sessions):
+    accepted = (await stack.api.post("/v1/notifications", json=email_request("iso@example.com"))).json()
+    await stack.wait_for_status(accepted["id"], "sent")
+    _, other_key = await new_tenant(sessions, "Other")
+    other = {"Authorization": f"Bearer {other_key}"}
+
+    assert (await stack.api.get(f"/v1/notifications/{accepted['id']}", headers=other)).status_code == 404
+    assert (await stack.api.post(f"/v1/notifications/{accepted['id']}/cancel", headers=other)).status_code == 404
+    assert (await stack.api.get("/v1/logs", headers=other)).json()["data"] == []
+    recipient = (await stack.notification(accepted["id"]))["recipient"]
+    assert (await stack.api.get(f"/v1/recipients/{recipient}", headers=other)).status_code == 404
+    # The same Idempotency-Key in another tenant is another notification.
+    headers = {"Idempotency-Key": "shared-key-123"}
+    mine = await stack.api.post("/v1/notifications", json=email_request("a@example.com"), headers=headers)
+    theirs = await stack.api.post("/v1/notifications", json=email_request("a@example.com"), headers={**headers, **other})
+    assert mine.status_code == theirs.status_code == 202
+    assert mine.json()["id"] != theirs.json()["id"]
+
+
+async def test_logs_filter_and_paginate(stack):
+    headers: dict = {}  # every test's stack has a tenant of its own, so its logs start empty
+    ids = []
+    for i in range(5):
+        body = email_request(f"log{i}@example.com", channels=["email", "in_app"])
+        ids.append((await stack.api.post("/v1/notifications", json=body)).json()["id"])
+    for notification_id in ids:
+        await stack.wait_for_status(notification_id, "sent")
+
+    seen, cursor = [], None
+    while True:
+        query = "/v1/logs?limit=3" + (f"&cursor={cursor}" if cursor else "")
+        page = (await stack.api.get(query, headers=headers)).json()
+        seen += page["data"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == 10 and len({e["id"] for e in seen}) == 10
+    assert [e["created_at"] for e in seen] == sorted((e["created_at"] for e in seen), reverse=True)
+
+    in_app = (await stack.api.get("/v1/logs?channel=in_app&status=delivered", headers=headers)).json()["data"]
+    assert len(in_app) == 5 and all(e["channel"] == "in_app" for e in in_app)
+    one = (await stack.api.get(f"/v1/logs?recipient={seen[0]['recipient']}", headers=headers)).json()["data"]
+    assert {e["recipient"] for e in one} == {seen[0]["recipient"]} and len(one) == 2
+    later = (datetime.now(timezone.utc) + timedelta(minutes=1)).isoformat()
+    assert (await stack.api.get("/v1/logs", params={"from": later}, headers=headers)).json()["data"] == []
+    assert (await stack.api.get("/v1/logs?event_key=other.thing", headers=headers)).json()["data"] == []
+    assert (await stack.api.get("/v1/logs?cursor=garbage", headers=headers)).status_code == 422
+
+
+async def test_recipient_put_and_get(stack):
+    external_id = f"r-{uuid.uuid4().hex[:6]}"
+    body = {"name": "Ada", "email": "ada@example.com", "phone": "+442071838750", "timezone": "Europe/London", "locale": "en-GB"}
+    put = await stack.api.put(f"/v1/recipients/{external_id}", json=body)
+    assert put.status_code == 200, put.text
+    got = (await stack.api.get(f"/v1/recipients/{external_id}")).json()
+    assert {k: got[k] for k in body} == body
+    bad = await stack.api.put(f"/v1/recipients/{external_id}", json={**body, "phone": "+12"})
+    assert bad.status_code == 422 and bad.json()["error"]["message"].startswith("phone")
+
+
+async def test_health_reports_each_component(stack):
+    response = await stack.api.get("/v1/health")
+    assert response.status_code == 200
+    health = response.json()
+    assert health["database"]["status"] == "ok"
+    assert health["temporal"]["status"] == "ok"
+    assert health["providers"]["email"]["provider"] == "smtp"
+    assert health["providers"]["sms"]["provider"] == "outbox"
