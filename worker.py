@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import signal
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -33,10 +34,14 @@ async def main() -> None:
     settings = get_settings()
     engine = create_engine(settings.database_url, pool_size=20)
     client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
-    worker = build_worker(client, settings, session_factory(engine))
-    logging.getLogger("herald.worker").info("worker polling task queue %r", settings.task_queue)
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     try:
-        await worker.run()
+        async with build_worker(client, settings, session_factory(engine)):
+            logging.getLogger("herald.worker").info("worker polling task queue %r", settings.task_queue)
+            await stop.wait()
+        # Leaving the block shuts down gracefully: running activities finish first.
     finally:
         await engine.dispose()
 
