@@ -23,6 +23,8 @@ from domain.policy.decision import ChannelDecision, Decision, ReasonCode
 from domain.policy.digests import digest_flush_time
 from domain.policy.inputs import (
     AGENDA_EVENT_KEY,
+    DEFAULT_TENANT_SETTINGS,
+    NOTHING_SENT,
     Notification,
     Recipient,
     SendCounts,
@@ -50,8 +52,8 @@ def decide(
     notification: Notification,
     recipient: Recipient,
     now: datetime,
-    counts: SendCounts = SendCounts(),
-    tenant: TenantSettings = TenantSettings(),
+    counts: SendCounts = NOTHING_SENT,
+    tenant: TenantSettings = DEFAULT_TENANT_SETTINGS,
 ) -> Decision:
     """Decide every channel of `notification` for `recipient` at the instant `now`."""
     is_reminder = notification.event_key in tenant.reminder_event_keys
@@ -76,8 +78,9 @@ def decide(
 
 
 def requested_channels(explicit: Sequence[str] | None, preferences: Preferences) -> list[Channel]:
-    """The notification's own channels (once each, in order), else the preferred method's."""
-    if explicit is None:
+    """The notification's own channels (once each, in order), else, when it names none,
+    the preferred method's."""
+    if not explicit:
         return list(_PREFERRED_CHANNELS[preferences.preferred_method])
     return list(dict.fromkeys(Channel(channel) for channel in explicit))
 
@@ -161,7 +164,9 @@ def _digest(channel: Channel, s: _Situation) -> ChannelDecision | None:
     if setting is None or setting.frequency == DigestFrequency.IMMEDIATE:
         return None
     flush_at = digest_flush_time(setting, s.now, s.time_rules.zone)
-    reason = f"{category} notifications are collected into the recipient's {setting.frequency} digest"
+    reason = (
+        f"{category} notifications are collected into the recipient's {setting.frequency} digest"
+    )
     return ChannelDecision.digest(channel, setting.frequency, flush_at, reason)
 
 

@@ -21,7 +21,8 @@ AGENDA_EVENT_KEY = "daily_agenda"
 class Notification:
     event_key: str
     priority: Priority = Priority.NORMAL
-    channels: Sequence[Channel] | None = None  # None: the recipient's preferred method decides
+    # Channel names such as "email" (repeats ignored); None or empty: the preferred method.
+    channels: Sequence[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -60,3 +61,7 @@ class TenantSettings:
 
     def urgent_bypasses(self, event_key: str) -> bool:
         return self.urgent_bypass.get(event_key, True)
+
+
+NOTHING_SENT = SendCounts()
+DEFAULT_TENANT_SETTINGS = TenantSettings()

@@ -19,13 +19,14 @@ def reminder_times(
     due time; offsets whose due time is already before `now_utc` are skipped, since a late
     reminder is worse than none (one due exactly at `now_utc` is kept).
 
-    Offsets are real minutes, not wall-clock days: 1440 minutes before 09:00 on the day
-    after a spring-forward is 08:00 the day before, local time.
+    Offsets are real minutes, not wall-clock days: 1440 minutes before 09:00 on a
+    spring-forward day (after the jump) is 08:00 the day before, local time.
     """
     start = require_aware(start_utc, "start_utc")
     now = require_aware(now_utc, "now_utc")
     due = (
-        ReminderTime(offset, start - timedelta(minutes=offset))
-        for offset in set(offsets_minutes)
+        ReminderTime(offset, start - timedelta(minutes=offset)) for offset in set(offsets_minutes)
     )
-    return sorted((reminder for reminder in due if reminder.due_utc >= now), key=lambda r: r.due_utc)
+    return sorted(
+        (reminder for reminder in due if reminder.due_utc >= now), key=lambda r: r.due_utc
+    )

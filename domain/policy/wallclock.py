@@ -9,10 +9,9 @@ no code here ever adds hours to a local time across a change of offset.
 
 import math
 from collections.abc import Collection
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-UTC = timezone.utc
 EVERY_WEEKDAY = frozenset(range(7))
 
 

@@ -13,7 +13,9 @@ SATURDAY_SUNDAY = frozenset({5, 6})
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def resolve_weekend_days(weekend_days: Collection[int] | None, locale: str | None) -> frozenset[int]:
+def resolve_weekend_days(
+    weekend_days: Collection[int] | None, locale: str | None
+) -> frozenset[int]:
     """The recipient's weekend (0 = Monday): their explicit choice, else their locale's."""
     if weekend_days is not None:
         return frozenset(weekend_days)
