@@ -35,6 +35,20 @@ async def _create_tenant(name: str, operations_email: str | None) -> None:
     print("Store the key now: Herald keeps only its hash and cannot show it again.", file=sys.stderr)
 
 
+async def _migrate() -> None:
+    """Database schema and Temporal search attributes: everything a deployment sets up once."""
+    from temporalio.client import Client
+
+    from db.migrate import upgrade
+    from herald.temporal_setup import register_search_attributes
+
+    await asyncio.to_thread(upgrade, _database_url())
+    settings = get_settings()
+    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    added = await register_search_attributes(client)
+    print(f"database is up to date; search attributes added: {', '.join(added) or 'none needed'}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="herald", description="Herald notification service")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -44,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     create.add_argument("--operations-email", default=None)
     commands.add_parser("run", help="run the whole development stack (what `make run` does)")
     commands.add_parser("worker", help="run a worker")
-    commands.add_parser("migrate", help="apply database migrations")
+    commands.add_parser("migrate", help="apply database migrations and register search attributes")
     args = parser.parse_args(argv)
 
     if args.command == "tenant":
@@ -58,10 +72,7 @@ def main(argv: list[str] | None = None) -> None:
 
         asyncio.run(run_worker())
     elif args.command == "migrate":
-        from db.migrate import upgrade
-
-        upgrade(_database_url())
-        print("database is up to date")
+        asyncio.run(_migrate())
 
 
 if __name__ == "__main__":

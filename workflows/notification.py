@@ -53,12 +53,13 @@ class NotificationWorkflow:
         )
         self._channels = {c.channel: c for c in plan.channels}
         pending = [c for c in plan.channels if c.status == DeliveryStatus.PENDING]
-        workflow.upsert_search_attributes([SearchAttributePair(sa.CHANNELS, [c.channel for c in pending])])
+        # Each upsert is a visibility write on the server: batch them, one per status change.
+        channels = SearchAttributePair(sa.CHANNELS, [c.channel for c in pending])
 
         if pending and input.send_at:
-            await self._wait_until(datetime.fromisoformat(input.send_at))
+            await self._wait_until(datetime.fromisoformat(input.send_at), channels)
         if pending and not self._cancel_requested:
-            self._set_status(NotificationStatus.SENDING)
+            self._set_status(NotificationStatus.SENDING, channels)
             self._sends = [asyncio.create_task(self._deliver(c, input)) for c in pending]
             await asyncio.gather(*self._sends)
         for channel in pending:
@@ -76,11 +77,11 @@ class NotificationWorkflow:
         self._finished = True
         return NotificationResult(status, list(self._channels.values()))
 
-    async def _wait_until(self, send_at: datetime) -> None:
+    async def _wait_until(self, send_at: datetime, channels: SearchAttributePair) -> None:
         delay = send_at - workflow.now()
         if delay <= timedelta(0):
             return
-        self._set_status(NotificationStatus.SCHEDULED)
+        self._set_status(NotificationStatus.SCHEDULED, channels)
         try:
             # A durable timer: survives worker and server restarts; a cancel wakes it early.
             await workflow.wait_condition(lambda: self._cancel_requested, timeout=delay)
@@ -132,9 +133,9 @@ class NotificationWorkflow:
     def status(self) -> NotificationResult:
         return NotificationResult(self._status, list(self._channels.values()))
 
-    def _set_status(self, status: str) -> None:
+    def _set_status(self, status: str, *extra: SearchAttributePair) -> None:
         self._status = status
-        workflow.upsert_search_attributes([SearchAttributePair(sa.STATUS, status)])
+        workflow.upsert_search_attributes([SearchAttributePair(sa.STATUS, status), *extra])
 
 
 def _was_cancelled(err: BaseException) -> bool:

@@ -1,0 +1,211 @@
+"""`make bench`: Herald against a bare Temporal workflow, measured in the same run on the same server.
+
+(a) a bare workflow with one no-op activity, started from this process, its worker in another;
+(b) a Herald email: POST /v1/notifications to the API process -> worker process -> the message
+    arriving at the SMTP server in this process.
+Latency at concurrency 1 (p50/p99) and sustained throughput at concurrency 50, then the ratios.
+The machine is shared and noisy, so only ratios within one run are goals, never absolute times.
+"""
+
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+import pgserver
+from temporalio.client import Client
+
+from bench.bare import TASK_QUEUE, BareWorkflow
+from bench.stats import summary_ms
+from db.migrate import upgrade
+from db.session import create_engine, session_factory
+from db.tenants import create_tenant
+from herald.mailcatcher import MailCatcher, start_mailcatcher
+from herald.temporal_setup import register_search_attributes
+from tests.conftest import free_port, temporal_binary
+
+LATENCY_N = int(os.environ.get("BENCH_LATENCY_N", 60))
+THROUGHPUT_N = int(os.environ.get("BENCH_THROUGHPUT_N", 600))
+CONCURRENCY = 50
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
+RESULTS = Path(__file__).parent / "results"
+
+
+class ArrivalCatcher(MailCatcher):
+    """Resolves a future when mail for an address arrives (the SMTP server runs in its own thread)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        super().__init__()
+        self.loop = loop
+        self.waiting: dict[str, asyncio.Future] = {}
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        arrived = time.perf_counter()
+        for address in envelope.rcpt_tos:
+            future = self.waiting.pop(address, None)
+            if future is not None:
+                self.loop.call_soon_threadsafe(future.set_result, arrived)
+        return "250 OK"
+
+    def expect(self, address: str) -> asyncio.Future:
+        future = self.loop.create_future()
+        self.waiting[address] = future
+        return future
+
+
+async def bare_once(client: Client) -> float:
+    started = time.perf_counter()
+    await client.execute_workflow(BareWorkflow.run, "x", id=f"bare-{uuid.uuid4()}", task_queue=TASK_QUEUE)
+    return time.perf_counter() - started
+
+
+async def herald_once(api: httpx.AsyncClient, catcher: ArrivalCatcher) -> float:
+    address = f"{uuid.uuid4().hex}@bench.example"
+    arrival = catcher.expect(address)
+    started = time.perf_counter()
+    response = await api.post(
+        "/v1/notifications",
+        json={"recipient": {"email": address}, "event_key": "payment.completed", "channels": ["email"],
+              "context": {"subject": "Payment received", "message": "We received your payment."}},
+    )
+    response.raise_for_status()
+    return await asyncio.wait_for(arrival, timeout=60) - started
+
+
+async def latency(once) -> list[float]:
+    return [await once() for _ in range(LATENCY_N)]
+
+
+async def throughput(once) -> float:
+    remaining = THROUGHPUT_N
+    started = time.perf_counter()
+
+    async def runner() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            await once()
+
+    await asyncio.gather(*(runner() for _ in range(CONCURRENCY)))
+    return THROUGHPUT_N / (time.perf_counter() - started)
+
+
+def start(args: list[str], env: dict, ready: str | None = None) -> subprocess.Popen:
+    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    if ready:
+        while ready not in (process.stdout.readline() or ready):
+            pass
+    return process
+
+
+async def wait_http(url: str) -> None:
+    async with httpx.AsyncClient() as probe:
+        for _ in range(200):
+            try:
+                await probe.get(url)
+                return
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+async def main() -> None:
+    work = Path(tempfile.mkdtemp(prefix="herald-bench-"))
+    database_url = pgserver.get_server(work / "pg").get_uri()
+    upgrade(database_url)
+    engine = create_engine(database_url, pool_size=1)
+    async with session_factory(engine).begin() as session:
+        _, key = await create_tenant(session, "bench")
+    await engine.dispose()
+
+    temporal_port, ui_port, api_port, smtp_port = free_port(), free_port(), free_port(), free_port()
+    processes = [start([temporal_binary(), "server", "start-dev", "--headless", "--port", str(temporal_port),
+                        "--ui-port", str(ui_port), "--log-level", "error",
+                        "--dynamic-config-value", "system.enableActivityEagerExecution=true"], dict(os.environ))]
+    address = f"127.0.0.1:{temporal_port}"
+    try:
+        for _ in range(100):
+            try:
+                client = await Client.connect(address)
+                break
+            except RuntimeError:
+                await asyncio.sleep(0.2)
+        await register_search_attributes(client)
+        catcher = ArrivalCatcher(asyncio.get_running_loop())
+        smtp = start_mailcatcher(catcher, port=smtp_port)
+        env = {**os.environ, "DATABASE_URL": database_url, "TEMPORAL_ADDRESS": address,
+               "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "TASK_QUEUE": "herald-bench"}
+        processes.append(start([sys.executable, "-m", "bench.bare", address], env, ready="ready"))
+        processes.append(start([sys.executable, "worker.py"], env))
+        processes.append(start([sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(api_port),
+                                "--log-level", "warning", "--no-access-log"], env))
+        await wait_http(f"http://127.0.0.1:{api_port}/v1/health")
+
+        limits = httpx.Limits(max_connections=CONCURRENCY + 10, max_keepalive_connections=CONCURRENCY + 10)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}", limits=limits,
+                                     headers={"Authorization": f"Bearer {key}"}, timeout=60) as api:
+            bare = lambda: bare_once(client)  # noqa: E731
+            herald = lambda: herald_once(api, catcher)  # noqa: E731
+            for warm in (bare, herald):  # connections, caches, the sandbox's first imports
+                for _ in range(20):
+                    await warm()
+            rounds = []
+            for round_no in range(ROUNDS):  # alternate, so drift in machine load hits both alike
+                result = {
+                    "bare_latency": summary_ms(await latency(bare)),
+                    "herald_latency": summary_ms(await latency(herald)),
+                    "bare_throughput": round(await throughput(bare), 1),
+                    "herald_throughput": round(await throughput(herald), 1),
+                }
+                result["latency_ratio"] = round(result["herald_latency"]["p50_ms"] / result["bare_latency"]["p50_ms"], 2)
+                result["throughput_ratio"] = round(result["herald_throughput"] / result["bare_throughput"], 2)
+                print(f"round {round_no + 1}: {json.dumps(result)}", flush=True)
+                rounds.append(result)
+        smtp.stop()
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=20)
+    report(rounds)
+
+
+def report(rounds: list[dict]) -> None:
+    med = lambda key, sub=None: statistics.median(r[key][sub] if sub else r[key] for r in rounds)  # noqa: E731
+    summary = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "rounds": rounds,
+        "median": {
+            "bare_p50_ms": med("bare_latency", "p50_ms"), "bare_p99_ms": med("bare_latency", "p99_ms"),
+            "herald_p50_ms": med("herald_latency", "p50_ms"), "herald_p99_ms": med("herald_latency", "p99_ms"),
+            "bare_throughput_per_s": med("bare_throughput"), "herald_throughput_per_s": med("herald_throughput"),
+            "latency_ratio": med("latency_ratio"), "throughput_ratio": med("throughput_ratio"),
+        },
+        "goals": {"latency_ratio_max": 1.5, "throughput_ratio_min": 0.8},
+    }
+    m = summary["median"]
+    summary["goals_met"] = m["latency_ratio"] <= 1.5 and m["throughput_ratio"] >= 0.8
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "notification.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(
+        f"\nmedian of {len(rounds)} rounds:\n"
+        f"  latency p50/p99   bare {m['bare_p50_ms']}/{m['bare_p99_ms']} ms   "
+        f"herald {m['herald_p50_ms']}/{m['herald_p99_ms']} ms   ratio {m['latency_ratio']} (goal <= 1.5)\n"
+        f"  throughput @50    bare {m['bare_throughput_per_s']}/s   herald {m['herald_throughput_per_s']}/s   "
+        f"ratio {m['throughput_ratio']} (goal >= 0.8)\n"
+        f"  goals met: {summary['goals_met']}   (written to bench/results/notification.json)"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

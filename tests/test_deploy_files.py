@@ -1,0 +1,44 @@
+"""What can be checked of the deployment files without a Docker engine."""
+
+from pathlib import Path
+
+import yaml
+
+from herald.settings import Settings
+
+ROOT = Path(__file__).parent.parent
+PACKAGES = ["api", "activities", "channels", "db", "domain", "herald", "workflows"]
+
+
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_runs_temporal_on_postgres_with_ui_api_and_workers():
+    services = compose()["services"]
+    assert {"postgres", "temporal", "temporal-ui", "api", "worker", "migrate"} <= set(services)
+    assert services["temporal"]["environment"]["DB"] == "postgres12"
+    assert services["worker"]["command"] == ["herald", "worker"]
+    assert services["api"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_compose_environment_names_are_settings_herald_reads():
+    known = {name.upper() for name in Settings.model_fields}
+    for service in ("api", "worker", "migrate"):
+        env = compose()["services"][service]["environment"]
+        assert set(env) <= known, set(env) - known
+
+
+def test_compose_mounts_files_that_exist():
+    for service in compose()["services"].values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), source
+
+
+def test_image_contains_every_package():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for package in PACKAGES:
+        assert f"COPY {package} ./{package}" in dockerfile
+    assert "worker.py" in dockerfile
