@@ -41,7 +41,9 @@ class FallbackUndefined(ChainableUndefined):
 
     def __init__(self, hint=None, obj=missing, name=None, exc=UndefinedError, text=None):
         super().__init__(hint=hint, obj=obj, name=name, exc=exc)
-        if text is None:
+        if text is None and name is None:
+            text = ""  # not a missing variable, e.g. `{{ 'x' if flag }}` with flag false
+        elif text is None:
             text = default_fallback(name) if isinstance(name, str) else GENERIC_FALLBACK
         self._fallback_text = text
 

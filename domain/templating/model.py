@@ -4,11 +4,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from domain.templating.errors import TemplateIssue
 from domain.templating.sms import SmsInfo
-from domain.types import Channel
+from domain.types import EVENT_KEY_PATTERN, Channel
 
 # The template parts that hold Jinja source, in the order they are checked and reported.
 TEMPLATE_FIELDS = ("subject", "html_body", "text_body", "body", "action_url")
+
+# Per channel: the fields it must have, and the optional ones it also uses.
+REQUIRED_FIELDS = {
+    Channel.EMAIL: ("subject", "html_body"),
+    Channel.SMS: ("body",),
+    Channel.PUSH: ("body",),
+    Channel.IN_APP: ("subject", "body"),
+}
+OPTIONAL_FIELDS = {
+    Channel.EMAIL: ("text_body",),
+    Channel.SMS: (),
+    Channel.PUSH: ("subject",),
+    Channel.IN_APP: ("action_url",),
+}
 
 
 @dataclass(frozen=True)
@@ -41,9 +56,27 @@ class TemplateSource:
 
     def field_sources(self) -> dict[str, str]:
         """The Jinja sources this template has, by field name."""
-        return {
-            name: text for name in TEMPLATE_FIELDS if (text := getattr(self, name)) is not None
-        }
+        return {name: text for name in TEMPLATE_FIELDS if (text := getattr(self, name)) is not None}
+
+
+def structure_issues(source: TemplateSource) -> list[TemplateIssue]:
+    """Problems with the template's shape: its event key, names, and fields for its channel."""
+    issues = []
+    if not EVENT_KEY_PATTERN.match(source.event_key):
+        issues.append(TemplateIssue("event_key", None, "must be dotted lowercase words"))
+    required, optional = REQUIRED_FIELDS[source.channel], OPTIONAL_FIELDS[source.channel]
+    for name in TEMPLATE_FIELDS:
+        text = getattr(source, name)
+        if name in required and not (text and text.strip()):
+            issues.append(TemplateIssue(name, None, f"required for {source.channel} templates"))
+        elif text is not None and name not in required + optional:
+            issues.append(TemplateIssue(name, None, f"not used by {source.channel} templates"))
+    for kind, names in (("required_placeholders", source.required_placeholders),
+                        ("fallbacks", source.fallbacks)):  # fmt: skip
+        bad = [name for name in names if not name.isidentifier() or name.startswith("_")]
+        if bad:
+            issues.append(TemplateIssue(kind, None, "not variable names: " + ", ".join(bad)))
+    return issues
 
 
 @dataclass(frozen=True)
