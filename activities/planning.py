@@ -22,14 +22,13 @@ class PlanningActivities:
         """Decide each channel (pending or suppressed, with why) and write one delivery row per channel."""
         notification_id = uuid.UUID(input.notification_id)
         async with self._sessions.begin() as session:
-            existing = await store.existing_deliveries(session, notification_id)
-            if existing:  # a retry of this step after it committed: return what it decided
-                return PrepareResult([_state(d) for d in existing])
             loaded = await store.load_notification_context(
                 session, notification_id, uuid.UUID(input.tenant_id)
             )
             if loaded is None:
                 raise ApplicationError("notification not found", type="DeliveryNotFound", non_retryable=True)
+            if loaded.deliveries:  # a retry of this step after it committed: return what it decided
+                return PrepareResult([_state(d) for d in loaded.deliveries])
             notification, recipient = loaded.notification, loaded.recipient
             prefs = effective_preferences(loaded.preference_defaults, recipient.preference_overrides)
             rows = []
@@ -60,18 +59,20 @@ class PlanningActivities:
         async with self._sessions.begin() as session:
             for channel in input.channels:
                 if channel.status == DeliveryStatus.FAILED:
-                    await store.close_open_deliveries(
+                    await store.update_delivery(
                         session,
                         uuid.UUID(channel.delivery_id),
-                        DeliveryStatus.FAILED,
+                        only_if_open=True,
+                        status=DeliveryStatus.FAILED,
                         error=channel.error,
                         failed_at=store.now(),
                     )
                 elif channel.status == DeliveryStatus.CANCELLED:
-                    await store.close_open_deliveries(
+                    await store.update_delivery(
                         session,
                         uuid.UUID(channel.delivery_id),
-                        DeliveryStatus.CANCELLED,
+                        only_if_open=True,
+                        status=DeliveryStatus.CANCELLED,
                         status_reason=channel.reason,
                     )
             await store.set_notification_status(

@@ -7,7 +7,9 @@ from temporalio.client import Client
 
 from api.body_limit import BodySizeLimit
 from api.errors import install_error_handlers
+from api.key_cache import ApiKeyCache
 from api.routes import health, logs, notifications, preferences, recipients
+from api.routes import templates as template_routes
 from db.session import create_engine, session_factory
 from herald.settings import Settings, get_settings
 
@@ -20,6 +22,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         engine = create_engine(settings.database_url)
         app.state.settings = settings
         app.state.sessions = session_factory(engine)
+        app.state.api_keys = ApiKeyCache(settings.api_key_cache_seconds)
         app.state.temporal = temporal or await Client.connect(
             settings.temporal_address, namespace=settings.temporal_namespace
         )
@@ -38,4 +41,5 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     install_error_handlers(app)
     for module in (notifications, logs, recipients, preferences, health):
         app.include_router(module.router)
+    app.include_router(template_routes.router)
     return app

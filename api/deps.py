@@ -35,11 +35,16 @@ async def get_tenant(
 ) -> TenantIdentity:
     if credentials is None:
         raise ApiError(401, "unauthorized", "Authorization: send 'Bearer <api key>'")
+    cache = request.app.state.api_keys
+    tenant = cache.get(credentials.credentials)
+    if tenant is not None:
+        return tenant
     # Its own short session, so the route's session starts with no transaction open.
     async with request.app.state.sessions() as session:
         tenant = await tenant_for_key(session, credentials.credentials)
     if tenant is None:
         raise ApiError(401, "unauthorized", "Authorization: the API key is not valid")
+    cache.put(credentials.credentials, tenant)
     return tenant
 
 

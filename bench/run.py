@@ -25,6 +25,7 @@ import pgserver
 from temporalio.client import Client
 
 from bench.bare import TASK_QUEUE, BareWorkflow
+from bench.cpu import children_of, per_item_ms, snapshot
 from bench.stats import summary_ms
 from db.migrate import upgrade
 from db.session import create_engine, session_factory
@@ -85,7 +86,10 @@ async def latency(once) -> list[float]:
     return [await once() for _ in range(LATENCY_N)]
 
 
-async def throughput(once) -> float:
+async def throughput(once, groups: dict[str, list[int]]) -> tuple[float, dict[str, float]]:
+    """Items per second at CONCURRENCY, and the CPU milliseconds each process spent per item."""
+    groups = {name: pids() if callable(pids) else pids for name, pids in groups.items()}
+    before = snapshot(groups)
     remaining = THROUGHPUT_N
     started = time.perf_counter()
 
@@ -96,7 +100,8 @@ async def throughput(once) -> float:
             await once()
 
     await asyncio.gather(*(runner() for _ in range(CONCURRENCY)))
-    return THROUGHPUT_N / (time.perf_counter() - started)
+    rate = THROUGHPUT_N / (time.perf_counter() - started)
+    return rate, per_item_ms(before, snapshot(groups), THROUGHPUT_N)
 
 
 def start(args: list[str], env: dict, ready: str | None = None) -> subprocess.Popen:
@@ -120,7 +125,9 @@ async def wait_http(url: str) -> None:
 
 async def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="herald-bench-"))
-    database_url = pgserver.get_server(work / "pg").get_uri()
+    pg = pgserver.get_server(work / "pg")
+    database_url = pg.get_uri()
+    postmaster = int((work / "pg" / "postmaster.pid").read_text().split()[0])
     upgrade(database_url)
     engine = create_engine(database_url, pool_size=1)
     async with session_factory(engine).begin() as session:
@@ -158,13 +165,23 @@ async def main() -> None:
             for warm in (bare, herald):  # connections, caches, the sandbox's first imports
                 for _ in range(20):
                     await warm()
+            temporal, bare_worker, herald_worker, api_server = (p.pid for p in processes)
+            cpu_groups = {
+                "temporal": [temporal], "bare_worker": [bare_worker], "herald_worker": [herald_worker],
+                "api": [api_server], "postgres": lambda: [postmaster, *children_of(postmaster)],
+                "bench_client": [os.getpid()],
+            }
             rounds = []
             for round_no in range(ROUNDS):  # alternate, so drift in machine load hits both alike
+                bare_rate, bare_cpu = await throughput(bare, cpu_groups)
+                herald_rate, herald_cpu = await throughput(herald, cpu_groups)
                 result = {
                     "bare_latency": summary_ms(await latency(bare)),
                     "herald_latency": summary_ms(await latency(herald)),
-                    "bare_throughput": round(await throughput(bare), 1),
-                    "herald_throughput": round(await throughput(herald), 1),
+                    "bare_throughput": round(bare_rate, 1),
+                    "herald_throughput": round(herald_rate, 1),
+                    "bare_cpu_ms_per_item": bare_cpu,
+                    "herald_cpu_ms_per_item": herald_cpu,
                 }
                 result["latency_ratio"] = round(result["herald_latency"]["p50_ms"] / result["bare_latency"]["p50_ms"], 2)
                 result["throughput_ratio"] = round(result["herald_throughput"] / result["bare_throughput"], 2)

@@ -14,26 +14,33 @@ from db.models import Delivery, Notification, Recipient
 
 @dataclass
 class Created:
-    notification: Notification
+    notification: Any  # a row of the notifications table
     replayed: bool
 
 
 async def create_notification(session: AsyncSession, values: dict[str, Any]) -> Created:
-    """Insert unless (tenant, idempotency key) exists; then return the existing one instead."""
-    inserted = await session.scalar(
-        insert(Notification)
-        .values(id=uuid.uuid4(), **values)
-        .on_conflict_do_nothing(index_elements=[Notification.tenant_id, Notification.idempotency_key])
-        .returning(Notification)
-    )
+    """Insert unless (tenant, idempotency key) exists; then return the existing one instead.
+
+    Core statements on the table (rows, not entities): this runs for every accepted notification."""
+    table = Notification.__table__
+    inserted = (
+        await session.execute(
+            insert(table)
+            .values(id=uuid.uuid4(), **values)
+            .on_conflict_do_nothing(index_elements=[table.c.tenant_id, table.c.idempotency_key])
+            .returning(table)
+        )
+    ).one_or_none()
     if inserted is not None:
         return Created(inserted, replayed=False)
-    existing = await session.scalar(
-        select(Notification).where(
-            Notification.tenant_id == values["tenant_id"],
-            Notification.idempotency_key == values["idempotency_key"],
+    existing = (
+        await session.execute(
+            select(table).where(
+                table.c.tenant_id == values["tenant_id"],
+                table.c.idempotency_key == values["idempotency_key"],
+            )
         )
-    )
+    ).one()
     return Created(existing, replayed=True)
 
 

@@ -13,7 +13,9 @@ def to_async_url(url: str) -> str:
 
 def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
-        to_async_url(url), pool_size=pool_size, max_overflow=20, pool_pre_ping=True
+        # No pre-ping: it costs a round trip per checkout; a dead connection is discarded on
+        # its first error and the caller (an activity, or the client of a 5xx) retries.
+        to_async_url(url), pool_size=pool_size, max_overflow=20
     )
 
 

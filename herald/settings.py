@@ -46,7 +46,15 @@ class Settings(BaseSettings):
     delivery_attempt_timeout_seconds: float = Field(default=30.0, gt=0)
 
     max_request_bytes: int = 256 * 1024
+    # How long an API process remembers a key's tenant; a revoked key works at most this long.
+    api_key_cache_seconds: float = Field(default=30.0, ge=0)
     public_base_url: str = "http://localhost:8000"
+
+    # Maintenance Schedules: log retention, the failure-rate alert, retries of failed deliveries.
+    log_retention_days: int = Field(default=90, ge=1)
+    failure_rate_threshold: float = Field(default=0.25, gt=0, le=1)
+    failure_rate_min_deliveries: int = Field(default=20, ge=1)  # fewer in the hour: no alert
+    failed_delivery_retries: int = Field(default=1, ge=0, le=5)  # new chains per failed delivery
 
     @model_validator(mode="after")
     def _complete_provider_credentials(self) -> "Settings":
