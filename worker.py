@@ -9,18 +9,21 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.delivery import DeliveryActivities
+from activities.digest import DigestActivities
 from activities.planning import PlanningActivities
 from channels.registry import build_providers
 from db.session import create_engine, session_factory
 from herald.settings import Settings, get_settings
+from workflows.digest import DigestWorkflow
 from workflows.notification import NotificationWorkflow
 
-WORKFLOWS = [NotificationWorkflow]
+WORKFLOWS = [NotificationWorkflow, DigestWorkflow]
 
 
 def build_worker(client: Client, settings: Settings, sessions, **options) -> Worker:
     planning = PlanningActivities(sessions)
     delivery = DeliveryActivities(sessions, build_providers(settings), settings.email_from)
+    digests = DigestActivities(client, sessions, settings)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -31,7 +34,8 @@ def build_worker(client: Client, settings: Settings, sessions, **options) -> Wor
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
         ),
-        activities=[planning.prepare_notification, planning.record_outcome, delivery.deliver],
+        activities=[planning.prepare_notification, planning.record_outcome, delivery.deliver,
+                    digests.enqueue_digest, digests.send_digest],
         **options,
     )
 

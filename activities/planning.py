@@ -1,16 +1,39 @@
-"""Bookkeeping activities of the notification workflow (run as local activities)."""
+"""Bookkeeping activities of the notification workflow (run as local activities).
+
+`prepare_notification` asks the pure delivery policy (domain.policy) what each channel
+should do now and records the answer on the delivery rows; `record_outcome` records what
+the workflow decided at the end.
+"""
 
 import uuid
+from dataclasses import replace
+from datetime import datetime
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from db import deliveries as store
-from domain.channel_selection import missing_address_reason, opt_out_reason, requested_channels
-from domain.contracts import ChannelState, PrepareInput, PrepareResult, RecordOutcomeInput
+from db import policy_store
+from domain import policy
+from domain.contracts import (
+    ChannelState,
+    CounterSlot,
+    PrepareInput,
+    PrepareResult,
+    RecordOutcomeInput,
+)
 from domain.preferences import effective_preferences
-from domain.types import DeliveryStatus, NotificationStatus
+from domain.send_windows import local_day_start, rate_window
+from domain.types import OPEN_DELIVERY_STATUSES, Channel, DeliveryStatus, NotificationStatus
+
+REMINDERS_DAY, RATE_WINDOW = "reminders_day", "rate_window"
+_STATUS = {
+    policy.Action.SEND_NOW: DeliveryStatus.PENDING,
+    policy.Action.DEFER: DeliveryStatus.DEFERRED,
+    policy.Action.DIGEST: DeliveryStatus.DIGESTED,
+    policy.Action.SUPPRESSED: DeliveryStatus.SUPPRESSED,
+}
 
 
 class PlanningActivities:
@@ -19,74 +42,172 @@ class PlanningActivities:
 
     @activity.defn(name="prepare_notification")
     async def prepare_notification(self, input: PrepareInput) -> PrepareResult:
-        """Decide each channel (pending or suppressed, with why) and write one delivery row per channel."""
-        notification_id = uuid.UUID(input.notification_id)
+        """Decide each (open) channel as of `as_of` and record the decisions.
+
+        A decision for sending now takes the recipient's cap and rate-limit slots atomically;
+        one for a later instant (a future send_at) takes nothing and is decided again then."""
+        notification_id, tenant_id = uuid.UUID(input.notification_id), uuid.UUID(input.tenant_id)
+        now = datetime.fromisoformat(input.now)
+        as_of = max(datetime.fromisoformat(input.as_of), now) if input.as_of else now
         async with self._sessions.begin() as session:
-            loaded = await store.load_notification_context(
-                session, notification_id, uuid.UUID(input.tenant_id)
-            )
+            loaded = await store.load_notification_context(session, notification_id, tenant_id)
             if loaded is None:
                 raise ApplicationError("notification not found", type="DeliveryNotFound", non_retryable=True)
-            if loaded.deliveries:  # a retry of this step after it committed: return what it decided
+            if loaded.deliveries and not input.reevaluate:  # a retry after this step committed
                 return PrepareResult([_state(d) for d in loaded.deliveries])
-            notification, recipient = loaded.notification, loaded.recipient
-            prefs = effective_preferences(loaded.preference_defaults, recipient.preference_overrides)
-            rows = []
-            for channel in requested_channels(notification.channels, prefs):
-                reason = opt_out_reason(channel, notification.event_key, prefs) or missing_address_reason(
-                    channel, recipient.email, recipient.phone
-                )
-                rows.append(
-                    dict(
-                        id=store.delivery_id_for(notification_id, channel),
-                        tenant_id=notification.tenant_id,
-                        notification_id=notification_id,
-                        channel=channel,
-                        address={"email": recipient.email, "sms": recipient.phone}.get(channel),
-                        status=DeliveryStatus.SUPPRESSED if reason else DeliveryStatus.PENDING,
-                        status_reason=reason,
+            decision, slots = await _decide(session, loaded, as_of, take_slots=as_of <= now)
+            decided = _rows(loaded, decision, only_open=input.reevaluate)
+            states = [_decided_state(r) for r in decided]
+            if input.reevaluate:
+                for row in decided:
+                    await store.update_delivery(
+                        session, row["id"], only_if_open=True, status=row["status"],
+                        status_reason=row["status_reason"], deferred_until=row["deferred_until"],
                     )
-                )
-            await store.insert_deliveries(session, rows)
-            await store.set_notification_status(session, notification_id, _status_after_plan(notification, rows))
-        return PrepareResult(
-            [ChannelState(str(r["id"]), r["channel"], r["status"], r["status_reason"]) for r in rows]
-        )
+            else:
+                await store.insert_deliveries(session, [_new_row(loaded, r) for r in decided])
+            await store.set_notification_status(session, notification_id, _status(states, as_of > now))
+        return PrepareResult(states, slots)
 
     @activity.defn(name="record_outcome")
     async def record_outcome(self, input: RecordOutcomeInput) -> None:
-        """Record what the workflow decided: failures, cancellations and the notification's status."""
+        """Record failures, cancellations, given-back slots and the notification's status."""
         async with self._sessions.begin() as session:
             for channel in input.channels:
                 if channel.status == DeliveryStatus.FAILED:
                     await store.update_delivery(
-                        session,
-                        uuid.UUID(channel.delivery_id),
-                        only_if_open=True,
-                        status=DeliveryStatus.FAILED,
-                        error=channel.error,
-                        failed_at=store.now(),
+                        session, uuid.UUID(channel.delivery_id), only_if_open=True,
+                        status=DeliveryStatus.FAILED, error=channel.error, failed_at=store.now(),
                     )
                 elif channel.status == DeliveryStatus.CANCELLED:
                     await store.update_delivery(
-                        session,
-                        uuid.UUID(channel.delivery_id),
-                        only_if_open=True,
-                        status=DeliveryStatus.CANCELLED,
-                        status_reason=channel.reason,
+                        session, uuid.UUID(channel.delivery_id), only_if_open=True,
+                        status=DeliveryStatus.CANCELLED, status_reason=channel.reason,
+                    )
+            if input.release_slots:
+                loaded = await store.load_notification_context(
+                    session, uuid.UUID(input.notification_id), uuid.UUID(input.tenant_id)
+                )
+                for slot in input.release_slots:
+                    await policy_store.give_back_slot(
+                        session, loaded.recipient.id, slot.kind, datetime.fromisoformat(slot.window_start)
                     )
             await store.set_notification_status(
                 session, uuid.UUID(input.notification_id), input.notification_status
             )
 
 
-def _status_after_plan(notification, rows: list[dict]) -> NotificationStatus:
-    if not any(r["status"] == DeliveryStatus.PENDING for r in rows):
-        return NotificationStatus.SUPPRESSED
-    if notification.send_at and notification.send_at > store.now():
-        return NotificationStatus.SCHEDULED
-    return NotificationStatus.SENDING
+async def _decide(
+    session: AsyncSession, loaded: store.NotificationContext, as_of: datetime, take_slots: bool
+) -> tuple[policy.Decision, list[CounterSlot]]:
+    notification, recipient = loaded.notification, loaded.recipient
+    prefs = effective_preferences(loaded.preference_defaults, recipient.preference_overrides)
+    who = policy.Recipient(
+        preferences=prefs,
+        addresses=_addresses(recipient),
+        timezone=recipient.timezone,
+        locale=recipient.locale,
+    )
+    what = policy.Notification(notification.event_key, notification.priority, notification.channels)
+    settings = await policy_store.tenant_settings(session, notification.tenant_id)
+    day = local_day_start(as_of, who.zone)
+    counts = policy.SendCounts(reminders_sent_today=await policy_store.sent_in(session, recipient.id, REMINDERS_DAY, day))
+    window = rate_window(as_of, prefs.rate_limit.window_minutes) if prefs.rate_limit else None
+    if window:
+        counts = replace(
+            counts,
+            sent_in_rate_window=await policy_store.sent_in(session, recipient.id, RATE_WINDOW, window[0]),
+            rate_window_frees_at=window[1],
+        )
+    decision = policy.decide(what, who, as_of, counts, settings)
+    slots: list[CounterSlot] = []
+    if not take_slots or not decision.send_now():
+        return decision, slots
+    # Take the slots the policy counted on; if another notification took the last one
+    # in the meantime, decide again as if the window were full.
+    if what.event_key in settings.reminder_event_keys:
+        if await policy_store.take_slot(session, recipient.id, REMINDERS_DAY, day, prefs.max_reminders_per_day):
+            slots.append(CounterSlot(REMINDERS_DAY, day.isoformat()))
+        else:
+            counts = replace(counts, reminders_sent_today=prefs.max_reminders_per_day)
+            decision = policy.decide(what, who, as_of, counts, settings)
+    if window and decision.send_now():
+        if await policy_store.take_slot(session, recipient.id, RATE_WINDOW, window[0], prefs.rate_limit.max_count):
+            slots.append(CounterSlot(RATE_WINDOW, window[0].isoformat()))
+        else:
+            counts = replace(counts, sent_in_rate_window=prefs.rate_limit.max_count)
+            decision = policy.decide(what, who, as_of, counts, settings)
+    return decision, slots
 
 
-def _state(delivery) -> ChannelState:
-    return ChannelState(str(delivery.id), delivery.channel, delivery.status, delivery.status_reason, delivery.error)
+def _addresses(recipient: store.RecipientRow) -> set[Channel]:
+    present = {Channel.IN_APP}
+    if recipient.email:
+        present.add(Channel.EMAIL)
+    if recipient.phone:
+        present.add(Channel.SMS)
+    return present
+
+
+def _rows(loaded: store.NotificationContext, decision: policy.Decision, only_open: bool) -> list[dict]:
+    open_channels = {d.channel for d in loaded.deliveries if d.status in OPEN_DELIVERY_STATUSES}
+    rows = []
+    for choice in decision.channels:
+        if only_open and choice.channel not in open_channels:
+            continue
+        rows.append(
+            dict(
+                id=store.delivery_id_for(loaded.notification.id, choice.channel),
+                channel=str(choice.channel),
+                status=_STATUS[choice.action],
+                status_reason=f"{choice.code}: {choice.reason}" if choice.code else None,
+                deferred_until=choice.until,
+                digest_frequency=str(choice.digest_frequency) if choice.digest_frequency else None,
+            )
+        )
+    return rows
+
+
+def _new_row(loaded: store.NotificationContext, row: dict) -> dict:
+    recipient = loaded.recipient
+    return dict(
+        id=row["id"],
+        tenant_id=loaded.notification.tenant_id,
+        notification_id=loaded.notification.id,
+        channel=row["channel"],
+        address={"email": recipient.email, "sms": recipient.phone}.get(row["channel"]),
+        status=row["status"],
+        status_reason=row["status_reason"],
+        deferred_until=row["deferred_until"],
+    )
+
+
+def _decided_state(row: dict) -> ChannelState:
+    until = row["deferred_until"]
+    return ChannelState(
+        str(row["id"]),
+        row["channel"],
+        row["status"],
+        row["status_reason"],
+        until=until.isoformat() if until else None,
+        digest_frequency=row["digest_frequency"],
+    )
+
+
+def _status(states: list[ChannelState], scheduled: bool) -> NotificationStatus:
+    statuses = {s.status for s in states}
+    if DeliveryStatus.PENDING in statuses:
+        return NotificationStatus.SCHEDULED if scheduled else NotificationStatus.SENDING
+    if DeliveryStatus.DEFERRED in statuses:
+        return NotificationStatus.DEFERRED
+    if DeliveryStatus.DIGESTED in statuses:
+        return NotificationStatus.DIGESTED
+    return NotificationStatus.SUPPRESSED
+
+
+def _state(delivery: store.DeliveryRow) -> ChannelState:
+    until = delivery.deferred_until
+    return ChannelState(
+        str(delivery.id), delivery.channel, delivery.status, delivery.status_reason, delivery.error,
+        until=until.isoformat() if until else None,
+    )

@@ -80,3 +80,14 @@ async def cancel_notification(client: Client, workflow_id: str) -> CancelResult:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise WorkflowGone(exc.message) from exc
         raise
+
+
+async def notify_preferences_changed(client: Client, workflow_ids: list[str]) -> None:
+    """Wake notifications that wait (send_at, quiet hours...) so they decide again now.
+
+    Best effort: one that finished in the meantime has nothing to re-decide."""
+    for workflow_id in workflow_ids:
+        try:
+            await client.get_workflow_handle(workflow_id).signal(NotificationWorkflow.preferences_changed)
+        except RPCError:
+            pass

@@ -63,6 +63,7 @@ class DeliveryRow:
     error: str | None
     provider: str | None
     provider_message_id: str | None
+    deferred_until: datetime | None
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ _NOTIFICATION = "n.id, n.tenant_id, n.event_key, n.priority, n.channels, n.conte
 _RECIPIENT = "r.id, r.external_id, r.name, r.email, r.phone, r.timezone, r.locale, r.preference_overrides"
 _DELIVERY = (
     "d.id, d.tenant_id, d.channel, d.address, d.status, d.status_reason, d.error, "
-    "d.provider, d.provider_message_id"
+    "d.provider, d.provider_message_id, d.deferred_until"
 )
 
 _LOAD_CONTEXT = text(f"""
@@ -93,7 +94,8 @@ _LOAD_CONTEXT = text(f"""
                          'id', d.id, 'tenant_id', d.tenant_id, 'channel', d.channel,
                          'address', d.address, 'status', d.status, 'status_reason', d.status_reason,
                          'error', d.error, 'provider', d.provider,
-                         'provider_message_id', d.provider_message_id) ORDER BY d.created_at)
+                         'provider_message_id', d.provider_message_id,
+                         'deferred_until', d.deferred_until) ORDER BY d.created_at)
                      FROM deliveries d WHERE d.notification_id = n.id), '[]') AS deliveries
     FROM notifications n
     JOIN recipients r ON r.id = n.recipient_id
@@ -119,16 +121,25 @@ async def load_notification_context(
     if row is None:
         return None
     notification, recipient, (defaults, deliveries) = _split(row, 7, 8, 2)
-    existing = [
-        DeliveryRow(**{**d, "id": uuid.UUID(d["id"]), "tenant_id": uuid.UUID(d["tenant_id"])})
-        for d in deliveries
-    ]
+    existing = [_delivery_from_json(d) for d in deliveries]
     return NotificationContext(NotificationRow(*notification), RecipientRow(*recipient), defaults, existing)
 
 
+def _delivery_from_json(d: dict[str, Any]) -> DeliveryRow:
+    until = d["deferred_until"]
+    return DeliveryRow(**{
+        **d,
+        "id": uuid.UUID(d["id"]),
+        "tenant_id": uuid.UUID(d["tenant_id"]),
+        "deferred_until": datetime.fromisoformat(until) if until else None,
+    })
+
+
 _INSERT_DELIVERIES = text("""
-    INSERT INTO deliveries (id, tenant_id, notification_id, channel, address, status, status_reason)
-    VALUES (:id, :tenant_id, :notification_id, :channel, :address, :status, :status_reason)
+    INSERT INTO deliveries
+        (id, tenant_id, notification_id, channel, address, status, status_reason, deferred_until)
+    VALUES
+        (:id, :tenant_id, :notification_id, :channel, :address, :status, :status_reason, :deferred_until)
     ON CONFLICT (id) DO NOTHING
 """)
 
@@ -153,7 +164,7 @@ async def load_delivery_job(
     row = (await session.execute(_LOAD_JOB, {"delivery_id": delivery_id, "tenant_id": tenant_id})).one_or_none()
     if row is None:
         return None
-    delivery, notification, recipient = _split(row, 9, 7, 8)
+    delivery, notification, recipient = _split(row, 10, 7, 8)
     return DeliveryJob(DeliveryRow(*delivery), NotificationRow(*notification), RecipientRow(*recipient))
 
 

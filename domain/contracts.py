@@ -32,6 +32,16 @@ class ChannelState:
     status: str
     reason: str | None = None
     error: str | None = None
+    until: str | None = None  # ISO: when a deferred channel wakes, or its digest is flushed
+    digest_frequency: str | None = None
+
+
+@dataclass
+class CounterSlot:
+    """A send counted against a cap or rate limit, given back if nothing was sent."""
+
+    kind: str
+    window_start: str  # ISO
 
 
 @dataclass
@@ -44,11 +54,15 @@ class NotificationResult:
 class PrepareInput:
     notification_id: str
     tenant_id: str
+    now: str  # ISO: the workflow's clock (so decisions follow workflow time, also when skipped)
+    as_of: str | None = None  # ISO; decide as of this later instant (a future send_at)
+    reevaluate: bool = False  # decide the open channels again (after a wait)
 
 
 @dataclass
 class PrepareResult:
     channels: list[ChannelState]
+    slots: list[CounterSlot] = field(default_factory=list)
 
 
 @dataclass
@@ -71,6 +85,46 @@ class RecordOutcomeInput:
     tenant_id: str
     notification_status: str
     channels: list[ChannelState]  # only channels whose final status the workflow decided
+    release_slots: list[CounterSlot] = field(default_factory=list)  # nothing was sent after all
+
+
+@dataclass
+class DigestItem:
+    notification_id: str
+    event_key: str
+    summary: str
+    created_at: str  # ISO
+    flush_at: str  # ISO: the boundary the policy chose for it
+
+
+@dataclass
+class DigestInput:
+    tenant_id: str
+    recipient_id: str
+    category: str
+    frequency: str
+    flush_at: str  # ISO: the boundary this digest goes out at
+    items: list[DigestItem] = field(default_factory=list)
+    # The previous batch's notification ids: a late duplicate signal never re-adds them.
+    recently_sent: list[str] = field(default_factory=list)
+
+
+@dataclass
+class EnqueueDigestInput:
+    notification_id: str
+    tenant_id: str
+    flush_at: str
+    frequency: str
+
+
+@dataclass
+class SendDigestInput:
+    tenant_id: str
+    recipient_id: str
+    category: str
+    frequency: str
+    items: list[DigestItem]
+    batch_id: str  # makes the digest notification idempotent
 
 
 @dataclass

@@ -3,13 +3,13 @@
 from domain.types import DeliveryStatus as D
 from domain.types import NotificationStatus as N
 
-_SUCCESS = {D.SENT, D.DELIVERED, D.OPENED, D.CLICKED}
+SENT_STATUSES = frozenset({D.SENT, D.DELIVERED, D.OPENED, D.CLICKED})
 _FAILURE = {D.FAILED, D.BOUNCED}
 
 
 def overall_status(channel_statuses: list[str], cancelled: bool = False) -> N:
     statuses = set(channel_statuses)
-    sent = bool(statuses & _SUCCESS)
+    sent = bool(statuses & SENT_STATUSES)
     failed = bool(statuses & _FAILURE)
     if sent and failed:
         return N.PARTIALLY_FAILED
@@ -19,4 +19,6 @@ def overall_status(channel_statuses: list[str], cancelled: bool = False) -> N:
         return N.SENT
     if cancelled or D.CANCELLED in statuses:
         return N.CANCELLED
+    if D.DIGESTED in statuses:
+        return N.DIGESTED
     return N.SUPPRESSED

@@ -29,6 +29,7 @@ class DeliveryStatus(StrEnum):
     CLICKED = "clicked"
     CANCELLED = "cancelled"
     SUPPRESSED = "suppressed"
+    DIGESTED = "digested"  # handed to the recipient's digest for its category
 
 
 # A delivery in one of these states will not change again by Herald's own doing
@@ -43,18 +44,22 @@ FINAL_DELIVERY_STATUSES = frozenset(
         DeliveryStatus.CLICKED,
         DeliveryStatus.CANCELLED,
         DeliveryStatus.SUPPRESSED,
+        DeliveryStatus.DIGESTED,
     }
 )
+OPEN_DELIVERY_STATUSES = frozenset({DeliveryStatus.PENDING, DeliveryStatus.DEFERRED})
 
 
 class NotificationStatus(StrEnum):
     ACCEPTED = "accepted"  # stored, workflow starting
     SCHEDULED = "scheduled"  # waiting for send_at
+    DEFERRED = "deferred"  # waiting for quiet hours, a weekend or a rate limit to pass
     SENDING = "sending"
     SENT = "sent"  # every channel that was attempted was sent
     PARTIALLY_FAILED = "partially_failed"
     FAILED = "failed"
     SUPPRESSED = "suppressed"  # nothing to send: every channel suppressed
+    DIGESTED = "digested"  # nothing sent on its own: it went into a digest
     CANCELLED = "cancelled"
 
 

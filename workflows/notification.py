@@ -14,13 +14,14 @@ with workflow.unsafe.imports_passed_through():
         ChannelState,
         DeliverInput,
         DeliverResult,
+        EnqueueDigestInput,
         NotificationInput,
         NotificationResult,
         PrepareInput,
         PrepareResult,
         RecordOutcomeInput,
     )
-    from domain.outcome import overall_status
+    from domain.outcome import SENT_STATUSES, overall_status
     from domain.types import DeliveryStatus, NotificationStatus
     from workflows import search_attributes as sa
 
@@ -42,51 +43,106 @@ class NotificationWorkflow:
         self._finished = False
         self._status = NotificationStatus.ACCEPTED
         self._sends: list[asyncio.Task] = []
+        self._preferences_changed = False
+        self._in_digest = False
 
     @workflow.run
     async def run(self, input: NotificationInput) -> NotificationResult:
-        plan: PrepareResult = await workflow.execute_local_activity(
-            "prepare_notification",
-            PrepareInput(input.notification_id, input.tenant_id),
-            result_type=PrepareResult,
-            **BOOKKEEPING,
-        )
-        self._channels = {c.channel: c for c in plan.channels}
-        pending = [c for c in plan.channels if c.status == DeliveryStatus.PENDING]
-        # Each upsert is a visibility write on the server: batch them, one per status change.
-        channels = SearchAttributePair(sa.CHANNELS, [c.channel for c in pending])
+        plan = await self._prepare(PrepareInput(input.notification_id, input.tenant_id, self._now(), input.send_at))
+        slots = list(plan.slots)
+        attempted: list[ChannelState] = []
+        wake = datetime.fromisoformat(input.send_at) if input.send_at else None
+        if wake is not None and wake <= workflow.now():
+            wake = None  # already decided as of now, slots taken: no second look needed
+        waiting_status = NotificationStatus.SCHEDULED
+        while not self._cancel_requested:
+            if wake is not None:
+                await self._sleep_until(wake, waiting_status)
+                if self._cancel_requested:
+                    break
+                # Time has passed, or the preferences changed: ask the policy again.
+                plan = await self._prepare(
+                    PrepareInput(input.notification_id, input.tenant_id, self._now(), reevaluate=True)
+                )
+                slots += plan.slots
+            pending = self._channels_in(DeliveryStatus.PENDING)
+            if pending:
+                self._set_status(NotificationStatus.SENDING, self._channels_attribute(pending))
+                attempted += pending
+                self._sends = [asyncio.create_task(self._deliver(c, input)) for c in pending]
+                await asyncio.gather(*self._sends)
+            await self._hand_over_to_digest(input)
+            deferred = self._channels_in(DeliveryStatus.DEFERRED)
+            if not deferred:
+                break
+            wake = min(datetime.fromisoformat(c.until) for c in deferred)
+            waiting_status = NotificationStatus.DEFERRED
 
-        if pending and input.send_at:
-            await self._wait_until(datetime.fromisoformat(input.send_at), channels)
-        if pending and not self._cancel_requested:
-            self._set_status(NotificationStatus.SENDING, channels)
-            self._sends = [asyncio.create_task(self._deliver(c, input)) for c in pending]
-            await asyncio.gather(*self._sends)
-        for channel in pending:
-            if channel.status == DeliveryStatus.PENDING:  # never attempted: cancelled first
-                channel.status = DeliveryStatus.CANCELLED
-                channel.reason = "cancelled before sending"
-
-        status = overall_status([c.status for c in self._channels.values()], self._cancel_requested)
+        never_sent = self._channels_in(DeliveryStatus.PENDING) + self._channels_in(DeliveryStatus.DEFERRED)
+        for channel in never_sent:  # cancelled while waiting
+            channel.status = DeliveryStatus.CANCELLED
+            channel.reason = "cancelled before sending"
+        statuses = [c.status for c in self._channels.values()]
+        status = overall_status(statuses, self._cancel_requested)
+        sent = any(s in SENT_STATUSES for s in statuses)
         await workflow.execute_local_activity(
             "record_outcome",
-            RecordOutcomeInput(input.notification_id, input.tenant_id, status, pending),
+            RecordOutcomeInput(
+                input.notification_id, input.tenant_id, status, attempted + never_sent,
+                release_slots=[] if sent else slots,
+            ),
             **BOOKKEEPING,
         )
         self._set_status(status)
         self._finished = True
         return NotificationResult(status, list(self._channels.values()))
 
-    async def _wait_until(self, send_at: datetime, channels: SearchAttributePair) -> None:
-        delay = send_at - workflow.now()
+    async def _prepare(self, request: PrepareInput) -> PrepareResult:
+        plan: PrepareResult = await workflow.execute_local_activity(
+            "prepare_notification", request, result_type=PrepareResult, **BOOKKEEPING
+        )
+        self._channels.update({c.channel: c for c in plan.channels})
+        return plan
+
+    @staticmethod
+    def _now() -> str:
+        return workflow.now().isoformat()
+
+    def _channels_in(self, status: str) -> list[ChannelState]:
+        return [c for c in self._channels.values() if c.status == status]
+
+    @staticmethod
+    def _channels_attribute(channels: list[ChannelState]) -> SearchAttributePair:
+        return SearchAttributePair(sa.CHANNELS, [c.channel for c in channels])
+
+    async def _sleep_until(self, when: datetime, status: str) -> None:
+        delay = when - workflow.now()
         if delay <= timedelta(0):
             return
-        self._set_status(NotificationStatus.SCHEDULED, channels)
+        waiting = self._channels_in(DeliveryStatus.PENDING) + self._channels_in(DeliveryStatus.DEFERRED)
+        self._set_status(status, self._channels_attribute(waiting))
+        self._preferences_changed = False
         try:
-            # A durable timer: survives worker and server restarts; a cancel wakes it early.
-            await workflow.wait_condition(lambda: self._cancel_requested, timeout=delay)
+            # A durable timer: survives worker and server restarts; a cancel or a change
+            # of the recipient's preferences wakes it early.
+            await workflow.wait_condition(
+                lambda: self._cancel_requested or self._preferences_changed, timeout=delay
+            )
         except asyncio.TimeoutError:
             pass
+
+    async def _hand_over_to_digest(self, input: NotificationInput) -> None:
+        digested = self._channels_in(DeliveryStatus.DIGESTED)
+        if not digested or self._in_digest:
+            return
+        first = min(digested, key=lambda c: c.until)
+        await workflow.execute_activity(
+            "enqueue_digest",
+            EnqueueDigestInput(input.notification_id, input.tenant_id, first.until, first.digest_frequency),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+        )
+        self._in_digest = True
 
     async def _deliver(self, channel: ChannelState, input: NotificationInput) -> None:
         retry = input.retry
@@ -128,6 +184,11 @@ class NotificationWorkflow:
         await workflow.wait_condition(lambda: self._finished)
         cancelled = any(c.status == DeliveryStatus.CANCELLED for c in self._channels.values())
         return CancelResult(cancelled, self._status, list(self._channels.values()))
+
+    @workflow.signal
+    def preferences_changed(self) -> None:
+        """The recipient's preferences changed: a waiting notification decides again now."""
+        self._preferences_changed = True
 
     @workflow.query
     def status(self) -> NotificationResult:

@@ -6,9 +6,10 @@ from fastapi import APIRouter, Body
 from pydantic import ValidationError
 from sqlalchemy import select, update
 
-from api.deps import SessionDep, TenantDep
+from api.deps import SessionDep, TemporalDep, TenantDep
 from api.errors import ApiError, field_error
-from db.models import Recipient, Tenant
+from api.workflows import notify_preferences_changed
+from db.models import Notification, Recipient, Tenant
 from db.recipients import get_recipient
 from domain.preferences import Preferences, effective_preferences, merge_overrides
 
@@ -42,7 +43,7 @@ async def get_preferences(external_id: str, tenant: TenantDep, session: SessionD
     return _validated(await _tenant_defaults(session, tenant.id), recipient.preference_overrides)
 
 
-async def _store(session, tenant_id, external_id: str, overrides: dict[str, Any]) -> Preferences:
+async def _store(session, temporal, tenant_id, external_id: str, overrides) -> Preferences:
     async with session.begin():
         recipient = await _recipient(session, tenant_id, external_id)
         new_overrides = overrides(recipient.preference_overrides) if callable(overrides) else overrides
@@ -50,23 +51,37 @@ async def _store(session, tenant_id, external_id: str, overrides: dict[str, Any]
         await session.execute(
             update(Recipient).where(Recipient.id == recipient.id).values(preference_overrides=new_overrides)
         )
+        waiting = await session.scalars(
+            select(Notification.workflow_id).where(
+                Notification.tenant_id == tenant_id,
+                Notification.recipient_id == recipient.id,
+                Notification.status.in_(("scheduled", "deferred")),
+            )
+        )
+        waiting = list(waiting)
+    await notify_preferences_changed(temporal, waiting)
     return effective
 
 
 @router.put("/v1/recipients/{external_id}/preferences", response_model=Preferences)
 async def put_preferences(
-    external_id: str, tenant: TenantDep, session: SessionDep, body: dict[str, Any] = Body()
+    external_id: str, tenant: TenantDep, session: SessionDep, temporal: TemporalDep,
+    body: dict[str, Any] = Body(),
 ) -> Preferences:
-    """Replace the recipient's changes; fields left out follow the tenant's defaults."""
-    return await _store(session, tenant.id, external_id, body)
+    """Replace the recipient's changes; fields left out follow the tenant's defaults.
+    Notifications waiting for this recipient decide again at once."""
+    return await _store(session, temporal, tenant.id, external_id, body)
 
 
 @router.patch("/v1/recipients/{external_id}/preferences", response_model=Preferences)
 async def patch_preferences(
-    external_id: str, tenant: TenantDep, session: SessionDep, body: dict[str, Any] = Body()
+    external_id: str, tenant: TenantDep, session: SessionDep, temporal: TemporalDep,
+    body: dict[str, Any] = Body(),
 ) -> Preferences:
     """Change some fields (a JSON merge patch); the others keep their values."""
-    return await _store(session, tenant.id, external_id, lambda current: merge_overrides(current, body))
+    return await _store(
+        session, temporal, tenant.id, external_id, lambda current: merge_overrides(current, body)
+    )
 
 
 @router.get("/v1/preferences/defaults", response_model=Preferences)

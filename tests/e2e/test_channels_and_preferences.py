@@ -95,9 +95,9 @@ async def test_opted_out_channels_are_suppressed_with_the_reason(stack, smtp):
     notification = await stack.wait_for_status(accepted["id"], "sent")
     by_channel = {d["channel"]: d for d in notification["deliveries"]}
     assert by_channel["email"]["status"] == "suppressed"
-    assert by_channel["email"]["status_reason"] == "email is switched off for payment by the recipient"
+    assert by_channel["email"]["status_reason"] == "rule_disabled: email is switched off for the payment category by the recipient"
     assert by_channel["sms"]["status"] == "suppressed"
-    assert by_channel["sms"]["status_reason"] == "sms is switched off by the recipient"
+    assert by_channel["sms"]["status_reason"] == "channel_disabled: sms is switched off by the recipient"
     assert by_channel["in_app"]["status"] == "delivered"
     assert smtp.to(f"{external_id}@example.com") == []
 
@@ -114,7 +114,7 @@ async def test_everything_suppressed_means_nothing_is_sent(stack, smtp):
     ).json()
 
     notification = await stack.wait_for_status(accepted["id"], "suppressed")
-    assert notification["deliveries"][0]["status_reason"] == "event marketing.promo is muted by the recipient"
+    assert notification["deliveries"][0]["status_reason"] == "event_muted: marketing.promo is muted by the recipient"
 
 
 async def test_preference_validation_names_the_field(stack):

@@ -1,0 +1,85 @@
+"""Reads and atomic writes for the delivery policy: tenant settings and send counters."""
+
+import json
+import uuid
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.policy import DEFAULT_REMINDER_EVENT_KEYS, TenantSettings
+
+_SETTINGS = text(
+    "SELECT reminder_event_keys, urgent_bypass FROM tenant_policy_settings WHERE tenant_id = :tenant_id"
+)
+
+
+async def tenant_settings(session: AsyncSession, tenant_id: uuid.UUID) -> TenantSettings:
+    row = (await session.execute(_SETTINGS, {"tenant_id": tenant_id})).one_or_none()
+    if row is None:
+        return TenantSettings()
+    return TenantSettings(
+        reminder_event_keys=frozenset(row.reminder_event_keys or DEFAULT_REMINDER_EVENT_KEYS),
+        urgent_bypass=dict(row.urgent_bypass or {}),
+    )
+
+
+_SAVE_SETTINGS = text("""
+    INSERT INTO tenant_policy_settings (tenant_id, reminder_event_keys, urgent_bypass)
+    VALUES (:tenant_id, CAST(:reminder_event_keys AS jsonb), CAST(:urgent_bypass AS jsonb))
+    ON CONFLICT (tenant_id) DO UPDATE
+    SET reminder_event_keys = excluded.reminder_event_keys, urgent_bypass = excluded.urgent_bypass
+""")
+
+
+async def save_tenant_settings(
+    session: AsyncSession, tenant_id: uuid.UUID, reminder_event_keys: list[str], urgent_bypass: dict[str, bool]
+) -> None:
+    await session.execute(
+        _SAVE_SETTINGS,
+        {"tenant_id": tenant_id, "reminder_event_keys": json.dumps(reminder_event_keys),
+         "urgent_bypass": json.dumps(urgent_bypass)},
+    )
+
+
+_COUNT = text(
+    "SELECT count FROM send_counters WHERE recipient_id = :recipient_id AND kind = :kind "
+    "AND window_start = :window_start"
+)
+
+
+async def sent_in(session: AsyncSession, recipient_id: uuid.UUID, kind: str, window_start: datetime) -> int:
+    count = await session.scalar(
+        _COUNT, {"recipient_id": recipient_id, "kind": kind, "window_start": window_start}
+    )
+    return count or 0
+
+
+# Takes a slot only while fewer than :cap are taken. ON CONFLICT locks the row, so two
+# concurrent callers are serialised and cannot both take the last slot.
+_TAKE = text("""
+    INSERT INTO send_counters (recipient_id, kind, window_start, count)
+    VALUES (:recipient_id, :kind, :window_start, 1)
+    ON CONFLICT (recipient_id, kind, window_start)
+    DO UPDATE SET count = send_counters.count + 1 WHERE send_counters.count < :cap
+    RETURNING count
+""")
+
+
+async def take_slot(
+    session: AsyncSession, recipient_id: uuid.UUID, kind: str, window_start: datetime, cap: int
+) -> bool:
+    taken = await session.scalar(
+        _TAKE, {"recipient_id": recipient_id, "kind": kind, "window_start": window_start, "cap": cap}
+    )
+    return taken is not None
+
+
+_GIVE_BACK = text("""
+    UPDATE send_counters SET count = count - 1
+    WHERE recipient_id = :recipient_id AND kind = :kind AND window_start = :window_start AND count > 0
+""")
+
+
+async def give_back_slot(session: AsyncSession, recipient_id: uuid.UUID, kind: str, window_start: datetime) -> None:
+    await session.execute(_GIVE_BACK, {"recipient_id": recipient_id, "kind": kind, "window_start": window_start})

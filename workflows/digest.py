@@ -1,0 +1,61 @@
+"""DigestWorkflow: one per (recipient, category, frequency), collecting notifications until
+the boundary in the recipient's zone, then sending them as one digest email."""
+
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from domain.contracts import DigestInput, DigestItem, SendDigestInput
+
+
+def digest_workflow_id(tenant_id: str, recipient_id: str, category: str, frequency: str) -> str:
+    return f"digest-{tenant_id}-{recipient_id}-{category}-{frequency}"
+
+
+@workflow.defn
+class DigestWorkflow:
+    def __init__(self) -> None:
+        self._items: list[DigestItem] = []
+        self._seen: set[str] = set()
+
+    @workflow.signal
+    def add(self, item: DigestItem) -> None:
+        if item.notification_id not in self._seen:  # a retried hand-over adds nothing twice
+            self._seen.add(item.notification_id)
+            self._items.append(item)
+
+    @workflow.run
+    async def run(self, input: DigestInput) -> int:
+        self._seen.update(input.recently_sent)
+        for item in input.items:
+            self.add(item)
+        delay = datetime.fromisoformat(input.flush_at) - workflow.now()
+        if delay > timedelta(0):
+            await workflow.sleep(delay)  # durable: survives worker restarts with what it holds
+
+        # Workflow code runs one step at a time, so taking the list is atomic: an item
+        # signalled from here on belongs to the next digest, never to two.
+        batch, self._items = self._items, []
+        if batch:
+            await workflow.execute_activity(
+                "send_digest",
+                SendDigestInput(
+                    input.tenant_id, input.recipient_id, input.category, input.frequency, batch,
+                    batch_id=f"{workflow.info().workflow_id}-{input.flush_at}",
+                ),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+            )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._items:  # arrived while this digest was going out
+            workflow.continue_as_new(
+                DigestInput(
+                    input.tenant_id, input.recipient_id, input.category, input.frequency,
+                    flush_at=min(item.flush_at for item in self._items),
+                    items=self._items,
+                    recently_sent=[item.notification_id for item in batch],
+                )
+            )
+        return len(batch)
