@@ -8,7 +8,7 @@ from temporalio.client import Client
 from api.body_limit import BodySizeLimit
 from api.errors import install_error_handlers
 from api.key_cache import ApiKeyCache
-from api.routes import health, logs, notifications, policy_settings, preferences, recipients
+from api.routes import health, logs, notifications, policy_settings, preferences, recipients, unsubscribe
 from db.session import create_engine, session_factory
 from herald.settings import Settings, get_settings
 
@@ -38,6 +38,6 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     install_error_handlers(app)
-    for module in (notifications, logs, recipients, preferences, policy_settings, health):
+    for module in (notifications, logs, recipients, preferences, policy_settings, unsubscribe, health):
         app.include_router(module.router)
     return app

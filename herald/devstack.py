@@ -6,6 +6,7 @@ unless TEMPORAL_ADDRESS is set, an SMTP catcher on :1025, migrations, the worker
 
 import asyncio
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -79,6 +80,15 @@ async def _dev_api_key(database_url: str) -> str:
         await engine.dispose()
 
 
+def _dev_secret_key() -> str:
+    """A random signing key for this checkout, kept so links stay valid across runs."""
+    key_file = DATA / "secret-key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
 async def _prepare_temporal(address: str) -> None:
     client = await Client.connect(address)
     await register_search_attributes(client)
@@ -94,6 +104,7 @@ def main() -> None:
         children.append(_start_temporal())
         env["TEMPORAL_ADDRESS"] = f"localhost:{TEMPORAL_PORT}"
     env.setdefault("SMS_OUTBOX_PATH", str(DATA / "sms-outbox.jsonl"))
+    env.setdefault("SECRET_KEY", _dev_secret_key())
     try:
         asyncio.run(_prepare_temporal(env["TEMPORAL_ADDRESS"]))
         upgrade(database_url)

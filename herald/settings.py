@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     delivery_max_retry_seconds: float = Field(default=3600.0, gt=0)
     delivery_attempt_timeout_seconds: float = Field(default=30.0, gt=0)
 
+    # Signs unsubscribe links (and later webhooks' and inbox tokens). Required in production;
+    # `make run` creates one under .data/.
+    secret_key: SecretStr | None = None
+
     max_request_bytes: int = 256 * 1024
     # How long an API process remembers a key's tenant; a revoked key works at most this long.
     api_key_cache_seconds: float = Field(default=30.0, ge=0)
@@ -67,6 +71,11 @@ class Settings(BaseSettings):
                 "SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER"
             )
         return self
+
+    def signing_key(self) -> bytes:
+        if self.secret_key is None or len(self.secret_key.get_secret_value()) < 16:
+            raise ValueError("SECRET_KEY must be set (16+ characters) to sign unsubscribe links")
+        return self.secret_key.get_secret_value().encode()
 
     @property
     def resolved_email_provider(self) -> str:

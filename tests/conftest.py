@@ -207,6 +207,7 @@ def make_stack(database_url, sessions, smtp_server, tmp_path):
             delivery_retry_initial_seconds=0.1,
             delivery_retry_max_interval_seconds=0.5,
             delivery_max_attempts=4,
+            secret_key="test-secret-key-not-for-production",
             **overrides,
         )
         tenant_id, key = await new_tenant(sessions)
