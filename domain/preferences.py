@@ -127,6 +127,13 @@ class Preferences(_Strict):
             _check_key(key, "digest category")
         return value
 
+    @field_validator("weekend_days")
+    @classmethod
+    def _some_weekdays(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and len(set(value)) == 7:
+            raise ValueError("cannot make every day a weekend day")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str | None) -> str | None:

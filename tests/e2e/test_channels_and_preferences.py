@@ -125,8 +125,20 @@ async def test_preference_validation_names_the_field(stack):
         "dnd": {"dnd": {"enabled": True, "start": "22:00", "end": "22:00"}},
         "channels.fax": {"channels": {"fax": True}},
         "reminder_minutes_before.0": {"reminder_minutes_before": [-5]},
+        "daily_agenda_time": {"daily_agenda_time": "25:00"},
+        "dnd.start": {"dnd": {"start": "7pm"}},
+        "muted_event_keys": {"muted_event_keys": ["Not A Key"]},
+        "rules": {"rules": {"booking reminder": {"email": False}}},
+        "preferred_method": {"preferred_method": "fax"},
+        "weekend_days": {"weekend_days": [0, 1, 2, 3, 4, 5, 6]},
+        "rate_limit.max_count": {"rate_limit": {"max_count": 0, "window_minutes": 60}},
+        "digests.booking.frequency": {"digests": {"booking": {"frequency": "monthly"}}},
     }
     for field, body in cases.items():
         response = await stack.api.patch(f"/v1/recipients/{external_id}/preferences", json=body)
         assert response.status_code == 422, (field, response.text)
         assert response.json()["error"]["message"].startswith(field), response.text
+    assert (await stack.api.get(f"/v1/recipients/{external_id}/preferences")).json()["max_reminders_per_day"] == 10
+
+    defaults = await stack.api.put("/v1/preferences/defaults", json={"max_reminders_per_day": 0})
+    assert defaults.status_code == 422 and defaults.json()["error"]["message"].startswith("max_reminders_per_day")
