@@ -22,7 +22,7 @@ WORKFLOWS = [NotificationWorkflow, DigestWorkflow]
 
 def build_worker(client: Client, settings: Settings, sessions, **options) -> Worker:
     planning = PlanningActivities(sessions)
-    delivery = DeliveryActivities(sessions, build_providers(settings), settings.email_from)
+    delivery = DeliveryActivities(sessions, build_providers(settings), settings)
     digests = DigestActivities(client, sessions, settings)
     return Worker(
         client,

@@ -1,8 +1,44 @@
-"""What each channel says: rendered from the notification's event key and context."""
+"""What each channel says: the tenant's template (or Herald's) rendered with the context.
 
-from dataclasses import dataclass
+Context keys with a meaning here (besides the template variables):
+- `owner_id`: the organizer whose own templates win over the tenant's;
+- `unsubscribe_url`: also sent as the email's List-Unsubscribe header;
+- `_template_version_id`: render exactly this version (test sends), whatever is active;
+- `_test`: a test send; the subject (SMS: the text) starts with "[TEST] ".
+"""
+
+import textwrap
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.exceptions import ApplicationError
 
 from db.deliveries import DeliveryJob
+from db.template_lookup import SendTemplates, StoredTemplate, send_candidates, send_version
+from domain.templating import (
+    DEFAULT_EMAIL_LAYOUT,
+    MissingPlaceholdersError,
+    Rendered,
+    RenderedEmail,
+    RenderedSms,
+    TemplateError,
+    TemplateRenderer,
+    choose_template,
+    notification_variables,
+    shipped_template,
+)
+from domain.templating.context import OWNER_KEY, TEMPLATE_VERSION_KEY, TEST_SEND_KEY
+from domain.templating.defaults import DEFAULT_LOCALE
+
+TEST_PREFIX = "[TEST] "
+LOG_SUBJECT_CHARS = 120  # an SMS has no subject: the delivery log shows the start of its text
+
+# One per process: compiled templates are cached by version id (immutable), so every
+# delivery of a version after the first one only renders.
+RENDERER = TemplateRenderer()
 
 
 @dataclass(frozen=True)
@@ -11,12 +47,102 @@ class Content:
     text: str
     html: str | None = None
     action_url: str | None = None
-    template_version_id: str | None = None
+    template_version_id: uuid.UUID | None = None  # None: one of Herald's shipped templates
+    headers: dict[str, str] = field(default_factory=dict)
 
 
-def render_content(job: DeliveryJob) -> Content:
-    context = job.notification.context or {}
-    event_key = job.notification.event_key
-    subject = str(context.get("subject") or context.get("title") or event_key.replace(".", " ").replace("_", " ").capitalize())
-    text = str(context.get("message") or context.get("body") or subject)
-    return Content(subject=subject, text=text, action_url=context.get("action_url"))
+async def render_content(sessions: async_sessionmaker, job: DeliveryJob) -> Content:
+    """Raises a non-retryable ApplicationError when the content cannot be rendered:
+    MissingPlaceholders (naming them), InvalidContext, InvalidTemplate or TemplateNotFound."""
+    notification, recipient = job.notification, job.recipient
+    context = notification.context or {}
+    async with sessions() as session:
+        found = await _templates_for(session, job, context)
+    stored = _chosen(found, context, recipient.locale)
+    if stored is not None:
+        source = stored.source
+    else:
+        source = shipped_template(notification.event_key, job.delivery.channel, context)
+    if source is None:  # an event key or channel the API would have refused
+        raise _permanent("TemplateNotFound", f"no template for {notification.event_key}")
+    try:
+        variables = notification_variables(
+            context,
+            recipient_name=recipient.name,
+            recipient_email=recipient.email,
+            recipient_timezone=recipient.timezone,
+            recipient_locale=recipient.locale,
+        )
+    except ValueError as error:
+        raise _permanent("InvalidContext", f"context: {error}") from None
+    try:
+        rendered = RENDERER.render(source, variables, found.layout or DEFAULT_EMAIL_LAYOUT)
+    except MissingPlaceholdersError as error:
+        raise _permanent("MissingPlaceholders", str(error)) from None
+    except TemplateError as error:
+        raise _permanent("InvalidTemplate", f"{source.name}: {error}") from None
+    return as_content(rendered, context, stored.version_id if stored else None)
+
+
+def _chosen(found: SendTemplates, context: Mapping[str, Any], locale: str) -> StoredTemplate | None:
+    if not context.get(TEMPLATE_VERSION_KEY):
+        return choose_template(found.candidates, context.get(OWNER_KEY), locale, DEFAULT_LOCALE)
+    if not found.candidates:
+        raise _permanent(
+            "TemplateNotFound",
+            f"no template version {context[TEMPLATE_VERSION_KEY]} of this tenant for this channel",
+        )
+    return found.candidates[0]
+
+
+def _permanent(kind: str, message: str) -> ApplicationError:
+    # Rendering the same template with the same context fails the same way: never retry.
+    return ApplicationError(message, type=kind, non_retryable=True)
+
+
+async def _templates_for(
+    session: AsyncSession, job: DeliveryJob, context: Mapping[str, Any]
+) -> SendTemplates:
+    tenant_id, channel = job.delivery.tenant_id, job.delivery.channel
+    if context.get(TEMPLATE_VERSION_KEY):
+        try:
+            version_id = uuid.UUID(str(context[TEMPLATE_VERSION_KEY]))
+        except ValueError:
+            return SendTemplates()
+        return await send_version(session, tenant_id, version_id, channel)
+    return await send_candidates(
+        session, tenant_id, job.notification.event_key, channel, context.get(OWNER_KEY)
+    )
+
+
+def as_content(
+    rendered: Rendered, context: Mapping[str, Any], version_id: uuid.UUID | None = None
+) -> Content:
+    """What the providers send. Push is rendered like in-app (title and body)."""
+    prefix = TEST_PREFIX if context.get(TEST_SEND_KEY) else ""
+    if isinstance(rendered, RenderedEmail):
+        unsubscribe = context.get("unsubscribe_url")
+        # RFC 8058: mail clients POST to the link to unsubscribe in one click.
+        headers = (
+            {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+            if unsubscribe
+            else {}
+        )
+        return Content(
+            prefix + rendered.subject,
+            rendered.text,
+            rendered.html,
+            template_version_id=version_id,
+            headers=headers,
+        )
+    if isinstance(rendered, RenderedSms):
+        text = prefix + rendered.body
+        subject = textwrap.shorten(text, LOG_SUBJECT_CHARS, placeholder="...")
+        return Content(subject, text, template_version_id=version_id)
+    title = prefix + (rendered.title or "")
+    return Content(
+        title,
+        rendered.body,
+        action_url=getattr(rendered, "action_url", None),
+        template_version_id=version_id,
+    )

@@ -1,6 +1,7 @@
 """The send activity: render one channel's content, hand it to the provider, record the result."""
 
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -12,14 +13,19 @@ from channels.base import EmailMessage, PermanentSendError, SendResult, SmsMessa
 from channels.registry import Providers
 from db import deliveries as store
 from domain.contracts import DeliverInput, DeliverResult
-from domain.types import FINAL_DELIVERY_STATUSES, Channel, DeliveryStatus
+from domain.types import FINAL_DELIVERY_STATUSES, Channel, DeliveryStatus, event_category
+from domain.unsubscribe import Unsubscribe, unsubscribe_url
+from herald.settings import Settings
 
 
 class DeliveryActivities:
-    def __init__(self, sessions: async_sessionmaker, providers: Providers, email_from: str):
+    def __init__(self, sessions: async_sessionmaker, providers: Providers, settings: Settings):
         self._sessions = sessions
         self._providers = providers
-        self._email_from = email_from
+        self._email_from = settings.email_from
+        self._public_base_url = settings.public_base_url
+        # Without a key there is nothing to sign links with: emails then go without one.
+        self._signing_key = settings.signing_key() if settings.secret_key else None
 
     @activity.defn(name="deliver")
     async def deliver(self, input: DeliverInput) -> DeliverResult:
@@ -32,7 +38,7 @@ class DeliveryActivities:
             # An earlier attempt finished after the server stopped waiting for it: never send twice.
             return _result(job.delivery)
 
-        content = render_content(job)
+        content = await render_content(self._sessions, self._with_unsubscribe_link(job))
         attempt = activity.info().attempt
         try:
             if job.delivery.channel == Channel.IN_APP:
@@ -55,11 +61,24 @@ class DeliveryActivities:
                 provider_message_id=sent.message_id,
                 provider_response=sent.response,
                 subject=content.subject,
+                template_version_id=content.template_version_id,
                 retry_count=attempt - 1,
                 error=None,
                 sent_at=store.now(),
             )
         return DeliverResult(input.delivery_id, DeliveryStatus.SENT, sent.provider, sent.message_id)
+
+    def _with_unsubscribe_link(self, job: store.DeliveryJob) -> store.DeliveryJob:
+        """Every email gets a signed one-click link that turns off its category for this recipient."""
+        if job.delivery.channel != Channel.EMAIL or self._signing_key is None:
+            return job
+        link = unsubscribe_url(
+            self._public_base_url,
+            self._signing_key,
+            Unsubscribe(str(job.delivery.tenant_id), str(job.recipient.id), event_category(job.notification.event_key)),
+        )
+        context = {**(job.notification.context or {}), "unsubscribe_url": link}
+        return replace(job, notification=replace(job.notification, context=context))
 
     async def _send(self, job: store.DeliveryJob, content) -> SendResult:
         reference = str(job.delivery.id)
@@ -71,6 +90,7 @@ class DeliveryActivities:
                     text=content.text,
                     html=content.html,
                     sender=self._email_from,
+                    headers=content.headers,
                     reference=reference,
                 )
             )
@@ -103,6 +123,7 @@ class DeliveryActivities:
                 status=DeliveryStatus.DELIVERED,
                 provider="database",
                 subject=content.subject,
+                template_version_id=content.template_version_id,
                 retry_count=attempt - 1,
                 sent_at=now,
                 delivered_at=now,

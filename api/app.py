@@ -9,6 +9,7 @@ from api.body_limit import BodySizeLimit
 from api.errors import install_error_handlers
 from api.key_cache import ApiKeyCache
 from api.routes import health, logs, notifications, policy_settings, preferences, recipients, unsubscribe
+from api.routes import templates as template_routes
 from db.session import create_engine, session_factory
 from herald.settings import Settings, get_settings
 
@@ -40,4 +41,5 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     install_error_handlers(app)
     for module in (notifications, logs, recipients, preferences, policy_settings, unsubscribe, health):
         app.include_router(module.router)
+    app.include_router(template_routes.router)
     return app

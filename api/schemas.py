@@ -105,6 +105,7 @@ class DeliveryPublic(BaseModel):
     opened_at: datetime | None
     clicked_at: datetime | None
     failed_at: datetime | None
+    template_version_id: uuid.UUID | None = Field(None, description="The template version rendered.")
     created_at: datetime
     updated_at: datetime
 

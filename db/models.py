@@ -124,6 +124,7 @@ class Delivery(Base):
     clicked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     provider_response: Mapped[dict[str, Any] | None] = mapped_column()
+    template_version_id: Mapped[uuid.UUID | None] = mapped_column()  # template_versions.id
     created_at: Mapped[datetime] = _now_column()
     updated_at: Mapped[datetime] = _now_column()
 

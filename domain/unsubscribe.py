@@ -51,3 +51,7 @@ def verify(key: bytes, token: str) -> Unsubscribe:
     if len(parts) != 4:
         raise InvalidToken("malformed")
     return Unsubscribe(*parts)
+
+
+def unsubscribe_url(base_url: str, key: bytes, request: Unsubscribe) -> str:
+    return f"{base_url.rstrip('/')}/v1/unsubscribe/{sign(key, request)}"

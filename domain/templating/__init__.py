@@ -4,7 +4,8 @@ Typical use: validate a template when it is saved (validate_template), then
 render it for each notification with one shared TemplateRenderer.
 """
 
-from domain.templating.defaults import DEFAULT_EMAIL_LAYOUT, default_template
+from domain.templating.context import notification_variables
+from domain.templating.defaults import DEFAULT_EMAIL_LAYOUT, default_template, shipped_template
 from domain.templating.errors import (
     MissingPlaceholdersError,
     TemplateError,
@@ -25,6 +26,7 @@ from domain.templating.model import (
     TemplateSource,
 )
 from domain.templating.renderer import TemplateRenderer
+from domain.templating.selection import choose_template
 from domain.templating.sms import SmsInfo, sms_segments
 from domain.templating.times import booking_time_variables
 from domain.templating.validation import (
@@ -54,13 +56,16 @@ __all__ = [
     "TemplateValidationError",
     "booking_time_variables",
     "catalogue",
+    "choose_template",
     "default_template",
     "derive_text_from_html",
     "flatten_custom_answers",
+    "notification_variables",
     "require_valid_layout",
     "require_valid_template",
     "resolve_locale",
     "sample_context",
+    "shipped_template",
     "sms_segments",
     "validate_layout",
     "validate_template",

@@ -90,11 +90,16 @@ class CompiledTemplate:
                 sections[TEXT_FIELD] = text
         return sections
 
+    @property
+    def variable_names(self) -> tuple[str, ...]:
+        """Every variable the template reads from its context (its own loop variables excluded)."""
+        return self._names
+
     def render_fields(self, context: Mapping, *, check_required: bool = True) -> dict[str, str]:
         """Every field rendered; for email, HTML has its CSS inlined and a text part exists."""
         if check_required:
             missing = [name for name in self.source.required_placeholders
-                       if _is_blank(context.get(name))]  # fmt: skip
+                       if is_blank(context.get(name))]  # fmt: skip
             if missing:
                 raise MissingPlaceholdersError(missing)
         values = {**self._fallbacks, **context}
@@ -131,7 +136,7 @@ def _unescaped(body: list[nodes.Node]) -> nodes.ScopedEvalContextModifier:
     return nodes.ScopedEvalContextModifier([nodes.Keyword("autoescape", nodes.Const(False))], body)
 
 
-def _is_blank(value) -> bool:
+def is_blank(value) -> bool:
     if value is None:
         return True
     if isinstance(value, str):

@@ -126,3 +126,18 @@ GENERIC_TEMPLATE = {
                "action_url": "{{ action_url|default('') }}"},
 }  # fmt: skip
 GENERIC_FALLBACKS = {"title": "Notification", "message": ""}
+
+# For a notification that brings its own wording (a `message`, and a `subject` or `title`)
+# to an event the tenant has no template for: that wording, as written. Unlike the generic
+# template, an SMS is the message alone, as Herald sent it before templates existed.
+OWN_WORDING_TEMPLATE = {
+    "email": {
+        "subject": "{{ subject or title }}",
+        "html_body": "<h1>{{ subject or title }}</h1>\n<p>{{ message }}</p>\n"
+        "{% if action_url %}<p><a class=\"button\" href=\"{{ action_url }}\">Open</a></p>"
+        "{% endif %}\n",
+    },
+    "sms": {"body": "{{ message }}{% if action_url %} {{ action_url }}{% endif %}"},
+    "in_app": {"subject": "{{ subject or title }}", "body": "{{ message }}",
+               "action_url": "{{ action_url|default('') }}"},
+}  # fmt: skip

@@ -19,9 +19,12 @@ def validate_template(
 ) -> list[TemplateIssue]:
     """Every issue that would make Herald refuse `source`; empty when it is fine."""
     issues = template_issues(source, layout)
-    if issues or source.channel != Channel.SMS:
+    if issues:
         return issues
-    return _sms_length_issues(source, max_sms_segments)
+    issues = _unused_placeholder_issues(source)
+    if source.channel == Channel.SMS:
+        issues += _sms_length_issues(source, max_sms_segments)
+    return issues
 
 
 def validate_layout(layout: EmailLayout) -> list[TemplateIssue]:
@@ -38,6 +41,18 @@ def require_valid_layout(layout: EmailLayout) -> None:
     issues = validate_layout(layout)
     if issues:
         raise TemplateValidationError(issues)
+
+
+def _unused_placeholder_issues(source: TemplateSource) -> list[TemplateIssue]:
+    # Requiring a variable the template never shows would fail sends for nothing.
+    if not source.required_placeholders:
+        return []
+    used = set(CompiledTemplate(source).variable_names)
+    unused = [name for name in source.required_placeholders if name not in used]
+    if not unused:
+        return []
+    return [TemplateIssue("required_placeholders", None, "not used by the template: "
+                          + ", ".join(unused))]  # fmt: skip
 
 
 def _sms_length_issues(source: TemplateSource, max_segments: int) -> list[TemplateIssue]:

@@ -57,6 +57,9 @@ VARIABLES: tuple[Variable, ...] = tuple(
          "Monday, June 2, 2025, 4:00 PM +0200"),
         ("end_time_invitee", "End, in the invitee's time zone",
          "Monday, June 2, 2025, 4:30 PM +0200"),
+        ("start", "Start as an ISO 8601 date-time: Herald formats start_time & co. from it",
+         "2025-06-02T14:00:00+00:00"),
+        ("end", "End as an ISO 8601 date-time", "2025-06-02T14:30:00+00:00"),
         ("meeting_link", "Video meeting link, if any", "https://meet.example.com/j/842193001"),
         ("meeting_id", "Video meeting ID, if any", "842 193 001"),
         ("meeting_password", "Video meeting password, if any", "herald42"),
@@ -80,6 +83,7 @@ VARIABLES: tuple[Variable, ...] = tuple(
     )
     + _group(
         ("booking.rescheduled",),
+        ("previous_start", "Former start as an ISO 8601 date-time", "2025-05-30T13:00:00+00:00"),
         ("previous_start_time", "Former start, in the organizer's time zone",
          "Friday, May 30, 2025, 9:00 AM EDT"),
         ("previous_start_time_invitee", "Former start, in the invitee's time zone",

@@ -48,3 +48,24 @@ async def test_forged_or_edited_tokens_are_refused(stack, sessions):
         response = await stack.api.post(f"/v1/unsubscribe/{bad}", headers={"Authorization": ""})
         assert response.status_code == 403, bad
         assert response.json()["error"]["code"] == "invalid_token"
+
+
+async def test_every_email_carries_a_working_one_click_link(stack, smtp):
+    external_id = f"user-{uuid.uuid4().hex[:8]}"
+    address = f"{external_id}@example.com"
+    body = {"recipient": {"external_id": external_id, "email": address}, "event_key": "booking.confirmation",
+            "channels": ["email"], "context": {"subject": "Booked", "message": "See you soon."}}
+    await stack.api.post("/v1/notifications", json=body)
+    [mail] = await smtp.wait_for(address)
+    assert mail.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    link = mail.message["List-Unsubscribe"].strip("<>")
+    assert link.startswith(f"{stack.settings.public_base_url}/v1/unsubscribe/")
+
+    # What a mail client does for one-click unsubscribe: POST to the link, no credentials.
+    path = link.removeprefix(stack.settings.public_base_url)
+    response = await stack.api.post(path, headers={"Authorization": ""}, data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+
+    again = (await stack.api.post("/v1/notifications", json=body)).json()
+    done = await stack.wait_for_status(again["id"], "suppressed")
+    assert done["deliveries"][0]["status_reason"].startswith("rule_disabled:")

@@ -5,8 +5,10 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import ValidationError
 
 from domain.policy import Action, Decision, ReasonCode, TenantSettings
+from domain.preferences import Preferences
 from domain.types import Channel, Priority
 
 DecideAt = Callable[..., Decision]  # the `decide_at` fixture
@@ -73,10 +75,10 @@ class TestReminders:
         decision = decide_at(SATURDAY_10, REMINDER, prefs=DROP, priority=Priority.URGENT)
         assert decision.send_now() == [Channel.EMAIL]
 
-    def test_every_day_a_weekend_day_leaves_nowhere_to_move(self, decide_at: DecideAt) -> None:
-        prefs = {**MOVE, "weekend_days": [0, 1, 2, 3, 4, 5, 6]}
-        email = email_of(decide_at(FRIDAY_10, REMINDER, prefs=prefs))
-        assert email.code == ReasonCode.WEEKEND_DROP
+    def test_every_day_a_weekend_day_is_refused_by_validation(self) -> None:
+        # With no weekday left, a moved reminder would have nowhere to go.
+        with pytest.raises(ValidationError, match="every day a weekend day"):
+            Preferences.model_validate({**MOVE, "weekend_days": [0, 1, 2, 3, 4, 5, 6]})
 
 
 class TestWeekendDays:

@@ -112,3 +112,11 @@ def test_template_validated_with_its_layout(make_source):
     source = make_source("email", subject="x", html_body="<p>x</p>")
     issues = validate_template(source, EmailLayout("l1", "{% include 'x' %}{{ content }}"))
     assert [issue.field for issue in issues] == ["layout"]
+
+
+def test_required_placeholders_must_be_used_by_the_template(make_source):
+    source = make_source(body="{{ room }}", required_placeholders=["room", "door_code"])
+    [issue] = validate_template(source)
+    assert str(issue) == "required_placeholders: not used by the template: door_code"
+    assert validate_template(make_source(body="{% if room %}{{ room }}{% endif %}",
+                                         required_placeholders=["room"])) == []  # fmt: skip

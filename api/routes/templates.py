@@ -1,0 +1,154 @@
+"""/v1/templates: CRUD with immutable versions, preview, test send, variables, the email layout."""
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from api import template_editing as editing
+from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
+from api.schemas import EventKey, NotificationAccepted
+from api.template_preview import preview, send_test
+from api.template_schemas import (
+    LayoutPublic,
+    LayoutPut,
+    PreviewRequest,
+    PreviewResult,
+    TemplateCreate,
+    TemplatePublic,
+    TemplatesPublic,
+    TemplateUpdate,
+    TemplateVersionPublic,
+    TemplateVersionsPublic,
+    TestSendRequest,
+)
+from db import templates as store
+from domain.templating import DEFAULT_EMAIL_LAYOUT, catalogue
+from domain.types import Channel
+
+router = APIRouter(prefix="/v1/templates", tags=["templates"])
+
+
+# Fixed paths first: "/variables" and "/layout" are not template ids.
+@router.get("/variables")
+async def variables(tenant: TenantDep) -> dict[str, list[dict[str, Any]]]:
+    """Every variable templates can use: name, description, example, the events that carry it."""
+    return {"data": catalogue()}
+
+
+@router.get("/layout", response_model=LayoutPublic)
+async def read_layout(tenant: TenantDep, session: SessionDep) -> LayoutPublic:
+    """The email layout that wraps every email body: the tenant's own, or Herald's."""
+    layout = await store.get_layout(session, tenant.id)
+    if layout is None:
+        return LayoutPublic(
+            html=DEFAULT_EMAIL_LAYOUT.html,
+            version_id=DEFAULT_EMAIL_LAYOUT.version_id,
+            is_herald_default=True,
+            updated_at=None,
+        )
+    return LayoutPublic(
+        html=layout.html,
+        version_id=str(layout.version_id),
+        is_herald_default=False,
+        updated_at=layout.updated_at,
+    )
+
+
+@router.put("/layout", response_model=LayoutPublic)
+async def put_layout(body: LayoutPut, tenant: TenantDep, session: SessionDep) -> LayoutPublic:
+    layout = await editing.put_layout(session, tenant, body.html)
+    return LayoutPublic(
+        html=layout.html,
+        version_id=str(layout.version_id),
+        is_herald_default=False,
+        updated_at=layout.updated_at,
+    )
+
+
+@router.delete("/layout", status_code=204)
+async def delete_layout(tenant: TenantDep, session: SessionDep) -> Response:
+    """Go back to Herald's default layout."""
+    async with session.begin():
+        await store.delete_layout(session, tenant.id)
+    return Response(status_code=204)
+
+
+@router.get("", response_model=TemplatesPublic)
+async def list_templates(
+    tenant: TenantDep,
+    session: SessionDep,
+    event_key: EventKey | None = None,
+    channel: Channel | None = None,
+    owner: Annotated[str | None, Query(description="An organizer's id.")] = None,
+    active: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> TemplatesPublic:
+    filters = store.TemplateFilter(event_key, channel, owner, active)
+    rows, count = await store.list_templates(session, tenant.id, filters, limit, offset)
+    return TemplatesPublic(data=[TemplatePublic.model_validate(t) for t in rows], count=count)
+
+
+@router.post("", status_code=201, response_model=TemplatePublic)
+async def create(
+    body: TemplateCreate, tenant: TenantDep, session: SessionDep, response: Response
+) -> TemplatePublic:
+    """Validate and store a template as its version 1."""
+    template = await editing.create_template(session, tenant, body)
+    response.headers["Location"] = f"/v1/templates/{template.id}"
+    return TemplatePublic.model_validate(template)
+
+
+@router.get("/{template_id}", response_model=TemplatePublic)
+async def read(template_id: uuid.UUID, tenant: TenantDep, session: SessionDep) -> TemplatePublic:
+    return TemplatePublic.model_validate(await editing.find_template(session, tenant, template_id))
+
+
+@router.put("/{template_id}", response_model=TemplatePublic)
+async def update(
+    template_id: uuid.UUID, body: TemplateUpdate, tenant: TenantDep, session: SessionDep
+) -> TemplatePublic:
+    """Change the fields given; the result is saved as a new immutable version."""
+    return TemplatePublic.model_validate(
+        await editing.update_template(session, tenant, template_id, body)
+    )
+
+
+@router.delete("/{template_id}", status_code=204)
+async def delete(template_id: uuid.UUID, tenant: TenantDep, session: SessionDep) -> Response:
+    """Deactivate and hide the template; its versions stay for the deliveries that used them."""
+    await editing.delete_template(session, tenant, template_id)
+    return Response(status_code=204)
+
+
+@router.get("/{template_id}/versions", response_model=TemplateVersionsPublic)
+async def versions(
+    template_id: uuid.UUID, tenant: TenantDep, session: SessionDep
+) -> TemplateVersionsPublic:
+    """Every saved version, newest first."""
+    template = await editing.find_template(session, tenant, template_id)
+    rows = await store.list_versions(session, template.id)
+    data = [TemplateVersionPublic.model_validate(version) for version in rows]
+    return TemplateVersionsPublic(data=data, count=len(data))
+
+
+@router.post("/{template_id}/preview", response_model=PreviewResult)
+async def preview_template(
+    template_id: uuid.UUID, body: PreviewRequest, tenant: TenantDep, session: SessionDep
+) -> PreviewResult:
+    """Render with the event's sample data, overlaid with `context`; nothing is sent."""
+    return await preview(session, tenant, template_id, body.context)
+
+
+@router.post("/{template_id}/test", status_code=202, response_model=NotificationAccepted)
+async def test_send(
+    template_id: uuid.UUID,
+    body: TestSendRequest,
+    tenant: TenantDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> NotificationAccepted:
+    """Send the current version to `email` or `phone` as a real notification marked "[TEST]"."""
+    return await send_test(session, temporal, settings, tenant, template_id, body)

@@ -1,0 +1,162 @@
+"""Previewing a template with sample data, and sending it as a real, marked test notification."""
+
+import uuid
+from typing import Any, NamedTuple
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+
+from api.errors import field_error
+from api.schemas import NotificationAccepted, NotificationCreate, RecipientRef
+from api.submission import submit_notification
+from api.template_editing import find_template, invalid
+from api.template_schemas import PreviewResult, SmsPreview, TestSendRequest
+from db import templates as store
+from db.template_models import NotificationTemplate
+from db.tenants import TenantIdentity
+from domain.templating import (
+    DEFAULT_EMAIL_LAYOUT,
+    Rendered,
+    RenderedEmail,
+    RenderedInApp,
+    RenderedSms,
+    TemplateError,
+    TemplateIssue,
+    TemplateRenderer,
+    notification_variables,
+    sample_context,
+)
+from domain.templating.compiled import is_blank
+from domain.templating.context import TEMPLATE_VERSION_KEY, TEST_SEND_KEY
+from domain.templating.fallbacks import fallback_text
+from domain.templating.validation import DEFAULT_MAX_SMS_SEGMENTS
+from domain.types import Channel
+from herald.settings import Settings
+
+# The API process's own compiled-template cache (the worker has its own).
+PREVIEW_RENDERER = TemplateRenderer()
+
+
+async def preview(
+    session: AsyncSession, tenant: TenantIdentity, template_id: uuid.UUID, context: dict[str, Any]
+) -> PreviewResult:
+    """The template rendered with the event's sample data overlaid with `context`."""
+    rendered = await _render_current(session, tenant, template_id, context)
+    return _result(rendered.message, rendered.warnings)
+
+
+async def send_test(
+    session: AsyncSession,
+    temporal: Client,
+    settings: Settings,
+    tenant: TenantIdentity,
+    template_id: uuid.UUID,
+    body: TestSendRequest,
+) -> NotificationAccepted:
+    """Submit a notification rendered with this exact version and marked as a test.
+
+    It goes through the same path as POST /v1/notifications (preferences included).
+    """
+    rendered = await _render_current(session, tenant, template_id, body.context)
+    if rendered.missing:  # refused here rather than ending as a failed delivery
+        raise field_error(
+            "context", "missing required placeholders: " + ", ".join(rendered.missing)
+        )
+    template = rendered.template
+    _require_address_for(Channel(template.channel), body)
+    # An ordinary notification, flagged as a test and pinned to this version.
+    context = sample_context(template.event_key) | body.context
+    context |= {TEST_SEND_KEY: True, TEMPLATE_VERSION_KEY: str(template.current_version_id)}
+    request = NotificationCreate(
+        recipient=RecipientRef(email=body.email, phone=body.phone, locale=template.locale),
+        event_key=template.event_key,
+        channels=[template.channel],
+        context=context,
+    )
+    return await submit_notification(session, temporal, settings, tenant, request, None)
+
+
+async def _render_current(
+    session: AsyncSession, tenant: TenantIdentity, template_id: uuid.UUID, context: dict[str, Any]
+) -> "_Preview":
+    """The template rendered, with warnings and the required placeholders `context` lacks.
+
+    Missing variables are previewed as their fallbacks, required ones included, so the
+    author sees the whole message and a warning rather than an error.
+    """
+    async with session.begin():
+        template = await find_template(session, tenant, template_id)
+        layout = await store.get_layout(session, tenant.id)
+    source = store.current_source(template)
+    email_layout = store.as_layout(layout) if layout else DEFAULT_EMAIL_LAYOUT
+    values = _variables(sample_context(template.event_key) | context, template.locale)
+    missing = [name for name in source.required_placeholders if is_blank(values.get(name))]
+    warnings = []
+    for name in sorted(PREVIEW_RENDERER.compiled(source, email_layout).variable_names):
+        if name in missing:
+            warnings.append(f"{name}: required but missing, so a real send would fail")
+        elif values.get(name) is None:
+            warnings.append(
+                f"{name}: missing from the context; shown as its fallback "
+                f"{fallback_text(name, source.fallbacks)!r}"
+            )
+    values |= {name: fallback_text(name, source.fallbacks) for name in missing}
+    try:
+        rendered = PREVIEW_RENDERER.render(source, values, email_layout)
+    except TemplateError as error:  # e.g. a loop over a value of the wrong type
+        raise invalid([TemplateIssue("context", None, f"the template cannot render it: {error}")])
+    return _Preview(template, rendered, warnings, missing)
+
+
+class _Preview(NamedTuple):
+    template: NotificationTemplate
+    message: Rendered
+    warnings: list[str]
+    missing: list[str]
+
+
+def _variables(context: dict[str, Any], locale: str) -> dict[str, Any]:
+    try:
+        return notification_variables(
+            context,
+            recipient_name=None,
+            recipient_email=None,
+            recipient_timezone="UTC",
+            recipient_locale=locale,
+        )
+    except ValueError as error:
+        raise field_error("context", str(error)) from None
+
+
+def _result(rendered: Rendered, warnings: list[str]) -> PreviewResult:
+    if isinstance(rendered, RenderedEmail):
+        return PreviewResult(
+            channel=Channel.EMAIL,
+            subject=rendered.subject,
+            html=rendered.html,
+            text=rendered.text,
+            warnings=warnings,
+        )
+    if isinstance(rendered, RenderedSms):
+        info = rendered.info
+        if info.segments > DEFAULT_MAX_SMS_SEGMENTS:
+            warnings.append(
+                f"body: {info.segments} segments, over the limit of {DEFAULT_MAX_SMS_SEGMENTS}"
+            )
+        sms = SmsPreview(encoding=info.encoding, segments=info.segments, characters=info.characters)
+        return PreviewResult(channel=Channel.SMS, text=rendered.body, sms=sms, warnings=warnings)
+    channel = Channel.IN_APP if isinstance(rendered, RenderedInApp) else Channel.PUSH
+    return PreviewResult(
+        channel=channel,
+        subject=rendered.title,
+        text=rendered.body,
+        action_url=getattr(rendered, "action_url", None),
+        warnings=warnings,
+    )
+
+
+def _require_address_for(channel: Channel, body: TestSendRequest) -> None:
+    if channel == Channel.EMAIL and body.email is None:
+        raise field_error("email", "required to test an email template")
+    if channel == Channel.SMS and body.phone is None:
+        raise field_error("phone", "required to test an SMS template")

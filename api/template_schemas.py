@@ -1,0 +1,174 @@
+"""Request and response bodies of /v1/templates, one per purpose."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+
+from api.schemas import EventKey, ExternalId, Locale, Phone
+from domain.types import Channel
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Placeholder = Annotated[str, StringConstraints(max_length=100)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TemplateContent(_Input):
+    """What a save replaces. Each field present in a PUT body is set (null clears it)."""
+
+    name: Name
+    locale: Locale = "en"
+    subject: str | None = Field(None, description="Email subject; push and in-app title.")
+    html_body: str | None = Field(None, description="Email HTML (autoescaped).")
+    text_body: str | None = Field(
+        None, description="Email text part; derived from the HTML when omitted."
+    )
+    body: str | None = Field(None, description="SMS, push and in-app text.")
+    action_url: str | None = Field(None, description="In-app link (a template too).")
+    required_placeholders: list[Placeholder] = Field(
+        default_factory=list, description="Variables a send must provide, or it fails."
+    )
+    fallbacks: dict[Placeholder, str] = Field(
+        default_factory=dict, description="Shown for a missing optional variable, by name."
+    )
+    is_active: bool = True
+    is_default: bool = Field(
+        False, description="The one used first for its owner, event, channel and locale."
+    )
+
+
+class TemplateCreate(TemplateContent):
+    event_key: EventKey = Field(examples=["booking.confirmation"])
+    channel: Channel
+    owner_id: ExternalId | None = Field(
+        None,
+        description="An organizer's id: their templates win over the tenant's for "
+        "notifications whose context has this `owner_id`.",
+    )
+
+
+class TemplateUpdate(TemplateContent):
+    """Every field optional: what is sent replaces the current value, as a new version."""
+
+    name: Name | None = None  # type: ignore[assignment]
+    locale: Locale | None = None  # type: ignore[assignment]
+    required_placeholders: list[Placeholder] | None = None  # type: ignore[assignment]
+    fallbacks: dict[Placeholder, str] | None = None  # type: ignore[assignment]
+    is_active: bool | None = None  # type: ignore[assignment]
+    is_default: bool | None = None  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> "TemplateUpdate":
+        for name in (
+            "name",
+            "locale",
+            "required_placeholders",
+            "fallbacks",
+            "is_active",
+            "is_default",
+        ):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class TemplatePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    owner_id: str | None
+    name: str
+    event_key: str
+    channel: str
+    locale: str
+    subject: str | None
+    html_body: str | None
+    text_body: str | None
+    body: str | None
+    action_url: str | None
+    required_placeholders: list[str]
+    fallbacks: dict[str, str]
+    is_active: bool
+    is_default: bool
+    version: int
+    current_version_id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+
+
+class TemplatesPublic(BaseModel):
+    data: list[TemplatePublic]
+    count: int = Field(description="Templates matching the filters, on every page.")
+
+
+class TemplateVersionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    version: int
+    name: str
+    locale: str
+    subject: str | None
+    html_body: str | None
+    text_body: str | None
+    body: str | None
+    action_url: str | None
+    required_placeholders: list[str]
+    fallbacks: dict[str, str]
+    created_at: datetime
+
+
+class TemplateVersionsPublic(BaseModel):
+    data: list[TemplateVersionPublic]
+    count: int
+
+
+class PreviewRequest(_Input):
+    context: dict[str, Any] = Field(
+        default_factory=dict, description="Merged over the event's sample data."
+    )
+
+
+class SmsPreview(BaseModel):
+    encoding: str = Field(description="GSM-7 or UCS-2")
+    segments: int
+    characters: int
+
+
+class PreviewResult(BaseModel):
+    channel: str
+    subject: str | None = None
+    html: str | None = None
+    text: str | None = None
+    action_url: str | None = None
+    sms: SmsPreview | None = None
+    warnings: list[str] = Field(description="E.g. variables shown as their fallback.")
+
+
+class TestSendRequest(_Input):
+    email: EmailStr | None = None
+    phone: Phone | None = None
+    context: dict[str, Any] = Field(
+        default_factory=dict, description="Merged over the event's sample data."
+    )
+
+    @model_validator(mode="after")
+    def _one_address(self) -> "TestSendRequest":
+        if (self.email is None) == (self.phone is None):
+            raise ValueError("give either an email or a phone to send the test to")
+        return self
+
+
+class LayoutPut(_Input):
+    html: str = Field(description="HTML with exactly one {{ content }} where the email body goes.")
+
+
+class LayoutPublic(BaseModel):
+    html: str
+    version_id: str
+    is_herald_default: bool
+    updated_at: datetime | None
