@@ -128,6 +128,15 @@ class SendDigestInput:
 
 
 @dataclass
+class DeliveryEvent:
+    """A provider reported a delivery's new status (webhook), told to its workflow."""
+
+    delivery_id: str
+    status: str  # a DeliveryStatus value: delivered, bounced, opened, clicked, failed...
+    occurred_at: str | None = None  # ISO
+
+
+@dataclass
 class CancelResult:
     cancelled: bool
     status: str

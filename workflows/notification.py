@@ -14,6 +14,7 @@ with workflow.unsafe.imports_passed_through():
         ChannelState,
         DeliverInput,
         DeliverResult,
+        DeliveryEvent,
         EnqueueDigestInput,
         NotificationInput,
         NotificationResult,
@@ -184,6 +185,13 @@ class NotificationWorkflow:
         await workflow.wait_condition(lambda: self._finished)
         cancelled = any(c.status == DeliveryStatus.CANCELLED for c in self._channels.values())
         return CancelResult(cancelled, self._status, list(self._channels.values()))
+
+    @workflow.signal
+    def delivery_event(self, event: DeliveryEvent) -> None:
+        """A provider's later news about a channel (delivered, bounced, opened...)."""
+        for channel in self._channels.values():
+            if channel.delivery_id == event.delivery_id:
+                channel.status = event.status
 
     @workflow.signal
     def preferences_changed(self) -> None:
