@@ -34,7 +34,8 @@ def build_worker(client: Client, settings: Settings, sessions, **options) -> Wor
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
         ),
-        activities=[planning.prepare_notification, planning.record_outcome, delivery.deliver,
+        activities=[planning.prepare_notification, planning.record_outcome, planning.record_failover,
+                    delivery.deliver,
                     digests.enqueue_digest, digests.send_digest],
         **options,
     )

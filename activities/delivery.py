@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.circuits import ProviderCircuits
 from activities.content import render_content
 from channels.base import EmailMessage, PermanentSendError, SendResult, SmsMessage, TransientSendError
 from channels.registry import Providers
@@ -26,6 +27,7 @@ class DeliveryActivities:
         self._public_base_url = settings.public_base_url
         # Without a key there is nothing to sign links with: emails then go without one.
         self._signing_key = settings.signing_key() if settings.secret_key else None
+        self._circuits = ProviderCircuits(sessions, settings)
 
     @activity.defn(name="deliver")
     async def deliver(self, input: DeliverInput) -> DeliverResult:
@@ -40,17 +42,24 @@ class DeliveryActivities:
 
         content = await render_content(self._sessions, self._with_unsubscribe_link(job))
         attempt = activity.info().attempt
+        if job.delivery.channel == Channel.IN_APP:
+            return await self._store_in_app(job, content, attempt)
+        provider = self._provider(job.delivery.channel, input.provider)
+        await self._circuits.check(provider.name)
         try:
-            if job.delivery.channel == Channel.IN_APP:
-                return await self._store_in_app(job, content, attempt)
-            sent = await self._send(job, content)
+            sent = await self._send(job, content, provider)
         except PermanentSendError as err:
-            await self._record_attempt_error(delivery_id, err, attempt)
-            raise ApplicationError(err.message, type="PermanentSendError", non_retryable=True) from err
+            await self._record_attempt_error(delivery_id, err, attempt, provider.name)
+            # The provider refusing us (credentials) is its problem: the workflow fails over.
+            # The provider refusing the recipient would be refused by any provider: it does not.
+            kind = "ProviderRejected" if err.provider_fault else "PermanentSendError"
+            raise ApplicationError(err.message, type=kind, non_retryable=True) from err
         except TransientSendError as err:
-            await self._record_attempt_error(delivery_id, err, attempt)
+            await self._circuits.failure(provider.name, err.message)
+            await self._record_attempt_error(delivery_id, err, attempt, provider.name)
             delay = timedelta(seconds=err.retry_after) if err.retry_after is not None else None
             raise ApplicationError(err.message, type="TransientSendError", next_retry_delay=delay) from err
+        await self._circuits.success(provider.name)
 
         async with self._sessions.begin() as session:
             await store.update_delivery(
@@ -80,10 +89,22 @@ class DeliveryActivities:
         context = {**(job.notification.context or {}), "unsubscribe_url": link}
         return replace(job, notification=replace(job.notification, context=context))
 
-    async def _send(self, job: store.DeliveryJob, content) -> SendResult:
+    def _provider(self, channel: str, name: str | None):
+        try:
+            if channel == Channel.EMAIL:
+                return self._providers.email_provider(name)
+            if channel == Channel.SMS:
+                return self._providers.sms_provider(name)
+        except KeyError:
+            raise ApplicationError(
+                f"provider {name} is not configured on this worker", type="ProviderUnavailable", non_retryable=True
+            ) from None
+        raise ApplicationError(f"no provider for channel {channel}", type="PermanentSendError", non_retryable=True)
+
+    async def _send(self, job: store.DeliveryJob, content, provider) -> SendResult:
         reference = str(job.delivery.id)
         if job.delivery.channel == Channel.EMAIL:
-            return await self._providers.email.send_email(
+            return await provider.send_email(
                 EmailMessage(
                     to=job.delivery.address,
                     subject=content.subject,
@@ -94,11 +115,7 @@ class DeliveryActivities:
                     reference=reference,
                 )
             )
-        if job.delivery.channel == Channel.SMS:
-            return await self._providers.sms.send_sms(
-                SmsMessage(to=job.delivery.address, body=content.text, reference=reference)
-            )
-        raise PermanentSendError(f"no provider for channel {job.delivery.channel}")
+        return await provider.send_sms(SmsMessage(to=job.delivery.address, body=content.text, reference=reference))
 
     async def _store_in_app(self, job: store.DeliveryJob, content, attempt: int) -> DeliverResult:
         """An in-app message is delivered the moment its row exists."""
@@ -130,12 +147,13 @@ class DeliveryActivities:
             )
         return DeliverResult(str(job.delivery.id), DeliveryStatus.DELIVERED, "database")
 
-    async def _record_attempt_error(self, delivery_id: uuid.UUID, err, attempt: int) -> None:
+    async def _record_attempt_error(self, delivery_id: uuid.UUID, err, attempt: int, provider: str) -> None:
         """Each failed attempt is visible at once, while Temporal waits to retry it."""
         async with self._sessions.begin() as session:
             await store.update_delivery(
                 session,
                 delivery_id,
+                provider=provider,
                 error=err.message,
                 retry_count=attempt,
                 provider_response=err.response or None,

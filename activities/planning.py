@@ -19,6 +19,7 @@ from domain import policy
 from domain.contracts import (
     ChannelState,
     CounterSlot,
+    FailoverInput,
     PrepareInput,
     PrepareResult,
     RecordOutcomeInput,
@@ -68,6 +69,14 @@ class PlanningActivities:
                 await store.insert_deliveries(session, [_new_row(loaded, r) for r in decided])
             await store.set_notification_status(session, notification_id, _status(states, as_of > now))
         return PrepareResult(states, slots)
+
+    @activity.defn(name="record_failover")
+    async def record_failover(self, input: FailoverInput) -> None:
+        """Note on the delivery which provider it left, for which, and why."""
+        async with self._sessions.begin() as session:
+            await store.append_failover(
+                session, uuid.UUID(input.delivery_id), input.from_provider, input.to_provider, input.reason
+            )
 
     @activity.defn(name="record_outcome")
     async def record_outcome(self, input: RecordOutcomeInput) -> None:

@@ -106,6 +106,8 @@ class DeliveryPublic(BaseModel):
     clicked_at: datetime | None
     failed_at: datetime | None
     template_version_id: uuid.UUID | None = Field(None, description="The template version rendered.")
+    failover_log: list[dict[str, Any]] | None = Field(None, description="Providers left, in order, and why.")
+    resent_from_id: uuid.UUID | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -45,6 +45,7 @@ async def start_notification(client: Client, settings: Settings, notification: N
                 event_key=notification.event_key,
                 send_at=notification.send_at.isoformat() if notification.send_at else None,
                 retry=delivery_retry(settings),
+                providers={channel: settings.provider_order(channel) for channel in ("email", "sms")},
             ),
             id=notification.workflow_id,
             task_queue=settings.task_queue,

@@ -38,7 +38,14 @@ class SendError(Exception):
 
 
 class PermanentSendError(SendError):
-    """Retrying cannot help: invalid address, rejected credentials, a 4xx other than 429."""
+    """Retrying cannot help: invalid address, rejected credentials, a 4xx other than 429.
+
+    `provider_fault` marks refusals of Herald itself (credentials, account) rather than of
+    the recipient: another provider may well succeed."""
+
+    def __init__(self, message: str, *, provider_fault: bool = False, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.provider_fault = provider_fault
 
 
 class TransientSendError(SendError):

@@ -39,4 +39,4 @@ def error_for_status(
         return TransientSendError(
             message, retry_after=parse_retry_after(retry_after), code=code, response=response
         )
-    return PermanentSendError(message, code=code, response=response)
+    return PermanentSendError(message, code=code, response=response, provider_fault=status in (401, 403))

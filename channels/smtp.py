@@ -37,8 +37,9 @@ class SmtpEmailProvider:
         try:
             errors, reply = await aiosmtplib.send(mime, **self._options)
         except aiosmtplib.SMTPAuthenticationError as exc:
-            raise PermanentSendError(f"SMTP rejected the credentials: {exc.code} {exc.message}",
-                                     code=str(exc.code)) from exc
+            raise PermanentSendError(
+                f"SMTP rejected the credentials: {exc.code} {exc.message}", code=str(exc.code), provider_fault=True
+            ) from exc
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refusal = exc.recipients[0]
             raise _for_code(refusal.code, f"SMTP refused {message.to}: {refusal.message}") from exc

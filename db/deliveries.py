@@ -209,3 +209,22 @@ _STORE_IN_APP = text("""
 
 async def store_in_app_message(session: AsyncSession, values: dict[str, Any]) -> None:
     await session.execute(_STORE_IN_APP, values)
+
+
+_APPEND_FAILOVER = text("""
+    UPDATE deliveries
+    SET failover_log = coalesce(failover_log, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
+            'provider', CAST(:from_provider AS text), 'moved_to', CAST(:to_provider AS text),
+            'reason', CAST(:reason AS text), 'at', now())),
+        updated_at = now()
+    WHERE id = :delivery_id
+""")
+
+
+async def append_failover(
+    session: AsyncSession, delivery_id: uuid.UUID, from_provider: str | None, to_provider: str | None, reason: str
+) -> None:
+    await session.execute(
+        _APPEND_FAILOVER,
+        {"delivery_id": delivery_id, "from_provider": from_provider, "to_provider": to_provider, "reason": reason},
+    )

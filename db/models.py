@@ -125,7 +125,21 @@ class Delivery(Base):
     failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     provider_response: Mapped[dict[str, Any] | None] = mapped_column()
     template_version_id: Mapped[uuid.UUID | None] = mapped_column()  # template_versions.id
+    # Providers this delivery moved away from, in order: [{provider, moved_to, reason, at}].
+    failover_log: Mapped[list[Any] | None] = mapped_column(JSONB)
+    resent_from_id: Mapped[uuid.UUID | None] = mapped_column()  # the delivery a resend repeats
     created_at: Mapped[datetime] = _now_column()
+    updated_at: Mapped[datetime] = _now_column()
+
+
+class ProviderCircuit(Base):
+    """The last circuit-breaker transition any worker recorded for a provider."""
+
+    __tablename__ = "provider_circuits"
+
+    provider: Mapped[str] = mapped_column(String(40), primary_key=True)
+    state: Mapped[str] = mapped_column(String(10))
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = _now_column()
 
 

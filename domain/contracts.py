@@ -23,6 +23,7 @@ class NotificationInput:
     event_key: str
     send_at: str | None = None  # ISO 8601, aware
     retry: DeliveryRetry = field(default_factory=DeliveryRetry)
+    providers: dict[str, list[str]] = field(default_factory=dict)  # failover order per channel
 
 
 @dataclass
@@ -69,6 +70,15 @@ class PrepareResult:
 class DeliverInput:
     delivery_id: str
     tenant_id: str
+    provider: str | None = None  # by name; None: the channel's first
+
+
+@dataclass
+class FailoverInput:
+    delivery_id: str
+    from_provider: str | None
+    to_provider: str | None
+    reason: str
 
 
 @dataclass

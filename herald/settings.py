@@ -30,11 +30,22 @@ class Settings(BaseSettings):
     smtp_start_tls: bool = False
     sendgrid_api_key: SecretStr | None = None
     sendgrid_base_url: str = "https://api.sendgrid.com"
+    sendgrid_webhook_public_key: str | None = None  # Signed Event Webhook key, base64 DER as shown
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_from_number: str | None = None
     twilio_base_url: str = "https://api.twilio.com"
+    twilio_secondary_from_number: str | None = None  # a second sender: provider "twilio_secondary"
     sms_outbox_path: str = ".data/sms-outbox.jsonl"
+    # Failover order per channel, comma-separated provider names (e.g. "sendgrid,smtp"):
+    # a send that exhausts its retries on one provider moves to the next. Unset: the one above.
+    email_providers: str = ""
+    sms_providers: str = ""
+    # Circuit breaker per provider and worker: this many transient failures within the
+    # window open it for the cool-down, during which sends fail over at once.
+    circuit_failure_threshold: int = Field(default=5, ge=1)
+    circuit_window_seconds: float = Field(default=60.0, gt=0)
+    circuit_cool_down_seconds: float = Field(default=30.0, gt=0)
     provider_timeout_seconds: float = Field(default=10.0, gt=0)
 
     # Delivery retries: exponential backoff from `initial` doubling up to `max_interval`,
@@ -82,6 +93,13 @@ class Settings(BaseSettings):
         if self.email_provider:
             return self.email_provider
         return "sendgrid" if self.sendgrid_api_key else "smtp"
+
+    def provider_order(self, channel: str) -> list[str]:
+        listed = {"email": self.email_providers, "sms": self.sms_providers}.get(channel, "")
+        names = [name.strip() for name in listed.split(",") if name.strip()]
+        if names:
+            return names
+        return {"email": [self.resolved_email_provider], "sms": [self.resolved_sms_provider]}.get(channel, [])
 
     @property
     def resolved_sms_provider(self) -> str:

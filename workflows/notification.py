@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
         DeliverResult,
         DeliveryEvent,
         EnqueueDigestInput,
+        FailoverInput,
         NotificationInput,
         NotificationResult,
         PrepareInput,
@@ -33,7 +34,12 @@ BOOKKEEPING = dict(
     start_to_close_timeout=timedelta(seconds=10),
     retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)),
 )
-PERMANENT_ERROR_TYPES = ["PermanentSendError", "MissingPlaceholders", "DeliveryNotFound"]
+PERMANENT_ERROR_TYPES = [
+    "PermanentSendError", "ProviderRejected", "ProviderUnavailable", "MissingPlaceholders", "DeliveryNotFound",
+]
+# Failures that are the provider's, not the recipient's: the next provider may succeed.
+# TransientSendError reaches the workflow only once its retries on one provider are spent.
+FAILOVER_ERROR_TYPES = {"TransientSendError", "ProviderRejected", "ProviderUnavailable", "TimeoutError"}
 
 
 @workflow.defn
@@ -146,34 +152,52 @@ class NotificationWorkflow:
         self._in_digest = True
 
     async def _deliver(self, channel: ChannelState, input: NotificationInput) -> None:
-        retry = input.retry
-        try:
-            result: DeliverResult = await workflow.execute_activity(
-                "deliver",
-                DeliverInput(channel.delivery_id, input.tenant_id),
-                result_type=DeliverResult,
-                # A regular activity: its retries and backoff are kept by the server,
-                # so they continue on another worker if this one crashes.
-                start_to_close_timeout=timedelta(seconds=retry.attempt_timeout_seconds),
-                schedule_to_close_timeout=timedelta(seconds=retry.max_total_seconds),
-                retry_policy=RetryPolicy(
-                    initial_interval=timedelta(seconds=retry.initial_seconds),
-                    backoff_coefficient=2.0,
-                    maximum_interval=timedelta(seconds=retry.max_interval_seconds),
-                    maximum_attempts=retry.max_attempts,
-                    non_retryable_error_types=PERMANENT_ERROR_TYPES,
-                ),
-                # A send in flight finishes (and is recorded) before a cancel takes effect.
-                cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-            )
-            channel.status = result.status
-        except (ActivityError, asyncio.CancelledError) as err:
-            if self._cancel_requested and _was_cancelled(err):
-                channel.status = DeliveryStatus.CANCELLED
-                channel.reason = "cancelled before sending"
-            else:
-                channel.status = DeliveryStatus.FAILED
+        """Send through each provider of the channel in turn, until one succeeds or the
+        failure is the recipient's (which another provider would not change)."""
+        providers = input.providers.get(channel.channel) or [None]
+        for position, provider in enumerate(providers):
+            try:
+                result = await self._send_with(provider, channel, input)
+                channel.status = result.status
+                return
+            except (ActivityError, asyncio.CancelledError) as err:
+                if self._cancel_requested and _was_cancelled(err):
+                    channel.status = DeliveryStatus.CANCELLED
+                    channel.reason = "cancelled before sending"
+                    return
                 channel.error = _failure_message(err)
+                following = providers[position + 1] if position + 1 < len(providers) else None
+                if following is None or _failure_type(err) not in FAILOVER_ERROR_TYPES:
+                    channel.status = DeliveryStatus.FAILED
+                    return
+                await workflow.execute_local_activity(
+                    "record_failover",
+                    FailoverInput(channel.delivery_id, provider, following, channel.error),
+                    **BOOKKEEPING,
+                )
+
+    async def _send_with(
+        self, provider: str | None, channel: ChannelState, input: NotificationInput
+    ) -> DeliverResult:
+        retry = input.retry
+        return await workflow.execute_activity(
+            "deliver",
+            DeliverInput(channel.delivery_id, input.tenant_id, provider),
+            result_type=DeliverResult,
+            # A regular activity: its retries and backoff are kept by the server,
+            # so they continue on another worker if this one crashes.
+            start_to_close_timeout=timedelta(seconds=retry.attempt_timeout_seconds),
+            schedule_to_close_timeout=timedelta(seconds=retry.max_total_seconds),
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(seconds=retry.initial_seconds),
+                backoff_coefficient=2.0,
+                maximum_interval=timedelta(seconds=retry.max_interval_seconds),
+                maximum_attempts=retry.max_attempts,
+                non_retryable_error_types=PERMANENT_ERROR_TYPES,
+            ),
+            # A send in flight finishes (and is recorded) before a cancel takes effect.
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        )
 
     @workflow.update
     async def cancel(self) -> CancelResult:
@@ -209,6 +233,13 @@ class NotificationWorkflow:
 
 def _was_cancelled(err: BaseException) -> bool:
     return isinstance(err, asyncio.CancelledError) or isinstance(err.cause, CancelledError)
+
+
+def _failure_type(err: BaseException) -> str:
+    cause = err.__cause__
+    if isinstance(cause, ApplicationError):
+        return cause.type or "ApplicationError"
+    return type(cause).__name__ if cause is not None else type(err).__name__
 
 
 def _failure_message(err: BaseException) -> str:
