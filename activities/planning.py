@@ -20,10 +20,12 @@ from domain.contracts import (
     ChannelState,
     CounterSlot,
     FailoverInput,
+    FallbackSpec,
     PrepareInput,
     PrepareResult,
     RecordOutcomeInput,
 )
+from domain.outcome import overall_status
 from domain.preferences import effective_preferences
 from domain.send_windows import local_day_start, rate_window
 from domain.types import OPEN_DELIVERY_STATUSES, Channel, DeliveryStatus, NotificationStatus
@@ -54,9 +56,14 @@ class PlanningActivities:
             loaded = await store.load_notification_context(session, notification_id, tenant_id)
             if loaded is None:
                 raise ApplicationError("notification not found", type="DeliveryNotFound", non_retryable=True)
-            if loaded.deliveries and not input.reevaluate:  # a retry after this step committed
-                return PrepareResult([_state(d) for d in loaded.deliveries])
-            decision, slots = await _decide(session, loaded, as_of, take_slots=as_of <= now)
+            settings, fallbacks = await policy_store.policy_settings(session, tenant_id)
+            rule = fallbacks.get(loaded.notification.event_key)
+            fallback = FallbackSpec(**rule) if rule else None
+            if input.add_channel:
+                loaded = _only_channel(loaded, input.add_channel)
+            elif loaded.deliveries and not input.reevaluate:  # a retry after this step committed
+                return PrepareResult([_state(d) for d in loaded.deliveries], fallback=fallback)
+            decision, slots = await _decide(session, loaded, settings, as_of, take_slots=as_of <= now)
             decided = _rows(loaded, decision, only_open=input.reevaluate)
             states = [_decided_state(r) for r in decided]
             if input.reevaluate:
@@ -67,8 +74,9 @@ class PlanningActivities:
                     )
             else:
                 await store.insert_deliveries(session, [_new_row(loaded, r) for r in decided])
-            await store.set_notification_status(session, notification_id, _status(states, as_of > now))
-        return PrepareResult(states, slots)
+            if not input.add_channel:
+                await store.set_notification_status(session, notification_id, _status(states, as_of > now))
+        return PrepareResult(states, slots, fallback)
 
     @activity.defn(name="record_failover")
     async def record_failover(self, input: FailoverInput) -> None:
@@ -101,13 +109,23 @@ class PlanningActivities:
                     await policy_store.give_back_slot(
                         session, loaded.recipient.id, slot.kind, datetime.fromisoformat(slot.window_start)
                     )
-            await store.set_notification_status(
-                session, uuid.UUID(input.notification_id), input.notification_status
+            status = input.notification_status or await _status_from_latest_deliveries(
+                session, uuid.UUID(input.notification_id)
             )
+            await store.set_notification_status(session, uuid.UUID(input.notification_id), status)
+
+
+async def _status_from_latest_deliveries(session: AsyncSession, notification_id: uuid.UUID) -> str:
+    """After a resend, each channel counts with its newest attempt chain."""
+    return overall_status(await store.latest_statuses(session, notification_id))
 
 
 async def _decide(
-    session: AsyncSession, loaded: store.NotificationContext, as_of: datetime, take_slots: bool
+    session: AsyncSession,
+    loaded: store.NotificationContext,
+    settings: policy.TenantSettings,
+    as_of: datetime,
+    take_slots: bool,
 ) -> tuple[policy.Decision, list[CounterSlot]]:
     notification, recipient = loaded.notification, loaded.recipient
     prefs = effective_preferences(loaded.preference_defaults, recipient.preference_overrides)
@@ -118,7 +136,6 @@ async def _decide(
         locale=recipient.locale,
     )
     what = policy.Notification(notification.event_key, notification.priority, notification.channels)
-    settings = await policy_store.tenant_settings(session, notification.tenant_id)
     day = local_day_start(as_of, who.zone)
     counts = policy.SendCounts(reminders_sent_today=await policy_store.sent_in(session, recipient.id, REMINDERS_DAY, day))
     window = rate_window(as_of, prefs.rate_limit.window_minutes) if prefs.rate_limit else None
@@ -147,6 +164,12 @@ async def _decide(
             counts = replace(counts, sent_in_rate_window=prefs.rate_limit.max_count)
             decision = policy.decide(what, who, as_of, counts, settings)
     return decision, slots
+
+
+def _only_channel(loaded: store.NotificationContext, channel: str) -> store.NotificationContext:
+    """The notification as if it named just `channel` (a fallback's own decision)."""
+    notification = replace(loaded.notification, channels=[channel])
+    return replace(loaded, notification=notification, deliveries=[])
 
 
 def _addresses(recipient: store.RecipientRow) -> set[Channel]:

@@ -228,3 +228,13 @@ async def append_failover(
         _APPEND_FAILOVER,
         {"delivery_id": delivery_id, "from_provider": from_provider, "to_provider": to_provider, "reason": reason},
     )
+
+
+_LATEST_STATUSES = text("""
+    SELECT DISTINCT ON (channel) status FROM deliveries
+    WHERE notification_id = :notification_id ORDER BY channel, created_at DESC
+""")
+
+
+async def latest_statuses(session: AsyncSession, notification_id: uuid.UUID) -> list[str]:
+    return list((await session.scalars(_LATEST_STATUSES, {"notification_id": notification_id})).all())

@@ -20,6 +20,7 @@ class TenantPolicySettings(Base):
     )
     reminder_event_keys: Mapped[dict[str, Any]] = mapped_column(default=list)  # a JSON list
     urgent_bypass: Mapped[dict[str, Any]] = mapped_column(default=dict)  # event key -> bool
+    fallbacks: Mapped[dict[str, Any]] = mapped_column(default=dict)  # event key -> fallback rule
 
 
 class SendCounter(Base):

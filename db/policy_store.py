@@ -10,36 +10,45 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.policy import DEFAULT_REMINDER_EVENT_KEYS, TenantSettings
 
 _SETTINGS = text(
-    "SELECT reminder_event_keys, urgent_bypass FROM tenant_policy_settings WHERE tenant_id = :tenant_id"
+    "SELECT reminder_event_keys, urgent_bypass, fallbacks FROM tenant_policy_settings WHERE tenant_id = :tenant_id"
 )
 
 
-async def tenant_settings(session: AsyncSession, tenant_id: uuid.UUID) -> TenantSettings:
+async def policy_settings(session: AsyncSession, tenant_id: uuid.UUID) -> tuple[TenantSettings, dict[str, dict]]:
+    """The tenant's policy settings and its fallback rules per event key, in one read."""
     row = (await session.execute(_SETTINGS, {"tenant_id": tenant_id})).one_or_none()
     if row is None:
-        return TenantSettings()
-    return TenantSettings(
+        return TenantSettings(), {}
+    settings = TenantSettings(
         reminder_event_keys=frozenset(row.reminder_event_keys or DEFAULT_REMINDER_EVENT_KEYS),
         urgent_bypass=dict(row.urgent_bypass or {}),
     )
+    return settings, dict(row.fallbacks or {})
 
 
 _SAVE_SETTINGS = text("""
-    INSERT INTO tenant_policy_settings (tenant_id, reminder_event_keys, urgent_bypass)
-    VALUES (:tenant_id, CAST(:reminder_event_keys AS jsonb), CAST(:urgent_bypass AS jsonb))
+    INSERT INTO tenant_policy_settings (tenant_id, reminder_event_keys, urgent_bypass, fallbacks)
+    VALUES (:tenant_id, CAST(:reminder_event_keys AS jsonb), CAST(:urgent_bypass AS jsonb),
+            CAST(:fallbacks AS jsonb))
     ON CONFLICT (tenant_id) DO UPDATE
-    SET reminder_event_keys = excluded.reminder_event_keys, urgent_bypass = excluded.urgent_bypass
+    SET reminder_event_keys = excluded.reminder_event_keys, urgent_bypass = excluded.urgent_bypass,
+        fallbacks = excluded.fallbacks
 """)
 
 
 async def save_tenant_settings(
-    session: AsyncSession, tenant_id: uuid.UUID, reminder_event_keys: list[str], urgent_bypass: dict[str, bool]
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    reminder_event_keys: list[str],
+    urgent_bypass: dict[str, bool],
+    fallbacks: dict[str, dict],
 ) -> None:
     await session.execute(
         _SAVE_SETTINGS,
         {"tenant_id": tenant_id, "reminder_event_keys": json.dumps(reminder_event_keys),
-         "urgent_bypass": json.dumps(urgent_bypass)},
+         "urgent_bypass": json.dumps(urgent_bypass), "fallbacks": json.dumps(fallbacks)},
     )
+
 
 
 _COUNT = text(

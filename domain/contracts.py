@@ -24,6 +24,7 @@ class NotificationInput:
     send_at: str | None = None  # ISO 8601, aware
     retry: DeliveryRetry = field(default_factory=DeliveryRetry)
     providers: dict[str, list[str]] = field(default_factory=dict)  # failover order per channel
+    resend: "ChannelState | None" = None  # send only this (new) delivery: an operator's resend
 
 
 @dataclass
@@ -58,12 +59,22 @@ class PrepareInput:
     now: str  # ISO: the workflow's clock (so decisions follow workflow time, also when skipped)
     as_of: str | None = None  # ISO; decide as of this later instant (a future send_at)
     reevaluate: bool = False  # decide the open channels again (after a wait)
+    add_channel: str | None = None  # decide and add this one channel (a fallback)
+
+
+@dataclass
+class FallbackSpec:
+    from_channel: str
+    to_channel: str
+    unless: str
+    within_minutes: float
 
 
 @dataclass
 class PrepareResult:
     channels: list[ChannelState]
     slots: list[CounterSlot] = field(default_factory=list)
+    fallback: FallbackSpec | None = None  # the tenant's fallback rule for this event key
 
 
 @dataclass
@@ -93,7 +104,7 @@ class DeliverResult:
 class RecordOutcomeInput:
     notification_id: str
     tenant_id: str
-    notification_status: str
+    notification_status: str | None  # None: recompute from every channel's latest delivery
     channels: list[ChannelState]  # only channels whose final status the workflow decided
     release_slots: list[CounterSlot] = field(default_factory=list)  # nothing was sent after all
 

@@ -17,12 +17,14 @@ with workflow.unsafe.imports_passed_through():
         DeliveryEvent,
         EnqueueDigestInput,
         FailoverInput,
+        FallbackSpec,
         NotificationInput,
         NotificationResult,
         PrepareInput,
         PrepareResult,
         RecordOutcomeInput,
     )
+    from domain.fallback import FallbackRule, fallback_verdict
     from domain.outcome import SENT_STATUSES, overall_status
     from domain.types import DeliveryStatus, NotificationStatus
     from workflows import search_attributes as sa
@@ -55,6 +57,8 @@ class NotificationWorkflow:
 
     @workflow.run
     async def run(self, input: NotificationInput) -> NotificationResult:
+        if input.resend is not None:
+            return await self._resend(input)
         plan = await self._prepare(PrepareInput(input.notification_id, input.tenant_id, self._now(), input.send_at))
         slots = list(plan.slots)
         attempted: list[ChannelState] = []
@@ -85,6 +89,9 @@ class NotificationWorkflow:
             wake = min(datetime.fromisoformat(c.until) for c in deferred)
             waiting_status = NotificationStatus.DEFERRED
 
+        if plan.fallback is not None and not self._cancel_requested:
+            attempted += await self._fall_back(input, plan.fallback)
+
         never_sent = self._channels_in(DeliveryStatus.PENDING) + self._channels_in(DeliveryStatus.DEFERRED)
         for channel in never_sent:  # cancelled while waiting
             channel.status = DeliveryStatus.CANCELLED
@@ -103,6 +110,49 @@ class NotificationWorkflow:
         self._set_status(status)
         self._finished = True
         return NotificationResult(status, list(self._channels.values()))
+
+    async def _fall_back(self, input: NotificationInput, spec: FallbackSpec) -> list[ChannelState]:
+        """Wait (durably) for the first channel to reach `unless`; if it fails or the time runs
+        out first, send the fallback channel. Status news arrives by the delivery_event signal."""
+        rule = FallbackRule(spec.from_channel, spec.to_channel, spec.unless, spec.within_minutes)
+        source = self._channels.get(rule.from_channel)
+        if source is None or rule.to_channel in self._channels:
+            return []
+        try:
+            await workflow.wait_condition(
+                lambda: self._cancel_requested or fallback_verdict(source.status, rule) is not None,
+                timeout=timedelta(minutes=rule.within_minutes),
+            )
+        except asyncio.TimeoutError:
+            pass
+        if self._cancel_requested or fallback_verdict(source.status, rule) is False:
+            return []
+        plan = await self._prepare(
+            PrepareInput(input.notification_id, input.tenant_id, self._now(), add_channel=rule.to_channel)
+        )
+        added = [c for c in plan.channels if c.status == DeliveryStatus.PENDING]
+        self._sends = [asyncio.create_task(self._deliver(c, input)) for c in added]
+        await asyncio.gather(*self._sends)
+        return added
+
+    async def _resend(self, input: NotificationInput) -> NotificationResult:
+        """An operator's resend: one new delivery, sent now through the usual retries and failover."""
+        channel = input.resend
+        self._channels = {channel.channel: channel}
+        self._set_status(NotificationStatus.SENDING, self._channels_attribute([channel]))
+        self._sends = [asyncio.create_task(self._deliver(channel, input))]
+        await asyncio.gather(*self._sends)
+        if channel.status == DeliveryStatus.PENDING:
+            channel.status, channel.reason = DeliveryStatus.CANCELLED, "cancelled before sending"
+        await workflow.execute_local_activity(
+            "record_outcome",
+            RecordOutcomeInput(input.notification_id, input.tenant_id, None, [channel]),
+            **BOOKKEEPING,
+        )
+        status = overall_status([channel.status], self._cancel_requested)
+        self._set_status(status)
+        self._finished = True
+        return NotificationResult(status, [channel])
 
     async def _prepare(self, request: PrepareInput) -> PrepareResult:
         plan: PrepareResult = await workflow.execute_local_activity(
