@@ -4,7 +4,9 @@ import asyncio
 import logging
 import signal
 
+from prometheus_client import start_http_server
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -14,6 +16,7 @@ from activities.planning import PlanningActivities
 from channels.registry import build_providers
 from db.session import create_engine, session_factory
 from herald.settings import Settings, get_settings
+from herald.telemetry import tracing_interceptors
 from workflows.digest import DigestWorkflow
 from workflows.notification import NotificationWorkflow
 
@@ -41,11 +44,25 @@ def build_worker(client: Client, settings: Settings, sessions, **options) -> Wor
     )
 
 
+def _runtime(settings: Settings) -> Runtime | None:
+    """Temporal SDK metrics (task latencies, slots, polls) in Prometheus format, if asked."""
+    if not settings.temporal_metrics_bind:
+        return None
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.temporal_metrics_bind)))
+
+
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
     engine = create_engine(settings.database_url, pool_size=20)
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port)  # Herald's own: deliveries, provider latency
+    client = await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        interceptors=tracing_interceptors(settings),
+        runtime=_runtime(settings),
+    )
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)

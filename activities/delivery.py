@@ -1,5 +1,6 @@
 """The send activity: render one channel's content, hand it to the provider, record the result."""
 
+import time
 import uuid
 from dataclasses import replace
 from datetime import timedelta
@@ -10,12 +11,13 @@ from temporalio.exceptions import ApplicationError
 
 from activities.circuits import ProviderCircuits
 from activities.content import render_content
-from channels.base import EmailMessage, PermanentSendError, SendResult, SmsMessage, TransientSendError
+from channels.base import EmailMessage, SendError, SendResult, SmsMessage, TransientSendError
 from channels.registry import Providers
 from db import deliveries as store
 from domain.contracts import DeliverInput, DeliverResult
 from domain.types import FINAL_DELIVERY_STATUSES, Channel, DeliveryStatus, event_category
 from domain.unsubscribe import Unsubscribe, unsubscribe_url
+from herald.metrics import DELIVERIES, PROVIDER_SECONDS
 from herald.settings import Settings
 
 
@@ -46,19 +48,15 @@ class DeliveryActivities:
             return await self._store_in_app(job, content, attempt)
         provider = self._provider(job.delivery.channel, input.provider)
         await self._circuits.check(provider.name)
+        started = time.perf_counter()
         try:
             sent = await self._send(job, content, provider)
-        except PermanentSendError as err:
-            await self._record_attempt_error(delivery_id, err, attempt, provider.name)
-            # The provider refusing us (credentials) is its problem: the workflow fails over.
-            # The provider refusing the recipient would be refused by any provider: it does not.
-            kind = "ProviderRejected" if err.provider_fault else "PermanentSendError"
-            raise ApplicationError(err.message, type=kind, non_retryable=True) from err
-        except TransientSendError as err:
-            await self._circuits.failure(provider.name, err.message)
-            await self._record_attempt_error(delivery_id, err, attempt, provider.name)
-            delay = timedelta(seconds=err.retry_after) if err.retry_after is not None else None
-            raise ApplicationError(err.message, type="TransientSendError", next_retry_delay=delay) from err
+        except SendError as err:
+            PROVIDER_SECONDS.labels(provider.name, "error").observe(time.perf_counter() - started)
+            DELIVERIES.labels(job.delivery.channel, provider.name, "error").inc()
+            raise await self._attempt_failed(delivery_id, err, attempt, provider.name) from err
+        PROVIDER_SECONDS.labels(provider.name, "accepted").observe(time.perf_counter() - started)
+        DELIVERIES.labels(job.delivery.channel, provider.name, DeliveryStatus.SENT).inc()
         await self._circuits.success(provider.name)
 
         async with self._sessions.begin() as session:
@@ -146,6 +144,20 @@ class DeliveryActivities:
                 delivered_at=now,
             )
         return DeliverResult(str(job.delivery.id), DeliveryStatus.DELIVERED, "database")
+
+    async def _attempt_failed(
+        self, delivery_id: uuid.UUID, err: SendError, attempt: int, provider: str
+    ) -> ApplicationError:
+        """Record the failed attempt and say how Temporal should treat it."""
+        await self._record_attempt_error(delivery_id, err, attempt, provider)
+        if isinstance(err, TransientSendError):
+            await self._circuits.failure(provider, err.message)
+            delay = timedelta(seconds=err.retry_after) if err.retry_after is not None else None
+            return ApplicationError(err.message, type="TransientSendError", next_retry_delay=delay)
+        # The provider refusing us (credentials) is its problem: the workflow fails over.
+        # The provider refusing the recipient would be refused by any provider: it does not.
+        kind = "ProviderRejected" if getattr(err, "provider_fault", False) else "PermanentSendError"
+        return ApplicationError(err.message, type=kind, non_retryable=True)
 
     async def _record_attempt_error(self, delivery_id: uuid.UUID, err, attempt: int, provider: str) -> None:
         """Each failed attempt is visible at once, while Temporal waits to retry it."""

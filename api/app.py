@@ -7,11 +7,14 @@ from temporalio.client import Client
 
 from api.body_limit import BodySizeLimit
 from api.errors import install_error_handlers
+from api import metrics
 from api.key_cache import ApiKeyCache
+from api.metrics import RequestMetrics
 from api.routes import health, logs, notifications, policy_settings, preferences, recipients, unsubscribe
 from api.routes import templates as template_routes
 from db.session import create_engine, session_factory
 from herald.settings import Settings, get_settings
+from herald.telemetry import tracing_interceptors
 
 
 def create_app(settings: Settings | None = None, temporal: Client | None = None) -> FastAPI:
@@ -24,7 +27,9 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         app.state.sessions = session_factory(engine)
         app.state.api_keys = ApiKeyCache(settings.api_key_cache_seconds)
         app.state.temporal = temporal or await Client.connect(
-            settings.temporal_address, namespace=settings.temporal_namespace
+            settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            interceptors=tracing_interceptors(settings),
         )
         try:
             yield
@@ -38,8 +43,10 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestMetrics)
     install_error_handlers(app)
     for module in (notifications, logs, recipients, preferences, policy_settings, unsubscribe, health):
         app.include_router(module.router)
+    app.include_router(metrics.router)
     app.include_router(template_routes.router)
     return app

@@ -17,6 +17,7 @@ from db.notifications import create_notification
 from db.recipients import get_recipient, upsert_recipient
 from db.tenants import TenantIdentity
 from domain.types import NotificationStatus
+from herald.metrics import NOTIFICATIONS_ACCEPTED
 from herald.settings import Settings
 
 
@@ -69,6 +70,8 @@ async def submit_notification(
             f"the notification is stored but its workflow could not start ({exc.message}); "
             "retry with the same Idempotency-Key",
         ) from exc
+    if not created.replayed:
+        NOTIFICATIONS_ACCEPTED.labels(notification.event_key, notification.priority).inc()
     return NotificationAccepted(
         id=notification.id,
         status=notification.status,

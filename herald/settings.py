@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     # `make run` creates one under .data/.
     secret_key: SecretStr | None = None
 
+    # Observability: a worker serves Prometheus metrics on METRICS_PORT (0: off; the API
+    # serves /metrics itself); Temporal's SDK metrics go to TEMPORAL_METRICS_BIND if set;
+    # tracing is on when an OTLP endpoint is given.
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
+    temporal_metrics_bind: str | None = None  # e.g. 0.0.0.0:9465
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str = "herald"
+
     max_request_bytes: int = 256 * 1024
     # How long an API process remembers a key's tenant; a revoked key works at most this long.
     api_key_cache_seconds: float = Field(default=30.0, ge=0)
