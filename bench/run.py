@@ -150,7 +150,8 @@ async def main() -> None:
         catcher = ArrivalCatcher(asyncio.get_running_loop())
         smtp = start_mailcatcher(catcher, port=smtp_port)
         env = {**os.environ, "DATABASE_URL": database_url, "TEMPORAL_ADDRESS": address,
-               "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "TASK_QUEUE": "herald-bench"}
+               "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "TASK_QUEUE": "herald-bench",
+               "METRICS_PORT": "0"}
         processes.append(start([sys.executable, "-m", "bench.bare", address], env, ready="ready"))
         processes.append(start([sys.executable, "worker.py"], env))
         processes.append(start([sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(api_port),
