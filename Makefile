@@ -20,6 +20,7 @@ test: install
 	$(PY) -m pytest -q
 
 bench: install
+	$(PY) -m bench.templates
 	$(PY) -m bench.run
 
 clean:

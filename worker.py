@@ -15,12 +15,14 @@ from activities.digest import DigestActivities
 from activities.planning import PlanningActivities
 from channels.registry import build_providers
 from db.session import create_engine, session_factory
+from herald.schedules import ensure_maintenance_schedules
+from herald.scheduling_wiring import SCHEDULING_WORKFLOWS, scheduling_activities
 from herald.settings import Settings, get_settings
 from herald.telemetry import tracing_interceptors
 from workflows.digest import DigestWorkflow
 from workflows.notification import NotificationWorkflow
 
-WORKFLOWS = [NotificationWorkflow, DigestWorkflow]
+WORKFLOWS = [NotificationWorkflow, DigestWorkflow, *SCHEDULING_WORKFLOWS]
 
 
 def build_worker(client: Client, settings: Settings, sessions, **options) -> Worker:
@@ -39,7 +41,8 @@ def build_worker(client: Client, settings: Settings, sessions, **options) -> Wor
         ),
         activities=[planning.prepare_notification, planning.record_outcome, planning.record_failover,
                     delivery.deliver,
-                    digests.enqueue_digest, digests.send_digest],
+                    digests.enqueue_digest, digests.send_digest,
+                    *scheduling_activities(sessions, settings)],
         **options,
     )
 
@@ -63,6 +66,7 @@ async def main() -> None:
         interceptors=tracing_interceptors(settings),
         runtime=_runtime(settings),
     )
+    await ensure_maintenance_schedules(client, settings)  # idempotent, as every worker runs it
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)

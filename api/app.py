@@ -12,6 +12,7 @@ from api.key_cache import ApiKeyCache
 from api.metrics import RequestMetrics
 from api.routes import health, logs, notifications, policy_settings, preferences, recipients, unsubscribe
 from api.routes import templates as template_routes
+from api.routes import scheduling as scheduling_routes
 from db.session import create_engine, session_factory
 from herald.settings import Settings, get_settings
 from herald.telemetry import tracing_interceptors
@@ -48,5 +49,6 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     for module in (notifications, logs, recipients, preferences, policy_settings, unsubscribe, health):
         app.include_router(module.router)
     app.include_router(metrics.router)
+    app.include_router(scheduling_routes.router)
     app.include_router(template_routes.router)
     return app

@@ -6,8 +6,10 @@ TENANT = SearchAttributeKey.for_keyword("HeraldTenant")
 EVENT_KEY = SearchAttributeKey.for_keyword("HeraldEventKey")
 CHANNELS = SearchAttributeKey.for_keyword_list("HeraldChannels")
 STATUS = SearchAttributeKey.for_keyword("HeraldStatus")
+BOOKING_ID = SearchAttributeKey.for_keyword("HeraldBookingId")
+ORGANIZER = SearchAttributeKey.for_keyword("HeraldOrganizer")
 
-ALL = (TENANT, EVENT_KEY, CHANNELS, STATUS)
+ALL = (TENANT, EVENT_KEY, CHANNELS, STATUS, BOOKING_ID, ORGANIZER)
 
 
 def cli_flags() -> list[str]:

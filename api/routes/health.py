@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api import health_checks as checks
+from api.alerts import provider_alerts
 
 router = APIRouter(prefix="/v1/health", tags=["health"])
 
@@ -17,13 +18,13 @@ router = APIRouter(prefix="/v1/health", tags=["health"])
 @router.get("")
 async def health(request: Request) -> JSONResponse:
     state = request.app.state
-    database, temporal, providers, backlog = await asyncio.gather(
+    database, temporal, providers, backlog, alerts = await asyncio.gather(
         checks.database(state.sessions),
         checks.temporal(state.temporal, state.settings.task_queue),
         checks.providers(state.sessions, state.settings),
         checks.backlog(state.sessions),
+        provider_alerts(state.sessions),  # failure rates over the threshold
     )
-    alerts: list = []
     parts = [database, temporal, backlog, *providers.values()]
     if database["status"] == "down" or temporal["status"] == "down":
         status = "down"

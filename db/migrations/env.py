@@ -7,6 +7,7 @@ from sqlalchemy import create_engine, pool
 
 from db.models import Base
 import db.template_models  # noqa: F401  (registers the template tables on Base.metadata)
+import db.booking_models  # noqa: F401  (registers the booking tables on Base.metadata)
 import db.policy_models  # noqa: F401  (registers the delivery-policy tables)
 from db.session import to_async_url
 

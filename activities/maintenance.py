@@ -1,0 +1,197 @@
+"""Activities of the maintenance Schedules: purge old logs, retry failed deliveries, watch failure rates."""
+
+import hashlib
+import uuid
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio import activity
+
+from api.workflows import notification_workflow_id, start_notification
+from db import maintenance as store
+from db.models import Tenant
+from db.notifications import create_notification
+from db.recipients import upsert_recipient
+from domain.maintenance import (
+    FailureMonitorInput,
+    FailureMonitorResult,
+    PurgeInput,
+    PurgeResult,
+    RetryFailedInput,
+    RetryFailedResult,
+    hour_of,
+    over_threshold,
+    retry_key,
+)
+from domain.types import Channel, NotificationStatus, Priority
+from herald.settings import Settings
+
+ALERT_EVENT_KEY = "operations.failure_rate"
+
+
+class MaintenanceActivities:
+    def __init__(self, sessions: async_sessionmaker, settings: Settings):
+        self._sessions = sessions
+        self._settings = settings
+
+    @activity.defn(name="purge_logs")
+    async def purge_logs(self, input: PurgeInput) -> PurgeResult:
+        cutoff = _now() - timedelta(days=input.retention_days)
+        deleted = {}
+        for table in store.PURGED_TABLES:
+            deleted[table] = 0
+            for _ in range(input.max_batches):
+                async with self._sessions.begin() as session:  # one short transaction per batch
+                    count = await store.purge_batch(session, table, cutoff, input.batch_size)
+                deleted[table] += count
+                activity.heartbeat(table, deleted[table])
+                if count < input.batch_size:
+                    break
+        return PurgeResult(deleted)
+
+    @activity.defn(name="retry_failed_deliveries")
+    async def retry_failed_deliveries(self, input: RetryFailedInput) -> RetryFailedResult:
+        """Each transiently failed delivery gets a new notification for its channel (a new
+        chain, with a key derived from the first notification), up to the retry budget."""
+        since = _now() - timedelta(minutes=input.window_minutes)
+        retried = exhausted = 0
+        async with self._sessions() as session:
+            failures = await store.retryable_failures(
+                session, since, self._settings.delivery_max_attempts, input.limit
+            )
+        for delivery, notification in failures:
+            key = retry_key(
+                notification.idempotency_key,
+                str(notification.id),
+                delivery.channel,
+                self._settings.failed_delivery_retries,
+            )
+            if key is None:
+                exhausted += 1
+                continue
+            retried += await self._send(
+                notification.tenant_id,
+                notification.recipient_id,
+                key,
+                dict(
+                    event_key=notification.event_key,
+                    priority=notification.priority,
+                    channels=[delivery.channel],
+                    context=notification.context,
+                ),
+            )
+        return RetryFailedResult(retried, exhausted)
+
+    @activity.defn(name="check_failure_rates")
+    async def check_failure_rates(self, input: FailureMonitorInput) -> FailureMonitorResult:
+        """Alert per tenant and per provider (all tenants' deliveries on one channel); a
+        tenant's alert also goes to its operations contact."""
+        now = _now()
+        async with self._sessions() as session:
+            counts = await store.failure_counts(
+                session, now - timedelta(minutes=input.window_minutes)
+            )
+        by_subject: dict[tuple[str, str, uuid.UUID | None], list[int]] = defaultdict(lambda: [0, 0])
+        for count in counts:
+            for subject in (
+                ("tenant", str(count.tenant_id), count.tenant_id),
+                ("provider", self._provider(count.channel, count.provider), None),
+            ):
+                by_subject[subject][0] += count.total
+                by_subject[subject][1] += count.failed
+        alerts = notified = 0
+        for (scope, subject, tenant_id), (total, failed) in by_subject.items():
+            if not over_threshold(
+                total,
+                failed,
+                self._settings.failure_rate_threshold,
+                self._settings.failure_rate_min_deliveries,
+            ):
+                continue
+            async with self._sessions.begin() as session:
+                alert = await store.open_alert(
+                    session,
+                    dict(
+                        tenant_id=tenant_id,
+                        scope=scope,
+                        subject=subject,
+                        window_start=hour_of(now),
+                        total=total,
+                        failed=failed,
+                        rate=failed / total,
+                    ),
+                )
+                contact = (
+                    await session.scalar(
+                        select(Tenant.operations_email).where(Tenant.id == tenant_id)
+                    )
+                    if tenant_id
+                    else None
+                )
+            alerts += 1
+            if contact and alert.notified_at is None:
+                # Keyed by the alert: a retry after a crash here sends the same notification once.
+                await self._alert_contact(tenant_id, contact, alert, input.window_minutes)
+                async with self._sessions.begin() as session:
+                    await store.mark_notified(session, alert.id)
+                notified += 1
+        return FailureMonitorResult(alerts, notified)
+
+    async def _alert_contact(self, tenant_id, address: str, alert, minutes: int) -> None:
+        total, failed = alert.total, alert.failed
+        async with self._sessions.begin() as session:
+            recipient = await upsert_recipient(
+                session, tenant_id, f"email:{address}", {"email": address}
+            )
+        rate = f"{failed / total:.0%}"
+        await self._send(
+            tenant_id,
+            recipient.id,
+            f"failure-alert-{alert.id}",
+            dict(
+                event_key=ALERT_EVENT_KEY,
+                priority=Priority.HIGH,
+                channels=[Channel.EMAIL],
+                context={
+                    "subject": f"Herald: {rate} of notifications failed in the last {minutes} minutes",
+                    "message": f"{failed} of {total} deliveries failed in the last {minutes} minutes "
+                    f"(alert threshold {self._settings.failure_rate_threshold:.0%}). See GET /v1/logs?status=failed.",
+                    "failed": failed,
+                    "total": total,
+                },
+            ),
+        )
+
+    async def _send(self, tenant_id, recipient_id, key: str, fields: dict) -> bool:
+        """Store the notification once and start it, exactly as the API does; False when a
+        previous run made it already (starting it again is harmless: starts are idempotent)."""
+        async with self._sessions.begin() as session:
+            created = await create_notification(
+                session,
+                dict(
+                    tenant_id=tenant_id,
+                    recipient_id=recipient_id,
+                    idempotency_key=key,
+                    request_digest=hashlib.sha256(key.encode()).digest(),
+                    send_at=None,
+                    workflow_id=notification_workflow_id(tenant_id, key),
+                    status=NotificationStatus.ACCEPTED,
+                    **fields,
+                ),
+            )
+        await start_notification(activity.client(), self._settings, created.notification)
+        return not created.replayed
+
+    def _provider(self, channel: str, provider: str | None) -> str:
+        """`email:smtp`: the provider that failed, else the one configured for the channel."""
+        configured = {
+            Channel.EMAIL: self._settings.resolved_email_provider,
+            Channel.SMS: self._settings.resolved_sms_provider,
+        }
+        return f"{channel}:{provider or configured.get(channel, 'database')}"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)

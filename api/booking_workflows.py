@@ -1,0 +1,114 @@
+"""Delivering booking events to their BookingWorkflow, and changing its reminders, for the API."""
+
+from datetime import timedelta
+
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.booking_contracts import (
+    BookingEvent,
+    BookingEventType,
+    BookingInput,
+    ReminderChange,
+    ReminderState,
+)
+from herald.settings import Settings
+from workflows import search_attributes as sa
+from workflows.booking import BookingWorkflow
+
+RPC_TIMEOUT = timedelta(seconds=10)
+
+
+class BookingUnknown(Exception):
+    """No chain for this booking ever started: booking.created has not arrived (yet)."""
+
+
+class BookingEnded(Exception):
+    """The booking's chain has ended (cancelled, or past its end): it changes no more."""
+
+
+class ReminderChangeRefused(Exception):
+    """The chain refused to change the reminder (sent, cancelled, or an impossible time)."""
+
+
+def booking_workflow_id(tenant_id, booking_id: str) -> str:
+    return f"booking-{tenant_id}-{booking_id}"
+
+
+async def deliver_booking_event(
+    client: Client, settings: Settings, tenant_id, event: BookingEvent
+) -> str:
+    """Signal the booking's chain, starting it for booking.created (signal-with-start);
+    returns its workflow id.
+
+    Out-of-order events: any other event for a booking whose chain never started raises
+    BookingUnknown, which the API answers with a 409 so that the sender retries it after
+    booking.created. Holding such events instead would need the full booking from an event
+    that may never come; a retry costs the sender nothing and keeps the order clear.
+    """
+    booking = event.booking
+    workflow_id = booking_workflow_id(tenant_id, booking.booking_id)
+    if event.type == BookingEventType.CREATED:
+        try:
+            await client.start_workflow(
+                BookingWorkflow.run,
+                BookingInput(str(tenant_id), booking.booking_id),
+                id=workflow_id,
+                task_queue=settings.task_queue,
+                # A chain that ended stays ended: a late or repeated booking.created starts no new one.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                start_signal="event",
+                start_signal_args=[event],
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(sa.TENANT, str(tenant_id)),
+                        SearchAttributePair(sa.BOOKING_ID, booking.booking_id),
+                        SearchAttributePair(sa.ORGANIZER, booking.organizer.id),
+                    ]
+                ),
+                static_summary=f"booking {booking.booking_id}: {booking.event_name or 'booking'}",
+                rpc_timeout=RPC_TIMEOUT,
+            )
+        except WorkflowAlreadyStartedError as exc:
+            raise BookingEnded(f"booking {booking.booking_id}'s chain has ended") from exc
+        return workflow_id
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        await handle.signal("event", event, rpc_timeout=RPC_TIMEOUT)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        await _raise_why_not_running(handle, booking.booking_id)
+    return workflow_id
+
+
+async def change_reminder(
+    client: Client, workflow_id: str, update: str, change: ReminderChange
+) -> ReminderState:
+    """Run the `cancel_reminder` or `reschedule_reminder` update on a booking's chain."""
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        return await handle.execute_update(
+            update, change, result_type=ReminderState, rpc_timeout=timedelta(seconds=30)
+        )
+    except WorkflowUpdateFailedError as exc:
+        raise ReminderChangeRefused(str(exc.cause.message if exc.cause else exc)) from exc
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        raise BookingEnded("the booking's chain has ended") from exc
+
+
+async def _raise_why_not_running(handle: WorkflowHandle, booking_id: str) -> None:
+    try:
+        description = await handle.describe(rpc_timeout=RPC_TIMEOUT)
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise BookingUnknown(
+                f"booking {booking_id} unknown: send booking.created first"
+            ) from exc
+        raise
+    status = description.status.name.lower() if description.status else "closed"
+    raise BookingEnded(f"booking {booking_id}'s chain has ended ({status})")

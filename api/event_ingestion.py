@@ -1,0 +1,149 @@
+"""Accepting an event from the booking or payment service: once per event id, then on to
+the booking's chain or, for a payment, to a notification to the payer."""
+
+import hashlib
+import json
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from api.booking_workflows import BookingEnded, BookingUnknown, deliver_booking_event
+from api.errors import ApiError
+from api.event_schemas import BookingPayload, EventAccepted, EventIn, PaymentPayload
+from api.schemas import NotificationCreate, RecipientRef
+from api.submission import submit_notification
+from db.events import claim_event
+from db.tenants import TenantIdentity
+from domain.booking_contracts import BookingDetails, BookingEvent, Person
+from domain.booking_notices import utc_iso
+from herald.settings import Settings
+
+
+async def ingest_event(
+    ledger: async_sessionmaker,
+    session: AsyncSession,
+    temporal: Client,
+    settings: Settings,
+    tenant: TenantIdentity,
+    event: EventIn,
+) -> EventAccepted:
+    payload = _payload(event)
+    canonical = json.dumps(event.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode()).digest()
+    # The ledger row and the hand-over commit together: if the workflow cannot be reached,
+    # the row is rolled back and the sender's retry is not mistaken for a duplicate.
+    async with ledger.begin() as ledger_session:
+        claim = await claim_event(ledger_session, tenant.id, event.id, event.type, digest)
+        if not claim.new:
+            if claim.digest != digest:
+                raise ApiError(
+                    409, "event_conflict", "id: this event id was used for a different event", "id"
+                )
+            return EventAccepted(
+                event_id=event.id, type=event.type, duplicate=True, received_at=claim.received_at
+            )
+        if isinstance(payload, BookingPayload):
+            workflow_id = await _to_booking_chain(temporal, settings, tenant, event, payload)
+            return EventAccepted(
+                event_id=event.id, type=event.type, duplicate=False, workflow_id=workflow_id
+            )
+        accepted = await submit_notification(
+            session,
+            temporal,
+            settings,
+            tenant,
+            _payment_notification(event, payload),
+            f"event-{event.id}",
+        )
+        return EventAccepted(
+            event_id=event.id,
+            type=event.type,
+            duplicate=False,
+            workflow_id=accepted.workflow_id,
+            notification_id=str(accepted.id),
+        )
+
+
+def _payload(event: EventIn) -> BookingPayload | PaymentPayload:
+    model: type[BaseModel] = BookingPayload if event.type.is_booking else PaymentPayload
+    try:
+        return model.model_validate(event.data)
+    except ValidationError as exc:
+        # Reported like any other body error, with the field's full path: `data.invitee.email`.
+        raise RequestValidationError(
+            [{**error, "loc": ("body", "data", *error["loc"])} for error in exc.errors()]
+        ) from None
+
+
+async def _to_booking_chain(
+    temporal, settings, tenant, event: EventIn, payload: BookingPayload
+) -> str:
+    try:
+        return await deliver_booking_event(
+            temporal, settings, tenant.id, booking_event_of(event, payload)
+        )
+    except BookingUnknown as exc:
+        raise ApiError(409, "booking_unknown", str(exc), "data.booking_id") from exc
+    except BookingEnded as exc:
+        raise ApiError(410, "booking_ended", str(exc), "data.booking_id") from exc
+    except RPCError as exc:
+        raise ApiError(
+            503,
+            "temporal_unavailable",
+            f"the event could not be delivered ({exc.message}); retry it",
+        ) from exc
+
+
+def booking_event_of(event: EventIn, payload: BookingPayload) -> BookingEvent:
+    """The `event` signal's input for a validated booking event (times in UTC)."""
+    organizer, invitee = payload.organizer, payload.invitee
+    return BookingEvent(
+        event_id=event.id,
+        type=event.type.value,
+        occurred_at=utc_iso(event.occurred_at),
+        booking=BookingDetails(
+            booking_id=payload.booking_id,
+            organizer=Person(
+                organizer.name, organizer.email, organizer.phone, organizer.timezone, organizer.id
+            ),
+            invitee=Person(invitee.name, invitee.email, invitee.phone, invitee.timezone),
+            start=utc_iso(payload.start),
+            end=utc_iso(payload.end),
+            **payload.model_dump(
+                include={
+                    "event_name",
+                    "event_description",
+                    "meeting_link",
+                    "meeting_id",
+                    "meeting_password",
+                    "booking_url",
+                    "reschedule_url",
+                    "cancel_url",
+                    "custom_answers",
+                    "cancellation_reason",
+                    "reminder_minutes_before",
+                }
+            ),
+        ),
+    )
+
+
+def _payment_notification(event: EventIn, payload: PaymentPayload) -> NotificationCreate:
+    """The payer's notification, keyed `event-<event id>`; the template variables are the payment's."""
+    customer = payload.customer
+    context = payload.model_dump(exclude={"customer"}, exclude_none=True)
+    context |= {"customer_name": customer.name, "customer_email": customer.email}
+    return NotificationCreate(
+        recipient=RecipientRef(
+            external_id=customer.id,
+            name=customer.name,
+            email=customer.email,
+            phone=customer.phone,
+            timezone=customer.timezone,
+        ),
+        event_key=event.type.value,
+        context={key: value for key, value in context.items() if value is not None},
+    )

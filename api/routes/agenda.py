@@ -1,0 +1,29 @@
+"""PUT/GET /v1/organizers/{organizer_id}/agenda: the organizer's daily agenda Schedule."""
+
+from fastapi import APIRouter
+
+from api.agenda_schedules import get_agenda, put_agenda
+from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
+from api.event_schemas import OrganizerId
+from api.scheduling_schemas import AgendaPublic, AgendaPut
+
+router = APIRouter(prefix="/v1/organizers", tags=["agenda"])
+
+
+@router.put("/{organizer_id}/agenda", response_model=AgendaPublic)
+async def put(
+    organizer_id: OrganizerId,
+    body: AgendaPut,
+    tenant: TenantDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> AgendaPublic:
+    """Create, update or pause (`paused: true`) the organizer's agenda; fields left out
+    follow their preferences. Call it again after their preferences change."""
+    return await put_agenda(session, temporal, settings, tenant, organizer_id, body)
+
+
+@router.get("/{organizer_id}/agenda", response_model=AgendaPublic)
+async def get(organizer_id: OrganizerId, tenant: TenantDep, temporal: TemporalDep) -> AgendaPublic:
+    return await get_agenda(temporal, tenant, organizer_id)

@@ -1,0 +1,160 @@
+"""What is still to be sent: scheduled notifications and pending booking reminders, as one
+list; cancelling and rescheduling either kind by its id."""
+
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from api.booking_workflows import BookingEnded, ReminderChangeRefused, change_reminder
+from api.errors import ApiError, field_error
+from api.scheduling_schemas import ScheduledChange, ScheduledItem, ScheduledPage
+from api.schemas import NotificationCreate, RecipientRef
+from api.submission import submit_notification
+from api.workflows import WorkflowGone, cancel_notification
+from db.bookings import get_reminder, pending_reminders
+from db.notifications import get_notification
+from db.scheduled import scheduled_notifications
+from db.tenants import TenantIdentity
+from domain.booking_contracts import ReminderChange
+from domain.booking_notices import REMINDER as REMINDER_EVENT_KEY
+from domain.booking_notices import parse_time, utc_iso
+from domain.types import NotificationStatus
+from herald.settings import Settings
+
+NOTIFICATION, REMINDER = "notification", "booking_reminder"
+
+
+async def list_scheduled(
+    session: AsyncSession, tenant: TenantIdentity, limit: int
+) -> ScheduledPage:
+    notifications = await scheduled_notifications(session, tenant.id, limit)
+    reminders = await pending_reminders(session, tenant.id, limit)
+    items = [
+        ScheduledItem(
+            id=n.id,
+            kind=NOTIFICATION,
+            due_at=due,
+            event_key=n.event_key,
+            recipient=external_id,
+            workflow_id=n.workflow_id,
+        )
+        for n, external_id, due in notifications
+    ] + [
+        ScheduledItem(
+            id=r.id,
+            kind=REMINDER,
+            due_at=r.due_at,
+            event_key=REMINDER_EVENT_KEY,
+            recipient=b.invitee_email,
+            workflow_id=b.workflow_id,
+            booking_id=b.id,
+            offset_minutes=r.offset_minutes,
+        )
+        for r, b in reminders
+    ]
+    items = sorted(items, key=lambda item: item.due_at)[:limit]
+    return ScheduledPage(data=items, count=len(items))
+
+
+async def cancel_scheduled(
+    session: AsyncSession, temporal: Client, tenant: TenantIdentity, id: uuid.UUID
+) -> ScheduledChange:
+    found = await get_notification(session, tenant.id, id)
+    if found is not None:
+        notification = found[0]
+        await session.close()
+        status = await _cancel_notification(temporal, notification)
+        return ScheduledChange(id=id, kind=NOTIFICATION, status=status)
+    reminder, booking = await _reminder(session, tenant, id)
+    state = await _change_reminder(
+        temporal, booking.workflow_id, "cancel_reminder", ReminderChange(reminder.offset_minutes)
+    )
+    return ScheduledChange(id=id, kind=REMINDER, status=state.status, due_at=parse_time(state.due))
+
+
+async def reschedule_scheduled(
+    session: AsyncSession,
+    temporal: Client,
+    settings: Settings,
+    tenant: TenantIdentity,
+    id: uuid.UUID,
+    send_at: datetime,
+) -> ScheduledChange:
+    """A reminder moves within its chain. A notification cannot change its timer in flight:
+    it is cancelled and a copy accepted with the new send_at (keyed by the old id and the new
+    time, so a retried request neither sends twice nor loses the copy)."""
+    if send_at <= datetime.now(timezone.utc):
+        raise field_error("send_at", "must be in the future")
+    found = await get_notification(session, tenant.id, id)
+    if found is not None:
+        notification, external_id, _ = found
+        await session.close()
+        await _cancel_notification(temporal, notification)
+        copy = NotificationCreate(
+            recipient=RecipientRef(external_id=external_id),
+            event_key=notification.event_key,
+            channels=notification.channels,
+            context=notification.context,
+            priority=notification.priority,
+            send_at=send_at,
+        )
+        key = f"reschedule-{id}-{int(send_at.timestamp())}"
+        accepted = await submit_notification(session, temporal, settings, tenant, copy, key)
+        return ScheduledChange(
+            id=id,
+            kind=NOTIFICATION,
+            status=NotificationStatus.CANCELLED,
+            due_at=send_at,
+            replaced_by=accepted.id,
+        )
+    reminder, booking = await _reminder(session, tenant, id)
+    change = ReminderChange(reminder.offset_minutes, due=utc_iso(send_at))
+    state = await _change_reminder(temporal, booking.workflow_id, "reschedule_reminder", change)
+    return ScheduledChange(id=id, kind=REMINDER, status=state.status, due_at=parse_time(state.due))
+
+
+async def _cancel_notification(temporal: Client, notification) -> str:
+    """Cancelled now, or already (a retried request); anything sent cannot be rescheduled."""
+    try:
+        result = await cancel_notification(temporal, notification.workflow_id)
+    except WorkflowGone as exc:
+        if notification.status == NotificationStatus.CANCELLED:
+            return notification.status
+        raise ApiError(
+            409,
+            "already_finished",
+            f"notification {notification.id} has already finished ({notification.status})",
+        ) from exc
+    except RPCError as exc:
+        raise ApiError(
+            503, "temporal_unavailable", f"could not reach the workflow: {exc.message}"
+        ) from exc
+    if not result.cancelled:
+        raise ApiError(
+            409,
+            "already_finished",
+            f"notification {notification.id} is {result.status}: nothing left to change",
+        )
+    return result.status
+
+
+async def _reminder(session: AsyncSession, tenant: TenantIdentity, id: uuid.UUID):
+    found = await get_reminder(session, tenant.id, id)
+    await session.close()
+    if found is None:
+        raise ApiError(404, "not_found", f"no scheduled notification or booking reminder {id}")
+    return found
+
+
+async def _change_reminder(temporal: Client, workflow_id: str, update: str, change: ReminderChange):
+    try:
+        return await change_reminder(temporal, workflow_id, update, change)
+    except (ReminderChangeRefused, BookingEnded) as exc:
+        raise ApiError(409, "reminder_unchangeable", str(exc)) from exc
+    except RPCError as exc:
+        raise ApiError(
+            503, "temporal_unavailable", f"could not reach the booking's chain: {exc.message}"
+        ) from exc

@@ -1,0 +1,165 @@
+"""Bookings, their reminders and the tenant's booking settings, always within one tenant."""
+
+import dataclasses
+import uuid
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.booking_models import Booking, BookingReminder, TenantBookingSettings
+from db.models import Recipient, Tenant
+from db.recipients import get_recipient
+from domain.booking_contracts import BookingState, BookingStatus, ChainConfig, ReminderStatus
+from domain.booking_notices import offset_text, parse_time
+from domain.preferences import Preferences, effective_preferences
+
+REMINDER_NAMESPACE = uuid.UUID("0b6f5f1e-0c4e-4f43-9a57-2f1d4c9b7a30")
+LIVE_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.RESCHEDULED, BookingStatus.COMPLETED)
+
+
+def reminder_id(tenant_id: uuid.UUID, booking_id: str, offset_minutes: float) -> uuid.UUID:
+    """Stable across replans, so an id from GET /v1/scheduled stays valid."""
+    return uuid.uuid5(REMINDER_NAMESPACE, f"{tenant_id}:{booking_id}:{offset_text(offset_minutes)}")
+
+
+async def record_booking(
+    session: AsyncSession, tenant_id: uuid.UUID, workflow_id: str, state: BookingState
+) -> None:
+    """Write the booking row and replace its reminders with the chain's current ones."""
+    booking = state.booking
+    values = dict(
+        organizer_id=booking.organizer.id,
+        invitee_name=booking.invitee.name,
+        invitee_email=booking.invitee.email,
+        start_at=parse_time(booking.start),
+        end_at=parse_time(booking.end),
+        status=state.status,
+        payload=dataclasses.asdict(booking),
+        workflow_id=workflow_id,
+    )
+    await session.execute(
+        insert(Booking)
+        .values(tenant_id=tenant_id, id=booking.booking_id, **values)
+        .on_conflict_do_update(
+            index_elements=[Booking.tenant_id, Booking.id],
+            set_={**values, "updated_at": func.now()},
+        )
+    )
+    await session.execute(
+        delete(BookingReminder).where(
+            BookingReminder.tenant_id == tenant_id, BookingReminder.booking_id == booking.booking_id
+        )
+    )
+    rows = [
+        dict(
+            id=reminder_id(tenant_id, booking.booking_id, r.offset_minutes),
+            tenant_id=tenant_id,
+            booking_id=booking.booking_id,
+            offset_minutes=r.offset_minutes,
+            due_at=parse_time(r.due),
+            status=r.status,
+            notification_id=uuid.UUID(r.notification_id) if r.notification_id else None,
+        )
+        for r in state.reminders
+    ]
+    if rows:
+        await session.execute(insert(BookingReminder).values(rows))
+
+
+async def organizer_bookings(
+    session: AsyncSession, tenant_id: uuid.UUID, organizer_id: str, since: datetime, until: datetime
+) -> list[Booking]:
+    """Bookings starting in [since, until) that still take place, earliest first."""
+    result = await session.scalars(
+        select(Booking)
+        .where(
+            Booking.tenant_id == tenant_id,
+            Booking.organizer_id == organizer_id,
+            Booking.start_at >= since,
+            Booking.start_at < until,
+            Booking.status.in_(LIVE_STATUSES),
+        )
+        .order_by(Booking.start_at, Booking.id)
+    )
+    return list(result)
+
+
+async def pending_reminders(
+    session: AsyncSession, tenant_id: uuid.UUID, limit: int
+) -> list[tuple[BookingReminder, Booking]]:
+    rows = await session.execute(
+        select(BookingReminder, Booking)
+        .join(
+            Booking,
+            (Booking.tenant_id == BookingReminder.tenant_id)
+            & (Booking.id == BookingReminder.booking_id),
+        )
+        .where(
+            BookingReminder.tenant_id == tenant_id, BookingReminder.status == ReminderStatus.PENDING
+        )
+        .order_by(BookingReminder.due_at, BookingReminder.id)
+        .limit(limit)
+    )
+    return [tuple(row) for row in rows.all()]
+
+
+async def get_reminder(
+    session: AsyncSession, tenant_id: uuid.UUID, id: uuid.UUID
+) -> tuple[BookingReminder, Booking] | None:
+    row = (
+        await session.execute(
+            select(BookingReminder, Booking)
+            .join(
+                Booking,
+                (Booking.tenant_id == BookingReminder.tenant_id)
+                & (Booking.id == BookingReminder.booking_id),
+            )
+            .where(BookingReminder.tenant_id == tenant_id, BookingReminder.id == id)
+        )
+    ).one_or_none()
+    return tuple(row) if row else None
+
+
+async def recipient_preferences(
+    session: AsyncSession, tenant_id: uuid.UUID, external_id: str | None
+) -> tuple[Recipient | None, Preferences]:
+    """A recipient (None if unknown) and their effective preferences (the tenant's defaults
+    for an unknown one)."""
+    defaults = await session.scalar(
+        select(Tenant.preference_defaults).where(Tenant.id == tenant_id)
+    )
+    recipient = await get_recipient(session, tenant_id, external_id) if external_id else None
+    return recipient, effective_preferences(
+        defaults, recipient.preference_overrides if recipient else None
+    )
+
+
+async def get_booking_settings(session: AsyncSession, tenant_id: uuid.UUID) -> ChainConfig:
+    """The tenant's follow-up settings (reminder offsets come from the organizer)."""
+    row = await session.get(TenantBookingSettings, tenant_id)
+    if row is None:
+        return ChainConfig()
+    return ChainConfig(
+        follow_up_enabled=row.follow_up_enabled, follow_up_delay_minutes=row.follow_up_delay_minutes
+    )
+
+
+async def put_booking_settings(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    follow_up_enabled: bool,
+    follow_up_delay_minutes: int,
+) -> None:
+    values = dict(
+        follow_up_enabled=follow_up_enabled, follow_up_delay_minutes=follow_up_delay_minutes
+    )
+    await session.execute(
+        insert(TenantBookingSettings)
+        .values(tenant_id=tenant_id, **values)
+        .on_conflict_do_update(
+            index_elements=[TenantBookingSettings.tenant_id],
+            set_={**values, "updated_at": func.now()},
+        )
+    )

@@ -1,0 +1,166 @@
+"""Queries of the maintenance jobs: batched purges, failure counts, alerts."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import DateTime, and_, cast, delete, func, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.booking_models import Booking, FailureAlert, ProcessedEvent
+from db.models import Delivery, Notification, Tenant
+from domain.booking_contracts import BookingStatus
+from domain.booking_notices import REMINDER
+from domain.types import DeliveryStatus, NotificationStatus
+
+FINISHED_NOTIFICATIONS = (
+    NotificationStatus.SENT,
+    NotificationStatus.PARTIALLY_FAILED,
+    NotificationStatus.FAILED,
+    NotificationStatus.SUPPRESSED,
+    NotificationStatus.DIGESTED,
+    NotificationStatus.CANCELLED,
+)
+FAILED = (DeliveryStatus.FAILED, DeliveryStatus.BOUNCED)
+ATTEMPTED = (
+    *FAILED,
+    DeliveryStatus.SENT,
+    DeliveryStatus.DELIVERED,
+    DeliveryStatus.OPENED,
+    DeliveryStatus.CLICKED,
+)
+
+
+def _purges(cutoff: datetime) -> dict[str, tuple]:
+    """Per table: its key columns and which rows are old enough to go. A notification takes
+    its deliveries and in-app message with it (ON DELETE CASCADE); one still waiting stays."""
+    return {
+        "notifications": (
+            (Notification.id,),
+            (Notification.created_at < cutoff, Notification.status.in_(FINISHED_NOTIFICATIONS)),
+        ),
+        "processed_events": (
+            (ProcessedEvent.tenant_id, ProcessedEvent.event_id),
+            (ProcessedEvent.received_at < cutoff,),
+        ),
+        "bookings": ((Booking.tenant_id, Booking.id), (Booking.end_at < cutoff,)),
+        "failure_alerts": ((FailureAlert.id,), (FailureAlert.created_at < cutoff,)),
+    }
+
+
+PURGED_TABLES = tuple(_purges(datetime.min))  # their names, in the order the purge takes them
+
+
+async def purge_batch(session: AsyncSession, table: str, cutoff: datetime, batch_size: int) -> int:
+    """Delete at most `batch_size` old rows: DELETE ... WHERE key IN (SELECT ... LIMIT n), so
+    each transaction is short and locks only the rows it deletes."""
+    keys, conditions = _purges(cutoff)[table]
+    key = keys[0] if len(keys) == 1 else tuple_(*keys)
+    model = keys[0].class_
+    result = await session.execute(
+        delete(model).where(key.in_(select(*keys).where(*conditions).limit(batch_size)))
+    )
+    return result.rowcount
+
+
+@dataclass
+class FailureCount:
+    tenant_id: uuid.UUID
+    channel: str
+    provider: str | None  # None: it failed before any provider took it
+    total: int
+    failed: int
+
+
+async def failure_counts(session: AsyncSession, since: datetime) -> list[FailureCount]:
+    """Attempted deliveries since `since`, per tenant, channel and provider. Walking tenant by tenant
+    lets PostgreSQL use the (tenant_id, created_at) index of deliveries."""
+    rows = await session.execute(
+        select(
+            Delivery.tenant_id,
+            Delivery.channel,
+            Delivery.provider,
+            func.count(),
+            func.count().filter(Delivery.status.in_(FAILED)),
+        )
+        .where(
+            Delivery.tenant_id.in_(select(Tenant.id)),
+            Delivery.created_at >= since,
+            Delivery.status.in_(ATTEMPTED),
+        )
+        .group_by(Delivery.tenant_id, Delivery.channel, Delivery.provider)
+    )
+    return [FailureCount(*row) for row in rows.all()]
+
+
+async def open_alert(session: AsyncSession, values: dict) -> FailureAlert:
+    """This hour's alert for the subject: the one already recorded, else a new one."""
+    await session.execute(
+        insert(FailureAlert)
+        .values(id=uuid.uuid4(), **values)
+        .on_conflict_do_nothing(
+            index_elements=[FailureAlert.scope, FailureAlert.subject, FailureAlert.window_start]
+        )
+    )
+    return await session.scalar(
+        select(FailureAlert).where(
+            FailureAlert.scope == values["scope"],
+            FailureAlert.subject == values["subject"],
+            FailureAlert.window_start == values["window_start"],
+        )
+    )
+
+
+async def mark_notified(session: AsyncSession, alert_id: uuid.UUID) -> None:
+    await session.execute(
+        update(FailureAlert).where(FailureAlert.id == alert_id).values(notified_at=func.now())
+    )
+
+
+async def recent_alerts(
+    session: AsyncSession,
+    since: datetime,
+    *,
+    tenant_id: uuid.UUID | None = None,
+    scope: str | None = None,
+) -> list[FailureAlert]:
+    query = select(FailureAlert).where(FailureAlert.created_at >= since)
+    if tenant_id is not None:
+        query = query.where(FailureAlert.tenant_id == tenant_id)
+    if scope is not None:
+        query = query.where(FailureAlert.scope == scope)
+    return list(await session.scalars(query.order_by(FailureAlert.created_at.desc()).limit(100)))
+
+
+async def retryable_failures(
+    session: AsyncSession, since: datetime, max_attempts: int, limit: int
+) -> list[tuple[Delivery, Notification]]:
+    """Deliveries that failed since `since` after using every attempt: a permanent failure
+    stops at the attempt it happens on, so these failed for transient reasons. A booking
+    reminder only while it is still true: its booking live, not moved, not yet started."""
+    reminder_still_true = and_(
+        Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.RESCHEDULED)),
+        Booking.start_at > func.now(),
+        Booking.start_at == cast(Notification.context["start"].astext, DateTime(timezone=True)),
+    )
+    rows = await session.execute(
+        select(Delivery, Notification)
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .outerjoin(
+            Booking,
+            and_(
+                Booking.tenant_id == Notification.tenant_id,
+                Booking.id == Notification.context["booking_id"].astext,
+            ),
+        )
+        .where(
+            Delivery.status == DeliveryStatus.FAILED,
+            Delivery.failed_at >= since,
+            Delivery.retry_count >= max_attempts,
+            or_(Notification.event_key != REMINDER, reminder_still_true),
+        )
+        .order_by(Delivery.failed_at)
+        .limit(limit)
+    )
+    return [tuple(row) for row in rows.all()]

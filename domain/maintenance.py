@@ -1,0 +1,61 @@
+"""Pure rules of the maintenance Schedules: retry chains, failure-rate alerts, their inputs."""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+_RETRY_KEY = re.compile(r"^retry(\d+)-([a-z_]+)-([0-9a-f-]{36})$")
+
+
+def retry_key(idempotency_key: str, notification_id: str, channel: str, budget: int) -> str | None:
+    """The idempotency key of the next retry chain of a failed delivery, or None when its
+    chains are used up: `retry1-email-<first notification id>`, then `retry2-...`.
+    Deriving the key makes a re-run of the job find the retry it already made."""
+    match = _RETRY_KEY.match(idempotency_key)
+    done, first = (int(match[1]), match[3]) if match else (0, notification_id)
+    return f"retry{done + 1}-{channel}-{first}" if done < budget else None
+
+
+def over_threshold(total: int, failed: int, threshold: float, min_deliveries: int) -> bool:
+    """A handful of deliveries says little: below `min_deliveries` nothing alerts."""
+    return total >= min_deliveries and failed / total >= threshold
+
+
+def hour_of(moment: datetime) -> datetime:
+    """The window an alert belongs to: at most one alert per subject and hour."""
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+@dataclass
+class PurgeInput:
+    retention_days: int
+    batch_size: int = 1000
+    max_batches: int = 1000  # per run and table: a run stays bounded, the next one continues
+
+
+@dataclass
+class PurgeResult:
+    deleted: dict[str, int]
+
+
+@dataclass
+class RetryFailedInput:
+    window_minutes: int = 60  # only recent failures: a late notice can be worse than none
+    limit: int = 500
+
+
+@dataclass
+class RetryFailedResult:
+    retried: int
+    exhausted: int
+
+
+@dataclass
+class FailureMonitorInput:
+    window_minutes: int = 60
+
+
+@dataclass
+class FailureMonitorResult:
+    alerts: int
+    notified: int

@@ -1,0 +1,87 @@
+"""Temporal Schedules Herald keeps: the maintenance jobs (created at worker start-up) and the
+create-or-update step the organizers' agenda Schedules share."""
+
+from datetime import timedelta
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleCalendarSpec,
+    ScheduleHandle,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleRange,
+    ScheduleSpec,
+    ScheduleUpdate,
+)
+
+from domain.maintenance import FailureMonitorInput, PurgeInput, RetryFailedInput
+from herald.settings import Settings
+from workflows.maintenance import (
+    FailureRateMonitorWorkflow,
+    PurgeLogsWorkflow,
+    RetryFailedDeliveriesWorkflow,
+)
+
+RPC_TIMEOUT = timedelta(seconds=10)
+
+
+async def upsert_schedule(client: Client, schedule_id: str, schedule: Schedule) -> ScheduleHandle:
+    """Create the Schedule, or replace the spec, action and policies of the existing one."""
+    try:
+        return await client.create_schedule(schedule_id, schedule, rpc_timeout=RPC_TIMEOUT)
+    except ScheduleAlreadyRunningError:
+        handle = client.get_schedule_handle(schedule_id)
+        await handle.update(lambda _: ScheduleUpdate(schedule=schedule), rpc_timeout=RPC_TIMEOUT)
+        return handle
+
+
+def maintenance_schedules(settings: Settings) -> dict[str, Schedule]:
+    """By Schedule id. The ids carry the task queue, so deployments sharing a namespace
+    (and the tests) keep their own."""
+    jobs = {
+        "purge-logs": (
+            PurgeLogsWorkflow.run,
+            PurgeInput(retention_days=settings.log_retention_days),
+            # Once a day, at a quiet hour.
+            ScheduleSpec(
+                calendars=[
+                    ScheduleCalendarSpec(hour=[ScheduleRange(3)], minute=[ScheduleRange(17)])
+                ]
+            ),
+        ),
+        "retry-failed": (
+            RetryFailedDeliveriesWorkflow.run,
+            RetryFailedInput(),
+            ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=15))]),
+        ),
+        "failure-monitor": (
+            FailureRateMonitorWorkflow.run,
+            FailureMonitorInput(),
+            ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=10))]),
+        ),
+    }
+    return {
+        f"herald-{settings.task_queue}-{name}": Schedule(
+            action=ScheduleActionStartWorkflow(
+                run,
+                input,
+                id=f"herald-{settings.task_queue}-{name}",
+                task_queue=settings.task_queue,
+            ),
+            spec=spec,
+            # A run still going when the next is due: skip the next, never run two at once.
+            policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+        )
+        for name, (run, input, spec) in jobs.items()
+    }
+
+
+async def ensure_maintenance_schedules(client: Client, settings: Settings) -> list[str]:
+    """Idempotent: every worker calls it at start-up; settings changes reach the Schedules."""
+    for schedule_id, schedule in maintenance_schedules(settings).items():
+        await upsert_schedule(client, schedule_id, schedule)
+    return list(maintenance_schedules(settings))
