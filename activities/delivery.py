@@ -60,18 +60,15 @@ class DeliveryActivities:
         await self._circuits.success(provider.name)
 
         async with self._sessions.begin() as session:
-            await store.update_delivery(
+            await store.mark_sent(
                 session,
                 delivery_id,
-                status=DeliveryStatus.SENT,
                 provider=sent.provider,
                 provider_message_id=sent.message_id,
                 provider_response=sent.response,
                 subject=content.subject,
                 template_version_id=content.template_version_id,
                 retry_count=attempt - 1,
-                error=None,
-                sent_at=store.now(),
             )
         return DeliverResult(input.delivery_id, DeliveryStatus.SENT, sent.provider, sent.message_id)
 

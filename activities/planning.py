@@ -15,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 
 from db import deliveries as store
 from db import policy_store
+from db.address_health import invalid_address_reason
 from domain import policy
 from domain.contracts import (
     ChannelState,
@@ -65,6 +66,7 @@ class PlanningActivities:
                 return PrepareResult([_state(d) for d in loaded.deliveries], fallback=fallback)
             decision, slots = await _decide(session, loaded, settings, as_of, take_slots=as_of <= now)
             decided = _rows(loaded, decision, only_open=input.reevaluate)
+            await _suppress_invalid_addresses(session, loaded, decided)
             states = [_decided_state(r) for r in decided]
             if input.reevaluate:
                 for row in decided:
@@ -200,14 +202,31 @@ def _rows(loaded: store.NotificationContext, decision: policy.Decision, only_ope
     return rows
 
 
+async def _suppress_invalid_addresses(
+    session: AsyncSession, loaded: store.NotificationContext, rows: list[dict]
+) -> None:
+    """An address a provider reported as undeliverable (hard bounce, dead number) is not tried again."""
+    for row in rows:
+        address = _address(loaded.recipient, row["channel"])
+        if row["status"] == DeliveryStatus.SUPPRESSED or address is None:
+            continue
+        reason = await invalid_address_reason(session, loaded.notification.tenant_id, row["channel"], address)
+        if reason:
+            row.update(status=DeliveryStatus.SUPPRESSED, status_reason=f"invalid_address: {reason}",
+                       deferred_until=None, digest_frequency=None)
+
+
+def _address(recipient: store.RecipientRow, channel: str) -> str | None:
+    return {"email": recipient.email, "sms": recipient.phone}.get(channel)
+
+
 def _new_row(loaded: store.NotificationContext, row: dict) -> dict:
-    recipient = loaded.recipient
     return dict(
         id=row["id"],
         tenant_id=loaded.notification.tenant_id,
         notification_id=loaded.notification.id,
         channel=row["channel"],
-        address={"email": recipient.email, "sms": recipient.phone}.get(row["channel"]),
+        address=_address(loaded.recipient, row["channel"]),
         status=row["status"],
         status_reason=row["status_reason"],
         deferred_until=row["deferred_until"],

@@ -10,9 +10,10 @@ from api.errors import install_error_handlers
 from api import metrics
 from api.key_cache import ApiKeyCache
 from api.metrics import RequestMetrics
-from api.routes import health, logs, notifications, policy_settings, preferences, recipients, unsubscribe
+from api.routes import deliveries, health, logs, notifications, policy_settings, preferences, recipients, unsubscribe
 from api.routes import templates as template_routes
 from api.routes import scheduling as scheduling_routes
+from api.routes import stats, webhooks
 from db.session import create_engine, session_factory
 from herald.settings import Settings, get_settings
 from herald.telemetry import tracing_interceptors
@@ -43,12 +44,16 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         description="Notifications as durable Temporal workflows.",
         lifespan=lifespan,
     )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_request_bytes, webhook_max_bytes=settings.webhook_max_request_bytes
+    )
     app.add_middleware(RequestMetrics)
     install_error_handlers(app)
-    for module in (notifications, logs, recipients, preferences, policy_settings, unsubscribe, health):
+    for module in (notifications, deliveries, logs, recipients, preferences, policy_settings, unsubscribe, health):
         app.include_router(module.router)
     app.include_router(metrics.router)
-    app.include_router(scheduling_routes.router)
     app.include_router(template_routes.router)
+    app.include_router(scheduling_routes.router)
+    app.include_router(stats.router)
+    app.include_router(webhooks.router)
     return app

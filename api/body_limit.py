@@ -8,16 +8,20 @@ class BodyTooLarge(Exception):
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, webhook_max_bytes: int):
         self.app = app
         self.max_bytes = max_bytes
+        # A provider's event batch is larger than any API request; refusing it would make
+        # the provider retry it forever.
+        self.webhook_max_bytes = webhook_max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        limit = self.webhook_max_bytes if scope["path"].startswith("/v1/webhooks/") else self.max_bytes
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            return await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return await self._refuse(send, limit)
         seen = 0
         started = False
 
@@ -26,7 +30,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     raise BodyTooLarge
             return message
 
@@ -39,12 +43,12 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(send, limit)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, limit: int) -> None:
         body = (
             b'{"error":{"code":"payload_too_large","message":"body: request body is larger than '
-            + str(self.max_bytes).encode()
+            + str(limit).encode()
             + b' bytes"}}'
         )
         await send(

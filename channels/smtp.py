@@ -1,5 +1,6 @@
 """Email over SMTP (aiosmtplib)."""
 
+import email.policy
 import email.utils
 from email.message import EmailMessage as MimeMessage
 
@@ -34,8 +35,11 @@ class SmtpEmailProvider:
 
     async def send_email(self, message: EmailMessage) -> SendResult:
         mime = to_mime(message)
+        # Serialised here, with our policy: aiosmtplib would re-fold headers with its own.
+        raw = mime.as_bytes(policy=MIME_POLICY)
+        sender = email.utils.parseaddr(message.sender)[1]
         try:
-            errors, reply = await aiosmtplib.send(mime, **self._options)
+            errors, reply = await aiosmtplib.send(raw, sender=sender, recipients=[message.to], **self._options)
         except aiosmtplib.SMTPAuthenticationError as exc:
             raise PermanentSendError(
                 f"SMTP rejected the credentials: {exc.code} {exc.message}", code=str(exc.code), provider_fault=True
@@ -57,8 +61,14 @@ def _for_code(code: int, text: str) -> Exception:
     return TransientSendError(text, code=str(code))
 
 
+# RFC 5322 allows 998 characters a line. The default (78) would fold a long header without
+# spaces, such as List-Unsubscribe's signed link, into RFC 2047 encoded words that mail
+# clients do not decode there, breaking one-click unsubscribe.
+MIME_POLICY = email.policy.SMTP.clone(max_line_length=998)
+
+
 def to_mime(message: EmailMessage) -> MimeMessage:
-    mime = MimeMessage()
+    mime = MimeMessage(policy=MIME_POLICY)
     mime["From"] = message.sender
     mime["To"] = message.to
     mime["Subject"] = message.subject

@@ -238,3 +238,20 @@ _LATEST_STATUSES = text("""
 
 async def latest_statuses(session: AsyncSession, notification_id: uuid.UUID) -> list[str]:
     return list((await session.scalars(_LATEST_STATUSES, {"notification_id": notification_id})).all())
+
+
+_MARK_SENT = text("""
+    UPDATE deliveries
+    SET status = CASE WHEN status IN ('pending', 'deferred') THEN 'sent' ELSE status END,
+        provider = :provider, provider_message_id = :provider_message_id,
+        provider_response = :provider_response, subject = :subject,
+        template_version_id = :template_version_id, retry_count = :retry_count, error = NULL,
+        sent_at = coalesce(sent_at, now()), updated_at = now()
+    WHERE id = :delivery_id
+""").bindparams(bindparam("provider_response", type_=JSONB))
+
+
+async def mark_sent(session: AsyncSession, delivery_id: uuid.UUID, **values: Any) -> None:
+    """Record the provider's acceptance. A webhook may have reported `delivered` (matched by
+    Herald's delivery id) before this write: the status then stays where it moved to."""
+    await session.execute(_MARK_SENT, {**values, "delivery_id": delivery_id})

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.booking_models import Booking, FailureAlert, ProcessedEvent
 from db.models import Delivery, Notification, Tenant
+from db.tracking_models import SeenProviderEvent
 from domain.booking_contracts import BookingStatus
 from domain.booking_notices import REMINDER
 from domain.types import DeliveryStatus, NotificationStatus
@@ -46,6 +47,11 @@ def _purges(cutoff: datetime) -> dict[str, tuple]:
         ),
         "bookings": ((Booking.tenant_id, Booking.id), (Booking.end_at < cutoff,)),
         "failure_alerts": ((FailureAlert.id,), (FailureAlert.created_at < cutoff,)),
+        # Providers retry an event batch for days, not months: the retention is ample.
+        "seen_provider_events": (
+            (SeenProviderEvent.provider, SeenProviderEvent.event_id),
+            (SeenProviderEvent.received_at < cutoff,),
+        ),
     }
 
 

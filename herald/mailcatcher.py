@@ -23,6 +23,7 @@ class CaughtMail:
     recipients: list[str]
     message: EmailMessage
     received_at: float  # time.monotonic(), for latency measurements
+    raw: bytes = b""  # as received, before any parsing
 
     @property
     def subject(self) -> str:
@@ -51,7 +52,7 @@ class MailCatcher:
         if refusal:
             return refusal
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        caught = CaughtMail(envelope.mail_from, list(envelope.rcpt_tos), message, time.monotonic())
+        caught = CaughtMail(envelope.mail_from, list(envelope.rcpt_tos), message, time.monotonic(), envelope.content)
         self.messages.append(caught)
         if self.directory:
             path = self.directory / f"{len(list(self.directory.glob('*.eml'))) + 1:06d}.eml"

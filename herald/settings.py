@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     otel_service_name: str = "herald"
 
     max_request_bytes: int = 256 * 1024
+    webhook_max_request_bytes: int = 16 * 1024 * 1024
     # How long an API process remembers a key's tenant; a revoked key works at most this long.
     api_key_cache_seconds: float = Field(default=30.0, ge=0)
     public_base_url: str = "http://localhost:8000"

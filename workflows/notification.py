@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         PrepareResult,
         RecordOutcomeInput,
     )
+    from domain.delivery_status import STAMP_COLUMNS, apply_report
     from domain.fallback import FallbackRule, fallback_verdict
     from domain.outcome import SENT_STATUSES, overall_status
     from domain.types import DeliveryStatus, NotificationStatus
@@ -39,6 +40,7 @@ BOOKKEEPING = dict(
 PERMANENT_ERROR_TYPES = [
     "PermanentSendError", "ProviderRejected", "ProviderUnavailable", "MissingPlaceholders", "DeliveryNotFound",
 ]
+NEVER_SENT = {DeliveryStatus.SUPPRESSED, DeliveryStatus.CANCELLED, DeliveryStatus.DIGESTED}
 # Failures that are the provider's, not the recipient's: the next provider may succeed.
 # TransientSendError reaches the workflow only once its retries on one provider are spent.
 FAILOVER_ERROR_TYPES = {"TransientSendError", "ProviderRejected", "ProviderUnavailable", "TimeoutError"}
@@ -263,9 +265,11 @@ class NotificationWorkflow:
     @workflow.signal
     def delivery_event(self, event: DeliveryEvent) -> None:
         """A provider's later news about a channel (delivered, bounced, opened...)."""
+        if event.status not in STAMP_COLUMNS:  # not something a provider reports: ignore it
+            return
         for channel in self._channels.values():
-            if channel.delivery_id == event.delivery_id:
-                channel.status = event.status
+            if channel.delivery_id == event.delivery_id and channel.status not in NEVER_SENT:
+                channel.status = apply_report(channel.status, event.status).status  # only forward
 
     @workflow.signal
     def preferences_changed(self) -> None:

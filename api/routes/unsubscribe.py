@@ -9,12 +9,9 @@ import uuid
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select, update
-
 from api.deps import SessionDep, SettingsDep
 from api.errors import ApiError
-from db.models import Recipient
-from domain.preferences import merge_overrides
+from db.opt_outs import switch_off_category
 from domain.unsubscribe import InvalidToken, Unsubscribe, verify
 
 router = APIRouter(prefix="/v1/unsubscribe", tags=["preferences"])
@@ -48,16 +45,7 @@ async def confirm(token: str, settings: SettingsDep) -> HTMLResponse:
 async def unsubscribe(token: str, settings: SettingsDep, session: SessionDep) -> HTMLResponse:
     request = _request(settings, token)
     async with session.begin():
-        recipient = await session.scalar(
-            select(Recipient).where(
-                Recipient.id == uuid.UUID(request.recipient_id),
-                Recipient.tenant_id == uuid.UUID(request.tenant_id),
-            ).with_for_update()
+        await switch_off_category(
+            session, uuid.UUID(request.tenant_id), uuid.UUID(request.recipient_id), request.category, request.channel
         )
-        if recipient is None:
-            raise ApiError(404, "not_found", "token: the recipient no longer exists")
-        overrides = merge_overrides(
-            recipient.preference_overrides, {"rules": {request.category: {request.channel: False}}}
-        )
-        await session.execute(update(Recipient).where(Recipient.id == recipient.id).values(preference_overrides=overrides))
     return _page("You are unsubscribed", f"<p>You will no longer get {html.escape(request.category)} {html.escape(request.channel)}s.</p>")

@@ -9,6 +9,7 @@ from db.models import Base
 import db.template_models  # noqa: F401  (registers the template tables on Base.metadata)
 import db.booking_models  # noqa: F401  (registers the booking tables on Base.metadata)
 import db.policy_models  # noqa: F401  (registers the delivery-policy tables)
+import db.tracking_models  # noqa: F401  (registers the delivery-tracking tables and index)
 from db.session import to_async_url
 
 url = context.config.get_main_option("sqlalchemy.url") or os.environ["DATABASE_URL"]

@@ -59,6 +59,8 @@ async def test_every_email_carries_a_working_one_click_link(stack, smtp):
     [mail] = await smtp.wait_for(address)
     assert mail.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     link = mail.message["List-Unsubscribe"].strip("<>")
+    # On the wire as mail clients read it: the plain <url>, not RFC 2047 encoded words.
+    assert f"List-Unsubscribe: <{link}>".encode() in mail.raw
     assert link.startswith(f"{stack.settings.public_base_url}/v1/unsubscribe/")
 
     # What a mail client does for one-click unsubscribe: POST to the link, no credentials.

@@ -1,0 +1,65 @@
+"""POST /v1/deliveries/{id}/resend and bulk resend by filter."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
+from api.errors import ApiError
+from api.resending import Resent, resend_delivery
+from api.schemas import EventKey
+from db.resends import resend_candidates
+from domain.types import Channel
+
+router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"])
+
+
+@router.post("/{delivery_id}/resend", status_code=202, response_model=Resent)
+async def resend(
+    delivery_id: uuid.UUID, tenant: TenantDep, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
+) -> Resent:
+    """Send a failed or bounced delivery again, as a new attempt chain linked to this one."""
+    return await resend_delivery(session, temporal, settings, tenant.id, delivery_id)
+
+
+class BulkResend(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Annotated[str, Field(pattern="^(failed|bounced)$")] | None = None
+    channel: Channel | None = None
+    event_key: EventKey | None = None
+    since: datetime | None = Field(None, alias="from")
+    until: datetime | None = Field(None, alias="to")
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+
+
+class Skipped(BaseModel):
+    id: uuid.UUID
+    reason: str
+
+
+class BulkResendResult(BaseModel):
+    resent: list[Resent]
+    skipped: list[Skipped]
+
+
+@router.post("/resend", status_code=202, response_model=BulkResendResult)
+async def resend_many(
+    body: BulkResend, tenant: TenantDep, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
+) -> BulkResendResult:
+    """Resend every failed or bounced delivery matching the filter (at most `limit`)."""
+    async with session.begin():
+        ids = await resend_candidates(
+            session, tenant.id, status=body.status, channel=body.channel, event_key=body.event_key,
+            since=body.since, until=body.until, limit=body.limit,
+        )
+    resent, skipped = [], []
+    for delivery_id in ids:
+        try:
+            resent.append(await resend_delivery(session, temporal, settings, tenant.id, delivery_id))
+        except ApiError as refused:  # e.g. the address was suppressed meanwhile
+            skipped.append(Skipped(id=delivery_id, reason=refused.message))
+    return BulkResendResult(resent=resent, skipped=skipped)

@@ -1,0 +1,76 @@
+"""Provider status webhooks: no API key; the provider's signature is the credential.
+
+A missing or wrong signature is a 403 and changes nothing. An event about a message Herald
+does not know is acknowledged (200), so the provider does not redeliver it forever.
+"""
+
+import json
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request
+
+from api.delivery_tracking import TrackingSummary, record_provider_events
+from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.errors import ApiError
+from api.webhook_signatures import NotConfigured, sendgrid_signature_valid, twilio_signature_valid
+from domain.provider_events import MalformedEvent, from_sendgrid, from_twilio
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+SENDGRID_SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
+SENDGRID_TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
+
+
+def _forbidden(what: str) -> ApiError:
+    return ApiError(403, "invalid_signature", f"{what}: the webhook signature is missing or wrong")
+
+
+@router.post("/twilio/status", response_model=TrackingSummary)
+async def twilio_status(
+    request: Request, settings: SettingsDep, session: SessionDep, temporal: TemporalDep
+) -> TrackingSummary:
+    """Twilio's status callback for an SMS (MessageSid, MessageStatus, ErrorCode, ...)."""
+    if settings.twilio_auth_token is None:
+        raise ApiError(503, "not_configured", "twilio webhooks need TWILIO_AUTH_TOKEN")
+    signature = request.headers.get("X-Twilio-Signature")
+    # Twilio signs the URL it was given, which is ours as the public sees it.
+    url = settings.public_base_url.rstrip("/") + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+    token = settings.twilio_auth_token.get_secret_value()
+    if not signature or not twilio_signature_valid(token, url, form, signature):
+        raise _forbidden("X-Twilio-Signature")
+    try:
+        event = from_twilio(form)
+    except MalformedEvent as exc:
+        raise ApiError(400, "malformed_event", str(exc)) from None
+    return await record_provider_events(session, temporal, [event])
+
+
+@router.post("/sendgrid/events", response_model=TrackingSummary)
+async def sendgrid_events(
+    request: Request, settings: SettingsDep, session: SessionDep, temporal: TemporalDep
+) -> TrackingSummary:
+    """A batch of SendGrid Event Webhook events, signed (Signed Event Webhook)."""
+    if not settings.sendgrid_webhook_public_key:
+        raise ApiError(503, "not_configured", "sendgrid webhooks need SENDGRID_WEBHOOK_PUBLIC_KEY")
+    signature = request.headers.get(SENDGRID_SIGNATURE)
+    timestamp = request.headers.get(SENDGRID_TIMESTAMP)
+    if not (signature and timestamp):
+        raise _forbidden(SENDGRID_SIGNATURE)
+    body = await request.body()
+    try:
+        valid = sendgrid_signature_valid(settings.sendgrid_webhook_public_key, body, signature, timestamp)
+    except NotConfigured as exc:
+        raise ApiError(503, "not_configured", str(exc)) from None
+    if not valid:
+        raise _forbidden(SENDGRID_SIGNATURE)
+    try:
+        batch = json.loads(body)
+        if not isinstance(batch, list):
+            raise MalformedEvent("the body must be a JSON array of events")
+        events = [from_sendgrid(item) for item in batch]
+    except ValueError as exc:  # invalid JSON, or a MalformedEvent
+        raise ApiError(400, "malformed_event", f"body: {exc}") from None
+    return await record_provider_events(session, temporal, events)

@@ -1,0 +1,115 @@
+"""Applying provider webhook events to deliveries, inside the caller's transaction."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.delivery_status import STAMP_COLUMNS, StatusChange
+from domain.provider_events import ProviderEvent
+
+# The provider names a send through each webhook's provider is recorded under
+# (channels/registry.py: a second Twilio sender number is its own provider).
+PROVIDER_NAMES = {"twilio": ["twilio", "twilio_secondary"], "sendgrid": ["sendgrid"]}
+PROVIDER_CHANNELS = {"twilio": "sms", "sendgrid": "email"}
+
+
+@dataclass(frozen=True)
+class TrackedDelivery:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    channel: str
+    address: str | None
+    status: str
+    recipient_id: uuid.UUID
+    event_key: str
+    workflow_id: str
+
+
+# Locked until the transaction ends, so two events of one message apply one after the other.
+_SELECT = """
+    SELECT d.id, d.tenant_id, d.channel, d.address, d.status, n.recipient_id, n.event_key, n.workflow_id
+    FROM deliveries d JOIN notifications n ON n.id = d.notification_id
+    WHERE {match}
+    LIMIT 1
+    FOR UPDATE OF d
+"""
+_BY_DELIVERY_ID = text(_SELECT.format(match="d.id = :delivery_id AND d.channel = :channel"))
+_BY_MESSAGE_ID = text(
+    _SELECT.format(match="d.provider = ANY(:providers) AND d.provider_message_id = :message_id")
+)
+
+
+async def lock_delivery(session: AsyncSession, event: ProviderEvent) -> TrackedDelivery | None:
+    """The delivery the event is about: by the delivery id the provider echoed, else by the
+    provider's message id. None when Herald never sent that message."""
+    delivery_id = _uuid(event.delivery_id)
+    row = None
+    if delivery_id is not None:
+        row = (await session.execute(
+            _BY_DELIVERY_ID, {"delivery_id": delivery_id, "channel": PROVIDER_CHANNELS[event.provider]}
+        )).one_or_none()
+    if row is None and event.message_id:
+        row = (await session.execute(
+            _BY_MESSAGE_ID, {"providers": PROVIDER_NAMES[event.provider], "message_id": event.message_id}
+        )).one_or_none()
+    return TrackedDelivery(*row) if row else None
+
+
+_FIRST_SIGHTING = text("""
+    INSERT INTO seen_provider_events (provider, event_id) VALUES (:provider, :event_id)
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+""")
+
+
+async def first_sighting(session: AsyncSession, provider: str, event_id: str) -> bool:
+    """Record the event id; False when it was recorded before (a redelivered event).
+
+    A concurrent transaction holding the same id makes this wait for its outcome, so two
+    deliveries of one batch at once still apply each event once."""
+    return await session.scalar(_FIRST_SIGHTING, {"provider": provider, "event_id": event_id}) is not None
+
+
+_STAMPS = frozenset(STAMP_COLUMNS.values())
+
+
+async def record_change(
+    session: AsyncSession,
+    delivery_id: uuid.UUID,
+    change: StatusChange,
+    occurred_at: datetime,
+    error: str | None,
+    provider_response: dict[str, Any],
+) -> None:
+    """Write what `apply_report` decided: the status, the stage's first timestamp, the
+    failure's explanation, and the provider's report as the latest provider response."""
+    if change.stamp not in _STAMPS:
+        raise ValueError(f"not a timestamp column: {change.stamp!r}")
+    statement = text(f"""
+        UPDATE deliveries
+        SET status = :status,
+            {change.stamp} = coalesce({change.stamp}, :occurred_at),
+            error = coalesce(:error, error),
+            provider_response = :provider_response,
+            updated_at = now()
+        WHERE id = :delivery_id
+    """).bindparams(bindparam("provider_response", type_=JSONB))
+    await session.execute(statement, {
+        "delivery_id": delivery_id,
+        "status": str(change.status),
+        "occurred_at": occurred_at,
+        "error": error,
+        "provider_response": provider_response,
+    })
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
