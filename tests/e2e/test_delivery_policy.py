@@ -5,18 +5,12 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import select
 
 from db.models import Recipient
 
 ZONE = "Asia/Tokyo"
 
-
-@pytest.fixture
-async def ts_stack(make_stack, time_skipping_env):
-    async with make_stack(time_skipping_env) as stack:
-        yield stack
 
 
 async def recipient(stack, **preferences) -> tuple[str, str]:

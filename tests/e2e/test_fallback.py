@@ -5,15 +5,9 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 
 from domain.contracts import DeliveryEvent
 
-
-@pytest.fixture
-async def ts_stack(make_stack, time_skipping_env):
-    async with make_stack(time_skipping_env) as stack:
-        yield stack
 
 
 async def setup(stack, within_minutes: float = 30) -> tuple[str, str]:

@@ -4,15 +4,9 @@ import asyncio
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import pytest
 
 from tests.e2e.test_email_smtp import email_request
 
-
-@pytest.fixture
-async def ts_stack(make_stack, time_skipping_env):
-    async with make_stack(time_skipping_env) as stack:
-        yield stack
 
 
 def in_two_days() -> str:

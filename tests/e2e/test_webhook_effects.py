@@ -20,15 +20,10 @@ from tests.e2e.webhooks_factory import (
     send_email_through_sendgrid,
     send_sms_through_twilio,
     sendgrid_event,
-    tracking_settings,
 )
 from workflows.notification import NotificationWorkflow
 
 
-@pytest.fixture
-async def tracked(make_stack, temporal_env, httpserver):
-    async with make_stack(temporal_env, **tracking_settings(httpserver)) as stack:
-        yield stack
 
 
 def recipient(address: str) -> dict:

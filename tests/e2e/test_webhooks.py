@@ -3,7 +3,6 @@
 import json
 import uuid
 
-import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.e2e.webhooks_factory import (
@@ -16,15 +15,9 @@ from tests.e2e.webhooks_factory import (
     send_sms_through_twilio,
     sendgrid_event,
     sendgrid_headers,
-    tracking_settings,
 )
 
 
-@pytest.fixture
-async def tracked(make_stack, temporal_env, httpserver):
-    """SendGrid and Twilio (answered by the local HTTP server), both webhooks configured."""
-    async with make_stack(temporal_env, **tracking_settings(httpserver)) as stack:
-        yield stack
 
 
 def twilio_form(delivery: dict, status: str, **fields) -> dict:
