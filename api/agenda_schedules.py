@@ -140,3 +140,21 @@ def _public(
         paused=description.schedule.state.paused,
         next_runs=list(description.info.next_action_times),
     )
+
+
+AGENDA_PREFERENCES = ("daily_agenda_time", "exclude_weekends_agenda", "weekend_days", "timezone")
+
+
+async def follow_preferences(
+    session: AsyncSession, temporal: Client, settings: Settings, tenant: TenantIdentity, organizer_id: str
+) -> None:
+    """The organizer's agenda preferences changed: their Schedule, if they have one, follows,
+    keeping its own send_empty and paused (an explicit time given to PUT .../agenda yields)."""
+    try:
+        current = await get_agenda(temporal, tenant, organizer_id)
+    except ApiError:  # no Schedule (404), or Temporal unreachable: nothing to follow now
+        return
+    await put_agenda(
+        session, temporal, settings, tenant, organizer_id,
+        AgendaPut(send_empty=current.send_empty, paused=current.paused),
+    )

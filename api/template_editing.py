@@ -46,24 +46,28 @@ async def find_template(
 
 
 async def create_template(
-    session: AsyncSession, tenant: TenantIdentity, body: TemplateCreate
+    session: AsyncSession, tenant: TenantIdentity, body: TemplateCreate, max_sms_segments: int
 ) -> NotificationTemplate:
     fields = body.model_dump()
-    _require_valid(fields)
+    _require_valid(fields, max_sms_segments)
     async with session.begin():
         with _conflicts_as_409():
             return await store.create_template(session, tenant.id, fields)
 
 
 async def update_template(
-    session: AsyncSession, tenant: TenantIdentity, template_id: uuid.UUID, body: TemplateUpdate
+    session: AsyncSession,
+    tenant: TenantIdentity,
+    template_id: uuid.UUID,
+    body: TemplateUpdate,
+    max_sms_segments: int,
 ) -> NotificationTemplate:
     """Every update is a new immutable version, even when only a flag changes."""
     changes = body.model_dump(exclude_unset=True)
     async with session.begin():
         template = await find_template(session, tenant, template_id)
         current = {column: getattr(template, column) for column in _FIELDS}
-        _require_valid(current | changes)
+        _require_valid(current | changes, max_sms_segments)
         with _conflicts_as_409():
             return await store.update_template(session, template, changes)
 
@@ -86,14 +90,14 @@ async def put_layout(session: AsyncSession, tenant: TenantIdentity, html: str) -
 _FIELDS = ("event_key", "channel", *store.VERSIONED_COLUMNS, "is_active", "is_default")
 
 
-def _require_valid(fields: dict[str, Any]) -> None:
+def _require_valid(fields: dict[str, Any], max_sms_segments: int) -> None:
     # The tenant layout is checked when it is saved; a template is checked on its own.
     source = TemplateSource(
         version_id=UNSAVED,
         **{name: fields[name] for name in ("event_key", "channel")},
         **{name: fields[name] for name in store.VERSIONED_COLUMNS},
     )
-    issues = validate_template(source)
+    issues = validate_template(source, max_sms_segments=max_sms_segments)
     if issues:
         raise invalid(issues)
 

@@ -29,7 +29,6 @@ from domain.templating import (
 from domain.templating.compiled import is_blank
 from domain.templating.context import TEMPLATE_VERSION_KEY, TEST_SEND_KEY
 from domain.templating.fallbacks import fallback_text
-from domain.templating.validation import DEFAULT_MAX_SMS_SEGMENTS
 from domain.types import Channel
 from herald.settings import Settings
 
@@ -38,11 +37,15 @@ PREVIEW_RENDERER = TemplateRenderer()
 
 
 async def preview(
-    session: AsyncSession, tenant: TenantIdentity, template_id: uuid.UUID, context: dict[str, Any]
+    session: AsyncSession,
+    tenant: TenantIdentity,
+    template_id: uuid.UUID,
+    context: dict[str, Any],
+    max_sms_segments: int,
 ) -> PreviewResult:
     """The template rendered with the event's sample data overlaid with `context`."""
     rendered = await _render_current(session, tenant, template_id, context)
-    return _result(rendered.message, rendered.warnings)
+    return _result(rendered.message, rendered.warnings, max_sms_segments)
 
 
 async def send_test(
@@ -128,7 +131,7 @@ def _variables(context: dict[str, Any], locale: str) -> dict[str, Any]:
         raise field_error("context", str(error)) from None
 
 
-def _result(rendered: Rendered, warnings: list[str]) -> PreviewResult:
+def _result(rendered: Rendered, warnings: list[str], max_sms_segments: int) -> PreviewResult:
     if isinstance(rendered, RenderedEmail):
         return PreviewResult(
             channel=Channel.EMAIL,
@@ -139,10 +142,8 @@ def _result(rendered: Rendered, warnings: list[str]) -> PreviewResult:
         )
     if isinstance(rendered, RenderedSms):
         info = rendered.info
-        if info.segments > DEFAULT_MAX_SMS_SEGMENTS:
-            warnings.append(
-                f"body: {info.segments} segments, over the limit of {DEFAULT_MAX_SMS_SEGMENTS}"
-            )
+        if info.segments > max_sms_segments:
+            warnings.append(f"body: {info.segments} segments, over the limit of {max_sms_segments}")
         sms = SmsPreview(encoding=info.encoding, segments=info.segments, characters=info.characters)
         return PreviewResult(channel=Channel.SMS, text=rendered.body, sms=sms, warnings=warnings)
     channel = Channel.IN_APP if isinstance(rendered, RenderedInApp) else Channel.PUSH

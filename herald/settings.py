@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     otel_exporter_otlp_endpoint: str | None = None
     otel_service_name: str = "herald"
 
+    # An SMS template whose sample renders to more segments is refused when saved.
+    sms_max_segments: int = Field(default=3, ge=1, le=10)
+
     max_request_bytes: int = 256 * 1024
     webhook_max_request_bytes: int = 16 * 1024 * 1024
     # How long an API process remembers a key's tenant; a revoked key works at most this long.

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Body
 from pydantic import ValidationError
 from sqlalchemy import select, update
 
-from api.deps import SessionDep, TemporalDep, TenantDep
+from api.agenda_schedules import AGENDA_PREFERENCES, follow_preferences
+from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
 from api.errors import ApiError, field_error
 from api.workflows import notify_preferences_changed
 from db.models import Notification, Recipient, Tenant
@@ -43,44 +44,49 @@ async def get_preferences(external_id: str, tenant: TenantDep, session: SessionD
     return _validated(await _tenant_defaults(session, tenant.id), recipient.preference_overrides)
 
 
-async def _store(session, temporal, tenant_id, external_id: str, overrides) -> Preferences:
+async def _store(session, temporal, settings, tenant, external_id: str, overrides) -> Preferences:
     async with session.begin():
-        recipient = await _recipient(session, tenant_id, external_id)
+        recipient = await _recipient(session, tenant.id, external_id)
+        defaults = await _tenant_defaults(session, tenant.id)
+        before = _validated(defaults, recipient.preference_overrides)
         new_overrides = overrides(recipient.preference_overrides) if callable(overrides) else overrides
-        effective = _validated(await _tenant_defaults(session, tenant_id), new_overrides)
+        effective = _validated(defaults, new_overrides)
         await session.execute(
             update(Recipient).where(Recipient.id == recipient.id).values(preference_overrides=new_overrides)
         )
         waiting = await session.scalars(
             select(Notification.workflow_id).where(
-                Notification.tenant_id == tenant_id,
+                Notification.tenant_id == tenant.id,
                 Notification.recipient_id == recipient.id,
                 Notification.status.in_(("scheduled", "deferred")),
             )
         )
         waiting = list(waiting)
     await notify_preferences_changed(temporal, waiting)
+    if any(getattr(before, name) != getattr(effective, name) for name in AGENDA_PREFERENCES):
+        await follow_preferences(session, temporal, settings, tenant, external_id)
     return effective
 
 
 @router.put("/v1/recipients/{external_id}/preferences", response_model=Preferences)
 async def put_preferences(
-    external_id: str, tenant: TenantDep, session: SessionDep, temporal: TemporalDep,
+    external_id: str, tenant: TenantDep, session: SessionDep, temporal: TemporalDep, settings: SettingsDep,
     body: dict[str, Any] = Body(),
 ) -> Preferences:
     """Replace the recipient's changes; fields left out follow the tenant's defaults.
-    Notifications waiting for this recipient decide again at once."""
-    return await _store(session, temporal, tenant.id, external_id, body)
+    Notifications waiting for this recipient decide again at once, and an organizer's
+    agenda Schedule follows a changed agenda time, weekend choice or timezone."""
+    return await _store(session, temporal, settings, tenant, external_id, body)
 
 
 @router.patch("/v1/recipients/{external_id}/preferences", response_model=Preferences)
 async def patch_preferences(
-    external_id: str, tenant: TenantDep, session: SessionDep, temporal: TemporalDep,
+    external_id: str, tenant: TenantDep, session: SessionDep, temporal: TemporalDep, settings: SettingsDep,
     body: dict[str, Any] = Body(),
 ) -> Preferences:
     """Change some fields (a JSON merge patch); the others keep their values."""
     return await _store(
-        session, temporal, tenant.id, external_id, lambda current: merge_overrides(current, body)
+        session, temporal, settings, tenant, external_id, lambda current: merge_overrides(current, body)
     )
 
 

@@ -92,10 +92,10 @@ async def list_templates(
 
 @router.post("", status_code=201, response_model=TemplatePublic)
 async def create(
-    body: TemplateCreate, tenant: TenantDep, session: SessionDep, response: Response
+    body: TemplateCreate, tenant: TenantDep, session: SessionDep, settings: SettingsDep, response: Response
 ) -> TemplatePublic:
     """Validate and store a template as its version 1."""
-    template = await editing.create_template(session, tenant, body)
+    template = await editing.create_template(session, tenant, body, settings.sms_max_segments)
     response.headers["Location"] = f"/v1/templates/{template.id}"
     return TemplatePublic.model_validate(template)
 
@@ -107,11 +107,11 @@ async def read(template_id: uuid.UUID, tenant: TenantDep, session: SessionDep) -
 
 @router.put("/{template_id}", response_model=TemplatePublic)
 async def update(
-    template_id: uuid.UUID, body: TemplateUpdate, tenant: TenantDep, session: SessionDep
+    template_id: uuid.UUID, body: TemplateUpdate, tenant: TenantDep, session: SessionDep, settings: SettingsDep
 ) -> TemplatePublic:
     """Change the fields given; the result is saved as a new immutable version."""
     return TemplatePublic.model_validate(
-        await editing.update_template(session, tenant, template_id, body)
+        await editing.update_template(session, tenant, template_id, body, settings.sms_max_segments)
     )
 
 
@@ -135,10 +135,10 @@ async def versions(
 
 @router.post("/{template_id}/preview", response_model=PreviewResult)
 async def preview_template(
-    template_id: uuid.UUID, body: PreviewRequest, tenant: TenantDep, session: SessionDep
+    template_id: uuid.UUID, body: PreviewRequest, tenant: TenantDep, session: SessionDep, settings: SettingsDep
 ) -> PreviewResult:
     """Render with the event's sample data, overlaid with `context`; nothing is sent."""
-    return await preview(session, tenant, template_id, body.context)
+    return await preview(session, tenant, template_id, body.context, settings.sms_max_segments)
 
 
 @router.post("/{template_id}/test", status_code=202, response_model=NotificationAccepted)

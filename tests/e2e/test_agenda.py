@@ -105,6 +105,16 @@ async def test_the_schedule_follows_the_organizers_preferences(stack):
     assert unknown.status_code == 404
     assert (await stack.api.get("/v1/organizers/nobody-here/agenda")).status_code == 404
 
+    # Later preference changes move the Schedule with them, keeping its own send_empty and pause.
+    await stack.api.put(f"/v1/organizers/{organizer_id}/agenda", json={"send_empty": True})
+    changed = await stack.api.patch(
+        f"/v1/recipients/{organizer_id}/preferences",
+        json={"daily_agenda_time": "07:15", "exclude_weekends_agenda": False},
+    )
+    assert changed.status_code == 200, changed.text
+    agenda = (await stack.api.get(f"/v1/organizers/{organizer_id}/agenda")).json()
+    assert (agenda["time"], agenda["weekdays"], agenda["send_empty"]) == ("07:15", [0, 1, 2, 3, 4, 5, 6], True)
+
 
 async def book(stack, sessions, organizer_id: str, local_start: datetime, **kwargs) -> str:
     booking_id = new_booking_id()
