@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributePair
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import ActivityError
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
@@ -29,6 +29,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.outcome import SENT_STATUSES, overall_status
     from domain.types import DeliveryStatus, NotificationStatus
     from workflows import search_attributes as sa
+    from workflows.send_failures import (
+        FAILOVER_ERROR_TYPES,
+        PERMANENT_ERROR_TYPES,
+        failure_message,
+        failure_type,
+        was_cancelled,
+    )
 
 # Database bookkeeping runs as local activities: they are short, idempotent, and
 # skipping a server round trip per call roughly halves a notification's latency.
@@ -37,13 +44,7 @@ BOOKKEEPING = dict(
     start_to_close_timeout=timedelta(seconds=10),
     retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)),
 )
-PERMANENT_ERROR_TYPES = [
-    "PermanentSendError", "ProviderRejected", "ProviderUnavailable", "MissingPlaceholders", "DeliveryNotFound",
-]
 NEVER_SENT = {DeliveryStatus.SUPPRESSED, DeliveryStatus.CANCELLED, DeliveryStatus.DIGESTED}
-# Failures that are the provider's, not the recipient's: the next provider may succeed.
-# TransientSendError reaches the workflow only once its retries on one provider are spent.
-FAILOVER_ERROR_TYPES = {"TransientSendError", "ProviderRejected", "ProviderUnavailable", "TimeoutError"}
 
 
 @workflow.defn
@@ -213,13 +214,13 @@ class NotificationWorkflow:
                 channel.status = result.status
                 return
             except (ActivityError, asyncio.CancelledError) as err:
-                if self._cancel_requested and _was_cancelled(err):
+                if self._cancel_requested and was_cancelled(err):
                     channel.status = DeliveryStatus.CANCELLED
                     channel.reason = "cancelled before sending"
                     return
-                channel.error = _failure_message(err)
+                channel.error = failure_message(err)
                 following = providers[position + 1] if position + 1 < len(providers) else None
-                if following is None or _failure_type(err) not in FAILOVER_ERROR_TYPES:
+                if following is None or failure_type(err) not in FAILOVER_ERROR_TYPES:
                     channel.status = DeliveryStatus.FAILED
                     return
                 await workflow.execute_local_activity(
@@ -283,22 +284,3 @@ class NotificationWorkflow:
     def _set_status(self, status: str, *extra: SearchAttributePair) -> None:
         self._status = status
         workflow.upsert_search_attributes([SearchAttributePair(sa.STATUS, status), *extra])
-
-
-def _was_cancelled(err: BaseException) -> bool:
-    return isinstance(err, asyncio.CancelledError) or isinstance(err.cause, CancelledError)
-
-
-def _failure_type(err: BaseException) -> str:
-    cause = err.__cause__
-    if isinstance(cause, ApplicationError):
-        return cause.type or "ApplicationError"
-    return type(cause).__name__ if cause is not None else type(err).__name__
-
-
-def _failure_message(err: BaseException) -> str:
-    """The activity's own explanation: the first ApplicationError under the ActivityError."""
-    cause = err.__cause__
-    while cause is not None and not isinstance(cause, ApplicationError):
-        cause = cause.__cause__
-    return cause.message if cause is not None else str(err)
