@@ -96,7 +96,8 @@ class PlanningActivities:
                 if channel.status == DeliveryStatus.FAILED:
                     await store.update_delivery(
                         session, uuid.UUID(channel.delivery_id), only_if_open=True,
-                        status=DeliveryStatus.FAILED, error=channel.error, failed_at=store.now(),
+                        status=DeliveryStatus.FAILED, status_reason=channel.reason, error=channel.error,
+                        failed_at=store.now(),
                     )
                 elif channel.status == DeliveryStatus.CANCELLED:
                     await store.update_delivery(

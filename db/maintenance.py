@@ -24,6 +24,7 @@ FINISHED_NOTIFICATIONS = (
     NotificationStatus.CANCELLED,
 )
 FAILED = (DeliveryStatus.FAILED, DeliveryStatus.BOUNCED)
+PROVIDER_SIDE_FAILURES = ("TransientSendError", "ProviderUnavailable", "TimeoutError")
 ATTEMPTED = (
     *FAILED,
     DeliveryStatus.SENT,
@@ -142,8 +143,8 @@ async def recent_alerts(
 async def retryable_failures(
     session: AsyncSession, since: datetime, max_attempts: int, limit: int
 ) -> list[tuple[Delivery, Notification]]:
-    """Deliveries that failed since `since` after using every attempt: a permanent failure
-    stops at the attempt it happens on, so these failed for transient reasons. A booking
+    """Deliveries that failed since `since` for transient reasons: after using every attempt
+    (a permanent failure stops at the attempt it happens on), or on a provider-side failure. A booking
     reminder only while it is still true: its booking live, not moved, not yet started."""
     reminder_still_true = and_(
         Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.RESCHEDULED)),
@@ -163,7 +164,9 @@ async def retryable_failures(
         .where(
             Delivery.status == DeliveryStatus.FAILED,
             Delivery.failed_at >= since,
-            Delivery.retry_count >= max_attempts,
+            # Used every attempt, or ended early on a provider-side failure (an open circuit,
+            # a timeout) that the workflow recorded as the failure's type.
+            or_(Delivery.retry_count >= max_attempts, Delivery.status_reason.in_(PROVIDER_SIDE_FAILURES)),
             or_(Notification.event_key != REMINDER, reminder_still_true),
         )
         .order_by(Delivery.failed_at)

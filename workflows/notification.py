@@ -222,6 +222,7 @@ class NotificationWorkflow:
                 following = providers[position + 1] if position + 1 < len(providers) else None
                 if following is None or failure_type(err) not in FAILOVER_ERROR_TYPES:
                     channel.status = DeliveryStatus.FAILED
+                    channel.reason = failure_type(err)  # lets the retry job tell transient from permanent
                     return
                 await workflow.execute_local_activity(
                     "record_failover",

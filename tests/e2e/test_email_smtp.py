@@ -56,6 +56,7 @@ async def test_permanent_smtp_failure_is_not_retried(stack, smtp):
     [delivery] = notification["deliveries"]
     assert delivery["status"] == "failed"
     assert "550" in delivery["error"] and "No such user" in delivery["error"]
+    assert delivery["status_reason"] == "PermanentSendError"  # the failure's kind, for the retry job
     assert delivery["failed_at"] is not None
     assert smtp.attempts - before == 1  # exactly one try
     assert smtp.to(address) == []

@@ -237,3 +237,20 @@ async def test_a_failed_reminder_is_retried_only_while_it_is_still_true(stack, s
         )
     ids = {notification.id for _, notification in found}
     assert {retried, cancellation} <= ids and not {stale, outdated} & ids
+
+
+async def test_failures_that_ended_early_on_the_provider_side_are_retried(stack, sessions):
+    start = datetime.now(timezone.utc) + timedelta(days=1)
+    circuit = await failed_notice(sessions, stack.tenant_id, "payment.completed", new_booking_id(), start)
+    refused = await failed_notice(sessions, stack.tenant_id, "payment.completed", new_booking_id(), start)
+    async with sessions.begin() as session:
+        for notification_id, kind in ((circuit, "ProviderUnavailable"), (refused, "PermanentSendError")):
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.notification_id == notification_id)
+                .values(retry_count=1, status_reason=kind)
+            )
+    async with sessions() as session:
+        found = await retryable_failures(session, datetime.now(timezone.utc) - timedelta(minutes=5), 4, 1000)
+    ids = {notification.id for _, notification in found}
+    assert circuit in ids and refused not in ids
