@@ -47,7 +47,7 @@ def build_worker(client: Client, settings: Settings, sessions, **options) -> Wor
     )
 
 
-def _runtime(settings: Settings) -> Runtime | None:
+def temporal_runtime(settings: Settings) -> Runtime | None:
     """Temporal SDK metrics (task latencies, slots, polls) in Prometheus format, if asked."""
     if not settings.temporal_metrics_bind:
         return None
@@ -64,7 +64,7 @@ async def main() -> None:
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         interceptors=tracing_interceptors(settings),
-        runtime=_runtime(settings),
+        runtime=temporal_runtime(settings),
     )
     await ensure_maintenance_schedules(client, settings)  # idempotent, as every worker runs it
     stop = asyncio.Event()

@@ -10,9 +10,10 @@ from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
 from api.app import create_app
-from tests.conftest import new_tenant, wait_until
+from herald.settings import Settings
+from tests.conftest import free_port, new_tenant, wait_until
 from tests.e2e.test_email_smtp import email_request
-from worker import build_worker
+from worker import temporal_runtime, build_worker
 
 
 async def test_metrics_count_requests_notifications_and_provider_latency(stack, smtp):
@@ -55,3 +56,14 @@ async def test_one_trace_spans_the_api_the_workflow_and_its_activities(temporal_
     names = {s.name for s in spans}
     assert {"StartWorkflow:NotificationWorkflow", "RunWorkflow:NotificationWorkflow", "RunActivity:deliver"} <= names
     assert len({s.context.trace_id for s in spans}) == 1  # one trace from the request down
+
+
+async def test_the_worker_exposes_temporal_sdk_metrics_when_asked(temporal_env):
+    port = free_port()
+    runtime = temporal_runtime(Settings(temporal_metrics_bind=f"127.0.0.1:{port}"))
+    client = await Client.connect(temporal_env.client.service_client.config.target_host, runtime=runtime)
+    await client.count_workflows()
+    async with httpx.AsyncClient() as http:
+        metrics = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+    assert "temporal_request" in metrics
+    assert temporal_runtime(Settings()) is None  # off unless configured
