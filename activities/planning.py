@@ -62,7 +62,9 @@ class PlanningActivities:
             fallback = FallbackSpec(**rule) if rule else None
             if input.add_channel:
                 loaded = _only_channel(loaded, input.add_channel)
-            elif loaded.deliveries and not input.reevaluate:  # a retry after this step committed
+            elif input.reevaluate:
+                loaded = _open_channels_only(loaded)
+            elif loaded.deliveries:  # a retry after this step committed
                 return PrepareResult([_state(d) for d in loaded.deliveries], fallback=fallback)
             decision, slots = await _decide(session, loaded, settings, as_of, take_slots=as_of <= now)
             decided = _rows(loaded, decision, only_open=input.reevaluate)
@@ -167,6 +169,13 @@ async def _decide(
             counts = replace(counts, sent_in_rate_window=prefs.rate_limit.max_count)
             decision = policy.decide(what, who, as_of, counts, settings)
     return decision, slots
+
+
+def _open_channels_only(loaded: store.NotificationContext) -> store.NotificationContext:
+    """Decide again exactly the channels still waiting, even if the preferred method (which
+    picked them) has changed since: every waiting channel gets a new decision."""
+    waiting = [d.channel for d in loaded.deliveries if d.status in OPEN_DELIVERY_STATUSES]
+    return replace(loaded, notification=replace(loaded.notification, channels=waiting))
 
 
 def _only_channel(loaded: store.NotificationContext, channel: str) -> store.NotificationContext:

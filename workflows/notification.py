@@ -89,7 +89,10 @@ class NotificationWorkflow:
             deferred = self._channels_in(DeliveryStatus.DEFERRED)
             if not deferred:
                 break
-            wake = min(datetime.fromisoformat(c.until) for c in deferred)
+            # Never sooner than a second from now: a decision cannot make the workflow spin.
+            wake = max(
+                min(datetime.fromisoformat(c.until) for c in deferred), workflow.now() + timedelta(seconds=1)
+            )
             waiting_status = NotificationStatus.DEFERRED
 
         if plan.fallback is not None and not self._cancel_requested:

@@ -176,3 +176,19 @@ async def test_an_hourly_digest_of_five_events_arrives_once_with_all_five(ts_sta
         assert f"Reply {i}" in digest.text()
     await asyncio.sleep(1)
     assert len(smtp.to(address)) == 1
+
+
+async def test_a_waiting_channel_is_decided_again_even_after_the_preferred_method_changed(ts_stack, smtp):
+    start, end, _ = quiet_window_around_now()
+    external_id, address = await recipient(ts_stack, dnd={"enabled": True, "start": start, "end": end})
+    body = {"recipient": {"external_id": external_id}, "event_key": "booking.confirmation",
+            "context": {"subject": "Booked", "message": "See you."}}  # channels from the preferred method
+    accepted = (await ts_stack.api.post("/v1/notifications", json=body)).json()
+    await ts_stack.wait_for_status(accepted["id"], "deferred")
+
+    await ts_stack.api.patch(
+        f"/v1/recipients/{external_id}/preferences", json={"preferred_method": "sms", "dnd": {"enabled": False}}
+    )
+    await smtp.wait_for(address)  # the waiting email channel went out; nothing spins
+    done = await ts_stack.wait_for_status(accepted["id"], "sent")
+    assert [d["channel"] for d in done["deliveries"]] == ["email"]
