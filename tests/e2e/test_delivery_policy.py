@@ -54,6 +54,9 @@ async def test_quiet_hours_defer_until_the_window_ends_in_the_recipients_zone(ts
     assert datetime.fromisoformat(delivery["deferred_until"]).astimezone(ZoneInfo(ZONE)).strftime("%H:%M") == end
     assert delivery["status_reason"].startswith("dnd:")
     assert smtp.to(address) == []
+    scheduled = (await ts_stack.api.get("/v1/scheduled")).json()["data"]
+    [waiting] = [item for item in scheduled if item["id"] == accepted["id"]]
+    assert datetime.fromisoformat(waiting["due_at"]) == ends_at  # listed with its deferral's end
 
     handle = ts_stack.client.get_workflow_handle(accepted["workflow_id"])
     await time_skipping_env.fast_forward(handle, timedelta(hours=7, minutes=31))
