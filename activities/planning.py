@@ -142,7 +142,10 @@ async def _decide(
     )
     what = policy.Notification(notification.event_key, notification.priority, notification.channels)
     day = local_day_start(as_of, who.zone)
-    counts = policy.SendCounts(reminders_sent_today=await policy_store.sent_in(session, recipient.id, REMINDERS_DAY, day))
+    is_reminder = what.event_key in settings.reminder_event_keys
+    # Only reminders count against the daily cap: other notifications skip that read.
+    reminders_today = await policy_store.sent_in(session, recipient.id, REMINDERS_DAY, day) if is_reminder else 0
+    counts = policy.SendCounts(reminders_sent_today=reminders_today)
     window = rate_window(as_of, prefs.rate_limit.window_minutes) if prefs.rate_limit else None
     if window:
         counts = replace(
@@ -156,7 +159,7 @@ async def _decide(
         return decision, slots
     # Take the slots the policy counted on; if another notification took the last one
     # in the meantime, decide again as if the window were full.
-    if what.event_key in settings.reminder_event_keys:
+    if is_reminder:
         if await policy_store.take_slot(session, recipient.id, REMINDERS_DAY, day, prefs.max_reminders_per_day):
             slots.append(CounterSlot(REMINDERS_DAY, day.isoformat()))
         else:
