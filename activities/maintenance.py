@@ -25,6 +25,7 @@ from domain.maintenance import (
     over_threshold,
     retry_key,
 )
+from domain.contacts import address_external_id
 from domain.types import Channel, NotificationStatus, Priority
 from herald.settings import Settings
 
@@ -143,7 +144,7 @@ class MaintenanceActivities:
         total, failed = alert.total, alert.failed
         async with self._sessions.begin() as session:
             recipient = await upsert_recipient(
-                session, tenant_id, f"email:{address}", {"email": address}
+                session, tenant_id, address_external_id(address, None), {"email": address}
             )
         rate = f"{failed / total:.0%}"
         await self._send(

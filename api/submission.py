@@ -16,6 +16,7 @@ from db.models import Recipient
 from db.notifications import create_notification
 from db.recipients import get_recipient, upsert_recipient
 from db.tenants import TenantIdentity
+from domain.contacts import address_external_id
 from domain.types import NotificationStatus
 from herald.metrics import NOTIFICATIONS_ACCEPTED
 from herald.settings import Settings
@@ -83,7 +84,7 @@ async def submit_notification(
 
 async def _resolve_recipient(session: AsyncSession, tenant_id: uuid.UUID, ref: RecipientRef) -> Recipient:
     if ref.has_contact:
-        external_id = ref.external_id or (f"email:{ref.email}" if ref.email else f"phone:{ref.phone}")
+        external_id = ref.external_id or address_external_id(ref.email, ref.phone)
         fields = ref.model_dump(exclude={"external_id"}, exclude_none=True)
         return await upsert_recipient(session, tenant_id, external_id, fields)
     recipient = await get_recipient(session, tenant_id, ref.external_id)

@@ -3,18 +3,12 @@
 from datetime import timedelta
 
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from db.models import Notification
 from domain.contracts import CancelResult, DeliveryRetry, NotificationInput
-from domain.types import NotificationStatus
 from herald.settings import Settings
 from workflows import search_attributes as sa
 from workflows.notification import NotificationWorkflow
@@ -51,13 +45,7 @@ async def start_notification(client: Client, settings: Settings, notification: N
             task_queue=settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(sa.TENANT, str(notification.tenant_id)),
-                    SearchAttributePair(sa.EVENT_KEY, notification.event_key),
-                    SearchAttributePair(sa.STATUS, NotificationStatus.ACCEPTED),
-                ]
-            ),
+            search_attributes=sa.for_new_notification(str(notification.tenant_id), notification.event_key),
             static_summary=f"{notification.event_key} ({notification.priority})",
             rpc_timeout=timedelta(seconds=10),
         )

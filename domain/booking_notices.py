@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.booking_contracts import BookingDetails, NoticeRequest, Person
+from domain.contacts import address_external_id
 
 INVITEE = "invitee"
 ORGANIZER = "organizer"
@@ -24,7 +25,7 @@ def contact_external_id(person: Person) -> str:
     none, by address (`email:...`, else `phone:...`, as the notifications API names them)."""
     if person.id:
         return person.id
-    return f"email:{person.email}" if person.email else f"phone:{person.phone}"
+    return address_external_id(person.email, person.phone)
 
 
 def parse_time(value: str) -> datetime:

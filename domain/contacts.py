@@ -32,3 +32,8 @@ def check_locale(value: str) -> str:
     if not _LOCALE.match(value):
         raise ValueError(f"{value!r} is not a locale tag like 'en' or 'pt-BR'")
     return value.replace("_", "-")
+
+
+def address_external_id(email: str | None, phone: str | None) -> str:
+    """The external id of a recipient known only by address: `email:...`, else `phone:...`."""
+    return f"email:{email}" if email else f"phone:{phone}"

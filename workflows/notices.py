@@ -7,19 +7,13 @@ rows, the same NotificationWorkflow, the same retries as a notification from the
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import (
-    RetryPolicy,
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDReusePolicy,
-)
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from domain.booking_contracts import NoticeCreated, NoticeRequest
     from domain.contracts import NotificationInput
-    from domain.types import NotificationStatus
     from workflows import search_attributes as sa
     from workflows.notification import NotificationWorkflow
 
@@ -48,13 +42,7 @@ async def send_notice(request: NoticeRequest) -> str:
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             # The notification finishes on its own, even once the chain has ended or continued as new.
             parent_close_policy=ParentClosePolicy.ABANDON,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(sa.TENANT, request.tenant_id),
-                    SearchAttributePair(sa.EVENT_KEY, request.event_key),
-                    SearchAttributePair(sa.STATUS, NotificationStatus.ACCEPTED),
-                ]
-            ),
+            search_attributes=sa.for_new_notification(request.tenant_id, request.event_key),
             static_summary=f"{request.event_key} for {request.recipient_external_id}",
         )
     except WorkflowAlreadyStartedError:

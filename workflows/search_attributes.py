@@ -1,6 +1,8 @@
 """Herald's custom search attributes: how an operator finds a notification in the Web UI."""
 
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+
+from domain.types import NotificationStatus
 
 TENANT = SearchAttributeKey.for_keyword("HeraldTenant")
 EVENT_KEY = SearchAttributeKey.for_keyword("HeraldEventKey")
@@ -20,3 +22,14 @@ def cli_flags() -> list[str]:
         for key in ALL
         for arg in ("--search-attribute", f"{key.name}={types[key.indexed_value_type.name]}")
     ]
+
+
+def for_new_notification(tenant_id: str, event_key: str) -> TypedSearchAttributes:
+    """What a NotificationWorkflow starts with; it upserts channels and status as it goes."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(TENANT, tenant_id),
+            SearchAttributePair(EVENT_KEY, event_key),
+            SearchAttributePair(STATUS, NotificationStatus.ACCEPTED),
+        ]
+    )
