@@ -9,7 +9,7 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
-from api.workflows import notification_workflow_id, start_notification
+from herald.notification_client import notification_workflow_id, start_notification
 from db import deliveries as store
 from db.notifications import create_notification
 from domain.contracts import DigestInput, DigestItem, EnqueueDigestInput, SendDigestInput

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 
-from api.workflows import notification_workflow_id, start_notification
+from herald.notification_client import notification_workflow_id, start_notification
 from db import maintenance as store
 from db.models import Tenant
 from db.notifications import create_notification

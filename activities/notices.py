@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 
-from api.workflows import delivery_retry, notification_workflow_id
+from herald.notification_client import delivery_retry, notification_workflow_id
 from db.notifications import create_notification
 from db.recipients import upsert_recipient
 from domain.booking_contracts import NoticeCreated, NoticeRequest

@@ -8,7 +8,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 
 from api.errors import ApiError
-from api.workflows import delivery_retry
+from herald.notification_client import delivery_retry
 from db.address_health import invalid_address_reason
 from db.deliveries import delivery_id_for
 from db.resends import resend_target, insert_resend

@@ -13,7 +13,7 @@ from api.errors import ApiError, field_error
 from api.scheduling_schemas import ScheduledChange, ScheduledItem, ScheduledPage
 from api.schemas import NotificationCreate, RecipientRef
 from api.submission import submit_notification
-from api.workflows import WorkflowGone, cancel_notification
+from herald.notification_client import WorkflowGone, cancel_notification
 from db.bookings import get_reminder, pending_reminders
 from db.notifications import get_notification
 from db.scheduled import scheduled_notifications

@@ -11,7 +11,7 @@ from temporalio.service import RPCError
 
 from api.errors import ApiError, field_error
 from api.schemas import NotificationAccepted, NotificationCreate, RecipientRef
-from api.workflows import notification_workflow_id, start_notification
+from herald.notification_client import notification_workflow_id, start_notification
 from db.models import Recipient
 from db.notifications import create_notification
 from db.recipients import get_recipient, upsert_recipient

@@ -1,4 +1,4 @@
-"""Starting and signalling workflows on behalf of the API."""
+"""Starting, cancelling and signalling NotificationWorkflows, for the API and for activities."""
 
 from datetime import timedelta
 
