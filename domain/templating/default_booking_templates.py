@@ -1,18 +1,19 @@
 """Shipped booking templates (locale "en").
 
-Email and SMS speak to the invitee, so they show the *_invitee times. In-app
-notifications appear in the organizer's dashboard, so they show start_time,
-the same moment in the organizer's zone.
+Email and SMS go to either side of a booking (the context's `audience`, set by the booking
+chain: "invitee" or "organizer"): each reads the other party's name and the times in its own
+zone; without an audience, the invitee's view. In-app notifications appear in the organizer's
+dashboard, so they show start_time, the moment in the organizer's zone.
 """
 
 _WHEN_AND_WHERE = """<table role="presentation" class="details">
-<tr><td class="label">What</td><td>{{ event_name }} with {{ organizer_name }}</td></tr>
-<tr><td class="label">When</td><td>{{ start_time_invitee }} ({{ duration }})</td></tr>
+<tr><td class="label">What</td><td>{{ event_name }} with {{ invitee_name if audience == 'organizer' else organizer_name }}</td></tr>
+<tr><td class="label">When</td><td>{{ start_time if audience == 'organizer' else start_time_invitee }} ({{ duration }})</td></tr>
 {% if meeting_link %}<tr><td class="label">Where</td><td><a href="{{ meeting_link }}">{{ meeting_link }}</a>\
 {% if meeting_id %}<br>Meeting ID: {{ meeting_id }}{% endif %}\
 {% if meeting_password %}<br>Password: {{ meeting_password }}{% endif %}</td></tr>{% endif %}
 </table>
-{% if invitee_timezone %}<p class="muted">Times are shown in your time zone ({{ invitee_timezone }}).</p>{% endif %}
+{% if invitee_timezone %}<p class="muted">Times are shown in your time zone ({{ organizer_timezone if audience == 'organizer' else invitee_timezone }}).</p>{% endif %}
 """
 
 _JOIN_BUTTON = """{% if meeting_link %}<p><a class="button" href="{{ meeting_link }}">Join the meeting</a></p>{% endif %}
@@ -30,16 +31,16 @@ _SMS_MANAGE = "{% if booking_url %} Manage: {{ booking_url }}{% endif %}"
 BOOKING_TEMPLATES = {
     "booking.confirmation": {
         "email": {
-            "subject": "Confirmed: {{ event_name }} with {{ organizer_name }}",
-            "html_body": "<h1>Your booking is confirmed</h1>\n<p>Hi {{ invitee_name }},</p>\n"
+            "subject": "Confirmed: {{ event_name }} with {{ invitee_name if audience == 'organizer' else organizer_name }}",
+            "html_body": "<h1>Your booking is confirmed</h1>\n<p>Hi {{ organizer_name if audience == 'organizer' else invitee_name }},</p>\n"
             "<p>You're all set. Here are the details:</p>\n"
             + _WHEN_AND_WHERE
             + _JOIN_BUTTON
             + _MANAGE_LINKS,
         },
         "sms": {
-            "body": _SMS_SENDER + "{{ event_name }} with {{ organizer_name }} is confirmed for "
-            "{{ start_time_invitee }}." + _SMS_MANAGE,
+            "body": _SMS_SENDER + "{{ event_name }} with {{ invitee_name if audience == 'organizer' else organizer_name }} is confirmed for "
+            "{{ start_time if audience == 'organizer' else start_time_invitee }}." + _SMS_MANAGE,
         },
         "in_app": {
             "subject": "New booking: {{ event_name }}",
@@ -49,16 +50,16 @@ BOOKING_TEMPLATES = {
     },
     "booking.reminder": {
         "email": {
-            "subject": "Reminder: {{ event_name }} with {{ organizer_name }}",
-            "html_body": "<h1>Your meeting is coming up</h1>\n<p>Hi {{ invitee_name }},</p>\n"
+            "subject": "Reminder: {{ event_name }} with {{ invitee_name if audience == 'organizer' else organizer_name }}",
+            "html_body": "<h1>Your meeting is coming up</h1>\n<p>Hi {{ organizer_name if audience == 'organizer' else invitee_name }},</p>\n"
             "<p>This is a reminder of your upcoming meeting:</p>\n"
             + _WHEN_AND_WHERE
             + _JOIN_BUTTON
             + _MANAGE_LINKS,
         },
         "sms": {
-            "body": _SMS_SENDER + "Reminder: {{ event_name }} with {{ organizer_name }} on "
-            "{{ start_time_invitee }}.{% if meeting_link %} Join: {{ meeting_link }}{% endif %}",
+            "body": _SMS_SENDER + "Reminder: {{ event_name }} with {{ invitee_name if audience == 'organizer' else organizer_name }} on "
+            "{{ start_time if audience == 'organizer' else start_time_invitee }}.{% if meeting_link %} Join: {{ meeting_link }}{% endif %}",
         },
         "in_app": {
             "subject": "Upcoming: {{ event_name }}",
@@ -68,17 +69,17 @@ BOOKING_TEMPLATES = {
     },
     "booking.cancellation": {
         "email": {
-            "subject": "Cancelled: {{ event_name }} with {{ organizer_name }}",
-            "html_body": "<h1>Your booking was cancelled</h1>\n<p>Hi {{ invitee_name }},</p>\n"
-            "<p>Your {{ event_name }} with {{ organizer_name }} on {{ start_time_invitee }} "
+            "subject": "Cancelled: {{ event_name }} with {{ invitee_name if audience == 'organizer' else organizer_name }}",
+            "html_body": "<h1>Your booking was cancelled</h1>\n<p>Hi {{ organizer_name if audience == 'organizer' else invitee_name }},</p>\n"
+            "<p>Your {{ event_name }} with {{ invitee_name if audience == 'organizer' else organizer_name }} on {{ start_time if audience == 'organizer' else start_time_invitee }} "
             "has been cancelled.</p>\n"
             "{% if cancellation_reason %}<p>Reason: {{ cancellation_reason }}</p>{% endif %}\n"
             '{% if reschedule_url %}<p><a class="button" href="{{ reschedule_url }}">'
             "Pick a new time</a></p>{% endif %}\n",
         },
         "sms": {
-            "body": _SMS_SENDER + "Your {{ event_name }} with {{ organizer_name }} on "
-            "{{ start_time_invitee }} was cancelled."
+            "body": _SMS_SENDER + "Your {{ event_name }} with {{ invitee_name if audience == 'organizer' else organizer_name }} on "
+            "{{ start_time if audience == 'organizer' else start_time_invitee }} was cancelled."
             "{% if reschedule_url %} New time: {{ reschedule_url }}{% endif %}",
         },
         "in_app": {
@@ -90,15 +91,15 @@ BOOKING_TEMPLATES = {
     },
     "booking.rescheduled": {
         "email": {
-            "subject": "Rescheduled: {{ event_name }} with {{ organizer_name }}",
-            "html_body": "<h1>Your booking has a new time</h1>\n<p>Hi {{ invitee_name }},</p>\n"
-            "<p>Your {{ event_name }} with {{ organizer_name }} has moved"
-            "{% if previous_start_time_invitee %} from {{ previous_start_time_invitee }}{% endif %}"
+            "subject": "Rescheduled: {{ event_name }} with {{ invitee_name if audience == 'organizer' else organizer_name }}",
+            "html_body": "<h1>Your booking has a new time</h1>\n<p>Hi {{ organizer_name if audience == 'organizer' else invitee_name }},</p>\n"
+            "<p>Your {{ event_name }} with {{ invitee_name if audience == 'organizer' else organizer_name }} has moved"
+            "{% if previous_start_time_invitee %} from {{ previous_start_time if audience == 'organizer' else previous_start_time_invitee }}{% endif %}"
             ". The new details:</p>\n" + _WHEN_AND_WHERE + _JOIN_BUTTON + _MANAGE_LINKS,
         },
         "sms": {
-            "body": _SMS_SENDER + "{{ event_name }} with {{ organizer_name }} moved to "
-            "{{ start_time_invitee }}." + _SMS_MANAGE,
+            "body": _SMS_SENDER + "{{ event_name }} with {{ invitee_name if audience == 'organizer' else organizer_name }} moved to "
+            "{{ start_time if audience == 'organizer' else start_time_invitee }}." + _SMS_MANAGE,
         },
         "in_app": {
             "subject": "Booking rescheduled: {{ event_name }}",
@@ -109,15 +110,15 @@ BOOKING_TEMPLATES = {
     },
     "booking.follow_up": {
         "email": {
-            "subject": "Thanks for meeting with {{ organizer_name }}",
-            "html_body": "<h1>Thanks for your time</h1>\n<p>Hi {{ invitee_name }},</p>\n"
-            "<p>Thank you for attending {{ event_name }} with {{ organizer_name }} on "
-            "{{ start_time_invitee }}. We hope it was useful.</p>\n"
+            "subject": "Thanks for meeting with {{ invitee_name if audience == 'organizer' else organizer_name }}",
+            "html_body": "<h1>Thanks for your time</h1>\n<p>Hi {{ organizer_name if audience == 'organizer' else invitee_name }},</p>\n"
+            "<p>Thank you for attending {{ event_name }} with {{ invitee_name if audience == 'organizer' else organizer_name }} on "
+            "{{ start_time if audience == 'organizer' else start_time_invitee }}. We hope it was useful.</p>\n"
             "{% if organizer_email %}<p>Questions? Write to {{ organizer_name }} at "
             '<a href="mailto:{{ organizer_email }}">{{ organizer_email }}</a>.</p>{% endif %}\n',
         },
         "sms": {
-            "body": _SMS_SENDER + "Thanks for attending {{ event_name }} with {{ organizer_name }}."
+            "body": _SMS_SENDER + "Thanks for attending {{ event_name }} with {{ invitee_name if audience == 'organizer' else organizer_name }}."
             "{% if organizer_email %} Questions? {{ organizer_email }}{% endif %}",
         },
         "in_app": {

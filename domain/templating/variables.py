@@ -67,6 +67,7 @@ VARIABLES: tuple[Variable, ...] = tuple(
         ("reschedule_url", "Page to pick another time",
          "https://book.example.com/b/bk_7Hq2Lx/reschedule"),
         ("cancel_url", "Page to cancel the booking", "https://book.example.com/b/bk_7Hq2Lx/cancel"),
+        ("audience", "Who a booking notice is for: 'invitee' or 'organizer'", "invitee"),
         ("custom_answers", "Answers to the booking form's questions, by question",
          SAMPLE_CUSTOM_ANSWERS),
         (f"{CUSTOM_ANSWER_PREFIX}<key>",

@@ -53,8 +53,13 @@ async def test_whole_chain_confirmation_reminders_follow_up_in_both_zones(
         (1440, start - DAY),
         (60, start - HOUR),
     ]
-    await smtp.wait_for(invitee)
-    await smtp.wait_for(f"{organizer}@example.com")
+    [to_invitee] = await smtp.wait_for(invitee)
+    [to_organizer] = await smtp.wait_for(f"{organizer}@example.com")
+    # Each side reads the other's name, and the start in its own zone.
+    assert to_invitee.subject == "Confirmed: Intro call with Ada Organizer"
+    assert to_organizer.subject == "Confirmed: Intro call with Grace Guest"
+    assert "Hi Grace Guest" in to_invitee.text() and "Hi Ada Organizer" in to_organizer.text()
+    assert "(Europe/Berlin)" in to_invitee.text() and "(America/New_York)" in to_organizer.text()
 
     await advance_to(env, stack, booking_id, start - DAY + MINUTE)
     day_before = (await sent_count(stack, booking_id, 1))["reminders_sent"][0]
