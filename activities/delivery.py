@@ -15,7 +15,7 @@ from channels.base import EmailMessage, SendError, SendResult, SmsMessage, Trans
 from channels.registry import Providers
 from db import deliveries as store
 from domain.contracts import DeliverInput, DeliverResult
-from domain.types import FINAL_DELIVERY_STATUSES, Channel, DeliveryStatus, event_category
+from domain.types import FINAL_DELIVERY_STATUSES, Channel, DeliveryStatus, subscription_category
 from domain.unsubscribe import Unsubscribe, unsubscribe_url
 from herald.metrics import DELIVERIES, PROVIDER_SECONDS
 from herald.settings import Settings
@@ -79,7 +79,9 @@ class DeliveryActivities:
         link = unsubscribe_url(
             self._public_base_url,
             self._signing_key,
-            Unsubscribe(str(job.delivery.tenant_id), str(job.recipient.id), event_category(job.notification.event_key)),
+            Unsubscribe(
+                str(job.delivery.tenant_id), str(job.recipient.id), subscription_category(job.notification.event_key)
+            ),
         )
         context = {**(job.notification.context or {}), "unsubscribe_url": link}
         return replace(job, notification=replace(job.notification, context=context))

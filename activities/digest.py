@@ -13,7 +13,7 @@ from herald.notification_client import notification_workflow_id, start_notificat
 from db import deliveries as store
 from db.notifications import create_notification
 from domain.contracts import DigestInput, DigestItem, EnqueueDigestInput, SendDigestInput
-from domain.types import Channel, NotificationStatus, Priority, event_category
+from domain.types import DIGEST_PREFIX, Channel, NotificationStatus, Priority, event_category
 from herald.settings import Settings
 from workflows.digest import DigestWorkflow, digest_workflow_id
 
@@ -64,7 +64,7 @@ class DigestActivities:
                 dict(
                     tenant_id=uuid.UUID(input.tenant_id),
                     recipient_id=uuid.UUID(input.recipient_id),
-                    event_key=f"digest.{input.category}",
+                    event_key=f"{DIGEST_PREFIX}{input.category}",
                     priority=Priority.NORMAL,
                     channels=[Channel.EMAIL],
                     context={"subject": title, "title": title, "message": lines,

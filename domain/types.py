@@ -69,3 +69,13 @@ EVENT_KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 def event_category(event_key: str) -> str:
     """`booking.reminder` belongs to the `booking` category; `daily_agenda` to itself."""
     return event_key.split(".", 1)[0]
+
+
+DIGEST_PREFIX = "digest."
+
+
+def subscription_category(event_key: str) -> str:
+    """The category a recipient unsubscribes from: a digest's is the one it collects."""
+    if event_key.startswith(DIGEST_PREFIX):
+        return event_key[len(DIGEST_PREFIX):]
+    return event_category(event_key)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from db.models import Recipient
+from domain.unsubscribe import verify
 
 ZONE = "Asia/Tokyo"
 
@@ -175,6 +176,8 @@ async def test_an_hourly_digest_of_five_events_arrives_once_with_all_five(ts_sta
     await time_skipping_env.fast_forward(handle, timedelta(hours=1, minutes=1))
     [digest] = await smtp.wait_for(address)
     assert "5 updates" in digest.subject
+    token = digest.message["List-Unsubscribe"].strip("<>").rsplit("/", 1)[1]
+    assert verify(ts_stack.settings.signing_key(), token).category == "ticket"  # not "digest"
     for i in range(5):
         assert f"Reply {i}" in digest.text()
     await asyncio.sleep(1)
