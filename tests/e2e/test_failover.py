@@ -17,7 +17,7 @@ async def failover_stack(make_stack, temporal_env, httpserver):
         sendgrid_base_url=httpserver.url_for("").rstrip("/"),
         email_providers="sendgrid,smtp",
         circuit_failure_threshold=2,
-        circuit_cool_down_seconds=1.5,
+        circuit_cool_down_seconds=5,  # long enough that a slow CI machine still finds it open
     ) as stack:
         yield stack
 
@@ -93,7 +93,7 @@ async def test_the_circuit_opens_skips_the_provider_then_closes_after_the_cool_d
     assert "circuit is open" in skipped["deliveries"][0]["failover_log"][0]["reason"]
 
     healthy.set()
-    await asyncio.sleep(1.6)  # the cool-down: the next send is the half-open trial
+    await asyncio.sleep(5.1)  # the cool-down: the next send is the half-open trial
     third = address()
     accepted = (await failover_stack.api.post("/v1/notifications", json=email_request(third))).json()
     done = await failover_stack.wait_for_status(accepted["id"], "sent")
