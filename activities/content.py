@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.exceptions import ApplicationError
 
 from db.deliveries import DeliveryJob
@@ -51,13 +51,12 @@ class Content:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-async def render_content(sessions: async_sessionmaker, job: DeliveryJob) -> Content:
+async def render_content(session: AsyncSession, job: DeliveryJob) -> Content:
     """Raises a non-retryable ApplicationError when the content cannot be rendered:
     MissingPlaceholders (naming them), InvalidContext, InvalidTemplate or TemplateNotFound."""
     notification, recipient = job.notification, job.recipient
     context = notification.context or {}
-    async with sessions() as session:
-        found = await _templates_for(session, job, context)
+    found = await _templates_for(session, job, context)
     stored = _chosen(found, context, recipient.locale)
     if stored is not None:
         source = stored.source

@@ -34,15 +34,15 @@ class DeliveryActivities:
     @activity.defn(name="deliver")
     async def deliver(self, input: DeliverInput) -> DeliverResult:
         delivery_id = uuid.UUID(input.delivery_id)
+        # One session for the job and its template; closed before the provider is called.
         async with self._sessions() as session:
             job = await store.load_delivery_job(session, delivery_id, uuid.UUID(input.tenant_id))
-        if job is None:
-            raise ApplicationError("delivery not found", type="DeliveryNotFound", non_retryable=True)
-        if job.delivery.status in FINAL_DELIVERY_STATUSES:
-            # An earlier attempt finished after the server stopped waiting for it: never send twice.
-            return _result(job.delivery)
-
-        content = await render_content(self._sessions, self._with_unsubscribe_link(job))
+            if job is None:
+                raise ApplicationError("delivery not found", type="DeliveryNotFound", non_retryable=True)
+            if job.delivery.status in FINAL_DELIVERY_STATUSES:
+                # An earlier attempt finished after the server stopped waiting for it: never send twice.
+                return _result(job.delivery)
+            content = await render_content(session, self._with_unsubscribe_link(job))
         attempt = activity.info().attempt
         if job.delivery.channel == Channel.IN_APP:
             return await self._store_in_app(job, content, attempt)

@@ -76,14 +76,13 @@ class TemplateUpdate(TemplateContent):
         return self
 
 
-class TemplatePublic(BaseModel):
+class _ContentPublic(BaseModel):
+    """What a template and each of its versions show alike."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    owner_id: str | None
     name: str
-    event_key: str
-    channel: str
     locale: str
     subject: str | None
     html_body: str | None
@@ -92,11 +91,17 @@ class TemplatePublic(BaseModel):
     action_url: str | None
     required_placeholders: list[str]
     fallbacks: dict[str, str]
+    version: int
+    created_at: datetime
+
+
+class TemplatePublic(_ContentPublic):
+    owner_id: str | None
+    event_key: str
+    channel: str
     is_active: bool
     is_default: bool
-    version: int
     current_version_id: uuid.UUID
-    created_at: datetime
     updated_at: datetime
 
 
@@ -105,21 +110,8 @@ class TemplatesPublic(BaseModel):
     count: int = Field(description="Templates matching the filters, on every page.")
 
 
-class TemplateVersionPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    version: int
-    name: str
-    locale: str
-    subject: str | None
-    html_body: str | None
-    text_body: str | None
-    body: str | None
-    action_url: str | None
-    required_placeholders: list[str]
-    fallbacks: dict[str, str]
-    created_at: datetime
+class TemplateVersionPublic(_ContentPublic):
+    pass
 
 
 class TemplateVersionsPublic(BaseModel):

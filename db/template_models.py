@@ -30,7 +30,21 @@ def _now() -> Mapped[datetime]:
     return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
 
 
-class NotificationTemplate(Base):
+class _TemplateContent:
+    """The columns a template and each of its versions share: what a version freezes."""
+
+    name: Mapped[str] = mapped_column(String(200))
+    locale: Mapped[str] = mapped_column(String(35))
+    subject: Mapped[str | None] = mapped_column(Text)
+    html_body: Mapped[str | None] = mapped_column(Text)
+    text_body: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    action_url: Mapped[str | None] = mapped_column(Text)
+    required_placeholders: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    fallbacks: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class NotificationTemplate(_TemplateContent, Base):
     """A tenant's (or one organizer's, when `owner_id` is set) template for an event and channel.
 
     The row holds the current content too, so choosing and rendering a template at send
@@ -73,17 +87,8 @@ class NotificationTemplate(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     owner_id: Mapped[str | None] = mapped_column(String(255))  # an organizer's external id
-    name: Mapped[str] = mapped_column(String(200))
     event_key: Mapped[str] = mapped_column(String(200))
     channel: Mapped[str] = mapped_column(String(10))
-    locale: Mapped[str] = mapped_column(String(35))
-    subject: Mapped[str | None] = mapped_column(Text)
-    html_body: Mapped[str | None] = mapped_column(Text)
-    text_body: Mapped[str | None] = mapped_column(Text)
-    body: Mapped[str | None] = mapped_column(Text)
-    action_url: Mapped[str | None] = mapped_column(Text)
-    required_placeholders: Mapped[list[str]] = mapped_column(JSONB, default=list)
-    fallbacks: Mapped[dict[str, Any]] = mapped_column(default=dict)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -95,7 +100,7 @@ class NotificationTemplate(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class TemplateVersion(Base):
+class TemplateVersion(_TemplateContent, Base):
     """One saved content of a template. Never updated: deliveries point at it."""
 
     __tablename__ = "template_versions"
@@ -104,15 +109,6 @@ class TemplateVersion(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     template_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("templates.id", ondelete="CASCADE"))
     version: Mapped[int] = mapped_column(Integer)
-    name: Mapped[str] = mapped_column(String(200))
-    locale: Mapped[str] = mapped_column(String(35))
-    subject: Mapped[str | None] = mapped_column(Text)
-    html_body: Mapped[str | None] = mapped_column(Text)
-    text_body: Mapped[str | None] = mapped_column(Text)
-    body: Mapped[str | None] = mapped_column(Text)
-    action_url: Mapped[str | None] = mapped_column(Text)
-    required_placeholders: Mapped[list[str]] = mapped_column(JSONB, default=list)
-    fallbacks: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = _now()
 
 
