@@ -1,4 +1,4 @@
-"""The Herald worker: wiring only (clients, providers, workflows, activities)."""
+"""The Herald worker process: connects, ensures the maintenance Schedules, polls until stopped."""
 
 import asyncio
 import logging
@@ -6,52 +6,12 @@ import signal
 
 from prometheus_client import start_http_server
 from temporalio.client import Client
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.delivery import DeliveryActivities
-from activities.digest import DigestActivities
-from activities.planning import PlanningActivities
-from channels.registry import build_providers
 from db.session import create_engine, session_factory
 from herald.schedules import ensure_maintenance_schedules
-from herald.scheduling_wiring import SCHEDULING_WORKFLOWS, scheduling_activities
-from herald.settings import Settings, get_settings
+from herald.settings import get_settings
 from herald.telemetry import tracing_interceptors
-from workflows.digest import DigestWorkflow
-from workflows.notification import NotificationWorkflow
-
-WORKFLOWS = [NotificationWorkflow, DigestWorkflow, *SCHEDULING_WORKFLOWS]
-
-
-def build_worker(client: Client, settings: Settings, sessions, **options) -> Worker:
-    planning = PlanningActivities(sessions)
-    delivery = DeliveryActivities(sessions, build_providers(settings), settings)
-    digests = DigestActivities(client, sessions, settings)
-    return Worker(
-        client,
-        task_queue=settings.task_queue,
-        workflows=WORKFLOWS,
-        # Workflow modules import only deterministic code (domain/, temporalio), so the sandbox
-        # may share already-imported modules instead of re-importing them for every workflow
-        # run: that re-import was ~40% of the worker's CPU under load (py-spy, make bench).
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
-        ),
-        activities=[planning.prepare_notification, planning.record_outcome, planning.record_failover,
-                    delivery.deliver,
-                    digests.enqueue_digest, digests.send_digest,
-                    *scheduling_activities(sessions, settings)],
-        **options,
-    )
-
-
-def temporal_runtime(settings: Settings) -> Runtime | None:
-    """Temporal SDK metrics (task latencies, slots, polls) in Prometheus format, if asked."""
-    if not settings.temporal_metrics_bind:
-        return None
-    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.temporal_metrics_bind)))
+from herald.workers import build_worker, temporal_runtime
 
 
 async def main() -> None:

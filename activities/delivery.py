@@ -43,7 +43,7 @@ class DeliveryActivities:
                 # An earlier attempt finished after the server stopped waiting for it: never send twice.
                 return _result(job.delivery)
             content = await render_content(session, self._with_unsubscribe_link(job))
-        attempt = activity.info().attempt
+        attempt = input.earlier_attempts + activity.info().attempt
         if job.delivery.channel == Channel.IN_APP:
             return await self._store_in_app(job, content, attempt)
         provider = self._provider(job.delivery.channel, input.provider)

@@ -17,6 +17,17 @@ from api.routes import stats, webhooks
 from db.session import create_engine, session_factory
 from herald.settings import Settings, get_settings
 from herald.telemetry import tracing_interceptors
+from herald.workers import build_worker
+
+
+@asynccontextmanager
+async def _embedded_worker(client: Client, settings: Settings, sessions):
+    """A worker sharing the API's client: what makes eager workflow start possible."""
+    if not settings.embedded_worker:
+        yield
+        return
+    async with build_worker(client, settings, sessions):
+        yield
 
 
 def create_app(settings: Settings | None = None, temporal: Client | None = None) -> FastAPI:
@@ -34,9 +45,10 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
             interceptors=tracing_interceptors(settings),
         )
         try:
-            yield
+            async with _embedded_worker(app.state.temporal, settings, app.state.sessions):
+                yield
         finally:
-            await engine.dispose()
+            await engine.dispose()  # after the worker has stopped: its activities use the engine
 
     app = FastAPI(
         title="Herald",

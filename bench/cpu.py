@@ -6,12 +6,16 @@ from pathlib import Path
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int, reaped_children: bool = False) -> float:
+    """utime + stime; with `reaped_children`, also what its exited children spent (cutime + cstime)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (FileNotFoundError, ProcessLookupError):
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+    ticks = int(fields[11]) + int(fields[12])
+    if reaped_children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / TICKS
 
 
 def children_of(parent: int) -> list[int]:
@@ -27,8 +31,18 @@ def children_of(parent: int) -> list[int]:
     return found
 
 
-def snapshot(groups: dict[str, list[int]]) -> dict[str, float]:
-    return {name: sum(cpu_seconds(pid) for pid in pids) for name, pids in groups.items()}
+def tree_cpu_seconds(parent: int) -> float:
+    """A server that forks a process per connection (PostgreSQL): the parent, its living
+    children and those it has reaped, so a connection that closes mid-run is still counted."""
+    return cpu_seconds(parent, reaped_children=True) + sum(cpu_seconds(pid) for pid in children_of(parent))
+
+
+def snapshot(groups: dict[str, list[int] | int]) -> dict[str, float]:
+    """CPU seconds so far per group: a list of pids, or one pid standing for its whole process tree."""
+    return {
+        name: tree_cpu_seconds(pids) if isinstance(pids, int) else sum(cpu_seconds(pid) for pid in pids)
+        for name, pids in groups.items()
+    }
 
 
 def per_item_ms(before: dict[str, float], after: dict[str, float], items: int) -> dict[str, float]:

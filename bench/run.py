@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -20,12 +21,13 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
+import aiohttp
 import httpx
 import pgserver
 from temporalio.client import Client
 
 from bench.bare import TASK_QUEUE, BareWorkflow
-from bench.cpu import children_of, per_item_ms, snapshot
+from bench.cpu import per_item_ms, snapshot
 from bench.stats import summary_ms
 from db.migrate import upgrade
 from db.session import create_engine, session_factory
@@ -39,6 +41,7 @@ THROUGHPUT_N = int(os.environ.get("BENCH_THROUGHPUT_N", 600))
 CONCURRENCY = 50
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
 RESULTS = Path(__file__).parent / "results"
+PROFILES = Path(__file__).parent / "profiles"
 
 
 class ArrivalCatcher(MailCatcher):
@@ -69,16 +72,16 @@ async def bare_once(client: Client) -> float:
     return time.perf_counter() - started
 
 
-async def herald_once(api: httpx.AsyncClient, catcher: ArrivalCatcher) -> float:
+async def herald_once(api: aiohttp.ClientSession, catcher: ArrivalCatcher) -> float:
     address = f"{uuid.uuid4().hex}@bench.example"
     arrival = catcher.expect(address)
     started = time.perf_counter()
-    response = await api.post(
+    async with api.post(
         "/v1/notifications",
         json={"recipient": {"email": address}, "event_key": "payment.completed", "channels": ["email"],
               "context": {"subject": "Payment received", "message": "We received your payment."}},
-    )
-    response.raise_for_status()
+    ) as response:
+        response.raise_for_status()
     return await asyncio.wait_for(arrival, timeout=60) - started
 
 
@@ -86,9 +89,11 @@ async def latency(once) -> list[float]:
     return [await once() for _ in range(LATENCY_N)]
 
 
-async def throughput(once, groups: dict[str, list[int]]) -> tuple[float, dict[str, float]]:
-    """Items per second at CONCURRENCY, and the CPU milliseconds each process spent per item."""
-    groups = {name: pids() if callable(pids) else pids for name, pids in groups.items()}
+async def throughput(once, groups: dict[str, list[int] | int], profile: dict[str, int] | None = None) -> tuple[float, dict[str, float]]:
+    """Items per second at CONCURRENCY, and the CPU milliseconds each process spent per item.
+
+    With `profile` ({name: pid}) and BENCH_PROFILE set, py-spy samples those processes meanwhile."""
+    samplers = start_profilers(profile or {})
     before = snapshot(groups)
     remaining = THROUGHPUT_N
     started = time.perf_counter()
@@ -101,7 +106,23 @@ async def throughput(once, groups: dict[str, list[int]]) -> tuple[float, dict[st
 
     await asyncio.gather(*(runner() for _ in range(CONCURRENCY)))
     rate = THROUGHPUT_N / (time.perf_counter() - started)
-    return rate, per_item_ms(before, snapshot(groups), THROUGHPUT_N)
+    used = per_item_ms(before, snapshot(groups), THROUGHPUT_N)
+    for sampler in samplers:
+        sampler.send_signal(signal.SIGINT)
+        sampler.wait(timeout=60)
+    return rate, used
+
+
+def start_profilers(targets: dict[str, int]) -> list[subprocess.Popen]:
+    """py-spy, in collapsed-stack form, one file per process under bench/profiles/."""
+    if not os.environ.get("BENCH_PROFILE"):
+        return []
+    PROFILES.mkdir(exist_ok=True)
+    return [
+        subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--rate", "250", "--format", "raw", "--nonblocking",
+                          "--output", str(PROFILES / f"{name}.txt")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for name, pid in targets.items()
+    ]
 
 
 def start(args: list[str], env: dict, ready: str | None = None) -> subprocess.Popen:
@@ -158,9 +179,12 @@ async def main() -> None:
                                 "--log-level", "warning", "--no-access-log"], env))
         await wait_http(f"http://127.0.0.1:{api_port}/v1/health")
 
-        limits = httpx.Limits(max_connections=CONCURRENCY + 10, max_keepalive_connections=CONCURRENCY + 10)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}", limits=limits,
-                                     headers={"Authorization": f"Bearer {key}"}, timeout=60) as api:
+        # aiohttp rather than httpx: the load generator shares the two cores with what it measures,
+        # and aiohttp spends about a third of httpx's CPU per request.
+        async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{api_port}",
+                                         connector=aiohttp.TCPConnector(limit=CONCURRENCY + 10),
+                                         headers={"Authorization": f"Bearer {key}"},
+                                         timeout=aiohttp.ClientTimeout(total=60)) as api:
             bare = lambda: bare_once(client)  # noqa: E731
             herald = lambda: herald_once(api, catcher)  # noqa: E731
             for warm in (bare, herald):  # connections, caches, the sandbox's first imports
@@ -169,13 +193,15 @@ async def main() -> None:
             temporal, bare_worker, herald_worker, api_server = (p.pid for p in processes)
             cpu_groups = {
                 "temporal": [temporal], "bare_worker": [bare_worker], "herald_worker": [herald_worker],
-                "api": [api_server], "postgres": lambda: [postmaster, *children_of(postmaster)],
+                "api": [api_server], "postgres": postmaster,
                 "bench_client": [os.getpid()],
             }
             rounds = []
             for round_no in range(ROUNDS):  # alternate, so drift in machine load hits both alike
                 bare_rate, bare_cpu = await throughput(bare, cpu_groups)
-                herald_rate, herald_cpu = await throughput(herald, cpu_groups)
+                herald_rate, herald_cpu = await throughput(
+                    herald, cpu_groups, profile={"herald_worker": herald_worker, "api": api_server}
+                )
                 result = {
                     "bare_latency": summary_ms(await latency(bare)),
                     "herald_latency": summary_ms(await latency(herald)),

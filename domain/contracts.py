@@ -82,6 +82,7 @@ class DeliverInput:
     delivery_id: str
     tenant_id: str
     provider: str | None = None  # by name; None: the channel's first
+    earlier_attempts: int = 0  # made before this activity (the workflow's first, local, attempt)
 
 
 @dataclass

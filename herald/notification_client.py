@@ -48,6 +48,9 @@ async def start_notification(client: Client, settings: Settings, notification: N
             search_attributes=sa.for_new_notification(str(notification.tenant_id), notification.event_key),
             static_summary=f"{notification.event_key} ({notification.priority})",
             rpc_timeout=timedelta(seconds=10),
+            # With a worker in this process (the API's embedded one), the server hands the first
+            # workflow task straight back in the reply; otherwise this changes nothing.
+            request_eager_start=True,
         )
     except WorkflowAlreadyStartedError:
         pass  # it ran to completion already: nothing to do

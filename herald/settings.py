@@ -16,6 +16,10 @@ class Settings(BaseSettings):
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     task_queue: str = "herald"
+    # The API process also works the task queue, so a notification it starts begins right
+    # there (eager workflow start): no round trip through the server's task matching.
+    # Worker processes still serve everything else (timers, retries, schedules) and scale out.
+    embedded_worker: bool = True
 
     # Providers. Unset means: pick from the credentials that are present, else the
     # development defaults (the local SMTP catcher and the SMS outbox file).

@@ -10,7 +10,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from db.session import create_engine, session_factory
 from db.tenants import create_tenant
 from herald.mailcatcher import MailCatcher, start_mailcatcher
 from herald.settings import Settings
-from worker import build_worker
+from herald.workers import build_worker
 from workflows import search_attributes as sa
 
 EAGER = ["--dynamic-config-value", "system.enableActivityEagerExecution=true"]
@@ -208,11 +208,13 @@ def make_stack(database_url, sessions, smtp_server, tmp_path):
             delivery_retry_max_interval_seconds=0.5,
             delivery_max_attempts=4,
             secret_key="test-secret-key-not-for-production",
-            **overrides,
+            # Each test runs its worker itself, with the options it needs, unless it asks otherwise.
+            **({"embedded_worker": False} | overrides),
         )
         tenant_id, key = await new_tenant(sessions)
         app = create_app(settings, temporal=env.client)
-        async with app.router.lifespan_context(app), build_worker(env.client, settings, sessions):
+        own_worker = nullcontext() if settings.embedded_worker else build_worker(env.client, settings, sessions)
+        async with app.router.lifespan_context(app), own_worker:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://herald", headers={"Authorization": f"Bearer {key}"}

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributePair
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import FailureError
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
@@ -32,8 +32,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.send_failures import (
         FAILOVER_ERROR_TYPES,
         PERMANENT_ERROR_TYPES,
+        SEND_FAILURES,
         failure_message,
         failure_type,
+        retry_delay,
         was_cancelled,
     )
 
@@ -44,6 +46,9 @@ BOOKKEEPING = dict(
     start_to_close_timeout=timedelta(seconds=10),
     retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)),
 )
+BACKOFF = 2.0
+# workflow.patched() id: histories recorded before the first attempt became local replay as they were.
+FIRST_ATTEMPT_LOCAL = "first-attempt-local"
 NEVER_SENT = {DeliveryStatus.SUPPRESSED, DeliveryStatus.CANCELLED, DeliveryStatus.DIGESTED}
 
 
@@ -57,6 +62,8 @@ class NotificationWorkflow:
         self._sends: list[asyncio.Task] = []
         self._preferences_changed = False
         self._in_digest = False
+        self._unpublished: list[SearchAttributePair] = []  # search attributes not yet upserted
+        self._published_status: str | None = None
 
     @workflow.run
     async def run(self, input: NotificationInput) -> NotificationResult:
@@ -81,7 +88,7 @@ class NotificationWorkflow:
                 slots += plan.slots
             pending = self._channels_in(DeliveryStatus.PENDING)
             if pending:
-                self._set_status(NotificationStatus.SENDING, self._channels_attribute(pending))
+                self._set_status(NotificationStatus.SENDING, self._channels_attribute(pending), publish=False)
                 attempted += pending
                 self._sends = [asyncio.create_task(self._deliver(c, input)) for c in pending]
                 await asyncio.gather(*self._sends)
@@ -145,7 +152,7 @@ class NotificationWorkflow:
         """An operator's resend: one new delivery, sent now through the usual retries and failover."""
         channel = input.resend
         self._channels = {channel.channel: channel}
-        self._set_status(NotificationStatus.SENDING, self._channels_attribute([channel]))
+        self._set_status(NotificationStatus.SENDING, self._channels_attribute([channel]), publish=False)
         self._sends = [asyncio.create_task(self._deliver(channel, input))]
         await asyncio.gather(*self._sends)
         if channel.status == DeliveryStatus.PENDING:
@@ -216,7 +223,7 @@ class NotificationWorkflow:
                 result = await self._send_with(provider, channel, input)
                 channel.status = result.status
                 return
-            except (ActivityError, asyncio.CancelledError) as err:
+            except SEND_FAILURES as err:
                 if self._cancel_requested and was_cancelled(err):
                     channel.status = DeliveryStatus.CANCELLED
                     channel.reason = "cancelled before sending"
@@ -236,20 +243,52 @@ class NotificationWorkflow:
     async def _send_with(
         self, provider: str | None, channel: ChannelState, input: NotificationInput
     ) -> DeliverResult:
+        """The first attempt runs as a local activity, inside the workflow task that decided
+        to send: most sends succeed at once, and so cost no server round trip. A transient
+        failure hands the send over to a regular activity, whose retries and backoff the
+        server keeps, so they continue on another worker if this one crashes. (If the worker
+        dies during the first attempt, the workflow task is retried, and so is the attempt;
+        `deliver` never sends a delivery that is already recorded as sent.)"""
+        retry, started = input.retry, workflow.now()
+        if not workflow.patched(FIRST_ATTEMPT_LOCAL):  # a history from before: every attempt remote
+            return await self._retry_remotely(provider, channel, input, earlier_attempts=0, started=started)
+        try:
+            return await workflow.execute_local_activity(
+                "deliver",
+                DeliverInput(channel.delivery_id, input.tenant_id, provider),
+                result_type=DeliverResult,
+                start_to_close_timeout=timedelta(seconds=retry.attempt_timeout_seconds),
+                retry_policy=RetryPolicy(maximum_attempts=1),
+                # A send in flight finishes (and is recorded) before a cancel takes effect.
+                cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+            )
+        except FailureError as err:
+            if retry.max_attempts <= 1 or failure_type(err) in PERMANENT_ERROR_TYPES or was_cancelled(err):
+                raise
+            first_failure = err
+        self._publish_status()  # retries take a while: show the notification as sending meanwhile
+        await workflow.sleep(retry_delay(first_failure) or timedelta(seconds=retry.initial_seconds))
+        if workflow.now() - started >= timedelta(seconds=retry.max_total_seconds):
+            raise first_failure
+        return await self._retry_remotely(provider, channel, input, earlier_attempts=1, started=started)
+
+    async def _retry_remotely(
+        self, provider: str | None, channel: ChannelState, input: NotificationInput,
+        earlier_attempts: int, started: datetime,
+    ) -> DeliverResult:
         retry = input.retry
         return await workflow.execute_activity(
             "deliver",
-            DeliverInput(channel.delivery_id, input.tenant_id, provider),
+            DeliverInput(channel.delivery_id, input.tenant_id, provider, earlier_attempts=earlier_attempts),
             result_type=DeliverResult,
-            # A regular activity: its retries and backoff are kept by the server,
-            # so they continue on another worker if this one crashes.
             start_to_close_timeout=timedelta(seconds=retry.attempt_timeout_seconds),
-            schedule_to_close_timeout=timedelta(seconds=retry.max_total_seconds),
+            schedule_to_close_timeout=timedelta(seconds=retry.max_total_seconds) - (workflow.now() - started),
             retry_policy=RetryPolicy(
-                initial_interval=timedelta(seconds=retry.initial_seconds),
-                backoff_coefficient=2.0,
+                # The backoff series goes on from where the earlier attempts left it.
+                initial_interval=timedelta(seconds=retry.initial_seconds * BACKOFF**earlier_attempts),
+                backoff_coefficient=BACKOFF,
                 maximum_interval=timedelta(seconds=retry.max_interval_seconds),
-                maximum_attempts=retry.max_attempts,
+                maximum_attempts=retry.max_attempts - earlier_attempts,
                 non_retryable_error_types=PERMANENT_ERROR_TYPES,
             ),
             # A send in flight finishes (and is recorded) before a cancel takes effect.
@@ -285,6 +324,18 @@ class NotificationWorkflow:
     def status(self) -> NotificationResult:
         return NotificationResult(self._status, list(self._channels.values()))
 
-    def _set_status(self, status: str, *extra: SearchAttributePair) -> None:
+    def _set_status(self, status: str, *extra: SearchAttributePair, publish: bool = True) -> None:
+        """The status, for the query at once and for the Web UI's search attributes when published.
+
+        `sending` is published only once a send needs retries: a send that succeeds at once
+        finishes in the same workflow task, where a second upsert would only cost the server."""
         self._status = status
-        workflow.upsert_search_attributes([SearchAttributePair(sa.STATUS, status), *extra])
+        self._unpublished.extend(extra)
+        if publish:
+            self._publish_status()
+
+    def _publish_status(self) -> None:
+        if self._status == self._published_status and not self._unpublished:
+            return
+        workflow.upsert_search_attributes([SearchAttributePair(sa.STATUS, self._status), *self._unpublished])
+        self._published_status, self._unpublished = self._status, []

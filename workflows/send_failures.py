@@ -1,8 +1,15 @@
-"""How the notification workflow reads a failed send: cancelled, the recipient's fault, or the provider's."""
+"""How the notification workflow reads a failed send: cancelled, the recipient's fault, or the provider's.
+
+A regular activity's failure arrives as an ActivityError wrapping the activity's own error;
+a local activity's may arrive as that error itself. Both read alike here."""
 
 import asyncio
+from datetime import timedelta
 
-from temporalio.exceptions import ApplicationError, CancelledError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
+
+# What a failed send raises in the workflow (asyncio's CancelledError: a cancel while waiting).
+SEND_FAILURES = (FailureError, asyncio.CancelledError)
 
 # Retrying these on the same provider cannot help.
 PERMANENT_ERROR_TYPES = [
@@ -13,20 +20,31 @@ PERMANENT_ERROR_TYPES = [
 FAILOVER_ERROR_TYPES = {"TransientSendError", "ProviderRejected", "ProviderUnavailable", "TimeoutError"}
 
 
+def _cause(err: BaseException) -> BaseException | None:
+    """The activity's side of the failure: under an ActivityError, or the error itself."""
+    return err.__cause__ if isinstance(err, ActivityError) else err
+
+
 def was_cancelled(err: BaseException) -> bool:
-    return isinstance(err, asyncio.CancelledError) or isinstance(err.cause, CancelledError)
+    return isinstance(err, asyncio.CancelledError) or isinstance(_cause(err), CancelledError)
 
 
 def failure_type(err: BaseException) -> str:
-    cause = err.__cause__
+    cause = _cause(err)
     if isinstance(cause, ApplicationError):
         return cause.type or "ApplicationError"
     return type(cause).__name__ if cause is not None else type(err).__name__
 
 
+def retry_delay(err: BaseException) -> timedelta | None:
+    """How long the provider asked us to wait (Retry-After), if it did."""
+    cause = _cause(err)
+    return cause.next_retry_delay if isinstance(cause, ApplicationError) else None
+
+
 def failure_message(err: BaseException) -> str:
-    """The activity's own explanation: the first ApplicationError under the ActivityError."""
-    cause = err.__cause__
+    """The activity's own explanation: the first ApplicationError in the chain."""
+    cause = _cause(err)
     while cause is not None and not isinstance(cause, ApplicationError):
         cause = cause.__cause__
     return cause.message if cause is not None else str(err)
