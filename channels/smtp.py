@@ -2,11 +2,13 @@
 
 import email.policy
 import email.utils
+import socket
 from email.message import EmailMessage as MimeMessage
 
 import aiosmtplib
 
 from channels.base import EmailMessage, PermanentSendError, SendResult, TransientSendError
+from channels.smtp_sessions import SmtpSessions
 
 
 class SmtpEmailProvider:
@@ -22,15 +24,20 @@ class SmtpEmailProvider:
         use_tls: bool = False,
         start_tls: bool = False,
         timeout: float = 10.0,
+        local_hostname: str | None = None,
     ):
-        self._options = dict(
-            hostname=host,
-            port=port,
-            username=username,
-            password=password,
-            use_tls=use_tls,
-            start_tls=start_tls,
-            timeout=timeout,
+        self._sessions = SmtpSessions(
+            dict(
+                hostname=host,
+                port=port,
+                username=username,
+                password=password,
+                use_tls=use_tls,
+                start_tls=start_tls,
+                timeout=timeout,
+                # Named once here: aiosmtplib would otherwise look up our FQDN for every session.
+                local_hostname=local_hostname or socket.getfqdn(),
+            )
         )
 
     async def send_email(self, message: EmailMessage) -> SendResult:
@@ -39,19 +46,42 @@ class SmtpEmailProvider:
         raw = mime.as_bytes(policy=MIME_POLICY)
         sender = email.utils.parseaddr(message.sender)[1]
         try:
-            errors, reply = await aiosmtplib.send(raw, sender=sender, recipients=[message.to], **self._options)
+            reply = await self._transfer(sender, message.to, raw)
         except aiosmtplib.SMTPAuthenticationError as exc:
             raise PermanentSendError(
                 f"SMTP rejected the credentials: {exc.code} {exc.message}", code=str(exc.code), provider_fault=True
             ) from exc
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            refusal = exc.recipients[0]
-            raise _for_code(refusal.code, f"SMTP refused {message.to}: {refusal.message}") from exc
+        except aiosmtplib.SMTPRecipientRefused as exc:
+            raise _for_code(exc.code, f"SMTP refused {message.to}: {exc.message}") from exc
         except aiosmtplib.SMTPResponseException as exc:
             raise _for_code(exc.code, f"SMTP error {exc.code}: {exc.message}") from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise TransientSendError(f"SMTP server unreachable: {exc}") from exc
-        return SendResult(self.name, mime["Message-ID"], {"reply": reply})
+        return SendResult(self.name, mime["Message-ID"], {"reply": reply.message})
+
+    async def _transfer(self, sender: str, recipient: str, raw: bytes) -> aiosmtplib.SMTPResponse:
+        """MAIL, RCPT, DATA on a kept session, or a new one. A kept session the server has
+        closed meanwhile fails at MAIL, before anything was sent: then a new one is opened.
+        After any refusal the session is closed rather than kept, its state unknown."""
+        session = self._sessions.reusable()
+        try:
+            try:
+                if session is None:
+                    raise aiosmtplib.SMTPServerDisconnected("no kept session")
+                await session.mail(sender)
+            except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
+                if session is not None:
+                    session.close()
+                session = await self._sessions.open()
+                await session.mail(sender)
+            await session.rcpt(recipient)
+            reply = await session.data(raw)
+        except BaseException:
+            if session is not None:
+                session.close()
+            raise
+        self._sessions.give_back(session)
+        return reply
 
 
 def _for_code(code: int, text: str) -> Exception:
