@@ -14,6 +14,7 @@ from activities.content import render_content
 from channels.base import EmailMessage, SendError, SendResult, SmsMessage, TransientSendError
 from channels.registry import Providers
 from db import deliveries as store
+from db.session import autocommit
 from domain.contracts import DeliverInput, DeliverResult
 from domain.types import FINAL_DELIVERY_STATUSES, Channel, DeliveryStatus, subscription_category
 from domain.unsubscribe import Unsubscribe, unsubscribe_url
@@ -35,7 +36,7 @@ class DeliveryActivities:
     async def deliver(self, input: DeliverInput) -> DeliverResult:
         delivery_id = uuid.UUID(input.delivery_id)
         # One session for the job and its template; closed before the provider is called.
-        async with self._sessions() as session:
+        async with autocommit(self._sessions) as session:
             job = await store.load_delivery_job(session, delivery_id, uuid.UUID(input.tenant_id))
             if job is None:
                 raise ApplicationError("delivery not found", type="DeliveryNotFound", non_retryable=True)
@@ -59,7 +60,7 @@ class DeliveryActivities:
         DELIVERIES.labels(job.delivery.channel, provider.name, DeliveryStatus.SENT).inc()
         await self._circuits.success(provider.name)
 
-        async with self._sessions.begin() as session:
+        async with autocommit(self._sessions) as session:
             await store.mark_sent(
                 session,
                 delivery_id,

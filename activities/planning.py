@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 from db import deliveries as store
 from db import policy_store
 from db.address_health import invalid_address_reason
+from db.session import autocommit
 from domain import policy
 from domain.contracts import (
     ChannelState,
@@ -93,19 +94,22 @@ class PlanningActivities:
     @activity.defn(name="record_outcome")
     async def record_outcome(self, input: RecordOutcomeInput) -> None:
         """Record failures, cancellations, given-back slots and the notification's status."""
+        ended = [c for c in input.channels if c.status in (DeliveryStatus.FAILED, DeliveryStatus.CANCELLED)]
+        if not ended and not input.release_slots and input.notification_status:
+            # The usual end, every channel sent: one UPDATE, which needs no transaction around it.
+            async with autocommit(self._sessions) as session:
+                await store.set_notification_status(
+                    session, uuid.UUID(input.notification_id), input.notification_status
+                )
+            return
         async with self._sessions.begin() as session:
-            for channel in input.channels:
-                if channel.status == DeliveryStatus.FAILED:
-                    await store.update_delivery(
-                        session, uuid.UUID(channel.delivery_id), only_if_open=True,
-                        status=DeliveryStatus.FAILED, status_reason=channel.reason, error=channel.error,
-                        failed_at=store.now(),
-                    )
-                elif channel.status == DeliveryStatus.CANCELLED:
-                    await store.update_delivery(
-                        session, uuid.UUID(channel.delivery_id), only_if_open=True,
-                        status=DeliveryStatus.CANCELLED, status_reason=channel.reason,
-                    )
+            for channel in ended:
+                await store.update_delivery(
+                    session, uuid.UUID(channel.delivery_id), only_if_open=True,
+                    status=channel.status, status_reason=channel.reason,
+                    **({"error": channel.error, "failed_at": store.now()}
+                       if channel.status == DeliveryStatus.FAILED else {}),
+                )
             if input.release_slots:
                 loaded = await store.load_notification_context(
                     session, uuid.UUID(input.notification_id), uuid.UUID(input.tenant_id)

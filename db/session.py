@@ -1,6 +1,9 @@
 """Engine and session factory. One engine per process, created by whoever owns the process."""
 
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
 def to_async_url(url: str) -> str:
@@ -21,3 +24,13 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def autocommit(sessions: async_sessionmaker) -> AsyncIterator[AsyncSession]:
+    """A session whose statements each commit on their own: for reads and single-statement
+    writes, which gain nothing from a transaction but would pay its BEGIN and COMMIT round
+    trips (two of a lone UPDATE's three)."""
+    async with sessions() as session:
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        yield session
