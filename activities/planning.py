@@ -15,7 +15,6 @@ from temporalio.exceptions import ApplicationError
 
 from db import deliveries as store
 from db import policy_store
-from db.address_health import invalid_address_reason
 from db.session import autocommit
 from domain import policy
 from domain.contracts import (
@@ -58,8 +57,7 @@ class PlanningActivities:
             loaded = await store.load_notification_context(session, notification_id, tenant_id)
             if loaded is None:
                 raise ApplicationError("notification not found", type="DeliveryNotFound", non_retryable=True)
-            settings, fallbacks = await policy_store.policy_settings(session, tenant_id)
-            rule = fallbacks.get(loaded.notification.event_key)
+            rule = loaded.fallbacks.get(loaded.notification.event_key)
             fallback = FallbackSpec(**rule) if rule else None
             if input.add_channel:
                 loaded = _only_channel(loaded, input.add_channel)
@@ -67,9 +65,9 @@ class PlanningActivities:
                 loaded = _open_channels_only(loaded)
             elif loaded.deliveries:  # a retry after this step committed
                 return PrepareResult([_state(d) for d in loaded.deliveries], fallback=fallback)
-            decision, slots = await _decide(session, loaded, settings, as_of, take_slots=as_of <= now)
+            decision, slots = await _decide(session, loaded, loaded.policy_settings, as_of, take_slots=as_of <= now)
             decided = _rows(loaded, decision, only_open=input.reevaluate)
-            await _suppress_invalid_addresses(session, loaded, decided)
+            _suppress_invalid_addresses(loaded, decided)
             states = [_decided_state(r) for r in decided]
             if input.reevaluate:
                 for row in decided:
@@ -219,15 +217,12 @@ def _rows(loaded: store.NotificationContext, decision: policy.Decision, only_ope
     return rows
 
 
-async def _suppress_invalid_addresses(
-    session: AsyncSession, loaded: store.NotificationContext, rows: list[dict]
-) -> None:
+def _suppress_invalid_addresses(loaded: store.NotificationContext, rows: list[dict]) -> None:
     """An address a provider reported as undeliverable (hard bounce, dead number) is not tried again."""
     for row in rows:
-        address = _address(loaded.recipient, row["channel"])
-        if row["status"] == DeliveryStatus.SUPPRESSED or address is None:
+        if row["status"] == DeliveryStatus.SUPPRESSED:
             continue
-        reason = await invalid_address_reason(session, loaded.notification.tenant_id, row["channel"], address)
+        reason = loaded.invalid_addresses.get(row["channel"])
         if reason:
             row.update(status=DeliveryStatus.SUPPRESSED, status_reason=f"invalid_address: {reason}",
                        deferred_until=None, digest_frequency=None)

@@ -176,7 +176,8 @@ async def main() -> None:
         processes.append(start([sys.executable, "-m", "bench.bare", address], env, ready="ready"))
         processes.append(start([sys.executable, "worker.py"], env))
         processes.append(start([sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(api_port),
-                                "--log-level", "warning", "--no-access-log"], env))
+                                "--log-level", "warning", "--no-access-log",
+                                "--workers", os.environ.get("BENCH_API_WORKERS", "1")], env))
         await wait_http(f"http://127.0.0.1:{api_port}/v1/health")
 
         # aiohttp rather than httpx: the load generator shares the two cores with what it measures,
@@ -193,7 +194,7 @@ async def main() -> None:
             temporal, bare_worker, herald_worker, api_server = (p.pid for p in processes)
             cpu_groups = {
                 "temporal": [temporal], "bare_worker": [bare_worker], "herald_worker": [herald_worker],
-                "api": [api_server], "postgres": postmaster,
+                "api": api_server, "postgres": postmaster,
                 "bench_client": [os.getpid()],
             }
             rounds = []

@@ -14,6 +14,8 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.policy_store import settings_from_columns
+from domain.policy import TenantSettings
 from domain.types import DeliveryStatus
 
 DELIVERY_NAMESPACE = uuid.UUID("6f1d3a52-3c1e-4d8a-9a63-0d5b1c1e7e11")
@@ -72,6 +74,9 @@ class NotificationContext:
     recipient: RecipientRow
     preference_defaults: dict[str, Any]
     deliveries: list[DeliveryRow]  # non-empty when a previous run of the plan step committed
+    policy_settings: TenantSettings
+    fallbacks: dict[str, dict]  # the tenant's fallback rules by event key
+    invalid_addresses: dict[str, str]  # channel -> why the recipient's address there is undeliverable
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,9 @@ _DELIVERY = (
     "d.provider, d.provider_message_id, d.deferred_until"
 )
 
+# Everything the planning step reads, in one round trip: the notification, its recipient,
+# the tenant's defaults and policy settings, deliveries already planned, and whether a
+# provider reported the recipient's addresses as undeliverable.
 _LOAD_CONTEXT = text(f"""
     SELECT {_NOTIFICATION}, {_RECIPIENT}, t.preference_defaults,
            coalesce((SELECT json_agg(json_build_object(
@@ -96,10 +104,16 @@ _LOAD_CONTEXT = text(f"""
                          'error', d.error, 'provider', d.provider,
                          'provider_message_id', d.provider_message_id,
                          'deferred_until', d.deferred_until) ORDER BY d.created_at)
-                     FROM deliveries d WHERE d.notification_id = n.id), '[]') AS deliveries
+                     FROM deliveries d WHERE d.notification_id = n.id), '[]') AS deliveries,
+           p.reminder_event_keys, p.urgent_bypass, p.fallbacks,
+           (SELECT i.reason FROM invalid_addresses i WHERE i.tenant_id = n.tenant_id
+                AND i.channel = 'email' AND lower(i.address) = lower(r.email)) AS email_invalid,
+           (SELECT i.reason FROM invalid_addresses i WHERE i.tenant_id = n.tenant_id
+                AND i.channel = 'sms' AND lower(i.address) = lower(r.phone)) AS sms_invalid
     FROM notifications n
     JOIN recipients r ON r.id = n.recipient_id
     JOIN tenants t ON t.id = n.tenant_id
+    LEFT JOIN tenant_policy_settings p ON p.tenant_id = n.tenant_id
     WHERE n.id = :notification_id AND n.tenant_id = :tenant_id
 """)
 
@@ -120,9 +134,13 @@ async def load_notification_context(
     ).one_or_none()
     if row is None:
         return None
-    notification, recipient, (defaults, deliveries) = _split(row, 7, 8, 2)
-    existing = [_delivery_from_json(d) for d in deliveries]
-    return NotificationContext(NotificationRow(*notification), RecipientRow(*recipient), defaults, existing)
+    notification, recipient, (defaults, deliveries), policy, (email_invalid, sms_invalid) = _split(row, 7, 8, 2, 3, 2)
+    settings, fallbacks = settings_from_columns(*policy)
+    invalid = {channel: reason for channel, reason in (("email", email_invalid), ("sms", sms_invalid)) if reason}
+    return NotificationContext(
+        NotificationRow(*notification), RecipientRow(*recipient), defaults,
+        [_delivery_from_json(d) for d in deliveries], settings, fallbacks, invalid,
+    )
 
 
 def _delivery_from_json(d: dict[str, Any]) -> DeliveryRow:

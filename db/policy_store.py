@@ -17,13 +17,18 @@ _SETTINGS = text(
 async def policy_settings(session: AsyncSession, tenant_id: uuid.UUID) -> tuple[TenantSettings, dict[str, dict]]:
     """The tenant's policy settings and its fallback rules per event key, in one read."""
     row = (await session.execute(_SETTINGS, {"tenant_id": tenant_id})).one_or_none()
-    if row is None:
-        return TenantSettings(), {}
+    return settings_from_columns(*row) if row else (TenantSettings(), {})
+
+
+def settings_from_columns(
+    reminder_event_keys: list | None, urgent_bypass: dict | None, fallbacks: dict | None
+) -> tuple[TenantSettings, dict[str, dict]]:
+    """A tenant_policy_settings row (or its absence: all None) as settings and fallback rules."""
     settings = TenantSettings(
-        reminder_event_keys=frozenset(row.reminder_event_keys or DEFAULT_REMINDER_EVENT_KEYS),
-        urgent_bypass=dict(row.urgent_bypass or {}),
+        reminder_event_keys=frozenset(reminder_event_keys or DEFAULT_REMINDER_EVENT_KEYS),
+        urgent_bypass=dict(urgent_bypass or {}),
     )
-    return settings, dict(row.fallbacks or {})
+    return settings, dict(fallbacks or {})
 
 
 _SAVE_SETTINGS = text("""
