@@ -46,7 +46,7 @@ class DeliveryActivities:
             content = await render_content(session, self._with_unsubscribe_link(job))
         attempt = input.earlier_attempts + activity.info().attempt
         if job.delivery.channel == Channel.IN_APP:
-            return await self._store_in_app(job, content, attempt)
+            return await self._store_in_app(job, content, attempt, input.settles_as)
         provider = self._provider(job.delivery.channel, input.provider)
         await self._circuits.check(provider.name)
         started = time.perf_counter()
@@ -64,6 +64,7 @@ class DeliveryActivities:
             await store.mark_sent(
                 session,
                 delivery_id,
+                settles_as=input.settles_as,
                 provider=sent.provider,
                 provider_message_id=sent.message_id,
                 provider_response=sent.response,
@@ -115,7 +116,9 @@ class DeliveryActivities:
             )
         return await provider.send_sms(SmsMessage(to=job.delivery.address, body=content.text, reference=reference))
 
-    async def _store_in_app(self, job: store.DeliveryJob, content, attempt: int) -> DeliverResult:
+    async def _store_in_app(
+        self, job: store.DeliveryJob, content, attempt: int, settles_as: str | None
+    ) -> DeliverResult:
         """An in-app message is delivered the moment its row exists."""
         now = store.now()
         async with self._sessions.begin() as session:
@@ -143,6 +146,8 @@ class DeliveryActivities:
                 sent_at=now,
                 delivered_at=now,
             )
+            if settles_as:
+                await store.set_notification_status(session, job.notification.id, settles_as)
         return DeliverResult(str(job.delivery.id), DeliveryStatus.DELIVERED, "database")
 
     async def _attempt_failed(

@@ -258,18 +258,28 @@ async def latest_statuses(session: AsyncSession, notification_id: uuid.UUID) -> 
     return list((await session.scalars(_LATEST_STATUSES, {"notification_id": notification_id})).all())
 
 
+# One statement, so atomic without a transaction: the delivery's acceptance and, when the
+# workflow has nothing left to do after it, the notification's final status.
 _MARK_SENT = text("""
-    UPDATE deliveries
-    SET status = CASE WHEN status IN ('pending', 'deferred') THEN 'sent' ELSE status END,
-        provider = :provider, provider_message_id = :provider_message_id,
-        provider_response = :provider_response, subject = :subject,
-        template_version_id = :template_version_id, retry_count = :retry_count, error = NULL,
-        sent_at = coalesce(sent_at, now()), updated_at = now()
-    WHERE id = :delivery_id
+    WITH sent AS (
+        UPDATE deliveries
+        SET status = CASE WHEN status IN ('pending', 'deferred') THEN 'sent' ELSE status END,
+            provider = :provider, provider_message_id = :provider_message_id,
+            provider_response = :provider_response, subject = :subject,
+            template_version_id = :template_version_id, retry_count = :retry_count, error = NULL,
+            sent_at = coalesce(sent_at, now()), updated_at = now()
+        WHERE id = :delivery_id
+        RETURNING notification_id
+    )
+    UPDATE notifications SET status = CAST(:settles_as AS text), updated_at = now()
+    WHERE CAST(:settles_as AS text) IS NOT NULL AND id IN (SELECT notification_id FROM sent)
 """).bindparams(bindparam("provider_response", type_=JSONB))
 
 
-async def mark_sent(session: AsyncSession, delivery_id: uuid.UUID, **values: Any) -> None:
-    """Record the provider's acceptance. A webhook may have reported `delivered` (matched by
-    Herald's delivery id) before this write: the status then stays where it moved to."""
-    await session.execute(_MARK_SENT, {**values, "delivery_id": delivery_id})
+async def mark_sent(
+    session: AsyncSession, delivery_id: uuid.UUID, settles_as: str | None = None, **values: Any
+) -> None:
+    """Record the provider's acceptance, and with `settles_as`, the notification's status.
+    A webhook may have reported `delivered` (matched by Herald's delivery id) before this
+    write: the delivery's status then stays where it moved to."""
+    await session.execute(_MARK_SENT, {**values, "delivery_id": delivery_id, "settles_as": settles_as})

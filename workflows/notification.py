@@ -47,8 +47,10 @@ BOOKKEEPING = dict(
     retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)),
 )
 BACKOFF = 2.0
-# workflow.patched() id: histories recorded before the first attempt became local replay as they were.
+# workflow.patched() id: histories recorded before a send's first attempt became local (and
+# could record the notification's status) replay as they were.
 FIRST_ATTEMPT_LOCAL = "first-attempt-local"
+NEEDS_RECORDING = {DeliveryStatus.FAILED, DeliveryStatus.CANCELLED}  # what record_outcome writes per channel
 NEVER_SENT = {DeliveryStatus.SUPPRESSED, DeliveryStatus.CANCELLED, DeliveryStatus.DIGESTED}
 
 
@@ -64,6 +66,7 @@ class NotificationWorkflow:
         self._in_digest = False
         self._unpublished: list[SearchAttributePair] = []  # search attributes not yet upserted
         self._published_status: str | None = None
+        self._settled_as: str | None = None  # the notification status a successful send recorded
 
     @workflow.run
     async def run(self, input: NotificationInput) -> NotificationResult:
@@ -90,7 +93,8 @@ class NotificationWorkflow:
             if pending:
                 self._set_status(NotificationStatus.SENDING, self._channels_attribute(pending), publish=False)
                 attempted += pending
-                self._sends = [asyncio.create_task(self._deliver(c, input)) for c in pending]
+                settles_as = self._status_if_sent(pending, plan.fallback)
+                self._sends = [asyncio.create_task(self._deliver(c, input, settles_as)) for c in pending]
                 await asyncio.gather(*self._sends)
             await self._hand_over_to_digest(input)
             deferred = self._channels_in(DeliveryStatus.DEFERRED)
@@ -112,14 +116,15 @@ class NotificationWorkflow:
         statuses = [c.status for c in self._channels.values()]
         status = overall_status(statuses, self._cancel_requested)
         sent = any(s in SENT_STATUSES for s in statuses)
-        await workflow.execute_local_activity(
-            "record_outcome",
-            RecordOutcomeInput(
-                input.notification_id, input.tenant_id, status, attempted + never_sent,
-                release_slots=[] if sent else slots,
-            ),
-            **BOOKKEEPING,
-        )
+        ended = [c for c in attempted + never_sent if c.status in NEEDS_RECORDING]
+        if status != self._settled_as or ended:
+            await workflow.execute_local_activity(
+                "record_outcome",
+                RecordOutcomeInput(
+                    input.notification_id, input.tenant_id, status, ended, release_slots=[] if sent else slots,
+                ),
+                **BOOKKEEPING,
+            )
         self._set_status(status)
         self._finished = True
         return NotificationResult(status, list(self._channels.values()))
@@ -214,14 +219,26 @@ class NotificationWorkflow:
         )
         self._in_digest = True
 
-    async def _deliver(self, channel: ChannelState, input: NotificationInput) -> None:
+    def _status_if_sent(self, pending: list[ChannelState], fallback: FallbackSpec | None) -> str | None:
+        """When one send is all that is left to do (every other channel settled as suppressed,
+        no fallback to wait for), the notification's status should it succeed. The send records
+        it together with its own result, sparing the record_outcome step its round trips."""
+        others = [c.status for c in self._channels.values() if c not in pending]
+        if len(pending) != 1 or fallback is not None or any(s != DeliveryStatus.SUPPRESSED for s in others):
+            return None
+        if not workflow.patched(FIRST_ATTEMPT_LOCAL):  # a history from before: recorded at the end
+            return None
+        return overall_status([*others, DeliveryStatus.SENT])
+
+    async def _deliver(self, channel: ChannelState, input: NotificationInput, settles_as: str | None = None) -> None:
         """Send through each provider of the channel in turn, until one succeeds or the
         failure is the recipient's (which another provider would not change)."""
         providers = input.providers.get(channel.channel) or [None]
         for position, provider in enumerate(providers):
             try:
-                result = await self._send_with(provider, channel, input)
+                result = await self._send_with(provider, channel, input, settles_as)
                 channel.status = result.status
+                self._settled_as = settles_as
                 return
             except SEND_FAILURES as err:
                 if self._cancel_requested and was_cancelled(err):
@@ -241,7 +258,7 @@ class NotificationWorkflow:
                 )
 
     async def _send_with(
-        self, provider: str | None, channel: ChannelState, input: NotificationInput
+        self, provider: str | None, channel: ChannelState, input: NotificationInput, settles_as: str | None
     ) -> DeliverResult:
         """The first attempt runs as a local activity, inside the workflow task that decided
         to send: most sends succeed at once, and so cost no server round trip. A transient
@@ -251,11 +268,11 @@ class NotificationWorkflow:
         `deliver` never sends a delivery that is already recorded as sent.)"""
         retry, started = input.retry, workflow.now()
         if not workflow.patched(FIRST_ATTEMPT_LOCAL):  # a history from before: every attempt remote
-            return await self._retry_remotely(provider, channel, input, earlier_attempts=0, started=started)
+            return await self._retry_remotely(provider, channel, input, None, earlier_attempts=0, started=started)
         try:
             return await workflow.execute_local_activity(
                 "deliver",
-                DeliverInput(channel.delivery_id, input.tenant_id, provider),
+                DeliverInput(channel.delivery_id, input.tenant_id, provider, settles_as=settles_as),
                 result_type=DeliverResult,
                 start_to_close_timeout=timedelta(seconds=retry.attempt_timeout_seconds),
                 retry_policy=RetryPolicy(maximum_attempts=1),
@@ -270,16 +287,16 @@ class NotificationWorkflow:
         await workflow.sleep(retry_delay(first_failure) or timedelta(seconds=retry.initial_seconds))
         if workflow.now() - started >= timedelta(seconds=retry.max_total_seconds):
             raise first_failure
-        return await self._retry_remotely(provider, channel, input, earlier_attempts=1, started=started)
+        return await self._retry_remotely(provider, channel, input, settles_as, earlier_attempts=1, started=started)
 
     async def _retry_remotely(
-        self, provider: str | None, channel: ChannelState, input: NotificationInput,
+        self, provider: str | None, channel: ChannelState, input: NotificationInput, settles_as: str | None,
         earlier_attempts: int, started: datetime,
     ) -> DeliverResult:
         retry = input.retry
         return await workflow.execute_activity(
             "deliver",
-            DeliverInput(channel.delivery_id, input.tenant_id, provider, earlier_attempts=earlier_attempts),
+            DeliverInput(channel.delivery_id, input.tenant_id, provider, earlier_attempts, settles_as),
             result_type=DeliverResult,
             start_to_close_timeout=timedelta(seconds=retry.attempt_timeout_seconds),
             schedule_to_close_timeout=timedelta(seconds=retry.max_total_seconds) - (workflow.now() - started),
