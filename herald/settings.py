@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     # there (eager workflow start): no round trip through the server's task matching.
     # Worker processes still serve everything else (timers, retries, schedules) and scale out.
     embedded_worker: bool = True
+    # Temporal's workflow sandbox: a guard against non-deterministic workflow code. `make test`
+    # turns it on, so CI catches such code; production saves its CPU (see herald/workers.py).
+    workflow_sandbox: bool = False
 
     # Providers. Unset means: pick from the credentials that are present, else the
     # development defaults (the local SMTP catcher and the SMS outbox file).

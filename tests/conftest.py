@@ -208,8 +208,9 @@ def make_stack(database_url, sessions, smtp_server, tmp_path):
             delivery_retry_max_interval_seconds=0.5,
             delivery_max_attempts=4,
             secret_key="test-secret-key-not-for-production",
-            # Each test runs its worker itself, with the options it needs, unless it asks otherwise.
-            **({"embedded_worker": False} | overrides),
+            # Each test runs its worker itself, with the options it needs, unless it asks otherwise;
+            # in the sandbox, so non-deterministic workflow code fails the suite.
+            **({"embedded_worker": False, "workflow_sandbox": True} | overrides),
         )
         tenant_id, key = await new_tenant(sessions)
         app = create_app(settings, temporal=env.client)

@@ -21,6 +21,9 @@ async def test_a_deferral_and_a_digest_survive_a_worker_restart(make_stack, time
         digested = [await send(stack, digest_id, "ticket.replied", context={"subject": f"Reply {i}"}) for i in range(3)]
         for notification in digested:
             await stack.wait_for_status(notification["id"], "digested")
+            # Its workflow ends once it has handed itself to the digest: only then is it the
+            # digest's to keep (the status is recorded a step earlier).
+            await stack.client.get_workflow_handle(notification["workflow_id"]).result()
     # The stack's worker has shut down; the workflows wait on the server with what they hold.
 
     async with build_worker(time_skipping_env.client, stack.settings, sessions):
