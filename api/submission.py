@@ -14,7 +14,8 @@ from api.schemas import NotificationAccepted, NotificationCreate, RecipientRef
 from herald.notification_client import notification_workflow_id, start_notification
 from db.models import Recipient
 from db.notifications import create_notification
-from db.recipients import get_recipient, upsert_recipient
+from db.recipients import RecipientUpsert, get_recipient
+from db.session import without_transaction
 from db.tenants import TenantIdentity
 from domain.contacts import address_external_id
 from domain.types import NotificationStatus
@@ -34,24 +35,26 @@ async def submit_notification(
         raise field_error("send_at", "is in the past; omit it to send now")
     key = idempotency_key or str(uuid.uuid4())
     digest = _request_digest(request)
-    async with session.begin():
-        recipient = await _resolve_recipient(session, tenant.id, request.recipient)
-        created = await create_notification(
-            session,
-            dict(
-                tenant_id=tenant.id,
-                recipient_id=recipient.id,
-                event_key=request.event_key,
-                priority=request.priority,
-                channels=[str(c) for c in request.channels] if request.channels else None,
-                context=request.context,
-                idempotency_key=key,
-                request_digest=digest,
-                send_at=request.send_at,
-                workflow_id=notification_workflow_id(tenant.id, key),
-                status=NotificationStatus.ACCEPTED,
-            ),
-        )
+    values = dict(
+        tenant_id=tenant.id,
+        event_key=request.event_key,
+        priority=request.priority,
+        channels=[str(c) for c in request.channels] if request.channels else None,
+        context=request.context,
+        idempotency_key=key,
+        request_digest=digest,
+        send_at=request.send_at,
+        workflow_id=notification_workflow_id(tenant.id, key),
+        status=NotificationStatus.ACCEPTED,
+    )
+    if request.recipient.has_contact:
+        # Recipient and notification in one statement: atomic on its own, so no transaction.
+        await without_transaction(session)
+        created = await create_notification(session, values, recipient=_contact(tenant.id, request.recipient))
+    else:
+        async with session.begin():
+            recipient = await _known_recipient(session, tenant.id, request.recipient.external_id)
+            created = await create_notification(session, {**values, "recipient_id": recipient.id})
     notification = created.notification
     if created.replayed and notification.request_digest != digest:
         raise ApiError(
@@ -82,16 +85,18 @@ async def submit_notification(
     )
 
 
-async def _resolve_recipient(session: AsyncSession, tenant_id: uuid.UUID, ref: RecipientRef) -> Recipient:
-    if ref.has_contact:
-        external_id = ref.external_id or address_external_id(ref.email, ref.phone)
-        fields = ref.model_dump(exclude={"external_id"}, exclude_none=True)
-        return await upsert_recipient(session, tenant_id, external_id, fields)
-    recipient = await get_recipient(session, tenant_id, ref.external_id)
+def _contact(tenant_id: uuid.UUID, ref: RecipientRef) -> RecipientUpsert:
+    """Inline contact details: stored on the recipient (created if new) for next time."""
+    external_id = ref.external_id or address_external_id(ref.email, ref.phone)
+    return RecipientUpsert(tenant_id, external_id, ref.model_dump(exclude={"external_id"}, exclude_none=True))
+
+
+async def _known_recipient(session: AsyncSession, tenant_id: uuid.UUID, external_id: str) -> Recipient:
+    recipient = await get_recipient(session, tenant_id, external_id)
     if recipient is None:
         raise field_error(
             "recipient.external_id",
-            f"no recipient {ref.external_id!r}; create it with PUT /v1/recipients/{{external_id}} "
+            f"no recipient {external_id!r}; create it with PUT /v1/recipients/{{external_id}} "
             "or give contact details inline",
         )
     return recipient

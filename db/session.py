@@ -32,5 +32,10 @@ async def autocommit(sessions: async_sessionmaker) -> AsyncIterator[AsyncSession
     writes, which gain nothing from a transaction but would pay its BEGIN and COMMIT round
     trips (two of a lone UPDATE's three)."""
     async with sessions() as session:
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        await without_transaction(session)
         yield session
+
+
+async def without_transaction(session: AsyncSession) -> None:
+    """Make a fresh session's statements commit each on its own (see `autocommit`)."""
+    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
