@@ -6,7 +6,7 @@ the workflow decided at the end.
 """
 
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -53,32 +53,38 @@ class PlanningActivities:
         notification_id, tenant_id = uuid.UUID(input.notification_id), uuid.UUID(input.tenant_id)
         now = datetime.fromisoformat(input.now)
         as_of = max(datetime.fromisoformat(input.as_of), now) if input.as_of else now
-        async with self._sessions.begin() as session:
-            loaded = await store.load_notification_context(session, notification_id, tenant_id)
-            if loaded is None:
-                raise ApplicationError("notification not found", type="DeliveryNotFound", non_retryable=True)
-            rule = loaded.fallbacks.get(loaded.notification.event_key)
-            fallback = FallbackSpec(**rule) if rule else None
-            if input.add_channel:
-                loaded = _only_channel(loaded, input.add_channel)
-            elif input.reevaluate:
-                loaded = _open_channels_only(loaded)
-            elif loaded.deliveries:  # a retry after this step committed
-                return PrepareResult([_state(d) for d in loaded.deliveries], fallback=fallback)
-            decision, slots = await _decide(session, loaded, loaded.policy_settings, as_of, take_slots=as_of <= now)
+        async with autocommit(self._sessions) as reader:
+            loaded = await store.load_notification_context(reader, notification_id, tenant_id)
+        if loaded is None:
+            raise ApplicationError("notification not found", type="DeliveryNotFound", non_retryable=True)
+        rule = loaded.fallbacks.get(loaded.notification.event_key)
+        fallback = FallbackSpec(**rule) if rule else None
+        if input.add_channel:
+            loaded = _only_channel(loaded, input.add_channel)
+        elif input.reevaluate:
+            loaded = _open_channels_only(loaded)
+        elif loaded.deliveries:  # a retry after this step committed
+            return PrepareResult([_state(d) for d in loaded.deliveries], fallback=fallback)
+        subject = _subject(loaded, as_of)
+        # Send counters are read and taken in the transaction that records the plan, so no
+        # slot is kept for a plan that was not recorded. Without counters, a new plan is
+        # written in one statement, which needs no transaction.
+        in_transaction = subject.counted or input.reevaluate
+        async with self._sessions.begin() if in_transaction else autocommit(self._sessions) as session:
+            decision, slots = await _decide(session, subject, loaded.policy_settings, as_of, take_slots=as_of <= now)
             decided = _rows(loaded, decision, only_open=input.reevaluate)
             _suppress_invalid_addresses(loaded, decided)
             states = [_decided_state(r) for r in decided]
+            status = None if input.add_channel else _status(states, as_of > now)
             if input.reevaluate:
                 for row in decided:
                     await store.update_delivery(
                         session, row["id"], only_if_open=True, status=row["status"],
                         status_reason=row["status_reason"], deferred_until=row["deferred_until"],
                     )
+                await store.set_notification_status(session, notification_id, status)
             else:
-                await store.insert_deliveries(session, [_new_row(loaded, r) for r in decided])
-            if not input.add_channel:
-                await store.set_notification_status(session, notification_id, _status(states, as_of > now))
+                await store.record_plan(session, notification_id, [_new_row(loaded, r) for r in decided], status)
         return PrepareResult(states, slots, fallback)
 
     @activity.defn(name="record_failover")
@@ -127,13 +133,22 @@ async def _status_from_latest_deliveries(session: AsyncSession, notification_id:
     return overall_status(await store.latest_statuses(session, notification_id))
 
 
-async def _decide(
-    session: AsyncSession,
-    loaded: store.NotificationContext,
-    settings: policy.TenantSettings,
-    as_of: datetime,
-    take_slots: bool,
-) -> tuple[policy.Decision, list[CounterSlot]]:
+@dataclass(frozen=True)
+class _Subject:
+    """What the policy decides about, and which of the recipient's send counters apply."""
+
+    what: policy.Notification
+    who: policy.Recipient
+    recipient_id: uuid.UUID
+    reminder_day: datetime | None  # the recipient's local day, when this is a (daily capped) reminder
+    rate_window: tuple[datetime, datetime] | None  # when the recipient has a rate limit
+
+    @property
+    def counted(self) -> bool:
+        return self.reminder_day is not None or self.rate_window is not None
+
+
+def _subject(loaded: store.NotificationContext, as_of: datetime) -> _Subject:
     notification, recipient = loaded.notification, loaded.recipient
     prefs = effective_preferences(loaded.preference_defaults, recipient.preference_overrides)
     who = policy.Recipient(
@@ -142,17 +157,32 @@ async def _decide(
         timezone=recipient.timezone,
         locale=recipient.locale,
     )
-    what = policy.Notification(notification.event_key, notification.priority, notification.channels)
-    day = local_day_start(as_of, who.zone)
-    is_reminder = what.event_key in settings.reminder_event_keys
+    is_reminder = notification.event_key in loaded.policy_settings.reminder_event_keys
+    return _Subject(
+        policy.Notification(notification.event_key, notification.priority, notification.channels),
+        who,
+        recipient.id,
+        local_day_start(as_of, who.zone) if is_reminder else None,
+        rate_window(as_of, prefs.rate_limit.window_minutes) if prefs.rate_limit else None,
+    )
+
+
+async def _decide(
+    session: AsyncSession,
+    subject: _Subject,
+    settings: policy.TenantSettings,
+    as_of: datetime,
+    take_slots: bool,
+) -> tuple[policy.Decision, list[CounterSlot]]:
+    what, who, recipient_id = subject.what, subject.who, subject.recipient_id
+    prefs, day, window = who.preferences, subject.reminder_day, subject.rate_window
     # Only reminders count against the daily cap: other notifications skip that read.
-    reminders_today = await policy_store.sent_in(session, recipient.id, REMINDERS_DAY, day) if is_reminder else 0
+    reminders_today = await policy_store.sent_in(session, recipient_id, REMINDERS_DAY, day) if day else 0
     counts = policy.SendCounts(reminders_sent_today=reminders_today)
-    window = rate_window(as_of, prefs.rate_limit.window_minutes) if prefs.rate_limit else None
     if window:
         counts = replace(
             counts,
-            sent_in_rate_window=await policy_store.sent_in(session, recipient.id, RATE_WINDOW, window[0]),
+            sent_in_rate_window=await policy_store.sent_in(session, recipient_id, RATE_WINDOW, window[0]),
             rate_window_frees_at=window[1],
         )
     decision = policy.decide(what, who, as_of, counts, settings)
@@ -161,14 +191,14 @@ async def _decide(
         return decision, slots
     # Take the slots the policy counted on; if another notification took the last one
     # in the meantime, decide again as if the window were full.
-    if is_reminder:
-        if await policy_store.take_slot(session, recipient.id, REMINDERS_DAY, day, prefs.max_reminders_per_day):
+    if day:
+        if await policy_store.take_slot(session, recipient_id, REMINDERS_DAY, day, prefs.max_reminders_per_day):
             slots.append(CounterSlot(REMINDERS_DAY, day.isoformat()))
         else:
             counts = replace(counts, reminders_sent_today=prefs.max_reminders_per_day)
             decision = policy.decide(what, who, as_of, counts, settings)
     if window and decision.send_now():
-        if await policy_store.take_slot(session, recipient.id, RATE_WINDOW, window[0], prefs.rate_limit.max_count):
+        if await policy_store.take_slot(session, recipient_id, RATE_WINDOW, window[0], prefs.rate_limit.max_count):
             slots.append(CounterSlot(RATE_WINDOW, window[0].isoformat()))
         else:
             counts = replace(counts, sent_in_rate_window=prefs.rate_limit.max_count)
