@@ -1,13 +1,15 @@
 """`make bench`: Herald against a bare Temporal workflow, measured in the same run on the same server.
 
 (a) a bare workflow with one no-op activity, started from this process, its worker in another;
-(b) a Herald email: POST /v1/notifications to the API process -> worker process -> the message
-    arriving at the SMTP server in this process.
+(b) a Herald email: POST /v1/notifications to an API replica, whose embedded worker starts the
+    workflow eagerly and sends -> the message arriving at the SMTP server in this process.
+    Herald runs as deployed: one API replica per core, plus a worker process.
 Latency at concurrency 1 (p50/p99) and sustained throughput at concurrency 50, then the ratios.
 The machine is shared and noisy, so only ratios within one run are goals, never absolute times.
 """
 
 import asyncio
+import itertools
 import json
 import os
 import platform
@@ -39,6 +41,8 @@ from tests.conftest import free_port, temporal_binary
 LATENCY_N = int(os.environ.get("BENCH_LATENCY_N", 60))
 THROUGHPUT_N = int(os.environ.get("BENCH_THROUGHPUT_N", 600))
 CONCURRENCY = 50
+# API replicas (each also a worker, see EMBEDDED_WORKER): one per core, as a deployment would run them.
+API_PROCESSES = int(os.environ.get("BENCH_API_PROCESSES", os.cpu_count() or 1))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
 RESULTS = Path(__file__).parent / "results"
 PROFILES = Path(__file__).parent / "profiles"
@@ -72,12 +76,12 @@ async def bare_once(client: Client) -> float:
     return time.perf_counter() - started
 
 
-async def herald_once(api: aiohttp.ClientSession, catcher: ArrivalCatcher) -> float:
+async def herald_once(api: aiohttp.ClientSession, base_url: str, catcher: ArrivalCatcher) -> float:
     address = f"{uuid.uuid4().hex}@bench.example"
     arrival = catcher.expect(address)
     started = time.perf_counter()
     async with api.post(
-        "/v1/notifications",
+        f"{base_url}/v1/notifications",
         json={"recipient": {"email": address}, "event_key": "payment.completed", "channels": ["email"],
               "context": {"subject": "Payment received", "message": "We received your payment."}},
     ) as response:
@@ -155,7 +159,7 @@ async def main() -> None:
         _, key = await create_tenant(session, "bench")
     await engine.dispose()
 
-    temporal_port, ui_port, api_port, smtp_port = free_port(), free_port(), free_port(), free_port()
+    temporal_port, ui_port, smtp_port = free_port(), free_port(), free_port()
     processes = [start([temporal_binary(), "server", "start-dev", "--headless", "--port", str(temporal_port),
                         "--ui-port", str(ui_port), "--log-level", "error",
                         "--dynamic-config-value", "system.enableActivityEagerExecution=true"], dict(os.environ))]
@@ -175,33 +179,40 @@ async def main() -> None:
                "METRICS_PORT": "0"}
         processes.append(start([sys.executable, "-m", "bench.bare", address], env, ready="ready"))
         processes.append(start([sys.executable, "worker.py"], env))
-        processes.append(start([sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(api_port),
-                                "--log-level", "warning", "--no-access-log",
-                                "--workers", os.environ.get("BENCH_API_WORKERS", "1")], env))
-        await wait_http(f"http://127.0.0.1:{api_port}/v1/health")
+        api_ports = [free_port() for _ in range(API_PROCESSES)]
+        api_processes = [
+            start([sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port),
+                   "--log-level", "warning", "--no-access-log"], env)
+            for port in api_ports
+        ]
+        processes += api_processes
+        for port in api_ports:
+            await wait_http(f"http://127.0.0.1:{port}/v1/health")
 
         # aiohttp rather than httpx: the load generator shares the two cores with what it measures,
         # and aiohttp spends about a third of httpx's CPU per request.
-        async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{api_port}",
-                                         connector=aiohttp.TCPConnector(limit=CONCURRENCY + 10),
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY + 10),
                                          headers={"Authorization": f"Bearer {key}"},
                                          timeout=aiohttp.ClientTimeout(total=60)) as api:
+            # Requests take turns among the API replicas, as a load balancer would spread them.
+            replicas = itertools.cycle([f"http://127.0.0.1:{port}" for port in api_ports])
             bare = lambda: bare_once(client)  # noqa: E731
-            herald = lambda: herald_once(api, catcher)  # noqa: E731
+            herald = lambda: herald_once(api, next(replicas), catcher)  # noqa: E731
             for warm in (bare, herald):  # connections, caches, the sandbox's first imports
                 for _ in range(20):
                     await warm()
-            temporal, bare_worker, herald_worker, api_server = (p.pid for p in processes)
+            temporal, bare_worker, herald_worker = (p.pid for p in processes[:3])
             cpu_groups = {
                 "temporal": [temporal], "bare_worker": [bare_worker], "herald_worker": [herald_worker],
-                "api": api_server, "postgres": postmaster,
+                "api": [p.pid for p in api_processes], "postgres": postmaster,
                 "bench_client": [os.getpid()],
             }
             rounds = []
             for round_no in range(ROUNDS):  # alternate, so drift in machine load hits both alike
                 bare_rate, bare_cpu = await throughput(bare, cpu_groups)
                 herald_rate, herald_cpu = await throughput(
-                    herald, cpu_groups, profile={"herald_worker": herald_worker, "api": api_server}
+                    herald, cpu_groups,
+                    profile={"herald_worker": herald_worker, **{f"api{i}": p.pid for i, p in enumerate(api_processes)}}
                 )
                 result = {
                     "bare_latency": summary_ms(await latency(bare)),
