@@ -18,11 +18,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_settings(request: Request) -> Settings:
+# Plain lookups, declared async so FastAPI calls them inline: it would run a sync
+# dependency in a thread pool, a thread hop per request for nothing.
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_temporal(request: Request) -> Client:
+async def get_temporal(request: Request) -> Client:
     return request.app.state.temporal
 
 

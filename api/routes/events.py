@@ -12,7 +12,7 @@ from api.event_schemas import EventAccepted, EventIn
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
 
-def _sessions(request: Request) -> async_sessionmaker:
+async def _sessions(request: Request) -> async_sessionmaker:  # async: called inline, not in a thread
     return request.app.state.sessions
 
 
