@@ -43,7 +43,7 @@ THROUGHPUT_N = int(os.environ.get("BENCH_THROUGHPUT_N", 600))
 CONCURRENCY = 50
 # API replicas (each also a worker, see EMBEDDED_WORKER): one per core, as a deployment would run them.
 API_PROCESSES = int(os.environ.get("BENCH_API_PROCESSES", os.cpu_count() or 1))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", 5))  # the median of 5 resists one noisy round
 RESULTS = Path(__file__).parent / "results"
 PROFILES = Path(__file__).parent / "profiles"
 
