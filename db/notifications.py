@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import and_, bindparam, exists, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,10 +30,14 @@ async def create_notification(
     this runs for every accepted notification."""
     table = Notification.__table__
     row = {"id": uuid.uuid4(), **values}
+    same_key = (table.c.tenant_id == values["tenant_id"]) & (table.c.idempotency_key == values["idempotency_key"])
     if recipient is None:
         statement = insert(table).values(**row)
     else:
-        upserted = recipient.statement().returning(Recipient.__table__.c.id).cte("recipient")
+        # A repeated key writes nothing, not even the recipient: a replay changes nothing,
+        # and a conflicting one (409) must leave no trace.
+        replay = exists().where(same_key)
+        upserted = recipient.statement(unless=replay).returning(Recipient.__table__.c.id).cte("recipient")
         statement = insert(table).from_select(
             [*row, "recipient_id"],
             select(*(bindparam(name, value, type_=table.c[name].type) for name, value in row.items()), upserted.c.id),
@@ -46,14 +50,7 @@ async def create_notification(
     ).one_or_none()
     if inserted is not None:
         return Created(inserted, replayed=False)
-    existing = (
-        await session.execute(
-            select(table).where(
-                table.c.tenant_id == values["tenant_id"],
-                table.c.idempotency_key == values["idempotency_key"],
-            )
-        )
-    ).one()
+    existing = (await session.execute(select(table).where(same_key))).one()
     return Created(existing, replayed=True)
 
 

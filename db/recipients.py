@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,16 +25,20 @@ class RecipientUpsert:
     external_id: str
     fields: dict[str, Any]
 
-    def statement(self) -> Insert:
-        """A Core statement on the table, not the ORM entity: it runs for most API requests."""
+    def statement(self, unless: ColumnElement[bool] | None = None) -> Insert:
+        """A Core statement on the table, not the ORM entity: it runs for most API requests.
+        With `unless`, it writes nothing where that condition holds."""
         table = Recipient.__table__
-        return (
-            insert(table)
-            .values(id=uuid.uuid4(), tenant_id=self.tenant_id, external_id=self.external_id, **self.fields)
-            .on_conflict_do_update(
-                index_elements=[table.c.tenant_id, table.c.external_id],
-                set_={**self.fields, "updated_at": func.now()},
-            )
+        row = dict(id=uuid.uuid4(), tenant_id=self.tenant_id, external_id=self.external_id, **self.fields)
+        if unless is None:
+            statement = insert(table).values(**row)
+        else:
+            values = select(*(bindparam(name, value, type_=table.c[name].type) for name, value in row.items()))
+            statement = insert(table).from_select(list(row), values.where(~unless))
+        return statement.on_conflict_do_update(
+            index_elements=[table.c.tenant_id, table.c.external_id],
+            set_={**self.fields, "updated_at": func.now()},
+            where=None if unless is None else ~unless,
         )
 
 

@@ -91,10 +91,21 @@ async def test_same_idempotency_key_sends_once(stack, smtp):
     assert len(smtp.to(address)) == 1
 
 
-async def test_same_key_for_a_different_request_is_a_conflict(stack, smtp):
+async def test_same_key_for_a_different_request_is_a_conflict_that_writes_nothing(stack, smtp):
     headers = {"Idempotency-Key": f"k-{uuid.uuid4()}"}
-    first = await stack.api.post("/v1/notifications", json=email_request("a@example.com"), headers=headers)
-    other = await stack.api.post("/v1/notifications", json=email_request("b@example.com"), headers=headers)
+    body = email_request("a@example.com")
+    first = await stack.api.post("/v1/notifications", json=body, headers=headers)
+    changed_contact = {**body, "recipient": {**body["recipient"], "email": "b@example.com", "name": "Bob"}}
+    new_recipient = email_request("c@example.com")
+    conflicts = [
+        await stack.api.post("/v1/notifications", json=request, headers=headers)
+        for request in (changed_contact, new_recipient)
+    ]
     assert first.status_code == 202
-    assert other.status_code == 409
-    assert "Idempotency-Key" in other.json()["error"]["message"]
+    assert [c.status_code for c in conflicts] == [409, 409]
+    assert "Idempotency-Key" in conflicts[0].json()["error"]["message"]
+    # Neither the known recipient's details nor a new recipient were written.
+    known = (await stack.api.get(f"/v1/recipients/{body['recipient']['external_id']}")).json()
+    assert (known["email"], known["name"]) == ("a@example.com", "Ada")
+    unknown = await stack.api.get(f"/v1/recipients/{new_recipient['recipient']['external_id']}")
+    assert unknown.status_code == 404
