@@ -1,13 +1,12 @@
 """Email over SMTP (aiosmtplib)."""
 
-import email.policy
 import email.utils
 import socket
-from email.message import EmailMessage as MimeMessage
 
 import aiosmtplib
 
 from channels.base import EmailMessage, PermanentSendError, SendResult, TransientSendError
+from channels.mime import compose
 from channels.smtp_sessions import SmtpSessions
 
 
@@ -41,9 +40,7 @@ class SmtpEmailProvider:
         )
 
     async def send_email(self, message: EmailMessage) -> SendResult:
-        mime = to_mime(message)
-        # Serialised here, with our policy: aiosmtplib would re-fold headers with its own.
-        raw = mime.as_bytes(policy=MIME_POLICY)
+        raw, message_id = compose(message)  # bytes: aiosmtplib sends them as they are
         sender = email.utils.parseaddr(message.sender)[1]
         try:
             reply = await self._transfer(sender, message.to, raw)
@@ -57,7 +54,7 @@ class SmtpEmailProvider:
             raise _for_code(exc.code, f"SMTP error {exc.code}: {exc.message}") from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise TransientSendError(f"SMTP server unreachable: {exc}") from exc
-        return SendResult(self.name, mime["Message-ID"], {"reply": reply.message})
+        return SendResult(self.name, message_id, {"reply": reply.message})
 
     async def _transfer(self, sender: str, recipient: str, raw: bytes) -> aiosmtplib.SMTPResponse:
         """MAIL, RCPT, DATA on a kept session, or a new one. A kept session the server has
@@ -89,27 +86,3 @@ def _for_code(code: int, text: str) -> Exception:
     if 500 <= code < 600:
         return PermanentSendError(text, code=str(code))
     return TransientSendError(text, code=str(code))
-
-
-# RFC 5322 allows 998 characters a line. The default (78) would fold a long header without
-# spaces, such as List-Unsubscribe's signed link, into RFC 2047 encoded words that mail
-# clients do not decode there, breaking one-click unsubscribe.
-MIME_POLICY = email.policy.SMTP.clone(max_line_length=998)
-
-
-def to_mime(message: EmailMessage) -> MimeMessage:
-    mime = MimeMessage(policy=MIME_POLICY)
-    mime["From"] = message.sender
-    mime["To"] = message.to
-    mime["Subject"] = message.subject
-    mime["Date"] = email.utils.formatdate(localtime=False)
-    domain = email.utils.parseaddr(message.sender)[1].rpartition("@")[2] or "herald.localhost"
-    mime["Message-ID"] = email.utils.make_msgid(idstring=message.reference or None, domain=domain)
-    if message.reference:
-        mime["X-Herald-Delivery"] = message.reference
-    for name, value in message.headers.items():
-        mime[name] = value
-    mime.set_content(message.text)
-    if message.html:
-        mime.add_alternative(message.html, subtype="html")
-    return mime

@@ -1,0 +1,58 @@
+"""An email as the bytes SMTP's DATA carries (RFC 5322 with MIME).
+
+Composed with the email package's compat32 API: it stores headers as given instead of parsing
+each into a header object, which makes an email about four times cheaper to compose (1.3 to
+0.3 ms, the largest single cost of a send under `make bench`). What the newer API did
+implicitly is therefore explicit here: non-ASCII header text becomes RFC 2047 encoded words,
+a display name is encoded but never its address, bodies are UTF-8 in quoted-printable, and a
+line break in a header value (header injection) is refused."""
+
+import email.utils
+from email import charset, policy
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
+
+from channels.base import EmailMessage
+
+_UTF8_QUOTED_PRINTABLE = charset.Charset("utf-8")
+_UTF8_QUOTED_PRINTABLE.body_encoding = charset.QP
+# RFC 5322 allows 998 characters a line. Folding at 78 would split a long header without
+# spaces, such as List-Unsubscribe's signed link, which mail clients then fail to read.
+_SMTP = policy.compat32.clone(linesep="\r\n", max_line_length=998)
+
+
+def compose(message: EmailMessage) -> tuple[bytes, str]:
+    """The message's bytes and its Message-ID."""
+    alternatives = [_text_part(message.text, "plain")]
+    if message.html:
+        alternatives.append(_text_part(message.html, "html"))
+    mime = MIMEMultipart("alternative", _subparts=alternatives) if len(alternatives) > 1 else alternatives[0]
+    name, address = email.utils.parseaddr(message.sender)
+    message_id = email.utils.make_msgid(
+        idstring=message.reference or None, domain=address.rpartition("@")[2] or "herald.localhost"
+    )
+    headers = {
+        "From": email.utils.formataddr((name, address), charset="utf-8"),
+        "To": message.to,
+        "Subject": message.subject,
+        "Date": email.utils.formatdate(localtime=False),
+        "Message-ID": message_id,
+        **({"X-Herald-Delivery": message.reference} if message.reference else {}),
+        **message.headers,
+    }
+    for header, value in headers.items():
+        mime[header] = _header_value(header, value)
+    return mime.as_bytes(policy=_SMTP), message_id
+
+
+def _text_part(body: str, subtype: str) -> MIMENonMultipart:
+    part = MIMENonMultipart("text", subtype, charset="utf-8")
+    part.set_payload(body, _UTF8_QUOTED_PRINTABLE)
+    return part
+
+
+def _header_value(header: str, value: str) -> str | Header:
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"{header}: a header value may not contain a line break")
+    return value if value.isascii() else Header(value, "utf-8", header_name=header)
