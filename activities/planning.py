@@ -26,7 +26,7 @@ from domain.contracts import (
     PrepareResult,
     RecordOutcomeInput,
 )
-from domain.outcome import overall_status
+from domain.outcome import DECIDED_ENDS, overall_status
 from domain.preferences import effective_preferences
 from domain.send_windows import local_day_start, rate_window
 from domain.types import OPEN_DELIVERY_STATUSES, Channel, DeliveryStatus, NotificationStatus
@@ -98,7 +98,7 @@ class PlanningActivities:
     @activity.defn(name="record_outcome")
     async def record_outcome(self, input: RecordOutcomeInput) -> None:
         """Record failures, cancellations, given-back slots and the notification's status."""
-        ended = [c for c in input.channels if c.status in (DeliveryStatus.FAILED, DeliveryStatus.CANCELLED)]
+        ended = [c for c in input.channels if c.status in DECIDED_ENDS]
         if not ended and not input.release_slots and input.notification_status:
             # The usual end, every channel sent: one UPDATE, which needs no transaction around it.
             async with autocommit(self._sessions) as session:

@@ -62,13 +62,13 @@ class SmtpEmailProvider:
         After any refusal the session is closed rather than kept, its state unknown."""
         session = self._sessions.reusable()
         try:
-            try:
-                if session is None:
-                    raise aiosmtplib.SMTPServerDisconnected("no kept session")
-                await session.mail(sender)
-            except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
-                if session is not None:
+            if session is not None:
+                try:
+                    await session.mail(sender)
+                except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
                     session.close()
+                    session = None
+            if session is None:
                 session = await self._sessions.open()
                 await session.mail(sender)
             await session.rcpt(recipient)

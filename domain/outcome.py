@@ -4,6 +4,8 @@ from domain.types import DeliveryStatus as D
 from domain.types import NotificationStatus as N
 
 SENT_STATUSES = frozenset({D.SENT, D.DELIVERED, D.OPENED, D.CLICKED})
+# Ends the workflow decides for a channel, which the record_outcome step writes to its row.
+DECIDED_ENDS = frozenset({D.FAILED, D.CANCELLED})
 _FAILURE = {D.FAILED, D.BOUNCED}
 
 

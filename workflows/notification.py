@@ -21,12 +21,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.delivery_status import STAMP_COLUMNS, apply_report
     from domain.fallback import FallbackRule, fallback_verdict
-    from domain.outcome import SENT_STATUSES, overall_status
+    from domain.outcome import DECIDED_ENDS, SENT_STATUSES, overall_status
     from domain.types import DeliveryStatus, NotificationStatus
     from workflows import search_attributes as sa
     from workflows.sending import BOOKKEEPING, FIRST_ATTEMPT_LOCAL, ChannelSender
 
-NEEDS_RECORDING = {DeliveryStatus.FAILED, DeliveryStatus.CANCELLED}  # what record_outcome writes per channel
 NEVER_SENT = {DeliveryStatus.SUPPRESSED, DeliveryStatus.CANCELLED, DeliveryStatus.DIGESTED}
 
 
@@ -92,7 +91,7 @@ class NotificationWorkflow:
         statuses = [c.status for c in self._channels.values()]
         status = overall_status(statuses, self._cancel_requested)
         sent = any(s in SENT_STATUSES for s in statuses)
-        ended = [c for c in attempted + never_sent if c.status in NEEDS_RECORDING]
+        ended = [c for c in attempted + never_sent if c.status in DECIDED_ENDS]
         if status != self._settled_as or ended:
             await workflow.execute_local_activity(
                 "record_outcome",
