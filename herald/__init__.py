@@ -1,1 +1,0 @@
-"""Herald: cross-cutting pieces (settings, command line, development stack)."""
