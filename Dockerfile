@@ -8,9 +8,12 @@ COPY activities ./activities
 COPY channels ./channels
 COPY db ./db
 COPY domain ./domain
-COPY herald ./herald
+COPY config ./config
+COPY observability ./observability
+COPY services ./services
+COPY temporal_clients ./temporal_clients
 COPY workflows ./workflows
-COPY worker.py alembic.ini ./
+COPY worker.py bootstrap.py cli.py alembic.ini ./
 RUN pip install --no-cache-dir . && useradd --create-home herald
 USER herald
 EXPOSE 8000

@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 run: install
-	$(PY) -m herald.cli run
+	$(PY) -m cli run
 
 test: install
 	$(PY) -m pytest -q

@@ -1,38 +1,82 @@
-"""Building a Herald worker: its workflows and activities on the task queue.
+"""The composition root: the one place that builds Herald's collaborators from Settings.
 
-Both `worker.py` (a worker process) and the API process (an embedded worker, so the
-notifications it starts begin in-process: eager workflow start) build theirs here."""
+A worker's workflows and activities (for `worker.py` and for the API process's embedded
+worker, which lets the notifications it starts begin in-process: eager workflow start),
+the Temporal client and runtime, and the database engine."""
 
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.agenda import AgendaActivities
+from activities.booking import BookingActivities
 from activities.delivery import DeliveryActivities
 from activities.digest import DigestActivities
+from activities.maintenance import MaintenanceActivities
+from activities.notices import NoticeActivities
 from activities.planning import PlanningActivities
 from channels.registry import build_providers
-from herald.scheduling_wiring import SCHEDULING_WORKFLOWS, scheduling_activities
-from herald.settings import Settings
+from config.settings import Settings
+from observability.tracing import tracing_interceptors
+from workflows.agenda import DailyAgendaWorkflow
+from workflows.booking import BookingWorkflow
 from workflows.digest import DigestWorkflow
+from workflows.maintenance import (
+    FailureRateMonitorWorkflow,
+    PurgeLogsWorkflow,
+    RetryFailedDeliveriesWorkflow,
+)
 from workflows.notification import NotificationWorkflow
 
-WORKFLOWS = [NotificationWorkflow, DigestWorkflow, *SCHEDULING_WORKFLOWS]
+WORKFLOWS = [
+    NotificationWorkflow,
+    DigestWorkflow,
+    BookingWorkflow,
+    DailyAgendaWorkflow,
+    PurgeLogsWorkflow,
+    RetryFailedDeliveriesWorkflow,
+    FailureRateMonitorWorkflow,
+]
 
 
-def build_worker(client: Client, settings: Settings, sessions, **options) -> Worker:
+def activities(client: Client, settings: Settings, sessions: async_sessionmaker) -> list[Callable[..., Any]]:
+    """Every activity a Herald worker runs, bound to its collaborators."""
     planning = PlanningActivities(sessions)
     delivery = DeliveryActivities(sessions, build_providers(settings), settings)
     digests = DigestActivities(client, sessions, settings)
+    notices = NoticeActivities(sessions, settings)
+    booking = BookingActivities(sessions)
+    agenda = AgendaActivities(sessions)
+    maintenance = MaintenanceActivities(sessions, settings)
+    return [
+        planning.prepare_notification,
+        planning.record_outcome,
+        planning.record_failover,
+        delivery.deliver,
+        digests.enqueue_digest,
+        digests.send_digest,
+        notices.create_notice,
+        booking.load_booking_config,
+        booking.record_booking,
+        agenda.load_agenda,
+        maintenance.purge_logs,
+        maintenance.retry_failed_deliveries,
+        maintenance.check_failure_rates,
+    ]
+
+
+def build_worker(client: Client, settings: Settings, sessions: async_sessionmaker, **options: Any) -> Worker:
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(settings),
-        activities=[planning.prepare_notification, planning.record_outcome, planning.record_failover,
-                    delivery.deliver,
-                    digests.enqueue_digest, digests.send_digest,
-                    *scheduling_activities(sessions, settings)],
+        activities=activities(client, settings, sessions),
         **options,
     )
 
@@ -54,3 +98,13 @@ def temporal_runtime(settings: Settings) -> Runtime | None:
     if not settings.temporal_metrics_bind:
         return None
     return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.temporal_metrics_bind)))
+
+
+async def connect_temporal(settings: Settings) -> Client:
+    """The process's one Temporal client, with tracing and SDK metrics when configured."""
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        interceptors=tracing_interceptors(settings),
+        runtime=temporal_runtime(settings),
+    )

@@ -4,14 +4,14 @@ import argparse
 import asyncio
 import sys
 
-from herald.settings import get_settings
+from config.settings import get_settings
 
 
 def _database_url() -> str:
     url = get_settings().database_url
     if url:
         return url
-    from herald.devstack import embedded_database_url
+    from devtools.devstack import embedded_database_url
 
     return embedded_database_url()
 
@@ -40,7 +40,7 @@ async def _migrate() -> None:
     from temporalio.client import Client
 
     from db.migrate import upgrade
-    from herald.temporal_setup import register_search_attributes
+    from temporal_clients.setup import register_search_attributes
 
     await asyncio.to_thread(upgrade, _database_url())
     settings = get_settings()
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "tenant":
         asyncio.run(_create_tenant(args.name, args.operations_email))
     elif args.command == "run":
-        from herald.devstack import main as run_stack
+        from devtools.devstack import main as run_stack
 
         run_stack()
     elif args.command == "worker":

@@ -5,13 +5,11 @@ import logging
 import signal
 
 from prometheus_client import start_http_server
-from temporalio.client import Client
 
+from bootstrap import build_worker, connect_temporal
+from config.settings import get_settings
 from db.session import create_engine, session_factory
-from herald.schedules import ensure_maintenance_schedules
-from herald.settings import get_settings
-from herald.telemetry import tracing_interceptors
-from herald.workers import build_worker, temporal_runtime
+from temporal_clients.maintenance import ensure_maintenance_schedules
 
 
 async def main() -> None:
@@ -20,12 +18,7 @@ async def main() -> None:
     engine = create_engine(settings.database_url, pool_size=20)
     if settings.metrics_port:
         start_http_server(settings.metrics_port)  # Herald's own: deliveries, provider latency
-    client = await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        interceptors=tracing_interceptors(settings),
-        runtime=temporal_runtime(settings),
-    )
+    client = await connect_temporal(settings)
     await ensure_maintenance_schedules(client, settings)  # idempotent, as every worker runs it
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

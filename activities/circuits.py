@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
 from domain.circuit import CircuitBreaker, CircuitState
-from herald.settings import Settings
+from config.settings import Settings
 
 _RECORD = text("""
     INSERT INTO provider_circuits (provider, state, opened_at, updated_at)

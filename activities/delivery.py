@@ -18,8 +18,8 @@ from db.session import autocommit
 from domain.contracts import DeliverInput, DeliverResult
 from domain.types import FINAL_DELIVERY_STATUSES, Channel, DeliveryStatus, subscription_category
 from domain.unsubscribe import Unsubscribe, unsubscribe_url
-from herald.metrics import DELIVERIES, PROVIDER_SECONDS
-from herald.settings import Settings
+from observability.metrics import DELIVERIES, PROVIDER_SECONDS
+from config.settings import Settings
 
 
 class DeliveryActivities:

@@ -9,12 +9,12 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
-from herald.notification_client import notification_workflow_id, start_notification
+from temporal_clients.notifications import notification_workflow_id, start_notification
 from db import deliveries as store
 from db.notifications import create_notification
 from domain.contracts import DigestInput, DigestItem, EnqueueDigestInput, SendDigestInput
 from domain.types import DIGEST_PREFIX, Channel, NotificationStatus, Priority, event_category
-from herald.settings import Settings
+from config.settings import Settings
 from workflows.digest import DigestWorkflow, digest_workflow_id
 
 

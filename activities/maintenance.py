@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 
-from herald.notification_client import notification_workflow_id, start_notification
+from temporal_clients.notifications import notification_workflow_id, start_notification
 from db import maintenance as store
 from db.models import Tenant
 from db.notifications import create_notification
@@ -27,7 +27,7 @@ from domain.maintenance import (
 )
 from domain.contacts import address_external_id
 from domain.types import Channel, NotificationStatus, Priority
-from herald.settings import Settings
+from config.settings import Settings
 
 ALERT_EVENT_KEY = "operations.failure_rate"
 

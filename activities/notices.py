@@ -8,12 +8,12 @@ import uuid
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 
-from herald.notification_client import delivery_retry, notification_workflow_id
+from temporal_clients.notifications import delivery_retry, notification_workflow_id
 from db.notifications import create_notification
 from db.recipients import upsert_recipient
 from domain.booking_contracts import NoticeCreated, NoticeRequest
 from domain.types import NotificationStatus, Priority
-from herald.settings import Settings
+from config.settings import Settings
 
 
 class NoticeActivities:

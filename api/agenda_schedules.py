@@ -23,8 +23,8 @@ from db.bookings import recipient_preferences
 from db.tenants import TenantIdentity
 from domain.booking_contracts import DailyAgendaInput
 from domain.policy import AgendaScheduleSpec, agenda_schedule_spec, resolve_weekend_days
-from herald.schedules import RPC_TIMEOUT, upsert_schedule
-from herald.settings import Settings
+from temporal_clients.maintenance import RPC_TIMEOUT, upsert_schedule
+from config.settings import Settings
 from workflows.agenda import DailyAgendaWorkflow
 
 

@@ -15,9 +15,9 @@ from api.routes import templates as template_routes
 from api.routes import scheduling as scheduling_routes
 from api.routes import stats, webhooks
 from db.session import create_engine, session_factory
-from herald.settings import Settings, get_settings
-from herald.telemetry import tracing_interceptors
-from herald.workers import build_worker
+from config.settings import Settings, get_settings
+from observability.tracing import tracing_interceptors
+from bootstrap import build_worker
 
 
 @asynccontextmanager

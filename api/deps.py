@@ -10,7 +10,7 @@ from temporalio.client import Client
 
 from api.errors import ApiError
 from db.tenants import TenantIdentity, tenant_for_key
-from herald.settings import Settings
+from config.settings import Settings
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from api.booking_workflows import BookingEnded, BookingUnknown, deliver_booking_event
+from temporal_clients.bookings import BookingEnded, BookingUnknown, deliver_booking_event
 from api.errors import ApiError
 from api.event_schemas import BookingPayload, EventAccepted, EventIn, PaymentPayload
 from api.schemas import NotificationCreate, RecipientRef
@@ -19,7 +19,7 @@ from db.events import claim_event
 from db.tenants import TenantIdentity
 from domain.booking_contracts import BookingDetails, BookingEvent, Person
 from domain.booking_notices import utc_iso
-from herald.settings import Settings
+from config.settings import Settings
 
 
 async def ingest_event(

@@ -11,7 +11,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetSyste
 from temporalio.client import Client
 
 from channels.registry import describe_providers
-from herald.settings import Settings
+from config.settings import Settings
 
 CHECK_TIMEOUT = timedelta(seconds=3)
 FAILURE_RATE_DEGRADED = 0.2

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from herald.metrics import HTTP_REQUESTS, HTTP_SECONDS
+from observability.metrics import HTTP_REQUESTS, HTTP_SECONDS
 
 router = APIRouter(tags=["health"])
 

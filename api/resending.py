@@ -8,13 +8,13 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 
 from api.errors import ApiError
-from herald.notification_client import delivery_retry
+from temporal_clients.notifications import delivery_retry
 from db.address_health import invalid_address_reason
 from db.deliveries import delivery_id_for
 from db.resends import resend_target, insert_resend
 from domain.contracts import ChannelState, NotificationInput
 from domain.types import Channel, DeliveryStatus
-from herald.settings import Settings
+from config.settings import Settings
 from workflows.notification import NotificationWorkflow
 
 RESENDABLE = {DeliveryStatus.FAILED, DeliveryStatus.BOUNCED}

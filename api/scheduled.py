@@ -8,12 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from api.booking_workflows import BookingEnded, ReminderChangeRefused, change_reminder
+from temporal_clients.bookings import BookingEnded, ReminderChangeRefused, change_reminder
 from api.errors import ApiError, field_error
 from api.scheduling_schemas import ScheduledChange, ScheduledItem, ScheduledPage
 from api.schemas import NotificationCreate, RecipientRef
 from api.submission import submit_notification
-from herald.notification_client import WorkflowGone, cancel_notification
+from temporal_clients.notifications import WorkflowGone, cancel_notification
 from db.bookings import get_reminder, pending_reminders
 from db.notifications import get_notification
 from db.scheduled import scheduled_notifications
@@ -22,7 +22,7 @@ from domain.booking_contracts import ReminderChange
 from domain.booking_notices import REMINDER as REMINDER_EVENT_KEY
 from domain.booking_notices import parse_time, utc_iso
 from domain.types import NotificationStatus
-from herald.settings import Settings
+from config.settings import Settings
 
 NOTIFICATION, REMINDER = "notification", "booking_reminder"
 

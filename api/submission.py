@@ -11,7 +11,7 @@ from temporalio.service import RPCError
 
 from api.errors import ApiError, field_error
 from api.schemas import NotificationAccepted, NotificationCreate, RecipientRef
-from herald.notification_client import notification_workflow_id, start_notification
+from temporal_clients.notifications import notification_workflow_id, start_notification
 from db.models import Recipient
 from db.notifications import create_notification
 from db.recipients import RecipientUpsert, get_recipient
@@ -19,8 +19,8 @@ from db.session import without_transaction
 from db.tenants import TenantIdentity
 from domain.contacts import address_external_id
 from domain.types import NotificationStatus
-from herald.metrics import NOTIFICATIONS_ACCEPTED
-from herald.settings import Settings
+from observability.metrics import NOTIFICATIONS_ACCEPTED
+from config.settings import Settings
 
 
 async def submit_notification(

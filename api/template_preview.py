@@ -30,7 +30,7 @@ from domain.templating.compiled import is_blank
 from domain.templating.context import TEMPLATE_VERSION_KEY, TEST_SEND_KEY
 from domain.templating.fallbacks import fallback_text
 from domain.types import Channel
-from herald.settings import Settings
+from config.settings import Settings
 
 # The API process's own compiled-template cache (the worker has its own).
 PREVIEW_RENDERER = TemplateRenderer()

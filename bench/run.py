@@ -34,8 +34,8 @@ from bench.stats import summary_ms
 from db.migrate import upgrade
 from db.session import create_engine, session_factory
 from db.tenants import create_tenant
-from herald.mailcatcher import MailCatcher, start_mailcatcher
-from herald.temporal_setup import register_search_attributes
+from devtools.mailcatcher import MailCatcher, start_mailcatcher
+from temporal_clients.setup import register_search_attributes
 from tests.conftest import free_port, temporal_binary
 
 LATENCY_N = int(os.environ.get("BENCH_LATENCY_N", 60))

@@ -7,7 +7,7 @@ from channels.outbox import OutboxSmsProvider
 from channels.sendgrid import SendGridEmailProvider
 from channels.smtp import SmtpEmailProvider
 from channels.twilio import TwilioSmsProvider
-from herald.settings import Settings
+from config.settings import Settings
 
 EMAIL_PROVIDERS = ("smtp", "sendgrid")
 SMS_PROVIDERS = ("twilio", "twilio_secondary", "outbox")

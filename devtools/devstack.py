@@ -20,8 +20,8 @@ from temporalio.client import Client
 from db.migrate import upgrade
 from db.session import create_engine, session_factory
 from db.tenants import add_api_key, create_tenant, tenant_for_key
-from herald.mailcatcher import MailCatcher, start_mailcatcher
-from herald.temporal_setup import register_search_attributes
+from devtools.mailcatcher import MailCatcher, start_mailcatcher
+from temporal_clients.setup import register_search_attributes
 
 DATA = Path(".data")
 TEMPORAL_PORT, TEMPORAL_UI_PORT, API_PORT, SMTP_PORT = 7233, 8233, 8000, 1025

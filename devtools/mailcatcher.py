@@ -14,7 +14,7 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
-log = logging.getLogger("herald.mailcatcher")
+log = logging.getLogger("devtools.mailcatcher")
 
 
 @dataclass

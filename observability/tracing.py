@@ -7,7 +7,7 @@ of the workflow's and its activities' spans.
 
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
-from herald.settings import Settings
+from config.settings import Settings
 
 _configured = False
 

@@ -14,7 +14,7 @@ from domain.booking_contracts import (
     ReminderChange,
     ReminderState,
 )
-from herald.settings import Settings
+from config.settings import Settings
 from workflows import search_attributes as sa
 from workflows.booking import BookingWorkflow
 

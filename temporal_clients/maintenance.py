@@ -19,7 +19,7 @@ from temporalio.client import (
 )
 
 from domain.maintenance import FailureMonitorInput, PurgeInput, RetryFailedInput
-from herald.settings import Settings
+from config.settings import Settings
 from workflows.maintenance import (
     FailureRateMonitorWorkflow,
     PurgeLogsWorkflow,

@@ -9,7 +9,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from db.models import Notification
 from domain.contracts import CancelResult, DeliveryRetry, NotificationInput
-from herald.settings import Settings
+from config.settings import Settings
 from workflows import search_attributes as sa
 from workflows.notification import NotificationWorkflow
 

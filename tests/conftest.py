@@ -25,9 +25,9 @@ from api.app import create_app
 from db.migrate import upgrade
 from db.session import create_engine, session_factory
 from db.tenants import create_tenant
-from herald.mailcatcher import MailCatcher, start_mailcatcher
-from herald.settings import Settings
-from herald.workers import build_worker
+from devtools.mailcatcher import MailCatcher, start_mailcatcher
+from config.settings import Settings
+from bootstrap import build_worker
 from workflows import search_attributes as sa
 
 EAGER = ["--dynamic-config-value", "system.enableActivityEagerExecution=true"]

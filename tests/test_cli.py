@@ -9,7 +9,7 @@ from db.tenants import tenant_for_key
 
 async def test_tenant_create_prints_a_working_key(database_url, sessions):
     result = subprocess.run(
-        [sys.executable, "-m", "herald.cli", "tenant", "create", "Clinic Berlin"],
+        [sys.executable, "-m", "cli", "tenant", "create", "Clinic Berlin"],
         env={**os.environ, "DATABASE_URL": database_url},
         capture_output=True,
         text=True,

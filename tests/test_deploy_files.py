@@ -4,10 +4,14 @@ from pathlib import Path
 
 import yaml
 
-from herald.settings import Settings
+from config.settings import Settings
 
 ROOT = Path(__file__).parent.parent
-PACKAGES = ["api", "activities", "channels", "db", "domain", "herald", "workflows"]
+PACKAGES = [
+    "api", "activities", "channels", "config", "db", "domain", "observability", "services",
+    "temporal_clients", "workflows",
+]
+MODULES = ["worker.py", "bootstrap.py", "cli.py"]
 
 
 def compose() -> dict:
@@ -41,4 +45,5 @@ def test_image_contains_every_package():
     dockerfile = (ROOT / "Dockerfile").read_text()
     for package in PACKAGES:
         assert f"COPY {package} ./{package}" in dockerfile
-    assert "worker.py" in dockerfile
+    for module in MODULES:
+        assert module in dockerfile

@@ -11,7 +11,7 @@ from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
 from api.errors import ApiError, field_error
 from api.schemas import CancelOutcome, DeliveryPublic, NotificationAccepted, NotificationCreate, NotificationPublic
 from api.submission import submit_notification
-from herald.notification_client import WorkflowGone, cancel_notification
+from temporal_clients.notifications import WorkflowGone, cancel_notification
 from db.notifications import get_notification
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])

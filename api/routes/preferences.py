@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from api.agenda_schedules import AGENDA_PREFERENCES, follow_preferences
 from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
 from api.errors import ApiError, field_error
-from herald.notification_client import notify_preferences_changed
+from temporal_clients.notifications import notify_preferences_changed
 from db.models import Notification, Recipient, Tenant
 from db.recipients import get_recipient
 from domain.preferences import Preferences, effective_preferences, merge_overrides

@@ -8,8 +8,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.worker import UnsandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from herald.settings import Settings
-from herald.workers import workflow_runner
+from config.settings import Settings
+from bootstrap import workflow_runner
 from tests.e2e.test_email_smtp import email_request
 
 

@@ -9,7 +9,7 @@ from db.booking_models import Booking, FailureAlert, ProcessedEvent
 from db.maintenance import retryable_failures
 from db.models import Delivery, Notification, Recipient, Tenant
 from domain.maintenance import FailureMonitorInput, PurgeInput, RetryFailedInput
-from herald.schedules import ensure_maintenance_schedules, maintenance_schedules
+from temporal_clients.maintenance import ensure_maintenance_schedules, maintenance_schedules
 from tests.e2e.bookings_factory import new_address, new_booking_id
 from tests.e2e.test_email_smtp import email_request
 from workflows.maintenance import (

@@ -10,10 +10,10 @@ from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
 from api.app import create_app
-from herald.settings import Settings
+from config.settings import Settings
 from tests.conftest import free_port, new_tenant, wait_until
 from tests.e2e.test_email_smtp import email_request
-from herald.workers import build_worker, temporal_runtime
+from bootstrap import build_worker, temporal_runtime
 
 
 async def test_metrics_count_requests_notifications_and_provider_latency(stack, smtp):

@@ -6,7 +6,7 @@ import pytest
 
 from channels.base import EmailMessage, TransientSendError
 from channels.smtp import SmtpEmailProvider
-from herald.mailcatcher import start_mailcatcher
+from devtools.mailcatcher import start_mailcatcher
 from tests.conftest import ScriptedMailCatcher, free_port
 
 

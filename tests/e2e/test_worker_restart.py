@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from db.models import Recipient
 from tests.e2e.test_delivery_policy import quiet_window_around_now, recipient, send
-from herald.workers import build_worker
+from bootstrap import build_worker
 
 
 async def test_a_deferral_and_a_digest_survive_a_worker_restart(make_stack, time_skipping_env, sessions, smtp):

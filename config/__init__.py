@@ -1,0 +1,1 @@
+"""Configuration: one validated Settings object, read from the environment."""

@@ -1,0 +1,1 @@
+"""Development-only tools: the embedded stack behind `make run`, and a local SMTP catcher."""

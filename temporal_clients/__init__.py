@@ -1,0 +1,1 @@
+"""Starting, signalling, updating and querying Herald's workflows and Schedules: the only code outside workflows/ that knows how."""
