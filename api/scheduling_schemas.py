@@ -5,16 +5,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
-from api.schemas import TimeZone
-
-
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from api.schemas import InputModel, TimeZone
 
 
-class AgendaPut(_Input):
+class AgendaPut(InputModel):
     """Fields left out follow the organizer's preferences (daily_agenda_time,
     exclude_weekends_agenda, weekend_days, timezone)."""
 
@@ -56,7 +52,7 @@ class ScheduledPage(BaseModel):
     count: int
 
 
-class Reschedule(_Input):
+class Reschedule(InputModel):
     send_at: AwareDatetime = Field(description="The new due time; in the future.")
 
 
@@ -70,6 +66,6 @@ class ScheduledChange(BaseModel):
     )
 
 
-class BookingSettings(_Input):
+class BookingSettings(InputModel):
     follow_up_enabled: bool = False
     follow_up_delay_minutes: Annotated[int, Field(ge=0, le=7 * 24 * 60)] = 60

@@ -16,11 +16,13 @@ ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=255, patt
 EventKey = Annotated[str, StringConstraints(max_length=200, pattern=EVENT_KEY_PATTERN.pattern)]
 
 
-class _Input(BaseModel):
+class InputModel(BaseModel):
+    """The base of every request body: a field the API does not know is refused (422), not dropped."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class RecipientFields(_Input):
+class RecipientFields(InputModel):
     name: Annotated[str, StringConstraints(max_length=200)] | None = None
     email: EmailStr | None = None
     phone: Phone | None = None
@@ -39,7 +41,7 @@ class RecipientPublic(BaseModel):
     updated_at: datetime
 
 
-class RecipientRef(_Input):
+class RecipientRef(InputModel):
     """A known recipient by `external_id`, or contact details inline (stored for next time)."""
 
     external_id: ExternalId | None = None
@@ -60,7 +62,7 @@ class RecipientRef(_Input):
         return any(v is not None for v in (self.name, self.email, self.phone, self.timezone, self.locale))
 
 
-class NotificationCreate(_Input):
+class NotificationCreate(InputModel):
     recipient: RecipientRef
     event_key: EventKey = Field(examples=["booking.confirmation", "payment.completed"])
     channels: Annotated[list[Channel], Field(min_length=1)] | None = Field(

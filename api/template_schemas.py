@@ -6,18 +6,14 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
-from api.schemas import EventKey, ExternalId, Locale, Phone
+from api.schemas import EventKey, ExternalId, InputModel, Locale, Phone
 from domain.types import Channel
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Placeholder = Annotated[str, StringConstraints(max_length=100)]
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class TemplateContent(_Input):
+class TemplateContent(InputModel):
     """What a save replaces. Each field present in a PUT body is set (null clears it)."""
 
     name: Name
@@ -119,7 +115,7 @@ class TemplateVersionsPublic(BaseModel):
     count: int
 
 
-class PreviewRequest(_Input):
+class PreviewRequest(InputModel):
     context: dict[str, Any] = Field(
         default_factory=dict, description="Merged over the event's sample data."
     )
@@ -141,7 +137,7 @@ class PreviewResult(BaseModel):
     warnings: list[str] = Field(description="E.g. variables shown as their fallback.")
 
 
-class TestSendRequest(_Input):
+class TestSendRequest(InputModel):
     email: EmailStr | None = None
     phone: Phone | None = None
     context: dict[str, Any] = Field(
@@ -155,7 +151,7 @@ class TestSendRequest(_Input):
         return self
 
 
-class LayoutPut(_Input):
+class LayoutPut(InputModel):
     html: str = Field(description="HTML with exactly one {{ content }} where the email body goes.")
 
 

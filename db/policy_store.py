@@ -17,7 +17,9 @@ _SETTINGS = text(
 async def policy_settings(session: AsyncSession, tenant_id: uuid.UUID) -> tuple[TenantSettings, dict[str, dict]]:
     """The tenant's policy settings and its fallback rules per event key, in one read."""
     row = (await session.execute(_SETTINGS, {"tenant_id": tenant_id})).one_or_none()
-    return settings_from_columns(*row) if row else (TenantSettings(), {})
+    if row is None:
+        return TenantSettings(), {}
+    return settings_from_columns(row.reminder_event_keys, row.urgent_bypass, row.fallbacks)
 
 
 def settings_from_columns(

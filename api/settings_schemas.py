@@ -1,0 +1,39 @@
+"""Bodies of /v1/settings/delivery-policy."""
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from api.schemas import EventKey, InputModel
+from domain.policy import DEFAULT_REMINDER_EVENT_KEYS
+from domain.types import Channel
+
+
+class FallbackRuleIn(InputModel):
+    """If `from_channel` has not reached `unless` within `within_minutes` (or failed), send `to_channel`."""
+
+    from_channel: Channel
+    to_channel: Channel
+    unless: Literal["delivered", "opened", "clicked"] = "delivered"
+    within_minutes: Annotated[float, Field(gt=0, le=7 * 24 * 60)]
+
+    @model_validator(mode="after")
+    def _two_channels(self) -> "FallbackRuleIn":
+        if self.from_channel == self.to_channel:
+            raise ValueError("to_channel must differ from from_channel")
+        return self
+
+
+class DeliveryPolicySettings(InputModel):
+    reminder_event_keys: list[EventKey] = Field(
+        default_factory=lambda: sorted(DEFAULT_REMINDER_EVENT_KEYS),
+        description="Event keys counted against each recipient's daily reminder cap.",
+    )
+    urgent_bypass: dict[EventKey, bool] = Field(
+        default_factory=dict,
+        description="Whether an urgent notification of this event key bypasses quiet hours, "
+        "weekends, digests and rate limits (unlisted keys bypass). Opt-outs always apply.",
+    )
+    fallbacks: dict[EventKey, FallbackRuleIn] = Field(
+        default_factory=dict, description="Channel fallback per event key."
+    )

@@ -1,0 +1,72 @@
+"""A tenant's own settings: its delivery policy and its booking follow-up; and its alerts."""
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.scheduling_schemas import BookingSettings
+from api.settings_schemas import DeliveryPolicySettings
+from db import policy_store
+from db.bookings import get_booking_settings, put_booking_settings
+from db.maintenance import recent_alerts
+from domain.tenants import TenantIdentity
+
+
+async def delivery_policy(session: AsyncSession, tenant: TenantIdentity) -> DeliveryPolicySettings:
+    """Which events are reminders, which urgent events bypass, and the channel fallbacks."""
+    settings, fallbacks = await policy_store.policy_settings(session, tenant.id)
+    return DeliveryPolicySettings(
+        reminder_event_keys=sorted(settings.reminder_event_keys),
+        urgent_bypass=dict(settings.urgent_bypass),
+        fallbacks=fallbacks,
+    )
+
+
+async def save_delivery_policy(
+    session: AsyncSession, tenant: TenantIdentity, policy: DeliveryPolicySettings
+) -> DeliveryPolicySettings:
+    async with session.begin():
+        await policy_store.save_tenant_settings(
+            session, tenant.id, policy.reminder_event_keys, policy.urgent_bypass,
+            {key: rule.model_dump(mode="json") for key, rule in policy.fallbacks.items()},
+        )
+    return policy
+
+
+async def booking_settings(session: AsyncSession, tenant: TenantIdentity) -> BookingSettings:
+    config = await get_booking_settings(session, tenant.id)
+    return BookingSettings(
+        follow_up_enabled=config.follow_up_enabled,
+        follow_up_delay_minutes=int(config.follow_up_delay_minutes),
+    )
+
+
+async def save_booking_settings(
+    session: AsyncSession, tenant: TenantIdentity, settings: BookingSettings
+) -> BookingSettings:
+    """Applies to bookings created or rescheduled from now on."""
+    async with session.begin():
+        await put_booking_settings(
+            session, tenant.id, settings.follow_up_enabled, settings.follow_up_delay_minutes
+        )
+    return settings
+
+
+async def tenant_alerts(session: AsyncSession, tenant: TenantIdentity) -> dict[str, list[dict[str, Any]]]:
+    """The tenant's failure-rate alerts of the last 7 days."""
+    since = datetime.now(timezone.utc) - timedelta(days=7)
+    found = await recent_alerts(session, since, tenant_id=tenant.id)
+    return {
+        "data": [
+            {
+                "id": a.id,
+                "window_start": a.window_start,
+                "total": a.total,
+                "failed": a.failed,
+                "rate": a.rate,
+                "notified_at": a.notified_at,
+            }
+            for a in found
+        ]
+    }
