@@ -5,10 +5,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from api import template_editing as editing
 from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
 from api.schemas import EventKey, NotificationAccepted
-from api.template_preview import preview, send_test
 from api.template_schemas import (
     LayoutPublic,
     LayoutPut,
@@ -18,13 +16,13 @@ from api.template_schemas import (
     TemplatePublic,
     TemplatesPublic,
     TemplateUpdate,
-    TemplateVersionPublic,
     TemplateVersionsPublic,
     TestSendRequest,
 )
-from db import templates as store
-from domain.templating import DEFAULT_EMAIL_LAYOUT, catalogue
+from domain.templating import catalogue
 from domain.types import Channel
+from services import templates
+from services.template_preview import preview, send_test
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"])
 
@@ -39,38 +37,18 @@ async def variables(tenant: TenantDep) -> dict[str, list[dict[str, Any]]]:
 @router.get("/layout", response_model=LayoutPublic)
 async def read_layout(tenant: TenantDep, session: SessionDep) -> LayoutPublic:
     """The email layout that wraps every email body: the tenant's own, or Herald's."""
-    layout = await store.get_layout(session, tenant.id)
-    if layout is None:
-        return LayoutPublic(
-            html=DEFAULT_EMAIL_LAYOUT.html,
-            version_id=DEFAULT_EMAIL_LAYOUT.version_id,
-            is_herald_default=True,
-            updated_at=None,
-        )
-    return LayoutPublic(
-        html=layout.html,
-        version_id=str(layout.version_id),
-        is_herald_default=False,
-        updated_at=layout.updated_at,
-    )
+    return await templates.get_layout(session, tenant)
 
 
 @router.put("/layout", response_model=LayoutPublic)
 async def put_layout(body: LayoutPut, tenant: TenantDep, session: SessionDep) -> LayoutPublic:
-    layout = await editing.put_layout(session, tenant, body.html)
-    return LayoutPublic(
-        html=layout.html,
-        version_id=str(layout.version_id),
-        is_herald_default=False,
-        updated_at=layout.updated_at,
-    )
+    return await templates.put_layout(session, tenant, body.html)
 
 
 @router.delete("/layout", status_code=204)
 async def delete_layout(tenant: TenantDep, session: SessionDep) -> Response:
     """Go back to Herald's default layout."""
-    async with session.begin():
-        await store.delete_layout(session, tenant.id)
+    await templates.delete_layout(session, tenant)
     return Response(status_code=204)
 
 
@@ -85,9 +63,10 @@ async def list_templates(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> TemplatesPublic:
-    filters = store.TemplateFilter(event_key, channel, owner, active)
-    rows, count = await store.list_templates(session, tenant.id, filters, limit, offset)
-    return TemplatesPublic(data=[TemplatePublic.model_validate(t) for t in rows], count=count)
+    return await templates.list_templates(
+        session, tenant, event_key=event_key, channel=channel, owner_id=owner, active=active,
+        limit=limit, offset=offset,
+    )
 
 
 @router.post("", status_code=201, response_model=TemplatePublic)
@@ -95,14 +74,14 @@ async def create(
     body: TemplateCreate, tenant: TenantDep, session: SessionDep, settings: SettingsDep, response: Response
 ) -> TemplatePublic:
     """Validate and store a template as its version 1."""
-    template = await editing.create_template(session, tenant, body, settings.sms_max_segments)
+    template = await templates.create_template(session, tenant, body, settings.sms_max_segments)
     response.headers["Location"] = f"/v1/templates/{template.id}"
-    return TemplatePublic.model_validate(template)
+    return template
 
 
 @router.get("/{template_id}", response_model=TemplatePublic)
 async def read(template_id: uuid.UUID, tenant: TenantDep, session: SessionDep) -> TemplatePublic:
-    return TemplatePublic.model_validate(await editing.find_template(session, tenant, template_id))
+    return await templates.read_template(session, tenant, template_id)
 
 
 @router.put("/{template_id}", response_model=TemplatePublic)
@@ -110,15 +89,13 @@ async def update(
     template_id: uuid.UUID, body: TemplateUpdate, tenant: TenantDep, session: SessionDep, settings: SettingsDep
 ) -> TemplatePublic:
     """Change the fields given; the result is saved as a new immutable version."""
-    return TemplatePublic.model_validate(
-        await editing.update_template(session, tenant, template_id, body, settings.sms_max_segments)
-    )
+    return await templates.update_template(session, tenant, template_id, body, settings.sms_max_segments)
 
 
 @router.delete("/{template_id}", status_code=204)
 async def delete(template_id: uuid.UUID, tenant: TenantDep, session: SessionDep) -> Response:
     """Deactivate and hide the template; its versions stay for the deliveries that used them."""
-    await editing.delete_template(session, tenant, template_id)
+    await templates.delete_template(session, tenant, template_id)
     return Response(status_code=204)
 
 
@@ -127,10 +104,7 @@ async def versions(
     template_id: uuid.UUID, tenant: TenantDep, session: SessionDep
 ) -> TemplateVersionsPublic:
     """Every saved version, newest first."""
-    template = await editing.find_template(session, tenant, template_id)
-    rows = await store.list_versions(session, template.id)
-    data = [TemplateVersionPublic.model_validate(version) for version in rows]
-    return TemplateVersionsPublic(data=data, count=len(data))
+    return await templates.list_versions(session, tenant, template_id)
 
 
 @router.post("/{template_id}/preview", response_model=PreviewResult)

@@ -6,14 +6,11 @@ from typing import Any, NamedTuple
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
-from api.errors import field_error
 from api.schemas import NotificationAccepted, NotificationCreate, RecipientRef
-from api.submission import submit_notification
-from api.template_editing import find_template, invalid
 from api.template_schemas import PreviewResult, SmsPreview, TestSendRequest
+from config.settings import Settings
 from db import templates as store
 from db.template_models import NotificationTemplate
-from db.tenants import TenantIdentity
 from domain.templating import (
     DEFAULT_EMAIL_LAYOUT,
     Rendered,
@@ -29,8 +26,11 @@ from domain.templating import (
 from domain.templating.compiled import is_blank
 from domain.templating.context import TEMPLATE_VERSION_KEY, TEST_SEND_KEY
 from domain.templating.fallbacks import fallback_text
+from domain.tenants import TenantIdentity
 from domain.types import Channel
-from config.settings import Settings
+from services.errors import invalid_field
+from services.notifications import submit_notification
+from services.templates import find_template, invalid
 
 # The API process's own compiled-template cache (the worker has its own).
 PREVIEW_RENDERER = TemplateRenderer()
@@ -62,7 +62,7 @@ async def send_test(
     """
     rendered = await _render_current(session, tenant, template_id, body.context)
     if rendered.missing:  # refused here rather than ending as a failed delivery
-        raise field_error(
+        raise invalid_field(
             "context", "missing required placeholders: " + ", ".join(rendered.missing)
         )
     template = rendered.template
@@ -128,7 +128,7 @@ def _variables(context: dict[str, Any], locale: str) -> dict[str, Any]:
             recipient_locale=locale,
         )
     except ValueError as error:
-        raise field_error("context", str(error)) from None
+        raise invalid_field("context", str(error)) from None
 
 
 def _result(rendered: Rendered, warnings: list[str], max_sms_segments: int) -> PreviewResult:
@@ -158,6 +158,6 @@ def _result(rendered: Rendered, warnings: list[str], max_sms_segments: int) -> P
 
 def _require_address_for(channel: Channel, body: TestSendRequest) -> None:
     if channel == Channel.EMAIL and body.email is None:
-        raise field_error("email", "required to test an email template")
+        raise invalid_field("email", "required to test an email template")
     if channel == Channel.SMS and body.phone is None:
-        raise field_error("phone", "required to test an SMS template")
+        raise invalid_field("phone", "required to test an SMS template")

@@ -1,0 +1,182 @@
+"""Templates and the tenant's email layout: checked by the template engine, then saved as a
+new immutable version. Previewing and test sends are in services/template_preview.py."""
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.template_schemas import (
+    LayoutPublic,
+    TemplateCreate,
+    TemplatePublic,
+    TemplatesPublic,
+    TemplateUpdate,
+    TemplateVersionPublic,
+    TemplateVersionsPublic,
+)
+from db import templates as store
+from db.template_models import NotificationTemplate, TenantEmailLayout
+from domain.templating import (
+    DEFAULT_EMAIL_LAYOUT,
+    EmailLayout,
+    TemplateIssue,
+    TemplateSource,
+    validate_layout,
+    validate_template,
+)
+from domain.tenants import TenantIdentity
+from domain.types import Channel
+from services.errors import Conflict, Invalid, NotFound
+
+UNSAVED = "unsaved"  # the version id of content being validated before it has one
+
+
+def invalid(issues: list[TemplateIssue]) -> Invalid:
+    """A refusal naming each problem's field and line: `html_body line 3: syntax error ...`."""
+    described = [
+        f"{i.field} line {i.line}: {i.message}" if i.line else f"{i.field}: {i.message}"
+        for i in issues
+    ]
+    return Invalid("; ".join(described), issues[0].field)
+
+
+async def find_template(
+    session: AsyncSession, tenant: TenantIdentity, template_id: uuid.UUID
+) -> NotificationTemplate:
+    template = await store.get_template(session, tenant.id, template_id)
+    if template is None:
+        raise NotFound(f"template {template_id} not found")
+    return template
+
+
+async def read_template(
+    session: AsyncSession, tenant: TenantIdentity, template_id: uuid.UUID
+) -> TemplatePublic:
+    return TemplatePublic.model_validate(await find_template(session, tenant, template_id))
+
+
+async def list_templates(
+    session: AsyncSession,
+    tenant: TenantIdentity,
+    *,
+    event_key: str | None,
+    channel: Channel | None,
+    owner_id: str | None,
+    active: bool | None,
+    limit: int,
+    offset: int,
+) -> TemplatesPublic:
+    """One page, most recently updated first, with the number of templates matching."""
+    filters = store.TemplateFilter(event_key, channel, owner_id, active)
+    rows, count = await store.list_templates(session, tenant.id, filters, limit, offset)
+    return TemplatesPublic(data=[TemplatePublic.model_validate(t) for t in rows], count=count)
+
+
+async def list_versions(
+    session: AsyncSession, tenant: TenantIdentity, template_id: uuid.UUID
+) -> TemplateVersionsPublic:
+    """Every saved version, newest first."""
+    template = await find_template(session, tenant, template_id)
+    rows = await store.list_versions(session, template.id)
+    data = [TemplateVersionPublic.model_validate(version) for version in rows]
+    return TemplateVersionsPublic(data=data, count=len(data))
+
+
+async def create_template(
+    session: AsyncSession, tenant: TenantIdentity, body: TemplateCreate, max_sms_segments: int
+) -> TemplatePublic:
+    """Validate and store a template as its version 1."""
+    fields = body.model_dump()
+    _require_valid(fields, max_sms_segments)
+    async with session.begin():
+        with _conflicts_refused():
+            template = await store.create_template(session, tenant.id, fields)
+    return TemplatePublic.model_validate(template)
+
+
+async def update_template(
+    session: AsyncSession,
+    tenant: TenantIdentity,
+    template_id: uuid.UUID,
+    body: TemplateUpdate,
+    max_sms_segments: int,
+) -> TemplatePublic:
+    """Every update is a new immutable version, even when only a flag changes."""
+    changes = body.model_dump(exclude_unset=True)
+    async with session.begin():
+        template = await find_template(session, tenant, template_id)
+        current = {column: getattr(template, column) for column in _FIELDS}
+        _require_valid(current | changes, max_sms_segments)
+        with _conflicts_refused():
+            template = await store.update_template(session, template, changes)
+    return TemplatePublic.model_validate(template)
+
+
+async def delete_template(
+    session: AsyncSession, tenant: TenantIdentity, template_id: uuid.UUID
+) -> None:
+    """Deactivate and hide the template; its versions stay for the deliveries that used them."""
+    async with session.begin():
+        await store.delete_template(session, await find_template(session, tenant, template_id))
+
+
+async def get_layout(session: AsyncSession, tenant: TenantIdentity) -> LayoutPublic:
+    """The email layout that wraps every email body: the tenant's own, or Herald's."""
+    layout = await store.get_layout(session, tenant.id)
+    if layout is None:
+        return LayoutPublic(
+            html=DEFAULT_EMAIL_LAYOUT.html,
+            version_id=DEFAULT_EMAIL_LAYOUT.version_id,
+            is_herald_default=True,
+            updated_at=None,
+        )
+    return _layout_public(layout)
+
+
+async def put_layout(session: AsyncSession, tenant: TenantIdentity, html: str) -> LayoutPublic:
+    issues = validate_layout(EmailLayout(version_id=UNSAVED, html=html))
+    if issues:
+        raise invalid(issues)
+    async with session.begin():
+        return _layout_public(await store.put_layout(session, tenant.id, html))
+
+
+async def delete_layout(session: AsyncSession, tenant: TenantIdentity) -> None:
+    """Go back to Herald's default layout."""
+    async with session.begin():
+        await store.delete_layout(session, tenant.id)
+
+
+def _layout_public(layout: TenantEmailLayout) -> LayoutPublic:
+    return LayoutPublic(
+        html=layout.html,
+        version_id=str(layout.version_id),
+        is_herald_default=False,
+        updated_at=layout.updated_at,
+    )
+
+
+_FIELDS = ("event_key", "channel", *store.VERSIONED_COLUMNS, "is_active", "is_default")
+
+
+def _require_valid(fields: dict[str, Any], max_sms_segments: int) -> None:
+    # The tenant layout is checked when it is saved; a template is checked on its own.
+    source = TemplateSource(
+        version_id=UNSAVED,
+        **{name: fields[name] for name in ("event_key", "channel")},
+        **{name: fields[name] for name in store.VERSIONED_COLUMNS},
+    )
+    issues = validate_template(source, max_sms_segments=max_sms_segments)
+    if issues:
+        raise invalid(issues)
+
+
+@contextmanager
+def _conflicts_refused() -> Iterator[None]:
+    try:
+        yield
+    except store.TemplateConflict as conflict:
+        raise Conflict(f"{conflict.field}: {conflict.message}", conflict.field) from None
