@@ -1,11 +1,13 @@
 """Schemas of GET /v1/stats."""
 
 from datetime import datetime
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, Field
 
 from domain.delivery_stats import DeliveryFigures
+
+GroupBy = Literal["day", "channel", "event_key", "template", "provider"]
 
 
 class StatsFigures(BaseModel):

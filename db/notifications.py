@@ -1,11 +1,10 @@
-"""Notifications as the API sees them: create idempotently, read, list delivery logs."""
+"""Notifications as the API sees them: create idempotently, read."""
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, or_, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,45 +71,3 @@ async def get_notification(
         .order_by(Delivery.created_at, Delivery.channel)
     )
     return row[0], row[1], list(deliveries)
-
-
-@dataclass
-class LogFilter:
-    status: str | None = None
-    channel: str | None = None
-    event_key: str | None = None
-    recipient: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    after: tuple[datetime, uuid.UUID] | None = None  # the cursor: last row of the previous page
-
-
-async def list_logs(
-    session: AsyncSession, tenant_id: uuid.UUID, filters: LogFilter, limit: int
-) -> list[tuple[Delivery, Notification, str]]:
-    """Newest first, keyset-paginated on (created_at, id) so deep pages stay cheap."""
-    query = (
-        select(Delivery, Notification, Recipient.external_id)
-        .join(Notification, Notification.id == Delivery.notification_id)
-        .join(Recipient, Recipient.id == Notification.recipient_id)
-        .where(Delivery.tenant_id == tenant_id)
-    )
-    if filters.status:
-        query = query.where(Delivery.status == filters.status)
-    if filters.channel:
-        query = query.where(Delivery.channel == filters.channel)
-    if filters.event_key:
-        query = query.where(Notification.event_key == filters.event_key)
-    if filters.recipient:
-        query = query.where(Recipient.external_id == filters.recipient)
-    if filters.since:
-        query = query.where(Delivery.created_at >= filters.since)
-    if filters.until:
-        query = query.where(Delivery.created_at < filters.until)
-    if filters.after:
-        created, last_id = filters.after
-        query = query.where(
-            or_(Delivery.created_at < created, and_(Delivery.created_at == created, Delivery.id < last_id))
-        )
-    query = query.order_by(Delivery.created_at.desc(), Delivery.id.desc()).limit(limit)
-    return [tuple(row) for row in (await session.execute(query)).all()]

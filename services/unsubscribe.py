@@ -1,0 +1,28 @@
+"""One-click unsubscribe (RFC 8058): the signed token says who, from what, on which channel."""
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config.settings import Settings
+from db.opt_outs import switch_off_category
+from domain.unsubscribe import InvalidToken, Unsubscribe, verify
+from services.errors import Forbidden
+
+
+def unsubscribe_request(settings: Settings, token: str) -> Unsubscribe:
+    """What the token asks for, if Herald signed it."""
+    try:
+        return verify(settings.signing_key(), token)
+    except InvalidToken:
+        raise Forbidden("token: this unsubscribe link is not valid", code="invalid_token") from None
+
+
+async def apply_unsubscribe(session: AsyncSession, settings: Settings, token: str) -> Unsubscribe:
+    """Switch the token's category off for its recipient on its channel."""
+    request = unsubscribe_request(settings, token)
+    async with session.begin():
+        await switch_off_category(
+            session, uuid.UUID(request.tenant_id), uuid.UUID(request.recipient_id), request.category, request.channel
+        )
+    return request
