@@ -1,18 +1,14 @@
 """Activities of the maintenance Schedules: purge old logs, retry failed deliveries, watch failure rates."""
 
-import hashlib
 import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 
-from temporal_clients.notifications import notification_workflow_id, start_notification
 from db import maintenance as store
-from db.models import Tenant
-from db.notifications import create_notification
 from db.recipients import upsert_recipient
 from domain.maintenance import (
     FailureMonitorInput,
@@ -26,7 +22,8 @@ from domain.maintenance import (
     retry_key,
 )
 from domain.contacts import address_external_id
-from domain.types import Channel, NotificationStatus, Priority
+from domain.types import Channel, Priority
+from services.notifications import NewNotification, accept, key_digest
 from config.settings import Settings
 
 ALERT_EVENT_KEY = "operations.failure_rate"
@@ -76,12 +73,10 @@ class MaintenanceActivities:
                 notification.tenant_id,
                 notification.recipient_id,
                 key,
-                dict(
-                    event_key=notification.event_key,
-                    priority=notification.priority,
-                    channels=[delivery.channel],
-                    context=notification.context,
-                ),
+                event_key=notification.event_key,
+                priority=notification.priority,
+                channels=[delivery.channel],
+                context=notification.context,
             )
         return RetryFailedResult(retried, exhausted)
 
@@ -124,13 +119,7 @@ class MaintenanceActivities:
                         rate=failed / total,
                     ),
                 )
-                contact = (
-                    await session.scalar(
-                        select(Tenant.operations_email).where(Tenant.id == tenant_id)
-                    )
-                    if tenant_id
-                    else None
-                )
+                contact = await store.operations_contact(session, tenant_id) if tenant_id else None
             alerts += 1
             if contact and alert.notified_at is None:
                 # Keyed by the alert: a retry after a crash here sends the same notification once.
@@ -151,8 +140,7 @@ class MaintenanceActivities:
             tenant_id,
             recipient.id,
             f"failure-alert-{alert.id}",
-            dict(
-                event_key=ALERT_EVENT_KEY,
+            event_key=ALERT_EVENT_KEY,
                 priority=Priority.HIGH,
                 channels=[Channel.EMAIL],
                 context={
@@ -162,28 +150,25 @@ class MaintenanceActivities:
                     "failed": failed,
                     "total": total,
                 },
-            ),
         )
 
-    async def _send(self, tenant_id, recipient_id, key: str, fields: dict) -> bool:
-        """Store the notification once and start it, exactly as the API does; False when a
-        previous run made it already (starting it again is harmless: starts are idempotent)."""
-        async with self._sessions.begin() as session:
-            created = await create_notification(
+    async def _send(self, tenant_id: uuid.UUID, recipient_id: uuid.UUID, key: str, **fields: Any) -> bool:
+        """Accept the notification exactly as the API does; False when a previous run made it
+        already (its workflow is started again, which is harmless: starts are idempotent)."""
+        async with self._sessions() as session:
+            accepted = await accept(
                 session,
-                dict(
+                activity.client(),
+                self._settings,
+                NewNotification(
                     tenant_id=tenant_id,
                     recipient_id=recipient_id,
                     idempotency_key=key,
-                    request_digest=hashlib.sha256(key.encode()).digest(),
-                    send_at=None,
-                    workflow_id=notification_workflow_id(tenant_id, key),
-                    status=NotificationStatus.ACCEPTED,
+                    request_digest=key_digest(key),
                     **fields,
                 ),
             )
-        await start_notification(activity.client(), self._settings, created.notification)
-        return not created.replayed
+        return not accepted.replayed
 
     def _provider(self, channel: str, provider: str | None) -> str:
         """`email:smtp`: the provider that failed, else the one configured for the channel."""

@@ -5,12 +5,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from api.errors import ApiError
-from db.tenants import TenantIdentity, tenant_for_key
 from config.settings import Settings
+from domain.tenants import TenantIdentity
+from services.auth import authenticate
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -20,6 +21,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 # Plain lookups, declared async so FastAPI calls them inline: it would run a sync
 # dependency in a thread pool, a thread hop per request for nothing.
+async def get_sessions(request: Request) -> async_sessionmaker:
+    return request.app.state.sessions
+
+
 async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
@@ -37,20 +42,14 @@ async def get_tenant(
 ) -> TenantIdentity:
     if credentials is None:
         raise ApiError(401, "unauthorized", "Authorization: send 'Bearer <api key>'")
-    cache = request.app.state.api_keys
-    tenant = cache.get(credentials.credentials)
-    if tenant is not None:
-        return tenant
-    # Its own short session, so the route's session starts with no transaction open.
-    async with request.app.state.sessions() as session:
-        tenant = await tenant_for_key(session, credentials.credentials)
+    tenant = await authenticate(request.app.state.sessions, request.app.state.api_keys, credentials.credentials)
     if tenant is None:
         raise ApiError(401, "unauthorized", "Authorization: the API key is not valid")
-    cache.put(credentials.credentials, tenant)
     return tenant
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SessionsDep = Annotated[async_sessionmaker, Depends(get_sessions)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 TenantDep = Annotated[TenantIdentity, Depends(get_tenant)]

@@ -173,3 +173,8 @@ async def retryable_failures(
         .limit(limit)
     )
     return [tuple(row) for row in rows.all()]
+
+
+async def operations_contact(session: AsyncSession, tenant_id: uuid.UUID) -> str | None:
+    """Where the tenant wants its failure-rate alerts emailed, if anywhere."""
+    return await session.scalar(select(Tenant.operations_email).where(Tenant.id == tenant_id))

@@ -16,6 +16,7 @@ class ResendTarget:
     channel: str
     status: str
     event_key: str
+    priority: str
     email: str | None
     phone: str | None
     chains: int  # attempt chains this notification's channel already has
@@ -23,7 +24,7 @@ class ResendTarget:
 
 
 _TARGET = text("""
-    SELECT d.id, d.tenant_id, d.notification_id, d.channel, d.status, n.event_key, r.email, r.phone,
+    SELECT d.id, d.tenant_id, d.notification_id, d.channel, d.status, n.event_key, n.priority, r.email, r.phone,
            (SELECT count(*) FROM deliveries c
              WHERE c.notification_id = d.notification_id AND c.channel = d.channel) AS chains,
            (SELECT c.id FROM deliveries c WHERE c.resent_from_id = d.id LIMIT 1) AS resent_as
@@ -38,7 +39,7 @@ _TARGET = text("""
 async def resend_target(session: AsyncSession, tenant_id: uuid.UUID, delivery_id: uuid.UUID) -> ResendTarget | None:
     """Locks the delivery, so two resends of it cannot both start a chain."""
     row = (await session.execute(_TARGET, {"delivery_id": delivery_id, "tenant_id": tenant_id})).one_or_none()
-    return ResendTarget(*row) if row else None
+    return ResendTarget(**row._mapping) if row else None
 
 
 _INSERT = text("""

@@ -3,12 +3,12 @@
 import hashlib
 import secrets
 import uuid
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ApiKey, Tenant
+from domain.tenants import TenantIdentity
 
 KEY_PREFIX = "hk_"
 
@@ -21,12 +21,6 @@ def key_digest(key: str) -> bytes:
     # The key carries 256 bits of randomness, so a fast hash is enough: there is
     # nothing to brute-force, and a lookup by digest keeps authentication one indexed read.
     return hashlib.sha256(key.encode()).digest()
-
-
-@dataclass(frozen=True)
-class TenantIdentity:
-    id: uuid.UUID
-    name: str
 
 
 async def create_tenant(session: AsyncSession, name: str) -> tuple[Tenant, str]:

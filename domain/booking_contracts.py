@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from domain.contracts import DeliveryRetry
-
 
 class BookingEventType(StrEnum):
     CREATED = "booking.created"
@@ -163,7 +161,6 @@ class NoticeRequest:
 class NoticeCreated:
     notification_id: str
     workflow_id: str
-    retry: DeliveryRetry
 
 
 @dataclass

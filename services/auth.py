@@ -1,4 +1,4 @@
-"""A short-lived, in-process memory of which tenant an API key belongs to.
+"""Which tenant an API key belongs to, remembered for a short while.
 
 Authentication otherwise costs a database round trip on every request. Entries live
 `ttl` seconds, so a revoked key stops working within that time on every API process.
@@ -6,7 +6,10 @@ Authentication otherwise costs a database round trip on every request. Entries l
 
 import time
 
-from db.tenants import TenantIdentity, key_digest
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from db.tenants import key_digest, tenant_for_key
+from domain.tenants import TenantIdentity
 
 
 class ApiKeyCache:
@@ -28,3 +31,16 @@ class ApiKeyCache:
         if len(self._entries) >= self._max:
             self._entries.clear()
         self._entries[key_digest(key)] = (time.monotonic() + self._ttl, tenant)
+
+
+async def authenticate(sessions: async_sessionmaker, cache: ApiKeyCache, key: str) -> TenantIdentity | None:
+    """The key's tenant, or None when the key is unknown or revoked."""
+    tenant = cache.get(key)
+    if tenant is not None:
+        return tenant
+    # Its own short session, so the route's session starts with no transaction open.
+    async with sessions() as session:
+        tenant = await tenant_for_key(session, key)
+    if tenant is not None:
+        cache.put(key, tenant)
+    return tenant

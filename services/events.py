@@ -4,22 +4,19 @@ the booking's chain or, for a payment, to a notification to the payer."""
 import hashlib
 import json
 
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
-from temporalio.service import RPCError
 
 from temporal_clients.bookings import BookingEnded, BookingUnknown, deliver_booking_event
-from api.errors import ApiError
 from api.event_schemas import BookingPayload, EventAccepted, EventIn, PaymentPayload
 from api.schemas import NotificationCreate, RecipientRef
-from api.submission import submit_notification
+from services.notifications import submit_notification
 from db.events import claim_event
-from db.tenants import TenantIdentity
+from domain.tenants import TenantIdentity
 from domain.booking_contracts import BookingDetails, BookingEvent, Person
 from domain.booking_notices import utc_iso
 from config.settings import Settings
+from services.errors import Conflict, Gone
 
 
 async def ingest_event(
@@ -29,8 +26,10 @@ async def ingest_event(
     settings: Settings,
     tenant: TenantIdentity,
     event: EventIn,
+    payload: BookingPayload | PaymentPayload,
 ) -> EventAccepted:
-    payload = _payload(event)
+    """Accept an event once per id: booking events go to the booking's chain, payment events
+    become a notification to the payer. `payload` is the event's data, validated for its type."""
     canonical = json.dumps(event.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(canonical.encode()).digest()
     # The ledger row and the hand-over commit together: if the workflow cannot be reached,
@@ -39,9 +38,7 @@ async def ingest_event(
         claim = await claim_event(ledger_session, tenant.id, event.id, event.type, digest)
         if not claim.new:
             if claim.digest != digest:
-                raise ApiError(
-                    409, "event_conflict", "id: this event id was used for a different event", "id"
-                )
+                raise Conflict("id: this event id was used for a different event", "id", code="event_conflict")
             return EventAccepted(
                 event_id=event.id, type=event.type, duplicate=True, received_at=claim.received_at
             )
@@ -67,34 +64,15 @@ async def ingest_event(
         )
 
 
-def _payload(event: EventIn) -> BookingPayload | PaymentPayload:
-    model: type[BaseModel] = BookingPayload if event.type.is_booking else PaymentPayload
-    try:
-        return model.model_validate(event.data)
-    except ValidationError as exc:
-        # Reported like any other body error, with the field's full path: `data.invitee.email`.
-        raise RequestValidationError(
-            [{**error, "loc": ("body", "data", *error["loc"])} for error in exc.errors()]
-        ) from None
-
-
 async def _to_booking_chain(
-    temporal, settings, tenant, event: EventIn, payload: BookingPayload
+    temporal: Client, settings: Settings, tenant: TenantIdentity, event: EventIn, payload: BookingPayload
 ) -> str:
     try:
-        return await deliver_booking_event(
-            temporal, settings, tenant.id, booking_event_of(event, payload)
-        )
+        return await deliver_booking_event(temporal, settings, tenant.id, booking_event_of(event, payload))
     except BookingUnknown as exc:
-        raise ApiError(409, "booking_unknown", str(exc), "data.booking_id") from exc
+        raise Conflict(str(exc), "data.booking_id", code="booking_unknown") from exc
     except BookingEnded as exc:
-        raise ApiError(410, "booking_ended", str(exc), "data.booking_id") from exc
-    except RPCError as exc:
-        raise ApiError(
-            503,
-            "temporal_unavailable",
-            f"the event could not be delivered ({exc.message}); retry it",
-        ) from exc
+        raise Gone(str(exc), "data.booking_id", code="booking_ended") from exc
 
 
 def booking_event_of(event: EventIn, payload: BookingPayload) -> BookingEvent:

@@ -1,21 +1,20 @@
 """Resending a failed or bounced delivery: a new attempt chain, linked to the old one."""
 
 import uuid
+from datetime import datetime
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
-from temporalio.common import WorkflowIDReusePolicy
 
-from api.errors import ApiError
-from temporal_clients.notifications import delivery_retry
+from config.settings import Settings
 from db.address_health import invalid_address_reason
 from db.deliveries import delivery_id_for
-from db.resends import resend_target, insert_resend
-from domain.contracts import ChannelState, NotificationInput
+from db.resends import insert_resend, resend_candidates, resend_target
+from domain.contracts import ChannelState
 from domain.types import Channel, DeliveryStatus
-from config.settings import Settings
-from workflows.notification import NotificationWorkflow
+from services.errors import Conflict, NotFound, ServiceError
+from temporal_clients.notifications import NotificationStart, resend_workflow_id, start_notification
 
 RESENDABLE = {DeliveryStatus.FAILED, DeliveryStatus.BOUNCED}
 
@@ -27,41 +26,77 @@ class Resent(BaseModel):
     workflow_id: str
 
 
+class Skipped(BaseModel):
+    id: uuid.UUID
+    reason: str
+
+
+class BulkResendResult(BaseModel):
+    resent: list[Resent]
+    skipped: list[Skipped]
+
+
 async def resend_delivery(
     session: AsyncSession, temporal: Client, settings: Settings, tenant_id: uuid.UUID, delivery_id: uuid.UUID
 ) -> Resent:
     async with session.begin():
         target = await resend_target(session, tenant_id, delivery_id)
         if target is None:
-            raise ApiError(404, "not_found", f"delivery {delivery_id} not found")
+            raise NotFound(f"delivery {delivery_id} not found")
         if target.status not in RESENDABLE:
-            raise ApiError(
-                409, "not_resendable",
+            raise Conflict(
                 f"delivery {delivery_id} is {target.status}: only failed or bounced deliveries are resent",
+                code="not_resendable",
             )
         if target.resent_as is not None:
-            raise ApiError(409, "already_resent", f"delivery {delivery_id} was already resent as {target.resent_as}")
+            raise Conflict(f"delivery {delivery_id} was already resent as {target.resent_as}", code="already_resent")
         address = {Channel.EMAIL: target.email, Channel.SMS: target.phone}.get(target.channel, "")
         if address is None:
-            raise ApiError(409, "no_address", f"the recipient has no {target.channel} address any more")
+            raise Conflict(f"the recipient has no {target.channel} address any more", code="no_address")
         suppressed = address and await invalid_address_reason(session, tenant_id, target.channel, address)
         if suppressed:
-            raise ApiError(409, "address_suppressed", f"{address} is suppressed: {suppressed}")
+            raise Conflict(f"{address} is suppressed: {suppressed}", code="address_suppressed")
         new_id = delivery_id_for(target.notification_id, target.channel, chain=target.chains)
         await insert_resend(session, target, new_id, address)
-    workflow_id = f"resend-{new_id}"
-    await temporal.start_workflow(
-        NotificationWorkflow.run,
-        NotificationInput(
-            notification_id=str(target.notification_id),
-            tenant_id=str(tenant_id),
+    workflow_id = resend_workflow_id(new_id)
+    await start_notification(
+        temporal,
+        settings,
+        NotificationStart(
+            id=target.notification_id,
+            tenant_id=tenant_id,
             event_key=target.event_key,
-            retry=delivery_retry(settings),
-            providers={channel: settings.provider_order(channel) for channel in ("email", "sms")},
+            priority=target.priority,
+            workflow_id=workflow_id,
             resend=ChannelState(str(new_id), target.channel, DeliveryStatus.PENDING),
         ),
-        id=workflow_id,
-        task_queue=settings.task_queue,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )
     return Resent(id=new_id, resent_from_id=delivery_id, notification_id=target.notification_id, workflow_id=workflow_id)
+
+
+async def resend_matching(
+    session: AsyncSession,
+    temporal: Client,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    *,
+    status: str | None,
+    channel: str | None,
+    event_key: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+) -> BulkResendResult:
+    """Resend every failed or bounced delivery matching the filter (at most `limit`)."""
+    async with session.begin():
+        ids = await resend_candidates(
+            session, tenant_id, status=status, channel=channel, event_key=event_key,
+            since=since, until=until, limit=limit,
+        )
+    resent, skipped = [], []
+    for delivery_id in ids:
+        try:
+            resent.append(await resend_delivery(session, temporal, settings, tenant_id, delivery_id))
+        except ServiceError as refused:  # e.g. the address was suppressed meanwhile
+            skipped.append(Skipped(id=delivery_id, reason=refused.message))
+    return BulkResendResult(resent=resent, skipped=skipped)

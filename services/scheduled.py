@@ -2,23 +2,24 @@
 list; cancelling and rescheduling either kind by its id."""
 
 import uuid
+from collections.abc import Awaitable
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
-from temporalio.service import RPCError
 
-from temporal_clients.bookings import BookingEnded, ReminderChangeRefused, change_reminder
-from api.errors import ApiError, field_error
+from temporal_clients.bookings import BookingEnded, ReminderChangeRefused, cancel_reminder, reschedule_reminder
+from services.errors import Conflict, NotFound, invalid_field
 from api.scheduling_schemas import ScheduledChange, ScheduledItem, ScheduledPage
 from api.schemas import NotificationCreate, RecipientRef
-from api.submission import submit_notification
+from services.notifications import submit_notification
 from temporal_clients.notifications import WorkflowGone, cancel_notification
 from db.bookings import get_reminder, pending_reminders
 from db.notifications import get_notification
 from db.scheduled import scheduled_notifications
-from db.tenants import TenantIdentity
-from domain.booking_contracts import ReminderChange
+from domain.tenants import TenantIdentity
+from domain.booking_contracts import ReminderChange, ReminderState
 from domain.booking_notices import REMINDER as REMINDER_EVENT_KEY
 from domain.booking_notices import parse_time, utc_iso
 from domain.types import NotificationStatus
@@ -69,9 +70,7 @@ async def cancel_scheduled(
         status = await _cancel_notification(temporal, notification)
         return ScheduledChange(id=id, kind=NOTIFICATION, status=status)
     reminder, booking = await _reminder(session, tenant, id)
-    state = await _change_reminder(
-        temporal, booking.workflow_id, "cancel_reminder", ReminderChange(reminder.offset_minutes)
-    )
+    state = await _reminder_changed(cancel_reminder(temporal, booking.workflow_id, ReminderChange(reminder.offset_minutes)))
     return ScheduledChange(id=id, kind=REMINDER, status=state.status, due_at=parse_time(state.due))
 
 
@@ -87,7 +86,7 @@ async def reschedule_scheduled(
     it is cancelled and a copy accepted with the new send_at (keyed by the old id and the new
     time, so a retried request neither sends twice nor loses the copy)."""
     if send_at <= datetime.now(timezone.utc):
-        raise field_error("send_at", "must be in the future")
+        raise invalid_field("send_at", "must be in the future")
     found = await get_notification(session, tenant.id, id)
     if found is not None:
         notification, external_id, _ = found
@@ -112,49 +111,37 @@ async def reschedule_scheduled(
         )
     reminder, booking = await _reminder(session, tenant, id)
     change = ReminderChange(reminder.offset_minutes, due=utc_iso(send_at))
-    state = await _change_reminder(temporal, booking.workflow_id, "reschedule_reminder", change)
+    state = await _reminder_changed(reschedule_reminder(temporal, booking.workflow_id, change))
     return ScheduledChange(id=id, kind=REMINDER, status=state.status, due_at=parse_time(state.due))
 
 
-async def _cancel_notification(temporal: Client, notification) -> str:
+async def _cancel_notification(temporal: Client, notification: Any) -> str:
     """Cancelled now, or already (a retried request); anything sent cannot be rescheduled."""
     try:
         result = await cancel_notification(temporal, notification.workflow_id)
     except WorkflowGone as exc:
         if notification.status == NotificationStatus.CANCELLED:
-            return notification.status
-        raise ApiError(
-            409,
-            "already_finished",
-            f"notification {notification.id} has already finished ({notification.status})",
-        ) from exc
-    except RPCError as exc:
-        raise ApiError(
-            503, "temporal_unavailable", f"could not reach the workflow: {exc.message}"
+            return str(notification.status)
+        raise Conflict(
+            f"notification {notification.id} has already finished ({notification.status})", code="already_finished"
         ) from exc
     if not result.cancelled:
-        raise ApiError(
-            409,
-            "already_finished",
-            f"notification {notification.id} is {result.status}: nothing left to change",
+        raise Conflict(
+            f"notification {notification.id} is {result.status}: nothing left to change", code="already_finished"
         )
     return result.status
 
 
-async def _reminder(session: AsyncSession, tenant: TenantIdentity, id: uuid.UUID):
+async def _reminder(session: AsyncSession, tenant: TenantIdentity, id: uuid.UUID) -> Any:
     found = await get_reminder(session, tenant.id, id)
     await session.close()
     if found is None:
-        raise ApiError(404, "not_found", f"no scheduled notification or booking reminder {id}")
+        raise NotFound(f"no scheduled notification or booking reminder {id}")
     return found
 
 
-async def _change_reminder(temporal: Client, workflow_id: str, update: str, change: ReminderChange):
+async def _reminder_changed(change: Awaitable[ReminderState]) -> ReminderState:
     try:
-        return await change_reminder(temporal, workflow_id, update, change)
+        return await change
     except (ReminderChangeRefused, BookingEnded) as exc:
-        raise ApiError(409, "reminder_unchangeable", str(exc)) from exc
-    except RPCError as exc:
-        raise ApiError(
-            503, "temporal_unavailable", f"could not reach the booking's chain: {exc.message}"
-        ) from exc
+        raise Conflict(str(exc), code="reminder_unchangeable") from exc

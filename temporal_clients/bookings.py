@@ -1,6 +1,7 @@
 """Delivering booking events to their BookingWorkflow, and changing its reminders, for the API."""
 
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
@@ -59,7 +60,7 @@ async def deliver_booking_event(
                 task_queue=settings.task_queue,
                 # A chain that ended stays ended: a late or repeated booking.created starts no new one.
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                start_signal="event",
+                start_signal="event",  # BookingWorkflow.event: signal-with-start takes a name
                 start_signal_args=[event],
                 search_attributes=TypedSearchAttributes(
                     [
@@ -76,7 +77,7 @@ async def deliver_booking_event(
         return workflow_id
     handle = client.get_workflow_handle(workflow_id)
     try:
-        await handle.signal("event", event, rpc_timeout=RPC_TIMEOUT)
+        await handle.signal(BookingWorkflow.event, event, rpc_timeout=RPC_TIMEOUT)
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
@@ -84,15 +85,21 @@ async def deliver_booking_event(
     return workflow_id
 
 
-async def change_reminder(
-    client: Client, workflow_id: str, update: str, change: ReminderChange
+async def cancel_reminder(client: Client, workflow_id: str, change: ReminderChange) -> ReminderState:
+    return await _change_reminder(client, workflow_id, BookingWorkflow.cancel_reminder, change)
+
+
+async def reschedule_reminder(client: Client, workflow_id: str, change: ReminderChange) -> ReminderState:
+    return await _change_reminder(client, workflow_id, BookingWorkflow.reschedule_reminder, change)
+
+
+async def _change_reminder(
+    client: Client, workflow_id: str, update: Any, change: ReminderChange
 ) -> ReminderState:
-    """Run the `cancel_reminder` or `reschedule_reminder` update on a booking's chain."""
+    """Run one of the chain's reminder updates; a refusal or an ended chain says why."""
     handle = client.get_workflow_handle(workflow_id)
     try:
-        return await handle.execute_update(
-            update, change, result_type=ReminderState, rpc_timeout=timedelta(seconds=30)
-        )
+        return await handle.execute_update(update, change, rpc_timeout=timedelta(seconds=30))
     except WorkflowUpdateFailedError as exc:
         raise ReminderChangeRefused(str(exc.cause.message if exc.cause else exc)) from exc
     except RPCError as exc:

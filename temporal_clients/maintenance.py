@@ -1,5 +1,5 @@
-"""Temporal Schedules Herald keeps: the maintenance jobs (created at worker start-up) and the
-create-or-update step the organizers' agenda Schedules share."""
+"""The maintenance Schedules (created or updated at every worker's start-up), and the
+create-or-update step they share with the organizers' agenda Schedules."""
 
 from datetime import timedelta
 

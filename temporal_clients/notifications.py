@@ -1,21 +1,36 @@
-"""Starting, cancelling and signalling NotificationWorkflows, for the API and for activities."""
+"""Starting, cancelling and signalling NotificationWorkflows: the one place that starts one.
 
-from datetime import timedelta
+Every path that makes a notification (the API, booking chains and agendas, digests, resends,
+the retry job) starts its workflow through `start_notification`, so the workflow id, the
+providers per channel, the retry policy, the search attributes and the summary are decided
+here once: a new channel or provider setting reaches every path by changing this module."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from db.models import Notification
-from domain.contracts import CancelResult, DeliveryRetry, NotificationInput
 from config.settings import Settings
+from domain.contracts import CancelResult, ChannelState, DeliveryEvent, DeliveryRetry, NotificationInput
+from domain.types import Channel
 from workflows import search_attributes as sa
 from workflows.notification import NotificationWorkflow
 
+RPC_TIMEOUT = timedelta(seconds=10)
+# Channels whose sends go through external providers, each with its failover order.
+PROVIDER_CHANNELS = (Channel.EMAIL, Channel.SMS)
 
-def notification_workflow_id(tenant_id, idempotency_key: str) -> str:
+
+def notification_workflow_id(tenant_id: uuid.UUID | str, idempotency_key: str) -> str:
     return f"notification-{tenant_id}-{idempotency_key}"
+
+
+def resend_workflow_id(delivery_id: uuid.UUID | str) -> str:
+    return f"resend-{delivery_id}"
 
 
 def delivery_retry(settings: Settings) -> DeliveryRetry:
@@ -28,28 +43,48 @@ def delivery_retry(settings: Settings) -> DeliveryRetry:
     )
 
 
-async def start_notification(client: Client, settings: Settings, notification: Notification) -> None:
-    """Idempotent: a second call for the same notification starts nothing new."""
+@dataclass(frozen=True)
+class NotificationStart:
+    """A stored notification whose workflow is to run (a row of the notifications table has
+    these fields; a resend adds the one new delivery to send)."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    event_key: str
+    priority: str
+    workflow_id: str
+    send_at: datetime | None = None
+    resend: ChannelState | None = None
+
+
+async def start_notification(client: Client, settings: Settings, start: NotificationStart) -> None:
+    """Idempotent: a second call for the same workflow id starts nothing new, whether the
+    first run is still going (USE_EXISTING) or has finished (REJECT_DUPLICATE)."""
+    summary = f"{start.event_key} ({start.priority})"
+    if start.resend is not None:
+        summary = f"resend of {start.resend.channel}: {summary}"
     try:
         await client.start_workflow(
             NotificationWorkflow.run,
             NotificationInput(
-                notification_id=str(notification.id),
-                tenant_id=str(notification.tenant_id),
-                event_key=notification.event_key,
-                send_at=notification.send_at.isoformat() if notification.send_at else None,
+                notification_id=str(start.id),
+                tenant_id=str(start.tenant_id),
+                event_key=start.event_key,
+                send_at=start.send_at.isoformat() if start.send_at else None,
                 retry=delivery_retry(settings),
-                providers={channel: settings.provider_order(channel) for channel in ("email", "sms")},
+                providers={str(channel): settings.provider_order(channel) for channel in PROVIDER_CHANNELS},
+                resend=start.resend,
             ),
-            id=notification.workflow_id,
+            id=start.workflow_id,
             task_queue=settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=sa.for_new_notification(str(notification.tenant_id), notification.event_key),
-            static_summary=f"{notification.event_key} ({notification.priority})",
-            rpc_timeout=timedelta(seconds=10),
-            # With a worker in this process (the API's embedded one), the server hands the first
-            # workflow task straight back in the reply; otherwise this changes nothing.
+            search_attributes=sa.for_new_notification(str(start.tenant_id), start.event_key),
+            static_summary=summary,
+            rpc_timeout=RPC_TIMEOUT,
+            # With a worker in this process (the API's embedded one, or the worker running the
+            # activity that starts it), the server hands the first workflow task straight back
+            # in the reply; otherwise this changes nothing.
             request_eager_start=True,
         )
     except WorkflowAlreadyStartedError:
@@ -83,3 +118,13 @@ async def notify_preferences_changed(client: Client, workflow_ids: list[str]) ->
             await client.get_workflow_handle(workflow_id).signal(NotificationWorkflow.preferences_changed)
         except RPCError:
             pass
+
+
+async def tell_delivery_event(client: Client, workflow_id: str, event: DeliveryEvent) -> None:
+    """A provider's news about a delivery, for a workflow that may be waiting on it (a fallback).
+
+    Best effort: the workflow has usually finished long before; the delivery row is the record."""
+    try:
+        await client.get_workflow_handle(workflow_id).signal(NotificationWorkflow.delivery_event, event)
+    except RPCError:
+        pass

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from api.agenda_schedules import get_agenda, put_agenda
+from services.agendas import get_agenda, put_agenda
 from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
 from api.event_schemas import OrganizerId
 from api.scheduling_schemas import AgendaPublic, AgendaPut

@@ -5,14 +5,12 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
-from api.errors import ApiError
-from api.resending import Resent, resend_delivery
-from api.schemas import EventKey
-from db.resends import resend_candidates
+from api.schemas import EventKey, InputModel
 from domain.types import Channel
+from services.resend import BulkResendResult, Resent, resend_delivery, resend_matching
 
 router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"])
 
@@ -25,9 +23,7 @@ async def resend(
     return await resend_delivery(session, temporal, settings, tenant.id, delivery_id)
 
 
-class BulkResend(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BulkResend(InputModel):
     status: Annotated[str, Field(pattern="^(failed|bounced)$")] | None = None
     channel: Channel | None = None
     event_key: EventKey | None = None
@@ -36,30 +32,12 @@ class BulkResend(BaseModel):
     limit: Annotated[int, Field(ge=1, le=500)] = 100
 
 
-class Skipped(BaseModel):
-    id: uuid.UUID
-    reason: str
-
-
-class BulkResendResult(BaseModel):
-    resent: list[Resent]
-    skipped: list[Skipped]
-
-
 @router.post("/resend", status_code=202, response_model=BulkResendResult)
 async def resend_many(
     body: BulkResend, tenant: TenantDep, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
 ) -> BulkResendResult:
     """Resend every failed or bounced delivery matching the filter (at most `limit`)."""
-    async with session.begin():
-        ids = await resend_candidates(
-            session, tenant.id, status=body.status, channel=body.channel, event_key=body.event_key,
-            since=body.since, until=body.until, limit=body.limit,
-        )
-    resent, skipped = [], []
-    for delivery_id in ids:
-        try:
-            resent.append(await resend_delivery(session, temporal, settings, tenant.id, delivery_id))
-        except ApiError as refused:  # e.g. the address was suppressed meanwhile
-            skipped.append(Skipped(id=delivery_id, reason=refused.message))
-    return BulkResendResult(resent=resent, skipped=skipped)
+    return await resend_matching(
+        session, temporal, settings, tenant.id, status=body.status, channel=body.channel,
+        event_key=body.event_key, since=body.since, until=body.until, limit=body.limit,
+    )

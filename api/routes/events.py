@@ -1,22 +1,14 @@
 """POST /v1/events: booking and payment events from the services that own them."""
 
-from typing import Annotated
+from fastapi import APIRouter, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 
-from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy.ext.asyncio import async_sessionmaker
-
-from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
-from api.event_ingestion import ingest_event
-from api.event_schemas import EventAccepted, EventIn
+from api.deps import SessionDep, SessionsDep, SettingsDep, TemporalDep, TenantDep
+from api.event_schemas import BookingPayload, EventAccepted, EventIn, PaymentPayload
+from services.events import ingest_event
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
-
-
-async def _sessions(request: Request) -> async_sessionmaker:  # async: called inline, not in a thread
-    return request.app.state.sessions
-
-
-LedgerDep = Annotated[async_sessionmaker, Depends(_sessions)]
 
 
 @router.post(
@@ -38,14 +30,26 @@ async def post_event(
     body: EventIn,
     tenant: TenantDep,
     session: SessionDep,
-    ledger: LedgerDep,
+    ledger: SessionsDep,
     temporal: TemporalDep,
     settings: SettingsDep,
     response: Response,
 ) -> EventAccepted:
     """Accept an event once per id: booking events go to the booking's chain, payment events
     become a notification to the payer."""
-    accepted = await ingest_event(ledger, session, temporal, settings, tenant, body)
+    accepted = await ingest_event(ledger, session, temporal, settings, tenant, body, _payload(body))
     if accepted.duplicate:
         response.status_code = 200
     return accepted
+
+
+def _payload(event: EventIn) -> BookingPayload | PaymentPayload:
+    """The event's `data`, validated for its type."""
+    model: type[BaseModel] = BookingPayload if event.type.is_booking else PaymentPayload
+    try:
+        return model.model_validate(event.data)  # type: ignore[return-value]
+    except ValidationError as exc:
+        # Reported like any other body error, with the field's full path: `data.invitee.email`.
+        raise RequestValidationError(
+            [{**error, "loc": ("body", "data", *error["loc"])} for error in exc.errors()]
+        ) from None

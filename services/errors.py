@@ -1,0 +1,50 @@
+"""The refusals a use case can answer with. Each names the problem (and the field, when one
+is at fault); the API maps each kind to its HTTP status in one place (api/errors.py)."""
+
+
+class ServiceError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, field: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code is not None:
+            self.code = code
+
+
+class Invalid(ServiceError):
+    """The request is well-formed but its content cannot be accepted (422)."""
+
+    code = "validation_error"
+
+
+class NotFound(ServiceError):
+    code = "not_found"
+
+
+class Conflict(ServiceError):
+    """The request conflicts with what is already recorded (409)."""
+
+    code = "conflict"
+
+
+class Gone(ServiceError):
+    """The thing exists but has ended; it changes no more (410)."""
+
+    code = "gone"
+
+
+class Forbidden(ServiceError):
+    code = "forbidden"
+
+
+class Unavailable(ServiceError):
+    """A service Herald depends on is missing or unreachable; the request may be retried (503)."""
+
+    code = "unavailable"
+
+
+def invalid_field(field: str, message: str) -> Invalid:
+    """`send_at: is in the past`: the message starts with the field it is about."""
+    return Invalid(f"{field}: {message}", field)
