@@ -1,13 +1,16 @@
 """This worker's circuit breakers, one per provider; transitions are written to the database
 so health can show them (several workers each keep their own, and the last change wins)."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
-from domain.circuit import CircuitBreaker, CircuitState
+from channels.base import PermanentSendError, TransientSendError
+from domain.circuit import CallOutcome, CircuitBreaker, CircuitState
 from config.settings import Settings
 
 _RECORD = text("""
@@ -34,13 +37,36 @@ class ProviderCircuits:
             )
         return self._breakers[provider]
 
-    async def check(self, provider: str) -> None:
-        """Raise ProviderUnavailable (fail over at once) while the provider's circuit is open."""
+    @asynccontextmanager
+    async def call(self, provider: str) -> AsyncIterator[None]:
+        """Wrap one call to the provider: refused with ProviderUnavailable while its circuit is
+        open; otherwise the call's end, however it ends, is recorded as exactly one outcome, so
+        a half-open trial is never left in flight."""
+        trial = await self.check(provider)
+        try:
+            yield
+        except BaseException as exc:
+            outcome = _outcome(exc)
+            if outcome == CallOutcome.ABANDONED and not trial:
+                raise  # no verdict, and no trial of ours to release
+            await self._settle(provider, outcome, getattr(exc, "message", None) or str(exc))
+            raise
+        await self._settle(provider, CallOutcome.ACCEPTED, None)
+
+    async def check(self, provider: str) -> bool:
+        """Raise ProviderUnavailable (fail over at once) while the provider's circuit is open.
+        Returns whether this call is the half-open trial. A call it lets through must end in
+        `_settle` (use `call()`)."""
         breaker = self._breaker(provider)
         before = breaker.state
         allowed = breaker.allows(_now())
         if breaker.state != before:
-            await self._record(provider, breaker)
+            try:
+                await self._record(provider, breaker)
+            except BaseException:
+                if allowed:
+                    breaker.release_trial()  # the trial was handed out but never made
+                raise
         if not allowed:
             raise ApplicationError(
                 f"{provider} circuit is open after repeated failures (last: "
@@ -48,20 +74,16 @@ class ProviderCircuits:
                 type="ProviderUnavailable",
                 non_retryable=True,
             )
+        return breaker.state == CircuitState.HALF_OPEN
 
-    async def success(self, provider: str) -> None:
+    async def _settle(self, provider: str, outcome: CallOutcome, message: str | None) -> None:
         breaker = self._breaker(provider)
-        if breaker.state != CircuitState.CLOSED or breaker.failures:
-            was = breaker.state
-            breaker.record_success()
-            if was != CircuitState.CLOSED:
-                await self._record(provider, breaker)
-
-    async def failure(self, provider: str, message: str) -> None:
-        self._last_failure[provider] = message
-        breaker = self._breaker(provider)
+        if outcome in (CallOutcome.FAILED, CallOutcome.PROVIDER_REFUSED):
+            self._last_failure[provider] = message or outcome
         was = breaker.state
-        if breaker.record_failure(_now()) != was:
+        # The state changes before anything is awaited: a cancellation of the write below
+        # cannot leave the trial in flight.
+        if breaker.record(outcome, _now()) != was:
             await self._record(provider, breaker)
 
     async def _record(self, provider: str, breaker: CircuitBreaker) -> None:
@@ -73,3 +95,12 @@ class ProviderCircuits:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _outcome(exc: BaseException) -> CallOutcome:
+    """What an exception out of a send says about the provider (see domain.circuit)."""
+    if isinstance(exc, TransientSendError):
+        return CallOutcome.FAILED
+    if isinstance(exc, PermanentSendError):
+        return CallOutcome.PROVIDER_REFUSED if exc.provider_fault else CallOutcome.RECIPIENT_REFUSED
+    return CallOutcome.ABANDONED  # cancelled, or failed before the provider answered

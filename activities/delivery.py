@@ -48,17 +48,16 @@ class DeliveryActivities:
         if job.delivery.channel == Channel.IN_APP:
             return await self._store_in_app(job, content, attempt, input.settles_as)
         provider = self._provider(job.delivery.channel, input.provider)
-        await self._circuits.check(provider.name)
         started = time.perf_counter()
         try:
-            sent = await self._send(job, content, provider)
+            async with self._circuits.call(provider.name):  # every end of the send is recorded once
+                sent = await self._send(job, content, provider)
         except SendError as err:
             PROVIDER_SECONDS.labels(provider.name, "error").observe(time.perf_counter() - started)
             DELIVERIES.labels(job.delivery.channel, provider.name, "error").inc()
             raise await self._attempt_failed(delivery_id, err, attempt, provider.name) from err
         PROVIDER_SECONDS.labels(provider.name, "accepted").observe(time.perf_counter() - started)
         DELIVERIES.labels(job.delivery.channel, provider.name, DeliveryStatus.SENT).inc()
-        await self._circuits.success(provider.name)
 
         async with autocommit(self._sessions) as session:
             await store.mark_sent(
@@ -156,7 +155,6 @@ class DeliveryActivities:
         """Record the failed attempt and say how Temporal should treat it."""
         await self._record_attempt_error(delivery_id, err, attempt, provider)
         if isinstance(err, TransientSendError):
-            await self._circuits.failure(provider, err.message)
             delay = timedelta(seconds=err.retry_after) if err.retry_after is not None else None
             return ApplicationError(err.message, type="TransientSendError", next_retry_delay=delay)
         # The provider refusing us (credentials) is its problem: the workflow fails over.

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta, timezone
 
-from domain.circuit import CircuitBreaker, CircuitState
+from domain.circuit import CallOutcome, CircuitBreaker, CircuitState
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -55,3 +55,75 @@ def test_success_resets_the_failure_count():
     b.record_failure(T0)
     b.record_success()
     assert b.record_failure(T0) == CircuitState.CLOSED
+
+
+# Every trial handed out in half-open ends in exactly one outcome (issue 10).
+
+
+def half_open() -> tuple[CircuitBreaker, datetime]:
+    """A breaker whose cool-down has passed and whose one trial has just been handed out."""
+    b = breaker()
+    for i in range(3):
+        b.record_failure(T0 + timedelta(seconds=i))
+    later = T0 + timedelta(seconds=40)
+    assert b.allows(later) and b.state == CircuitState.HALF_OPEN and b.trial_in_flight
+    return b, later
+
+
+def test_a_trial_refused_for_the_recipient_closes_it():
+    b, later = half_open()
+    assert b.record(CallOutcome.RECIPIENT_REFUSED, later) == CircuitState.CLOSED
+    assert not b.trial_in_flight and b.opened_at is None
+    assert b.allows(later) and b.allows(later)  # closed: every call goes through
+
+
+def test_a_trial_refusing_herald_opens_it_again():
+    b, later = half_open()
+    assert b.record(CallOutcome.PROVIDER_REFUSED, later) == CircuitState.OPEN
+    assert not b.allows(later + timedelta(seconds=29))
+    assert b.allows(later + timedelta(seconds=30))  # and a new trial after the next cool-down
+
+
+def test_a_trial_failing_transiently_opens_it_again():
+    b, later = half_open()
+    assert b.record(CallOutcome.FAILED, later) == CircuitState.OPEN
+    assert b.retry_at() == later + timedelta(seconds=30)
+    assert not b.allows(later + timedelta(seconds=29))
+    assert b.allows(later + timedelta(seconds=30))
+
+
+def test_an_accepted_trial_closes_it():
+    b, later = half_open()
+    assert b.record(CallOutcome.ACCEPTED, later) == CircuitState.CLOSED
+    assert b.allows(later)
+
+
+def test_an_abandoned_trial_is_released_and_the_next_call_may_try():
+    b, later = half_open()
+    assert b.record(CallOutcome.ABANDONED, later) == CircuitState.HALF_OPEN
+    assert not b.trial_in_flight
+    assert b.allows(later)  # the next trial
+    assert not b.allows(later)  # still one at a time
+    assert b.release_trial() == CircuitState.HALF_OPEN
+    assert b.allows(later)
+
+
+def test_a_second_concurrent_trial_is_still_refused_whatever_the_first_becomes():
+    for outcome in CallOutcome:
+        b, later = half_open()
+        assert not b.allows(later), outcome  # the trial is in flight
+        b.record(outcome, later)
+        assert not b.trial_in_flight, outcome  # no outcome leaves it in flight
+
+
+def test_refusals_while_closed_change_nothing():
+    """Closed behaviour is as before: only transient failures count toward the threshold."""
+    b = breaker()
+    b.record(CallOutcome.FAILED, T0)
+    b.record(CallOutcome.FAILED, T0 + timedelta(seconds=1))
+    refusals = (CallOutcome.RECIPIENT_REFUSED, CallOutcome.PROVIDER_REFUSED, CallOutcome.ABANDONED)
+    for outcome in refusals:
+        for _ in range(3):
+            assert b.record(outcome, T0 + timedelta(seconds=2)) == CircuitState.CLOSED, outcome
+    assert len(b.failures) == 2
+    assert b.record(CallOutcome.FAILED, T0 + timedelta(seconds=3)) == CircuitState.OPEN
