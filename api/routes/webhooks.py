@@ -9,11 +9,11 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 
-from api.delivery_tracking import TrackingSummary, record_provider_events
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError
 from api.webhook_signatures import NotConfigured, sendgrid_signature_valid, twilio_signature_valid
 from domain.provider_events import MalformedEvent, from_sendgrid, from_twilio
+from services.tracking import TrackingSummary, record_provider_events
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
-from temporalio.service import RPCError
 
 from db.address_health import mark_address_invalid
 from db.deliveries import now
@@ -18,7 +17,7 @@ from domain.contracts import DeliveryEvent
 from domain.delivery_status import apply_report
 from domain.provider_events import ProviderEvent
 from domain.types import event_category
-from workflows.notification import NotificationWorkflow
+from temporal_clients.notifications import tell_delivery_event
 
 log = logging.getLogger("herald.webhooks")
 _EPOCH = datetime.fromtimestamp(0, UTC)
@@ -52,7 +51,7 @@ async def record_provider_events(
         # oldest first, so first-time timestamps are the earliest.
         for event in sorted(events, key=lambda e: (e.delivery_id or e.message_id or "", e.occurred_at or _EPOCH)):
             outcomes[await _apply(session, event, signals)] += 1
-    await asyncio.gather(*(_tell(temporal, signal) for signal in signals))
+    await asyncio.gather(*(tell_delivery_event(temporal, s.workflow_id, s.event) for s in signals))
     return TrackingSummary(received=len(events), **outcomes)
 
 
@@ -84,9 +83,3 @@ async def _apply(session: AsyncSession, event: ProviderEvent, signals: list[_Sig
         await mark_address_invalid(session, delivery.tenant_id, delivery.channel, delivery.address, event.invalid_address)
     return "applied"
 
-
-async def _tell(temporal: Client, signal: _Signal) -> None:
-    try:
-        await temporal.get_workflow_handle(signal.workflow_id).signal(NotificationWorkflow.delivery_event, signal.event)
-    except RPCError:
-        pass  # the workflow has usually finished long before: the delivery row is the record
