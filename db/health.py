@@ -1,0 +1,36 @@
+"""What GET /v1/health reads, across tenants: circuits, providers' failure rates, the backlog."""
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+_CIRCUITS = text("SELECT provider, state FROM provider_circuits")
+_FAILURE_RATES = text("""
+    SELECT provider, count(*) FILTER (WHERE status IN ('failed', 'bounced')) AS failed, count(*) AS total
+    FROM deliveries
+    WHERE updated_at > now() - interval '1 hour' AND provider IS NOT NULL
+      AND status NOT IN ('pending', 'deferred', 'suppressed', 'cancelled', 'digested')
+    GROUP BY provider
+""")
+_BACKLOG = text("""
+    SELECT status, count(*) AS waiting FROM notifications
+    WHERE status IN ('accepted', 'scheduled', 'deferred', 'sending') GROUP BY status
+""")
+
+
+async def ping(session: AsyncSession) -> None:
+    await session.execute(text("select 1"))
+
+
+async def circuit_states(session: AsyncSession) -> dict[str, str]:
+    """Provider -> its circuit's state; a provider never tripped has no row (closed)."""
+    return {row.provider: row.state for row in await session.execute(_CIRCUITS)}
+
+
+async def failure_counts_last_hour(session: AsyncSession) -> dict[str, tuple[int, int]]:
+    """Provider -> (failed or bounced, attempted) among its deliveries of the last hour."""
+    return {row.provider: (row.failed, row.total) for row in await session.execute(_FAILURE_RATES)}
+
+
+async def backlog(session: AsyncSession) -> dict[str, int]:
+    """Notification status -> how many are not finished: waiting (send_at, quiet hours) or sending."""
+    return {row.status: row.waiting for row in await session.execute(_BACKLOG)}

@@ -1,0 +1,131 @@
+"""Herald's health: database, Temporal, providers, alerts and backlog, each checked at once.
+
+`down` while Herald cannot accept and send notifications (database or Temporal down);
+`degraded` parts (an open circuit, no worker polling, an alert) are reported without that.
+Each check answers {"status": ok|degraded|down, ...}.
+"""
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetSystemInfoRequest
+from temporalio.client import Client
+
+from config.providers import describe_providers
+from config.settings import Settings
+from db import health as store
+from db.maintenance import recent_alerts
+
+CHECK_TIMEOUT = timedelta(seconds=3)
+FAILURE_RATE_DEGRADED = 0.2
+
+
+async def health_report(sessions: async_sessionmaker, temporal: Client, settings: Settings) -> dict[str, Any]:
+    database, temporal_state, providers, backlog, alerts = await asyncio.gather(
+        check_database(sessions),
+        check_temporal(temporal, settings.task_queue),
+        check_providers(sessions, settings),
+        check_backlog(sessions),
+        provider_alerts(sessions),  # failure rates over the threshold
+    )
+    parts = [database, temporal_state, backlog, *providers.values()]
+    if database["status"] == "down" or temporal_state["status"] == "down":
+        status = "down"
+    elif any(part["status"] != "ok" for part in parts) or alerts:
+        status = "degraded"
+    else:
+        status = "ok"
+    return {
+        "status": status, "database": database, "temporal": temporal_state, "providers": providers,
+        "backlog": backlog, "alerts": alerts,
+    }
+
+
+async def check_database(sessions: async_sessionmaker) -> dict:
+    try:
+        async with sessions() as session:
+            await asyncio.wait_for(store.ping(session), CHECK_TIMEOUT.total_seconds())
+        return {"status": "ok"}
+    except Exception as exc:  # any failure means: down, and say why
+        return {"status": "down", "detail": type(exc).__name__}
+
+
+async def check_temporal(client: Client, task_queue: str) -> dict:
+    """Reachable, and is any worker polling Herald's task queue?"""
+    try:
+        await client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=CHECK_TIMEOUT)
+        described = await client.workflow_service.describe_task_queue(
+            DescribeTaskQueueRequest(
+                namespace=client.namespace,
+                task_queue=TaskQueue(name=task_queue),
+                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+            ),
+            timeout=CHECK_TIMEOUT,
+        )
+    except Exception as exc:
+        return {"status": "down", "detail": type(exc).__name__}
+    pollers = len(described.pollers)
+    return {
+        "status": "ok" if pollers else "degraded",
+        "namespace": client.namespace,
+        "task_queue": task_queue,
+        "workers_polling": pollers,
+    }
+
+
+async def check_providers(sessions: async_sessionmaker, settings: Settings) -> dict:
+    """Per channel: providers in failover order, each circuit's state and last hour's failure rate."""
+    try:
+        async with sessions() as session:
+            circuits = await store.circuit_states(session)
+            rates = await store.failure_counts_last_hour(session)
+    except Exception:
+        circuits, rates = {}, {}
+    described = describe_providers(settings)
+    for channel in described.values():
+        names = channel["failover"]
+        channel["circuits"] = {name: circuits.get(name, "closed") for name in names}
+        channel["failure_rate_last_hour"] = {
+            name: round(rates[name][0] / rates[name][1], 3) for name in names if name in rates
+        }
+        troubled = any(state != "closed" for state in channel["circuits"].values()) or any(
+            rate >= FAILURE_RATE_DEGRADED for rate in channel["failure_rate_last_hour"].values()
+        )
+        channel["status"] = "degraded" if troubled else "ok"
+        channel["configured"] = True
+    return described
+
+
+async def check_backlog(sessions: async_sessionmaker) -> dict:
+    """Notifications not finished yet: waiting for send_at or quiet hours, or being sent."""
+    try:
+        async with sessions() as session:
+            waiting = await store.backlog(session)
+    except Exception as exc:
+        return {"status": "down", "detail": type(exc).__name__}
+    return {"status": "ok", "waiting": waiting, "total": sum(waiting.values())}
+
+
+async def provider_alerts(sessions: async_sessionmaker) -> list[dict]:
+    """Provider failure-rate alerts of the last hour. No tenant data: health needs no key
+    (a tenant sees its own alerts at GET /v1/alerts)."""
+    since = datetime.now(timezone.utc) - timedelta(hours=1)
+    try:
+        async with sessions() as session:
+            found = await recent_alerts(session, since, scope="provider")
+    except Exception:  # health reports the database's own state; alerts must not break it
+        return []
+    return [
+        {
+            "provider": a.subject,
+            "rate": round(a.rate, 3),
+            "failed": a.failed,
+            "total": a.total,
+            "since": a.window_start.isoformat(),
+        }
+        for a in found
+    ]
