@@ -4,7 +4,16 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from domain.contacts import check_locale, check_phone, check_timezone
 from domain.types import EVENT_KEY_PATTERN, Channel, Priority
@@ -17,7 +26,7 @@ EventKey = Annotated[str, StringConstraints(max_length=200, pattern=EVENT_KEY_PA
 
 
 class InputModel(BaseModel):
-    """The base of every request body: a field the API does not know is refused (422), not dropped."""
+    """The base of every request body: a field the API does not know is a 422, not dropped."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -59,7 +68,9 @@ class RecipientRef(InputModel):
 
     @property
     def has_contact(self) -> bool:
-        return any(v is not None for v in (self.name, self.email, self.phone, self.timezone, self.locale))
+        return any(
+            v is not None for v in (self.name, self.email, self.phone, self.timezone, self.locale)
+        )
 
 
 class NotificationCreate(InputModel):
@@ -107,8 +118,12 @@ class DeliveryPublic(BaseModel):
     opened_at: datetime | None
     clicked_at: datetime | None
     failed_at: datetime | None
-    template_version_id: uuid.UUID | None = Field(None, description="The template version rendered.")
-    failover_log: list[dict[str, Any]] | None = Field(None, description="Providers left, in order, and why.")
+    template_version_id: uuid.UUID | None = Field(
+        None, description="The template version rendered."
+    )
+    failover_log: list[dict[str, Any]] | None = Field(
+        None, description="Providers left, in order, and why."
+    )
     resent_from_id: uuid.UUID | None = None
     created_at: datetime
     updated_at: datetime

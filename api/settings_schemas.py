@@ -10,7 +10,8 @@ from domain.types import Channel
 
 
 class FallbackRuleIn(InputModel):
-    """If `from_channel` has not reached `unless` within `within_minutes` (or failed), send `to_channel`."""
+    """If `from_channel` has not reached `unless` within `within_minutes` (or failed),
+    send `to_channel`."""
 
     from_channel: Channel
     to_channel: Channel

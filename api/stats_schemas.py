@@ -26,15 +26,23 @@ class StatsFigures(BaseModel):
     @classmethod
     def of(cls, figures: DeliveryFigures, **extra) -> Self:
         return cls(
-            sent=figures.sent, delivered=figures.delivered, opened=figures.opened,
-            clicked=figures.clicked, failed=figures.failed, bounced=figures.bounced,
-            attempted=figures.attempted, **figures.rates(), **extra,
+            sent=figures.sent,
+            delivered=figures.delivered,
+            opened=figures.opened,
+            clicked=figures.clicked,
+            failed=figures.failed,
+            bounced=figures.bounced,
+            attempted=figures.attempted,
+            **figures.rates(),
+            **extra,
         )
 
 
 class StatsGroupPublic(StatsFigures):
-    key: str | None = Field(description="The group's day (UTC), channel, event key, template id or "
-                                        "provider; null: none (e.g. no template, no provider reached)")
+    key: str | None = Field(
+        description="The group's day (UTC), channel, event key, template id or "
+        "provider; null: none (e.g. no template, no provider reached)"
+    )
 
 
 class StatsPublic(BaseModel):

@@ -5,7 +5,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 _CIRCUITS = text("SELECT provider, state FROM provider_circuits")
 _FAILURE_RATES = text("""
-    SELECT provider, count(*) FILTER (WHERE status IN ('failed', 'bounced')) AS failed, count(*) AS total
+    SELECT provider, count(*) FILTER (WHERE status IN ('failed', 'bounced')) AS failed,
+           count(*) AS total
     FROM deliveries
     WHERE updated_at > now() - interval '1 hour' AND provider IS NOT NULL
       AND status NOT IN ('pending', 'deferred', 'suppressed', 'cancelled', 'digested')
@@ -32,5 +33,6 @@ async def failure_counts_last_hour(session: AsyncSession) -> dict[str, tuple[int
 
 
 async def backlog(session: AsyncSession) -> dict[str, int]:
-    """Notification status -> how many are not finished: waiting (send_at, quiet hours) or sending."""
+    """Status -> how many notifications are not finished: waiting (send_at, quiet hours)
+    or being sent."""
     return {row.status: row.waiting for row in await session.execute(_BACKLOG)}

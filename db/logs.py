@@ -49,7 +49,10 @@ async def list_logs(
     if filters.after:
         created, last_id = filters.after
         query = query.where(
-            or_(Delivery.created_at < created, and_(Delivery.created_at == created, Delivery.id < last_id))
+            or_(
+                Delivery.created_at < created,
+                and_(Delivery.created_at == created, Delivery.id < last_id),
+            )
         )
     query = query.order_by(Delivery.created_at.desc(), Delivery.id.desc()).limit(limit)
     return (await session.execute(query)).all()

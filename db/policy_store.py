@@ -10,11 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.policy import DEFAULT_REMINDER_EVENT_KEYS, TenantSettings
 
 _SETTINGS = text(
-    "SELECT reminder_event_keys, urgent_bypass, fallbacks FROM tenant_policy_settings WHERE tenant_id = :tenant_id"
+    "SELECT reminder_event_keys, urgent_bypass, fallbacks FROM tenant_policy_settings"
+    " WHERE tenant_id = :tenant_id"
 )
 
 
-async def policy_settings(session: AsyncSession, tenant_id: uuid.UUID) -> tuple[TenantSettings, dict[str, dict]]:
+async def policy_settings(
+    session: AsyncSession, tenant_id: uuid.UUID
+) -> tuple[TenantSettings, dict[str, dict]]:
     """The tenant's policy settings and its fallback rules per event key, in one read."""
     row = (await session.execute(_SETTINGS, {"tenant_id": tenant_id})).one_or_none()
     if row is None:
@@ -52,10 +55,13 @@ async def save_tenant_settings(
 ) -> None:
     await session.execute(
         _SAVE_SETTINGS,
-        {"tenant_id": tenant_id, "reminder_event_keys": json.dumps(reminder_event_keys),
-         "urgent_bypass": json.dumps(urgent_bypass), "fallbacks": json.dumps(fallbacks)},
+        {
+            "tenant_id": tenant_id,
+            "reminder_event_keys": json.dumps(reminder_event_keys),
+            "urgent_bypass": json.dumps(urgent_bypass),
+            "fallbacks": json.dumps(fallbacks),
+        },
     )
-
 
 
 _COUNT = text(
@@ -64,7 +70,9 @@ _COUNT = text(
 )
 
 
-async def sent_in(session: AsyncSession, recipient_id: uuid.UUID, kind: str, window_start: datetime) -> int:
+async def sent_in(
+    session: AsyncSession, recipient_id: uuid.UUID, kind: str, window_start: datetime
+) -> int:
     count = await session.scalar(
         _COUNT, {"recipient_id": recipient_id, "kind": kind, "window_start": window_start}
     )
@@ -86,16 +94,22 @@ async def take_slot(
     session: AsyncSession, recipient_id: uuid.UUID, kind: str, window_start: datetime, cap: int
 ) -> bool:
     taken = await session.scalar(
-        _TAKE, {"recipient_id": recipient_id, "kind": kind, "window_start": window_start, "cap": cap}
+        _TAKE,
+        {"recipient_id": recipient_id, "kind": kind, "window_start": window_start, "cap": cap},
     )
     return taken is not None
 
 
 _GIVE_BACK = text("""
     UPDATE send_counters SET count = count - 1
-    WHERE recipient_id = :recipient_id AND kind = :kind AND window_start = :window_start AND count > 0
+    WHERE recipient_id = :recipient_id AND kind = :kind AND window_start = :window_start
+      AND count > 0
 """)
 
 
-async def give_back_slot(session: AsyncSession, recipient_id: uuid.UUID, kind: str, window_start: datetime) -> None:
-    await session.execute(_GIVE_BACK, {"recipient_id": recipient_id, "kind": kind, "window_start": window_start})
+async def give_back_slot(
+    session: AsyncSession, recipient_id: uuid.UUID, kind: str, window_start: datetime
+) -> None:
+    await session.execute(
+        _GIVE_BACK, {"recipient_id": recipient_id, "kind": kind, "window_start": window_start}
+    )

@@ -11,20 +11,30 @@ from db.scheduled import WAITING
 
 
 async def tenant_defaults(session: AsyncSession, tenant_id: uuid.UUID) -> dict[str, Any]:
-    return await session.scalar(select(Tenant.preference_defaults).where(Tenant.id == tenant_id)) or {}
+    return (
+        await session.scalar(select(Tenant.preference_defaults).where(Tenant.id == tenant_id)) or {}
+    )
 
 
-async def save_tenant_defaults(session: AsyncSession, tenant_id: uuid.UUID, defaults: dict[str, Any]) -> None:
-    await session.execute(update(Tenant).where(Tenant.id == tenant_id).values(preference_defaults=defaults))
+async def save_tenant_defaults(
+    session: AsyncSession, tenant_id: uuid.UUID, defaults: dict[str, Any]
+) -> None:
+    await session.execute(
+        update(Tenant).where(Tenant.id == tenant_id).values(preference_defaults=defaults)
+    )
 
 
-async def save_overrides(session: AsyncSession, recipient_id: uuid.UUID, overrides: dict[str, Any]) -> None:
+async def save_overrides(
+    session: AsyncSession, recipient_id: uuid.UUID, overrides: dict[str, Any]
+) -> None:
     await session.execute(
         update(Recipient).where(Recipient.id == recipient_id).values(preference_overrides=overrides)
     )
 
 
-async def waiting_workflow_ids(session: AsyncSession, tenant_id: uuid.UUID, recipient_id: uuid.UUID) -> list[str]:
+async def waiting_workflow_ids(
+    session: AsyncSession, tenant_id: uuid.UUID, recipient_id: uuid.UUID
+) -> list[str]:
     """The workflows of the recipient's notifications that wait (send_at, quiet hours...)."""
     found = await session.scalars(
         select(Notification.workflow_id).where(

@@ -6,10 +6,10 @@ Each check answers {"status": ok|degraded|down, ...}.
 """
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetSystemInfoRequest
@@ -23,8 +23,12 @@ from db.maintenance import recent_alerts
 CHECK_TIMEOUT = timedelta(seconds=3)
 FAILURE_RATE_DEGRADED = 0.2
 
+Check = dict[str, Any]  # {"status": "ok" | "degraded" | "down", ...}: JSON
 
-async def health_report(sessions: async_sessionmaker, temporal: Client, settings: Settings) -> dict[str, Any]:
+
+async def health_report(
+    sessions: async_sessionmaker[AsyncSession], temporal: Client, settings: Settings
+) -> Check:
     database, temporal_state, providers, backlog, alerts = await asyncio.gather(
         check_database(sessions),
         check_temporal(temporal, settings.task_queue),
@@ -40,12 +44,16 @@ async def health_report(sessions: async_sessionmaker, temporal: Client, settings
     else:
         status = "ok"
     return {
-        "status": status, "database": database, "temporal": temporal_state, "providers": providers,
-        "backlog": backlog, "alerts": alerts,
+        "status": status,
+        "database": database,
+        "temporal": temporal_state,
+        "providers": providers,
+        "backlog": backlog,
+        "alerts": alerts,
     }
 
 
-async def check_database(sessions: async_sessionmaker) -> dict:
+async def check_database(sessions: async_sessionmaker[AsyncSession]) -> Check:
     try:
         async with sessions() as session:
             await asyncio.wait_for(store.ping(session), CHECK_TIMEOUT.total_seconds())
@@ -54,7 +62,7 @@ async def check_database(sessions: async_sessionmaker) -> dict:
         return {"status": "down", "detail": type(exc).__name__}
 
 
-async def check_temporal(client: Client, task_queue: str) -> dict:
+async def check_temporal(client: Client, task_queue: str) -> Check:
     """Reachable, and is any worker polling Herald's task queue?"""
     try:
         await client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=CHECK_TIMEOUT)
@@ -77,15 +85,18 @@ async def check_temporal(client: Client, task_queue: str) -> dict:
     }
 
 
-async def check_providers(sessions: async_sessionmaker, settings: Settings) -> dict:
-    """Per channel: providers in failover order, each circuit's state and last hour's failure rate."""
+async def check_providers(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> dict[str, Check]:
+    """Per channel: providers in failover order, each circuit's state and the last hour's
+    failure rate."""
     try:
         async with sessions() as session:
             circuits = await store.circuit_states(session)
             rates = await store.failure_counts_last_hour(session)
     except Exception:
         circuits, rates = {}, {}
-    described = describe_providers(settings)
+    described: dict[str, Check] = dict(describe_providers(settings))
     for channel in described.values():
         names = channel["failover"]
         channel["circuits"] = {name: circuits.get(name, "closed") for name in names}
@@ -100,7 +111,7 @@ async def check_providers(sessions: async_sessionmaker, settings: Settings) -> d
     return described
 
 
-async def check_backlog(sessions: async_sessionmaker) -> dict:
+async def check_backlog(sessions: async_sessionmaker[AsyncSession]) -> Check:
     """Notifications not finished yet: waiting for send_at or quiet hours, or being sent."""
     try:
         async with sessions() as session:
@@ -110,10 +121,10 @@ async def check_backlog(sessions: async_sessionmaker) -> dict:
     return {"status": "ok", "waiting": waiting, "total": sum(waiting.values())}
 
 
-async def provider_alerts(sessions: async_sessionmaker) -> list[dict]:
+async def provider_alerts(sessions: async_sessionmaker[AsyncSession]) -> list[Check]:
     """Provider failure-rate alerts of the last hour. No tenant data: health needs no key
     (a tenant sees its own alerts at GET /v1/alerts)."""
-    since = datetime.now(timezone.utc) - timedelta(hours=1)
+    since = datetime.now(UTC) - timedelta(hours=1)
     try:
         async with sessions() as session:
             found = await recent_alerts(session, since, scope="provider")

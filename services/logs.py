@@ -38,12 +38,21 @@ async def delivery_log(
         until=until,
         after=_decode_cursor(cursor) if cursor else None,
     )
-    rows = await list_logs(session, tenant.id, filters, limit + 1)  # one more: is there a next page?
+    rows = await list_logs(
+        session, tenant.id, filters, limit + 1
+    )  # one more: is there a next page?
     page = rows[:limit]
     entries = [
         LogEntry.model_validate(
-            {**{k: getattr(row.Delivery, k) for k in LogEntry.model_fields if hasattr(row.Delivery, k)},
-             "event_key": row.event_key, "recipient": row.recipient}
+            {
+                **{
+                    k: getattr(row.Delivery, k)
+                    for k in LogEntry.model_fields
+                    if hasattr(row.Delivery, k)
+                },
+                "event_key": row.event_key,
+                "recipient": row.recipient,
+            }
         )
         for row in page
     ]

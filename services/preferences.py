@@ -21,10 +21,14 @@ from services.recipients import find_recipient
 from temporal_clients.notifications import notify_preferences_changed
 
 
-async def get_preferences(session: AsyncSession, tenant: TenantIdentity, external_id: str) -> Preferences:
+async def get_preferences(
+    session: AsyncSession, tenant: TenantIdentity, external_id: str
+) -> Preferences:
     """The effective preferences: the tenant's defaults overlaid with the recipient's changes."""
     recipient = await find_recipient(session, tenant, external_id)
-    return _validated(await store.tenant_defaults(session, tenant.id), recipient.preference_overrides)
+    return _validated(
+        await store.tenant_defaults(session, tenant.id), recipient.preference_overrides
+    )
 
 
 async def replace_preferences(
@@ -49,7 +53,12 @@ async def patch_preferences(
 ) -> Preferences:
     """Change some fields (a JSON merge patch); the others keep their values."""
     return await _store(
-        session, temporal, settings, tenant, external_id, lambda current: merge_overrides(current, patch)
+        session,
+        temporal,
+        settings,
+        tenant,
+        external_id,
+        lambda current: merge_overrides(current, patch),
     )
 
 
@@ -57,7 +66,9 @@ async def get_defaults(session: AsyncSession, tenant: TenantIdentity) -> Prefere
     return _validated(await store.tenant_defaults(session, tenant.id), {})
 
 
-async def put_defaults(session: AsyncSession, tenant: TenantIdentity, defaults: dict[str, Any]) -> Preferences:
+async def put_defaults(
+    session: AsyncSession, tenant: TenantIdentity, defaults: dict[str, Any]
+) -> Preferences:
     effective = _validated(defaults, {})
     async with session.begin():
         await store.save_tenant_defaults(session, tenant.id, defaults)

@@ -9,14 +9,18 @@ from domain.tenants import TenantIdentity
 from services.errors import NotFound
 
 
-async def find_recipient(session: AsyncSession, tenant: TenantIdentity, external_id: str) -> Recipient:
+async def find_recipient(
+    session: AsyncSession, tenant: TenantIdentity, external_id: str
+) -> Recipient:
     recipient = await get_recipient(session, tenant.id, external_id)
     if recipient is None:
         raise NotFound(f"recipient {external_id!r} not found")
     return recipient
 
 
-async def read_recipient(session: AsyncSession, tenant: TenantIdentity, external_id: str) -> RecipientPublic:
+async def read_recipient(
+    session: AsyncSession, tenant: TenantIdentity, external_id: str
+) -> RecipientPublic:
     return _public(await find_recipient(session, tenant, external_id))
 
 
@@ -29,5 +33,5 @@ async def put_recipient(
     return _public(recipient)
 
 
-def _public(recipient) -> RecipientPublic:
+def _public(recipient: object) -> RecipientPublic:
     return RecipientPublic.model_validate(recipient, from_attributes=True)

@@ -1,4 +1,5 @@
-"""Delivery counts and rates of a tenant's deliveries created in a time range (README, "Statistics")."""
+"""Delivery counts and rates of a tenant's deliveries created in a time range
+(README, "Statistics")."""
 
 from datetime import UTC, datetime, timedelta
 

@@ -66,14 +66,15 @@ async def send_test(
             "context", "missing required placeholders: " + ", ".join(rendered.missing)
         )
     template = rendered.template
-    _require_address_for(Channel(template.channel), body)
+    channel = Channel(template.channel)
+    _require_address_for(channel, body)
     # An ordinary notification, flagged as a test and pinned to this version.
     context = sample_context(template.event_key) | body.context
     context |= {TEST_SEND_KEY: True, TEMPLATE_VERSION_KEY: str(template.current_version_id)}
     request = NotificationCreate(
         recipient=RecipientRef(email=body.email, phone=body.phone, locale=template.locale),
         event_key=template.event_key,
-        channels=[template.channel],
+        channels=[channel],
         context=context,
     )
     return await submit_notification(session, temporal, settings, tenant, request, None)
@@ -107,7 +108,8 @@ async def _render_current(
     try:
         rendered = PREVIEW_RENDERER.render(source, values, email_layout)
     except TemplateError as error:  # e.g. a loop over a value of the wrong type
-        raise invalid([TemplateIssue("context", None, f"the template cannot render it: {error}")])
+        issue = TemplateIssue("context", None, f"the template cannot render it: {error}")
+        raise invalid([issue]) from None
     return _Preview(template, rendered, warnings, missing)
 
 

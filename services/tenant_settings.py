@@ -1,6 +1,6 @@
 """A tenant's own settings: its delivery policy and its booking follow-up; and its alerts."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,10 +16,12 @@ from domain.tenants import TenantIdentity
 async def delivery_policy(session: AsyncSession, tenant: TenantIdentity) -> DeliveryPolicySettings:
     """Which events are reminders, which urgent events bypass, and the channel fallbacks."""
     settings, fallbacks = await policy_store.policy_settings(session, tenant.id)
-    return DeliveryPolicySettings(
-        reminder_event_keys=sorted(settings.reminder_event_keys),
-        urgent_bypass=dict(settings.urgent_bypass),
-        fallbacks=fallbacks,
+    return DeliveryPolicySettings.model_validate(
+        {
+            "reminder_event_keys": sorted(settings.reminder_event_keys),
+            "urgent_bypass": dict(settings.urgent_bypass),
+            "fallbacks": fallbacks,  # stored as validated, so they validate again
+        }
     )
 
 
@@ -28,7 +30,10 @@ async def save_delivery_policy(
 ) -> DeliveryPolicySettings:
     async with session.begin():
         await policy_store.save_tenant_settings(
-            session, tenant.id, policy.reminder_event_keys, policy.urgent_bypass,
+            session,
+            tenant.id,
+            policy.reminder_event_keys,
+            policy.urgent_bypass,
             {key: rule.model_dump(mode="json") for key, rule in policy.fallbacks.items()},
         )
     return policy
@@ -53,9 +58,11 @@ async def save_booking_settings(
     return settings
 
 
-async def tenant_alerts(session: AsyncSession, tenant: TenantIdentity) -> dict[str, list[dict[str, Any]]]:
+async def tenant_alerts(
+    session: AsyncSession, tenant: TenantIdentity
+) -> dict[str, list[dict[str, Any]]]:
     """The tenant's failure-rate alerts of the last 7 days."""
-    since = datetime.now(timezone.utc) - timedelta(days=7)
+    since = datetime.now(UTC) - timedelta(days=7)
     found = await recent_alerts(session, since, tenant_id=tenant.id)
     return {
         "data": [

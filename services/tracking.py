@@ -49,7 +49,9 @@ async def record_provider_events(
         # One order for every batch (delivery, then time) keeps concurrent batches from
         # locking the same deliveries in opposite orders, and applies each message's events
         # oldest first, so first-time timestamps are the earliest.
-        for event in sorted(events, key=lambda e: (e.delivery_id or e.message_id or "", e.occurred_at or _EPOCH)):
+        for event in sorted(
+            events, key=lambda e: (e.delivery_id or e.message_id or "", e.occurred_at or _EPOCH)
+        ):
             outcomes[await _apply(session, event, signals)] += 1
     await asyncio.gather(*(tell_delivery_event(temporal, s.workflow_id, s.event) for s in signals))
     return TrackingSummary(received=len(events), **outcomes)
@@ -72,14 +74,22 @@ async def _apply(session: AsyncSession, event: ProviderEvent, signals: list[_Sig
         occurred_at = event.occurred_at or now()
         await record_change(session, delivery.id, change, occurred_at, event.error, event.payload)
         if change.moved:
-            signals.append(_Signal(delivery.workflow_id, DeliveryEvent(
-                str(delivery.id), str(change.status), occurred_at.isoformat()
-            )))
+            signals.append(
+                _Signal(
+                    delivery.workflow_id,
+                    DeliveryEvent(str(delivery.id), str(change.status), occurred_at.isoformat()),
+                )
+            )
     if event.opt_out:
         await switch_off_category(
-            session, delivery.tenant_id, delivery.recipient_id, event_category(delivery.event_key), delivery.channel
+            session,
+            delivery.tenant_id,
+            delivery.recipient_id,
+            event_category(delivery.event_key),
+            delivery.channel,
         )
     if event.invalid_address and delivery.address:
-        await mark_address_invalid(session, delivery.tenant_id, delivery.channel, delivery.address, event.invalid_address)
+        await mark_address_invalid(
+            session, delivery.tenant_id, delivery.channel, delivery.address, event.invalid_address
+        )
     return "applied"
-

@@ -23,6 +23,10 @@ async def apply_unsubscribe(session: AsyncSession, settings: Settings, token: st
     request = unsubscribe_request(settings, token)
     async with session.begin():
         await switch_off_category(
-            session, uuid.UUID(request.tenant_id), uuid.UUID(request.recipient_id), request.category, request.channel
+            session,
+            uuid.UUID(request.tenant_id),
+            uuid.UUID(request.recipient_id),
+            request.category,
+            request.channel,
         )
     return request

@@ -14,6 +14,8 @@ router = APIRouter(prefix="/v1/health", tags=["health"])
 
 
 @router.get("")
-async def health(sessions: SessionsDep, temporal: TemporalDep, settings: SettingsDep) -> JSONResponse:
+async def health(
+    sessions: SessionsDep, temporal: TemporalDep, settings: SettingsDep
+) -> JSONResponse:
     report = await health_report(sessions, temporal, settings)
     return JSONResponse(report, status_code=503 if report["status"] == "down" else 200)

@@ -27,6 +27,14 @@ async def logs(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> LogPage:
     return await delivery_log(
-        session, tenant, status=status, channel=channel, event_key=event_key, recipient=recipient,
-        since=since, until=until, cursor=cursor, limit=limit,
+        session,
+        tenant,
+        status=status,
+        channel=channel,
+        event_key=event_key,
+        recipient=recipient,
+        since=since,
+        until=until,
+        cursor=cursor,
+        limit=limit,
     )

@@ -15,5 +15,7 @@ async def read(tenant: TenantDep, session: SessionDep) -> DeliveryPolicySettings
 
 
 @router.put("", response_model=DeliveryPolicySettings)
-async def write(body: DeliveryPolicySettings, tenant: TenantDep, session: SessionDep) -> DeliveryPolicySettings:
+async def write(
+    body: DeliveryPolicySettings, tenant: TenantDep, session: SessionDep
+) -> DeliveryPolicySettings:
     return await save_delivery_policy(session, tenant, body)

@@ -19,22 +19,34 @@ async def get_preferences(external_id: str, tenant: TenantDep, session: SessionD
 
 @router.put("/v1/recipients/{external_id}/preferences", response_model=Preferences)
 async def put_preferences(
-    external_id: str, tenant: TenantDep, session: SessionDep, temporal: TemporalDep, settings: SettingsDep,
+    external_id: str,
+    tenant: TenantDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
     body: dict[str, Any] = Body(),
 ) -> Preferences:
     """Replace the recipient's changes; fields left out follow the tenant's defaults.
     Notifications waiting for this recipient decide again at once, and an organizer's
     agenda Schedule follows a changed agenda time, weekend choice or timezone."""
-    return await preferences.replace_preferences(session, temporal, settings, tenant, external_id, body)
+    return await preferences.replace_preferences(
+        session, temporal, settings, tenant, external_id, body
+    )
 
 
 @router.patch("/v1/recipients/{external_id}/preferences", response_model=Preferences)
 async def patch_preferences(
-    external_id: str, tenant: TenantDep, session: SessionDep, temporal: TemporalDep, settings: SettingsDep,
+    external_id: str,
+    tenant: TenantDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
     body: dict[str, Any] = Body(),
 ) -> Preferences:
     """Change some fields (a JSON merge patch); the others keep their values."""
-    return await preferences.patch_preferences(session, temporal, settings, tenant, external_id, body)
+    return await preferences.patch_preferences(
+        session, temporal, settings, tenant, external_id, body
+    )
 
 
 @router.get("/v1/preferences/defaults", response_model=Preferences)
@@ -43,5 +55,7 @@ async def get_defaults(tenant: TenantDep, session: SessionDep) -> Preferences:
 
 
 @router.put("/v1/preferences/defaults", response_model=Preferences)
-async def put_defaults(tenant: TenantDep, session: SessionDep, body: dict[str, Any] = Body()) -> Preferences:
+async def put_defaults(
+    tenant: TenantDep, session: SessionDep, body: dict[str, Any] = Body()
+) -> Preferences:
     return await preferences.put_defaults(session, tenant, body)

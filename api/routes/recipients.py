@@ -10,7 +10,9 @@ router = APIRouter(prefix="/v1/recipients", tags=["recipients"])
 
 
 @router.put("/{external_id}", response_model=RecipientPublic)
-async def put(external_id: ExternalId, body: RecipientFields, tenant: TenantDep, session: SessionDep) -> RecipientPublic:
+async def put(
+    external_id: ExternalId, body: RecipientFields, tenant: TenantDep, session: SessionDep
+) -> RecipientPublic:
     """Create or replace a recipient's contact details."""
     return await put_recipient(session, tenant, external_id, body)
 

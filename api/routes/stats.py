@@ -16,8 +16,12 @@ router = APIRouter(prefix="/v1/stats", tags=["stats"])
 async def stats(
     tenant: TenantDep,
     session: SessionDep,
-    start: Annotated[datetime | None, Query(alias="from", description="Inclusive; default: `to` - 30 days.")] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="Exclusive; default: now.")] = None,
+    start: Annotated[
+        datetime | None, Query(alias="from", description="Inclusive; default: `to` - 30 days.")
+    ] = None,
+    end: Annotated[
+        datetime | None, Query(alias="to", description="Exclusive; default: now.")
+    ] = None,
     group_by: GroupBy | None = None,
 ) -> StatsPublic:
     """Sent, delivered, opened, clicked, failed and bounced counts with delivery, bounce, open

@@ -64,14 +64,24 @@ async def list_templates(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> TemplatesPublic:
     return await templates.list_templates(
-        session, tenant, event_key=event_key, channel=channel, owner_id=owner, active=active,
-        limit=limit, offset=offset,
+        session,
+        tenant,
+        event_key=event_key,
+        channel=channel,
+        owner_id=owner,
+        active=active,
+        limit=limit,
+        offset=offset,
     )
 
 
 @router.post("", status_code=201, response_model=TemplatePublic)
 async def create(
-    body: TemplateCreate, tenant: TenantDep, session: SessionDep, settings: SettingsDep, response: Response
+    body: TemplateCreate,
+    tenant: TenantDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
 ) -> TemplatePublic:
     """Validate and store a template as its version 1."""
     template = await templates.create_template(session, tenant, body, settings.sms_max_segments)
@@ -86,10 +96,16 @@ async def read(template_id: uuid.UUID, tenant: TenantDep, session: SessionDep) -
 
 @router.put("/{template_id}", response_model=TemplatePublic)
 async def update(
-    template_id: uuid.UUID, body: TemplateUpdate, tenant: TenantDep, session: SessionDep, settings: SettingsDep
+    template_id: uuid.UUID,
+    body: TemplateUpdate,
+    tenant: TenantDep,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> TemplatePublic:
     """Change the fields given; the result is saved as a new immutable version."""
-    return await templates.update_template(session, tenant, template_id, body, settings.sms_max_segments)
+    return await templates.update_template(
+        session, tenant, template_id, body, settings.sms_max_segments
+    )
 
 
 @router.delete("/{template_id}", status_code=204)
@@ -109,7 +125,11 @@ async def versions(
 
 @router.post("/{template_id}/preview", response_model=PreviewResult)
 async def preview_template(
-    template_id: uuid.UUID, body: PreviewRequest, tenant: TenantDep, session: SessionDep, settings: SettingsDep
+    template_id: uuid.UUID,
+    body: PreviewRequest,
+    tenant: TenantDep,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> PreviewResult:
     """Render with the event's sample data, overlaid with `context`; nothing is sent."""
     return await preview(session, tenant, template_id, body.context, settings.sms_max_segments)

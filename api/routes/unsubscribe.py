@@ -17,7 +17,8 @@ router = APIRouter(prefix="/v1/unsubscribe", tags=["preferences"])
 
 def _page(title: str, body: str) -> HTMLResponse:
     return HTMLResponse(
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title></head>"
         f"<body style='font-family:sans-serif;max-width:32rem;margin:4rem auto'>"
         f"<h1>{html.escape(title)}</h1>{body}</body></html>"
     )
@@ -28,11 +29,15 @@ async def confirm(token: str, settings: SettingsDep) -> HTMLResponse:
     request = unsubscribe_request(settings, token)
     return _page(
         f"Unsubscribe from {request.category} {request.channel}s?",
-        f"<form method='post'><button type='submit'>Unsubscribe</button></form>",
+        "<form method='post'><button type='submit'>Unsubscribe</button></form>",
     )
 
 
 @router.post("/{token}", response_class=HTMLResponse)
 async def unsubscribe(token: str, settings: SettingsDep, session: SessionDep) -> HTMLResponse:
     request = await apply_unsubscribe(session, settings, token)
-    return _page("You are unsubscribed", f"<p>You will no longer get {html.escape(request.category)} {html.escape(request.channel)}s.</p>")
+    return _page(
+        "You are unsubscribed",
+        f"<p>You will no longer get {html.escape(request.category)}"
+        f" {html.escape(request.channel)}s.</p>",
+    )

@@ -37,7 +37,9 @@ async def twilio_status(
     url = settings.public_base_url.rstrip("/") + request.url.path
     if request.url.query:
         url += "?" + request.url.query
-    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+    form = dict(
+        parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+    )
     token = settings.twilio_auth_token.get_secret_value()
     if not signature or not twilio_signature_valid(token, url, form, signature):
         raise _forbidden("X-Twilio-Signature")
@@ -61,7 +63,9 @@ async def sendgrid_events(
         raise _forbidden(SENDGRID_SIGNATURE)
     body = await request.body()
     try:
-        valid = sendgrid_signature_valid(settings.sendgrid_webhook_public_key, body, signature, timestamp)
+        valid = sendgrid_signature_valid(
+            settings.sendgrid_webhook_public_key, body, signature, timestamp
+        )
     except NotConfigured as exc:
         raise ApiError(503, "not_configured", str(exc)) from None
     if not valid:
