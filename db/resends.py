@@ -21,16 +21,18 @@ class ResendTarget:
     phone: str | None
     chains: int  # attempt chains this notification's channel already has
     resent_as: uuid.UUID | None  # a later chain already made from this delivery
+    resent_as_status: str | None  # that chain's status
 
 
 _TARGET = text("""
     SELECT d.id, d.tenant_id, d.notification_id, d.channel, d.status, n.event_key, n.priority, r.email, r.phone,
            (SELECT count(*) FROM deliveries c
              WHERE c.notification_id = d.notification_id AND c.channel = d.channel) AS chains,
-           (SELECT c.id FROM deliveries c WHERE c.resent_from_id = d.id LIMIT 1) AS resent_as
+           resend.id AS resent_as, resend.status AS resent_as_status
     FROM deliveries d
     JOIN notifications n ON n.id = d.notification_id
     JOIN recipients r ON r.id = n.recipient_id
+    LEFT JOIN LATERAL (SELECT c.id, c.status FROM deliveries c WHERE c.resent_from_id = d.id LIMIT 1) resend ON true
     WHERE d.id = :delivery_id AND d.tenant_id = :tenant_id
     FOR UPDATE OF d
 """)

@@ -10,7 +10,7 @@ from temporalio.client import Client
 from config.settings import Settings
 from db.address_health import invalid_address_reason
 from db.deliveries import delivery_id_for
-from db.resends import insert_resend, resend_candidates, resend_target
+from db.resends import ResendTarget, insert_resend, resend_candidates, resend_target
 from domain.contracts import ChannelState
 from domain.types import Channel, DeliveryStatus
 from services.errors import Conflict, NotFound, ServiceError
@@ -43,21 +43,14 @@ async def resend_delivery(
         target = await resend_target(session, tenant_id, delivery_id)
         if target is None:
             raise NotFound(f"delivery {delivery_id} not found")
-        if target.status not in RESENDABLE:
-            raise Conflict(
-                f"delivery {delivery_id} is {target.status}: only failed or bounced deliveries are resent",
-                code="not_resendable",
-            )
         if target.resent_as is not None:
-            raise Conflict(f"delivery {delivery_id} was already resent as {target.resent_as}", code="already_resent")
-        address = {Channel.EMAIL: target.email, Channel.SMS: target.phone}.get(target.channel, "")
-        if address is None:
-            raise Conflict(f"the recipient has no {target.channel} address any more", code="no_address")
-        suppressed = address and await invalid_address_reason(session, tenant_id, target.channel, address)
-        if suppressed:
-            raise Conflict(f"{address} is suppressed: {suppressed}", code="address_suppressed")
-        new_id = delivery_id_for(target.notification_id, target.channel, chain=target.chains)
-        await insert_resend(session, target, new_id, address)
+            if target.resent_as_status != DeliveryStatus.PENDING:
+                raise Conflict(f"delivery {delivery_id} was already resent as {target.resent_as}", code="already_resent")
+            # Resent, but not sent yet: its workflow may never have started (Temporal was
+            # unreachable). Starting it again is harmless, and a retried request completes it.
+            new_id = target.resent_as
+        else:
+            new_id = await _new_chain(session, target)
     workflow_id = resend_workflow_id(new_id)
     await start_notification(
         temporal,
@@ -72,6 +65,23 @@ async def resend_delivery(
         ),
     )
     return Resent(id=new_id, resent_from_id=delivery_id, notification_id=target.notification_id, workflow_id=workflow_id)
+
+
+async def _new_chain(session: AsyncSession, target: ResendTarget) -> uuid.UUID:
+    if target.status not in RESENDABLE:
+        raise Conflict(
+            f"delivery {target.id} is {target.status}: only failed or bounced deliveries are resent",
+            code="not_resendable",
+        )
+    address = {Channel.EMAIL: target.email, Channel.SMS: target.phone}.get(target.channel, "")
+    if address is None:
+        raise Conflict(f"the recipient has no {target.channel} address any more", code="no_address")
+    suppressed = address and await invalid_address_reason(session, target.tenant_id, target.channel, address)
+    if suppressed:
+        raise Conflict(f"{address} is suppressed: {suppressed}", code="address_suppressed")
+    new_id = delivery_id_for(target.notification_id, target.channel, chain=target.chains)
+    await insert_resend(session, target, new_id, address)
+    return new_id
 
 
 async def resend_matching(

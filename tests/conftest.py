@@ -18,6 +18,7 @@ import httpx
 import pgserver
 import psycopg
 import pytest
+from fastapi import FastAPI
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -158,6 +159,7 @@ class Stack:
     settings: Settings
     tenant_id: uuid.UUID
     api_key: str
+    app: FastAPI | None = None  # the application itself, for tests that change its state
 
     async def as_tenant(self, key: str) -> httpx.AsyncClient:
         return httpx.AsyncClient(
@@ -220,7 +222,7 @@ def make_stack(database_url, sessions, smtp_server, tmp_path):
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://herald", headers={"Authorization": f"Bearer {key}"}
             ) as api:
-                yield Stack(api, env.client, settings, tenant_id, key)
+                yield Stack(api, env.client, settings, tenant_id, key, app)
 
     return build
 
