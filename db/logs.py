@@ -2,24 +2,12 @@
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import Row, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Delivery, Notification, Recipient
-
-
-@dataclass
-class LogFilter:
-    status: str | None = None
-    channel: str | None = None
-    event_key: str | None = None
-    recipient: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    after: tuple[datetime, uuid.UUID] | None = None  # the cursor: last row of the previous page
+from domain.filters import LogFilter
 
 
 async def list_logs(

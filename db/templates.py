@@ -1,7 +1,6 @@
 """Templates, their versions and email layouts, always within one tenant."""
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -15,7 +14,9 @@ from db.template_models import (
     TemplateVersion,
     TenantEmailLayout,
 )
+from domain.filters import TemplateFilter
 from domain.templating import EmailLayout, TemplateSource
+from domain.types import Channel
 
 # Saved with every version: the content and what rendering it depends on.
 VERSIONED_COLUMNS = ("name", "locale", *CONTENT_COLUMNS, "required_placeholders", "fallbacks")
@@ -42,20 +43,12 @@ _CONFLICTS = {
 }
 
 
-@dataclass(frozen=True)
-class TemplateFilter:
-    event_key: str | None = None
-    channel: str | None = None
-    owner_id: str | None = None
-    active: bool | None = None
-
-
 def current_source(template: NotificationTemplate) -> TemplateSource:
     """The engine's view of the template's current version."""
     return TemplateSource(
         version_id=str(template.current_version_id),
         event_key=template.event_key,
-        channel=template.channel,
+        channel=Channel(template.channel),
         **{column: getattr(template, column) for column in VERSIONED_COLUMNS},
     )
 

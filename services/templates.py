@@ -19,6 +19,7 @@ from api.template_schemas import (
 )
 from db import templates as store
 from db.template_models import NotificationTemplate, TenantEmailLayout
+from domain.filters import TemplateFilter
 from domain.templating import (
     DEFAULT_EMAIL_LAYOUT,
     EmailLayout,
@@ -28,7 +29,6 @@ from domain.templating import (
     validate_template,
 )
 from domain.tenants import TenantIdentity
-from domain.types import Channel
 from services.errors import Conflict, Invalid, NotFound
 
 UNSAVED = "unsaved"  # the version id of content being validated before it has one
@@ -61,16 +61,11 @@ async def read_template(
 async def list_templates(
     session: AsyncSession,
     tenant: TenantIdentity,
-    *,
-    event_key: str | None,
-    channel: Channel | None,
-    owner_id: str | None,
-    active: bool | None,
+    filters: TemplateFilter,
     limit: int,
     offset: int,
 ) -> TemplatesPublic:
     """One page, most recently updated first, with the number of templates matching."""
-    filters = store.TemplateFilter(event_key, channel, owner_id, active)
     rows, count = await store.list_templates(session, tenant.id, filters, limit, offset)
     return TemplatesPublic(data=[TemplatePublic.model_validate(t) for t in rows], count=count)
 

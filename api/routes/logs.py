@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import SessionDep, TenantDep
 from api.schemas import LogPage
+from domain.filters import LogFilter
 from domain.types import Channel, DeliveryStatus
 from services.logs import delivery_log
 
@@ -26,15 +27,5 @@ async def logs(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> LogPage:
-    return await delivery_log(
-        session,
-        tenant,
-        status=status,
-        channel=channel,
-        event_key=event_key,
-        recipient=recipient,
-        since=since,
-        until=until,
-        cursor=cursor,
-        limit=limit,
-    )
+    filters = LogFilter(status, channel, event_key, recipient, since, until)
+    return await delivery_log(session, tenant, filters, cursor, limit)

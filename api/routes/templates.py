@@ -19,6 +19,7 @@ from api.template_schemas import (
     TemplateVersionsPublic,
     TestSendRequest,
 )
+from domain.filters import TemplateFilter
 from domain.templating import catalogue
 from domain.types import Channel
 from services import templates
@@ -63,16 +64,8 @@ async def list_templates(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> TemplatesPublic:
-    return await templates.list_templates(
-        session,
-        tenant,
-        event_key=event_key,
-        channel=channel,
-        owner_id=owner,
-        active=active,
-        limit=limit,
-        offset=offset,
-    )
+    filters = TemplateFilter(event_key, channel, owner, active)
+    return await templates.list_templates(session, tenant, filters, limit, offset)
 
 
 @router.post("", status_code=201, response_model=TemplatePublic)

@@ -1,0 +1,28 @@
+"""What a listing is narrowed to: plain values the API fills in and db/ turns into conditions.
+A field left None does not narrow."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class TemplateFilter:
+    event_key: str | None = None
+    channel: str | None = None
+    owner_id: str | None = None
+    active: bool | None = None
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """Deliveries by status, channel, event key, recipient (external id) and creation time
+    (`since` inclusive, `until` exclusive)."""
+
+    status: str | None = None
+    channel: str | None = None
+    event_key: str | None = None
+    recipient: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    after: tuple[datetime, uuid.UUID] | None = None  # the cursor: last row of the previous page
