@@ -7,6 +7,7 @@ here once: a new channel or provider setting reaches every path by changing this
 
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from datetime import datetime, timedelta
 
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -18,11 +19,22 @@ from config.settings import Settings
 from domain.contracts import CancelResult, ChannelState, DeliveryEvent, DeliveryRetry, NotificationInput
 from domain.types import Channel
 from workflows import search_attributes as sa
-from workflows.notification import NotificationWorkflow
+
+if TYPE_CHECKING:
+    from workflows.notification import NotificationWorkflow
 
 RPC_TIMEOUT = timedelta(seconds=10)
 # Channels whose sends go through external providers, each with its failover order.
 PROVIDER_CHANNELS = (Channel.EMAIL, Channel.SMS)
+
+
+def _workflow() -> "type[NotificationWorkflow]":
+    # Imported on first use: activities that start notifications (notices, digests, the retry
+    # job) reach this module, and workflow modules import their activities to call them by
+    # reference; a module-level import here would close that circle.
+    from workflows.notification import NotificationWorkflow
+
+    return NotificationWorkflow
 
 
 def notification_workflow_id(tenant_id: uuid.UUID | str, idempotency_key: str) -> str:
@@ -65,7 +77,7 @@ async def start_notification(client: Client, settings: Settings, start: Notifica
         summary = f"resend of {start.resend.channel}: {summary}"
     try:
         await client.start_workflow(
-            NotificationWorkflow.run,
+            _workflow().run,
             NotificationInput(
                 notification_id=str(start.id),
                 tenant_id=str(start.tenant_id),
@@ -99,7 +111,7 @@ async def cancel_notification(client: Client, workflow_id: str) -> CancelResult:
     handle = client.get_workflow_handle(workflow_id)
     try:
         return await handle.execute_update(
-            NotificationWorkflow.cancel, result_type=CancelResult, rpc_timeout=timedelta(seconds=30)
+            _workflow().cancel, result_type=CancelResult, rpc_timeout=timedelta(seconds=30)
         )
     except WorkflowUpdateFailedError as exc:
         raise WorkflowGone(str(exc)) from exc
@@ -115,7 +127,7 @@ async def notify_preferences_changed(client: Client, workflow_ids: list[str]) ->
     Best effort: one that finished in the meantime has nothing to re-decide."""
     for workflow_id in workflow_ids:
         try:
-            await client.get_workflow_handle(workflow_id).signal(NotificationWorkflow.preferences_changed)
+            await client.get_workflow_handle(workflow_id).signal(_workflow().preferences_changed)
         except RPCError:
             pass
 
@@ -125,6 +137,6 @@ async def tell_delivery_event(client: Client, workflow_id: str, event: DeliveryE
 
     Best effort: the workflow has usually finished long before; the delivery row is the record."""
     try:
-        await client.get_workflow_handle(workflow_id).signal(NotificationWorkflow.delivery_event, event)
+        await client.get_workflow_handle(workflow_id).signal(_workflow().delivery_event, event)
     except RPCError:
         pass

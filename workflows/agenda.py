@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.agenda import AgendaActivities
     from domain.booking_contracts import (
         AgendaDay,
         DailyAgendaInput,
@@ -24,10 +25,9 @@ class DailyAgendaWorkflow:
     @workflow.run
     async def run(self, input: DailyAgendaInput) -> DailyAgendaResult:
         day = input.agenda_date or _today(workflow.now(), input.timezone)
-        agenda: AgendaDay = await workflow.execute_activity(
-            "load_agenda",
+        agenda = await workflow.execute_activity_method(
+            AgendaActivities.load_agenda,
             LoadAgendaInput(input.tenant_id, input.organizer_id, input.timezone, day),
-            result_type=AgendaDay,
             **STORE,
         )
         if agenda.organizer is None or not (agenda.bookings or input.send_empty):

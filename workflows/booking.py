@@ -18,6 +18,7 @@ from temporalio.common import SearchAttributePair
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.booking import BookingActivities
     from domain import booking_chain as chain
     from domain.booking_contracts import (
         BookingConfigInput,
@@ -127,10 +128,9 @@ class BookingWorkflow:
                 continue
             config = None
             if event.type in (BookingEventType.CREATED, BookingEventType.RESCHEDULED):
-                config = await workflow.execute_activity(
-                    "load_booking_config",
+                config = await workflow.execute_activity_method(
+                    BookingActivities.load_booking_config,
                     BookingConfigInput(self._tenant_id, event.booking.organizer.id),
-                    result_type=ChainConfig,
                     **STORE,
                 )
             notices = chain.apply_event(self._state, event, config, self._tenant_id, workflow.now())
@@ -176,8 +176,8 @@ class BookingWorkflow:
         if self._recorded == self._version or self._state.booking is None:
             return
         version = self._version
-        await workflow.execute_activity(
-            "record_booking",
+        await workflow.execute_activity_method(
+            BookingActivities.record_booking,
             RecordBookingInput(
                 self._tenant_id, workflow.info().workflow_id, copy.deepcopy(self._state)
             ),

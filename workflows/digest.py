@@ -7,11 +7,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.digest import DigestActivities
     from domain.contracts import DigestInput, DigestItem, SendDigestInput
-
-
-def digest_workflow_id(tenant_id: str, recipient_id: str, category: str, frequency: str) -> str:
-    return f"digest-{tenant_id}-{recipient_id}-{category}-{frequency}"
 
 
 @workflow.defn
@@ -39,8 +36,8 @@ class DigestWorkflow:
         # signalled from here on belongs to the next digest, never to two.
         batch, self._items = self._items, []
         if batch:
-            await workflow.execute_activity(
-                "send_digest",
+            await workflow.execute_activity_method(
+                DigestActivities.send_digest,
                 SendDigestInput(
                     input.tenant_id, input.recipient_id, input.category, input.frequency, batch,
                     batch_id=f"{workflow.info().workflow_id}-{input.flush_at}",

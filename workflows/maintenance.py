@@ -10,6 +10,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.maintenance import MaintenanceActivities
     from domain.maintenance import (
         FailureMonitorInput,
         FailureMonitorResult,
@@ -28,10 +29,9 @@ RETRY = RetryPolicy(
 class PurgeLogsWorkflow:
     @workflow.run
     async def run(self, input: PurgeInput) -> PurgeResult:
-        return await workflow.execute_activity(
-            "purge_logs",
+        return await workflow.execute_activity_method(
+            MaintenanceActivities.purge_logs,
             input,
-            result_type=PurgeResult,
             # Many short batches: a long run, watched through its heartbeats.
             start_to_close_timeout=timedelta(hours=2),
             heartbeat_timeout=timedelta(minutes=2),
@@ -43,10 +43,9 @@ class PurgeLogsWorkflow:
 class RetryFailedDeliveriesWorkflow:
     @workflow.run
     async def run(self, input: RetryFailedInput) -> RetryFailedResult:
-        return await workflow.execute_activity(
-            "retry_failed_deliveries",
+        return await workflow.execute_activity_method(
+            MaintenanceActivities.retry_failed_deliveries,
             input,
-            result_type=RetryFailedResult,
             start_to_close_timeout=timedelta(minutes=10),
             retry_policy=RETRY,  # safe to repeat: each retry's key is derived, so it is made once
         )
@@ -56,10 +55,9 @@ class RetryFailedDeliveriesWorkflow:
 class FailureRateMonitorWorkflow:
     @workflow.run
     async def run(self, input: FailureMonitorInput) -> FailureMonitorResult:
-        return await workflow.execute_activity(
-            "check_failure_rates",
+        return await workflow.execute_activity_method(
+            MaintenanceActivities.check_failure_rates,
             input,
-            result_type=FailureMonitorResult,
             start_to_close_timeout=timedelta(minutes=5),
             retry_policy=RETRY,  # alerts are unique per subject and hour: a repeat adds none
         )

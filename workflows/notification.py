@@ -7,6 +7,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributePair
 
 with workflow.unsafe.imports_passed_through():
+    from activities.digest import DigestActivities
+    from activities.planning import PlanningActivities
     from domain.contracts import (
         CancelResult,
         ChannelState,
@@ -93,8 +95,8 @@ class NotificationWorkflow:
         sent = any(s in SENT_STATUSES for s in statuses)
         ended = [c for c in attempted + never_sent if c.status in DECIDED_ENDS]
         if status != self._settled_as or ended:
-            await workflow.execute_local_activity(
-                "record_outcome",
+            await workflow.execute_local_activity_method(
+                PlanningActivities.record_outcome,
                 RecordOutcomeInput(
                     input.notification_id, input.tenant_id, status, ended, release_slots=[] if sent else slots,
                 ),
@@ -137,8 +139,8 @@ class NotificationWorkflow:
         await asyncio.gather(*self._sends)
         if channel.status == DeliveryStatus.PENDING:
             channel.status, channel.reason = DeliveryStatus.CANCELLED, "cancelled before sending"
-        await workflow.execute_local_activity(
-            "record_outcome",
+        await workflow.execute_local_activity_method(
+            PlanningActivities.record_outcome,
             RecordOutcomeInput(input.notification_id, input.tenant_id, None, [channel]),
             **BOOKKEEPING,
         )
@@ -148,8 +150,8 @@ class NotificationWorkflow:
         return NotificationResult(status, [channel])
 
     async def _prepare(self, request: PrepareInput) -> PrepareResult:
-        plan: PrepareResult = await workflow.execute_local_activity(
-            "prepare_notification", request, result_type=PrepareResult, **BOOKKEEPING
+        plan = await workflow.execute_local_activity_method(
+            PlanningActivities.prepare_notification, request, **BOOKKEEPING
         )
         self._channels.update({c.channel: c for c in plan.channels})
         return plan
@@ -186,8 +188,8 @@ class NotificationWorkflow:
         if not digested or self._in_digest:
             return
         first = min(digested, key=lambda c: c.until)
-        await workflow.execute_activity(
-            "enqueue_digest",
+        await workflow.execute_activity_method(
+            DigestActivities.enqueue_digest,
             EnqueueDigestInput(input.notification_id, input.tenant_id, first.until, first.digest_frequency),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),

@@ -10,6 +10,8 @@ from temporalio.exceptions import FailureError
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
+    from activities.delivery import DeliveryActivities
+    from activities.planning import PlanningActivities
     from domain.contracts import ChannelState, DeliverInput, DeliverResult, FailoverInput, NotificationInput
     from domain.types import DeliveryStatus
     from workflows.send_failures import (
@@ -62,8 +64,8 @@ class ChannelSender:
                     channel.status = DeliveryStatus.FAILED
                     channel.reason = failure_type(err)  # lets the retry job tell transient from permanent
                     return False
-                await workflow.execute_local_activity(
-                    "record_failover",
+                await workflow.execute_local_activity_method(
+                    PlanningActivities.record_failover,
                     FailoverInput(channel.delivery_id, provider, following, channel.error),
                     **BOOKKEEPING,
                 )
@@ -80,10 +82,9 @@ class ChannelSender:
         if not workflow.patched(FIRST_ATTEMPT_LOCAL):  # a history from before: every attempt remote
             return await self._retry_remotely(provider, channel, None, earlier_attempts=0, started=started)
         try:
-            return await workflow.execute_local_activity(
-                "deliver",
+            return await workflow.execute_local_activity_method(
+                DeliveryActivities.deliver,
                 DeliverInput(channel.delivery_id, self._input.tenant_id, provider, settles_as=settles_as),
-                result_type=DeliverResult,
                 start_to_close_timeout=timedelta(seconds=retry.attempt_timeout_seconds),
                 retry_policy=RetryPolicy(maximum_attempts=1),
                 # A send in flight finishes (and is recorded) before a cancel takes effect.
@@ -104,10 +105,9 @@ class ChannelSender:
         earlier_attempts: int, started: datetime,
     ) -> DeliverResult:
         retry = self._input.retry
-        return await workflow.execute_activity(
-            "deliver",
+        return await workflow.execute_activity_method(
+            DeliveryActivities.deliver,
             DeliverInput(channel.delivery_id, self._input.tenant_id, provider, earlier_attempts, settles_as),
-            result_type=DeliverResult,
             start_to_close_timeout=timedelta(seconds=retry.attempt_timeout_seconds),
             schedule_to_close_timeout=timedelta(seconds=retry.max_total_seconds) - (workflow.now() - started),
             retry_policy=RetryPolicy(
