@@ -16,5 +16,6 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str) -> None:
-    # "heads": features add migrations on their own branches; all of them apply.
-    command.upgrade(alembic_config(database_url), "heads")
+    # One linear chain, one head: each new migration revises the current head
+    # (tests/e2e/test_migrations.py fails when a second head appears).
+    command.upgrade(alembic_config(database_url), "head")

@@ -1,16 +1,22 @@
 """delivery tracking: seen provider events, invalid addresses, the stats index on deliveries
 
 Revision ID: 0005_tracking
-Revises: 0001
+Revises: 0002_templates
+
+Its stats index covers deliveries.template_version_id, added by 0002. It used to revise 0001
+with depends_on = "0002_templates"; that made 0002 a second head that no merge revision
+can absorb (Alembic counts a revision named only in depends_on as a head, and fails to merge
+it once the dependency consumed its alembic_version row). Both say "0002, then 0005", so
+every database's alembic_version rows mean what they meant before.
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_tracking"
-down_revision = "0001"
+down_revision = "0002_templates"
 branch_labels = None
-depends_on = "0002_templates"  # its stats index covers deliveries.template_version_id
+depends_on = None
 
 
 def _now(name: str) -> sa.Column:
