@@ -1,24 +1,22 @@
 """This worker's circuit breakers, one per provider; transitions are written to the database
 so health can show them (several workers each keep their own, and the last change wins)."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
 from channels.base import PermanentSendError, TransientSendError
 from domain.circuit import CallOutcome, CircuitBreaker, CircuitState
+from domain.send_failures import SendFailure
 from config.settings import Settings
+from db.circuits import record_circuit
 
-_RECORD = text("""
-    INSERT INTO provider_circuits (provider, state, opened_at, updated_at)
-    VALUES (:provider, :state, :opened_at, now())
-    ON CONFLICT (provider) DO UPDATE
-    SET state = excluded.state, opened_at = excluded.opened_at, updated_at = now()
-""")
+
+log = logging.getLogger("herald.circuits")
 
 
 class ProviderCircuits:
@@ -71,7 +69,7 @@ class ProviderCircuits:
             raise ApplicationError(
                 f"{provider} circuit is open after repeated failures (last: "
                 f"{self._last_failure.get(provider, 'unknown')}); retrying it from {breaker.retry_at():%H:%M:%S} UTC",
-                type="ProviderUnavailable",
+                type=SendFailure.PROVIDER_UNAVAILABLE,
                 non_retryable=True,
             )
         return breaker.state == CircuitState.HALF_OPEN
@@ -87,10 +85,14 @@ class ProviderCircuits:
             await self._record(provider, breaker)
 
     async def _record(self, provider: str, breaker: CircuitBreaker) -> None:
-        async with self._sessions.begin() as session:
-            await session.execute(
-                _RECORD, {"provider": provider, "state": breaker.state, "opened_at": breaker.opened_at}
-            )
+        """Show the new state to health. Best effort: the breaker itself lives in this worker,
+        and failing a send whose message the provider already took (its ACCEPTED outcome is
+        recorded after the call) would make Temporal retry it, and the recipient get it twice."""
+        try:
+            async with self._sessions.begin() as session:
+                await record_circuit(session, provider, breaker.state, breaker.opened_at)
+        except Exception as exc:  # the database is down or slow: the next transition writes again
+            log.warning("circuit state of %s not recorded (%s): %s", provider, breaker.state, exc)
 
 
 def _now() -> datetime:

@@ -31,6 +31,7 @@ from domain.templating import (
     shipped_template,
 )
 from domain.templating.context import OWNER_KEY, TEMPLATE_VERSION_KEY, TEST_SEND_KEY
+from domain.send_failures import SendFailure
 from domain.templating.defaults import DEFAULT_LOCALE
 
 TEST_PREFIX = "[TEST] "
@@ -63,7 +64,7 @@ async def render_content(session: AsyncSession, job: DeliveryJob) -> Content:
     else:
         source = shipped_template(notification.event_key, job.delivery.channel, context)
     if source is None:  # an event key or channel the API would have refused
-        raise _permanent("TemplateNotFound", f"no template for {notification.event_key}")
+        raise _permanent(SendFailure.TEMPLATE_NOT_FOUND, f"no template for {notification.event_key}")
     try:
         variables = notification_variables(
             context,
@@ -73,13 +74,13 @@ async def render_content(session: AsyncSession, job: DeliveryJob) -> Content:
             recipient_locale=recipient.locale,
         )
     except ValueError as error:
-        raise _permanent("InvalidContext", f"context: {error}") from None
+        raise _permanent(SendFailure.INVALID_CONTEXT, f"context: {error}") from None
     try:
         rendered = RENDERER.render(source, variables, found.layout or DEFAULT_EMAIL_LAYOUT)
     except MissingPlaceholdersError as error:
-        raise _permanent("MissingPlaceholders", str(error)) from None
+        raise _permanent(SendFailure.MISSING_PLACEHOLDERS, str(error)) from None
     except TemplateError as error:
-        raise _permanent("InvalidTemplate", f"{source.name}: {error}") from None
+        raise _permanent(SendFailure.INVALID_TEMPLATE, f"{source.name}: {error}") from None
     return as_content(rendered, context, stored.version_id if stored else None)
 
 
@@ -88,13 +89,13 @@ def _chosen(found: SendTemplates, context: Mapping[str, Any], locale: str) -> St
         return choose_template(found.candidates, context.get(OWNER_KEY), locale, DEFAULT_LOCALE)
     if not found.candidates:
         raise _permanent(
-            "TemplateNotFound",
+            SendFailure.TEMPLATE_NOT_FOUND,
             f"no template version {context[TEMPLATE_VERSION_KEY]} of this tenant for this channel",
         )
     return found.candidates[0]
 
 
-def _permanent(kind: str, message: str) -> ApplicationError:
+def _permanent(kind: SendFailure, message: str) -> ApplicationError:
     # Rendering the same template with the same context fails the same way: never retry.
     return ApplicationError(message, type=kind, non_retryable=True)
 

@@ -16,6 +16,7 @@ from channels.registry import Providers
 from db import deliveries as store
 from db.session import autocommit
 from domain.contracts import DeliverInput, DeliverResult
+from domain.send_failures import SendFailure
 from domain.types import FINAL_DELIVERY_STATUSES, Channel, DeliveryStatus, subscription_category
 from domain.unsubscribe import Unsubscribe, unsubscribe_url
 from observability.metrics import DELIVERIES, PROVIDER_SECONDS
@@ -39,7 +40,7 @@ class DeliveryActivities:
         async with autocommit(self._sessions) as session:
             job = await store.load_delivery_job(session, delivery_id, uuid.UUID(input.tenant_id))
             if job is None:
-                raise ApplicationError("delivery not found", type="DeliveryNotFound", non_retryable=True)
+                raise ApplicationError("delivery not found", type=SendFailure.NOT_FOUND, non_retryable=True)
             if job.delivery.status in FINAL_DELIVERY_STATUSES:
                 # An earlier attempt finished after the server stopped waiting for it: never send twice.
                 return _result(job.delivery)
@@ -95,9 +96,9 @@ class DeliveryActivities:
                 return self._providers.sms_provider(name)
         except KeyError:
             raise ApplicationError(
-                f"provider {name} is not configured on this worker", type="ProviderUnavailable", non_retryable=True
+                f"provider {name} is not configured on this worker", type=SendFailure.PROVIDER_UNAVAILABLE, non_retryable=True
             ) from None
-        raise ApplicationError(f"no provider for channel {channel}", type="PermanentSendError", non_retryable=True)
+        raise ApplicationError(f"no provider for channel {channel}", type=SendFailure.PERMANENT, non_retryable=True)
 
     async def _send(self, job: store.DeliveryJob, content, provider) -> SendResult:
         reference = str(job.delivery.id)
@@ -156,10 +157,10 @@ class DeliveryActivities:
         await self._record_attempt_error(delivery_id, err, attempt, provider)
         if isinstance(err, TransientSendError):
             delay = timedelta(seconds=err.retry_after) if err.retry_after is not None else None
-            return ApplicationError(err.message, type="TransientSendError", next_retry_delay=delay)
+            return ApplicationError(err.message, type=SendFailure.TRANSIENT, next_retry_delay=delay)
         # The provider refusing us (credentials) is its problem: the workflow fails over.
         # The provider refusing the recipient would be refused by any provider: it does not.
-        kind = "ProviderRejected" if getattr(err, "provider_fault", False) else "PermanentSendError"
+        kind = SendFailure.PROVIDER_REFUSED if getattr(err, "provider_fault", False) else SendFailure.PERMANENT
         return ApplicationError(err.message, type=kind, non_retryable=True)
 
     async def _record_attempt_error(self, delivery_id: uuid.UUID, err, attempt: int, provider: str) -> None:

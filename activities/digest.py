@@ -13,6 +13,7 @@ from config.settings import Settings
 from db import deliveries as store
 from domain.contracts import DigestInput, DigestItem, EnqueueDigestInput, SendDigestInput
 from domain.digest import digest_message, digest_summary
+from domain.send_failures import SendFailure
 from domain.types import DIGEST_PREFIX, Channel, event_category
 from services.notifications import NewNotification, accept, key_digest
 from temporal_clients.digests import add_to_digest
@@ -31,7 +32,7 @@ class DigestActivities:
                 session, uuid.UUID(input.notification_id), uuid.UUID(input.tenant_id)
             )
         if loaded is None:
-            raise ApplicationError("notification not found", type="DeliveryNotFound", non_retryable=True)
+            raise ApplicationError("notification not found", type=SendFailure.NOT_FOUND, non_retryable=True)
         notification, recipient = loaded.notification, loaded.recipient
         category = event_category(notification.event_key)
         item = DigestItem(

@@ -29,6 +29,7 @@ from domain.contracts import (
 from domain.outcome import DECIDED_ENDS, overall_status
 from domain.preferences import effective_preferences
 from domain.send_windows import local_day_start, rate_window
+from domain.send_failures import SendFailure
 from domain.types import OPEN_DELIVERY_STATUSES, Channel, DeliveryStatus, NotificationStatus
 
 REMINDERS_DAY, RATE_WINDOW = "reminders_day", "rate_window"
@@ -56,7 +57,7 @@ class PlanningActivities:
         async with autocommit(self._sessions) as reader:
             loaded = await store.load_notification_context(reader, notification_id, tenant_id)
         if loaded is None:
-            raise ApplicationError("notification not found", type="DeliveryNotFound", non_retryable=True)
+            raise ApplicationError("notification not found", type=SendFailure.NOT_FOUND, non_retryable=True)
         rule = loaded.fallbacks.get(loaded.notification.event_key)
         fallback = FallbackSpec(**rule) if rule else None
         if input.add_channel:

@@ -6,20 +6,22 @@ worker's CPU (py-spy), and these few statements are simple enough to read as SQL
 """
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import Row, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.policy_store import settings_from_columns
 from domain.policy import TenantSettings
-from domain.types import DeliveryStatus
+from domain.types import OPEN_DELIVERY_STATUSES
 
+T = TypeVar("T")
 DELIVERY_NAMESPACE = uuid.UUID("6f1d3a52-3c1e-4d8a-9a63-0d5b1c1e7e11")
-OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.DEFERRED)
+# SQL's spelling of the open statuses: a delivery in one of them has not been settled yet.
+_OPEN = ", ".join(f"'{status}'" for status in sorted(OPEN_DELIVERY_STATUSES))
 
 
 def delivery_id_for(notification_id: uuid.UUID, channel: str, chain: int = 0) -> uuid.UUID:
@@ -86,12 +88,20 @@ class DeliveryJob:
     recipient: RecipientRow
 
 
-_NOTIFICATION = "n.id, n.tenant_id, n.event_key, n.priority, n.channels, n.context, n.send_at"
-_RECIPIENT = "r.id, r.external_id, r.name, r.email, r.phone, r.timezone, r.locale, r.preference_overrides"
-_DELIVERY = (
-    "d.id, d.tenant_id, d.channel, d.address, d.status, d.status_reason, d.error, "
-    "d.provider, d.provider_message_id, d.deferred_until"
-)
+def _columns(table: str, record: type) -> str:
+    """`n.id AS n_id, n.tenant_id AS n_tenant_id, ...`: every field of `record`, labelled by table."""
+    return ", ".join(f"{table}.{f.name} AS {table}_{f.name}" for f in fields(record))
+
+
+def _record(row: Row, table: str, record: type[T]) -> T:
+    """The `record` a row's `_columns(table, record)` columns hold, read by name."""
+    values = row._mapping
+    return record(**{f.name: values[f"{table}_{f.name}"] for f in fields(record)})  # type: ignore[call-arg]
+
+
+_NOTIFICATION = _columns("n", NotificationRow)
+_RECIPIENT = _columns("r", RecipientRow)
+_DELIVERY = _columns("d", DeliveryRow)
 
 # Everything the planning step reads, in one round trip: the notification, its recipient,
 # the tenant's defaults and policy settings, deliveries already planned, and whether a
@@ -118,14 +128,6 @@ _LOAD_CONTEXT = text(f"""
 """)
 
 
-def _split(row, *sizes: int) -> list[tuple]:
-    parts, start = [], 0
-    for size in sizes:
-        parts.append(tuple(row[start:start + size]))
-        start += size
-    return parts
-
-
 async def load_notification_context(
     session: AsyncSession, notification_id: uuid.UUID, tenant_id: uuid.UUID
 ) -> NotificationContext | None:
@@ -134,12 +136,16 @@ async def load_notification_context(
     ).one_or_none()
     if row is None:
         return None
-    notification, recipient, (defaults, deliveries), policy, (email_invalid, sms_invalid) = _split(row, 7, 8, 2, 3, 2)
-    settings, fallbacks = settings_from_columns(*policy)
-    invalid = {channel: reason for channel, reason in (("email", email_invalid), ("sms", sms_invalid)) if reason}
+    settings, fallbacks = settings_from_columns(row.reminder_event_keys, row.urgent_bypass, row.fallbacks)
+    invalid = {channel: reason for channel, reason in (("email", row.email_invalid), ("sms", row.sms_invalid)) if reason}
     return NotificationContext(
-        NotificationRow(*notification), RecipientRow(*recipient), defaults,
-        [_delivery_from_json(d) for d in deliveries], settings, fallbacks, invalid,
+        _record(row, "n", NotificationRow),
+        _record(row, "r", RecipientRow),
+        row.preference_defaults,
+        [_delivery_from_json(d) for d in row.deliveries],
+        settings,
+        fallbacks,
+        invalid,
     )
 
 
@@ -196,8 +202,7 @@ async def load_delivery_job(
     row = (await session.execute(_LOAD_JOB, {"delivery_id": delivery_id, "tenant_id": tenant_id})).one_or_none()
     if row is None:
         return None
-    delivery, notification, recipient = _split(row, 10, 7, 8)
-    return DeliveryJob(DeliveryRow(*delivery), NotificationRow(*notification), RecipientRow(*recipient))
+    return DeliveryJob(_record(row, "d", DeliveryRow), _record(row, "n", NotificationRow), _record(row, "r", RecipientRow))
 
 
 _UPDATABLE = {
@@ -216,7 +221,7 @@ async def update_delivery(
     if unknown:
         raise ValueError(f"not updatable: {sorted(unknown)}")
     assignments = ", ".join(f"{name} = :{name}" for name in values)
-    guard = " AND status IN ('pending', 'deferred')" if only_if_open else ""
+    guard = f" AND status IN ({_OPEN})" if only_if_open else ""
     statement = text(f"UPDATE deliveries SET {assignments}, updated_at = now() WHERE id = :delivery_id{guard}")
     if "provider_response" in values:
         statement = statement.bindparams(bindparam("provider_response", type_=JSONB))
@@ -274,10 +279,10 @@ async def latest_statuses(session: AsyncSession, notification_id: uuid.UUID) -> 
 
 # One statement, so atomic without a transaction: the delivery's acceptance and, when the
 # workflow has nothing left to do after it, the notification's final status.
-_MARK_SENT = text("""
+_MARK_SENT = text(f"""
     WITH sent AS (
         UPDATE deliveries
-        SET status = CASE WHEN status IN ('pending', 'deferred') THEN 'sent' ELSE status END,
+        SET status = CASE WHEN status IN ({_OPEN}) THEN 'sent' ELSE status END,
             provider = :provider, provider_message_id = :provider_message_id,
             provider_response = :provider_response, subject = :subject,
             template_version_id = :template_version_id, retry_count = :retry_count, error = NULL,

@@ -3,19 +3,28 @@
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.types import (
+    FAILED_DELIVERY_STATUSES,
+    NEVER_SENT_STATUSES,
+    OPEN_DELIVERY_STATUSES,
+    UNFINISHED_NOTIFICATION_STATUSES,
+)
+
 _CIRCUITS = text("SELECT provider, state FROM provider_circuits")
+# Deliveries a provider was asked to take: settled, but not before a send.
 _FAILURE_RATES = text("""
-    SELECT provider, count(*) FILTER (WHERE status IN ('failed', 'bounced')) AS failed,
-           count(*) AS total
+    SELECT provider, count(*) FILTER (WHERE status = ANY(:failed)) AS failed, count(*) AS total
     FROM deliveries
     WHERE updated_at > now() - interval '1 hour' AND provider IS NOT NULL
-      AND status NOT IN ('pending', 'deferred', 'suppressed', 'cancelled', 'digested')
+      AND NOT status = ANY(:not_attempted)
     GROUP BY provider
-""")
+""").bindparams(
+    failed=sorted(FAILED_DELIVERY_STATUSES),
+    not_attempted=sorted(OPEN_DELIVERY_STATUSES | NEVER_SENT_STATUSES),
+)
 _BACKLOG = text("""
-    SELECT status, count(*) AS waiting FROM notifications
-    WHERE status IN ('accepted', 'scheduled', 'deferred', 'sending') GROUP BY status
-""")
+    SELECT status, count(*) AS waiting FROM notifications WHERE status = ANY(:unfinished) GROUP BY status
+""").bindparams(unfinished=sorted(UNFINISHED_NOTIFICATION_STATUSES))
 
 
 async def ping(session: AsyncSession) -> None:

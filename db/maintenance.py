@@ -13,7 +13,8 @@ from db.models import Delivery, Notification, Tenant
 from db.tracking_models import SeenProviderEvent
 from domain.booking_contracts import BookingStatus
 from domain.booking_notices import REMINDER
-from domain.types import DeliveryStatus, NotificationStatus
+from domain.send_failures import ATTEMPT_TIMED_OUT, SendFailure
+from domain.types import FAILED_DELIVERY_STATUSES, DeliveryStatus, NotificationStatus
 
 FINISHED_NOTIFICATIONS = (
     NotificationStatus.SENT,
@@ -23,8 +24,9 @@ FINISHED_NOTIFICATIONS = (
     NotificationStatus.DIGESTED,
     NotificationStatus.CANCELLED,
 )
-FAILED = (DeliveryStatus.FAILED, DeliveryStatus.BOUNCED)
-PROVIDER_SIDE_FAILURES = ("TransientSendError", "ProviderUnavailable", "TimeoutError")
+FAILED = tuple(FAILED_DELIVERY_STATUSES)
+# Failures a later try may overcome: not a refusal of Herald (credentials stay wrong until fixed).
+PROVIDER_SIDE_FAILURES = (SendFailure.TRANSIENT, SendFailure.PROVIDER_UNAVAILABLE, ATTEMPT_TIMED_OUT)
 ATTEMPTED = (
     *FAILED,
     DeliveryStatus.SENT,

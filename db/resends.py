@@ -7,6 +7,8 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.types import DeliveryStatus
+
 
 @dataclass(frozen=True)
 class ResendTarget:
@@ -46,7 +48,7 @@ async def resend_target(session: AsyncSession, tenant_id: uuid.UUID, delivery_id
 
 _INSERT = text("""
     INSERT INTO deliveries (id, tenant_id, notification_id, channel, address, status, resent_from_id)
-    VALUES (:id, :tenant_id, :notification_id, :channel, :address, 'pending', :resent_from_id)
+    VALUES (:id, :tenant_id, :notification_id, :channel, :address, :status, :resent_from_id)
 """)
 
 
@@ -56,7 +58,8 @@ async def insert_resend(
     await session.execute(
         _INSERT,
         {"id": new_id, "tenant_id": target.tenant_id, "notification_id": target.notification_id,
-         "channel": target.channel, "address": address, "resent_from_id": target.id},
+         "channel": target.channel, "address": address, "resent_from_id": target.id,
+         "status": DeliveryStatus.PENDING},
     )
 
 

@@ -1,18 +1,18 @@
 """What a notification's overall status is, given its channels' statuses."""
 
+from domain.types import FAILED_DELIVERY_STATUSES
 from domain.types import DeliveryStatus as D
 from domain.types import NotificationStatus as N
 
 SENT_STATUSES = frozenset({D.SENT, D.DELIVERED, D.OPENED, D.CLICKED})
 # Ends the workflow decides for a channel, which the record_outcome step writes to its row.
 DECIDED_ENDS = frozenset({D.FAILED, D.CANCELLED})
-_FAILURE = {D.FAILED, D.BOUNCED}
 
 
 def overall_status(channel_statuses: list[str], cancelled: bool = False) -> N:
     statuses = set(channel_statuses)
     sent = bool(statuses & SENT_STATUSES)
-    failed = bool(statuses & _FAILURE)
+    failed = bool(statuses & FAILED_DELIVERY_STATUSES)
     if sent and failed:
         return N.PARTIALLY_FAILED
     if failed:

@@ -48,6 +48,9 @@ FINAL_DELIVERY_STATUSES = frozenset(
     }
 )
 OPEN_DELIVERY_STATUSES = frozenset({DeliveryStatus.PENDING, DeliveryStatus.DEFERRED})
+# Settled without ever going to a provider.
+NEVER_SENT_STATUSES = frozenset({DeliveryStatus.SUPPRESSED, DeliveryStatus.CANCELLED, DeliveryStatus.DIGESTED})
+FAILED_DELIVERY_STATUSES = frozenset({DeliveryStatus.FAILED, DeliveryStatus.BOUNCED})
 
 
 class NotificationStatus(StrEnum):
@@ -61,6 +64,12 @@ class NotificationStatus(StrEnum):
     SUPPRESSED = "suppressed"  # nothing to send: every channel suppressed
     DIGESTED = "digested"  # nothing sent on its own: it went into a digest
     CANCELLED = "cancelled"
+
+
+# A notification in one of these has not finished: it waits (send_at, quiet hours) or is sent.
+UNFINISHED_NOTIFICATION_STATUSES = frozenset(
+    {NotificationStatus.ACCEPTED, NotificationStatus.SCHEDULED, NotificationStatus.DEFERRED, NotificationStatus.SENDING}
+)
 
 
 EVENT_KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
@@ -77,5 +86,5 @@ DIGEST_PREFIX = "digest."
 def subscription_category(event_key: str) -> str:
     """The category a recipient unsubscribes from: a digest's is the one it collects."""
     if event_key.startswith(DIGEST_PREFIX):
-        return event_key[len(DIGEST_PREFIX):]
+        return event_key[len(DIGEST_PREFIX) :]
     return event_category(event_key)

@@ -24,11 +24,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.delivery_status import STAMP_COLUMNS, apply_report
     from domain.fallback import FallbackRule, fallback_verdict
     from domain.outcome import DECIDED_ENDS, SENT_STATUSES, overall_status
-    from domain.types import DeliveryStatus, NotificationStatus
+    from domain.types import NEVER_SENT_STATUSES, DeliveryStatus, NotificationStatus
     from workflows import search_attributes as sa
     from workflows.sending import BOOKKEEPING, FIRST_ATTEMPT_LOCAL, ChannelSender
 
-NEVER_SENT = {DeliveryStatus.SUPPRESSED, DeliveryStatus.CANCELLED, DeliveryStatus.DIGESTED}
 
 
 @workflow.defn
@@ -229,7 +228,7 @@ class NotificationWorkflow:
         if event.status not in STAMP_COLUMNS:  # not something a provider reports: ignore it
             return
         for channel in self._channels.values():
-            if channel.delivery_id == event.delivery_id and channel.status not in NEVER_SENT:
+            if channel.delivery_id == event.delivery_id and channel.status not in NEVER_SENT_STATUSES:
                 channel.status = apply_report(channel.status, event.status).status  # only forward
 
     @workflow.signal

@@ -8,16 +8,16 @@ from datetime import timedelta
 
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
 
+from domain.send_failures import PROVIDER_SIDE, RETRYING_CANNOT_HELP
+
 # What a failed send raises in the workflow (asyncio's CancelledError: a cancel while waiting).
 SEND_FAILURES = (FailureError, asyncio.CancelledError)
 
-# Retrying these on the same provider cannot help.
-PERMANENT_ERROR_TYPES = [
-    "PermanentSendError", "ProviderRejected", "ProviderUnavailable", "MissingPlaceholders", "DeliveryNotFound",
-]
-# Failures that are the provider's, not the recipient's: the next provider may succeed.
-# TransientSendError reaches the workflow only once its retries on one provider are spent.
-FAILOVER_ERROR_TYPES = {"TransientSendError", "ProviderRejected", "ProviderUnavailable", "TimeoutError"}
+# Retrying these on the same provider cannot help (as a list: what a RetryPolicy takes).
+PERMANENT_ERROR_TYPES = sorted(str(kind) for kind in RETRYING_CANNOT_HELP)
+# The provider's fault, not the recipient's: the next provider may succeed. A transient
+# failure reaches the workflow only once its retries on one provider are spent.
+FAILOVER_ERROR_TYPES = PROVIDER_SIDE
 
 
 def _cause(err: BaseException) -> BaseException | None:
