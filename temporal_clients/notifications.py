@@ -28,7 +28,7 @@ RPC_TIMEOUT = timedelta(seconds=10)
 PROVIDER_CHANNELS = (Channel.EMAIL, Channel.SMS)
 
 
-def _workflow() -> "type[NotificationWorkflow]":
+def _notification_workflow() -> "type[NotificationWorkflow]":
     # Imported on first use: activities that start notifications (notices, digests, the retry
     # job) reach this module, and workflow modules import their activities to call them by
     # reference; a module-level import here would close that circle.
@@ -77,7 +77,7 @@ async def start_notification(client: Client, settings: Settings, start: Notifica
         summary = f"resend of {start.resend.channel}: {summary}"
     try:
         await client.start_workflow(
-            _workflow().run,
+            _notification_workflow().run,
             NotificationInput(
                 notification_id=str(start.id),
                 tenant_id=str(start.tenant_id),
@@ -111,7 +111,7 @@ async def cancel_notification(client: Client, workflow_id: str) -> CancelResult:
     handle = client.get_workflow_handle(workflow_id)
     try:
         return await handle.execute_update(
-            _workflow().cancel, result_type=CancelResult, rpc_timeout=timedelta(seconds=30)
+            _notification_workflow().cancel, result_type=CancelResult, rpc_timeout=timedelta(seconds=30)
         )
     except WorkflowUpdateFailedError as exc:
         raise WorkflowGone(str(exc)) from exc
@@ -127,7 +127,7 @@ async def notify_preferences_changed(client: Client, workflow_ids: list[str]) ->
     Best effort: one that finished in the meantime has nothing to re-decide."""
     for workflow_id in workflow_ids:
         try:
-            await client.get_workflow_handle(workflow_id).signal(_workflow().preferences_changed)
+            await client.get_workflow_handle(workflow_id).signal(_notification_workflow().preferences_changed)
         except RPCError:
             pass
 
@@ -137,6 +137,6 @@ async def tell_delivery_event(client: Client, workflow_id: str, event: DeliveryE
 
     Best effort: the workflow has usually finished long before; the delivery row is the record."""
     try:
-        await client.get_workflow_handle(workflow_id).signal(_workflow().delivery_event, event)
+        await client.get_workflow_handle(workflow_id).signal(_notification_workflow().delivery_event, event)
     except RPCError:
         pass
