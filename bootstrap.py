@@ -20,7 +20,7 @@ from activities.digest import DigestActivities
 from activities.maintenance import MaintenanceActivities
 from activities.notices import NoticeActivities
 from activities.planning import PlanningActivities
-from channels.registry import build_providers
+from config.providers import build_providers
 from config.settings import Settings
 from observability.tracing import tracing_interceptors
 from workflows.agenda import DailyAgendaWorkflow

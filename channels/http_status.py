@@ -1,6 +1,6 @@
 """How an HTTP provider's answer maps onto a permanent or a transient failure."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return min(max((when - now).total_seconds(), 0.0), MAX_RETRY_AFTER_SECONDS)
 
 
@@ -39,4 +39,6 @@ def error_for_status(
         return TransientSendError(
             message, retry_after=parse_retry_after(retry_after), code=code, response=response
         )
-    return PermanentSendError(message, code=code, response=response, provider_fault=status in (401, 403))
+    return PermanentSendError(
+        message, code=code, response=response, provider_fault=status in (401, 403)
+    )

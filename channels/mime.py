@@ -27,7 +27,11 @@ def compose(message: EmailMessage) -> tuple[bytes, str]:
     alternatives = [_text_part(message.text, "plain")]
     if message.html:
         alternatives.append(_text_part(message.html, "html"))
-    mime = MIMEMultipart("alternative", _subparts=alternatives) if len(alternatives) > 1 else alternatives[0]
+    mime = (
+        MIMEMultipart("alternative", _subparts=alternatives)
+        if len(alternatives) > 1
+        else alternatives[0]
+    )
     name, address = email.utils.parseaddr(message.sender)
     message_id = email.utils.make_msgid(
         idstring=message.reference or None, domain=address.rpartition("@")[2] or "herald.localhost"
@@ -42,7 +46,8 @@ def compose(message: EmailMessage) -> tuple[bytes, str]:
         **message.headers,
     }
     for header, value in headers.items():
-        mime[header] = _header_value(header, value)
+        # compat32 messages take Header values too; typeshed types MIMEBase headers as str only.
+        mime[header] = _header_value(header, value)  # type: ignore[assignment]
     return mime.as_bytes(policy=_SMTP), message_id
 
 

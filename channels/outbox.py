@@ -3,7 +3,7 @@
 import asyncio
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from channels.base import SendResult, SmsMessage
@@ -23,7 +23,7 @@ class OutboxSmsProvider:
                 "to": message.to,
                 "body": message.body,
                 "reference": message.reference,
-                "at": datetime.now(timezone.utc).isoformat(),
+                "at": datetime.now(UTC).isoformat(),
             }
         )
         await asyncio.to_thread(self._append, line)

@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import socket
 import urllib.error
 
 from python_http_client.exceptions import HTTPError
@@ -46,7 +45,7 @@ class SendGridEmailProvider:
                 _error_detail(exc.body),
                 retry_after=(exc.headers or {}).get("Retry-After"),
             ) from exc
-        except (urllib.error.URLError, socket.timeout, ConnectionError) as exc:
+        except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
             raise TransientSendError(f"sendgrid unreachable: {exc}") from exc
         message_id = response.headers.get("X-Message-Id")
         return SendResult(self.name, message_id, {"status": response.status_code})
@@ -59,9 +58,12 @@ def _error_detail(body: bytes | str | None) -> str:
     text = body.decode(errors="replace") if isinstance(body, bytes) else body
     try:
         errors = json.loads(text).get("errors", [])
-        return "; ".join(
-            f"{e.get('field')}: {e.get('message')}" if e.get("field") else str(e.get("message"))
-            for e in errors
-        ) or text[:500]
+        return (
+            "; ".join(
+                f"{e.get('field')}: {e.get('message')}" if e.get("field") else str(e.get("message"))
+                for e in errors
+            )
+            or text[:500]
+        )
     except (ValueError, AttributeError):
         return text[:500]

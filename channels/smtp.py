@@ -46,7 +46,9 @@ class SmtpEmailProvider:
             reply = await self._transfer(sender, message.to, raw)
         except aiosmtplib.SMTPAuthenticationError as exc:
             raise PermanentSendError(
-                f"SMTP rejected the credentials: {exc.code} {exc.message}", code=str(exc.code), provider_fault=True
+                f"SMTP rejected the credentials: {exc.code} {exc.message}",
+                code=str(exc.code),
+                provider_fault=True,
             ) from exc
         except aiosmtplib.SMTPRecipientRefused as exc:
             raise _for_code(exc.code, f"SMTP refused {message.to}: {exc.message}") from exc

@@ -25,7 +25,7 @@ class _RebasedHttpClient(TwilioHttpClient):
 
     def request(self, method, url, *args, **kwargs):
         if url.startswith(TWILIO_API) and self._base_url != TWILIO_API:
-            url = self._base_url + url[len(TWILIO_API):]
+            url = self._base_url + url[len(TWILIO_API) :]
         response = super().request(method, url, *args, **kwargs)
         self._local.headers = response.headers
         return response
@@ -73,4 +73,6 @@ class TwilioSmsProvider:
             ) from exc
         except RequestException as exc:
             raise TransientSendError(f"twilio unreachable: {exc}") from exc
-        return SendResult(self.name, sent.sid, {"status": sent.status, "segments": sent.num_segments})
+        return SendResult(
+            self.name, sent.sid, {"status": sent.status, "segments": sent.num_segments}
+        )

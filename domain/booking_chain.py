@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from domain import booking_notices as notices
 from domain.booking_contracts import (
+    BookingDetails,
     BookingEvent,
     BookingEventType,
     BookingState,
@@ -68,10 +69,9 @@ def apply_event(
 
     `config` is the organizer's current settings, needed by created and rescheduled."""
     previous = state.booking
-    state.booking = copy.deepcopy(event.booking)
+    booking = state.booking = copy.deepcopy(event.booking)
     state.last_event_at = event.occurred_at
     state.applied_event_ids = [*state.applied_event_ids, event.event_id][-KEEP_EVENT_IDS:]
-    booking = state.booking
     if event.type == BookingEventType.CREATED:
         state.status, state.config = BookingStatus.CONFIRMED, config
         plan_reminders(state, now)
@@ -79,6 +79,7 @@ def apply_event(
     if event.type == BookingEventType.RESCHEDULED:
         state.config = config or state.config
         plan_reminders(state, now)
+        assert previous is not None  # ignore_reason refuses a reschedule before booking.created
         if parse_time(booking.start) == parse_time(previous.start):
             return []  # details changed, not the time: nothing to announce
         state.status = BookingStatus.RESCHEDULED
@@ -108,7 +109,7 @@ def plan_reminders(state: BookingState, now: datetime) -> None:
     """Every reminder still to come for the current start: offsets already past are skipped
     (a late reminder is worse than none), as are offsets cancelled through the API and
     reminders already sent for this same start (a reschedule back to it sends none twice)."""
-    booking = state.booking
+    booking = _current_booking(state)
     start = parse_time(booking.start)
     offsets = (
         booking.reminder_minutes_before or (state.config or ChainConfig()).reminder_offsets_minutes
@@ -120,6 +121,13 @@ def plan_reminders(state: BookingState, now: datetime) -> None:
         if reminder.offset_minutes not in state.cancelled_offsets
         and (reminder.offset_minutes, start) not in sent
     ]
+
+
+def _current_booking(state: BookingState) -> BookingDetails:
+    """The booking of a chain that has applied booking.created (what every step after it needs)."""
+    if state.booking is None:
+        raise ValueError("booking.created has not been applied to this chain")
+    return state.booking
 
 
 def next_step(state: BookingState) -> Step | None:
@@ -134,7 +142,7 @@ def next_step(state: BookingState) -> Step | None:
 
 
 def finish_time(state: BookingState) -> datetime:
-    end = parse_time(state.booking.end)
+    end = parse_time(_current_booking(state).end)
     config = state.config or ChainConfig()
     return (
         end + timedelta(minutes=config.follow_up_delay_minutes) if config.follow_up_enabled else end
@@ -187,7 +195,7 @@ def reschedule_reminder(
 ) -> ReminderState:
     """Until the booking itself is rescheduled, which plans every reminder afresh."""
     reminder = pending_reminder(state, offset_minutes)
-    if not now < due < parse_time(state.booking.start):
+    if not now < due < parse_time(_current_booking(state).start):
         raise ReminderChangeRefused(
             "the new time must be in the future and before the booking starts"
         )

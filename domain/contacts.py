@@ -12,7 +12,9 @@ _LOCALE = re.compile(r"^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8})*$")
 
 def check_phone(value: str) -> str:
     if not _E164.match(value):
-        raise ValueError("must be an E.164 number like +14155550123 (a '+', country code, digits only)")
+        raise ValueError(
+            "must be an E.164 number like +14155550123 (a '+', country code, digits only)"
+        )
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException as exc:

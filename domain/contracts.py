@@ -83,7 +83,9 @@ class DeliverInput:
     tenant_id: str
     provider: str | None = None  # by name; None: the channel's first
     earlier_attempts: int = 0  # made before this activity (the workflow's first, local, attempt)
-    settles_as: str | None = None  # the notification's status to record with a success, if it ends there
+    settles_as: str | None = (
+        None  # the notification's status to record with a success, if it ends there
+    )
 
 
 @dataclass

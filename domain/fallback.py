@@ -8,7 +8,12 @@ from dataclasses import dataclass
 
 from domain.types import DeliveryStatus
 
-_PROGRESS = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.OPENED, DeliveryStatus.CLICKED)
+_PROGRESS = (
+    DeliveryStatus.SENT,
+    DeliveryStatus.DELIVERED,
+    DeliveryStatus.OPENED,
+    DeliveryStatus.CLICKED,
+)
 _FAILED = frozenset({DeliveryStatus.FAILED, DeliveryStatus.BOUNCED})
 
 

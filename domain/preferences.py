@@ -90,9 +90,9 @@ class Preferences(_Strict):
     )
     muted_event_keys: list[str] = Field(default_factory=list)
     preferred_method: PreferredMethod = PreferredMethod.EMAIL
-    reminder_minutes_before: Annotated[list[Annotated[int, Field(gt=0, le=60 * 24 * 60)]], Field(min_length=1, max_length=10)] = Field(
-        default_factory=lambda: [1440, 60]
-    )
+    reminder_minutes_before: Annotated[
+        list[Annotated[int, Field(gt=0, le=60 * 24 * 60)]], Field(min_length=1, max_length=10)
+    ] = Field(default_factory=lambda: [1440, 60])
     daily_agenda_time: time = time(8, 0)
     dnd: DoNotDisturb = Field(default_factory=DoNotDisturb)
     exclude_weekends_reminders: bool = False
@@ -167,5 +167,7 @@ def merge_overrides(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str
     return merged
 
 
-def effective_preferences(defaults: dict[str, Any] | None, overrides: dict[str, Any] | None) -> Preferences:
+def effective_preferences(
+    defaults: dict[str, Any] | None, overrides: dict[str, Any] | None
+) -> Preferences:
     return Preferences.model_validate(merge_overrides(defaults or {}, overrides or {}))

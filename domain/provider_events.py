@@ -89,7 +89,9 @@ def from_twilio(form: dict[str, str]) -> ProviderEvent:
     error = None
     if status == DeliveryStatus.FAILED:
         name = form.get("ErrorMessage") or TWILIO_ERROR_NAMES.get(code or "", "")
-        error = f"twilio {kind}" + (f": error {code}" if code else "") + (f" ({name})" if name else "")
+        error = (
+            f"twilio {kind}" + (f": error {code}" if code else "") + (f" ({name})" if name else "")
+        )
     dead = TWILIO_DEAD_NUMBER_CODES.get(code or "") if status == DeliveryStatus.FAILED else None
     return ProviderEvent(
         provider="twilio",
@@ -117,7 +119,9 @@ def from_sendgrid(event: dict[str, Any]) -> ProviderEvent:
         event_id=_text(event.get("sg_event_id")),
         status=status,
         occurred_at=_unix_time(event.get("timestamp")),
-        error=_sendgrid_error(kind, event) if status in (DeliveryStatus.BOUNCED, DeliveryStatus.FAILED) else None,
+        error=_sendgrid_error(kind, event)
+        if status in (DeliveryStatus.BOUNCED, DeliveryStatus.FAILED)
+        else None,
         opt_out=kind in SENDGRID_OPT_OUTS,
         invalid_address=_hard_bounce(kind, event),
         payload=event,

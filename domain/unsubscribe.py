@@ -35,7 +35,9 @@ def _signature(key: bytes, payload: bytes) -> bytes:
 
 
 def sign(key: bytes, request: Unsubscribe) -> str:
-    payload = "|".join((request.tenant_id, request.recipient_id, request.category, request.channel)).encode()
+    payload = "|".join(
+        (request.tenant_id, request.recipient_id, request.category, request.channel)
+    ).encode()
     return f"{_b64(payload)}.{_b64(_signature(key, payload))}"
 
 

@@ -8,12 +8,12 @@ from domain.policy.wallclock import require_aware
 
 
 class ReminderTime(NamedTuple):
-    offset_minutes: int
+    offset_minutes: float
     due_utc: datetime
 
 
 def reminder_times(
-    start_utc: datetime, offsets_minutes: Iterable[int], now_utc: datetime
+    start_utc: datetime, offsets_minutes: Iterable[float], now_utc: datetime
 ) -> list[ReminderTime]:
     """One reminder per distinct offset, due `offset` minutes before `start_utc`, sorted by
     due time; offsets whose due time is already before `now_utc` are skipped, since a late

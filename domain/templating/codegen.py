@@ -1,5 +1,7 @@
 """Jinja code generation with the sandbox's limits built in, for unvalidated templates too."""
 
+from collections.abc import Callable
+
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame
 
@@ -41,7 +43,7 @@ class LimitedCodeGenerator(CodeGenerator):
         super().visit_For(node, frame)
 
 
-def _refuse(what: str):
+def _refuse(what: str) -> Callable[[CodeGenerator, nodes.Node, Frame], None]:
     def visit(self: CodeGenerator, node: nodes.Node, frame: Frame) -> None:
         self.fail(f"{what} are not supported" if what.endswith("s") else f"{what} is not supported",
                   node.lineno)  # fmt: skip

@@ -6,6 +6,7 @@ happens here, so that a render is little more than Jinja's own render.
 """
 
 from collections.abc import Mapping
+from typing import Any
 
 from jinja2 import Environment, Template, meta, nodes
 from jinja2.exceptions import TemplateError as JinjaTemplateError
@@ -95,7 +96,9 @@ class CompiledTemplate:
         """Every variable the template reads from its context (its own loop variables excluded)."""
         return self._names
 
-    def render_fields(self, context: Mapping, *, check_required: bool = True) -> dict[str, str]:
+    def render_fields(
+        self, context: Mapping[str, Any], *, check_required: bool = True
+    ) -> dict[str, str]:
         """Every field rendered; for email, HTML has its CSS inlined and a text part exists."""
         if check_required:
             missing = [name for name in self.source.required_placeholders
@@ -136,7 +139,7 @@ def _unescaped(body: list[nodes.Node]) -> nodes.ScopedEvalContextModifier:
     return nodes.ScopedEvalContextModifier([nodes.Keyword("autoescape", nodes.Const(False))], body)
 
 
-def is_blank(value) -> bool:
+def is_blank(value: object) -> bool:
     if value is None:
         return True
     if isinstance(value, str):

@@ -39,7 +39,8 @@ BOOKING_TEMPLATES = {
             + _MANAGE_LINKS,
         },
         "sms": {
-            "body": _SMS_SENDER + "{{ event_name }} with {{ invitee_name if audience == 'organizer' else organizer_name }} is confirmed for "
+            "body": _SMS_SENDER
+            + "{{ event_name }} with {{ invitee_name if audience == 'organizer' else organizer_name }} is confirmed for "
             "{{ start_time if audience == 'organizer' else start_time_invitee }}." + _SMS_MANAGE,
         },
         "in_app": {
@@ -58,7 +59,8 @@ BOOKING_TEMPLATES = {
             + _MANAGE_LINKS,
         },
         "sms": {
-            "body": _SMS_SENDER + "Reminder: {{ event_name }} with {{ invitee_name if audience == 'organizer' else organizer_name }} on "
+            "body": _SMS_SENDER
+            + "Reminder: {{ event_name }} with {{ invitee_name if audience == 'organizer' else organizer_name }} on "
             "{{ start_time if audience == 'organizer' else start_time_invitee }}.{% if meeting_link %} Join: {{ meeting_link }}{% endif %}",
         },
         "in_app": {
@@ -78,7 +80,8 @@ BOOKING_TEMPLATES = {
             "Pick a new time</a></p>{% endif %}\n",
         },
         "sms": {
-            "body": _SMS_SENDER + "Your {{ event_name }} with {{ invitee_name if audience == 'organizer' else organizer_name }} on "
+            "body": _SMS_SENDER
+            + "Your {{ event_name }} with {{ invitee_name if audience == 'organizer' else organizer_name }} on "
             "{{ start_time if audience == 'organizer' else start_time_invitee }} was cancelled."
             "{% if reschedule_url %} New time: {{ reschedule_url }}{% endif %}",
         },
@@ -98,7 +101,8 @@ BOOKING_TEMPLATES = {
             ". The new details:</p>\n" + _WHEN_AND_WHERE + _JOIN_BUTTON + _MANAGE_LINKS,
         },
         "sms": {
-            "body": _SMS_SENDER + "{{ event_name }} with {{ invitee_name if audience == 'organizer' else organizer_name }} moved to "
+            "body": _SMS_SENDER
+            + "{{ event_name }} with {{ invitee_name if audience == 'organizer' else organizer_name }} moved to "
             "{{ start_time if audience == 'organizer' else start_time_invitee }}." + _SMS_MANAGE,
         },
         "in_app": {
@@ -118,7 +122,8 @@ BOOKING_TEMPLATES = {
             '<a href="mailto:{{ organizer_email }}">{{ organizer_email }}</a>.</p>{% endif %}\n',
         },
         "sms": {
-            "body": _SMS_SENDER + "Thanks for attending {{ event_name }} with {{ invitee_name if audience == 'organizer' else organizer_name }}."
+            "body": _SMS_SENDER
+            + "Thanks for attending {{ event_name }} with {{ invitee_name if audience == 'organizer' else organizer_name }}."
             "{% if organizer_email %} Questions? {{ organizer_email }}{% endif %}",
         },
         "in_app": {

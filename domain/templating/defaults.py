@@ -69,9 +69,16 @@ def _own_wording_template(event_key: str, channel: Channel | str) -> TemplateSou
 
 
 def _shipped(
-    event_key: str, channel: Channel, by_channel: dict, fallbacks: dict, kind: str
+    event_key: str,
+    channel: Channel,
+    by_channel: Mapping[str, Mapping[str, str]],
+    fallbacks: dict[str, str],
+    kind: str,
 ) -> TemplateSource:
-    fields = dict(by_channel["in_app" if channel == Channel.PUSH else channel.value])
+    # Any: the shipped fields are strings, spread over TemplateSource's keyword fields.
+    fields: dict[str, Any] = dict(
+        by_channel["in_app" if channel == Channel.PUSH else channel.value]
+    )
     if channel == Channel.PUSH:
         fields.pop("action_url", None)
     return TemplateSource(
@@ -85,7 +92,9 @@ def _shipped(
     )
 
 
-def _version_id(event_key: str, channel: Channel, fields: dict, fallbacks: dict) -> str:
+def _version_id(
+    event_key: str, channel: Channel, fields: dict[str, str], fallbacks: dict[str, str]
+) -> str:
     # Derived from the content, so a Herald release that changes a default
     # template gets a new version id and never renders a stale compiled copy.
     content = json.dumps([event_key, channel, fields, fallbacks], sort_keys=True)

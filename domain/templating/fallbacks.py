@@ -1,9 +1,10 @@
 """What a template shows for an optional variable that the context does not provide."""
 
 from collections.abc import Mapping
+from typing import Any
 
 from jinja2 import ChainableUndefined
-from jinja2.exceptions import UndefinedError
+from jinja2.exceptions import TemplateRuntimeError, UndefinedError
 from jinja2.utils import missing
 
 PERSON_FALLBACK = "Guest"
@@ -38,8 +39,16 @@ class FallbackUndefined(ChainableUndefined):
     """
 
     __slots__ = ("_fallback_text",)
+    _fallback_text: str
 
-    def __init__(self, hint=None, obj=missing, name=None, exc=UndefinedError, text=None):
+    def __init__(
+        self,
+        hint: str | None = None,
+        obj: Any = missing,
+        name: str | None = None,
+        exc: type[TemplateRuntimeError] = UndefinedError,
+        text: str | None = None,
+    ) -> None:
         super().__init__(hint=hint, obj=obj, name=name, exc=exc)
         if text is None and name is None:
             text = ""  # not a missing variable, e.g. `{{ 'x' if flag }}` with flag false

@@ -24,14 +24,14 @@ _EDGES = re.compile(r"(\s*)(.*?)(\s*)", re.DOTALL)
 
 
 class _TextExtractor(HTMLParser):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._breaks = 0  # newlines owed before the next text
         self._skip_depth = 0
         self._link: tuple[str, list[str]] | None = None  # href, text collected so far
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIPPED:
             self._skip_depth += 1
         elif tag == "br":
@@ -48,10 +48,10 @@ class _TextExtractor(HTMLParser):
         elif tag == "a":
             self._link = (dict(attrs).get("href") or "", [])
 
-    def handle_startendtag(self, tag, attrs):
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.handle_starttag(tag, attrs)  # <br/>, <hr/>: nothing to close
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: str) -> None:
         if tag in _SKIPPED:
             self._skip_depth = max(self._skip_depth - 1, 0)
         elif tag in _PARAGRAPHS:
@@ -63,7 +63,7 @@ class _TextExtractor(HTMLParser):
             self._link = None
             self._write(_link_text(" ".join(texts).strip(), href))
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         if self._skip_depth:
             return
         text = _SPACES.sub(" ", data)
@@ -150,7 +150,9 @@ def _settle_line_breaks(text: str, protected: ProtectedSource) -> str:
                 already_printed, owed = (owed if piece in conditionals else 0), 0
             out.append(piece)
             continue
-        lead, body, trail = _EDGES.fullmatch(piece).groups()
+        edges = _EDGES.fullmatch(piece)
+        assert edges is not None  # the pattern matches any string
+        lead, body, trail = edges.groups()
         owed = max(owed, lead.count("\n") - already_printed)
         already_printed = 0
         if body:

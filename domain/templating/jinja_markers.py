@@ -47,7 +47,7 @@ def split_jinja(environment: Environment, source: str) -> list[Segment]:
 
 
 def html_contexts(segments: list[Segment]) -> list[str] | None:
-    """Where each Jinja tag sits in the HTML (TEXT, ATTRIBUTE...); None if one sits anywhere else."""
+    """Where each Jinja tag sits in the HTML (TEXT, ATTRIBUTE...); None if one sits elsewhere."""
     skeleton = "".join(_TAG_SENTINEL if s.is_tag else s.text for s in segments)
     if skeleton.count(_TAG_SENTINEL) != sum(s.is_tag for s in segments):
         return None  # the source itself contains the sentinel
@@ -77,7 +77,7 @@ def _find(text: str, needle: str, start: int) -> int:
 
 
 def _scan_markup(skeleton: str, start: int, contexts: list[str]) -> int:
-    """Scan the markup that starts at `start` ('<'); return where scanning resumes, -1 if unsupported."""
+    """Scan the markup starting at `start` ('<'); where scanning resumes, -1 if unsupported."""
     match = _MARKUP_START.match(skeleton, start)
     if not match:
         return -1 if skeleton.startswith(_TAG_SENTINEL, start + 1) else start + 1
@@ -126,13 +126,15 @@ class ProtectedSource:
         self._expected = Counter(_placeholder_indexes(self.text))
 
     @classmethod
-    def create(cls, segments: list[Segment], contexts: list[str] | None = None):
+    def create(
+        cls, segments: list[Segment], contexts: list[str] | None = None
+    ) -> "ProtectedSource | None":
         """None when the source already contains text that looks like a placeholder."""
         if any(PREFIX in s.text for s in segments if not s.is_tag):
             return None
         return cls(segments, contexts)
 
-    def word_placeholders(self, tag_pattern: re.Pattern) -> list[str]:
+    def word_placeholders(self, tag_pattern: re.Pattern[str]) -> list[str]:
         """The word placeholders of the tags that match `tag_pattern`."""
         return [f"{PREFIX}{i}w" for i, tag in enumerate(self._tags) if tag_pattern.match(tag)]
 

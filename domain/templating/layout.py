@@ -15,7 +15,9 @@ _CONTENT_TAG = re.compile(r"\{\{-?\s*content\s*-?\}\}")
 def layout_issues(layout_html: str) -> list[TemplateIssue]:
     """Syntax and security issues, and a missing or repeated `{{ content }}`."""
     tree, issues = parse_and_check(HTML_ENVIRONMENT, LAYOUT_FIELD, layout_html)
-    return issues or _content_slot_issues(layout_html, tree)
+    if issues or tree is None:  # no tree comes without an issue saying why
+        return issues
+    return _content_slot_issues(layout_html, tree)
 
 
 def _content_slot_issues(layout_html: str, tree: nodes.Template) -> list[TemplateIssue]:
@@ -33,4 +35,6 @@ def wrap_in_layout(layout_html: str, body_html: str) -> str:
     renders the email in one pass and lets CSS inlining see layout and body together.
     """
     slot = _CONTENT_TAG.search(layout_html)
+    if slot is None:
+        raise ValueError("the layout has no {{ content }}; validate it with layout_issues first")
     return layout_html[: slot.start()] + body_html + layout_html[slot.end() :]

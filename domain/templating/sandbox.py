@@ -6,14 +6,18 @@ cannot reach Python internals, load files or exhaust memory and CPU.
 """
 
 import functools
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
+from types import CodeType
+from typing import Any, Literal, NoReturn, TypeVar, cast, overload
 
 from jinja2 import Template, nodes, pass_context, pass_eval_context
-from jinja2.defaults import DEFAULT_FILTERS
 from jinja2.exceptions import SecurityError
 from jinja2.exceptions import TemplateError as JinjaTemplateError
+from jinja2.filters import FILTERS as DEFAULT_FILTERS
 from jinja2.filters import do_join, make_attrgetter
-from jinja2.runtime import Undefined
+from jinja2.nodes import EvalContext
+from jinja2.runtime import Context, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from domain.templating.codegen import LimitedCodeGenerator
@@ -49,6 +53,8 @@ SAFE_FUNCTION_NAMES = frozenset({"range"})
 LOOP_BUDGET_KEY = "_herald_loop_budget"
 LOOP_BUDGET_FILTER = "_herald_loop_budget"
 
+_Item = TypeVar("_Item")
+
 
 def bounded_range(*args: int) -> range:
     numbers = range(*args)
@@ -58,19 +64,24 @@ def bounded_range(*args: int) -> range:
 
 
 @pass_eval_context
-def bounded_join(eval_ctx, value, d: str = "", attribute=None) -> str:
+def bounded_join(
+    eval_ctx: EvalContext, value: Iterable[Any], d: str = "", attribute: str | int | None = None
+) -> str:
     if attribute is not None:
         value = map(make_attrgetter(eval_ctx.environment, attribute), value)
     items = list(value)
     separator_total = len(str(d)) * max(len(items) - 1, 0)
     if separator_total + sum(len(str(item)) for item in items) > MAX_BUILT_LENGTH:
         raise SecurityError(f"join() may produce at most {MAX_BUILT_LENGTH} characters")
-    return do_join(eval_ctx, items, d)
+    # do_join's async-variant decorator hides its type; in these sync environments it returns str.
+    return cast(str, do_join(eval_ctx, items, d))
 
 
 @pass_context
-def count_loop_iterations(context, iterable):
-    """Wraps every `{% for %}` iterable (see HeraldSandbox.compile): nested loops cannot spin forever."""
+def count_loop_iterations(context: Context, iterable: Iterable[_Item]) -> Iterator[_Item]:
+    """Wraps every `{% for %}` iterable (see HeraldSandbox.compile).
+
+    Each iteration spends the render's loop budget, so nested loops cannot spin forever."""
     budget = context.resolve_or_missing(LOOP_BUDGET_KEY)
     for item in iterable:
         budget[0] -= 1
@@ -84,12 +95,39 @@ class HeraldSandbox(ImmutableSandboxedEnvironment):
     code_generator_class = LimitedCodeGenerator
 
     @staticmethod
-    def check_concat(pieces: tuple) -> tuple:
+    def check_concat(pieces: tuple[Any, ...]) -> tuple[Any, ...]:
         """Called by compiled `~` expressions before joining (see codegen.py)."""
         _check_built_length(pieces, "'~'")
         return pieces
 
-    def compile(self, source, name=None, filename=None, raw=False, defer_init=False):
+    @overload
+    def compile(
+        self,
+        source: str | nodes.Template,
+        name: str | None = None,
+        filename: str | None = None,
+        raw: Literal[False] = False,
+        defer_init: bool = False,
+    ) -> CodeType: ...
+
+    @overload
+    def compile(
+        self,
+        source: str | nodes.Template,
+        name: str | None = None,
+        filename: str | None = None,
+        raw: Literal[True] = ...,
+        defer_init: bool = False,
+    ) -> str: ...
+
+    def compile(
+        self,
+        source: str | nodes.Template,
+        name: str | None = None,
+        filename: str | None = None,
+        raw: bool = False,
+        defer_init: bool = False,
+    ) -> str | CodeType:
         # Every template these environments compile counts its loop iterations,
         # whether or not it went through Herald's validation.
         tree = self.parse(source, name, filename) if isinstance(source, str) else source
@@ -98,26 +136,29 @@ class HeraldSandbox(ImmutableSandboxedEnvironment):
                 loop.iter = nodes.Filter(loop.iter, LOOP_BUDGET_FILTER, [], [], None, None)
         tree.set_lineno(1)
         tree.set_environment(self)
-        return super().compile(tree, name, filename, raw, defer_init)
+        # jinja2 types compile() by the literal value of `raw`, so pass it on as one.
+        if raw:
+            return super().compile(tree, name, filename, True, defer_init)
+        return super().compile(tree, name, filename, False, defer_init)
 
-    def is_safe_attribute(self, obj, attr: str, value) -> bool:
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         if isinstance(value, Undefined):
             return not attr.startswith("_")
         if callable(value) and attr not in SAFE_METHOD_NAMES:
             return False
         return super().is_safe_attribute(obj, attr, value)
 
-    def wrap_str_format(self, value):
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         # Jinja hands out a sandboxed str.format before asking is_safe_attribute; its
         # padding ("{:>999999999}") still exhausts memory. Let is_safe_attribute refuse it.
         return None
 
-    def unsafe_undefined(self, obj, attribute: str):
+    def unsafe_undefined(self, obj: Any, attribute: str) -> NoReturn:
         # The default returns an Undefined that fails only when printed; with
         # FallbackUndefined it would print "N/A" instead. Fail right here.
         raise SecurityError(f"access to {attribute!r} of a {type(obj).__name__} is not allowed")
 
-    def call_binop(self, context, operator: str, left, right):
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "**":
             raise SecurityError("the ** operator is not allowed")
         if operator == "%" and isinstance(left, str):
@@ -129,23 +170,23 @@ class HeraldSandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
-def _is_budgeted(iterable: nodes.Expr) -> bool:
+def _is_budgeted(iterable: nodes.Node) -> bool:
     return isinstance(iterable, nodes.Filter) and iterable.name == LOOP_BUDGET_FILTER
 
 
-def _check_repetition(left, right) -> None:
+def _check_repetition(left: Any, right: Any) -> None:
     for sequence, times in ((left, right), (right, left)):
         repeats = isinstance(sequence, str | list | tuple) and isinstance(times, int)
         if repeats and _built_length(sequence) * times > MAX_BUILT_LENGTH:
             raise SecurityError(f"'*' may produce at most {MAX_BUILT_LENGTH} items")
 
 
-def _check_built_length(pieces, operation: str) -> None:
+def _check_built_length(pieces: Iterable[Any], operation: str) -> None:
     if sum(map(_built_length, pieces)) > MAX_BUILT_LENGTH:
         raise SecurityError(f"{operation} may produce at most {MAX_BUILT_LENGTH} characters")
 
 
-def _built_length(value) -> int:
+def _built_length(value: object) -> int:
     """Roughly how long `value` prints: lists count their strings' characters."""
     if isinstance(value, str):
         return len(value)
@@ -154,11 +195,11 @@ def _built_length(value) -> int:
     return 1
 
 
-def _bounded_filter(function):
+def _bounded_filter(function: Callable[..., Any]) -> Callable[..., Any]:
     """Refuse a filter result too long to have come from reasonable input (e.g. chained escapes)."""
 
     @functools.wraps(function)
-    def bounded(*args, **kwargs):
+    def bounded(*args: Any, **kwargs: Any) -> Any:
         result = function(*args, **kwargs)
         if isinstance(result, str | list | tuple) and _built_length(result) > MAX_BUILT_LENGTH:
             raise SecurityError(f"a filter may produce at most {MAX_BUILT_LENGTH} characters")
@@ -183,7 +224,7 @@ HTML_ENVIRONMENT = _create_environment(autoescape=True)
 TEXT_ENVIRONMENT = _create_environment(autoescape=False)
 
 
-def add_render_globals(values: dict) -> dict:
+def add_render_globals(values: dict[str, Any]) -> dict[str, Any]:
     """Complete a render context in place: the globals (which data may not shadow)
     and a fresh loop budget."""
     values.update(HTML_ENVIRONMENT.globals)
@@ -191,7 +232,9 @@ def add_render_globals(values: dict) -> dict:
     return values
 
 
-def render_blocks(template: Template, values: dict, fields: tuple[str, ...]) -> dict[str, str]:
+def render_blocks(
+    template: Template, values: dict[str, Any], fields: tuple[str, ...]
+) -> dict[str, str]:
     """Render the block of each field (the whole template if it has no blocks) in one context.
 
     `values` (see add_render_globals) is used as the context as-is, without a copy.
@@ -215,7 +258,7 @@ def render_blocks(template: Template, values: dict, fields: tuple[str, ...]) -> 
     return rendered
 
 
-def _join_bounded(chunks, limit: int) -> str:
+def _join_bounded(chunks: Iterator[str], limit: int) -> str:
     # Take the output in batches: C speed per chunk, yet a runaway template is
     # stopped within one batch of passing the limit. Most fields fit one batch.
     parts = list(islice(chunks, _BATCH))

@@ -4,6 +4,9 @@ Allow-list based: only the node types listed below may appear, so a construct
 Jinja adds later is refused until someone decides it is safe.
 """
 
+from collections.abc import Callable, Iterator
+from typing import Any
+
 from jinja2 import Environment, nodes
 from jinja2.exceptions import TemplateSyntaxError
 
@@ -74,7 +77,7 @@ def parse_and_check(
     return tree, issues
 
 
-def _walk(tree: nodes.Node):
+def _walk(tree: nodes.Node) -> Iterator[nodes.Node]:
     # Iterative: a deep but valid AST must not hit Python's recursion limit here.
     stack = [tree]
     while stack:
@@ -176,7 +179,7 @@ def _check_mod(node: nodes.Mod) -> str | None:
     return None
 
 
-_CHECKERS = {
+_CHECKERS: dict[type[nodes.Node], Callable[[Any], str | None]] = {
     nodes.Name: _check_name,
     nodes.Getattr: _check_getattr,
     nodes.Getitem: _check_getitem,

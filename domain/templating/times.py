@@ -38,7 +38,8 @@ def format_booking_time(moment: datetime, zone: ZoneInfo, locale: Locale) -> str
     date = format_date(moment.astimezone(zone), "full", locale=locale)
     time = format_time(moment, "short", tzinfo=zone, locale=locale)
     abbreviation = format_datetime(moment, "z", tzinfo=zone, locale=locale)
-    pattern = get_datetime_format("full", locale=locale).replace("'", "")
+    # Babel annotates a DateTimePattern, but locales hold plain str patterns such as "{1}, {0}".
+    pattern = str(get_datetime_format("full", locale=locale)).replace("'", "")
     text = pattern.replace("{0}", f"{time} {abbreviation}").replace("{1}", date)
     return text.translate(_SPACES)
 

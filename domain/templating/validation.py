@@ -31,7 +31,9 @@ def validate_layout(layout: EmailLayout) -> list[TemplateIssue]:
     return layout_issues(layout.html)
 
 
-def require_valid_template(source: TemplateSource, layout: EmailLayout | None = None, **limits):
+def require_valid_template(
+    source: TemplateSource, layout: EmailLayout | None = None, **limits: int
+) -> None:
     issues = validate_template(source, layout, **limits)
     if issues:
         raise TemplateValidationError(issues)
