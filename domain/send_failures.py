@@ -35,5 +35,10 @@ RETRYING_CANNOT_HELP = frozenset(SendFailure) - {SendFailure.TRANSIENT}
 # The provider's fault, not the recipient's or the content's: the next provider may succeed.
 # (A transient failure fails over only once its retries on one provider are spent.)
 PROVIDER_SIDE = frozenset(
-    {SendFailure.TRANSIENT, SendFailure.PROVIDER_REFUSED, SendFailure.PROVIDER_UNAVAILABLE, ATTEMPT_TIMED_OUT}
+    {
+        SendFailure.TRANSIENT,
+        SendFailure.PROVIDER_REFUSED,
+        SendFailure.PROVIDER_UNAVAILABLE,
+        ATTEMPT_TIMED_OUT,
+    }
 )

@@ -49,7 +49,9 @@ FINAL_DELIVERY_STATUSES = frozenset(
 )
 OPEN_DELIVERY_STATUSES = frozenset({DeliveryStatus.PENDING, DeliveryStatus.DEFERRED})
 # Settled without ever going to a provider.
-NEVER_SENT_STATUSES = frozenset({DeliveryStatus.SUPPRESSED, DeliveryStatus.CANCELLED, DeliveryStatus.DIGESTED})
+NEVER_SENT_STATUSES = frozenset(
+    {DeliveryStatus.SUPPRESSED, DeliveryStatus.CANCELLED, DeliveryStatus.DIGESTED}
+)
 FAILED_DELIVERY_STATUSES = frozenset({DeliveryStatus.FAILED, DeliveryStatus.BOUNCED})
 
 
@@ -68,7 +70,12 @@ class NotificationStatus(StrEnum):
 
 # A notification in one of these has not finished: it waits (send_at, quiet hours) or is sent.
 UNFINISHED_NOTIFICATION_STATUSES = frozenset(
-    {NotificationStatus.ACCEPTED, NotificationStatus.SCHEDULED, NotificationStatus.DEFERRED, NotificationStatus.SENDING}
+    {
+        NotificationStatus.ACCEPTED,
+        NotificationStatus.SCHEDULED,
+        NotificationStatus.DEFERRED,
+        NotificationStatus.SENDING,
+    }
 )
 
 
