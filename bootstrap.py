@@ -54,7 +54,9 @@ def activities(client: Client, settings: Settings, sessions: async_sessionmaker)
     agenda = AgendaActivities(sessions)
     maintenance = MaintenanceActivities(sessions, settings)
     return [
-        planning.prepare_notification,
+        planning.plan_notification,
+        planning.replan_waiting_channels,
+        planning.plan_fallback_channel,
         planning.record_outcome,
         planning.record_failover,
         delivery.deliver,

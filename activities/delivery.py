@@ -35,10 +35,10 @@ class DeliveryActivities:
 
     @activity.defn(name="deliver")
     async def deliver(self, input: DeliverInput) -> DeliverResult:
-        delivery_id = uuid.UUID(input.delivery_id)
+        delivery_id = input.delivery_id
         # One session for the job and its template; closed before the provider is called.
         async with autocommit(self._sessions) as session:
-            job = await store.load_delivery_job(session, delivery_id, uuid.UUID(input.tenant_id))
+            job = await store.load_delivery_job(session, delivery_id, input.tenant_id)
             if job is None:
                 raise ApplicationError("delivery not found", type=SendFailure.NOT_FOUND, non_retryable=True)
             if job.delivery.status in FINAL_DELIVERY_STATUSES:
@@ -148,7 +148,7 @@ class DeliveryActivities:
             )
             if settles_as:
                 await store.set_notification_status(session, job.notification.id, settles_as)
-        return DeliverResult(str(job.delivery.id), DeliveryStatus.DELIVERED, "database")
+        return DeliverResult(job.delivery.id, DeliveryStatus.DELIVERED, "database")
 
     async def _attempt_failed(
         self, delivery_id: uuid.UUID, err: SendError, attempt: int, provider: str
@@ -177,4 +177,4 @@ class DeliveryActivities:
 
 
 def _result(delivery) -> DeliverResult:
-    return DeliverResult(str(delivery.id), delivery.status, delivery.provider, delivery.provider_message_id)
+    return DeliverResult(delivery.id, DeliveryStatus(delivery.status), delivery.provider, delivery.provider_message_id)

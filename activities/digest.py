@@ -1,7 +1,6 @@
 """Digest activities: hand a notification to its recipient's digest, and send a digest."""
 
 import hashlib
-import uuid
 from datetime import datetime, timezone
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -29,7 +28,7 @@ class DigestActivities:
     async def enqueue_digest(self, input: EnqueueDigestInput) -> None:
         async with self._sessions() as session:
             loaded = await store.load_notification_context(
-                session, uuid.UUID(input.notification_id), uuid.UUID(input.tenant_id)
+                session, input.notification_id, input.tenant_id
             )
         if loaded is None:
             raise ApplicationError("notification not found", type=SendFailure.NOT_FOUND, non_retryable=True)
@@ -39,10 +38,10 @@ class DigestActivities:
             notification_id=input.notification_id,
             event_key=notification.event_key,
             summary=digest_summary(notification.event_key, notification.context or {}),
-            created_at=datetime.now(timezone.utc).isoformat(),
+            created_at=datetime.now(timezone.utc),
             flush_at=input.flush_at,
         )
-        digest = DigestInput(input.tenant_id, str(recipient.id), category, input.frequency, input.flush_at)
+        digest = DigestInput(input.tenant_id, recipient.id, category, input.frequency, input.flush_at)
         await add_to_digest(self._client, self._settings, digest, item)
 
     @activity.defn(name="send_digest")
@@ -56,8 +55,8 @@ class DigestActivities:
                 self._client,
                 self._settings,
                 NewNotification(
-                    tenant_id=uuid.UUID(input.tenant_id),
-                    recipient_id=uuid.UUID(input.recipient_id),
+                    tenant_id=input.tenant_id,
+                    recipient_id=input.recipient_id,
                     event_key=f"{DIGEST_PREFIX}{input.category}",
                     channels=[Channel.EMAIL],
                     context=context,

@@ -1,8 +1,10 @@
 """Bookkeeping activities of the notification workflow (run as local activities).
 
-`prepare_notification` asks the pure delivery policy (domain.policy) what each channel
-should do now and records the answer on the delivery rows; `record_outcome` records what
-the workflow decided at the end.
+Three planning steps ask the pure delivery policy (domain.policy, via domain.planning) what
+each channel should do and record the answer on the delivery rows: `plan_notification` for
+a new notification, `replan_waiting_channels` after a wait, `plan_fallback_channel` for a
+fallback's channel. `record_outcome` records what the workflow decided at the end, and
+`record_failover` notes a move to the next provider.
 """
 
 import uuid
@@ -21,79 +23,94 @@ from domain.contracts import (
     ChannelState,
     CounterSlot,
     FailoverInput,
+    FallbackPlanInput,
     FallbackSpec,
-    PrepareInput,
-    PrepareResult,
+    Plan,
+    PlanInput,
     RecordOutcomeInput,
+    ReplanInput,
 )
 from domain.outcome import DECIDED_ENDS, overall_status
+from domain.planning import PlannedChannel, notification_status, planned_channels, reachable_channels
 from domain.preferences import effective_preferences
-from domain.send_windows import local_day_start, rate_window
 from domain.send_failures import SendFailure
-from domain.types import OPEN_DELIVERY_STATUSES, Channel, DeliveryStatus, NotificationStatus
+from domain.send_windows import local_day_start, rate_window
+from domain.types import OPEN_DELIVERY_STATUSES, DeliveryStatus
 
 REMINDERS_DAY, RATE_WINDOW = "reminders_day", "rate_window"
-_STATUS = {
-    policy.Action.SEND_NOW: DeliveryStatus.PENDING,
-    policy.Action.DEFER: DeliveryStatus.DEFERRED,
-    policy.Action.DIGEST: DeliveryStatus.DIGESTED,
-    policy.Action.SUPPRESSED: DeliveryStatus.SUPPRESSED,
-}
 
 
 class PlanningActivities:
     def __init__(self, sessions: async_sessionmaker):
         self._sessions = sessions
 
-    @activity.defn(name="prepare_notification")
-    async def prepare_notification(self, input: PrepareInput) -> PrepareResult:
-        """Decide each (open) channel as of `as_of` and record the decisions.
+    @activity.defn(name="plan_notification")
+    async def plan_notification(self, input: PlanInput) -> Plan:
+        """Decide every channel as of now (or as of a future send_at) and record the plan.
 
-        A decision for sending now takes the recipient's cap and rate-limit slots atomically;
-        one for a later instant (a future send_at) takes nothing and is decided again then."""
-        notification_id, tenant_id = uuid.UUID(input.notification_id), uuid.UUID(input.tenant_id)
-        now = datetime.fromisoformat(input.now)
-        as_of = max(datetime.fromisoformat(input.as_of), now) if input.as_of else now
+        Sending now takes the recipient's cap and rate-limit slots atomically with the plan;
+        a plan for a later instant takes nothing and is decided again then."""
+        loaded = await self._load(input.notification_id, input.tenant_id)
+        fallback = _fallback_rule(loaded)
+        if loaded.deliveries:  # a retry of this step after it committed
+            return Plan([_state(d) for d in loaded.deliveries], fallback=fallback)
+        as_of = max(input.as_of, input.now) if input.as_of else input.now
+        subject = _subject(loaded, as_of)
+        # Send counters are read and taken in the transaction that records the plan, so no
+        # slot is kept for a plan that was not recorded. Without counters, the plan is
+        # written in one statement, which needs no transaction.
+        async with self._sessions.begin() if subject.counted else autocommit(self._sessions) as session:
+            decision, slots = await _decide(session, subject, loaded.policy_settings, as_of, take_slots=as_of <= input.now)
+            planned = _planned(loaded, decision)
+            status = notification_status(planned, scheduled=as_of > input.now)
+            await store.record_plan(session, loaded.notification.id, [_new_row(loaded, p) for p in planned], status)
+        return Plan([_planned_state(p) for p in planned], slots, fallback)
+
+    @activity.defn(name="replan_waiting_channels")
+    async def replan_waiting_channels(self, input: ReplanInput) -> Plan:
+        """Decide again exactly the channels still waiting (send_at, quiet hours, a limit),
+        even if the preferred method that picked them has changed since."""
+        loaded = await self._load(input.notification_id, input.tenant_id)
+        waiting = [d.channel for d in loaded.deliveries if d.status in OPEN_DELIVERY_STATUSES]
+        loaded = replace(loaded, notification=replace(loaded.notification, channels=waiting))
+        subject = _subject(loaded, input.now)
+        async with self._sessions.begin() as session:
+            decision, slots = await _decide(session, subject, loaded.policy_settings, input.now, take_slots=True)
+            planned = [p for p in _planned(loaded, decision) if p.channel in waiting]
+            for channel in planned:
+                await store.update_delivery(
+                    session, channel.delivery_id, only_if_open=True, status=channel.status,
+                    status_reason=channel.status_reason, deferred_until=channel.deferred_until,
+                )
+            await store.set_notification_status(session, loaded.notification.id, notification_status(planned, False))
+        return Plan([_planned_state(p) for p in planned], slots, _fallback_rule(loaded))
+
+    @activity.defn(name="plan_fallback_channel")
+    async def plan_fallback_channel(self, input: FallbackPlanInput) -> Plan:
+        """The notification as if it named just the fallback's channel: decided on its own
+        (the recipient's preferences and limits apply to it too) and added to the plan."""
+        loaded = await self._load(input.notification_id, input.tenant_id)
+        loaded = replace(loaded, notification=replace(loaded.notification, channels=[input.channel]), deliveries=[])
+        subject = _subject(loaded, input.now)
+        async with self._sessions.begin() if subject.counted else autocommit(self._sessions) as session:
+            decision, slots = await _decide(session, subject, loaded.policy_settings, input.now, take_slots=True)
+            planned = _planned(loaded, decision)
+            await store.record_plan(session, loaded.notification.id, [_new_row(loaded, p) for p in planned], None)
+        return Plan([_planned_state(p) for p in planned], slots, _fallback_rule(loaded))
+
+    async def _load(self, notification_id: uuid.UUID, tenant_id: uuid.UUID) -> store.NotificationContext:
         async with autocommit(self._sessions) as reader:
             loaded = await store.load_notification_context(reader, notification_id, tenant_id)
         if loaded is None:
             raise ApplicationError("notification not found", type=SendFailure.NOT_FOUND, non_retryable=True)
-        rule = loaded.fallbacks.get(loaded.notification.event_key)
-        fallback = FallbackSpec(**rule) if rule else None
-        if input.add_channel:
-            loaded = _only_channel(loaded, input.add_channel)
-        elif input.reevaluate:
-            loaded = _open_channels_only(loaded)
-        elif loaded.deliveries:  # a retry after this step committed
-            return PrepareResult([_state(d) for d in loaded.deliveries], fallback=fallback)
-        subject = _subject(loaded, as_of)
-        # Send counters are read and taken in the transaction that records the plan, so no
-        # slot is kept for a plan that was not recorded. Without counters, a new plan is
-        # written in one statement, which needs no transaction.
-        in_transaction = subject.counted or input.reevaluate
-        async with self._sessions.begin() if in_transaction else autocommit(self._sessions) as session:
-            decision, slots = await _decide(session, subject, loaded.policy_settings, as_of, take_slots=as_of <= now)
-            decided = _rows(loaded, decision, only_open=input.reevaluate)
-            _suppress_invalid_addresses(loaded, decided)
-            states = [_decided_state(r) for r in decided]
-            status = None if input.add_channel else _status(states, as_of > now)
-            if input.reevaluate:
-                for row in decided:
-                    await store.update_delivery(
-                        session, row["id"], only_if_open=True, status=row["status"],
-                        status_reason=row["status_reason"], deferred_until=row["deferred_until"],
-                    )
-                await store.set_notification_status(session, notification_id, status)
-            else:
-                await store.record_plan(session, notification_id, [_new_row(loaded, r) for r in decided], status)
-        return PrepareResult(states, slots, fallback)
+        return loaded
 
     @activity.defn(name="record_failover")
     async def record_failover(self, input: FailoverInput) -> None:
         """Note on the delivery which provider it left, for which, and why."""
         async with self._sessions.begin() as session:
             await store.append_failover(
-                session, uuid.UUID(input.delivery_id), input.from_provider, input.to_provider, input.reason
+                session, input.delivery_id, input.from_provider, input.to_provider, input.reason
             )
 
     @activity.defn(name="record_outcome")
@@ -103,35 +120,33 @@ class PlanningActivities:
         if not ended and not input.release_slots and input.notification_status:
             # The usual end, every channel sent: one UPDATE, which needs no transaction around it.
             async with autocommit(self._sessions) as session:
-                await store.set_notification_status(
-                    session, uuid.UUID(input.notification_id), input.notification_status
-                )
+                await store.set_notification_status(session, input.notification_id, input.notification_status)
             return
         async with self._sessions.begin() as session:
             for channel in ended:
                 await store.update_delivery(
-                    session, uuid.UUID(channel.delivery_id), only_if_open=True,
+                    session, channel.delivery_id, only_if_open=True,
                     status=channel.status, status_reason=channel.reason,
                     **({"error": channel.error, "failed_at": store.now()}
                        if channel.status == DeliveryStatus.FAILED else {}),
                 )
             if input.release_slots:
-                loaded = await store.load_notification_context(
-                    session, uuid.UUID(input.notification_id), uuid.UUID(input.tenant_id)
-                )
-                for slot in input.release_slots:
-                    await policy_store.give_back_slot(
-                        session, loaded.recipient.id, slot.kind, datetime.fromisoformat(slot.window_start)
-                    )
-            status = input.notification_status or await _status_from_latest_deliveries(
-                session, uuid.UUID(input.notification_id)
-            )
-            await store.set_notification_status(session, uuid.UUID(input.notification_id), status)
+                loaded = await store.load_notification_context(session, input.notification_id, input.tenant_id)
+                if loaded is not None:
+                    for slot in input.release_slots:
+                        await policy_store.give_back_slot(session, loaded.recipient.id, slot.kind, slot.window_start)
+            status = input.notification_status or await _status_from_latest_deliveries(session, input.notification_id)
+            await store.set_notification_status(session, input.notification_id, status)
 
 
 async def _status_from_latest_deliveries(session: AsyncSession, notification_id: uuid.UUID) -> str:
     """After a resend, each channel counts with its newest attempt chain."""
     return overall_status(await store.latest_statuses(session, notification_id))
+
+
+def _fallback_rule(loaded: store.NotificationContext) -> FallbackSpec | None:
+    rule = loaded.fallbacks.get(loaded.notification.event_key)
+    return FallbackSpec(**rule) if rule else None
 
 
 @dataclass(frozen=True)
@@ -154,7 +169,7 @@ def _subject(loaded: store.NotificationContext, as_of: datetime) -> _Subject:
     prefs = effective_preferences(loaded.preference_defaults, recipient.preference_overrides)
     who = policy.Recipient(
         preferences=prefs,
-        addresses=_addresses(recipient),
+        addresses=reachable_channels(recipient.email, recipient.phone),
         timezone=recipient.timezone,
         locale=recipient.locale,
     )
@@ -194,114 +209,51 @@ async def _decide(
     # in the meantime, decide again as if the window were full.
     if day:
         if await policy_store.take_slot(session, recipient_id, REMINDERS_DAY, day, prefs.max_reminders_per_day):
-            slots.append(CounterSlot(REMINDERS_DAY, day.isoformat()))
+            slots.append(CounterSlot(REMINDERS_DAY, day))
         else:
             counts = replace(counts, reminders_sent_today=prefs.max_reminders_per_day)
             decision = policy.decide(what, who, as_of, counts, settings)
-    if window and decision.send_now():
+    if window and prefs.rate_limit and decision.send_now():
         if await policy_store.take_slot(session, recipient_id, RATE_WINDOW, window[0], prefs.rate_limit.max_count):
-            slots.append(CounterSlot(RATE_WINDOW, window[0].isoformat()))
+            slots.append(CounterSlot(RATE_WINDOW, window[0]))
         else:
             counts = replace(counts, sent_in_rate_window=prefs.rate_limit.max_count)
             decision = policy.decide(what, who, as_of, counts, settings)
     return decision, slots
 
 
-def _open_channels_only(loaded: store.NotificationContext) -> store.NotificationContext:
-    """Decide again exactly the channels still waiting, even if the preferred method (which
-    picked them) has changed since: every waiting channel gets a new decision."""
-    waiting = [d.channel for d in loaded.deliveries if d.status in OPEN_DELIVERY_STATUSES]
-    return replace(loaded, notification=replace(loaded.notification, channels=waiting))
+def _planned(loaded: store.NotificationContext, decision: policy.Decision) -> list[PlannedChannel]:
+    ids = {c.channel: store.delivery_id_for(loaded.notification.id, c.channel) for c in decision.channels}
+    return planned_channels(decision, ids, loaded.invalid_addresses)
 
 
-def _only_channel(loaded: store.NotificationContext, channel: str) -> store.NotificationContext:
-    """The notification as if it named just `channel` (a fallback's own decision)."""
-    notification = replace(loaded.notification, channels=[channel])
-    return replace(loaded, notification=notification, deliveries=[])
-
-
-def _addresses(recipient: store.RecipientRow) -> set[Channel]:
-    present = {Channel.IN_APP}
-    if recipient.email:
-        present.add(Channel.EMAIL)
-    if recipient.phone:
-        present.add(Channel.SMS)
-    return present
-
-
-def _rows(loaded: store.NotificationContext, decision: policy.Decision, only_open: bool) -> list[dict]:
-    open_channels = {d.channel for d in loaded.deliveries if d.status in OPEN_DELIVERY_STATUSES}
-    rows = []
-    for choice in decision.channels:
-        if only_open and choice.channel not in open_channels:
-            continue
-        rows.append(
-            dict(
-                id=store.delivery_id_for(loaded.notification.id, choice.channel),
-                channel=str(choice.channel),
-                status=_STATUS[choice.action],
-                status_reason=f"{choice.code}: {choice.reason}" if choice.code else None,
-                deferred_until=choice.until,
-                digest_frequency=str(choice.digest_frequency) if choice.digest_frequency else None,
-            )
-        )
-    return rows
-
-
-def _suppress_invalid_addresses(loaded: store.NotificationContext, rows: list[dict]) -> None:
-    """An address a provider reported as undeliverable (hard bounce, dead number) is not tried again."""
-    for row in rows:
-        if row["status"] == DeliveryStatus.SUPPRESSED:
-            continue
-        reason = loaded.invalid_addresses.get(row["channel"])
-        if reason:
-            row.update(status=DeliveryStatus.SUPPRESSED, status_reason=f"invalid_address: {reason}",
-                       deferred_until=None, digest_frequency=None)
-
-
-def _address(recipient: store.RecipientRow, channel: str) -> str | None:
-    return {"email": recipient.email, "sms": recipient.phone}.get(channel)
-
-
-def _new_row(loaded: store.NotificationContext, row: dict) -> dict:
+def _new_row(loaded: store.NotificationContext, planned: PlannedChannel) -> dict[str, object]:
+    address = {"email": loaded.recipient.email, "sms": loaded.recipient.phone}.get(planned.channel)
     return dict(
-        id=row["id"],
+        id=planned.delivery_id,
         tenant_id=loaded.notification.tenant_id,
         notification_id=loaded.notification.id,
-        channel=row["channel"],
-        address=_address(loaded.recipient, row["channel"]),
-        status=row["status"],
-        status_reason=row["status_reason"],
-        deferred_until=row["deferred_until"],
+        channel=planned.channel,
+        address=address,
+        status=planned.status,
+        status_reason=planned.status_reason,
+        deferred_until=planned.deferred_until,
     )
 
 
-def _decided_state(row: dict) -> ChannelState:
-    until = row["deferred_until"]
+def _planned_state(planned: PlannedChannel) -> ChannelState:
     return ChannelState(
-        str(row["id"]),
-        row["channel"],
-        row["status"],
-        row["status_reason"],
-        until=until.isoformat() if until else None,
-        digest_frequency=row["digest_frequency"],
+        planned.delivery_id,
+        planned.channel,
+        planned.status,
+        planned.status_reason,
+        until=planned.deferred_until,
+        digest_frequency=planned.digest_frequency,
     )
-
-
-def _status(states: list[ChannelState], scheduled: bool) -> NotificationStatus:
-    statuses = {s.status for s in states}
-    if DeliveryStatus.PENDING in statuses:
-        return NotificationStatus.SCHEDULED if scheduled else NotificationStatus.SENDING
-    if DeliveryStatus.DEFERRED in statuses:
-        return NotificationStatus.DEFERRED
-    if DeliveryStatus.DIGESTED in statuses:
-        return NotificationStatus.DIGESTED
-    return NotificationStatus.SUPPRESSED
 
 
 def _state(delivery: store.DeliveryRow) -> ChannelState:
-    until = delivery.deferred_until
     return ChannelState(
-        str(delivery.id), delivery.channel, delivery.status, delivery.status_reason, delivery.error,
-        until=until.isoformat() if until else None,
+        delivery.id, delivery.channel, DeliveryStatus(delivery.status), delivery.status_reason, delivery.error,
+        until=delivery.deferred_until,
     )

@@ -1,10 +1,16 @@
 """The dataclasses that cross the Temporal boundary between workflows and activities.
 
-One input and one result type per call, so fields can be added (with defaults)
-without breaking workflows that are already running.
+One input and one result type per call, so fields can be added (with defaults) without
+breaking workflows that are already running. Fields carry real types (UUID, datetime,
+enums): Temporal's converter writes them as strings and reads them back as these types, so
+nothing on either side parses by hand (and histories written with ISO strings still read).
 """
 
+import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
+
+from domain.types import DeliveryStatus, NotificationStatus
 
 
 @dataclass
@@ -17,25 +23,25 @@ class DeliveryRetry:
 
 
 @dataclass
-class NotificationInput:
-    notification_id: str
-    tenant_id: str
-    event_key: str
-    send_at: str | None = None  # ISO 8601, aware
-    retry: DeliveryRetry = field(default_factory=DeliveryRetry)
-    providers: dict[str, list[str]] = field(default_factory=dict)  # failover order per channel
-    resend: "ChannelState | None" = None  # send only this (new) delivery: an operator's resend
+class ChannelState:
+    delivery_id: uuid.UUID
+    channel: str
+    status: DeliveryStatus
+    reason: str | None = None
+    error: str | None = None
+    until: datetime | None = None  # when a deferred channel wakes, or its digest is flushed
+    digest_frequency: str | None = None
 
 
 @dataclass
-class ChannelState:
-    delivery_id: str
-    channel: str
-    status: str
-    reason: str | None = None
-    error: str | None = None
-    until: str | None = None  # ISO: when a deferred channel wakes, or its digest is flushed
-    digest_frequency: str | None = None
+class NotificationInput:
+    notification_id: uuid.UUID
+    tenant_id: uuid.UUID
+    event_key: str
+    send_at: datetime | None = None
+    retry: DeliveryRetry = field(default_factory=DeliveryRetry)
+    providers: dict[str, list[str]] = field(default_factory=dict)  # failover order per channel
+    resend: ChannelState | None = None  # send only this (new) delivery: an operator's resend
 
 
 @dataclass
@@ -43,23 +49,42 @@ class CounterSlot:
     """A send counted against a cap or rate limit, given back if nothing was sent."""
 
     kind: str
-    window_start: str  # ISO
+    window_start: datetime
 
 
 @dataclass
 class NotificationResult:
-    status: str
+    status: NotificationStatus
     channels: list[ChannelState]
 
 
 @dataclass
-class PrepareInput:
-    notification_id: str
-    tenant_id: str
-    now: str  # ISO: the workflow's clock (so decisions follow workflow time, also when skipped)
-    as_of: str | None = None  # ISO; decide as of this later instant (a future send_at)
-    reevaluate: bool = False  # decide the open channels again (after a wait)
-    add_channel: str | None = None  # decide and add this one channel (a fallback)
+class PlanInput:
+    """Plan every channel of a new notification (plan_notification)."""
+
+    notification_id: uuid.UUID
+    tenant_id: uuid.UUID
+    now: datetime  # the workflow's clock, so decisions follow workflow time (also when skipped)
+    as_of: datetime | None = None  # decide as of this later instant: a future send_at
+
+
+@dataclass
+class ReplanInput:
+    """Decide the channels still waiting again, after a wait (replan_waiting_channels)."""
+
+    notification_id: uuid.UUID
+    tenant_id: uuid.UUID
+    now: datetime
+
+
+@dataclass
+class FallbackPlanInput:
+    """Decide and add one more channel: a fallback rule's (plan_fallback_channel)."""
+
+    notification_id: uuid.UUID
+    tenant_id: uuid.UUID
+    now: datetime
+    channel: str
 
 
 @dataclass
@@ -71,7 +96,7 @@ class FallbackSpec:
 
 
 @dataclass
-class PrepareResult:
+class Plan:
     channels: list[ChannelState]
     slots: list[CounterSlot] = field(default_factory=list)
     fallback: FallbackSpec | None = None  # the tenant's fallback rule for this event key
@@ -79,18 +104,17 @@ class PrepareResult:
 
 @dataclass
 class DeliverInput:
-    delivery_id: str
-    tenant_id: str
+    delivery_id: uuid.UUID
+    tenant_id: uuid.UUID
     provider: str | None = None  # by name; None: the channel's first
     earlier_attempts: int = 0  # made before this activity (the workflow's first, local, attempt)
-    settles_as: str | None = (
-        None  # the notification's status to record with a success, if it ends there
-    )
+    # The notification's status to record with a success, when that success is its last step.
+    settles_as: NotificationStatus | None = None
 
 
 @dataclass
 class FailoverInput:
-    delivery_id: str
+    delivery_id: uuid.UUID
     from_provider: str | None
     to_provider: str | None
     reason: str
@@ -98,54 +122,54 @@ class FailoverInput:
 
 @dataclass
 class DeliverResult:
-    delivery_id: str
-    status: str
+    delivery_id: uuid.UUID
+    status: DeliveryStatus
     provider: str | None = None
     provider_message_id: str | None = None
 
 
 @dataclass
 class RecordOutcomeInput:
-    notification_id: str
-    tenant_id: str
-    notification_status: str | None  # None: recompute from every channel's latest delivery
+    notification_id: uuid.UUID
+    tenant_id: uuid.UUID
+    notification_status: NotificationStatus | None  # None: recompute from every channel's latest delivery
     channels: list[ChannelState]  # only channels whose final status the workflow decided
     release_slots: list[CounterSlot] = field(default_factory=list)  # nothing was sent after all
 
 
 @dataclass
 class DigestItem:
-    notification_id: str
+    notification_id: uuid.UUID
     event_key: str
     summary: str
-    created_at: str  # ISO
-    flush_at: str  # ISO: the boundary the policy chose for it
+    created_at: datetime
+    flush_at: datetime  # the boundary the policy chose for it
 
 
 @dataclass
 class DigestInput:
-    tenant_id: str
-    recipient_id: str
+    tenant_id: uuid.UUID
+    recipient_id: uuid.UUID
     category: str
     frequency: str
-    flush_at: str  # ISO: the boundary this digest goes out at
+    flush_at: datetime  # the boundary this digest goes out at
     items: list[DigestItem] = field(default_factory=list)
     # The previous batch's notification ids: a late duplicate signal never re-adds them.
-    recently_sent: list[str] = field(default_factory=list)
+    recently_sent: list[uuid.UUID] = field(default_factory=list)
 
 
 @dataclass
 class EnqueueDigestInput:
-    notification_id: str
-    tenant_id: str
-    flush_at: str
+    notification_id: uuid.UUID
+    tenant_id: uuid.UUID
+    flush_at: datetime
     frequency: str
 
 
 @dataclass
 class SendDigestInput:
-    tenant_id: str
-    recipient_id: str
+    tenant_id: uuid.UUID
+    recipient_id: uuid.UUID
     category: str
     frequency: str
     items: list[DigestItem]
@@ -156,13 +180,13 @@ class SendDigestInput:
 class DeliveryEvent:
     """A provider reported a delivery's new status (webhook), told to its workflow."""
 
-    delivery_id: str
-    status: str  # a DeliveryStatus value: delivered, bounced, opened, clicked, failed...
-    occurred_at: str | None = None  # ISO
+    delivery_id: uuid.UUID
+    status: DeliveryStatus  # delivered, bounced, opened, clicked, failed...
+    occurred_at: datetime | None = None
 
 
 @dataclass
 class CancelResult:
     cancelled: bool
-    status: str
+    status: NotificationStatus
     channels: list[ChannelState]

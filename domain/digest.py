@@ -1,7 +1,6 @@
 """What a digest says: one line per notification it collects, under one subject."""
 
 from collections.abc import Mapping
-from dataclasses import asdict
 from typing import Any
 
 from domain.contracts import DigestItem
@@ -25,5 +24,16 @@ def digest_message(
         "subject": title,
         "title": title,
         "message": lines,
-        "items": [asdict(item) for item in items],
+        "items": [_as_json(item) for item in items],
+    }
+
+
+def _as_json(item: DigestItem) -> dict[str, str]:
+    """An item as the template context (stored as JSON) carries it: ids and times as text."""
+    return {
+        "notification_id": str(item.notification_id),
+        "event_key": item.event_key,
+        "summary": item.summary,
+        "created_at": item.created_at.isoformat(),
+        "flush_at": item.flush_at.isoformat(),
     }

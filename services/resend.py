@@ -61,7 +61,7 @@ async def resend_delivery(
             event_key=target.event_key,
             priority=target.priority,
             workflow_id=workflow_id,
-            resend=ChannelState(str(new_id), target.channel, DeliveryStatus.PENDING),
+            resend=ChannelState(new_id, target.channel, DeliveryStatus.PENDING),
         ),
     )
     return Resent(id=new_id, resent_from_id=delivery_id, notification_id=target.notification_id, workflow_id=workflow_id)

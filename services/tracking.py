@@ -16,7 +16,7 @@ from db.opt_outs import switch_off_category
 from domain.contracts import DeliveryEvent
 from domain.delivery_status import apply_report
 from domain.provider_events import ProviderEvent
-from domain.types import event_category
+from domain.types import DeliveryStatus, event_category
 from temporal_clients.notifications import tell_delivery_event
 
 log = logging.getLogger("herald.webhooks")
@@ -77,7 +77,7 @@ async def _apply(session: AsyncSession, event: ProviderEvent, signals: list[_Sig
             signals.append(
                 _Signal(
                     delivery.workflow_id,
-                    DeliveryEvent(str(delivery.id), str(change.status), occurred_at.isoformat()),
+                    DeliveryEvent(delivery.id, DeliveryStatus(change.status), occurred_at),
                 )
             )
     if event.opt_out:

@@ -79,10 +79,10 @@ async def start_notification(client: Client, settings: Settings, start: Notifica
         await client.start_workflow(
             _notification_workflow().run,
             NotificationInput(
-                notification_id=str(start.id),
-                tenant_id=str(start.tenant_id),
+                notification_id=start.id,
+                tenant_id=start.tenant_id,
                 event_key=start.event_key,
-                send_at=start.send_at.isoformat() if start.send_at else None,
+                send_at=start.send_at,
                 retry=delivery_retry(settings),
                 providers={str(channel): settings.provider_order(channel) for channel in PROVIDER_CHANNELS},
                 resend=start.resend,

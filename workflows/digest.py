@@ -28,7 +28,7 @@ class DigestWorkflow:
         self._seen.update(input.recently_sent)
         for item in input.items:
             self.add(item)
-        delay = datetime.fromisoformat(input.flush_at) - workflow.now()
+        delay = input.flush_at - workflow.now()
         if delay > timedelta(0):
             await workflow.sleep(delay)  # durable: survives worker restarts with what it holds
 
@@ -40,7 +40,7 @@ class DigestWorkflow:
                 DigestActivities.send_digest,
                 SendDigestInput(
                     input.tenant_id, input.recipient_id, input.category, input.frequency, batch,
-                    batch_id=f"{workflow.info().workflow_id}-{input.flush_at}",
+                    batch_id=f"{workflow.info().workflow_id}-{input.flush_at.isoformat()}",
                 ),
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),

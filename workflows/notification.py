@@ -1,7 +1,9 @@
 """NotificationWorkflow: one durable workflow per notification, from plan to final status."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributePair
@@ -17,9 +19,11 @@ with workflow.unsafe.imports_passed_through():
         FallbackSpec,
         NotificationInput,
         NotificationResult,
-        PrepareInput,
-        PrepareResult,
+        FallbackPlanInput,
+        Plan,
+        PlanInput,
         RecordOutcomeInput,
+        ReplanInput,
     )
     from domain.delivery_status import STAMP_COLUMNS, apply_report
     from domain.fallback import FallbackRule, fallback_verdict
@@ -28,6 +32,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.sending import BOOKKEEPING, FIRST_ATTEMPT_LOCAL, ChannelSender
 
+
+
+_PlanStepInput = PlanInput | ReplanInput | FallbackPlanInput
 
 
 @workflow.defn
@@ -48,10 +55,12 @@ class NotificationWorkflow:
     async def run(self, input: NotificationInput) -> NotificationResult:
         if input.resend is not None:
             return await self._resend(input)
-        plan = await self._prepare(PrepareInput(input.notification_id, input.tenant_id, self._now(), input.send_at))
+        plan = await self._planned(
+            PlanningActivities.plan_notification, PlanInput(input.notification_id, input.tenant_id, workflow.now(), input.send_at)
+        )
         slots = list(plan.slots)
         attempted: list[ChannelState] = []
-        wake = datetime.fromisoformat(input.send_at) if input.send_at else None
+        wake = input.send_at
         if wake is not None and wake <= workflow.now():
             wake = None  # already decided as of now, slots taken: no second look needed
         waiting_status = NotificationStatus.SCHEDULED
@@ -61,8 +70,9 @@ class NotificationWorkflow:
                 if self._cancel_requested:
                     break
                 # Time has passed, or the preferences changed: ask the policy again.
-                plan = await self._prepare(
-                    PrepareInput(input.notification_id, input.tenant_id, self._now(), reevaluate=True)
+                plan = await self._planned(
+                    PlanningActivities.replan_waiting_channels,
+                    ReplanInput(input.notification_id, input.tenant_id, workflow.now()),
                 )
                 slots += plan.slots
             pending = self._channels_in(DeliveryStatus.PENDING)
@@ -77,9 +87,7 @@ class NotificationWorkflow:
             if not deferred:
                 break
             # Never sooner than a second from now: a decision cannot make the workflow spin.
-            wake = max(
-                min(datetime.fromisoformat(c.until) for c in deferred), workflow.now() + timedelta(seconds=1)
-            )
+            wake = max(min(c.until or workflow.now() for c in deferred), workflow.now() + timedelta(seconds=1))
             waiting_status = NotificationStatus.DEFERRED
 
         if plan.fallback is not None and not self._cancel_requested:
@@ -121,8 +129,9 @@ class NotificationWorkflow:
             pass
         if self._cancel_requested or fallback_verdict(source.status, rule) is False:
             return []
-        plan = await self._prepare(
-            PrepareInput(input.notification_id, input.tenant_id, self._now(), add_channel=rule.to_channel)
+        plan = await self._planned(
+            PlanningActivities.plan_fallback_channel,
+            FallbackPlanInput(input.notification_id, input.tenant_id, workflow.now(), rule.to_channel),
         )
         added = [c for c in plan.channels if c.status == DeliveryStatus.PENDING]
         self._sends = [asyncio.create_task(self._deliver(c, input)) for c in added]
@@ -148,16 +157,11 @@ class NotificationWorkflow:
         self._finished = True
         return NotificationResult(status, [channel])
 
-    async def _prepare(self, request: PrepareInput) -> PrepareResult:
-        plan = await workflow.execute_local_activity_method(
-            PlanningActivities.prepare_notification, request, **BOOKKEEPING
-        )
+    async def _planned(self, step: Callable[[Any, _PlanStepInput], Awaitable[Plan]], request: _PlanStepInput) -> Plan:
+        """Run one planning step (a local activity); the channels it decided join this notification's."""
+        plan = await workflow.execute_local_activity_method(step, request, **BOOKKEEPING)
         self._channels.update({c.channel: c for c in plan.channels})
         return plan
-
-    @staticmethod
-    def _now() -> str:
-        return workflow.now().isoformat()
 
     def _channels_in(self, status: str) -> list[ChannelState]:
         return [c for c in self._channels.values() if c.status == status]
