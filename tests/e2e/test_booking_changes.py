@@ -4,7 +4,7 @@ repeated events, and the continue-as-new a long history brings."""
 from datetime import datetime, timezone
 
 from temporal_clients.bookings import booking_workflow_id
-from api.event_ingestion import booking_event_of
+from services.events import booking_event_of
 from api.event_schemas import BookingPayload, EventIn
 from domain.booking_contracts import BookingInput
 from tests.e2e.bookings_factory import (
