@@ -4,7 +4,9 @@ A worker's workflows and activities (for `worker.py` and for the API process's e
 worker, which lets the notifications it starts begin in-process: eager workflow start),
 the Temporal client and runtime, and the database engine."""
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -72,15 +74,34 @@ def activities(client: Client, settings: Settings, sessions: async_sessionmaker)
     ]
 
 
-def build_worker(client: Client, settings: Settings, sessions: async_sessionmaker, **options: Any) -> Worker:
-    return Worker(
+@asynccontextmanager
+async def build_worker(
+    client: Client, settings: Settings, sessions: async_sessionmaker, **options: Any
+) -> AsyncIterator[Worker]:
+    """A Herald worker, polling while the `async with` block runs. Leaving the block stops it
+    gracefully: polling stops, the activities in flight get WORKER_SHUTDOWN_GRACE_SECONDS to
+    finish before they are cancelled (a send cancelled mid-call may already be with its
+    provider, and its retry would send it again), and only then are the providers' open
+    connections (SMTP sessions) closed."""
+    bound = activities(client, settings, sessions)
+    # The providers are the delivery activities': built with them, closed after the worker.
+    [delivery] = {
+        fn.__self__ for fn in bound if isinstance(getattr(fn, "__self__", None), DeliveryActivities)
+    }
+    grace = timedelta(seconds=settings.worker_shutdown_grace_seconds)
+    worker = Worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(settings),
-        activities=activities(client, settings, sessions),
-        **options,
+        activities=bound,
+        **({"graceful_shutdown_timeout": grace} | options),
     )
+    try:
+        async with worker:
+            yield worker
+    finally:
+        await delivery._providers.close()
 
 
 def workflow_runner(settings: Settings) -> WorkflowRunner:

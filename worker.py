@@ -23,11 +23,17 @@ async def main() -> None:
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    log = logging.getLogger("herald.worker")
     try:
         async with build_worker(client, settings, session_factory(engine)):
-            logging.getLogger("herald.worker").info("worker polling task queue %r", settings.task_queue)
+            log.info("worker polling task queue %r", settings.task_queue)
             await stop.wait()
-        # Leaving the block shuts down gracefully: running activities finish first.
+            grace = settings.worker_shutdown_grace_seconds
+            log.info("stopping: activities in flight get %ss to finish", grace)
+        # Leaving the block shuts down gracefully: polling stops; running activities finish
+        # first (cancelled only after WORKER_SHUTDOWN_GRACE_SECONDS), a send's first attempt
+        # included; then the SMTP sessions are closed with QUIT.
+        log.info("worker stopped")
     finally:
         await engine.dispose()
 

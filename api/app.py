@@ -22,7 +22,10 @@ from bootstrap import build_worker
 
 @asynccontextmanager
 async def _embedded_worker(client: Client, settings: Settings, sessions):
-    """A worker sharing the API's client: what makes eager workflow start possible."""
+    """A worker sharing the API's client: what makes eager workflow start possible. When the
+    API stops, so does the worker, as `herald worker` does on SIGTERM: its sends in flight
+    finish first (within WORKER_SHUTDOWN_GRACE_SECONDS), then its SMTP sessions are closed
+    (bootstrap.build_worker). The API's engine is disposed only after that."""
     if not settings.embedded_worker:
         yield
         return

@@ -58,6 +58,10 @@ class SmtpEmailProvider:
             raise TransientSendError(f"SMTP server unreachable: {exc}") from exc
         return SendResult(self.name, message_id, {"reply": reply.message})
 
+    async def close(self) -> None:
+        """Ends the kept sessions with QUIT, in bounded time; for when the worker stops."""
+        await self._sessions.close_all()
+
     async def _transfer(self, sender: str, recipient: str, raw: bytes) -> aiosmtplib.SMTPResponse:
         """MAIL, RCPT, DATA on a kept session, or a new one. A kept session the server has
         closed meanwhile fails at MAIL, before anything was sent: then a new one is opened.

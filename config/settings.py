@@ -54,6 +54,16 @@ class Settings(BaseSettings):
     circuit_window_seconds: float = Field(default=60.0, gt=0)
     circuit_cool_down_seconds: float = Field(default=30.0, gt=0)
     provider_timeout_seconds: float = Field(default=10.0, gt=0)
+    # How long a stopping worker (SIGTERM to `herald worker`; the API's embedded worker when
+    # the API stops) lets its activities in flight run before cancelling them: Temporal's
+    # graceful_shutdown_timeout. A send cancelled mid-call may already be with its provider,
+    # and its retry would send it again, so this stays above provider_timeout_seconds, with
+    # room to record the result. (Local activities, a send's first attempt among them, are not
+    # cut short by it: Temporal waits for them, up to DELIVERY_ATTEMPT_TIMEOUT_SECONDS.) The
+    # platform must let the process run the larger of the two and a few seconds more before it
+    # kills it: Compose's stop_grace_period (10 s unless set), Kubernetes'
+    # terminationGracePeriodSeconds (30 s unless set).
+    worker_shutdown_grace_seconds: float = Field(default=20.0, ge=0)
 
     # Delivery retries: exponential backoff from `initial` doubling up to `max_interval`,
     # at most `max_attempts` tries and `max_retry_seconds` in all per channel.
