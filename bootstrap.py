@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
@@ -22,8 +22,10 @@ from activities.digest import DigestActivities
 from activities.maintenance import MaintenanceActivities
 from activities.notices import NoticeActivities
 from activities.planning import PlanningActivities
+from channels.registry import Providers
 from config.providers import build_providers
 from config.settings import Settings
+from db.session import create_engine, session_factory
 from observability.tracing import tracing_interceptors
 from workflows.agenda import DailyAgendaWorkflow
 from workflows.booking import BookingWorkflow
@@ -46,10 +48,12 @@ WORKFLOWS = [
 ]
 
 
-def activities(client: Client, settings: Settings, sessions: async_sessionmaker) -> list[Callable[..., Any]]:
+def activities(
+    client: Client, settings: Settings, sessions: async_sessionmaker, providers: Providers
+) -> list[Callable[..., Any]]:
     """Every activity a Herald worker runs, bound to its collaborators."""
     planning = PlanningActivities(sessions)
-    delivery = DeliveryActivities(sessions, build_providers(settings), settings)
+    delivery = DeliveryActivities(sessions, providers, settings)
     digests = DigestActivities(client, sessions, settings)
     notices = NoticeActivities(sessions, settings)
     booking = BookingActivities(sessions)
@@ -83,25 +87,21 @@ async def build_worker(
     finish before they are cancelled (a send cancelled mid-call may already be with its
     provider, and its retry would send it again), and only then are the providers' open
     connections (SMTP sessions) closed."""
-    bound = activities(client, settings, sessions)
-    # The providers are the delivery activities': built with them, closed after the worker.
-    [delivery] = {
-        fn.__self__ for fn in bound if isinstance(getattr(fn, "__self__", None), DeliveryActivities)
-    }
+    providers = build_providers(settings)
     grace = timedelta(seconds=settings.worker_shutdown_grace_seconds)
     worker = Worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(settings),
-        activities=bound,
+        activities=activities(client, settings, sessions, providers),
         **({"graceful_shutdown_timeout": grace} | options),
     )
     try:
         async with worker:
             yield worker
     finally:
-        await delivery._providers.close()
+        await providers.close()  # after the worker: no send is using them any more
 
 
 def workflow_runner(settings: Settings) -> WorkflowRunner:
@@ -131,3 +131,9 @@ async def connect_temporal(settings: Settings) -> Client:
         interceptors=tracing_interceptors(settings),
         runtime=temporal_runtime(settings),
     )
+
+
+def database(settings: Settings, pool_size: int = 10) -> tuple[AsyncEngine, async_sessionmaker]:
+    """The process's engine (dispose it at exit) and the session factory every caller shares."""
+    engine = create_engine(settings.database_url, pool_size=pool_size)
+    return engine, session_factory(engine)

@@ -1,6 +1,5 @@
 """The daily agenda's activity: one organizer's bookings for one day of their own calendar."""
 
-import uuid
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,7 +19,7 @@ class AgendaActivities:
 
     @activity.defn(name="load_agenda")
     async def load_agenda(self, input: LoadAgendaInput) -> AgendaDay:
-        tenant_id, zone = uuid.UUID(input.tenant_id), ZoneInfo(input.timezone)
+        tenant_id, zone = input.tenant_id, ZoneInfo(input.timezone)
         day = date.fromisoformat(input.agenda_date)
         # The organizer's day, midnight to midnight in their zone (23 or 25 hours around DST).
         since = datetime.combine(day, time(0), zone)

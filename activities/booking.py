@@ -1,6 +1,5 @@
 """Activities of the booking chain: read the organizer's settings, record the booking."""
 
-import uuid
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
@@ -17,7 +16,7 @@ class BookingActivities:
     async def load_booking_config(self, input: BookingConfigInput) -> ChainConfig:
         """Reminder offsets from the organizer's preferences (the tenant's defaults for an
         organizer Herald does not know yet); follow-up from the tenant's booking settings."""
-        tenant_id = uuid.UUID(input.tenant_id)
+        tenant_id = input.tenant_id
         async with self._sessions() as session:
             _, preferences = await store.recipient_preferences(
                 session, tenant_id, input.organizer_id
@@ -30,5 +29,5 @@ class BookingActivities:
     async def record_booking(self, input: RecordBookingInput) -> None:
         async with self._sessions.begin() as session:
             await store.record_booking(
-                session, uuid.UUID(input.tenant_id), input.workflow_id, input.state
+                session, input.tenant_id, input.workflow_id, input.state
             )

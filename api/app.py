@@ -8,16 +8,15 @@ from temporalio.client import Client
 from api.body_limit import BodySizeLimit
 from api.errors import install_error_handlers
 from api import metrics
-from api.key_cache import ApiKeyCache
+from services.auth import ApiKeyCache
 from api.metrics import RequestMetrics
 from api.routes import deliveries, health, logs, notifications, policy_settings, preferences, recipients, unsubscribe
 from api.routes import templates as template_routes
 from api.routes import scheduling as scheduling_routes
 from api.routes import stats, webhooks
-from db.session import create_engine, session_factory
 from config.settings import Settings, get_settings
 from observability.tracing import tracing_interceptors
-from bootstrap import build_worker
+from bootstrap import build_worker, database
 
 
 @asynccontextmanager
@@ -38,9 +37,8 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        engine = create_engine(settings.database_url)
+        engine, app.state.sessions = database(settings)
         app.state.settings = settings
-        app.state.sessions = session_factory(engine)
         app.state.api_keys = ApiKeyCache(settings.api_key_cache_seconds)
         app.state.temporal = temporal or await Client.connect(
             settings.temporal_address,

@@ -1,7 +1,9 @@
 """Bookings, their reminders and the tenant's booking settings, always within one tenant."""
 
 import dataclasses
+import json
 import uuid
+from typing import Any
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
@@ -12,7 +14,7 @@ from db.booking_models import Booking, BookingReminder, TenantBookingSettings
 from db.models import Recipient, Tenant
 from db.recipients import get_recipient
 from domain.booking_contracts import BookingState, BookingStatus, ChainConfig, ReminderStatus
-from domain.booking_notices import offset_text, parse_time
+from domain.booking_notices import offset_text
 from domain.preferences import Preferences, effective_preferences
 
 REMINDER_NAMESPACE = uuid.UUID("0b6f5f1e-0c4e-4f43-9a57-2f1d4c9b7a30")
@@ -24,6 +26,11 @@ def reminder_id(tenant_id: uuid.UUID, booking_id: str, offset_minutes: float) ->
     return uuid.uuid5(REMINDER_NAMESPACE, f"{tenant_id}:{booking_id}:{offset_text(offset_minutes)}")
 
 
+def _as_json(values: dict[str, Any]) -> dict[str, Any]:
+    """The booking as its JSONB column keeps it: times as ISO 8601 text."""
+    return json.loads(json.dumps(values, default=lambda value: value.isoformat()))
+
+
 async def record_booking(
     session: AsyncSession, tenant_id: uuid.UUID, workflow_id: str, state: BookingState
 ) -> None:
@@ -33,10 +40,10 @@ async def record_booking(
         organizer_id=booking.organizer.id,
         invitee_name=booking.invitee.name,
         invitee_email=booking.invitee.email,
-        start_at=parse_time(booking.start),
-        end_at=parse_time(booking.end),
+        start_at=booking.start,
+        end_at=booking.end,
         status=state.status,
-        payload=dataclasses.asdict(booking),
+        payload=_as_json(dataclasses.asdict(booking)),
         workflow_id=workflow_id,
     )
     await session.execute(
@@ -58,9 +65,9 @@ async def record_booking(
             tenant_id=tenant_id,
             booking_id=booking.booking_id,
             offset_minutes=r.offset_minutes,
-            due_at=parse_time(r.due),
+            due_at=r.due,
             status=r.status,
-            notification_id=uuid.UUID(r.notification_id) if r.notification_id else None,
+            notification_id=r.notification_id,
         )
         for r in state.reminders
     ]

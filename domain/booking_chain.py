@@ -5,6 +5,7 @@ these rules are unit-tested without Temporal.
 """
 
 import copy
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,7 +21,6 @@ from domain.booking_contracts import (
     ReminderState,
     ReminderStatus,
 )
-from domain.booking_notices import parse_time, utc_iso
 from domain.policy import reminder_times
 
 KEEP_EVENT_IDS = 50
@@ -49,7 +49,7 @@ def ignore_reason(state: BookingState, event: BookingEvent) -> str | None:
         return "the booking exists already"
     if state.status == BookingStatus.COMPLETED and event.type != BookingEventType.COMPLETED:
         return "the booking is completed"
-    if state.last_event_at and parse_time(event.occurred_at) < parse_time(state.last_event_at):
+    if state.last_event_at and event.occurred_at < state.last_event_at:
         return "older than the last event applied (the booking service's latest state wins)"
     return None
 
@@ -62,7 +62,7 @@ def apply_event(
     state: BookingState,
     event: BookingEvent,
     config: ChainConfig | None,
-    tenant_id: str,
+    tenant_id: uuid.UUID,
     now: datetime,
 ) -> list[NoticeRequest]:
     """Change `state` for an event `ignore_reason` accepted; returns the notices it sends.
@@ -80,7 +80,7 @@ def apply_event(
         state.config = config or state.config
         plan_reminders(state, now)
         assert previous is not None  # ignore_reason refuses a reschedule before booking.created
-        if parse_time(booking.start) == parse_time(previous.start):
+        if booking.start == previous.start:
             return []  # details changed, not the time: nothing to announce
         state.status = BookingStatus.RESCHEDULED
         state.reschedules += 1
@@ -89,7 +89,7 @@ def apply_event(
             booking,
             notices.RESCHEDULED,
             ("rescheduled", str(state.reschedules)),
-            previous_start=previous.start,
+            previous_start=notices.utc_iso(previous.start),
         )
     _drop_pending_reminders(state)
     if event.type == BookingEventType.CANCELLED:
@@ -110,13 +110,13 @@ def plan_reminders(state: BookingState, now: datetime) -> None:
     (a late reminder is worse than none), as are offsets cancelled through the API and
     reminders already sent for this same start (a reschedule back to it sends none twice)."""
     booking = _current_booking(state)
-    start = parse_time(booking.start)
+    start = booking.start
     offsets = (
         booking.reminder_minutes_before or (state.config or ChainConfig()).reminder_offsets_minutes
     )
-    sent = {(r.offset_minutes, parse_time(r.start)) for r in state.reminders_sent}
+    sent = {(r.offset_minutes, r.start) for r in state.reminders_sent}
     state.reminders = [
-        ReminderState(reminder.offset_minutes, booking.start, utc_iso(reminder.due_utc))
+        ReminderState(reminder.offset_minutes, booking.start, reminder.due_utc)
         for reminder in reminder_times(start, offsets, now)
         if reminder.offset_minutes not in state.cancelled_offsets
         and (reminder.offset_minutes, start) not in sent
@@ -136,13 +136,13 @@ def next_step(state: BookingState) -> Step | None:
         return None
     pending = [r for r in state.reminders if r.status == ReminderStatus.PENDING]
     if pending:
-        reminder = min(pending, key=lambda r: parse_time(r.due))
-        return Step("reminder", parse_time(reminder.due), reminder)
+        reminder = min(pending, key=lambda r: r.due)
+        return Step("reminder", reminder.due, reminder)
     return Step("finish", finish_time(state))
 
 
 def finish_time(state: BookingState) -> datetime:
-    end = parse_time(_current_booking(state).end)
+    end = _current_booking(state).end
     config = state.config or ChainConfig()
     return (
         end + timedelta(minutes=config.follow_up_delay_minutes) if config.follow_up_enabled else end
@@ -157,11 +157,11 @@ def follow_up_due(state: BookingState) -> bool:
 
 
 def mark_sent(
-    state: BookingState, reminder: ReminderState, notification_id: str, now: datetime
+    state: BookingState, reminder: ReminderState, notification_id: uuid.UUID, now: datetime
 ) -> None:
     reminder.status, reminder.sent_at, reminder.notification_id = (
         ReminderStatus.SENT,
-        utc_iso(now),
+        now,
         notification_id,
     )
     state.reminders_sent.append(copy.deepcopy(reminder))
@@ -191,15 +191,17 @@ def cancel_reminder(state: BookingState, offset_minutes: float) -> ReminderState
 
 
 def reschedule_reminder(
-    state: BookingState, offset_minutes: float, due: datetime, now: datetime
+    state: BookingState, offset_minutes: float, due: datetime | None, now: datetime
 ) -> ReminderState:
     """Until the booking itself is rescheduled, which plans every reminder afresh."""
     reminder = pending_reminder(state, offset_minutes)
-    if not now < due < parse_time(_current_booking(state).start):
+    if due is None:
+        raise ReminderChangeRefused("a reschedule needs the new due time")
+    if not now < due < _current_booking(state).start:
         raise ReminderChangeRefused(
             "the new time must be in the future and before the booking starts"
         )
-    reminder.due = utc_iso(due)
+    reminder.due = due
     return reminder
 
 
@@ -208,7 +210,7 @@ def with_next(state: BookingState) -> BookingState:
     shown = copy.deepcopy(state)
     step = next_step(state)
     shown.next_reminder = step.reminder if step else None
-    shown.follow_up_due = utc_iso(finish_time(state)) if step and follow_up_due(state) else None
+    shown.follow_up_due = finish_time(state) if step and follow_up_due(state) else None
     return shown
 
 

@@ -1,10 +1,13 @@
 """The dataclasses that cross the Temporal boundary for booking chains, agendas and notices.
 
 One input and one result type per workflow, activity, signal and update; new fields get
-defaults so running workflows keep working. Times are ISO 8601 strings with an offset.
+defaults so running workflows keep working. Fields carry real types (UUID, datetime): Temporal's
+converter writes them as strings and reads them back, so nothing parses by hand.
 """
 
+import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -47,8 +50,8 @@ class BookingDetails:
     booking_id: str
     organizer: Person
     invitee: Person
-    start: str
-    end: str
+    start: datetime
+    end: datetime
     event_name: str | None = None
     event_description: str | None = None
     meeting_link: str | None = None
@@ -68,8 +71,8 @@ class BookingEvent:
     """The `event` signal: one booking event as the booking service sent it."""
 
     event_id: str
-    type: str
-    occurred_at: str
+    type: BookingEventType
+    occurred_at: datetime
     booking: BookingDetails
 
 
@@ -85,11 +88,11 @@ class ChainConfig:
 @dataclass
 class ReminderState:
     offset_minutes: float
-    start: str  # the start this reminder is about
-    due: str
-    status: str = ReminderStatus.PENDING
-    sent_at: str | None = None
-    notification_id: str | None = None
+    start: datetime  # the start this reminder is about
+    due: datetime
+    status: ReminderStatus = ReminderStatus.PENDING
+    sent_at: datetime | None = None
+    notification_id: uuid.UUID | None = None
 
 
 @dataclass
@@ -97,16 +100,16 @@ class BookingState:
     """The chain's whole state: the `state` query's answer, carried over continue-as-new."""
 
     booking_id: str
-    status: str = BookingStatus.PENDING
+    status: BookingStatus = BookingStatus.PENDING
     booking: BookingDetails | None = None
     config: ChainConfig | None = None
     reminders: list[ReminderState] = field(default_factory=list)  # for the current start
     reminders_sent: list[ReminderState] = field(default_factory=list)  # for any start
     cancelled_offsets: list[float] = field(default_factory=list)  # cancelled through the API
     next_reminder: ReminderState | None = None
-    follow_up_due: str | None = None
+    follow_up_due: datetime | None = None
     reschedules: int = 0
-    last_event_at: str | None = None
+    last_event_at: datetime | None = None
     applied_event_ids: list[str] = field(default_factory=list)  # the latest ones, for dedupe
     # The latest events the chain ignored, as "<event id>: <why>", for whoever wonders why.
     ignored_events: list[str] = field(default_factory=list)
@@ -115,7 +118,7 @@ class BookingState:
 
 @dataclass
 class BookingInput:
-    tenant_id: str
+    tenant_id: uuid.UUID
     booking_id: str
     carried: BookingState | None = None  # set by continue-as-new
     # Continue as new once the history is this long (tests lower it); Temporal's own
@@ -128,18 +131,18 @@ class ReminderChange:
     """The `cancel_reminder` and `reschedule_reminder` updates' input."""
 
     offset_minutes: float
-    due: str | None = None  # reschedule only: the new due time
+    due: datetime | None = None  # reschedule only: the new due time
 
 
 @dataclass
 class BookingConfigInput:
-    tenant_id: str
+    tenant_id: uuid.UUID
     organizer_id: str | None
 
 
 @dataclass
 class RecordBookingInput:
-    tenant_id: str
+    tenant_id: uuid.UUID
     workflow_id: str
     state: BookingState
 
@@ -148,7 +151,7 @@ class RecordBookingInput:
 class NoticeRequest:
     """One notification a workflow sends: who to, which event, what context, under which key."""
 
-    tenant_id: str
+    tenant_id: uuid.UUID
     recipient_external_id: str
     recipient: Person
     event_key: str
@@ -159,22 +162,23 @@ class NoticeRequest:
 
 @dataclass
 class NoticeCreated:
-    notification_id: str
+    notification_id: uuid.UUID
     workflow_id: str
 
 
 @dataclass
 class DailyAgendaInput:
-    tenant_id: str
+    tenant_id: uuid.UUID
     organizer_id: str
     timezone: str
     send_empty: bool = False
-    agenda_date: str | None = None  # YYYY-MM-DD; None: the organizer's today when it runs
+    # YYYY-MM-DD (Temporal's converter has no date type); None: the organizer's today when it runs.
+    agenda_date: str | None = None
 
 
 @dataclass
 class LoadAgendaInput:
-    tenant_id: str
+    tenant_id: uuid.UUID
     organizer_id: str
     timezone: str
     agenda_date: str
@@ -191,4 +195,4 @@ class AgendaDay:
 class DailyAgendaResult:
     agenda_date: str
     bookings: int
-    notification_id: str | None = None  # None: nothing was sent
+    notification_id: uuid.UUID | None = None  # None: nothing was sent

@@ -4,6 +4,7 @@ Every key is derived from the booking and what the notice is about, never from w
 was sent, so a retried step or a replayed event finds the notification it already made.
 """
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,17 +29,18 @@ def contact_external_id(person: Person) -> str:
     return address_external_id(person.email, person.phone)
 
 
-def parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value)
+def utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
 
 
 def utc_iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
+    """A time as template contexts (JSON) carry it: ISO 8601 in UTC."""
+    return utc(moment).isoformat()
 
 
-def compact_time(value: str) -> str:
+def compact_time(moment: datetime) -> str:
     """`20261124T090000Z`: a start time as it appears in an idempotency key."""
-    return parse_time(value).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return utc(moment).strftime("%Y%m%dT%H%M%SZ")
 
 
 def offset_text(offset_minutes: float) -> str:
@@ -60,8 +62,8 @@ def booking_context(booking: BookingDetails) -> dict[str, Any]:
         "organizer_timezone": organizer.timezone,
         "event_name": booking.event_name,
         "event_description": booking.event_description,
-        "start": booking.start,
-        "end": booking.end,
+        "start": utc_iso(booking.start),
+        "end": utc_iso(booking.end),
         "meeting_link": booking.meeting_link,
         "meeting_id": booking.meeting_id,
         "meeting_password": booking.meeting_password,
@@ -76,7 +78,7 @@ def booking_context(booking: BookingDetails) -> dict[str, Any]:
 
 
 def notice(
-    tenant_id: str,
+    tenant_id: uuid.UUID,
     booking: BookingDetails,
     event_key: str,
     audience: str,
@@ -97,7 +99,7 @@ def notice(
 
 
 def to_both(
-    tenant_id: str,
+    tenant_id: uuid.UUID,
     booking: BookingDetails,
     event_key: str,
     key_parts: tuple[str, ...],
@@ -111,7 +113,7 @@ def to_both(
 
 
 def reminder_notice(
-    tenant_id: str, booking: BookingDetails, offset_minutes: float
+    tenant_id: uuid.UUID, booking: BookingDetails, offset_minutes: float
 ) -> NoticeRequest:
     return notice(
         tenant_id,
@@ -123,5 +125,5 @@ def reminder_notice(
     )
 
 
-def follow_up_notice(tenant_id: str, booking: BookingDetails) -> NoticeRequest:
+def follow_up_notice(tenant_id: uuid.UUID, booking: BookingDetails) -> NoticeRequest:
     return notice(tenant_id, booking, FOLLOW_UP, INVITEE, ("follow-up",))

@@ -46,7 +46,7 @@ async def put_agenda(
         preferences.exclude_weekends_agenda if body.skip_weekends is None else body.skip_weekends,
         resolve_weekend_days(preferences.weekend_days, organizer.locale),
     )
-    agenda = DailyAgendaInput(str(tenant.id), organizer_id, spec.timezone, body.send_empty)
+    agenda = DailyAgendaInput(tenant.id, organizer_id, spec.timezone, body.send_empty)
     # With no day left to fire on, Temporal would read an empty day list as "every day": pause instead.
     paused = body.paused or not spec.weekdays
     return _public(organizer_id, await put_agenda_schedule(temporal, settings, spec, agenda, paused))

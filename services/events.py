@@ -13,8 +13,8 @@ from api.schemas import NotificationCreate, RecipientRef
 from services.notifications import submit_notification
 from db.events import claim_event
 from domain.tenants import TenantIdentity
-from domain.booking_contracts import BookingDetails, BookingEvent, Person
-from domain.booking_notices import utc_iso
+from domain.booking_contracts import BookingDetails, BookingEvent, BookingEventType, Person
+from domain.booking_notices import utc
 from config.settings import Settings
 from services.errors import Conflict, Gone
 
@@ -80,16 +80,16 @@ def booking_event_of(event: EventIn, payload: BookingPayload) -> BookingEvent:
     organizer, invitee = payload.organizer, payload.invitee
     return BookingEvent(
         event_id=event.id,
-        type=event.type.value,
-        occurred_at=utc_iso(event.occurred_at),
+        type=BookingEventType(event.type.value),
+        occurred_at=utc(event.occurred_at),
         booking=BookingDetails(
             booking_id=payload.booking_id,
             organizer=Person(
                 organizer.name, organizer.email, organizer.phone, organizer.timezone, organizer.id
             ),
             invitee=Person(invitee.name, invitee.email, invitee.phone, invitee.timezone),
-            start=utc_iso(payload.start),
-            end=utc_iso(payload.end),
+            start=utc(payload.start),
+            end=utc(payload.end),
             **payload.model_dump(
                 include={
                     "event_name",

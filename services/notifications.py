@@ -180,7 +180,7 @@ async def submit_notice(session: AsyncSession, temporal: Client, settings: Setti
     """A notification a workflow sends (booking notices, agendas): the recipient's contact
     details come with it. Idempotent by the notice's key: a retried activity, a replayed
     event or a reschedule back to a sent time returns the notification made the first time."""
-    tenant_id = uuid.UUID(request.tenant_id)
+    tenant_id = request.tenant_id
     contact = {k: v for k, v in dataclasses.asdict(request.recipient).items() if v is not None and k != "id"}
     accepted = await accept(
         session,
@@ -196,7 +196,7 @@ async def submit_notice(session: AsyncSession, temporal: Client, settings: Setti
             context=request.context,
         ),
     )
-    return NoticeCreated(str(accepted.notification.id), accepted.notification.workflow_id)
+    return NoticeCreated(accepted.notification.id, accepted.notification.workflow_id)
 
 
 def key_digest(idempotency_key: str) -> bytes:

@@ -21,7 +21,6 @@ from db.scheduled import scheduled_notifications
 from domain.tenants import TenantIdentity
 from domain.booking_contracts import ReminderChange, ReminderState
 from domain.booking_notices import REMINDER as REMINDER_EVENT_KEY
-from domain.booking_notices import parse_time, utc_iso
 from domain.types import NotificationStatus
 from config.settings import Settings
 
@@ -71,7 +70,7 @@ async def cancel_scheduled(
         return ScheduledChange(id=id, kind=NOTIFICATION, status=status)
     reminder, booking = await _reminder(session, tenant, id)
     state = await _reminder_changed(cancel_reminder(temporal, booking.workflow_id, ReminderChange(reminder.offset_minutes)))
-    return ScheduledChange(id=id, kind=REMINDER, status=state.status, due_at=parse_time(state.due))
+    return ScheduledChange(id=id, kind=REMINDER, status=state.status, due_at=state.due)
 
 
 async def reschedule_scheduled(
@@ -110,9 +109,9 @@ async def reschedule_scheduled(
             replaced_by=accepted.id,
         )
     reminder, booking = await _reminder(session, tenant, id)
-    change = ReminderChange(reminder.offset_minutes, due=utc_iso(send_at))
+    change = ReminderChange(reminder.offset_minutes, due=send_at)
     state = await _reminder_changed(reschedule_reminder(temporal, booking.workflow_id, change))
-    return ScheduledChange(id=id, kind=REMINDER, status=state.status, due_at=parse_time(state.due))
+    return ScheduledChange(id=id, kind=REMINDER, status=state.status, due_at=state.due)
 
 
 async def _cancel_notification(temporal: Client, notification: Any) -> str:

@@ -55,7 +55,7 @@ async def deliver_booking_event(
         try:
             await client.start_workflow(
                 BookingWorkflow.run,
-                BookingInput(str(tenant_id), booking.booking_id),
+                BookingInput(tenant_id, booking.booking_id),
                 id=workflow_id,
                 task_queue=settings.task_queue,
                 # A chain that ended stays ended: a late or repeated booking.created starts no new one.

@@ -8,6 +8,7 @@ The rules (what an event changes, what is due next) are pure code in domain/book
 """
 
 import asyncio
+import uuid
 import copy
 import dataclasses
 from collections.abc import Callable
@@ -32,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
         ReminderState,
         ReminderStatus,
     )
-    from domain.booking_notices import follow_up_notice, parse_time, reminder_notice
+    from domain.booking_notices import follow_up_notice, reminder_notice
     from workflows import search_attributes as sa
     from workflows.notices import STORE, send_notice
 
@@ -40,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
 @workflow.defn
 class BookingWorkflow:
     def __init__(self) -> None:
-        self._tenant_id = ""
+        self._tenant_id = uuid.UUID(int=0)  # set by run()
         self._state = BookingState(booking_id="")
         self._inbox: list[BookingEvent] = []
         # Every change the bookings table must show bumps `_version`; `_recorded` is the
@@ -97,7 +98,7 @@ class BookingWorkflow:
     async def reschedule_reminder(self, change: ReminderChange) -> ReminderState:
         reminder = _refusing(
             lambda: chain.reschedule_reminder(
-                self._state, change.offset_minutes, parse_time(change.due), workflow.now()
+                self._state, change.offset_minutes, change.due, workflow.now()
             )
         )
         await self._changed()
@@ -108,7 +109,7 @@ class BookingWorkflow:
         chain.reschedule_reminder(
             copy.deepcopy(self._state),
             change.offset_minutes,
-            parse_time(change.due),
+            change.due,
             workflow.now(),
         )
 

@@ -11,7 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.deps import get_temporal
 from tests.conftest import temporal_binary
-from tests.e2e.bookings_factory import booking_event, new_address, new_booking_id, post_event
+from tests.e2e.bookings_factory import booking_event, eventually, new_address, new_booking_id, post_event
 from tests.e2e.test_email_smtp import email_request
 from tests.e2e.test_failover import failover_stack  # noqa: F401  (a fixture)
 from tests.e2e.test_resend import failed_delivery
@@ -30,9 +30,14 @@ async def test_a_booking_confirmation_fails_over_like_any_notification(failover_
 
     [confirmation] = await smtp.wait_for(invitee)
     assert "Intro call" in confirmation.subject
-    log = (await failover_stack.api.get("/v1/logs", params={"channel": "email"})).json()["data"]
-    [delivery] = [d for d in log if d["address"] == invitee]
-    assert delivery["provider"] == "smtp" and delivery["status"] == "sent"
+
+    async def invitee_delivery() -> list[dict]:
+        log = (await failover_stack.api.get("/v1/logs", params={"channel": "email"})).json()["data"]
+        return [d for d in log if d["address"] == invitee]
+
+    # The message arrives before its delivery row records it: wait for the row.
+    [delivery] = await eventually(invitee_delivery, lambda found: found and found[0]["status"] == "sent")
+    assert delivery["provider"] == "smtp"
     assert [(m["provider"], m["moved_to"]) for m in delivery["failover_log"]] == [("sendgrid", "smtp")]
 
 

@@ -1,5 +1,6 @@
 """The booking chain's rules, without Temporal: events, reminder plans, what is due next."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -8,12 +9,14 @@ from domain import booking_chain as chain
 from domain.booking_contracts import (
     BookingDetails,
     BookingEvent,
+    BookingEventType,
     BookingState,
     ChainConfig,
     Person,
     ReminderStatus,
 )
 
+TENANT = uuid.UUID(int=1)
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 START = NOW + timedelta(days=3)
 DAY, HOUR = timedelta(days=1), timedelta(hours=1)
@@ -25,8 +28,8 @@ def details(start: datetime = START, **extra) -> BookingDetails:
         booking_id="bk1",
         organizer=Person("Ada", "ada@example.com", timezone="America/New_York", id="org-1"),
         invitee=Person("Grace", "grace@example.com", timezone="Europe/Berlin"),
-        start=start.isoformat(),
-        end=(start + timedelta(minutes=30)).isoformat(),
+        start=start,
+        end=start + timedelta(minutes=30),
         **extra,
     )
 
@@ -35,18 +38,18 @@ def event(
     type: str, start: datetime = START, at: datetime = NOW, id: str | None = None, **extra
 ) -> BookingEvent:
     return BookingEvent(
-        id or f"{type}-{at.isoformat()}", f"booking.{type}", at.isoformat(), details(start, **extra)
+        id or f"{type}-{at.isoformat()}", BookingEventType(f"booking.{type}"), at, details(start, **extra)
     )
 
 
 def created(now: datetime = NOW, start: datetime = START) -> tuple[BookingState, list]:
     state = BookingState("bk1")
-    notices = chain.apply_event(state, event("created", start, now), CONFIG, "t1", now)
+    notices = chain.apply_event(state, event("created", start, now), CONFIG, TENANT, now)
     return state, notices
 
 
 def planned(state: BookingState) -> list[tuple[float, datetime]]:
-    return [(r.offset_minutes, datetime.fromisoformat(r.due)) for r in state.reminders]
+    return [(r.offset_minutes, r.due) for r in state.reminders]
 
 
 def test_created_confirms_to_both_and_plans_each_offset():
@@ -68,7 +71,7 @@ def test_offsets_already_past_are_skipped():
 
 def test_the_events_own_offsets_win_over_the_organizers():
     state = BookingState("bk1")
-    chain.apply_event(state, event("created", reminder_minutes_before=[0.5, 30]), CONFIG, "t1", NOW)
+    chain.apply_event(state, event("created", reminder_minutes_before=[0.5, 30]), CONFIG, TENANT, NOW)
     assert planned(state) == [
         (30, START - timedelta(minutes=30)),
         (0.5, START - timedelta(seconds=30)),
@@ -81,7 +84,7 @@ def test_reschedule_replans_and_keeps_what_was_sent_for_that_start():
     chain.mark_sent(state, first, "n1", START - DAY)
     later = START + 2 * DAY
     notices = chain.apply_event(
-        state, event("rescheduled", later, START - DAY + HOUR), CONFIG, "t1", START - DAY + HOUR
+        state, event("rescheduled", later, START - DAY + HOUR), CONFIG, TENANT, START - DAY + HOUR
     )
     assert planned(state) == [(1440, later - DAY), (60, later - HOUR)]
     assert [n.idempotency_key for n in notices] == [
@@ -91,7 +94,7 @@ def test_reschedule_replans_and_keeps_what_was_sent_for_that_start():
     assert notices[0].context["previous_start"] == START.isoformat()
 
     back = START - DAY + 2 * HOUR
-    chain.apply_event(state, event("rescheduled", START, back), CONFIG, "t1", back)
+    chain.apply_event(state, event("rescheduled", START, back), CONFIG, TENANT, back)
     assert planned(state) == [
         (60, START - HOUR)
     ]  # the day-before reminder for START went out already
@@ -104,7 +107,7 @@ def test_a_reschedule_that_keeps_the_start_announces_nothing():
         state,
         event("rescheduled", START, NOW + HOUR, meeting_link="https://x.example/2"),
         CONFIG,
-        "t1",
+        TENANT,
         NOW + HOUR,
     )
     assert (
@@ -117,7 +120,7 @@ def test_a_reschedule_that_keeps_the_start_announces_nothing():
 def test_cancel_drops_pending_reminders_and_closes_the_chain():
     state, _ = created()
     cancel = event("cancelled", at=NOW + HOUR, cancellation_reason="Ill")
-    notices = chain.apply_event(state, cancel, None, "t1", NOW + HOUR)
+    notices = chain.apply_event(state, cancel, None, TENANT, NOW + HOUR)
     assert [n.context["cancellation_reason"] for n in notices] == ["Ill", "Ill"]
     assert {r.status for r in state.reminders} == {ReminderStatus.CANCELLED}
     assert state.closed and chain.next_step(state) is None
@@ -140,7 +143,7 @@ def test_cancel_drops_pending_reminders_and_closes_the_chain():
 )
 def test_duplicate_repeated_and_stale_events_are_ignored(incoming, reason):
     state = BookingState("bk1")
-    chain.apply_event(state, event("created", id="created-1"), CONFIG, "t1", NOW)
+    chain.apply_event(state, event("created", id="created-1"), CONFIG, TENANT, NOW)
     assert chain.ignore_reason(state, incoming) == reason
 
 
@@ -155,7 +158,7 @@ def test_nothing_but_created_starts_a_chain():
 def test_after_the_reminders_the_chain_finishes_with_the_follow_up_after_the_end():
     state, _ = created()
     for reminder in list(state.reminders):
-        chain.mark_sent(state, reminder, "n", datetime.fromisoformat(reminder.due))
+        chain.mark_sent(state, reminder, uuid.UUID(int=2), reminder.due)
     step = chain.next_step(state)
     assert (step.kind, step.due) == ("finish", START + timedelta(minutes=30 + 30))
     assert chain.follow_up_due(state)
@@ -165,7 +168,7 @@ def test_after_the_reminders_the_chain_finishes_with_the_follow_up_after_the_end
 
 def test_completed_keeps_the_follow_up_but_no_reminder():
     state, _ = created()
-    chain.apply_event(state, event("completed", at=NOW + HOUR), None, "t1", NOW + HOUR)
+    chain.apply_event(state, event("completed", at=NOW + HOUR), None, TENANT, NOW + HOUR)
     assert (state.status, chain.next_step(state).kind, chain.follow_up_due(state)) == (
         "completed",
         "finish",
@@ -179,11 +182,11 @@ def test_reminders_are_cancelled_and_moved_one_at_a_time():
     with pytest.raises(chain.ReminderChangeRefused):
         chain.cancel_reminder(state, 1440)
     moved = chain.reschedule_reminder(state, 60, START - 3 * HOUR, NOW)
-    assert datetime.fromisoformat(moved.due) == START - 3 * HOUR
+    assert moved.due == START - 3 * HOUR
     with pytest.raises(chain.ReminderChangeRefused, match="before the booking starts"):
         chain.reschedule_reminder(state, 60, START + HOUR, NOW)
     later = START + DAY
-    chain.apply_event(state, event("rescheduled", later, NOW + HOUR), CONFIG, "t1", NOW + HOUR)
+    chain.apply_event(state, event("rescheduled", later, NOW + HOUR), CONFIG, TENANT, NOW + HOUR)
     assert planned(state) == [(60, later - HOUR)]  # a cancelled offset stays cancelled
 
 
@@ -191,5 +194,5 @@ def test_the_query_shows_the_next_reminder_and_the_follow_up():
     state, _ = created()
     shown = chain.with_next(state)
     assert shown.next_reminder.offset_minutes == 1440
-    assert datetime.fromisoformat(shown.follow_up_due) == START + HOUR
+    assert shown.follow_up_due == START + HOUR
     assert state.next_reminder is None  # the chain's own state is left as it is

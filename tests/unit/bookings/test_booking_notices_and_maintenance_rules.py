@@ -17,8 +17,8 @@ def test_a_notice_carries_the_booking_fields_without_empty_ones():
         "bk1",
         Person("Ada", "ada@x.com", id="org-1"),
         Person(None, None, "+14155550123"),
-        "2026-03-05T09:00:00+00:00",
-        "2026-03-05T09:30:00+00:00",
+        datetime(2026, 3, 5, 9, 0, tzinfo=UTC),
+        datetime(2026, 3, 5, 9, 30, tzinfo=UTC),
         meeting_link=None,
     )
     context = booking_context(booking)
@@ -28,7 +28,7 @@ def test_a_notice_carries_the_booking_fields_without_empty_ones():
         and "invitee_name" not in context
         and "custom_answers" not in context
     )
-    notice = reminder_notice("t1", booking, 0.5)
+    notice = reminder_notice(uuid.UUID(int=1), booking, 0.5)
     assert notice.recipient_external_id == "phone:+14155550123"
     assert notice.idempotency_key == "booking-bk1-reminder-0.5-20260305T090000Z"
     assert (
