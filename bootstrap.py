@@ -113,14 +113,20 @@ def workflow_runner(settings: Settings) -> WorkflowRunner:
     # Workflow modules import only deterministic code (domain/, temporalio), so the sandbox may
     # share already-imported modules instead of re-importing them for every workflow run: that
     # re-import was ~40% of the worker's CPU under load (py-spy, make bench).
-    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules())
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
+    )
 
 
 def temporal_runtime(settings: Settings) -> Runtime | None:
     """Temporal SDK metrics (task latencies, slots, polls) in Prometheus format, if asked."""
     if not settings.temporal_metrics_bind:
         return None
-    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.temporal_metrics_bind)))
+    return Runtime(
+        telemetry=TelemetryConfig(
+            metrics=PrometheusConfig(bind_address=settings.temporal_metrics_bind)
+        )
+    )
 
 
 async def connect_temporal(settings: Settings) -> Client:

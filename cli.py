@@ -32,7 +32,9 @@ async def _create_tenant(name: str, operations_email: str | None) -> None:
         await engine.dispose()
     print(f"tenant {tenant.id} ({name})")
     print(f"api key: {key}")
-    print("Store the key now: Herald keeps only its hash and cannot show it again.", file=sys.stderr)
+    print(
+        "Store the key now: Herald keeps only its hash and cannot show it again.", file=sys.stderr
+    )
 
 
 async def _migrate() -> None:
@@ -52,7 +54,9 @@ async def _migrate() -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="herald", description="Herald notification service")
     commands = parser.add_subparsers(dest="command", required=True)
-    tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(dest="action", required=True)
+    tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(
+        dest="action", required=True
+    )
     create = tenant.add_parser("create", help="create a tenant and print its first API key")
     create.add_argument("name")
     create.add_argument("--operations-email", default=None)

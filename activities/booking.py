@@ -1,6 +1,5 @@
 """Activities of the booking chain: read the organizer's settings, record the booking."""
 
-
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 
@@ -28,6 +27,4 @@ class BookingActivities:
     @activity.defn(name="record_booking")
     async def record_booking(self, input: RecordBookingInput) -> None:
         async with self._sessions.begin() as session:
-            await store.record_booking(
-                session, input.tenant_id, input.workflow_id, input.state
-            )
+            await store.record_booking(session, input.tenant_id, input.workflow_id, input.state)

@@ -4,17 +4,16 @@ so health can show them (several workers each keep their own, and the last chang
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
 from channels.base import PermanentSendError, TransientSendError
-from domain.circuit import CallOutcome, CircuitBreaker, CircuitState
-from domain.send_failures import SendFailure
 from config.settings import Settings
 from db.circuits import record_circuit
-
+from domain.circuit import CallOutcome, CircuitBreaker, CircuitState
+from domain.send_failures import SendFailure
 
 log = logging.getLogger("herald.circuits")
 
@@ -96,7 +95,7 @@ class ProviderCircuits:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _outcome(exc: BaseException) -> CallOutcome:

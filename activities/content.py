@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 
 from db.deliveries import DeliveryJob
 from db.template_lookup import SendTemplates, StoredTemplate, send_candidates, send_version
+from domain.send_failures import SendFailure
 from domain.templating import (
     DEFAULT_EMAIL_LAYOUT,
     MissingPlaceholdersError,
@@ -31,7 +32,6 @@ from domain.templating import (
     shipped_template,
 )
 from domain.templating.context import OWNER_KEY, TEMPLATE_VERSION_KEY, TEST_SEND_KEY
-from domain.send_failures import SendFailure
 from domain.templating.defaults import DEFAULT_LOCALE
 
 TEST_PREFIX = "[TEST] "
@@ -64,7 +64,9 @@ async def render_content(session: AsyncSession, job: DeliveryJob) -> Content:
     else:
         source = shipped_template(notification.event_key, job.delivery.channel, context)
     if source is None:  # an event key or channel the API would have refused
-        raise _permanent(SendFailure.TEMPLATE_NOT_FOUND, f"no template for {notification.event_key}")
+        raise _permanent(
+            SendFailure.TEMPLATE_NOT_FOUND, f"no template for {notification.event_key}"
+        )
     try:
         variables = notification_variables(
             context,
@@ -124,7 +126,10 @@ def as_content(
         unsubscribe = context.get("unsubscribe_url")
         # RFC 8058: mail clients POST to the link to unsubscribe in one click.
         headers = (
-            {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+            {
+                "List-Unsubscribe": f"<{unsubscribe}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            }
             if unsubscribe
             else {}
         )

@@ -13,6 +13,7 @@ from activities.circuits import ProviderCircuits
 from activities.content import render_content
 from channels.base import EmailMessage, SendError, SendResult, SmsMessage, TransientSendError
 from channels.registry import Providers
+from config.settings import Settings
 from db import deliveries as store
 from db.session import autocommit
 from domain.contracts import DeliverInput, DeliverResult
@@ -20,7 +21,6 @@ from domain.send_failures import SendFailure
 from domain.types import FINAL_DELIVERY_STATUSES, Channel, DeliveryStatus, subscription_category
 from domain.unsubscribe import Unsubscribe, unsubscribe_url
 from observability.metrics import DELIVERIES, PROVIDER_SECONDS
-from config.settings import Settings
 
 
 class DeliveryActivities:
@@ -40,7 +40,9 @@ class DeliveryActivities:
         async with autocommit(self._sessions) as session:
             job = await store.load_delivery_job(session, delivery_id, input.tenant_id)
             if job is None:
-                raise ApplicationError("delivery not found", type=SendFailure.NOT_FOUND, non_retryable=True)
+                raise ApplicationError(
+                    "delivery not found", type=SendFailure.NOT_FOUND, non_retryable=True
+                )
             if job.delivery.status in FINAL_DELIVERY_STATUSES:
                 # An earlier attempt finished after the server stopped waiting for it: never send twice.
                 return _result(job.delivery)
@@ -82,7 +84,9 @@ class DeliveryActivities:
             self._public_base_url,
             self._signing_key,
             Unsubscribe(
-                str(job.delivery.tenant_id), str(job.recipient.id), subscription_category(job.notification.event_key)
+                str(job.delivery.tenant_id),
+                str(job.recipient.id),
+                subscription_category(job.notification.event_key),
             ),
         )
         context = {**(job.notification.context or {}), "unsubscribe_url": link}
@@ -96,9 +100,13 @@ class DeliveryActivities:
                 return self._providers.sms_provider(name)
         except KeyError:
             raise ApplicationError(
-                f"provider {name} is not configured on this worker", type=SendFailure.PROVIDER_UNAVAILABLE, non_retryable=True
+                f"provider {name} is not configured on this worker",
+                type=SendFailure.PROVIDER_UNAVAILABLE,
+                non_retryable=True,
             ) from None
-        raise ApplicationError(f"no provider for channel {channel}", type=SendFailure.PERMANENT, non_retryable=True)
+        raise ApplicationError(
+            f"no provider for channel {channel}", type=SendFailure.PERMANENT, non_retryable=True
+        )
 
     async def _send(self, job: store.DeliveryJob, content, provider) -> SendResult:
         reference = str(job.delivery.id)
@@ -114,7 +122,9 @@ class DeliveryActivities:
                     reference=reference,
                 )
             )
-        return await provider.send_sms(SmsMessage(to=job.delivery.address, body=content.text, reference=reference))
+        return await provider.send_sms(
+            SmsMessage(to=job.delivery.address, body=content.text, reference=reference)
+        )
 
     async def _store_in_app(
         self, job: store.DeliveryJob, content, attempt: int, settles_as: str | None
@@ -160,10 +170,16 @@ class DeliveryActivities:
             return ApplicationError(err.message, type=SendFailure.TRANSIENT, next_retry_delay=delay)
         # The provider refusing us (credentials) is its problem: the workflow fails over.
         # The provider refusing the recipient would be refused by any provider: it does not.
-        kind = SendFailure.PROVIDER_REFUSED if getattr(err, "provider_fault", False) else SendFailure.PERMANENT
+        kind = (
+            SendFailure.PROVIDER_REFUSED
+            if getattr(err, "provider_fault", False)
+            else SendFailure.PERMANENT
+        )
         return ApplicationError(err.message, type=kind, non_retryable=True)
 
-    async def _record_attempt_error(self, delivery_id: uuid.UUID, err, attempt: int, provider: str) -> None:
+    async def _record_attempt_error(
+        self, delivery_id: uuid.UUID, err, attempt: int, provider: str
+    ) -> None:
         """Each failed attempt is visible at once, while Temporal waits to retry it."""
         async with self._sessions.begin() as session:
             await store.update_delivery(
@@ -177,4 +193,9 @@ class DeliveryActivities:
 
 
 def _result(delivery) -> DeliverResult:
-    return DeliverResult(delivery.id, DeliveryStatus(delivery.status), delivery.provider, delivery.provider_message_id)
+    return DeliverResult(
+        delivery.id,
+        DeliveryStatus(delivery.status),
+        delivery.provider,
+        delivery.provider_message_id,
+    )

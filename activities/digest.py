@@ -1,7 +1,7 @@
 """Digest activities: hand a notification to its recipient's digest, and send a digest."""
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
@@ -31,17 +31,21 @@ class DigestActivities:
                 session, input.notification_id, input.tenant_id
             )
         if loaded is None:
-            raise ApplicationError("notification not found", type=SendFailure.NOT_FOUND, non_retryable=True)
+            raise ApplicationError(
+                "notification not found", type=SendFailure.NOT_FOUND, non_retryable=True
+            )
         notification, recipient = loaded.notification, loaded.recipient
         category = event_category(notification.event_key)
         item = DigestItem(
             notification_id=input.notification_id,
             event_key=notification.event_key,
             summary=digest_summary(notification.event_key, notification.context or {}),
-            created_at=datetime.now(timezone.utc),
+            created_at=datetime.now(UTC),
             flush_at=input.flush_at,
         )
-        digest = DigestInput(input.tenant_id, recipient.id, category, input.frequency, input.flush_at)
+        digest = DigestInput(
+            input.tenant_id, recipient.id, category, input.frequency, input.flush_at
+        )
         await add_to_digest(self._client, self._settings, digest, item)
 
     @activity.defn(name="send_digest")

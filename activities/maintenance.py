@@ -2,14 +2,16 @@
 
 import uuid
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 
+from config.settings import Settings
 from db import maintenance as store
 from db.recipients import upsert_recipient
+from domain.contacts import address_external_id
 from domain.maintenance import (
     FailureMonitorInput,
     FailureMonitorResult,
@@ -21,10 +23,8 @@ from domain.maintenance import (
     over_threshold,
     retry_key,
 )
-from domain.contacts import address_external_id
 from domain.types import Channel, Priority
 from services.notifications import NewNotification, accept, key_digest
-from config.settings import Settings
 
 ALERT_EVENT_KEY = "operations.failure_rate"
 
@@ -141,18 +141,20 @@ class MaintenanceActivities:
             recipient.id,
             f"failure-alert-{alert.id}",
             event_key=ALERT_EVENT_KEY,
-                priority=Priority.HIGH,
-                channels=[Channel.EMAIL],
-                context={
-                    "subject": f"Herald: {rate} of notifications failed in the last {minutes} minutes",
-                    "message": f"{failed} of {total} deliveries failed in the last {minutes} minutes "
-                    f"(alert threshold {self._settings.failure_rate_threshold:.0%}). See GET /v1/logs?status=failed.",
-                    "failed": failed,
-                    "total": total,
-                },
+            priority=Priority.HIGH,
+            channels=[Channel.EMAIL],
+            context={
+                "subject": f"Herald: {rate} of notifications failed in the last {minutes} minutes",
+                "message": f"{failed} of {total} deliveries failed in the last {minutes} minutes "
+                f"(alert threshold {self._settings.failure_rate_threshold:.0%}). See GET /v1/logs?status=failed.",
+                "failed": failed,
+                "total": total,
+            },
         )
 
-    async def _send(self, tenant_id: uuid.UUID, recipient_id: uuid.UUID, key: str, **fields: Any) -> bool:
+    async def _send(
+        self, tenant_id: uuid.UUID, recipient_id: uuid.UUID, key: str, **fields: Any
+    ) -> bool:
         """Accept the notification exactly as the API does; False when a previous run made it
         already (its workflow is started again, which is harmless: starts are idempotent)."""
         async with self._sessions() as session:
@@ -180,4 +182,4 @@ class MaintenanceActivities:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

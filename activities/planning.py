@@ -31,7 +31,12 @@ from domain.contracts import (
     ReplanInput,
 )
 from domain.outcome import DECIDED_ENDS, overall_status
-from domain.planning import PlannedChannel, notification_status, planned_channels, reachable_channels
+from domain.planning import (
+    PlannedChannel,
+    notification_status,
+    planned_channels,
+    reachable_channels,
+)
 from domain.preferences import effective_preferences
 from domain.send_failures import SendFailure
 from domain.send_windows import local_day_start, rate_window
@@ -59,11 +64,17 @@ class PlanningActivities:
         # Send counters are read and taken in the transaction that records the plan, so no
         # slot is kept for a plan that was not recorded. Without counters, the plan is
         # written in one statement, which needs no transaction.
-        async with self._sessions.begin() if subject.counted else autocommit(self._sessions) as session:
-            decision, slots = await _decide(session, subject, loaded.policy_settings, as_of, take_slots=as_of <= input.now)
+        async with (
+            self._sessions.begin() if subject.counted else autocommit(self._sessions) as session
+        ):
+            decision, slots = await _decide(
+                session, subject, loaded.policy_settings, as_of, take_slots=as_of <= input.now
+            )
             planned = _planned(loaded, decision)
             status = notification_status(planned, scheduled=as_of > input.now)
-            await store.record_plan(session, loaded.notification.id, [_new_row(loaded, p) for p in planned], status)
+            await store.record_plan(
+                session, loaded.notification.id, [_new_row(loaded, p) for p in planned], status
+            )
         return Plan([_planned_state(p) for p in planned], slots, fallback)
 
     @activity.defn(name="replan_waiting_channels")
@@ -75,14 +86,22 @@ class PlanningActivities:
         loaded = replace(loaded, notification=replace(loaded.notification, channels=waiting))
         subject = _subject(loaded, input.now)
         async with self._sessions.begin() as session:
-            decision, slots = await _decide(session, subject, loaded.policy_settings, input.now, take_slots=True)
+            decision, slots = await _decide(
+                session, subject, loaded.policy_settings, input.now, take_slots=True
+            )
             planned = [p for p in _planned(loaded, decision) if p.channel in waiting]
             for channel in planned:
                 await store.update_delivery(
-                    session, channel.delivery_id, only_if_open=True, status=channel.status,
-                    status_reason=channel.status_reason, deferred_until=channel.deferred_until,
+                    session,
+                    channel.delivery_id,
+                    only_if_open=True,
+                    status=channel.status,
+                    status_reason=channel.status_reason,
+                    deferred_until=channel.deferred_until,
                 )
-            await store.set_notification_status(session, loaded.notification.id, notification_status(planned, False))
+            await store.set_notification_status(
+                session, loaded.notification.id, notification_status(planned, False)
+            )
         return Plan([_planned_state(p) for p in planned], slots, _fallback_rule(loaded))
 
     @activity.defn(name="plan_fallback_channel")
@@ -90,19 +109,33 @@ class PlanningActivities:
         """The notification as if it named just the fallback's channel: decided on its own
         (the recipient's preferences and limits apply to it too) and added to the plan."""
         loaded = await self._load(input.notification_id, input.tenant_id)
-        loaded = replace(loaded, notification=replace(loaded.notification, channels=[input.channel]), deliveries=[])
+        loaded = replace(
+            loaded,
+            notification=replace(loaded.notification, channels=[input.channel]),
+            deliveries=[],
+        )
         subject = _subject(loaded, input.now)
-        async with self._sessions.begin() if subject.counted else autocommit(self._sessions) as session:
-            decision, slots = await _decide(session, subject, loaded.policy_settings, input.now, take_slots=True)
+        async with (
+            self._sessions.begin() if subject.counted else autocommit(self._sessions) as session
+        ):
+            decision, slots = await _decide(
+                session, subject, loaded.policy_settings, input.now, take_slots=True
+            )
             planned = _planned(loaded, decision)
-            await store.record_plan(session, loaded.notification.id, [_new_row(loaded, p) for p in planned], None)
+            await store.record_plan(
+                session, loaded.notification.id, [_new_row(loaded, p) for p in planned], None
+            )
         return Plan([_planned_state(p) for p in planned], slots, _fallback_rule(loaded))
 
-    async def _load(self, notification_id: uuid.UUID, tenant_id: uuid.UUID) -> store.NotificationContext:
+    async def _load(
+        self, notification_id: uuid.UUID, tenant_id: uuid.UUID
+    ) -> store.NotificationContext:
         async with autocommit(self._sessions) as reader:
             loaded = await store.load_notification_context(reader, notification_id, tenant_id)
         if loaded is None:
-            raise ApplicationError("notification not found", type=SendFailure.NOT_FOUND, non_retryable=True)
+            raise ApplicationError(
+                "notification not found", type=SendFailure.NOT_FOUND, non_retryable=True
+            )
         return loaded
 
     @activity.defn(name="record_failover")
@@ -120,22 +153,36 @@ class PlanningActivities:
         if not ended and not input.release_slots and input.notification_status:
             # The usual end, every channel sent: one UPDATE, which needs no transaction around it.
             async with autocommit(self._sessions) as session:
-                await store.set_notification_status(session, input.notification_id, input.notification_status)
+                await store.set_notification_status(
+                    session, input.notification_id, input.notification_status
+                )
             return
         async with self._sessions.begin() as session:
             for channel in ended:
                 await store.update_delivery(
-                    session, channel.delivery_id, only_if_open=True,
-                    status=channel.status, status_reason=channel.reason,
-                    **({"error": channel.error, "failed_at": store.now()}
-                       if channel.status == DeliveryStatus.FAILED else {}),
+                    session,
+                    channel.delivery_id,
+                    only_if_open=True,
+                    status=channel.status,
+                    status_reason=channel.reason,
+                    **(
+                        {"error": channel.error, "failed_at": store.now()}
+                        if channel.status == DeliveryStatus.FAILED
+                        else {}
+                    ),
                 )
             if input.release_slots:
-                loaded = await store.load_notification_context(session, input.notification_id, input.tenant_id)
+                loaded = await store.load_notification_context(
+                    session, input.notification_id, input.tenant_id
+                )
                 if loaded is not None:
                     for slot in input.release_slots:
-                        await policy_store.give_back_slot(session, loaded.recipient.id, slot.kind, slot.window_start)
-            status = input.notification_status or await _status_from_latest_deliveries(session, input.notification_id)
+                        await policy_store.give_back_slot(
+                            session, loaded.recipient.id, slot.kind, slot.window_start
+                        )
+            status = input.notification_status or await _status_from_latest_deliveries(
+                session, input.notification_id
+            )
             await store.set_notification_status(session, input.notification_id, status)
 
 
@@ -156,7 +203,9 @@ class _Subject:
     what: policy.Notification
     who: policy.Recipient
     recipient_id: uuid.UUID
-    reminder_day: datetime | None  # the recipient's local day, when this is a (daily capped) reminder
+    reminder_day: (
+        datetime | None
+    )  # the recipient's local day, when this is a (daily capped) reminder
     rate_window: tuple[datetime, datetime] | None  # when the recipient has a rate limit
 
     @property
@@ -193,12 +242,16 @@ async def _decide(
     what, who, recipient_id = subject.what, subject.who, subject.recipient_id
     prefs, day, window = who.preferences, subject.reminder_day, subject.rate_window
     # Only reminders count against the daily cap: other notifications skip that read.
-    reminders_today = await policy_store.sent_in(session, recipient_id, REMINDERS_DAY, day) if day else 0
+    reminders_today = (
+        await policy_store.sent_in(session, recipient_id, REMINDERS_DAY, day) if day else 0
+    )
     counts = policy.SendCounts(reminders_sent_today=reminders_today)
     if window:
         counts = replace(
             counts,
-            sent_in_rate_window=await policy_store.sent_in(session, recipient_id, RATE_WINDOW, window[0]),
+            sent_in_rate_window=await policy_store.sent_in(
+                session, recipient_id, RATE_WINDOW, window[0]
+            ),
             rate_window_frees_at=window[1],
         )
     decision = policy.decide(what, who, as_of, counts, settings)
@@ -208,13 +261,17 @@ async def _decide(
     # Take the slots the policy counted on; if another notification took the last one
     # in the meantime, decide again as if the window were full.
     if day:
-        if await policy_store.take_slot(session, recipient_id, REMINDERS_DAY, day, prefs.max_reminders_per_day):
+        if await policy_store.take_slot(
+            session, recipient_id, REMINDERS_DAY, day, prefs.max_reminders_per_day
+        ):
             slots.append(CounterSlot(REMINDERS_DAY, day))
         else:
             counts = replace(counts, reminders_sent_today=prefs.max_reminders_per_day)
             decision = policy.decide(what, who, as_of, counts, settings)
     if window and prefs.rate_limit and decision.send_now():
-        if await policy_store.take_slot(session, recipient_id, RATE_WINDOW, window[0], prefs.rate_limit.max_count):
+        if await policy_store.take_slot(
+            session, recipient_id, RATE_WINDOW, window[0], prefs.rate_limit.max_count
+        ):
             slots.append(CounterSlot(RATE_WINDOW, window[0]))
         else:
             counts = replace(counts, sent_in_rate_window=prefs.rate_limit.max_count)
@@ -223,7 +280,10 @@ async def _decide(
 
 
 def _planned(loaded: store.NotificationContext, decision: policy.Decision) -> list[PlannedChannel]:
-    ids = {c.channel: store.delivery_id_for(loaded.notification.id, c.channel) for c in decision.channels}
+    ids = {
+        c.channel: store.delivery_id_for(loaded.notification.id, c.channel)
+        for c in decision.channels
+    }
     return planned_channels(decision, ids, loaded.invalid_addresses)
 
 
@@ -254,6 +314,10 @@ def _planned_state(planned: PlannedChannel) -> ChannelState:
 
 def _state(delivery: store.DeliveryRow) -> ChannelState:
     return ChannelState(
-        delivery.id, delivery.channel, DeliveryStatus(delivery.status), delivery.status_reason, delivery.error,
+        delivery.id,
+        delivery.channel,
+        DeliveryStatus(delivery.status),
+        delivery.status_reason,
+        delivery.error,
         until=delivery.deferred_until,
     )

@@ -5,18 +5,28 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
+from api import metrics
 from api.body_limit import BodySizeLimit
 from api.errors import install_error_handlers
-from api import metrics
-from services.auth import ApiKeyCache
 from api.metrics import RequestMetrics
-from api.routes import deliveries, health, logs, notifications, policy_settings, preferences, recipients, unsubscribe
-from api.routes import templates as template_routes
+from api.routes import (
+    deliveries,
+    health,
+    logs,
+    notifications,
+    policy_settings,
+    preferences,
+    recipients,
+    stats,
+    unsubscribe,
+    webhooks,
+)
 from api.routes import scheduling as scheduling_routes
-from api.routes import stats, webhooks
+from api.routes import templates as template_routes
+from bootstrap import build_worker, database
 from config.settings import Settings, get_settings
 from observability.tracing import tracing_interceptors
-from bootstrap import build_worker, database
+from services.auth import ApiKeyCache
 
 
 @asynccontextmanager
@@ -58,11 +68,22 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         lifespan=lifespan,
     )
     app.add_middleware(
-        BodySizeLimit, max_bytes=settings.max_request_bytes, webhook_max_bytes=settings.webhook_max_request_bytes
+        BodySizeLimit,
+        max_bytes=settings.max_request_bytes,
+        webhook_max_bytes=settings.webhook_max_request_bytes,
     )
     app.add_middleware(RequestMetrics)
     install_error_handlers(app)
-    for module in (notifications, deliveries, logs, recipients, preferences, policy_settings, unsubscribe, health):
+    for module in (
+        notifications,
+        deliveries,
+        logs,
+        recipients,
+        preferences,
+        policy_settings,
+        unsubscribe,
+        health,
+    ):
         app.include_router(module.router)
     app.include_router(metrics.router)
     app.include_router(template_routes.router)

@@ -42,7 +42,9 @@ async def get_tenant(
 ) -> TenantIdentity:
     if credentials is None:
         raise ApiError(401, "unauthorized", "Authorization: send 'Bearer <api key>'")
-    tenant = await authenticate(request.app.state.sessions, request.app.state.api_keys, credentials.credentials)
+    tenant = await authenticate(
+        request.app.state.sessions, request.app.state.api_keys, credentials.credentials
+    )
     if tenant is None:
         raise ApiError(401, "unauthorized", "Authorization: the API key is not valid")
     return tenant

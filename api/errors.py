@@ -43,7 +43,9 @@ def _clean(message: str) -> str:
     return message.removeprefix("Value error, ")
 
 
-def _body(code: str, message: str, field: str | None = None, errors: list[dict] | None = None) -> dict:
+def _body(
+    code: str, message: str, field: str | None = None, errors: list[dict] | None = None
+) -> dict:
     body: dict = {"error": {"code": code, "message": message}}
     fields = errors or ([{"field": field, "message": message}] if field else None)
     if fields:
@@ -54,7 +56,9 @@ def _body(code: str, message: str, field: str | None = None, errors: list[dict] 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field_name(e["loc"]), "message": _clean(e["msg"])} for e in exc.errors()]
+        errors = [
+            {"field": _field_name(e["loc"]), "message": _clean(e["msg"])} for e in exc.errors()
+        ]
         message = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return JSONResponse(_body("validation_error", message, errors=errors), status_code=422)
 
@@ -71,12 +75,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def temporal_unreachable(request: Request, exc: RPCError) -> JSONResponse:
         # Whatever the route: nothing it stored is lost (starts and signals are idempotent by
         # workflow id, events by their id), so the caller's retry completes the request.
-        log.warning("Temporal call failed on %s %s: %s", request.method, request.url.path, exc.message)
+        log.warning(
+            "Temporal call failed on %s %s: %s", request.method, request.url.path, exc.message
+        )
         message = (
             f"Temporal could not be reached ({exc.message}); retry the request "
             "(with the same Idempotency-Key or event id, if it had one)"
         )
-        return JSONResponse(_body("temporal_unavailable", message), status_code=503, headers={"Retry-After": "5"})
+        return JSONResponse(
+            _body("temporal_unavailable", message), status_code=503, headers={"Retry-After": "5"}
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -11,7 +11,9 @@ class NotConfigured(Exception):
     """The secret or key to check this provider's signatures is missing or unusable."""
 
 
-def twilio_signature_valid(auth_token: str, url: str, params: dict[str, str], signature: str) -> bool:
+def twilio_signature_valid(
+    auth_token: str, url: str, params: dict[str, str], signature: str
+) -> bool:
     """HMAC-SHA1 of the URL Twilio called and the sorted form fields, keyed with the auth token.
     (Twilio signs the public URL, so `url` must be the one given to Twilio, not ours behind a proxy.)"""
     return RequestValidator(auth_token).validate(url, params, signature)

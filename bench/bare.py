@@ -21,7 +21,9 @@ async def noop(value: str) -> str:
 class BareWorkflow:
     @workflow.run
     async def run(self, value: str) -> str:
-        return await workflow.execute_activity(noop, value, start_to_close_timeout=timedelta(seconds=30))
+        return await workflow.execute_activity(
+            noop, value, start_to_close_timeout=timedelta(seconds=30)
+        )
 
 
 async def main(address: str) -> None:

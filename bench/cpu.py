@@ -34,13 +34,17 @@ def children_of(parent: int) -> list[int]:
 def tree_cpu_seconds(parent: int) -> float:
     """A server that forks a process per connection (PostgreSQL): the parent, its living
     children and those it has reaped, so a connection that closes mid-run is still counted."""
-    return cpu_seconds(parent, reaped_children=True) + sum(cpu_seconds(pid) for pid in children_of(parent))
+    return cpu_seconds(parent, reaped_children=True) + sum(
+        cpu_seconds(pid) for pid in children_of(parent)
+    )
 
 
 def snapshot(groups: dict[str, list[int] | int]) -> dict[str, float]:
     """CPU seconds so far per group: a list of pids, or one pid standing for its whole process tree."""
     return {
-        name: tree_cpu_seconds(pids) if isinstance(pids, int) else sum(cpu_seconds(pid) for pid in pids)
+        name: tree_cpu_seconds(pids)
+        if isinstance(pids, int)
+        else sum(cpu_seconds(pid) for pid in pids)
         for name, pids in groups.items()
     }
 

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -72,7 +72,9 @@ class ArrivalCatcher(MailCatcher):
 
 async def bare_once(client: Client) -> float:
     started = time.perf_counter()
-    await client.execute_workflow(BareWorkflow.run, "x", id=f"bare-{uuid.uuid4()}", task_queue=TASK_QUEUE)
+    await client.execute_workflow(
+        BareWorkflow.run, "x", id=f"bare-{uuid.uuid4()}", task_queue=TASK_QUEUE
+    )
     return time.perf_counter() - started
 
 
@@ -82,8 +84,12 @@ async def herald_once(api: aiohttp.ClientSession, base_url: str, catcher: Arriva
     started = time.perf_counter()
     async with api.post(
         f"{base_url}/v1/notifications",
-        json={"recipient": {"email": address}, "event_key": "payment.completed", "channels": ["email"],
-              "context": {"subject": "Payment received", "message": "We received your payment."}},
+        json={
+            "recipient": {"email": address},
+            "event_key": "payment.completed",
+            "channels": ["email"],
+            "context": {"subject": "Payment received", "message": "We received your payment."},
+        },
     ) as response:
         response.raise_for_status()
     return await asyncio.wait_for(arrival, timeout=60) - started
@@ -93,7 +99,9 @@ async def latency(once) -> list[float]:
     return [await once() for _ in range(LATENCY_N)]
 
 
-async def throughput(once, groups: dict[str, list[int] | int], profile: dict[str, int] | None = None) -> tuple[float, dict[str, float]]:
+async def throughput(
+    once, groups: dict[str, list[int] | int], profile: dict[str, int] | None = None
+) -> tuple[float, dict[str, float]]:
     """Items per second at CONCURRENCY, and the CPU milliseconds each process spent per item.
 
     With `profile` ({name: pid}) and BENCH_PROFILE set, py-spy samples those processes meanwhile."""
@@ -123,14 +131,31 @@ def start_profilers(targets: dict[str, int]) -> list[subprocess.Popen]:
         return []
     PROFILES.mkdir(exist_ok=True)
     return [
-        subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--rate", "250", "--format", "raw", "--nonblocking",
-                          "--output", str(PROFILES / f"{name}.txt")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.Popen(
+            [
+                "py-spy",
+                "record",
+                "--pid",
+                str(pid),
+                "--rate",
+                "250",
+                "--format",
+                "raw",
+                "--nonblocking",
+                "--output",
+                str(PROFILES / f"{name}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for name, pid in targets.items()
     ]
 
 
 def start(args: list[str], env: dict, ready: str | None = None) -> subprocess.Popen:
-    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     if ready:
         while ready not in (process.stdout.readline() or ready):
             pass
@@ -160,9 +185,25 @@ async def main() -> None:
     await engine.dispose()
 
     temporal_port, ui_port, smtp_port = free_port(), free_port(), free_port()
-    processes = [start([temporal_binary(), "server", "start-dev", "--headless", "--port", str(temporal_port),
-                        "--ui-port", str(ui_port), "--log-level", "error",
-                        "--dynamic-config-value", "system.enableActivityEagerExecution=true"], dict(os.environ))]
+    processes = [
+        start(
+            [
+                temporal_binary(),
+                "server",
+                "start-dev",
+                "--headless",
+                "--port",
+                str(temporal_port),
+                "--ui-port",
+                str(ui_port),
+                "--log-level",
+                "error",
+                "--dynamic-config-value",
+                "system.enableActivityEagerExecution=true",
+            ],
+            dict(os.environ),
+        )
+    ]
     address = f"127.0.0.1:{temporal_port}"
     try:
         for _ in range(100):
@@ -174,15 +215,33 @@ async def main() -> None:
         await register_search_attributes(client)
         catcher = ArrivalCatcher(asyncio.get_running_loop())
         smtp = start_mailcatcher(catcher, port=smtp_port)
-        env = {**os.environ, "DATABASE_URL": database_url, "TEMPORAL_ADDRESS": address,
-               "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "TASK_QUEUE": "herald-bench",
-               "METRICS_PORT": "0"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "TEMPORAL_ADDRESS": address,
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(smtp_port),
+            "TASK_QUEUE": "herald-bench",
+            "METRICS_PORT": "0",
+        }
         processes.append(start([sys.executable, "-m", "bench.bare", address], env, ready="ready"))
         processes.append(start([sys.executable, "worker.py"], env))
         api_ports = [free_port() for _ in range(API_PROCESSES)]
         api_processes = [
-            start([sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port),
-                   "--log-level", "warning", "--no-access-log"], env)
+            start(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "api.main:app",
+                    "--port",
+                    str(port),
+                    "--log-level",
+                    "warning",
+                    "--no-access-log",
+                ],
+                env,
+            )
             for port in api_ports
         ]
         processes += api_processes
@@ -191,9 +250,11 @@ async def main() -> None:
 
         # aiohttp rather than httpx: the load generator shares the two cores with what it measures,
         # and aiohttp spends about a third of httpx's CPU per request.
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY + 10),
-                                         headers={"Authorization": f"Bearer {key}"},
-                                         timeout=aiohttp.ClientTimeout(total=60)) as api:
+        async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=CONCURRENCY + 10),
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=aiohttp.ClientTimeout(total=60),
+        ) as api:
             # Requests take turns among the API replicas, as a load balancer would spread them.
             replicas = itertools.cycle([f"http://127.0.0.1:{port}" for port in api_ports])
             bare = lambda: bare_once(client)  # noqa: E731
@@ -203,16 +264,23 @@ async def main() -> None:
                     await warm()
             temporal, bare_worker, herald_worker = (p.pid for p in processes[:3])
             cpu_groups = {
-                "temporal": [temporal], "bare_worker": [bare_worker], "herald_worker": [herald_worker],
-                "api": [p.pid for p in api_processes], "postgres": postmaster,
+                "temporal": [temporal],
+                "bare_worker": [bare_worker],
+                "herald_worker": [herald_worker],
+                "api": [p.pid for p in api_processes],
+                "postgres": postmaster,
                 "bench_client": [os.getpid()],
             }
             rounds = []
             for round_no in range(ROUNDS):  # alternate, so drift in machine load hits both alike
                 bare_rate, bare_cpu = await throughput(bare, cpu_groups)
                 herald_rate, herald_cpu = await throughput(
-                    herald, cpu_groups,
-                    profile={"herald_worker": herald_worker, **{f"api{i}": p.pid for i, p in enumerate(api_processes)}}
+                    herald,
+                    cpu_groups,
+                    profile={
+                        "herald_worker": herald_worker,
+                        **{f"api{i}": p.pid for i, p in enumerate(api_processes)},
+                    },
                 )
                 result = {
                     "bare_latency": summary_ms(await latency(bare)),
@@ -222,8 +290,12 @@ async def main() -> None:
                     "bare_cpu_ms_per_item": bare_cpu,
                     "herald_cpu_ms_per_item": herald_cpu,
                 }
-                result["latency_ratio"] = round(result["herald_latency"]["p50_ms"] / result["bare_latency"]["p50_ms"], 2)
-                result["throughput_ratio"] = round(result["herald_throughput"] / result["bare_throughput"], 2)
+                result["latency_ratio"] = round(
+                    result["herald_latency"]["p50_ms"] / result["bare_latency"]["p50_ms"], 2
+                )
+                result["throughput_ratio"] = round(
+                    result["herald_throughput"] / result["bare_throughput"], 2
+                )
                 print(f"round {round_no + 1}: {json.dumps(result)}", flush=True)
                 rounds.append(result)
         smtp.stop()
@@ -238,14 +310,18 @@ async def main() -> None:
 def report(rounds: list[dict]) -> None:
     med = lambda key, sub=None: statistics.median(r[key][sub] if sub else r[key] for r in rounds)  # noqa: E731
     summary = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "rounds": rounds,
         "median": {
-            "bare_p50_ms": med("bare_latency", "p50_ms"), "bare_p99_ms": med("bare_latency", "p99_ms"),
-            "herald_p50_ms": med("herald_latency", "p50_ms"), "herald_p99_ms": med("herald_latency", "p99_ms"),
-            "bare_throughput_per_s": med("bare_throughput"), "herald_throughput_per_s": med("herald_throughput"),
-            "latency_ratio": med("latency_ratio"), "throughput_ratio": med("throughput_ratio"),
+            "bare_p50_ms": med("bare_latency", "p50_ms"),
+            "bare_p99_ms": med("bare_latency", "p99_ms"),
+            "herald_p50_ms": med("herald_latency", "p50_ms"),
+            "herald_p99_ms": med("herald_latency", "p99_ms"),
+            "bare_throughput_per_s": med("bare_throughput"),
+            "herald_throughput_per_s": med("herald_throughput"),
+            "latency_ratio": med("latency_ratio"),
+            "throughput_ratio": med("throughput_ratio"),
         },
         "goals": {"latency_ratio_max": 1.5, "throughput_ratio_min": 0.8},
     }

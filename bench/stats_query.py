@@ -41,10 +41,10 @@ _TENANT = "('00000000-0000-4000-8000-' || lpad(({})::text, 12, '0'))::uuid"
 _LOAD = [
     f"INSERT INTO tenants (id, name) SELECT {_TENANT.format('t')}, 'bench ' || t FROM generate_series(1, 20) t",
     f"""INSERT INTO recipients (id, tenant_id, external_id)
-        SELECT {_TENANT.format('t')}, {_TENANT.format('t')}, 'r' || t FROM generate_series(1, 20) t""",
+        SELECT {_TENANT.format("t")}, {_TENANT.format("t")}, 'r' || t FROM generate_series(1, 20) t""",
     f"""INSERT INTO templates (id, tenant_id, name, locale, event_key, channel, is_active, is_default,
                               version, current_version_id, required_placeholders, fallbacks)
-        SELECT md5('t' || t || '-' || k)::uuid, {_TENANT.format('t')}, 'template ' || k, 'en',
+        SELECT md5('t' || t || '-' || k)::uuid, {_TENANT.format("t")}, 'template ' || k, 'en',
                'booking.confirmation', 'email', true, false, 1, md5('v' || t || '-' || k)::uuid, '[]', '{{}}'
         FROM generate_series(1, 20) t, generate_series(1, 5) k""",
     """INSERT INTO template_versions (id, template_id, version, name, locale, required_placeholders, fallbacks)
@@ -56,7 +56,7 @@ _LOAD = [
                (ARRAY['booking.confirmation', 'booking.reminder', 'payment.completed',
                       'booking.cancellation', 'daily_agenda'])[1 + i % 5],
                'normal', '{{}}', i::text, '\\x00', 'wf-' || i, 'sent', at, at
-        FROM (SELECT i, CASE WHEN i % 4 = 0 THEN {_TENANT.format(1)} ELSE {_TENANT.format('2 + i % 19')} END
+        FROM (SELECT i, CASE WHEN i % 4 = 0 THEN {_TENANT.format(1)} ELSE {_TENANT.format("2 + i % 19")} END
                      AS tenant,
                      :end - interval '90 days' * (1 - i::float / :notifications) AS at
               FROM generate_series(1, :notifications) i) n""",
@@ -86,19 +86,28 @@ def _engine(url: str):
 
 
 def _scans(plan: dict) -> list[str]:
-    found = [f"{plan['Node Type']} on {plan.get('Index Name') or plan.get('Relation Name')}"] \
-        if "Scan" in plan["Node Type"] else []
+    found = (
+        [f"{plan['Node Type']} on {plan.get('Index Name') or plan.get('Relation Name')}"]
+        if "Scan" in plan["Node Type"]
+        else []
+    )
     for child in plan.get("Plans", []):
         found += _scans(child)
     return found
 
 
 def _heap_fetches(plan: dict) -> int:
-    return plan.get("Heap Fetches", 0) + sum(_heap_fetches(child) for child in plan.get("Plans", []))
+    return plan.get("Heap Fetches", 0) + sum(
+        _heap_fetches(child) for child in plan.get("Plans", [])
+    )
 
 
 def _measure(conn, tenant: int) -> dict:
-    params = {"tenant_id": f"00000000-0000-4000-8000-{tenant:012d}", "start": END - timedelta(days=30), "end": END}
+    params = {
+        "tenant_id": f"00000000-0000-4000-8000-{tenant:012d}",
+        "start": END - timedelta(days=30),
+        "end": END,
+    }
     results = {}
     for group_by in [None, *GROUPINGS]:
         statement = text("EXPLAIN (ANALYZE, FORMAT JSON) " + stats_sql(group_by))
@@ -148,25 +157,39 @@ def run(url: str) -> dict:
         build_s = time.monotonic() - started
         conn.execute(text("VACUUM ANALYZE deliveries"))
         with_index = _measure_all(conn)
-        sizes = conn.execute(text(
-            f"SELECT pg_relation_size('deliveries'), pg_relation_size('{STATS_INDEX.name}'), count(*) FROM deliveries"
-        )).one()
-        settings = dict(conn.execute(text(
-            "SELECT name, setting FROM pg_settings WHERE name IN "
-            "('server_version', 'shared_buffers', 'work_mem', 'max_parallel_workers_per_gather')"
-        )).all())
+        sizes = conn.execute(
+            text(
+                f"SELECT pg_relation_size('deliveries'), pg_relation_size('{STATS_INDEX.name}'), count(*) FROM deliveries"
+            )
+        ).one()
+        settings = dict(
+            conn.execute(
+                text(
+                    "SELECT name, setting FROM pg_settings WHERE name IN "
+                    "('server_version', 'shared_buffers', 'work_mem', 'max_parallel_workers_per_gather')"
+                )
+            ).all()
+        )
     summary = {
         label: {
-            group: {"without_index_ms": without[label][group]["median_ms"],
-                    "with_index_ms": with_index[label][group]["median_ms"],
-                    "speedup": round(without[label][group]["median_ms"] / with_index[label][group]["median_ms"], 1)}
+            group: {
+                "without_index_ms": without[label][group]["median_ms"],
+                "with_index_ms": with_index[label][group]["median_ms"],
+                "speedup": round(
+                    without[label][group]["median_ms"] / with_index[label][group]["median_ms"], 1
+                ),
+            }
             for group in with_index[label]
         }
         for label in TENANTS
     }
     return {
         "date": datetime.now(UTC).date().isoformat(),
-        "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "postgres": settings},
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "postgres": settings,
+        },
         "deliveries": sizes[2],
         "window": "the last 30 of 90 days",
         "runs": RUNS,

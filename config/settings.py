@@ -11,7 +11,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     database_url: str = Field(
-        default="", description="postgresql+psycopg://... ; `make run` fills it with an embedded server."
+        default="",
+        description="postgresql+psycopg://... ; `make run` fills it with an embedded server.",
     )
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
@@ -128,7 +129,9 @@ class Settings(BaseSettings):
         names = [name.strip() for name in listed.split(",") if name.strip()]
         if names:
             return names
-        return {"email": [self.resolved_email_provider], "sms": [self.resolved_sms_provider]}.get(channel, [])
+        return {"email": [self.resolved_email_provider], "sms": [self.resolved_sms_provider]}.get(
+            channel, []
+        )
 
     @property
     def resolved_sms_provider(self) -> str:

@@ -27,7 +27,9 @@ async def invalid_address_reason(
     session: AsyncSession, tenant_id: uuid.UUID, channel: str, address: str
 ) -> str | None:
     """Why `address` cannot receive `channel` messages of this tenant; None while it can."""
-    return await session.scalar(_REASON, {"tenant_id": tenant_id, "channel": channel, "address": address})
+    return await session.scalar(
+        _REASON, {"tenant_id": tenant_id, "channel": channel, "address": address}
+    )
 
 
 async def mark_address_invalid(
@@ -35,5 +37,11 @@ async def mark_address_invalid(
 ) -> None:
     await session.execute(
         _MARK,
-        {"id": uuid.uuid4(), "tenant_id": tenant_id, "channel": channel, "address": address, "reason": reason},
+        {
+            "id": uuid.uuid4(),
+            "tenant_id": tenant_id,
+            "channel": channel,
+            "address": address,
+            "reason": reason,
+        },
     )

@@ -13,5 +13,7 @@ _RECORD = text("""
 """)
 
 
-async def record_circuit(session: AsyncSession, provider: str, state: str, opened_at: datetime | None) -> None:
+async def record_circuit(
+    session: AsyncSession, provider: str, state: str, opened_at: datetime | None
+) -> None:
     await session.execute(_RECORD, {"provider": provider, "state": state, "opened_at": opened_at})

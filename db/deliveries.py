@@ -7,7 +7,7 @@ worker's CPU (py-spy), and these few statements are simple enough to read as SQL
 
 import uuid
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Row, bindparam, text
@@ -30,7 +30,7 @@ def delivery_id_for(notification_id: uuid.UUID, channel: str, chain: int = 0) ->
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,9 @@ class NotificationContext:
     deliveries: list[DeliveryRow]  # non-empty when a previous run of the plan step committed
     policy_settings: TenantSettings
     fallbacks: dict[str, dict]  # the tenant's fallback rules by event key
-    invalid_addresses: dict[str, str]  # channel -> why the recipient's address there is undeliverable
+    invalid_addresses: dict[
+        str, str
+    ]  # channel -> why the recipient's address there is undeliverable
 
 
 @dataclass(frozen=True)
@@ -132,12 +134,20 @@ async def load_notification_context(
     session: AsyncSession, notification_id: uuid.UUID, tenant_id: uuid.UUID
 ) -> NotificationContext | None:
     row = (
-        await session.execute(_LOAD_CONTEXT, {"notification_id": notification_id, "tenant_id": tenant_id})
+        await session.execute(
+            _LOAD_CONTEXT, {"notification_id": notification_id, "tenant_id": tenant_id}
+        )
     ).one_or_none()
     if row is None:
         return None
-    settings, fallbacks = settings_from_columns(row.reminder_event_keys, row.urgent_bypass, row.fallbacks)
-    invalid = {channel: reason for channel, reason in (("email", row.email_invalid), ("sms", row.sms_invalid)) if reason}
+    settings, fallbacks = settings_from_columns(
+        row.reminder_event_keys, row.urgent_bypass, row.fallbacks
+    )
+    invalid = {
+        channel: reason
+        for channel, reason in (("email", row.email_invalid), ("sms", row.sms_invalid))
+        if reason
+    }
     return NotificationContext(
         _record(row, "n", NotificationRow),
         _record(row, "r", RecipientRow),
@@ -151,20 +161,33 @@ async def load_notification_context(
 
 def _delivery_from_json(d: dict[str, Any]) -> DeliveryRow:
     until = d["deferred_until"]
-    return DeliveryRow(**{
-        **d,
-        "id": uuid.UUID(d["id"]),
-        "tenant_id": uuid.UUID(d["tenant_id"]),
-        "deferred_until": datetime.fromisoformat(until) if until else None,
-    })
+    return DeliveryRow(
+        **{
+            **d,
+            "id": uuid.UUID(d["id"]),
+            "tenant_id": uuid.UUID(d["tenant_id"]),
+            "deferred_until": datetime.fromisoformat(until) if until else None,
+        }
+    )
 
 
-_PLAN_COLUMNS = ("id", "tenant_id", "notification_id", "channel", "address", "status", "status_reason",
-                 "deferred_until")
+_PLAN_COLUMNS = (
+    "id",
+    "tenant_id",
+    "notification_id",
+    "channel",
+    "address",
+    "status",
+    "status_reason",
+    "deferred_until",
+)
 
 
 async def record_plan(
-    session: AsyncSession, notification_id: uuid.UUID, rows: list[dict[str, Any]], status: str | None
+    session: AsyncSession,
+    notification_id: uuid.UUID,
+    rows: list[dict[str, Any]],
+    status: str | None,
 ) -> None:
     """A new plan's deliveries and (unless None) the notification's status, in one statement:
     atomic without a transaction, and a single round trip."""
@@ -173,7 +196,8 @@ async def record_plan(
             await set_notification_status(session, notification_id, status)
         return
     values = ", ".join(
-        "(" + ", ".join(f":{column}_{i}" for column in _PLAN_COLUMNS) + ")" for i in range(len(rows))
+        "(" + ", ".join(f":{column}_{i}" for column in _PLAN_COLUMNS) + ")"
+        for i in range(len(rows))
     )
     statement = text(f"""
         WITH planned AS (
@@ -183,8 +207,12 @@ async def record_plan(
         UPDATE notifications SET status = CAST(:status AS text), updated_at = now()
         WHERE id = :notification_id AND CAST(:status AS text) IS NOT NULL
     """)
-    parameters = {f"{column}_{i}": row[column] for i, row in enumerate(rows) for column in _PLAN_COLUMNS}
-    await session.execute(statement, {**parameters, "notification_id": notification_id, "status": status})
+    parameters = {
+        f"{column}_{i}": row[column] for i, row in enumerate(rows) for column in _PLAN_COLUMNS
+    }
+    await session.execute(
+        statement, {**parameters, "notification_id": notification_id, "status": status}
+    )
 
 
 _LOAD_JOB = text(f"""
@@ -199,15 +227,31 @@ _LOAD_JOB = text(f"""
 async def load_delivery_job(
     session: AsyncSession, delivery_id: uuid.UUID, tenant_id: uuid.UUID
 ) -> DeliveryJob | None:
-    row = (await session.execute(_LOAD_JOB, {"delivery_id": delivery_id, "tenant_id": tenant_id})).one_or_none()
+    row = (
+        await session.execute(_LOAD_JOB, {"delivery_id": delivery_id, "tenant_id": tenant_id})
+    ).one_or_none()
     if row is None:
         return None
-    return DeliveryJob(_record(row, "d", DeliveryRow), _record(row, "n", NotificationRow), _record(row, "r", RecipientRow))
+    return DeliveryJob(
+        _record(row, "d", DeliveryRow),
+        _record(row, "n", NotificationRow),
+        _record(row, "r", RecipientRow),
+    )
 
 
 _UPDATABLE = {
-    "status", "status_reason", "provider", "provider_message_id", "provider_response", "error",
-    "retry_count", "subject", "deferred_until", "sent_at", "delivered_at", "failed_at",
+    "status",
+    "status_reason",
+    "provider",
+    "provider_message_id",
+    "provider_response",
+    "error",
+    "retry_count",
+    "subject",
+    "deferred_until",
+    "sent_at",
+    "delivered_at",
+    "failed_at",
     "template_version_id",
 }
 
@@ -222,7 +266,9 @@ async def update_delivery(
         raise ValueError(f"not updatable: {sorted(unknown)}")
     assignments = ", ".join(f"{name} = :{name}" for name in values)
     guard = f" AND status IN ({_OPEN})" if only_if_open else ""
-    statement = text(f"UPDATE deliveries SET {assignments}, updated_at = now() WHERE id = :delivery_id{guard}")
+    statement = text(
+        f"UPDATE deliveries SET {assignments}, updated_at = now() WHERE id = :delivery_id{guard}"
+    )
     if "provider_response" in values:
         statement = statement.bindparams(bindparam("provider_response", type_=JSONB))
     await session.execute(statement, {**values, "delivery_id": delivery_id})
@@ -233,8 +279,12 @@ _SET_NOTIFICATION_STATUS = text(
 )
 
 
-async def set_notification_status(session: AsyncSession, notification_id: uuid.UUID, status: str) -> None:
-    await session.execute(_SET_NOTIFICATION_STATUS, {"notification_id": notification_id, "status": status})
+async def set_notification_status(
+    session: AsyncSession, notification_id: uuid.UUID, status: str
+) -> None:
+    await session.execute(
+        _SET_NOTIFICATION_STATUS, {"notification_id": notification_id, "status": status}
+    )
 
 
 _STORE_IN_APP = text("""
@@ -259,11 +309,20 @@ _APPEND_FAILOVER = text("""
 
 
 async def append_failover(
-    session: AsyncSession, delivery_id: uuid.UUID, from_provider: str | None, to_provider: str | None, reason: str
+    session: AsyncSession,
+    delivery_id: uuid.UUID,
+    from_provider: str | None,
+    to_provider: str | None,
+    reason: str,
 ) -> None:
     await session.execute(
         _APPEND_FAILOVER,
-        {"delivery_id": delivery_id, "from_provider": from_provider, "to_provider": to_provider, "reason": reason},
+        {
+            "delivery_id": delivery_id,
+            "from_provider": from_provider,
+            "to_provider": to_provider,
+            "reason": reason,
+        },
     )
 
 
@@ -274,7 +333,9 @@ _LATEST_STATUSES = text("""
 
 
 async def latest_statuses(session: AsyncSession, notification_id: uuid.UUID) -> list[str]:
-    return list((await session.scalars(_LATEST_STATUSES, {"notification_id": notification_id})).all())
+    return list(
+        (await session.scalars(_LATEST_STATUSES, {"notification_id": notification_id})).all()
+    )
 
 
 # One statement, so atomic without a transaction: the delivery's acceptance and, when the
@@ -301,4 +362,6 @@ async def mark_sent(
     """Record the provider's acceptance, and with `settles_as`, the notification's status.
     A webhook may have reported `delivered` (matched by Herald's delivery id) before this
     write: the delivery's status then stays where it moved to."""
-    await session.execute(_MARK_SENT, {**values, "delivery_id": delivery_id, "settles_as": settles_as})
+    await session.execute(
+        _MARK_SENT, {**values, "delivery_id": delivery_id, "settles_as": settles_as}
+    )

@@ -50,13 +50,19 @@ async def lock_delivery(session: AsyncSession, event: ProviderEvent) -> TrackedD
     delivery_id = _uuid(event.delivery_id)
     row = None
     if delivery_id is not None:
-        row = (await session.execute(
-            _BY_DELIVERY_ID, {"delivery_id": delivery_id, "channel": PROVIDER_CHANNELS[event.provider]}
-        )).one_or_none()
+        row = (
+            await session.execute(
+                _BY_DELIVERY_ID,
+                {"delivery_id": delivery_id, "channel": PROVIDER_CHANNELS[event.provider]},
+            )
+        ).one_or_none()
     if row is None and event.message_id:
-        row = (await session.execute(
-            _BY_MESSAGE_ID, {"providers": PROVIDER_NAMES[event.provider], "message_id": event.message_id}
-        )).one_or_none()
+        row = (
+            await session.execute(
+                _BY_MESSAGE_ID,
+                {"providers": PROVIDER_NAMES[event.provider], "message_id": event.message_id},
+            )
+        ).one_or_none()
     return TrackedDelivery(*row) if row else None
 
 
@@ -72,7 +78,10 @@ async def first_sighting(session: AsyncSession, provider: str, event_id: str) ->
 
     A concurrent transaction holding the same id makes this wait for its outcome, so two
     deliveries of one batch at once still apply each event once."""
-    return await session.scalar(_FIRST_SIGHTING, {"provider": provider, "event_id": event_id}) is not None
+    return (
+        await session.scalar(_FIRST_SIGHTING, {"provider": provider, "event_id": event_id})
+        is not None
+    )
 
 
 _STAMPS = frozenset(STAMP_COLUMNS.values())
@@ -99,13 +108,16 @@ async def record_change(
             updated_at = now()
         WHERE id = :delivery_id
     """).bindparams(bindparam("provider_response", type_=JSONB))
-    await session.execute(statement, {
-        "delivery_id": delivery_id,
-        "status": str(change.status),
-        "occurred_at": occurred_at,
-        "error": error,
-        "provider_response": provider_response,
-    })
+    await session.execute(
+        statement,
+        {
+            "delivery_id": delivery_id,
+            "status": str(change.status),
+            "occurred_at": occurred_at,
+            "error": error,
+            "provider_response": provider_response,
+        },
+    )
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:

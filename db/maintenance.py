@@ -26,7 +26,11 @@ FINISHED_NOTIFICATIONS = (
 )
 FAILED = tuple(FAILED_DELIVERY_STATUSES)
 # Failures a later try may overcome: not a refusal of Herald (credentials stay wrong until fixed).
-PROVIDER_SIDE_FAILURES = (SendFailure.TRANSIENT, SendFailure.PROVIDER_UNAVAILABLE, ATTEMPT_TIMED_OUT)
+PROVIDER_SIDE_FAILURES = (
+    SendFailure.TRANSIENT,
+    SendFailure.PROVIDER_UNAVAILABLE,
+    ATTEMPT_TIMED_OUT,
+)
 ATTEMPTED = (
     *FAILED,
     DeliveryStatus.SENT,
@@ -168,7 +172,10 @@ async def retryable_failures(
             Delivery.failed_at >= since,
             # Used every attempt, or ended early on a provider-side failure (an open circuit,
             # a timeout) that the workflow recorded as the failure's type.
-            or_(Delivery.retry_count >= max_attempts, Delivery.status_reason.in_(PROVIDER_SIDE_FAILURES)),
+            or_(
+                Delivery.retry_count >= max_attempts,
+                Delivery.status_reason.in_(PROVIDER_SIDE_FAILURES),
+            ),
             or_(Notification.event_key != REMINDER, reminder_still_true),
         )
         .order_by(Delivery.failed_at)

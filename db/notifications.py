@@ -29,22 +29,30 @@ async def create_notification(
     this runs for every accepted notification."""
     table = Notification.__table__
     row = {"id": uuid.uuid4(), **values}
-    same_key = (table.c.tenant_id == values["tenant_id"]) & (table.c.idempotency_key == values["idempotency_key"])
+    same_key = (table.c.tenant_id == values["tenant_id"]) & (
+        table.c.idempotency_key == values["idempotency_key"]
+    )
     if recipient is None:
         statement = insert(table).values(**row)
     else:
         # A repeated key writes nothing, not even the recipient: a replay changes nothing,
         # and a conflicting one (409) must leave no trace.
         replay = exists().where(same_key)
-        upserted = recipient.statement(unless=replay).returning(Recipient.__table__.c.id).cte("recipient")
+        upserted = (
+            recipient.statement(unless=replay).returning(Recipient.__table__.c.id).cte("recipient")
+        )
         statement = insert(table).from_select(
             [*row, "recipient_id"],
-            select(*(bindparam(name, value, type_=table.c[name].type) for name, value in row.items()), upserted.c.id),
+            select(
+                *(bindparam(name, value, type_=table.c[name].type) for name, value in row.items()),
+                upserted.c.id,
+            ),
         )
     inserted = (
         await session.execute(
-            statement.on_conflict_do_nothing(index_elements=[table.c.tenant_id, table.c.idempotency_key])
-            .returning(table)
+            statement.on_conflict_do_nothing(
+                index_elements=[table.c.tenant_id, table.c.idempotency_key]
+            ).returning(table)
         )
     ).one_or_none()
     if inserted is not None:

@@ -10,7 +10,11 @@ from domain.preferences import merge_overrides
 
 
 async def switch_off_category(
-    session: AsyncSession, tenant_id: uuid.UUID, recipient_id: uuid.UUID, category: str, channel: str
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    recipient_id: uuid.UUID,
+    category: str,
+    channel: str,
 ) -> None:
     """Merge {"rules": {category: {channel: false}}} into the recipient's own preferences.
 
@@ -26,5 +30,7 @@ async def switch_off_category(
     await session.execute(
         update(Recipient)
         .where(Recipient.id == recipient_id)
-        .values(preference_overrides=merge_overrides(overrides, {"rules": {category: {channel: False}}}))
+        .values(
+            preference_overrides=merge_overrides(overrides, {"rules": {category: {channel: False}}})
+        )
     )

@@ -11,9 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Recipient
 
 
-async def get_recipient(session: AsyncSession, tenant_id: uuid.UUID, external_id: str) -> Recipient | None:
+async def get_recipient(
+    session: AsyncSession, tenant_id: uuid.UUID, external_id: str
+) -> Recipient | None:
     return await session.scalar(
-        select(Recipient).where(Recipient.tenant_id == tenant_id, Recipient.external_id == external_id)
+        select(Recipient).where(
+            Recipient.tenant_id == tenant_id, Recipient.external_id == external_id
+        )
     )
 
 
@@ -29,11 +33,15 @@ class RecipientUpsert:
         """A Core statement on the table, not the ORM entity: it runs for most API requests.
         With `unless`, it writes nothing where that condition holds."""
         table = Recipient.__table__
-        row = dict(id=uuid.uuid4(), tenant_id=self.tenant_id, external_id=self.external_id, **self.fields)
+        row = dict(
+            id=uuid.uuid4(), tenant_id=self.tenant_id, external_id=self.external_id, **self.fields
+        )
         if unless is None:
             statement = insert(table).values(**row)
         else:
-            values = select(*(bindparam(name, value, type_=table.c[name].type) for name, value in row.items()))
+            values = select(
+                *(bindparam(name, value, type_=table.c[name].type) for name, value in row.items())
+            )
             statement = insert(table).from_select(list(row), values.where(~unless))
         return statement.on_conflict_do_update(
             index_elements=[table.c.tenant_id, table.c.external_id],
@@ -46,5 +54,7 @@ async def upsert_recipient(
     session: AsyncSession, tenant_id: uuid.UUID, external_id: str, fields: dict[str, Any]
 ) -> Recipient:
     """Create the recipient, or update the given fields of an existing one; returns the row."""
-    statement = RecipientUpsert(tenant_id, external_id, fields).statement().returning(Recipient.__table__)
+    statement = (
+        RecipientUpsert(tenant_id, external_id, fields).statement().returning(Recipient.__table__)
+    )
     return (await session.execute(statement)).one()

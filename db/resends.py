@@ -40,9 +40,13 @@ _TARGET = text("""
 """)
 
 
-async def resend_target(session: AsyncSession, tenant_id: uuid.UUID, delivery_id: uuid.UUID) -> ResendTarget | None:
+async def resend_target(
+    session: AsyncSession, tenant_id: uuid.UUID, delivery_id: uuid.UUID
+) -> ResendTarget | None:
     """Locks the delivery, so two resends of it cannot both start a chain."""
-    row = (await session.execute(_TARGET, {"delivery_id": delivery_id, "tenant_id": tenant_id})).one_or_none()
+    row = (
+        await session.execute(_TARGET, {"delivery_id": delivery_id, "tenant_id": tenant_id})
+    ).one_or_none()
     return ResendTarget(**row._mapping) if row else None
 
 
@@ -57,9 +61,15 @@ async def insert_resend(
 ) -> None:
     await session.execute(
         _INSERT,
-        {"id": new_id, "tenant_id": target.tenant_id, "notification_id": target.notification_id,
-         "channel": target.channel, "address": address, "resent_from_id": target.id,
-         "status": DeliveryStatus.PENDING},
+        {
+            "id": new_id,
+            "tenant_id": target.tenant_id,
+            "notification_id": target.notification_id,
+            "channel": target.channel,
+            "address": address,
+            "resent_from_id": target.id,
+            "status": DeliveryStatus.PENDING,
+        },
     )
 
 
@@ -71,12 +81,22 @@ _CANDIDATES = """
 
 
 async def resend_candidates(
-    session: AsyncSession, tenant_id: uuid.UUID, *, status: str | None, channel: str | None,
-    event_key: str | None, since: datetime | None, until: datetime | None, limit: int,
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    status: str | None,
+    channel: str | None,
+    event_key: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
 ) -> list[uuid.UUID]:
     clauses, params = [], {"tenant_id": tenant_id, "limit": limit}
-    for column, name, value in (("d.status", "status", status), ("d.channel", "channel", channel),
-                                ("n.event_key", "event_key", event_key)):
+    for column, name, value in (
+        ("d.status", "status", status),
+        ("d.channel", "channel", channel),
+        ("n.event_key", "event_key", event_key),
+    ):
         if value:
             clauses.append(f"{column} = :{name}")
             params[name] = value

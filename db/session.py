@@ -3,14 +3,19 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 
 def to_async_url(url: str) -> str:
     """Accept plain `postgresql://` URLs (as pgserver and most hosts give) for psycopg 3."""
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     raise ValueError(f"DATABASE_URL must be a PostgreSQL URL, got {url.split(':', 1)[0]}://...")
 
 
@@ -18,7 +23,9 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         # No pre-ping: it costs a round trip per checkout; a dead connection is discarded on
         # its first error and the caller (an activity, or the client of a 5xx) retries.
-        to_async_url(url), pool_size=pool_size, max_overflow=20
+        to_async_url(url),
+        pool_size=pool_size,
+        max_overflow=20,
     )
 
 

@@ -19,9 +19,15 @@ GROUPINGS = {
     "day": ("(d.created_at AT TIME ZONE 'UTC')::date", ""),  # UTC days
     "channel": ("d.channel", ""),
     "provider": ("d.provider", ""),
-    "event_key": ("n.event_key", "JOIN notifications n ON n.id = d.notification_id AND n.tenant_id = d.tenant_id"),
+    "event_key": (
+        "n.event_key",
+        "JOIN notifications n ON n.id = d.notification_id AND n.tenant_id = d.tenant_id",
+    ),
     # by template, whatever its version; no key: Herald's shipped text or the context's message
-    "template": ("tv.template_id", "LEFT JOIN template_versions tv ON tv.id = d.template_version_id"),
+    "template": (
+        "tv.template_id",
+        "LEFT JOIN template_versions tv ON tv.id = d.template_version_id",
+    ),
 }
 
 
@@ -65,12 +71,22 @@ def stats_sql(group_by: str | None) -> str:
 
 
 async def delivery_stats(
-    session: AsyncSession, tenant_id: uuid.UUID, start: datetime, end: datetime, group_by: str | None
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    group_by: str | None,
 ) -> DeliveryStats:
     """Counts of deliveries created in [start, end), in total and per group."""
-    rows = (await session.execute(
-        text(stats_sql(group_by)), {"tenant_id": tenant_id, "start": start, "end": end}
-    )).mappings().all()
+    rows = (
+        (
+            await session.execute(
+                text(stats_sql(group_by)), {"tenant_id": tenant_id, "start": start, "end": end}
+            )
+        )
+        .mappings()
+        .all()
+    )
     totals, groups = DeliveryFigures(), []
     for row in rows:
         figures = DeliveryFigures(**{name: row[name] for name in COUNTED_STATUSES})

@@ -33,7 +33,9 @@ async def create_tenant(session: AsyncSession, name: str) -> tuple[Tenant, str]:
 
 async def add_api_key(session: AsyncSession, tenant_id: uuid.UUID, name: str = "default") -> str:
     key = new_api_key()
-    session.add(ApiKey(tenant_id=tenant_id, key_digest=key_digest(key), key_prefix=key[:10], name=name))
+    session.add(
+        ApiKey(tenant_id=tenant_id, key_digest=key_digest(key), key_prefix=key[:10], name=name)
+    )
     await session.flush()
     return key
 

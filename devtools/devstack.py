@@ -19,7 +19,7 @@ from temporalio.client import Client
 
 from db.migrate import upgrade
 from db.session import create_engine, session_factory
-from db.tenants import add_api_key, create_tenant, tenant_for_key
+from db.tenants import create_tenant, tenant_for_key
 from devtools.mailcatcher import MailCatcher, start_mailcatcher
 from temporal_clients.setup import register_search_attributes
 
@@ -48,12 +48,19 @@ def _start_temporal() -> subprocess.Popen:
     binary = shutil.which("temporal") or str(Path(sys.executable).parent / "temporal")
     process = subprocess.Popen(
         [
-            binary, "server", "start-dev",
-            "--db-filename", str(DATA / "temporal.db"),
-            "--port", str(TEMPORAL_PORT),
-            "--ui-port", str(TEMPORAL_UI_PORT),
-            "--log-level", "warn",
-            "--dynamic-config-value", "system.enableActivityEagerExecution=true",
+            binary,
+            "server",
+            "start-dev",
+            "--db-filename",
+            str(DATA / "temporal.db"),
+            "--port",
+            str(TEMPORAL_PORT),
+            "--ui-port",
+            str(TEMPORAL_UI_PORT),
+            "--log-level",
+            "warn",
+            "--dynamic-config-value",
+            "system.enableActivityEagerExecution=true",
         ],
         stdout=open(DATA / "temporal.log", "ab"),
         stderr=subprocess.STDOUT,
@@ -112,10 +119,21 @@ def main() -> None:
         catcher = start_mailcatcher(MailCatcher(DATA / "mail"), port=SMTP_PORT)
         # Own sessions: Ctrl-C reaches only this process, which then stops the API,
         # the worker and Temporal in that order (a worker outliving Temporal hangs).
-        children.append(subprocess.Popen([sys.executable, "worker.py"], env=env, start_new_session=True))
+        children.append(
+            subprocess.Popen([sys.executable, "worker.py"], env=env, start_new_session=True)
+        )
         children.append(
             subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(API_PORT), "--log-level", "warning"],
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "api.main:app",
+                    "--port",
+                    str(API_PORT),
+                    "--log-level",
+                    "warning",
+                ],
                 env=env,
                 start_new_session=True,
             )
@@ -154,7 +172,8 @@ def _wait_for_interrupt(children: list[subprocess.Popen]) -> None:
 
 def _print_summary(env: dict, key: str) -> None:
     temporal_ui = (
-        f"http://localhost:{TEMPORAL_UI_PORT}" if env["TEMPORAL_ADDRESS"] == f"localhost:{TEMPORAL_PORT}"
+        f"http://localhost:{TEMPORAL_UI_PORT}"
+        if env["TEMPORAL_ADDRESS"] == f"localhost:{TEMPORAL_PORT}"
         else f"(external Temporal at {env['TEMPORAL_ADDRESS']})"
     )
     print(
@@ -162,10 +181,10 @@ def _print_summary(env: dict, key: str) -> None:
 Herald is running.
   API            http://localhost:{API_PORT}   (OpenAPI docs: http://localhost:{API_PORT}/docs)
   Temporal UI    {temporal_ui}
-  Temporal       {env['TEMPORAL_ADDRESS']}
-  PostgreSQL     {'(from DATABASE_URL)' if os.environ.get('DATABASE_URL') else 'embedded, data in .data/pg'}
+  Temporal       {env["TEMPORAL_ADDRESS"]}
+  PostgreSQL     {"(from DATABASE_URL)" if os.environ.get("DATABASE_URL") else "embedded, data in .data/pg"}
   SMTP catcher   localhost:{SMTP_PORT}; received mail is saved in .data/mail/*.eml
-  SMS outbox     {env['SMS_OUTBOX_PATH']}
+  SMS outbox     {env["SMS_OUTBOX_PATH"]}
   API key        {key}
 
 Try:

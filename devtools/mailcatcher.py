@@ -52,7 +52,9 @@ class MailCatcher:
         if refusal:
             return refusal
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        caught = CaughtMail(envelope.mail_from, list(envelope.rcpt_tos), message, time.monotonic(), envelope.content)
+        caught = CaughtMail(
+            envelope.mail_from, list(envelope.rcpt_tos), message, time.monotonic(), envelope.content
+        )
         self.messages.append(caught)
         if self.directory:
             path = self.directory / f"{len(list(self.directory.glob('*.eml'))) + 1:06d}.eml"
@@ -65,7 +67,9 @@ class MailCatcher:
         return None
 
 
-def start_mailcatcher(handler: MailCatcher, host: str = "127.0.0.1", port: int = 1025) -> Controller:
+def start_mailcatcher(
+    handler: MailCatcher, host: str = "127.0.0.1", port: int = 1025
+) -> Controller:
     controller = Controller(handler, hostname=host, port=port)
     controller.start()
     return controller

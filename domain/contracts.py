@@ -132,7 +132,9 @@ class DeliverResult:
 class RecordOutcomeInput:
     notification_id: uuid.UUID
     tenant_id: uuid.UUID
-    notification_status: NotificationStatus | None  # None: recompute from every channel's latest delivery
+    notification_status: (
+        NotificationStatus | None
+    )  # None: recompute from every channel's latest delivery
     channels: list[ChannelState]  # only channels whose final status the workflow decided
     release_slots: list[CounterSlot] = field(default_factory=list)  # nothing was sent after all
 

@@ -23,7 +23,9 @@ def tracing_interceptors(settings: Settings) -> list:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-        provider = TracerProvider(resource=Resource.create({"service.name": settings.otel_service_name}))
+        provider = TracerProvider(
+            resource=Resource.create({"service.name": settings.otel_service_name})
+        )
         endpoint = settings.otel_exporter_otlp_endpoint.rstrip("/") + "/v1/traces"
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
         trace.set_tracer_provider(provider)

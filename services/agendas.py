@@ -49,7 +49,9 @@ async def put_agenda(
     agenda = DailyAgendaInput(tenant.id, organizer_id, spec.timezone, body.send_empty)
     # With no day left to fire on, Temporal would read an empty day list as "every day": pause instead.
     paused = body.paused or not spec.weekdays
-    return _public(organizer_id, await put_agenda_schedule(temporal, settings, spec, agenda, paused))
+    return _public(
+        organizer_id, await put_agenda_schedule(temporal, settings, spec, agenda, paused)
+    )
 
 
 async def get_agenda(temporal: Client, tenant: TenantIdentity, organizer_id: str) -> AgendaPublic:
@@ -60,7 +62,11 @@ async def get_agenda(temporal: Client, tenant: TenantIdentity, organizer_id: str
 
 
 async def follow_preferences(
-    session: AsyncSession, temporal: Client, settings: Settings, tenant: TenantIdentity, organizer_id: str
+    session: AsyncSession,
+    temporal: Client,
+    settings: Settings,
+    tenant: TenantIdentity,
+    organizer_id: str,
 ) -> None:
     """The organizer's agenda preferences changed: their Schedule, if they have one, follows,
     keeping its own send_empty and paused (an explicit time given to PUT .../agenda yields).
@@ -69,7 +75,11 @@ async def follow_preferences(
     try:
         current = await get_agenda_schedule(temporal, tenant.id, organizer_id)
         await put_agenda(
-            session, temporal, settings, tenant, organizer_id,
+            session,
+            temporal,
+            settings,
+            tenant,
+            organizer_id,
             AgendaPut(send_empty=current.agenda.send_empty, paused=current.paused),
         )
     except NoAgendaSchedule:

@@ -33,7 +33,9 @@ class ApiKeyCache:
         self._entries[key_digest(key)] = (time.monotonic() + self._ttl, tenant)
 
 
-async def authenticate(sessions: async_sessionmaker, cache: ApiKeyCache, key: str) -> TenantIdentity | None:
+async def authenticate(
+    sessions: async_sessionmaker, cache: ApiKeyCache, key: str
+) -> TenantIdentity | None:
     """The key's tenant, or None when the key is unknown or revoked."""
     tenant = cache.get(key)
     if tenant is not None:

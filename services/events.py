@@ -7,16 +7,16 @@ import json
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
-from temporal_clients.bookings import BookingEnded, BookingUnknown, deliver_booking_event
 from api.event_schemas import BookingPayload, EventAccepted, EventIn, PaymentPayload
 from api.schemas import NotificationCreate, RecipientRef
-from services.notifications import submit_notification
+from config.settings import Settings
 from db.events import claim_event
-from domain.tenants import TenantIdentity
 from domain.booking_contracts import BookingDetails, BookingEvent, BookingEventType, Person
 from domain.booking_notices import utc
-from config.settings import Settings
+from domain.tenants import TenantIdentity
 from services.errors import Conflict, Gone
+from services.notifications import submit_notification
+from temporal_clients.bookings import BookingEnded, BookingUnknown, deliver_booking_event
 
 
 async def ingest_event(
@@ -38,7 +38,9 @@ async def ingest_event(
         claim = await claim_event(ledger_session, tenant.id, event.id, event.type, digest)
         if not claim.new:
             if claim.digest != digest:
-                raise Conflict("id: this event id was used for a different event", "id", code="event_conflict")
+                raise Conflict(
+                    "id: this event id was used for a different event", "id", code="event_conflict"
+                )
             return EventAccepted(
                 event_id=event.id, type=event.type, duplicate=True, received_at=claim.received_at
             )
@@ -65,10 +67,16 @@ async def ingest_event(
 
 
 async def _to_booking_chain(
-    temporal: Client, settings: Settings, tenant: TenantIdentity, event: EventIn, payload: BookingPayload
+    temporal: Client,
+    settings: Settings,
+    tenant: TenantIdentity,
+    event: EventIn,
+    payload: BookingPayload,
 ) -> str:
     try:
-        return await deliver_booking_event(temporal, settings, tenant.id, booking_event_of(event, payload))
+        return await deliver_booking_event(
+            temporal, settings, tenant.id, booking_event_of(event, payload)
+        )
     except BookingUnknown as exc:
         raise Conflict(str(exc), "data.booking_id", code="booking_unknown") from exc
     except BookingEnded as exc:

@@ -10,7 +10,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,7 +51,9 @@ class NewNotification:
     tenant_id: uuid.UUID
     event_key: str
     idempotency_key: str
-    request_digest: bytes  # what the key stands for: the same key with another request is a conflict
+    request_digest: (
+        bytes  # what the key stands for: the same key with another request is a conflict
+    )
     recipient_id: uuid.UUID | None = None
     recipient_external_id: str | None = None
     contact: RecipientUpsert | None = None
@@ -67,7 +69,9 @@ class Accepted:
     replayed: bool  # the key was seen before: this is the notification it made then
 
 
-async def accept(session: AsyncSession, temporal: Client, settings: Settings, new: NewNotification) -> Accepted:
+async def accept(
+    session: AsyncSession, temporal: Client, settings: Settings, new: NewNotification
+) -> Accepted:
     """Store the notification (once per key) and start its workflow (once per workflow id).
 
     Also on a replay the workflow is started: if the first call stored the row but could
@@ -139,7 +143,7 @@ async def submit_notification(
 ) -> NotificationAccepted:
     """POST /v1/notifications, and what else submits as the API does (test sends, payment
     events, reschedules). Without a key, every call is a new notification."""
-    if request.send_at is not None and request.send_at < datetime.now(timezone.utc):
+    if request.send_at is not None and request.send_at < datetime.now(UTC):
         raise invalid_field("send_at", "is in the past; omit it to send now")
     key = idempotency_key or str(uuid.uuid4())
     ref = request.recipient
@@ -173,15 +177,23 @@ async def submit_notification(
 def _contact(tenant_id: uuid.UUID, ref: RecipientRef) -> RecipientUpsert:
     """Inline contact details: stored on the recipient (created if new) for next time."""
     external_id = ref.external_id or address_external_id(ref.email, ref.phone)
-    return RecipientUpsert(tenant_id, external_id, ref.model_dump(exclude={"external_id"}, exclude_none=True))
+    return RecipientUpsert(
+        tenant_id, external_id, ref.model_dump(exclude={"external_id"}, exclude_none=True)
+    )
 
 
-async def submit_notice(session: AsyncSession, temporal: Client, settings: Settings, request: NoticeRequest) -> NoticeCreated:
+async def submit_notice(
+    session: AsyncSession, temporal: Client, settings: Settings, request: NoticeRequest
+) -> NoticeCreated:
     """A notification a workflow sends (booking notices, agendas): the recipient's contact
     details come with it. Idempotent by the notice's key: a retried activity, a replayed
     event or a reschedule back to a sent time returns the notification made the first time."""
     tenant_id = request.tenant_id
-    contact = {k: v for k, v in dataclasses.asdict(request.recipient).items() if v is not None and k != "id"}
+    contact = {
+        k: v
+        for k, v in dataclasses.asdict(request.recipient).items()
+        if v is not None and k != "id"
+    }
     accepted = await accept(
         session,
         temporal,
@@ -209,7 +221,9 @@ def _digest(request: dict[str, Any]) -> bytes:
     return hashlib.sha256(canonical.encode()).digest()
 
 
-async def read_notification(session: AsyncSession, tenant: TenantIdentity, notification_id: uuid.UUID) -> NotificationPublic:
+async def read_notification(
+    session: AsyncSession, tenant: TenantIdentity, notification_id: uuid.UUID
+) -> NotificationPublic:
     found = await get_notification(session, tenant.id, notification_id)
     if found is None:
         raise NotFound(f"notification {notification_id} not found")
@@ -231,7 +245,9 @@ async def read_notification(session: AsyncSession, tenant: TenantIdentity, notif
     )
 
 
-async def cancel(session: AsyncSession, temporal: Client, tenant: TenantIdentity, notification_id: uuid.UUID) -> CancelOutcome:
+async def cancel(
+    session: AsyncSession, temporal: Client, tenant: TenantIdentity, notification_id: uuid.UUID
+) -> CancelOutcome:
     """Stop a notification before it is sent; channels already sent stay as they are."""
     found = await get_notification(session, tenant.id, notification_id)
     if found is None:
@@ -242,9 +258,14 @@ async def cancel(session: AsyncSession, temporal: Client, tenant: TenantIdentity
         result = await cancel_notification(temporal, notification.workflow_id)
     except WorkflowGone:
         raise Conflict(
-            f"notification {notification_id} has already finished ({notification.status})", code="already_finished"
+            f"notification {notification_id} has already finished ({notification.status})",
+            code="already_finished",
         ) from None
     message = (
-        "cancelled before sending" if result.cancelled else f"nothing left to cancel: the notification is {result.status}"
+        "cancelled before sending"
+        if result.cancelled
+        else f"nothing left to cancel: the notification is {result.status}"
     )
-    return CancelOutcome(id=notification_id, cancelled=result.cancelled, status=result.status, message=message)
+    return CancelOutcome(
+        id=notification_id, cancelled=result.cancelled, status=result.status, message=message
+    )

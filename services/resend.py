@@ -37,7 +37,11 @@ class BulkResendResult(BaseModel):
 
 
 async def resend_delivery(
-    session: AsyncSession, temporal: Client, settings: Settings, tenant_id: uuid.UUID, delivery_id: uuid.UUID
+    session: AsyncSession,
+    temporal: Client,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    delivery_id: uuid.UUID,
 ) -> Resent:
     async with session.begin():
         target = await resend_target(session, tenant_id, delivery_id)
@@ -45,7 +49,10 @@ async def resend_delivery(
             raise NotFound(f"delivery {delivery_id} not found")
         if target.resent_as is not None:
             if target.resent_as_status != DeliveryStatus.PENDING:
-                raise Conflict(f"delivery {delivery_id} was already resent as {target.resent_as}", code="already_resent")
+                raise Conflict(
+                    f"delivery {delivery_id} was already resent as {target.resent_as}",
+                    code="already_resent",
+                )
             # Resent, but not sent yet: its workflow may never have started (Temporal was
             # unreachable). Starting it again is harmless, and a retried request completes it.
             new_id = target.resent_as
@@ -64,7 +71,12 @@ async def resend_delivery(
             resend=ChannelState(new_id, target.channel, DeliveryStatus.PENDING),
         ),
     )
-    return Resent(id=new_id, resent_from_id=delivery_id, notification_id=target.notification_id, workflow_id=workflow_id)
+    return Resent(
+        id=new_id,
+        resent_from_id=delivery_id,
+        notification_id=target.notification_id,
+        workflow_id=workflow_id,
+    )
 
 
 async def _new_chain(session: AsyncSession, target: ResendTarget) -> uuid.UUID:
@@ -76,7 +88,9 @@ async def _new_chain(session: AsyncSession, target: ResendTarget) -> uuid.UUID:
     address = {Channel.EMAIL: target.email, Channel.SMS: target.phone}.get(target.channel, "")
     if address is None:
         raise Conflict(f"the recipient has no {target.channel} address any more", code="no_address")
-    suppressed = address and await invalid_address_reason(session, target.tenant_id, target.channel, address)
+    suppressed = address and await invalid_address_reason(
+        session, target.tenant_id, target.channel, address
+    )
     if suppressed:
         raise Conflict(f"{address} is suppressed: {suppressed}", code="address_suppressed")
     new_id = delivery_id_for(target.notification_id, target.channel, chain=target.chains)
@@ -100,13 +114,21 @@ async def resend_matching(
     """Resend every failed or bounced delivery matching the filter (at most `limit`)."""
     async with session.begin():
         ids = await resend_candidates(
-            session, tenant_id, status=status, channel=channel, event_key=event_key,
-            since=since, until=until, limit=limit,
+            session,
+            tenant_id,
+            status=status,
+            channel=channel,
+            event_key=event_key,
+            since=since,
+            until=until,
+            limit=limit,
         )
     resent, skipped = [], []
     for delivery_id in ids:
         try:
-            resent.append(await resend_delivery(session, temporal, settings, tenant_id, delivery_id))
+            resent.append(
+                await resend_delivery(session, temporal, settings, tenant_id, delivery_id)
+            )
         except ServiceError as refused:  # e.g. the address was suppressed meanwhile
             skipped.append(Skipped(id=delivery_id, reason=refused.message))
     return BulkResendResult(resent=resent, skipped=skipped)

@@ -3,26 +3,31 @@ list; cancelling and rescheduling either kind by its id."""
 
 import uuid
 from collections.abc import Awaitable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
-from temporal_clients.bookings import BookingEnded, ReminderChangeRefused, cancel_reminder, reschedule_reminder
-from services.errors import Conflict, NotFound, invalid_field
 from api.scheduling_schemas import ScheduledChange, ScheduledItem, ScheduledPage
 from api.schemas import NotificationCreate, RecipientRef
-from services.notifications import submit_notification
-from temporal_clients.notifications import WorkflowGone, cancel_notification
+from config.settings import Settings
 from db.bookings import get_reminder, pending_reminders
 from db.notifications import get_notification
 from db.scheduled import scheduled_notifications
-from domain.tenants import TenantIdentity
 from domain.booking_contracts import ReminderChange, ReminderState
 from domain.booking_notices import REMINDER as REMINDER_EVENT_KEY
+from domain.tenants import TenantIdentity
 from domain.types import NotificationStatus
-from config.settings import Settings
+from services.errors import Conflict, NotFound, invalid_field
+from services.notifications import submit_notification
+from temporal_clients.bookings import (
+    BookingEnded,
+    ReminderChangeRefused,
+    cancel_reminder,
+    reschedule_reminder,
+)
+from temporal_clients.notifications import WorkflowGone, cancel_notification
 
 NOTIFICATION, REMINDER = "notification", "booking_reminder"
 
@@ -69,7 +74,9 @@ async def cancel_scheduled(
         status = await _cancel_notification(temporal, notification)
         return ScheduledChange(id=id, kind=NOTIFICATION, status=status)
     reminder, booking = await _reminder(session, tenant, id)
-    state = await _reminder_changed(cancel_reminder(temporal, booking.workflow_id, ReminderChange(reminder.offset_minutes)))
+    state = await _reminder_changed(
+        cancel_reminder(temporal, booking.workflow_id, ReminderChange(reminder.offset_minutes))
+    )
     return ScheduledChange(id=id, kind=REMINDER, status=state.status, due_at=state.due)
 
 
@@ -84,7 +91,7 @@ async def reschedule_scheduled(
     """A reminder moves within its chain. A notification cannot change its timer in flight:
     it is cancelled and a copy accepted with the new send_at (keyed by the old id and the new
     time, so a retried request neither sends twice nor loses the copy)."""
-    if send_at <= datetime.now(timezone.utc):
+    if send_at <= datetime.now(UTC):
         raise invalid_field("send_at", "must be in the future")
     found = await get_notification(session, tenant.id, id)
     if found is not None:
@@ -122,11 +129,13 @@ async def _cancel_notification(temporal: Client, notification: Any) -> str:
         if notification.status == NotificationStatus.CANCELLED:
             return str(notification.status)
         raise Conflict(
-            f"notification {notification.id} has already finished ({notification.status})", code="already_finished"
+            f"notification {notification.id} has already finished ({notification.status})",
+            code="already_finished",
         ) from exc
     if not result.cancelled:
         raise Conflict(
-            f"notification {notification.id} is {result.status}: nothing left to change", code="already_finished"
+            f"notification {notification.id} is {result.status}: nothing left to change",
+            code="already_finished",
         )
     return result.status
 

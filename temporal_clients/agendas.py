@@ -46,32 +46,52 @@ class NoAgendaSchedule(Exception):
 
 
 async def put_agenda_schedule(
-    client: Client, settings: Settings, spec: AgendaScheduleSpec, agenda: DailyAgendaInput, paused: bool
+    client: Client,
+    settings: Settings,
+    spec: AgendaScheduleSpec,
+    agenda: DailyAgendaInput,
+    paused: bool,
 ) -> AgendaSchedule:
     """Create or replace the organizer's Schedule; pause or unpause it."""
     schedule_id = agenda_schedule_id(agenda.tenant_id, agenda.organizer_id)
-    handle = await upsert_schedule(client, schedule_id, _schedule(spec, agenda, schedule_id, settings, paused))
-    await (handle.pause if paused else handle.unpause)(note="PUT /v1/organizers/{id}/agenda", rpc_timeout=RPC_TIMEOUT)
+    handle = await upsert_schedule(
+        client, schedule_id, _schedule(spec, agenda, schedule_id, settings, paused)
+    )
+    await (handle.pause if paused else handle.unpause)(
+        note="PUT /v1/organizers/{id}/agenda", rpc_timeout=RPC_TIMEOUT
+    )
     return _described(schedule_id, await handle.describe(rpc_timeout=RPC_TIMEOUT), agenda)
 
 
-async def get_agenda_schedule(client: Client, tenant_id: object, organizer_id: str) -> AgendaSchedule:
+async def get_agenda_schedule(
+    client: Client, tenant_id: object, organizer_id: str
+) -> AgendaSchedule:
     schedule_id = agenda_schedule_id(tenant_id, organizer_id)
     try:
-        description = await client.get_schedule_handle(schedule_id).describe(rpc_timeout=RPC_TIMEOUT)
+        description = await client.get_schedule_handle(schedule_id).describe(
+            rpc_timeout=RPC_TIMEOUT
+        )
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise NoAgendaSchedule(schedule_id) from exc
         raise
-    [agenda] = await client.data_converter.decode(description.schedule.action.args, [DailyAgendaInput])  # type: ignore[attr-defined]
+    [agenda] = await client.data_converter.decode(
+        description.schedule.action.args, [DailyAgendaInput]
+    )  # type: ignore[attr-defined]
     return _described(schedule_id, description, agenda)
 
 
 def _schedule(
-    spec: AgendaScheduleSpec, agenda: DailyAgendaInput, schedule_id: str, settings: Settings, paused: bool
+    spec: AgendaScheduleSpec,
+    agenda: DailyAgendaInput,
+    schedule_id: str,
+    settings: Settings,
+    paused: bool,
 ) -> Schedule:
     return Schedule(
-        action=ScheduleActionStartWorkflow(DailyAgendaWorkflow.run, agenda, id=schedule_id, task_queue=settings.task_queue),
+        action=ScheduleActionStartWorkflow(
+            DailyAgendaWorkflow.run, agenda, id=schedule_id, task_queue=settings.task_queue
+        ),
         spec=ScheduleSpec(
             calendars=[
                 ScheduleCalendarSpec(
@@ -83,14 +103,20 @@ def _schedule(
             time_zone_name=spec.timezone,  # Temporal follows the zone's DST changes
         ),
         # An agenda hours late is noise: after an outage, only a recent missed run is caught up.
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(hours=1)),
+        policy=SchedulePolicy(
+            overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(hours=1)
+        ),
         state=ScheduleState(paused=paused),
     )
 
 
-def _described(schedule_id: str, description: ScheduleDescription, agenda: DailyAgendaInput) -> AgendaSchedule:
+def _described(
+    schedule_id: str, description: ScheduleDescription, agenda: DailyAgendaInput
+) -> AgendaSchedule:
     calendar = description.schedule.spec.calendars[0]
-    days = [d for r in calendar.day_of_week for d in range(r.start, (r.end or r.start) + 1, r.step or 1)]
+    days = [
+        d for r in calendar.day_of_week for d in range(r.start, (r.end or r.start) + 1, r.step or 1)
+    ]
     return AgendaSchedule(
         schedule_id=schedule_id,
         time=f"{calendar.hour[0].start:02d}:{calendar.minute[0].start:02d}",

@@ -8,6 +8,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from config.settings import Settings
 from domain.booking_contracts import (
     BookingEvent,
     BookingEventType,
@@ -15,7 +16,6 @@ from domain.booking_contracts import (
     ReminderChange,
     ReminderState,
 )
-from config.settings import Settings
 from workflows import search_attributes as sa
 from workflows.booking import BookingWorkflow
 
@@ -85,11 +85,15 @@ async def deliver_booking_event(
     return workflow_id
 
 
-async def cancel_reminder(client: Client, workflow_id: str, change: ReminderChange) -> ReminderState:
+async def cancel_reminder(
+    client: Client, workflow_id: str, change: ReminderChange
+) -> ReminderState:
     return await _change_reminder(client, workflow_id, BookingWorkflow.cancel_reminder, change)
 
 
-async def reschedule_reminder(client: Client, workflow_id: str, change: ReminderChange) -> ReminderState:
+async def reschedule_reminder(
+    client: Client, workflow_id: str, change: ReminderChange
+) -> ReminderState:
     return await _change_reminder(client, workflow_id, BookingWorkflow.reschedule_reminder, change)
 
 

@@ -24,12 +24,16 @@ def _digest_workflow() -> "type[DigestWorkflow]":
     return DigestWorkflow
 
 
-async def add_to_digest(client: Client, settings: Settings, digest: DigestInput, item: DigestItem) -> None:
+async def add_to_digest(
+    client: Client, settings: Settings, digest: DigestInput, item: DigestItem
+) -> None:
     """Signal-with-start: feeds the running digest, or starts the next one."""
     await client.start_workflow(
         _digest_workflow().run,
         digest,
-        id=digest_workflow_id(digest.tenant_id, digest.recipient_id, digest.category, digest.frequency),
+        id=digest_workflow_id(
+            digest.tenant_id, digest.recipient_id, digest.category, digest.frequency
+        ),
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         start_signal="add",  # DigestWorkflow.add: signal-with-start takes a name

@@ -18,8 +18,8 @@ from temporalio.client import (
     ScheduleUpdate,
 )
 
-from domain.maintenance import FailureMonitorInput, PurgeInput, RetryFailedInput
 from config.settings import Settings
+from domain.maintenance import FailureMonitorInput, PurgeInput, RetryFailedInput
 from workflows.maintenance import (
     FailureRateMonitorWorkflow,
     PurgeLogsWorkflow,

@@ -7,8 +7,8 @@ here once: a new channel or provider setting reaches every path by changing this
 
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -16,7 +16,13 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from config.settings import Settings
-from domain.contracts import CancelResult, ChannelState, DeliveryEvent, DeliveryRetry, NotificationInput
+from domain.contracts import (
+    CancelResult,
+    ChannelState,
+    DeliveryEvent,
+    DeliveryRetry,
+    NotificationInput,
+)
 from domain.types import Channel
 from workflows import search_attributes as sa
 
@@ -84,7 +90,9 @@ async def start_notification(client: Client, settings: Settings, start: Notifica
                 event_key=start.event_key,
                 send_at=start.send_at,
                 retry=delivery_retry(settings),
-                providers={str(channel): settings.provider_order(channel) for channel in PROVIDER_CHANNELS},
+                providers={
+                    str(channel): settings.provider_order(channel) for channel in PROVIDER_CHANNELS
+                },
                 resend=start.resend,
             ),
             id=start.workflow_id,
@@ -111,7 +119,9 @@ async def cancel_notification(client: Client, workflow_id: str) -> CancelResult:
     handle = client.get_workflow_handle(workflow_id)
     try:
         return await handle.execute_update(
-            _notification_workflow().cancel, result_type=CancelResult, rpc_timeout=timedelta(seconds=30)
+            _notification_workflow().cancel,
+            result_type=CancelResult,
+            rpc_timeout=timedelta(seconds=30),
         )
     except WorkflowUpdateFailedError as exc:
         raise WorkflowGone(str(exc)) from exc
@@ -127,7 +137,9 @@ async def notify_preferences_changed(client: Client, workflow_ids: list[str]) ->
     Best effort: one that finished in the meantime has nothing to re-decide."""
     for workflow_id in workflow_ids:
         try:
-            await client.get_workflow_handle(workflow_id).signal(_notification_workflow().preferences_changed)
+            await client.get_workflow_handle(workflow_id).signal(
+                _notification_workflow().preferences_changed
+            )
         except RPCError:
             pass
 
@@ -137,6 +149,8 @@ async def tell_delivery_event(client: Client, workflow_id: str, event: DeliveryE
 
     Best effort: the workflow has usually finished long before; the delivery row is the record."""
     try:
-        await client.get_workflow_handle(workflow_id).signal(_notification_workflow().delivery_event, event)
+        await client.get_workflow_handle(workflow_id).signal(
+            _notification_workflow().delivery_event, event
+        )
     except RPCError:
         pass

@@ -1,7 +1,10 @@
 """Register Herald's search attributes on a Temporal namespace (idempotent)."""
 
 from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
 from temporalio.client import Client
 
 from workflows import search_attributes as sa

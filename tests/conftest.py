@@ -23,12 +23,12 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from bootstrap import build_worker
+from config.settings import Settings
 from db.migrate import upgrade
 from db.session import create_engine, session_factory
 from db.tenants import create_tenant
 from devtools.mailcatcher import MailCatcher, start_mailcatcher
-from config.settings import Settings
-from bootstrap import build_worker
 from workflows import search_attributes as sa
 
 EAGER = ["--dynamic-config-value", "system.enableActivityEagerExecution=true"]
@@ -95,7 +95,10 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping_v2(
         dev_server_existing_path=temporal_binary(),
         search_attributes=sa.ALL,
-        dev_server_extra_args=["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"],
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "frontend.WorkflowTimeSkippingEnabled=true",
+        ],
     )
     yield env
     await env.shutdown()
@@ -121,7 +124,9 @@ class ScriptedMailCatcher(MailCatcher):
         return [m for m in self.messages if address in m.recipients]
 
     async def wait_for(self, address: str, count: int = 1, timeout: float = 20.0) -> list:
-        await wait_until(lambda: len(self.to(address)) >= count, timeout, f"{count} mail(s) to {address}")
+        await wait_until(
+            lambda: len(self.to(address)) >= count, timeout, f"{count} mail(s) to {address}"
+        )
         return self.to(address)
 
 
@@ -163,7 +168,9 @@ class Stack:
 
     async def as_tenant(self, key: str) -> httpx.AsyncClient:
         return httpx.AsyncClient(
-            transport=self.api._transport, base_url="http://herald", headers={"Authorization": f"Bearer {key}"}
+            transport=self.api._transport,
+            base_url="http://herald",
+            headers={"Authorization": f"Bearer {key}"},
         )
 
     async def notification(self, notification_id: str, key: str | None = None) -> dict:
@@ -172,7 +179,9 @@ class Stack:
         assert response.status_code == 200, response.text
         return response.json()
 
-    async def wait_for_status(self, notification_id: str, *statuses: str, timeout: float = 20.0) -> dict:
+    async def wait_for_status(
+        self, notification_id: str, *statuses: str, timeout: float = 20.0
+    ) -> dict:
         latest: dict = {}
 
         async def done() -> bool:
@@ -183,7 +192,9 @@ class Stack:
         deadline = time.monotonic() + timeout
         while not await done():
             if time.monotonic() > deadline:
-                raise AssertionError(f"notification stayed {latest.get('status')}, wanted {statuses}: {latest}")
+                raise AssertionError(
+                    f"notification stayed {latest.get('status')}, wanted {statuses}: {latest}"
+                )
             await asyncio.sleep(0.1)
         return latest
 
@@ -216,11 +227,17 @@ def make_stack(database_url, sessions, smtp_server, tmp_path):
         )
         tenant_id, key = await new_tenant(sessions)
         app = create_app(settings, temporal=env.client)
-        own_worker = nullcontext() if settings.embedded_worker else build_worker(env.client, settings, sessions)
+        own_worker = (
+            nullcontext()
+            if settings.embedded_worker
+            else build_worker(env.client, settings, sessions)
+        )
         async with app.router.lifespan_context(app), own_worker:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(
-                transport=transport, base_url="http://herald", headers={"Authorization": f"Bearer {key}"}
+                transport=transport,
+                base_url="http://herald",
+                headers={"Authorization": f"Bearer {key}"},
             ) as api:
                 yield Stack(api, env.client, settings, tenant_id, key, app)
 

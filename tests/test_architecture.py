@@ -7,8 +7,18 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
-PACKAGES = ("activities", "api", "channels", "config", "db", "domain", "observability", "services",
-            "temporal_clients", "workflows")
+PACKAGES = (
+    "activities",
+    "api",
+    "channels",
+    "config",
+    "db",
+    "domain",
+    "observability",
+    "services",
+    "temporal_clients",
+    "workflows",
+)
 
 
 def modules(*packages: str) -> list[Path]:
@@ -28,9 +38,17 @@ def test_one_place_starts_a_notification_workflow():
         f"{path.relative_to(ROOT)}:{call.lineno}"
         for path in modules(*PACKAGES)
         for call in calls(path)
-        if name_of(call.func).endswith(("start_workflow", "start_child_workflow", "execute_workflow",
-                                        "execute_child_workflow", "signal_with_start_workflow"))
-        and call.args and "notificationworkflow" in name_of(call.args[0]).lower().replace("_", "")
+        if name_of(call.func).endswith(
+            (
+                "start_workflow",
+                "start_child_workflow",
+                "execute_workflow",
+                "execute_child_workflow",
+                "signal_with_start_workflow",
+            )
+        )
+        and call.args
+        and "notificationworkflow" in name_of(call.args[0]).lower().replace("_", "")
     ]
     assert len(starts) == 1 and starts[0].startswith("temporal_clients/notifications.py"), starts
 
@@ -40,8 +58,10 @@ def test_activities_are_called_by_reference_never_by_name():
         f"{path.relative_to(ROOT)}:{call.lineno}"
         for path in modules("workflows")
         for call in calls(path)
-        if "execute_activity" in name_of(call.func) or "execute_local_activity" in name_of(call.func)
-        or "start_activity" in name_of(call.func) or "start_local_activity" in name_of(call.func)
+        if "execute_activity" in name_of(call.func)
+        or "execute_local_activity" in name_of(call.func)
+        or "start_activity" in name_of(call.func)
+        or "start_local_activity" in name_of(call.func)
         if call.args and isinstance(call.args[0], ast.Constant)
     ]
     assert by_name == []
@@ -51,7 +71,9 @@ def test_activities_are_called_by_reference_never_by_name():
         for call in calls(path)
         if name_of(call.func).endswith(("execute_activity", "execute_local_activity"))
     ]
-    assert unbound == [], "activities are methods of an activities class: use execute_activity_method"
+    assert unbound == [], (
+        "activities are methods of an activities class: use execute_activity_method"
+    )
 
 
 def imported(path: Path) -> set[str]:
@@ -67,8 +89,10 @@ def imported(path: Path) -> set[str]:
 def test_routes_reach_no_database_and_no_temporal_directly():
     offending = {
         str(path.relative_to(ROOT)): sorted(
-            name for name in imported(path)
-            if name.split(".")[0] in ("db", "sqlalchemy", "activities", "temporal_clients", "temporalio")
+            name
+            for name in imported(path)
+            if name.split(".")[0]
+            in ("db", "sqlalchemy", "activities", "temporal_clients", "temporalio")
         )
         for path in modules("api")
     }
@@ -79,4 +103,6 @@ def test_routes_reach_no_database_and_no_temporal_directly():
         # One handler turns Temporal being unreachable into a 503 for every route.
         "api/errors.py": ["temporalio.service"],
     }
-    assert {path: names for path, names in offending.items() if names and names != allowed.get(path)} == {}
+    assert {
+        path: names for path, names in offending.items() if names and names != allowed.get(path)
+    } == {}

@@ -8,8 +8,16 @@ from config.settings import Settings
 
 ROOT = Path(__file__).parent.parent
 PACKAGES = [
-    "api", "activities", "channels", "config", "db", "domain", "observability", "services",
-    "temporal_clients", "workflows",
+    "api",
+    "activities",
+    "channels",
+    "config",
+    "db",
+    "domain",
+    "observability",
+    "services",
+    "temporal_clients",
+    "workflows",
 ]
 MODULES = ["worker.py", "bootstrap.py", "cli.py"]
 
@@ -52,7 +60,9 @@ def test_image_contains_every_package():
 def test_herald_processes_get_longer_to_stop_than_a_send_may_take():
     """SIGTERM lets sends in flight finish; a SIGKILL before that could send one twice."""
     settings = Settings()
-    longest_send = max(settings.delivery_attempt_timeout_seconds, settings.worker_shutdown_grace_seconds)
+    longest_send = max(
+        settings.delivery_attempt_timeout_seconds, settings.worker_shutdown_grace_seconds
+    )
     for service in ("api", "worker"):
         grace = compose()["services"][service]["stop_grace_period"]
         assert grace.endswith("s") and float(grace[:-1]) > longest_send, service

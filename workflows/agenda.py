@@ -8,7 +8,6 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.agenda import AgendaActivities
     from domain.booking_contracts import (
-        AgendaDay,
         DailyAgendaInput,
         DailyAgendaResult,
         LoadAgendaInput,

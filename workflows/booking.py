@@ -8,9 +8,9 @@ The rules (what an event changes, what is due next) are pure code in domain/book
 """
 
 import asyncio
-import uuid
 import copy
 import dataclasses
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -27,7 +27,6 @@ with workflow.unsafe.imports_passed_through():
         BookingEventType,
         BookingInput,
         BookingState,
-        ChainConfig,
         RecordBookingInput,
         ReminderChange,
         ReminderState,

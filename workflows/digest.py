@@ -1,7 +1,7 @@
 """DigestWorkflow: one per (recipient, category, frequency), collecting notifications until
 the boundary in the recipient's zone, then sending them as one digest email."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -39,7 +39,11 @@ class DigestWorkflow:
             await workflow.execute_activity_method(
                 DigestActivities.send_digest,
                 SendDigestInput(
-                    input.tenant_id, input.recipient_id, input.category, input.frequency, batch,
+                    input.tenant_id,
+                    input.recipient_id,
+                    input.category,
+                    input.frequency,
+                    batch,
                     batch_id=f"{workflow.info().workflow_id}-{input.flush_at.isoformat()}",
                 ),
                 start_to_close_timeout=timedelta(seconds=30),
@@ -49,7 +53,10 @@ class DigestWorkflow:
         if self._items:  # arrived while this digest was going out
             workflow.continue_as_new(
                 DigestInput(
-                    input.tenant_id, input.recipient_id, input.category, input.frequency,
+                    input.tenant_id,
+                    input.recipient_id,
+                    input.category,
+                    input.frequency,
                     flush_at=min(item.flush_at for item in self._items),
                     items=self._items,
                     recently_sent=[item.notification_id for item in batch],

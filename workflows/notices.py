@@ -18,7 +18,9 @@ with workflow.unsafe.imports_passed_through():
 # Short DB and Temporal work; retried until both answer (the chain must not lose a notice).
 STORE = dict(
     start_to_close_timeout=timedelta(seconds=15),
-    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)),
+    retry_policy=RetryPolicy(
+        initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
+    ),
 )
 
 

@@ -16,10 +16,10 @@ with workflow.unsafe.imports_passed_through():
         ChannelState,
         DeliveryEvent,
         EnqueueDigestInput,
+        FallbackPlanInput,
         FallbackSpec,
         NotificationInput,
         NotificationResult,
-        FallbackPlanInput,
         Plan,
         PlanInput,
         RecordOutcomeInput,
@@ -31,7 +31,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.types import NEVER_SENT_STATUSES, DeliveryStatus, NotificationStatus
     from workflows import search_attributes as sa
     from workflows.sending import BOOKKEEPING, FIRST_ATTEMPT_LOCAL, ChannelSender
-
 
 
 _PlanStepInput = PlanInput | ReplanInput | FallbackPlanInput
@@ -56,7 +55,8 @@ class NotificationWorkflow:
         if input.resend is not None:
             return await self._resend(input)
         plan = await self._planned(
-            PlanningActivities.plan_notification, PlanInput(input.notification_id, input.tenant_id, workflow.now(), input.send_at)
+            PlanningActivities.plan_notification,
+            PlanInput(input.notification_id, input.tenant_id, workflow.now(), input.send_at),
         )
         slots = list(plan.slots)
         attempted: list[ChannelState] = []
@@ -77,23 +77,32 @@ class NotificationWorkflow:
                 slots += plan.slots
             pending = self._channels_in(DeliveryStatus.PENDING)
             if pending:
-                self._set_status(NotificationStatus.SENDING, self._channels_attribute(pending), publish=False)
+                self._set_status(
+                    NotificationStatus.SENDING, self._channels_attribute(pending), publish=False
+                )
                 attempted += pending
                 settles_as = self._status_if_sent(pending, plan.fallback)
-                self._sends = [asyncio.create_task(self._deliver(c, input, settles_as)) for c in pending]
+                self._sends = [
+                    asyncio.create_task(self._deliver(c, input, settles_as)) for c in pending
+                ]
                 await asyncio.gather(*self._sends)
             await self._hand_over_to_digest(input)
             deferred = self._channels_in(DeliveryStatus.DEFERRED)
             if not deferred:
                 break
             # Never sooner than a second from now: a decision cannot make the workflow spin.
-            wake = max(min(c.until or workflow.now() for c in deferred), workflow.now() + timedelta(seconds=1))
+            wake = max(
+                min(c.until or workflow.now() for c in deferred),
+                workflow.now() + timedelta(seconds=1),
+            )
             waiting_status = NotificationStatus.DEFERRED
 
         if plan.fallback is not None and not self._cancel_requested:
             attempted += await self._fall_back(input, plan.fallback)
 
-        never_sent = self._channels_in(DeliveryStatus.PENDING) + self._channels_in(DeliveryStatus.DEFERRED)
+        never_sent = self._channels_in(DeliveryStatus.PENDING) + self._channels_in(
+            DeliveryStatus.DEFERRED
+        )
         for channel in never_sent:  # cancelled while waiting
             channel.status = DeliveryStatus.CANCELLED
             channel.reason = "cancelled before sending"
@@ -105,7 +114,11 @@ class NotificationWorkflow:
             await workflow.execute_local_activity_method(
                 PlanningActivities.record_outcome,
                 RecordOutcomeInput(
-                    input.notification_id, input.tenant_id, status, ended, release_slots=[] if sent else slots,
+                    input.notification_id,
+                    input.tenant_id,
+                    status,
+                    ended,
+                    release_slots=[] if sent else slots,
                 ),
                 **BOOKKEEPING,
             )
@@ -125,13 +138,15 @@ class NotificationWorkflow:
                 lambda: self._cancel_requested or fallback_verdict(source.status, rule) is not None,
                 timeout=timedelta(minutes=rule.within_minutes),
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         if self._cancel_requested or fallback_verdict(source.status, rule) is False:
             return []
         plan = await self._planned(
             PlanningActivities.plan_fallback_channel,
-            FallbackPlanInput(input.notification_id, input.tenant_id, workflow.now(), rule.to_channel),
+            FallbackPlanInput(
+                input.notification_id, input.tenant_id, workflow.now(), rule.to_channel
+            ),
         )
         added = [c for c in plan.channels if c.status == DeliveryStatus.PENDING]
         self._sends = [asyncio.create_task(self._deliver(c, input)) for c in added]
@@ -142,7 +157,9 @@ class NotificationWorkflow:
         """An operator's resend: one new delivery, sent now through the usual retries and failover."""
         channel = input.resend
         self._channels = {channel.channel: channel}
-        self._set_status(NotificationStatus.SENDING, self._channels_attribute([channel]), publish=False)
+        self._set_status(
+            NotificationStatus.SENDING, self._channels_attribute([channel]), publish=False
+        )
         self._sends = [asyncio.create_task(self._deliver(channel, input))]
         await asyncio.gather(*self._sends)
         if channel.status == DeliveryStatus.PENDING:
@@ -157,7 +174,9 @@ class NotificationWorkflow:
         self._finished = True
         return NotificationResult(status, [channel])
 
-    async def _planned(self, step: Callable[[Any, _PlanStepInput], Awaitable[Plan]], request: _PlanStepInput) -> Plan:
+    async def _planned(
+        self, step: Callable[[Any, _PlanStepInput], Awaitable[Plan]], request: _PlanStepInput
+    ) -> Plan:
         """Run one planning step (a local activity); the channels it decided join this notification's."""
         plan = await workflow.execute_local_activity_method(step, request, **BOOKKEEPING)
         self._channels.update({c.channel: c for c in plan.channels})
@@ -174,7 +193,9 @@ class NotificationWorkflow:
         delay = when - workflow.now()
         if delay <= timedelta(0):
             return
-        waiting = self._channels_in(DeliveryStatus.PENDING) + self._channels_in(DeliveryStatus.DEFERRED)
+        waiting = self._channels_in(DeliveryStatus.PENDING) + self._channels_in(
+            DeliveryStatus.DEFERRED
+        )
         self._set_status(status, self._channels_attribute(waiting))
         self._preferences_changed = False
         try:
@@ -183,7 +204,7 @@ class NotificationWorkflow:
             await workflow.wait_condition(
                 lambda: self._cancel_requested or self._preferences_changed, timeout=delay
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     async def _hand_over_to_digest(self, input: NotificationInput) -> None:
@@ -193,25 +214,37 @@ class NotificationWorkflow:
         first = min(digested, key=lambda c: c.until)
         await workflow.execute_activity_method(
             DigestActivities.enqueue_digest,
-            EnqueueDigestInput(input.notification_id, input.tenant_id, first.until, first.digest_frequency),
+            EnqueueDigestInput(
+                input.notification_id, input.tenant_id, first.until, first.digest_frequency
+            ),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
         )
         self._in_digest = True
 
-    def _status_if_sent(self, pending: list[ChannelState], fallback: FallbackSpec | None) -> str | None:
+    def _status_if_sent(
+        self, pending: list[ChannelState], fallback: FallbackSpec | None
+    ) -> str | None:
         """When one send is all that is left to do (every other channel settled as suppressed,
         no fallback to wait for), the notification's status should it succeed. The send records
         it together with its own result, sparing the record_outcome step its round trips."""
         others = [c.status for c in self._channels.values() if c not in pending]
-        if len(pending) != 1 or fallback is not None or any(s != DeliveryStatus.SUPPRESSED for s in others):
+        if (
+            len(pending) != 1
+            or fallback is not None
+            or any(s != DeliveryStatus.SUPPRESSED for s in others)
+        ):
             return None
         if not workflow.patched(FIRST_ATTEMPT_LOCAL):  # a history from before: recorded at the end
             return None
         return overall_status([*others, DeliveryStatus.SENT])
 
-    async def _deliver(self, channel: ChannelState, input: NotificationInput, settles_as: str | None = None) -> None:
-        sender = ChannelSender(input, lambda: self._cancel_requested, on_retrying=self._publish_status)
+    async def _deliver(
+        self, channel: ChannelState, input: NotificationInput, settles_as: str | None = None
+    ) -> None:
+        sender = ChannelSender(
+            input, lambda: self._cancel_requested, on_retrying=self._publish_status
+        )
         if await sender.deliver(channel, settles_as):
             self._settled_as = settles_as
 
@@ -232,7 +265,10 @@ class NotificationWorkflow:
         if event.status not in STAMP_COLUMNS:  # not something a provider reports: ignore it
             return
         for channel in self._channels.values():
-            if channel.delivery_id == event.delivery_id and channel.status not in NEVER_SENT_STATUSES:
+            if (
+                channel.delivery_id == event.delivery_id
+                and channel.status not in NEVER_SENT_STATUSES
+            ):
                 channel.status = apply_report(channel.status, event.status).status  # only forward
 
     @workflow.signal
@@ -257,5 +293,7 @@ class NotificationWorkflow:
     def _publish_status(self) -> None:
         if self._status == self._published_status and not self._unpublished:
             return
-        workflow.upsert_search_attributes([SearchAttributePair(sa.STATUS, self._status), *self._unpublished])
+        workflow.upsert_search_attributes(
+            [SearchAttributePair(sa.STATUS, self._status), *self._unpublished]
+        )
         self._published_status, self._unpublished = self._status, []

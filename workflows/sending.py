@@ -12,7 +12,13 @@ from temporalio.workflow import ActivityCancellationType
 with workflow.unsafe.imports_passed_through():
     from activities.delivery import DeliveryActivities
     from activities.planning import PlanningActivities
-    from domain.contracts import ChannelState, DeliverInput, DeliverResult, FailoverInput, NotificationInput
+    from domain.contracts import (
+        ChannelState,
+        DeliverInput,
+        DeliverResult,
+        FailoverInput,
+        NotificationInput,
+    )
     from domain.types import DeliveryStatus
     from workflows.send_failures import (
         FAILOVER_ERROR_TYPES,
@@ -29,7 +35,9 @@ with workflow.unsafe.imports_passed_through():
 # If the worker dies mid-call, the workflow task is retried and so is the call.
 BOOKKEEPING = dict(
     start_to_close_timeout=timedelta(seconds=10),
-    retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)),
+    retry_policy=RetryPolicy(
+        initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
+    ),
 )
 BACKOFF = 2.0
 # workflow.patched() id: histories recorded before a send's first attempt became local (and
@@ -38,7 +46,12 @@ FIRST_ATTEMPT_LOCAL = "first-attempt-local"
 
 
 class ChannelSender:
-    def __init__(self, input: NotificationInput, cancel_requested: Callable[[], bool], on_retrying: Callable[[], None]):
+    def __init__(
+        self,
+        input: NotificationInput,
+        cancel_requested: Callable[[], bool],
+        on_retrying: Callable[[], None],
+    ):
         self._input = input
         self._cancel_requested = cancel_requested
         self._on_retrying = on_retrying  # a send goes on to retries: they take a while
@@ -62,7 +75,9 @@ class ChannelSender:
                 following = providers[position + 1] if position + 1 < len(providers) else None
                 if following is None or failure_type(err) not in FAILOVER_ERROR_TYPES:
                     channel.status = DeliveryStatus.FAILED
-                    channel.reason = failure_type(err)  # lets the retry job tell transient from permanent
+                    channel.reason = failure_type(
+                        err
+                    )  # lets the retry job tell transient from permanent
                     return False
                 await workflow.execute_local_activity_method(
                     PlanningActivities.record_failover,
@@ -71,7 +86,9 @@ class ChannelSender:
                 )
         return False
 
-    async def _send_with(self, provider: str | None, channel: ChannelState, settles_as: str | None) -> DeliverResult:
+    async def _send_with(
+        self, provider: str | None, channel: ChannelState, settles_as: str | None
+    ) -> DeliverResult:
         """The first attempt runs as a local activity, inside the workflow task that decided
         to send: most sends succeed at once, and so cost no server round trip. A transient
         failure hands the send over to a regular activity, whose retries and backoff the
@@ -80,39 +97,58 @@ class ChannelSender:
         `deliver` never sends a delivery that is already recorded as sent.)"""
         retry, started = self._input.retry, workflow.now()
         if not workflow.patched(FIRST_ATTEMPT_LOCAL):  # a history from before: every attempt remote
-            return await self._retry_remotely(provider, channel, None, earlier_attempts=0, started=started)
+            return await self._retry_remotely(
+                provider, channel, None, earlier_attempts=0, started=started
+            )
         try:
             return await workflow.execute_local_activity_method(
                 DeliveryActivities.deliver,
-                DeliverInput(channel.delivery_id, self._input.tenant_id, provider, settles_as=settles_as),
+                DeliverInput(
+                    channel.delivery_id, self._input.tenant_id, provider, settles_as=settles_as
+                ),
                 start_to_close_timeout=timedelta(seconds=retry.attempt_timeout_seconds),
                 retry_policy=RetryPolicy(maximum_attempts=1),
                 # A send in flight finishes (and is recorded) before a cancel takes effect.
                 cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
             )
         except FailureError as err:
-            if retry.max_attempts <= 1 or failure_type(err) in PERMANENT_ERROR_TYPES or was_cancelled(err):
+            if (
+                retry.max_attempts <= 1
+                or failure_type(err) in PERMANENT_ERROR_TYPES
+                or was_cancelled(err)
+            ):
                 raise
             first_failure = err
         self._on_retrying()
         await workflow.sleep(retry_delay(first_failure) or timedelta(seconds=retry.initial_seconds))
         if workflow.now() - started >= timedelta(seconds=retry.max_total_seconds):
             raise first_failure
-        return await self._retry_remotely(provider, channel, settles_as, earlier_attempts=1, started=started)
+        return await self._retry_remotely(
+            provider, channel, settles_as, earlier_attempts=1, started=started
+        )
 
     async def _retry_remotely(
-        self, provider: str | None, channel: ChannelState, settles_as: str | None,
-        earlier_attempts: int, started: datetime,
+        self,
+        provider: str | None,
+        channel: ChannelState,
+        settles_as: str | None,
+        earlier_attempts: int,
+        started: datetime,
     ) -> DeliverResult:
         retry = self._input.retry
         return await workflow.execute_activity_method(
             DeliveryActivities.deliver,
-            DeliverInput(channel.delivery_id, self._input.tenant_id, provider, earlier_attempts, settles_as),
+            DeliverInput(
+                channel.delivery_id, self._input.tenant_id, provider, earlier_attempts, settles_as
+            ),
             start_to_close_timeout=timedelta(seconds=retry.attempt_timeout_seconds),
-            schedule_to_close_timeout=timedelta(seconds=retry.max_total_seconds) - (workflow.now() - started),
+            schedule_to_close_timeout=timedelta(seconds=retry.max_total_seconds)
+            - (workflow.now() - started),
             retry_policy=RetryPolicy(
                 # The backoff series goes on from where the earlier attempts left it.
-                initial_interval=timedelta(seconds=retry.initial_seconds * BACKOFF**earlier_attempts),
+                initial_interval=timedelta(
+                    seconds=retry.initial_seconds * BACKOFF**earlier_attempts
+                ),
                 backoff_coefficient=BACKOFF,
                 maximum_interval=timedelta(seconds=retry.max_interval_seconds),
                 maximum_attempts=retry.max_attempts - earlier_attempts,

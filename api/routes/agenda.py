@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from services.agendas import get_agenda, put_agenda
 from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
 from api.event_schemas import OrganizerId
 from api.scheduling_schemas import AgendaPublic, AgendaPut
+from services.agendas import get_agenda, put_agenda
 
 router = APIRouter(prefix="/v1/organizers", tags=["agenda"])
 

@@ -17,7 +17,11 @@ router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"])
 
 @router.post("/{delivery_id}/resend", status_code=202, response_model=Resent)
 async def resend(
-    delivery_id: uuid.UUID, tenant: TenantDep, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
+    delivery_id: uuid.UUID,
+    tenant: TenantDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
 ) -> Resent:
     """Send a failed or bounced delivery again, as a new attempt chain linked to this one."""
     return await resend_delivery(session, temporal, settings, tenant.id, delivery_id)
@@ -34,10 +38,22 @@ class BulkResend(InputModel):
 
 @router.post("/resend", status_code=202, response_model=BulkResendResult)
 async def resend_many(
-    body: BulkResend, tenant: TenantDep, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
+    body: BulkResend,
+    tenant: TenantDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
 ) -> BulkResendResult:
     """Resend every failed or bounced delivery matching the filter (at most `limit`)."""
     return await resend_matching(
-        session, temporal, settings, tenant.id, status=body.status, channel=body.channel,
-        event_key=body.event_key, since=body.since, until=body.until, limit=body.limit,
+        session,
+        temporal,
+        settings,
+        tenant.id,
+        status=body.status,
+        channel=body.channel,
+        event_key=body.event_key,
+        since=body.since,
+        until=body.until,
+        limit=body.limit,
     )

@@ -27,14 +27,20 @@ async def create(
 ) -> NotificationAccepted:
     """Accept a notification; the same Idempotency-Key returns the same notification."""
     if idempotency_key is not None and not _KEY.match(idempotency_key):
-        raise field_error("Idempotency-Key", "must be 1-255 visible ASCII characters without spaces")
-    accepted = await notifications.submit_notification(session, temporal, settings, tenant, body, idempotency_key)
+        raise field_error(
+            "Idempotency-Key", "must be 1-255 visible ASCII characters without spaces"
+        )
+    accepted = await notifications.submit_notification(
+        session, temporal, settings, tenant, body, idempotency_key
+    )
     response.headers["Location"] = f"/v1/notifications/{accepted.id}"
     return accepted
 
 
 @router.get("/{notification_id}", response_model=NotificationPublic)
-async def read(notification_id: uuid.UUID, tenant: TenantDep, session: SessionDep) -> NotificationPublic:
+async def read(
+    notification_id: uuid.UUID, tenant: TenantDep, session: SessionDep
+) -> NotificationPublic:
     return await notifications.read_notification(session, tenant, notification_id)
 
 

@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
-from services.scheduled import cancel_scheduled, list_scheduled, reschedule_scheduled
 from api.scheduling_schemas import Reschedule, ScheduledChange, ScheduledPage
+from services.scheduled import cancel_scheduled, list_scheduled, reschedule_scheduled
 
 router = APIRouter(prefix="/v1/scheduled", tags=["scheduled"])
 

@@ -5,11 +5,11 @@ import os
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from db.models import Base
-import db.template_models  # noqa: F401  (registers the template tables on Base.metadata)
-import db.booking_models  # noqa: F401  (registers the booking tables on Base.metadata)
-import db.policy_models  # noqa: F401  (registers the delivery-policy tables)
+import db.booking_models
+import db.policy_models
+import db.template_models
 import db.tracking_models  # noqa: F401  (registers the delivery-tracking tables and index)
+from db.models import Base
 from db.session import to_async_url
 
 url = context.config.get_main_option("sqlalchemy.url") or os.environ["DATABASE_URL"]

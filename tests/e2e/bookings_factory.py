@@ -4,7 +4,7 @@ and moving a chain's virtual clock on the time-skipping server."""
 import asyncio
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -30,7 +30,7 @@ def booking_event(
     return {
         "id": event_id or f"evt-{uuid.uuid4().hex[:12]}",
         "type": type,
-        "occurred_at": (occurred_at or datetime.now(timezone.utc)).isoformat(),
+        "occurred_at": (occurred_at or datetime.now(UTC)).isoformat(),
         "data": {
             "booking_id": booking_id,
             "organizer": {

@@ -113,7 +113,11 @@ async def test_the_schedule_follows_the_organizers_preferences(stack):
     )
     assert changed.status_code == 200, changed.text
     agenda = (await stack.api.get(f"/v1/organizers/{organizer_id}/agenda")).json()
-    assert (agenda["time"], agenda["weekdays"], agenda["send_empty"]) == ("07:15", [0, 1, 2, 3, 4, 5, 6], True)
+    assert (agenda["time"], agenda["weekdays"], agenda["send_empty"]) == (
+        "07:15",
+        [0, 1, 2, 3, 4, 5, 6],
+        True,
+    )
 
 
 async def book(stack, sessions, organizer_id: str, local_start: datetime, **kwargs) -> str:

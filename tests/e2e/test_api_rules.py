@@ -2,7 +2,7 @@
 
 import asyncio
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -13,17 +13,22 @@ from tests.e2e.test_email_smtp import email_request
 
 async def row_counts(sessions) -> tuple[int, int]:
     async with sessions() as session:
-        return (await session.scalar(select(func.count()).select_from(Notification)),
-                await session.scalar(select(func.count()).select_from(Recipient)))
+        return (
+            await session.scalar(select(func.count()).select_from(Notification)),
+            await session.scalar(select(func.count()).select_from(Recipient)),
+        )
 
 
 async def test_bad_input_is_refused_naming_the_field_and_writes_nothing(stack, sessions):
-    future = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
-    past = (datetime.now(timezone.utc) - timedelta(minutes=5)).isoformat()
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    past = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
     cases = [
         ({"recipient": {"email": "not-an-email"}}, "recipient.email"),
         ({"recipient": {"phone": "415-555-0123"}}, "recipient.phone"),
-        ({"recipient": {"email": "a@example.com", "timezone": "Mars/Olympus"}}, "recipient.timezone"),
+        (
+            {"recipient": {"email": "a@example.com", "timezone": "Mars/Olympus"}},
+            "recipient.timezone",
+        ),
         ({"send_at": past}, "send_at"),
         ({"send_at": future.replace("+00:00", "")}, "send_at"),
         ({"recipient": {"external_id": "nobody-here"}}, "recipient.external_id"),
@@ -60,20 +65,30 @@ async def test_authentication_is_required(stack):
 
 
 async def test_tenants_cannot_see_each_other(stack, sessions):
-    accepted = (await stack.api.post("/v1/notifications", json=email_request("iso@example.com"))).json()
+    accepted = (
+        await stack.api.post("/v1/notifications", json=email_request("iso@example.com"))
+    ).json()
     await stack.wait_for_status(accepted["id"], "sent")
     _, other_key = await new_tenant(sessions, "Other")
     other = {"Authorization": f"Bearer {other_key}"}
 
-    assert (await stack.api.get(f"/v1/notifications/{accepted['id']}", headers=other)).status_code == 404
-    assert (await stack.api.post(f"/v1/notifications/{accepted['id']}/cancel", headers=other)).status_code == 404
+    assert (
+        await stack.api.get(f"/v1/notifications/{accepted['id']}", headers=other)
+    ).status_code == 404
+    assert (
+        await stack.api.post(f"/v1/notifications/{accepted['id']}/cancel", headers=other)
+    ).status_code == 404
     assert (await stack.api.get("/v1/logs", headers=other)).json()["data"] == []
     recipient = (await stack.notification(accepted["id"]))["recipient"]
     assert (await stack.api.get(f"/v1/recipients/{recipient}", headers=other)).status_code == 404
     # The same Idempotency-Key in another tenant is another notification.
     headers = {"Idempotency-Key": "shared-key-123"}
-    mine = await stack.api.post("/v1/notifications", json=email_request("a@example.com"), headers=headers)
-    theirs = await stack.api.post("/v1/notifications", json=email_request("a@example.com"), headers={**headers, **other})
+    mine = await stack.api.post(
+        "/v1/notifications", json=email_request("a@example.com"), headers=headers
+    )
+    theirs = await stack.api.post(
+        "/v1/notifications", json=email_request("a@example.com"), headers={**headers, **other}
+    )
     assert mine.status_code == theirs.status_code == 202
     assert mine.json()["id"] != theirs.json()["id"]
 
@@ -98,19 +113,33 @@ async def test_logs_filter_and_paginate(stack):
     assert len(seen) == 10 and len({e["id"] for e in seen}) == 10
     assert [e["created_at"] for e in seen] == sorted((e["created_at"] for e in seen), reverse=True)
 
-    in_app = (await stack.api.get("/v1/logs?channel=in_app&status=delivered", headers=headers)).json()["data"]
+    in_app = (
+        await stack.api.get("/v1/logs?channel=in_app&status=delivered", headers=headers)
+    ).json()["data"]
     assert len(in_app) == 5 and all(e["channel"] == "in_app" for e in in_app)
-    one = (await stack.api.get(f"/v1/logs?recipient={seen[0]['recipient']}", headers=headers)).json()["data"]
+    one = (
+        await stack.api.get(f"/v1/logs?recipient={seen[0]['recipient']}", headers=headers)
+    ).json()["data"]
     assert {e["recipient"] for e in one} == {seen[0]["recipient"]} and len(one) == 2
-    later = (datetime.now(timezone.utc) + timedelta(minutes=1)).isoformat()
-    assert (await stack.api.get("/v1/logs", params={"from": later}, headers=headers)).json()["data"] == []
-    assert (await stack.api.get("/v1/logs?event_key=other.thing", headers=headers)).json()["data"] == []
+    later = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+    assert (await stack.api.get("/v1/logs", params={"from": later}, headers=headers)).json()[
+        "data"
+    ] == []
+    assert (await stack.api.get("/v1/logs?event_key=other.thing", headers=headers)).json()[
+        "data"
+    ] == []
     assert (await stack.api.get("/v1/logs?cursor=garbage", headers=headers)).status_code == 422
 
 
 async def test_recipient_put_and_get(stack):
     external_id = f"r-{uuid.uuid4().hex[:6]}"
-    body = {"name": "Ada", "email": "ada@example.com", "phone": "+442071838750", "timezone": "Europe/London", "locale": "en-GB"}
+    body = {
+        "name": "Ada",
+        "email": "ada@example.com",
+        "phone": "+442071838750",
+        "timezone": "Europe/London",
+        "locale": "en-GB",
+    }
     put = await stack.api.put(f"/v1/recipients/{external_id}", json=body)
     assert put.status_code == 200, put.text
     got = (await stack.api.get(f"/v1/recipients/{external_id}")).json()
@@ -120,7 +149,9 @@ async def test_recipient_put_and_get(stack):
 
 
 async def test_health_reports_each_component(stack):
-    for _ in range(100):  # a new worker shows up among the task queue's pollers after its first poll
+    for _ in range(
+        100
+    ):  # a new worker shows up among the task queue's pollers after its first poll
         response = await stack.api.get("/v1/health")
         if response.json()["temporal"].get("workers_polling"):
             break

@@ -1,12 +1,12 @@
 """Changes to a booking's chain on the time-skipping server: reschedules, out-of-order and
 repeated events, and the continue-as-new a long history brings."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from temporal_clients.bookings import booking_workflow_id
-from services.events import booking_event_of
 from api.event_schemas import BookingPayload, EventIn
 from domain.booking_contracts import BookingInput
+from services.events import booking_event_of
+from temporal_clients.bookings import booking_workflow_id
 from tests.e2e.bookings_factory import (
     DAY,
     HOUR,
@@ -33,8 +33,8 @@ async def test_reschedule_twice_replans_reminders_and_never_repeats_one(
 ):
     env, stack = time_skipping_env, ts_stack
     booking_id, invitee = new_booking_id(), new_address()
-    start = whole_minute(datetime.now(timezone.utc) + 3 * DAY)
-    created = datetime.now(timezone.utc)
+    start = whole_minute(datetime.now(UTC) + 3 * DAY)
+    created = datetime.now(UTC)
     await send(
         env,
         stack,
@@ -106,8 +106,8 @@ async def test_reschedule_twice_replans_reminders_and_never_repeats_one(
 async def test_events_out_of_order_the_latest_state_wins(ts_stack, time_skipping_env, sessions):
     env, stack = time_skipping_env, ts_stack
     booking_id = new_booking_id()
-    start = whole_minute(datetime.now(timezone.utc) + 3 * DAY)
-    created = datetime.now(timezone.utc)
+    start = whole_minute(datetime.now(UTC) + 3 * DAY)
+    created = datetime.now(UTC)
     await send(env, stack, booking_event("booking.created", booking_id, start, occurred_at=created))
     newest, older = start + 2 * HOUR, start + HOUR
     await send(
@@ -148,8 +148,8 @@ async def test_a_long_history_continues_as_new_with_its_state(
 ):
     env, stack = time_skipping_env, ts_stack
     booking_id = new_booking_id()
-    start = whole_minute(datetime.now(timezone.utc) + 5 * DAY)
-    created = datetime.now(timezone.utc)
+    start = whole_minute(datetime.now(UTC) + 5 * DAY)
+    created = datetime.now(UTC)
     body = EventIn.model_validate(
         booking_event("booking.created", booking_id, start, occurred_at=created)
     )

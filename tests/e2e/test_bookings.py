@@ -5,7 +5,7 @@ Events are posted with time skipping off, so each chain's virtual clock moves on
 test fast-forwards it; the notices go through NotificationWorkflow to the SMTP server.
 """
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tests.e2e.bookings_factory import (
@@ -36,7 +36,7 @@ async def test_whole_chain_confirmation_reminders_follow_up_in_both_zones(
         "/v1/settings/bookings", json={"follow_up_enabled": True, "follow_up_delay_minutes": 60}
     )
     booking_id, invitee, organizer = new_booking_id(), new_address(), f"org-{new_booking_id()}"
-    start = whole_minute(datetime.now(timezone.utc) + 3 * DAY)
+    start = whole_minute(datetime.now(UTC) + 3 * DAY)
     await send(
         env,
         stack,
@@ -111,7 +111,7 @@ async def test_cancel_just_before_a_reminder_sends_the_cancellation_and_no_remin
 ):
     env, stack = time_skipping_env, ts_stack
     booking_id, invitee = new_booking_id(), new_address()
-    start = whole_minute(datetime.now(timezone.utc) + 2 * DAY)
+    start = whole_minute(datetime.now(UTC) + 2 * DAY)
     await send(
         env, stack, booking_event("booking.created", booking_id, start, invitee_email=invitee)
     )
@@ -156,7 +156,7 @@ async def test_an_offset_already_past_is_skipped_not_sent_late(
 ):
     env, stack = time_skipping_env, ts_stack
     booking_id, invitee = new_booking_id(), new_address()
-    start = whole_minute(datetime.now(timezone.utc) + 2 * HOUR)
+    start = whole_minute(datetime.now(UTC) + 2 * HOUR)
     await send(
         env, stack, booking_event("booking.created", booking_id, start, invitee_email=invitee)
     )
@@ -187,8 +187,8 @@ async def test_a_dst_change_between_booking_and_reminder_keeps_real_minutes(
 ):
     env, stack = time_skipping_env, ts_stack
     berlin = ZoneInfo("Europe/Berlin")
-    change_day = next_dst_change(berlin, datetime.now(timezone.utc) + 2 * DAY)
-    start = change_day.replace(hour=9, minute=0, tzinfo=berlin).astimezone(timezone.utc)
+    change_day = next_dst_change(berlin, datetime.now(UTC) + 2 * DAY)
+    start = change_day.replace(hour=9, minute=0, tzinfo=berlin).astimezone(UTC)
     booking_id = new_booking_id()
     await send(
         env,

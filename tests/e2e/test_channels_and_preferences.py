@@ -14,7 +14,12 @@ def new_recipient_id() -> str:
 
 
 async def put_recipient(stack, external_id: str, **fields) -> None:
-    body = {"email": f"{external_id}@example.com", "phone": "+14155550123", "name": "Grace", **fields}
+    body = {
+        "email": f"{external_id}@example.com",
+        "phone": "+14155550123",
+        "name": "Grace",
+        **fields,
+    }
     response = await stack.api.put(f"/v1/recipients/{external_id}", json=body)
     assert response.status_code == 200, response.text
 
@@ -25,14 +30,20 @@ async def test_sms_goes_to_the_development_outbox(stack):
     accepted = (
         await stack.api.post(
             "/v1/notifications",
-            json={"recipient": {"external_id": external_id}, "event_key": "booking.reminder",
-                  "channels": ["sms"], "context": {"message": "See you at 10:00"}},
+            json={
+                "recipient": {"external_id": external_id},
+                "event_key": "booking.reminder",
+                "channels": ["sms"],
+                "context": {"message": "See you at 10:00"},
+            },
         )
     ).json()
 
     notification = await stack.wait_for_status(accepted["id"], "sent")
     [delivery] = notification["deliveries"]
-    lines = [json.loads(line) for line in Path(stack.settings.sms_outbox_path).read_text().splitlines()]
+    lines = [
+        json.loads(line) for line in Path(stack.settings.sms_outbox_path).read_text().splitlines()
+    ]
     [sms] = [line for line in lines if line["reference"] == delivery["id"]]
     assert (sms["to"], sms["body"]) == ("+14155550123", "See you at 10:00")
     assert delivery["provider"] == "outbox" and delivery["provider_message_id"] == sms["id"]
@@ -44,9 +55,17 @@ async def test_in_app_message_is_stored_as_delivered(stack, sessions):
     accepted = (
         await stack.api.post(
             "/v1/notifications",
-            json={"recipient": {"external_id": external_id}, "event_key": "system.alert", "priority": "high",
-                  "channels": ["in_app"],
-                  "context": {"title": "New login", "message": "A new device signed in.", "action_url": "/security"}},
+            json={
+                "recipient": {"external_id": external_id},
+                "event_key": "system.alert",
+                "priority": "high",
+                "channels": ["in_app"],
+                "context": {
+                    "title": "New login",
+                    "message": "A new device signed in.",
+                    "action_url": "/security",
+                },
+            },
         )
     ).json()
 
@@ -54,21 +73,32 @@ async def test_in_app_message_is_stored_as_delivered(stack, sessions):
     [delivery] = notification["deliveries"]
     assert delivery["status"] == "delivered" and delivery["delivered_at"]
     async with sessions() as session:
-        message = await session.scalar(select(InAppMessage).where(InAppMessage.id == uuid.UUID(delivery["id"])))
+        message = await session.scalar(
+            select(InAppMessage).where(InAppMessage.id == uuid.UUID(delivery["id"]))
+        )
     assert (message.title, message.body, message.action_url, message.priority) == (
-        "New login", "A new device signed in.", "/security", "high")
+        "New login",
+        "A new device signed in.",
+        "/security",
+        "high",
+    )
 
 
 async def test_channels_come_from_the_preferred_method(stack, smtp):
     external_id = new_recipient_id()
     await put_recipient(stack, external_id)
-    response = await stack.api.patch(f"/v1/recipients/{external_id}/preferences", json={"preferred_method": "both"})
+    response = await stack.api.patch(
+        f"/v1/recipients/{external_id}/preferences", json={"preferred_method": "both"}
+    )
     assert response.status_code == 200, response.text
     accepted = (
         await stack.api.post(
             "/v1/notifications",
-            json={"recipient": {"external_id": external_id}, "event_key": "payment.completed",
-                  "context": {"message": "Paid"}},
+            json={
+                "recipient": {"external_id": external_id},
+                "event_key": "payment.completed",
+                "context": {"message": "Paid"},
+            },
         )
     ).json()
 
@@ -87,17 +117,27 @@ async def test_opted_out_channels_are_suppressed_with_the_reason(stack, smtp):
     accepted = (
         await stack.api.post(
             "/v1/notifications",
-            json={"recipient": {"external_id": external_id}, "event_key": "payment.completed",
-                  "channels": ["email", "sms", "in_app"], "context": {"message": "Paid"}},
+            json={
+                "recipient": {"external_id": external_id},
+                "event_key": "payment.completed",
+                "channels": ["email", "sms", "in_app"],
+                "context": {"message": "Paid"},
+            },
         )
     ).json()
 
     notification = await stack.wait_for_status(accepted["id"], "sent")
     by_channel = {d["channel"]: d for d in notification["deliveries"]}
     assert by_channel["email"]["status"] == "suppressed"
-    assert by_channel["email"]["status_reason"] == "rule_disabled: email is switched off for the payment category by the recipient"
+    assert (
+        by_channel["email"]["status_reason"]
+        == "rule_disabled: email is switched off for the payment category by the recipient"
+    )
     assert by_channel["sms"]["status"] == "suppressed"
-    assert by_channel["sms"]["status_reason"] == "channel_disabled: sms is switched off by the recipient"
+    assert (
+        by_channel["sms"]["status_reason"]
+        == "channel_disabled: sms is switched off by the recipient"
+    )
     assert by_channel["in_app"]["status"] == "delivered"
     assert smtp.to(f"{external_id}@example.com") == []
 
@@ -105,16 +145,25 @@ async def test_opted_out_channels_are_suppressed_with_the_reason(stack, smtp):
 async def test_everything_suppressed_means_nothing_is_sent(stack, smtp):
     external_id = new_recipient_id()
     await put_recipient(stack, external_id)
-    await stack.api.put(f"/v1/recipients/{external_id}/preferences", json={"muted_event_keys": ["marketing.promo"]})
+    await stack.api.put(
+        f"/v1/recipients/{external_id}/preferences", json={"muted_event_keys": ["marketing.promo"]}
+    )
     accepted = (
         await stack.api.post(
             "/v1/notifications",
-            json={"recipient": {"external_id": external_id}, "event_key": "marketing.promo", "channels": ["email"]},
+            json={
+                "recipient": {"external_id": external_id},
+                "event_key": "marketing.promo",
+                "channels": ["email"],
+            },
         )
     ).json()
 
     notification = await stack.wait_for_status(accepted["id"], "suppressed")
-    assert notification["deliveries"][0]["status_reason"] == "event_muted: marketing.promo is muted by the recipient"
+    assert (
+        notification["deliveries"][0]["status_reason"]
+        == "event_muted: marketing.promo is muted by the recipient"
+    )
 
 
 async def test_preference_validation_names_the_field(stack):
@@ -138,7 +187,11 @@ async def test_preference_validation_names_the_field(stack):
         response = await stack.api.patch(f"/v1/recipients/{external_id}/preferences", json=body)
         assert response.status_code == 422, (field, response.text)
         assert response.json()["error"]["message"].startswith(field), response.text
-    assert (await stack.api.get(f"/v1/recipients/{external_id}/preferences")).json()["max_reminders_per_day"] == 10
+    assert (await stack.api.get(f"/v1/recipients/{external_id}/preferences")).json()[
+        "max_reminders_per_day"
+    ] == 10
 
     defaults = await stack.api.put("/v1/preferences/defaults", json={"max_reminders_per_day": 0})
-    assert defaults.status_code == 422 and defaults.json()["error"]["message"].startswith("max_reminders_per_day")
+    assert defaults.status_code == 422 and defaults.json()["error"]["message"].startswith(
+        "max_reminders_per_day"
+    )

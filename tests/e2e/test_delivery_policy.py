@@ -2,7 +2,7 @@
 
 import asyncio
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -13,23 +13,30 @@ from domain.unsubscribe import verify
 ZONE = "Asia/Tokyo"
 
 
-
 async def recipient(stack, **preferences) -> tuple[str, str]:
     external_id = f"user-{uuid.uuid4().hex[:8]}"
     address = f"{external_id}@example.com"
     response = await stack.api.put(
-        f"/v1/recipients/{external_id}", json={"email": address, "phone": "+14155550123", "timezone": ZONE}
+        f"/v1/recipients/{external_id}",
+        json={"email": address, "phone": "+14155550123", "timezone": ZONE},
     )
     assert response.status_code == 200, response.text
     if preferences:
-        response = await stack.api.put(f"/v1/recipients/{external_id}/preferences", json=preferences)
+        response = await stack.api.put(
+            f"/v1/recipients/{external_id}/preferences", json=preferences
+        )
         assert response.status_code == 200, response.text
     return external_id, address
 
 
 async def send(stack, external_id: str, event_key: str = "booking.confirmation", **extra) -> dict:
-    body = {"recipient": {"external_id": external_id}, "event_key": event_key, "channels": ["email"],
-            "context": {"subject": f"About {event_key}", "message": "Details inside."}, **extra}
+    body = {
+        "recipient": {"external_id": external_id},
+        "event_key": event_key,
+        "channels": ["email"],
+        "context": {"subject": f"About {event_key}", "message": "Details inside."},
+        **extra,
+    }
     response = await stack.api.post("/v1/notifications", json=body)
     assert response.status_code == 202, response.text
     return response.json()
@@ -40,19 +47,28 @@ def quiet_window_around_now() -> tuple[str, str, datetime]:
     (as 22:00-07:00 is for a notification created at 23:30); returns start, end, end instant."""
     local_now = datetime.now(ZoneInfo(ZONE)).replace(second=0, microsecond=0)
     start, end = local_now - timedelta(minutes=90), local_now + timedelta(hours=7, minutes=30)
-    return start.strftime("%H:%M"), end.strftime("%H:%M"), end.astimezone(timezone.utc)
+    return start.strftime("%H:%M"), end.strftime("%H:%M"), end.astimezone(UTC)
 
 
-async def test_quiet_hours_defer_until_the_window_ends_in_the_recipients_zone(ts_stack, time_skipping_env, smtp):
+async def test_quiet_hours_defer_until_the_window_ends_in_the_recipients_zone(
+    ts_stack, time_skipping_env, smtp
+):
     start, end, ends_at = quiet_window_around_now()
-    external_id, address = await recipient(ts_stack, dnd={"enabled": True, "start": start, "end": end})
+    external_id, address = await recipient(
+        ts_stack, dnd={"enabled": True, "start": start, "end": end}
+    )
     accepted = await send(ts_stack, external_id)
 
     deferred = await ts_stack.wait_for_status(accepted["id"], "deferred")
     [delivery] = deferred["deliveries"]
     assert delivery["status"] == "deferred"
     assert datetime.fromisoformat(delivery["deferred_until"]) == ends_at
-    assert datetime.fromisoformat(delivery["deferred_until"]).astimezone(ZoneInfo(ZONE)).strftime("%H:%M") == end
+    assert (
+        datetime.fromisoformat(delivery["deferred_until"])
+        .astimezone(ZoneInfo(ZONE))
+        .strftime("%H:%M")
+        == end
+    )
     assert delivery["status_reason"].startswith("dnd:")
     assert smtp.to(address) == []
     scheduled = (await ts_stack.api.get("/v1/scheduled")).json()["data"]
@@ -68,11 +84,15 @@ async def test_quiet_hours_defer_until_the_window_ends_in_the_recipients_zone(ts
 
 async def test_a_preference_change_during_a_deferral_is_honoured(ts_stack, smtp):
     start, end, _ = quiet_window_around_now()
-    external_id, address = await recipient(ts_stack, dnd={"enabled": True, "start": start, "end": end})
+    external_id, address = await recipient(
+        ts_stack, dnd={"enabled": True, "start": start, "end": end}
+    )
     accepted = await send(ts_stack, external_id)
     await ts_stack.wait_for_status(accepted["id"], "deferred")
 
-    response = await ts_stack.api.patch(f"/v1/recipients/{external_id}/preferences", json={"dnd": {"enabled": False}})
+    response = await ts_stack.api.patch(
+        f"/v1/recipients/{external_id}/preferences", json={"dnd": {"enabled": False}}
+    )
     assert response.status_code == 200
     await smtp.wait_for(address)  # no time skipped: the change woke the workflow
     await ts_stack.wait_for_status(accepted["id"], "sent")
@@ -80,11 +100,15 @@ async def test_a_preference_change_during_a_deferral_is_honoured(ts_stack, smtp)
 
 async def test_an_opt_out_during_a_deferral_suppresses_it(ts_stack, smtp):
     start, end, _ = quiet_window_around_now()
-    external_id, address = await recipient(ts_stack, dnd={"enabled": True, "start": start, "end": end})
+    external_id, address = await recipient(
+        ts_stack, dnd={"enabled": True, "start": start, "end": end}
+    )
     accepted = await send(ts_stack, external_id)
     await ts_stack.wait_for_status(accepted["id"], "deferred")
 
-    await ts_stack.api.patch(f"/v1/recipients/{external_id}/preferences", json={"channels": {"email": False}})
+    await ts_stack.api.patch(
+        f"/v1/recipients/{external_id}/preferences", json={"channels": {"email": False}}
+    )
     done = await ts_stack.wait_for_status(accepted["id"], "suppressed")
     assert done["deliveries"][0]["status_reason"].startswith("channel_disabled:")
     assert smtp.to(address) == []
@@ -93,9 +117,13 @@ async def test_an_opt_out_during_a_deferral_suppresses_it(ts_stack, smtp):
 async def test_urgent_bypasses_quiet_hours_but_not_an_opt_out(ts_stack, smtp):
     start, end, _ = quiet_window_around_now()
     external_id, address = await recipient(
-        ts_stack, dnd={"enabled": True, "start": start, "end": end}, rules={"security": {"sms": False}}
+        ts_stack,
+        dnd={"enabled": True, "start": start, "end": end},
+        rules={"security": {"sms": False}},
     )
-    urgent = await send(ts_stack, external_id, "security.login_alert", priority="urgent", channels=["email", "sms"])
+    urgent = await send(
+        ts_stack, external_id, "security.login_alert", priority="urgent", channels=["email", "sms"]
+    )
     done = await ts_stack.wait_for_status(urgent["id"], "sent")
     by_channel = {d["channel"]: d for d in done["deliveries"]}
     assert by_channel["email"]["status"] == "sent"
@@ -120,7 +148,10 @@ def today_weekday() -> int:
 
 async def test_weekend_reminders_move_to_the_next_weekday(ts_stack):
     external_id, _ = await recipient(
-        ts_stack, exclude_weekends_reminders=True, weekend_reminder_action="move", weekend_days=[today_weekday()]
+        ts_stack,
+        exclude_weekends_reminders=True,
+        weekend_reminder_action="move",
+        weekend_days=[today_weekday()],
     )
     accepted = await send(ts_stack, external_id, "booking.reminder")
     deferred = await ts_stack.wait_for_status(accepted["id"], "deferred")
@@ -132,7 +163,10 @@ async def test_weekend_reminders_move_to_the_next_weekday(ts_stack):
 
 async def test_weekend_reminders_drop_when_configured(ts_stack):
     external_id, _ = await recipient(
-        ts_stack, exclude_weekends_reminders=True, weekend_reminder_action="drop", weekend_days=[today_weekday()]
+        ts_stack,
+        exclude_weekends_reminders=True,
+        weekend_reminder_action="drop",
+        weekend_days=[today_weekday()],
     )
     accepted = await send(ts_stack, external_id, "booking.reminder")
     done = await ts_stack.wait_for_status(accepted["id"], "suppressed")
@@ -144,7 +178,9 @@ async def test_the_eleventh_reminder_of_a_day_with_a_cap_of_ten_is_suppressed(st
     statuses = []
     for _ in range(11):
         accepted = await send(stack, external_id, "booking.reminder")
-        statuses.append((await stack.wait_for_status(accepted["id"], "sent", "suppressed"))["status"])
+        statuses.append(
+            (await stack.wait_for_status(accepted["id"], "sent", "suppressed"))["status"]
+        )
     assert statuses == ["sent"] * 10 + ["suppressed"]
     last = await stack.notification(accepted["id"])
     assert last["deliveries"][0]["status_reason"].startswith("daily_cap:")
@@ -153,16 +189,23 @@ async def test_the_eleventh_reminder_of_a_day_with_a_cap_of_ten_is_suppressed(st
 
 async def test_the_daily_cap_holds_under_concurrency(stack, smtp):
     external_id, address = await recipient(stack, max_reminders_per_day=3)
-    accepted = await asyncio.gather(*(send(stack, external_id, "booking.reminder") for _ in range(8)))
+    accepted = await asyncio.gather(
+        *(send(stack, external_id, "booking.reminder") for _ in range(8))
+    )
     final = [await stack.wait_for_status(a["id"], "sent", "suppressed") for a in accepted]
     assert sorted(n["status"] for n in final) == ["sent"] * 3 + ["suppressed"] * 5
     await asyncio.sleep(0.5)
     assert len(smtp.to(address)) == 3
 
 
-async def test_an_hourly_digest_of_five_events_arrives_once_with_all_five(ts_stack, time_skipping_env, smtp, sessions):
+async def test_an_hourly_digest_of_five_events_arrives_once_with_all_five(
+    ts_stack, time_skipping_env, smtp, sessions
+):
     external_id, address = await recipient(ts_stack, digests={"ticket": {"frequency": "hourly"}})
-    accepted = [await send(ts_stack, external_id, "ticket.replied", context={"subject": f"Reply {i}"}) for i in range(5)]
+    accepted = [
+        await send(ts_stack, external_id, "ticket.replied", context={"subject": f"Reply {i}"})
+        for i in range(5)
+    ]
     for notification in accepted:
         done = await ts_stack.wait_for_status(notification["id"], "digested")
         assert done["deliveries"][0]["status"] == "digested"
@@ -170,9 +213,13 @@ async def test_an_hourly_digest_of_five_events_arrives_once_with_all_five(ts_sta
 
     async with sessions() as session:
         recipient_id = await session.scalar(
-            select(Recipient.id).where(Recipient.tenant_id == ts_stack.tenant_id, Recipient.external_id == external_id)
+            select(Recipient.id).where(
+                Recipient.tenant_id == ts_stack.tenant_id, Recipient.external_id == external_id
+            )
         )
-    handle = ts_stack.client.get_workflow_handle(f"digest-{ts_stack.tenant_id}-{recipient_id}-ticket-hourly")
+    handle = ts_stack.client.get_workflow_handle(
+        f"digest-{ts_stack.tenant_id}-{recipient_id}-ticket-hourly"
+    )
     await time_skipping_env.fast_forward(handle, timedelta(hours=1, minutes=1))
     [digest] = await smtp.wait_for(address)
     assert "5 updates" in digest.subject
@@ -184,16 +231,24 @@ async def test_an_hourly_digest_of_five_events_arrives_once_with_all_five(ts_sta
     assert len(smtp.to(address)) == 1
 
 
-async def test_a_waiting_channel_is_decided_again_even_after_the_preferred_method_changed(ts_stack, smtp):
+async def test_a_waiting_channel_is_decided_again_even_after_the_preferred_method_changed(
+    ts_stack, smtp
+):
     start, end, _ = quiet_window_around_now()
-    external_id, address = await recipient(ts_stack, dnd={"enabled": True, "start": start, "end": end})
-    body = {"recipient": {"external_id": external_id}, "event_key": "booking.confirmation",
-            "context": {"subject": "Booked", "message": "See you."}}  # channels from the preferred method
+    external_id, address = await recipient(
+        ts_stack, dnd={"enabled": True, "start": start, "end": end}
+    )
+    body = {
+        "recipient": {"external_id": external_id},
+        "event_key": "booking.confirmation",
+        "context": {"subject": "Booked", "message": "See you."},
+    }  # channels from the preferred method
     accepted = (await ts_stack.api.post("/v1/notifications", json=body)).json()
     await ts_stack.wait_for_status(accepted["id"], "deferred")
 
     await ts_stack.api.patch(
-        f"/v1/recipients/{external_id}/preferences", json={"preferred_method": "sms", "dnd": {"enabled": False}}
+        f"/v1/recipients/{external_id}/preferences",
+        json={"preferred_method": "sms", "dnd": {"enabled": False}},
     )
     await smtp.wait_for(address)  # the waiting email channel went out; nothing spins
     done = await ts_stack.wait_for_status(accepted["id"], "sent")

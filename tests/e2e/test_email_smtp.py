@@ -7,7 +7,11 @@ from tests.conftest import wait_until
 
 def email_request(address: str, **extra) -> dict:
     return {
-        "recipient": {"external_id": f"user-{uuid.uuid4().hex[:8]}", "email": address, "name": "Ada"},
+        "recipient": {
+            "external_id": f"user-{uuid.uuid4().hex[:8]}",
+            "email": address,
+            "name": "Ada",
+        },
         "event_key": "payment.completed",
         "channels": ["email"],
         "context": {"subject": "Payment received", "message": "We received 42.00 EUR."},
@@ -56,7 +60,9 @@ async def test_permanent_smtp_failure_is_not_retried(stack, smtp):
     [delivery] = notification["deliveries"]
     assert delivery["status"] == "failed"
     assert "550" in delivery["error"] and "No such user" in delivery["error"]
-    assert delivery["status_reason"] == "PermanentSendError"  # the failure's kind, for the retry job
+    assert (
+        delivery["status_reason"] == "PermanentSendError"
+    )  # the failure's kind, for the retry job
     assert delivery["failed_at"] is not None
     assert smtp.attempts - before == 1  # exactly one try
     assert smtp.to(address) == []
@@ -84,7 +90,9 @@ async def test_same_idempotency_key_sends_once(stack, smtp):
     assert (first.json()["replayed"], second.json()["replayed"]) == (False, True)
 
     await stack.wait_for_status(first.json()["id"], "sent")
-    third = await stack.api.post("/v1/notifications", json=body, headers=headers)  # after completion
+    third = await stack.api.post(
+        "/v1/notifications", json=body, headers=headers
+    )  # after completion
     assert third.json()["id"] == first.json()["id"]
     await smtp.wait_for(address)
     await wait_until(lambda: True)
@@ -95,7 +103,10 @@ async def test_same_key_for_a_different_request_is_a_conflict_that_writes_nothin
     headers = {"Idempotency-Key": f"k-{uuid.uuid4()}"}
     body = email_request("a@example.com")
     first = await stack.api.post("/v1/notifications", json=body, headers=headers)
-    changed_contact = {**body, "recipient": {**body["recipient"], "email": "b@example.com", "name": "Bob"}}
+    changed_contact = {
+        **body,
+        "recipient": {**body["recipient"], "email": "b@example.com", "name": "Bob"},
+    }
     new_recipient = email_request("c@example.com")
     conflicts = [
         await stack.api.post("/v1/notifications", json=request, headers=headers)

@@ -3,7 +3,7 @@ payments, and a booking a few seconds ahead followed all the way to the SMTP ser
 
 import asyncio
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tests.e2e.bookings_factory import (
     booking_event,
@@ -21,7 +21,7 @@ SECOND = timedelta(seconds=1)
 
 
 def soon(seconds: float) -> datetime:
-    return datetime.now(timezone.utc) + timedelta(seconds=seconds)
+    return datetime.now(UTC) + timedelta(seconds=seconds)
 
 
 async def test_a_booking_seconds_ahead_ends_at_the_smtp_server(stack, smtp, sessions):
@@ -175,7 +175,7 @@ async def test_payment_events_notify_the_payer_once(stack, smtp, sessions):
     body = {
         "id": f"evt-{new_booking_id()}",
         "type": "payment.completed",
-        "occurred_at": datetime.now(timezone.utc).isoformat(),
+        "occurred_at": datetime.now(UTC).isoformat(),
         "data": {
             "payment_id": "pay_3KfP9",
             "customer": {"id": f"cus-{new_booking_id()}", "name": "Ana", "email": address},

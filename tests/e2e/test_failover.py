@@ -26,7 +26,9 @@ def address() -> str:
     return f"{uuid.uuid4().hex[:8]}@example.com"
 
 
-async def test_a_provider_failing_every_try_fails_over_to_the_next(failover_stack, httpserver, smtp):
+async def test_a_provider_failing_every_try_fails_over_to_the_next(
+    failover_stack, httpserver, smtp
+):
     httpserver.expect_request("/v3/mail/send").respond_with_data("unavailable", status=500)
     to = address()
     accepted = (await failover_stack.api.post("/v1/notifications", json=email_request(to))).json()
@@ -43,7 +45,9 @@ async def test_a_provider_failing_every_try_fails_over_to_the_next(failover_stac
 
 
 async def test_rejected_credentials_fail_over_at_once(failover_stack, httpserver, smtp):
-    httpserver.expect_request("/v3/mail/send").respond_with_json({"errors": [{"message": "bad key"}]}, status=401)
+    httpserver.expect_request("/v3/mail/send").respond_with_json(
+        {"errors": [{"message": "bad key"}]}, status=401
+    )
     to = address()
     accepted = (await failover_stack.api.post("/v1/notifications", json=email_request(to))).json()
 
@@ -55,7 +59,14 @@ async def test_rejected_credentials_fail_over_at_once(failover_stack, httpserver
 
 async def test_a_refused_recipient_does_not_fail_over(failover_stack, httpserver, smtp):
     httpserver.expect_request("/v3/mail/send").respond_with_json(
-        {"errors": [{"message": "Does not contain a valid address.", "field": "personalizations.0.to.0.email"}]},
+        {
+            "errors": [
+                {
+                    "message": "Does not contain a valid address.",
+                    "field": "personalizations.0.to.0.email",
+                }
+            ]
+        },
         status=400,
     )
     to = address()
@@ -66,7 +77,9 @@ async def test_a_refused_recipient_does_not_fail_over(failover_stack, httpserver
     assert smtp.to(to) == []
 
 
-async def test_the_circuit_opens_skips_the_provider_then_closes_after_the_cool_down(failover_stack, httpserver, smtp):
+async def test_the_circuit_opens_skips_the_provider_then_closes_after_the_cool_down(
+    failover_stack, httpserver, smtp
+):
     calls: list[int] = []
     healthy = asyncio.Event()
 
@@ -86,7 +99,9 @@ async def test_the_circuit_opens_skips_the_provider_then_closes_after_the_cool_d
     assert health["providers"]["email"]["circuits"]["sendgrid"] == "open"
 
     second = address()
-    accepted = (await failover_stack.api.post("/v1/notifications", json=email_request(second))).json()
+    accepted = (
+        await failover_stack.api.post("/v1/notifications", json=email_request(second))
+    ).json()
     await smtp.wait_for(second)
     assert len(calls) == 2  # not called at all while open
     skipped = await failover_stack.wait_for_status(accepted["id"], "sent")
@@ -95,7 +110,9 @@ async def test_the_circuit_opens_skips_the_provider_then_closes_after_the_cool_d
     healthy.set()
     await asyncio.sleep(5.1)  # the cool-down: the next send is the half-open trial
     third = address()
-    accepted = (await failover_stack.api.post("/v1/notifications", json=email_request(third))).json()
+    accepted = (
+        await failover_stack.api.post("/v1/notifications", json=email_request(third))
+    ).json()
     done = await failover_stack.wait_for_status(accepted["id"], "sent")
     assert done["deliveries"][0]["provider"] == "sendgrid"
     assert smtp.to(third) == []

@@ -5,31 +5,52 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-
 from domain.contracts import DeliveryEvent
-
 
 
 async def setup(stack, within_minutes: float = 30) -> tuple[str, str]:
     response = await stack.api.put(
         "/v1/settings/delivery-policy",
-        json={"fallbacks": {"booking.reminder": {"from_channel": "email", "to_channel": "sms",
-                                                 "unless": "delivered", "within_minutes": within_minutes}}},
+        json={
+            "fallbacks": {
+                "booking.reminder": {
+                    "from_channel": "email",
+                    "to_channel": "sms",
+                    "unless": "delivered",
+                    "within_minutes": within_minutes,
+                }
+            }
+        },
     )
     assert response.status_code == 200, response.text
     external_id = f"user-{uuid.uuid4().hex[:8]}"
-    await stack.api.put(f"/v1/recipients/{external_id}", json={"email": f"{external_id}@example.com",
-                                                                "phone": "+14155550123"})
-    accepted = (await stack.api.post("/v1/notifications", json={
-        "recipient": {"external_id": external_id}, "event_key": "booking.reminder", "channels": ["email"],
-        "context": {"subject": "Tomorrow at 10", "message": "Your call is tomorrow at 10:00."}})).json()
+    await stack.api.put(
+        f"/v1/recipients/{external_id}",
+        json={"email": f"{external_id}@example.com", "phone": "+14155550123"},
+    )
+    accepted = (
+        await stack.api.post(
+            "/v1/notifications",
+            json={
+                "recipient": {"external_id": external_id},
+                "event_key": "booking.reminder",
+                "channels": ["email"],
+                "context": {
+                    "subject": "Tomorrow at 10",
+                    "message": "Your call is tomorrow at 10:00.",
+                },
+            },
+        )
+    ).json()
     return accepted["id"], accepted["workflow_id"]
 
 
 def sms_sent_for(stack, notification: dict) -> list[dict]:
     outbox = Path(stack.settings.sms_outbox_path)
     ids = {d["id"] for d in notification["deliveries"] if d["channel"] == "sms"}
-    lines = [json.loads(line) for line in outbox.read_text().splitlines()] if outbox.exists() else []
+    lines = (
+        [json.loads(line) for line in outbox.read_text().splitlines()] if outbox.exists() else []
+    )
     return [line for line in lines if line["reference"] in ids]
 
 
@@ -47,7 +68,10 @@ async def test_a_bounce_falls_back_to_sms_at_once(ts_stack, smtp):
     handle = ts_stack.client.get_workflow_handle(workflow_id)
     await handle.signal("delivery_event", DeliveryEvent(email, "bounced"))
     result = await handle.result()
-    assert {c["channel"]: c["status"] for c in result["channels"]} == {"email": "bounced", "sms": "sent"}
+    assert {c["channel"]: c["status"] for c in result["channels"]} == {
+        "email": "bounced",
+        "sms": "sent",
+    }
     notification = await ts_stack.wait_for_status(notification_id, "sent", "partially_failed")
     assert len(sms_sent_for(ts_stack, notification)) == 1
 
@@ -73,10 +97,35 @@ async def test_a_delivered_email_needs_no_fallback(ts_stack, smtp):
 
 
 async def test_fallback_rules_are_validated(ts_stack):
-    response = await ts_stack.api.put("/v1/settings/delivery-policy", json={"fallbacks": {
-        "booking.reminder": {"from_channel": "email", "to_channel": "email", "within_minutes": 5}}})
-    assert response.status_code == 422 and "to_channel must differ" in response.json()["error"]["message"]
-    response = await ts_stack.api.put("/v1/settings/delivery-policy", json={"fallbacks": {
-        "booking.reminder": {"from_channel": "email", "to_channel": "sms", "within_minutes": 0}}})
+    response = await ts_stack.api.put(
+        "/v1/settings/delivery-policy",
+        json={
+            "fallbacks": {
+                "booking.reminder": {
+                    "from_channel": "email",
+                    "to_channel": "email",
+                    "within_minutes": 5,
+                }
+            }
+        },
+    )
+    assert (
+        response.status_code == 422
+        and "to_channel must differ" in response.json()["error"]["message"]
+    )
+    response = await ts_stack.api.put(
+        "/v1/settings/delivery-policy",
+        json={
+            "fallbacks": {
+                "booking.reminder": {
+                    "from_channel": "email",
+                    "to_channel": "sms",
+                    "within_minutes": 0,
+                }
+            }
+        },
+    )
     assert response.status_code == 422
-    assert response.json()["error"]["message"].startswith("fallbacks.booking.reminder.within_minutes")
+    assert response.json()["error"]["message"].startswith(
+        "fallbacks.booking.reminder.within_minutes"
+    )

@@ -16,7 +16,9 @@ TWILIO_MESSAGES = f"/2010-04-01/Accounts/{SID}/Messages.json"
 @pytest.fixture
 async def sendgrid_stack(make_stack, temporal_env, httpserver):
     async with make_stack(
-        temporal_env, sendgrid_api_key="SG.test-key", sendgrid_base_url=httpserver.url_for("").rstrip("/")
+        temporal_env,
+        sendgrid_api_key="SG.test-key",
+        sendgrid_base_url=httpserver.url_for("").rstrip("/"),
     ) as stack:
         yield stack
 
@@ -43,13 +45,24 @@ def twilio_accepts(sid: str = "SM" + "1" * 32):
 
 
 def twilio_error(status: int, code: int, message: str, headers: dict | None = None):
-    body = {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status}
-    return Response(json.dumps(body), status=status, content_type="application/json", headers=headers)
+    body = {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+    return Response(
+        json.dumps(body), status=status, content_type="application/json", headers=headers
+    )
 
 
 async def test_sendgrid_send_records_the_message_id(sendgrid_stack, httpserver):
-    httpserver.expect_ordered_request("/v3/mail/send", method="POST").respond_with_response(sendgrid_accepts("sg-42"))
-    accepted = (await sendgrid_stack.api.post("/v1/notifications", json=email_request("ada@example.com"))).json()
+    httpserver.expect_ordered_request("/v3/mail/send", method="POST").respond_with_response(
+        sendgrid_accepts("sg-42")
+    )
+    accepted = (
+        await sendgrid_stack.api.post("/v1/notifications", json=email_request("ada@example.com"))
+    ).json()
 
     notification = await sendgrid_stack.wait_for_status(accepted["id"], "sent")
     [delivery] = notification["deliveries"]
@@ -66,7 +79,9 @@ async def test_sendgrid_5xx_is_retried_then_succeeds(sendgrid_stack, httpserver)
     for _ in range(2):
         httpserver.expect_ordered_request("/v3/mail/send").respond_with_data("busy", status=500)
     httpserver.expect_ordered_request("/v3/mail/send").respond_with_response(sendgrid_accepts())
-    accepted = (await sendgrid_stack.api.post("/v1/notifications", json=email_request("ada@example.com"))).json()
+    accepted = (
+        await sendgrid_stack.api.post("/v1/notifications", json=email_request("ada@example.com"))
+    ).json()
 
     notification = await sendgrid_stack.wait_for_status(accepted["id"], "sent")
     assert notification["deliveries"][0]["retry_count"] == 2
@@ -83,7 +98,9 @@ async def test_sendgrid_429_waits_at_least_retry_after(sendgrid_stack, httpserve
         return sendgrid_accepts()
 
     httpserver.expect_request("/v3/mail/send").respond_with_handler(handler)
-    accepted = (await sendgrid_stack.api.post("/v1/notifications", json=email_request("ada@example.com"))).json()
+    accepted = (
+        await sendgrid_stack.api.post("/v1/notifications", json=email_request("ada@example.com"))
+    ).json()
 
     await sendgrid_stack.wait_for_status(accepted["id"], "sent")
     assert len(seen) == 2
@@ -92,10 +109,19 @@ async def test_sendgrid_429_waits_at_least_retry_after(sendgrid_stack, httpserve
 
 async def test_sendgrid_400_fails_without_retry(sendgrid_stack, httpserver):
     httpserver.expect_request("/v3/mail/send").respond_with_json(
-        {"errors": [{"message": "Does not contain a valid address.", "field": "personalizations.0.to.0.email"}]},
+        {
+            "errors": [
+                {
+                    "message": "Does not contain a valid address.",
+                    "field": "personalizations.0.to.0.email",
+                }
+            ]
+        },
         status=400,
     )
-    accepted = (await sendgrid_stack.api.post("/v1/notifications", json=email_request("ada@example.com"))).json()
+    accepted = (
+        await sendgrid_stack.api.post("/v1/notifications", json=email_request("ada@example.com"))
+    ).json()
 
     notification = await sendgrid_stack.wait_for_status(accepted["id"], "failed")
     assert len(httpserver.log) == 1
@@ -105,9 +131,16 @@ async def test_sendgrid_400_fails_without_retry(sendgrid_stack, httpserver):
 
 async def test_sendgrid_rejected_credentials_fail_without_retry(sendgrid_stack, httpserver):
     httpserver.expect_request("/v3/mail/send").respond_with_json(
-        {"errors": [{"message": "The provided authorization grant is invalid, expired, or revoked"}]}, status=401
+        {
+            "errors": [
+                {"message": "The provided authorization grant is invalid, expired, or revoked"}
+            ]
+        },
+        status=401,
     )
-    accepted = (await sendgrid_stack.api.post("/v1/notifications", json=email_request("ada@example.com"))).json()
+    accepted = (
+        await sendgrid_stack.api.post("/v1/notifications", json=email_request("ada@example.com"))
+    ).json()
 
     notification = await sendgrid_stack.wait_for_status(accepted["id"], "failed")
     assert len(httpserver.log) == 1
@@ -124,7 +157,9 @@ def sms_request(phone: str = "+14155550123") -> dict:
 
 
 async def test_twilio_send_records_the_sid(twilio_stack, httpserver):
-    httpserver.expect_request(TWILIO_MESSAGES, method="POST").respond_with_response(twilio_accepts("SM" + "7" * 32))
+    httpserver.expect_request(TWILIO_MESSAGES, method="POST").respond_with_response(
+        twilio_accepts("SM" + "7" * 32)
+    )
     accepted = (await twilio_stack.api.post("/v1/notifications", json=sms_request())).json()
 
     notification = await twilio_stack.wait_for_status(accepted["id"], "sent")
@@ -141,7 +176,9 @@ async def test_twilio_invalid_number_fails_without_retry(twilio_stack, httpserve
     httpserver.expect_request(TWILIO_MESSAGES).respond_with_response(
         twilio_error(400, 21211, "The 'To' number +14155550000 is not a valid phone number.")
     )
-    accepted = (await twilio_stack.api.post("/v1/notifications", json=sms_request("+14155550000"))).json()
+    accepted = (
+        await twilio_stack.api.post("/v1/notifications", json=sms_request("+14155550000"))
+    ).json()
 
     notification = await twilio_stack.wait_for_status(accepted["id"], "failed")
     assert len(httpserver.log) == 1
@@ -149,7 +186,9 @@ async def test_twilio_invalid_number_fails_without_retry(twilio_stack, httpserve
 
 
 async def test_twilio_5xx_and_429_are_retried(twilio_stack, httpserver):
-    httpserver.expect_ordered_request(TWILIO_MESSAGES).respond_with_response(twilio_error(500, 20500, "Internal"))
+    httpserver.expect_ordered_request(TWILIO_MESSAGES).respond_with_response(
+        twilio_error(500, 20500, "Internal")
+    )
     httpserver.expect_ordered_request(TWILIO_MESSAGES).respond_with_response(
         twilio_error(429, 20429, "Too Many Requests", {"Retry-After": "1"})
     )

@@ -8,8 +8,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.worker import UnsandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from config.settings import Settings
 from bootstrap import workflow_runner
+from config.settings import Settings
 from tests.e2e.test_email_smtp import email_request
 
 
@@ -21,7 +21,9 @@ async def production_stack(make_stack, temporal_env):
 
 async def test_a_send_that_succeeds_at_once_takes_one_workflow_task(production_stack, smtp):
     address = f"{uuid.uuid4().hex[:8]}@example.com"
-    accepted = (await production_stack.api.post("/v1/notifications", json=email_request(address))).json()
+    accepted = (
+        await production_stack.api.post("/v1/notifications", json=email_request(address))
+    ).json()
 
     [mail] = await smtp.wait_for(address)
     notification = await production_stack.wait_for_status(accepted["id"], "sent")
@@ -38,7 +40,9 @@ async def test_a_send_that_succeeds_at_once_takes_one_workflow_task(production_s
 async def test_a_transient_failure_hands_the_send_to_a_server_kept_retry(production_stack, smtp):
     address = f"{uuid.uuid4().hex[:8]}@example.com"
     smtp.script.append("451 4.3.0 Try again later")
-    accepted = (await production_stack.api.post("/v1/notifications", json=email_request(address))).json()
+    accepted = (
+        await production_stack.api.post("/v1/notifications", json=email_request(address))
+    ).json()
 
     await smtp.wait_for(address)
     notification = await production_stack.wait_for_status(accepted["id"], "sent")
@@ -47,7 +51,9 @@ async def test_a_transient_failure_hands_the_send_to_a_server_kept_retry(product
     handle = production_stack.client.get_workflow_handle(accepted["workflow_id"])
     await handle.result()
     events = [event.event_type async for event in handle.fetch_history_events()]
-    assert events.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) == 1  # the retry, after a timer
+    assert (
+        events.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) == 1
+    )  # the retry, after a timer
     assert EventType.EVENT_TYPE_TIMER_STARTED in events
 
 

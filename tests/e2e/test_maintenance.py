@@ -1,7 +1,7 @@
 """The maintenance jobs, run as the Schedules run them: purge, retry failed deliveries, failure monitor."""
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select, update
 
@@ -26,7 +26,7 @@ async def run(stack, workflow, input):
 
 
 async def old_notification(sessions, tenant_id, days_old: int, status: str) -> uuid.UUID:
-    created = datetime.now(timezone.utc) - timedelta(days=days_old)
+    created = datetime.now(UTC) - timedelta(days=days_old)
     notification_id = uuid.uuid4()
     async with sessions.begin() as session:
         recipient_id = await session.scalar(
@@ -76,7 +76,7 @@ async def test_the_purge_deletes_finished_logs_past_the_retention_in_batches(sta
                 event_id="old-event",
                 type="booking.created",
                 digest=b"0" * 32,
-                received_at=datetime.now(timezone.utc) - timedelta(days=100),
+                received_at=datetime.now(UTC) - timedelta(days=100),
             )
         )
 
@@ -198,13 +198,13 @@ async def failed_notice(
         await session.execute(
             update(Delivery)
             .where(Delivery.notification_id == notification_id)
-            .values(status="failed", retry_count=4, failed_at=datetime.now(timezone.utc))
+            .values(status="failed", retry_count=4, failed_at=datetime.now(UTC))
         )
     return notification_id
 
 
 async def test_a_failed_reminder_is_retried_only_while_it_is_still_true(stack, sessions):
-    start = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=1)
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
     live, cancelled, moved = new_booking_id(), new_booking_id(), new_booking_id()
     async with sessions.begin() as session:
         for booking, status, at in (
@@ -233,24 +233,33 @@ async def test_a_failed_reminder_is_retried_only_while_it_is_still_true(stack, s
 
     async with sessions() as session:
         found = await retryable_failures(
-            session, datetime.now(timezone.utc) - timedelta(minutes=5), 4, 1000
+            session, datetime.now(UTC) - timedelta(minutes=5), 4, 1000
         )
     ids = {notification.id for _, notification in found}
     assert {retried, cancellation} <= ids and not {stale, outdated} & ids
 
 
 async def test_failures_that_ended_early_on_the_provider_side_are_retried(stack, sessions):
-    start = datetime.now(timezone.utc) + timedelta(days=1)
-    circuit = await failed_notice(sessions, stack.tenant_id, "payment.completed", new_booking_id(), start)
-    refused = await failed_notice(sessions, stack.tenant_id, "payment.completed", new_booking_id(), start)
+    start = datetime.now(UTC) + timedelta(days=1)
+    circuit = await failed_notice(
+        sessions, stack.tenant_id, "payment.completed", new_booking_id(), start
+    )
+    refused = await failed_notice(
+        sessions, stack.tenant_id, "payment.completed", new_booking_id(), start
+    )
     async with sessions.begin() as session:
-        for notification_id, kind in ((circuit, "ProviderUnavailable"), (refused, "PermanentSendError")):
+        for notification_id, kind in (
+            (circuit, "ProviderUnavailable"),
+            (refused, "PermanentSendError"),
+        ):
             await session.execute(
                 update(Delivery)
                 .where(Delivery.notification_id == notification_id)
                 .values(retry_count=1, status_reason=kind)
             )
     async with sessions() as session:
-        found = await retryable_failures(session, datetime.now(timezone.utc) - timedelta(minutes=5), 4, 1000)
+        found = await retryable_failures(
+            session, datetime.now(UTC) - timedelta(minutes=5), 4, 1000
+        )
     ids = {notification.id for _, notification in found}
     assert circuit in ids and refused not in ids

@@ -109,7 +109,9 @@ def schema(url: str) -> dict[str, list[tuple]]:
 
 
 def single_head() -> str:
-    return ScriptDirectory.from_config(alembic_config("postgresql://unused/unused")).get_current_head()
+    return ScriptDirectory.from_config(
+        alembic_config("postgresql://unused/unused")
+    ).get_current_head()
 
 
 def test_an_empty_database_upgrades_to_the_single_head(new_database):
@@ -119,8 +121,12 @@ def test_an_empty_database_upgrades_to_the_single_head(new_database):
     found = schema(url)
     # Something from 0001 and from each former head.
     assert {
-        "notifications", "templates", "bookings", "tenant_policy_settings",
-        "invalid_addresses", "provider_circuits",
+        "notifications",
+        "templates",
+        "bookings",
+        "tenant_policy_settings",
+        "invalid_addresses",
+        "provider_circuits",
     } <= {row[0] for row in found["tables"]}
     assert {("tenant_policy_settings", "fallbacks"), ("deliveries", "failover_log")} <= {
         row[:2] for row in found["columns"]
@@ -135,7 +141,12 @@ def test_a_database_at_the_six_former_heads_upgrades_to_the_same_schema(new_data
         command.upgrade(config, revision)
     # The rows `upgrade(url)` to "heads" left before the merge revision existed (0002 and 0004
     # implied by 0005 and 0007, which needed them).
-    assert versions(six_heads) == ["0003_bookings", "0005_tracking", "0006_failover", "0007_fallbacks"]
+    assert versions(six_heads) == [
+        "0003_bookings",
+        "0005_tracking",
+        "0006_failover",
+        "0007_fallbacks",
+    ]
     before = schema(six_heads)
 
     command.upgrade(config, MERGE)

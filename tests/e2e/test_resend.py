@@ -35,13 +35,18 @@ async def test_resending_a_failed_delivery_starts_a_linked_chain(stack, smtp):
     again = await stack.api.post(f"/v1/deliveries/{old['id']}/resend")
     assert again.status_code == 409 and "already resent" in again.json()["error"]["message"]
     sent_one = await stack.api.post(f"/v1/deliveries/{resent['id']}/resend")
-    assert sent_one.status_code == 409 and "only failed or bounced" in sent_one.json()["error"]["message"]
+    assert (
+        sent_one.status_code == 409
+        and "only failed or bounced" in sent_one.json()["error"]["message"]
+    )
 
 
 async def test_a_suppressed_address_is_not_resent(stack, smtp, sessions):
     notification, to = await failed_delivery(stack, smtp)
     async with sessions.begin() as session:
-        await mark_address_invalid(session, stack.tenant_id, "email", to, "hard bounce: 550 mailbox unavailable")
+        await mark_address_invalid(
+            session, stack.tenant_id, "email", to, "hard bounce: 550 mailbox unavailable"
+        )
     response = await stack.api.post(f"/v1/deliveries/{notification['deliveries'][0]['id']}/resend")
     assert response.status_code == 409
     assert "suppressed: hard bounce" in response.json()["error"]["message"]
@@ -51,10 +56,18 @@ async def test_bulk_resend_by_filter_and_tenant_isolation(stack, smtp, sessions)
     failed = [await failed_delivery(stack, smtp) for _ in range(3)]
     _, other_key = await new_tenant(sessions, "Other")
     other = {"Authorization": f"Bearer {other_key}"}
-    assert (await stack.api.post(f"/v1/deliveries/{failed[0][0]['deliveries'][0]['id']}/resend", headers=other)).status_code == 404
-    assert (await stack.api.post("/v1/deliveries/resend", json={"status": "failed"}, headers=other)).json()["resent"] == []
+    assert (
+        await stack.api.post(
+            f"/v1/deliveries/{failed[0][0]['deliveries'][0]['id']}/resend", headers=other
+        )
+    ).status_code == 404
+    assert (
+        await stack.api.post("/v1/deliveries/resend", json={"status": "failed"}, headers=other)
+    ).json()["resent"] == []
 
-    response = await stack.api.post("/v1/deliveries/resend", json={"status": "failed", "channel": "email"})
+    response = await stack.api.post(
+        "/v1/deliveries/resend", json={"status": "failed", "channel": "email"}
+    )
     assert response.status_code == 202, response.text
     assert len(response.json()["resent"]) == 3 and response.json()["skipped"] == []
     for notification, to in failed:

@@ -2,20 +2,22 @@
 
 import asyncio
 import uuid
-from datetime import datetime, timedelta, timezone
-
+from datetime import UTC, datetime, timedelta
 
 from tests.e2e.test_email_smtp import email_request
 
 
-
 def in_two_days() -> str:
-    return (datetime.now(timezone.utc) + timedelta(days=2)).isoformat()
+    return (datetime.now(UTC) + timedelta(days=2)).isoformat()
 
 
 async def test_send_at_two_days_ahead_sends_after_the_timer(ts_stack, time_skipping_env, smtp):
     address = f"{uuid.uuid4().hex[:8]}@example.com"
-    accepted = (await ts_stack.api.post("/v1/notifications", json=email_request(address, send_at=in_two_days()))).json()
+    accepted = (
+        await ts_stack.api.post(
+            "/v1/notifications", json=email_request(address, send_at=in_two_days())
+        )
+    ).json()
     scheduled = await ts_stack.wait_for_status(accepted["id"], "scheduled")
     assert scheduled["deliveries"][0]["status"] == "pending"
     assert smtp.to(address) == []
@@ -60,7 +62,9 @@ async def test_cancel_after_sending_changes_nothing(stack, smtp):
 
 
 async def test_workflow_query_and_search_attributes(stack, smtp):
-    accepted = (await stack.api.post("/v1/notifications", json=email_request("sa@example.com"))).json()
+    accepted = (
+        await stack.api.post("/v1/notifications", json=email_request("sa@example.com"))
+    ).json()
     await stack.wait_for_status(accepted["id"], "sent")
     handle = stack.client.get_workflow_handle(accepted["workflow_id"])
     state = await handle.query("status")

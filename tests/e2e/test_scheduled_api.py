@@ -1,7 +1,7 @@
 """GET /v1/scheduled with both kinds, and cancel / reschedule for each, on a time-skipping server."""
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tests.e2e.bookings_factory import (
     booking_event,
@@ -26,7 +26,7 @@ async def scheduled(stack) -> list[dict]:
 async def test_reminders_are_listed_cancelled_and_moved(ts_stack, time_skipping_env, smtp):
     env, stack = time_skipping_env, ts_stack
     booking_id, invitee = new_booking_id(), new_address()
-    start = (datetime.now(timezone.utc) + 3 * DAY).replace(second=0, microsecond=0)
+    start = (datetime.now(UTC) + 3 * DAY).replace(second=0, microsecond=0)
     with env.with_time_skipping_disabled():
         await post_event(
             stack, booking_event("booking.created", booking_id, start, invitee_email=invitee)
@@ -83,7 +83,7 @@ async def test_a_notification_is_rescheduled_as_a_cancelled_original_and_a_new_c
 ):
     stack = ts_stack
     address = new_address()
-    send_at = datetime.now(timezone.utc) + 2 * DAY
+    send_at = datetime.now(UTC) + 2 * DAY
     accepted = (
         await stack.api.post(
             "/v1/notifications", json=email_request(address, send_at=send_at.isoformat())

@@ -32,7 +32,9 @@ def server():
 
 
 def message(to: str) -> EmailMessage:
-    return EmailMessage(to=to, subject="Hello", text="Hi there", sender="Herald <herald@example.com>")
+    return EmailMessage(
+        to=to, subject="Hello", text="Hi there", sender="Herald <herald@example.com>"
+    )
 
 
 def addresses(n: int) -> list[str]:

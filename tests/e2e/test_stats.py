@@ -17,28 +17,63 @@ RANGE = {"from": "2025-03-01T00:00:00Z", "to": "2025-03-03T00:00:00Z"}
 
 # (created_at, channel, provider, event_key, template, {status: how many})
 FIXTURE = [
-    (DAY1, "email", "sendgrid", "booking.confirmation", "T1",
-     {"sent": 2, "delivered": 3, "opened": 2, "clicked": 1, "bounced": 1, "failed": 1}),
+    (
+        DAY1,
+        "email",
+        "sendgrid",
+        "booking.confirmation",
+        "T1",
+        {"sent": 2, "delivered": 3, "opened": 2, "clicked": 1, "bounced": 1, "failed": 1},
+    ),
     (DAY1, "sms", "twilio", "booking.reminder", None, {"delivered": 4, "failed": 2}),
-    (DAY2, "email", "sendgrid", "payment.completed", "T2", {"opened": 1, "clicked": 2, "bounced": 2}),
+    (
+        DAY2,
+        "email",
+        "sendgrid",
+        "payment.completed",
+        "T2",
+        {"opened": 1, "clicked": 2, "bounced": 2},
+    ),
     (DAY2, "email", "smtp", "booking.confirmation", "T1", {"sent": 3}),
     (DAY2, "email", None, "payment.completed", None, {"failed": 1}),  # failed before any provider
     # never attempted: counted nowhere
-    (DAY2, "email", None, "payment.completed", None,
-     {"pending": 2, "suppressed": 3, "cancelled": 1, "digested": 1, "deferred": 1}),
+    (
+        DAY2,
+        "email",
+        None,
+        "payment.completed",
+        None,
+        {"pending": 2, "suppressed": 3, "cancelled": 1, "digested": 1, "deferred": 1},
+    ),
     # outside the range ([from, to)): counted nowhere
     (DAY1 - timedelta(days=1), "email", "sendgrid", "booking.confirmation", "T1", {"sent": 5}),
-    (datetime(2025, 3, 3, tzinfo=UTC), "email", "sendgrid", "booking.confirmation", "T1", {"sent": 5}),
+    (
+        datetime(2025, 3, 3, tzinfo=UTC),
+        "email",
+        "sendgrid",
+        "booking.confirmation",
+        "T1",
+        {"sent": 5},
+    ),
 ]
 
 
 async def _template_version(session, tenant_id, name: str) -> uuid.UUID:
     template_id, version_id = uuid.uuid4(), uuid.uuid4()
     common = dict(name=name, locale="en", subject="s", text_body="t")
-    await session.execute(insert(NotificationTemplate).values(
-        id=template_id, tenant_id=tenant_id, event_key="booking.confirmation", channel="email",
-        current_version_id=version_id, **common))
-    await session.execute(insert(TemplateVersion).values(id=version_id, template_id=template_id, version=1, **common))
+    await session.execute(
+        insert(NotificationTemplate).values(
+            id=template_id,
+            tenant_id=tenant_id,
+            event_key="booking.confirmation",
+            channel="email",
+            current_version_id=version_id,
+            **common,
+        )
+    )
+    await session.execute(
+        insert(TemplateVersion).values(id=version_id, template_id=template_id, version=1, **common)
+    )
     return template_id, version_id
 
 
@@ -47,22 +82,44 @@ async def known_deliveries(stack, sessions) -> dict[str, str]:
     """Inserts FIXTURE for the stack's tenant; returns the template ids by fixture name."""
     tenant_id = stack.tenant_id
     async with sessions.begin() as session:
-        templates = {name: await _template_version(session, tenant_id, name) for name in ("T1", "T2")}
+        templates = {
+            name: await _template_version(session, tenant_id, name) for name in ("T1", "T2")
+        }
         recipient_id = uuid.uuid4()
-        await session.execute(insert(Recipient).values(id=recipient_id, tenant_id=tenant_id, external_id="stats"))
+        await session.execute(
+            insert(Recipient).values(id=recipient_id, tenant_id=tenant_id, external_id="stats")
+        )
         for created_at, channel, provider, event_key, template, counts in FIXTURE:
             for status, how_many in counts.items():
                 for _ in range(how_many):
                     notification_id = uuid.uuid4()
-                    await session.execute(insert(Notification).values(
-                        id=notification_id, tenant_id=tenant_id, recipient_id=recipient_id, event_key=event_key,
-                        priority="normal", context={}, idempotency_key=str(notification_id),
-                        request_digest=hashlib.sha256(b"").digest(), workflow_id=f"wf-{notification_id}",
-                        status="sent", created_at=created_at))
-                    await session.execute(insert(Delivery).values(
-                        id=uuid.uuid4(), tenant_id=tenant_id, notification_id=notification_id, channel=channel,
-                        provider=provider, status=status, created_at=created_at,
-                        template_version_id=templates[template][1] if template else None))
+                    await session.execute(
+                        insert(Notification).values(
+                            id=notification_id,
+                            tenant_id=tenant_id,
+                            recipient_id=recipient_id,
+                            event_key=event_key,
+                            priority="normal",
+                            context={},
+                            idempotency_key=str(notification_id),
+                            request_digest=hashlib.sha256(b"").digest(),
+                            workflow_id=f"wf-{notification_id}",
+                            status="sent",
+                            created_at=created_at,
+                        )
+                    )
+                    await session.execute(
+                        insert(Delivery).values(
+                            id=uuid.uuid4(),
+                            tenant_id=tenant_id,
+                            notification_id=notification_id,
+                            channel=channel,
+                            provider=provider,
+                            status=status,
+                            created_at=created_at,
+                            template_version_id=templates[template][1] if template else None,
+                        )
+                    )
     return {name: str(ids[0]) for name, ids in templates.items()}
 
 
@@ -74,9 +131,17 @@ def figures(sent, delivered, opened, clicked, failed, bounced) -> dict:
         return round(part / whole, 4) if whole else None
 
     return dict(
-        sent=sent, delivered=delivered, opened=opened, clicked=clicked, failed=failed, bounced=bounced,
-        attempted=attempted, delivery_rate=ratio(delivered, attempted), bounce_rate=ratio(bounced, attempted),
-        open_rate=ratio(opened, delivered), click_rate=ratio(clicked, delivered),
+        sent=sent,
+        delivered=delivered,
+        opened=opened,
+        clicked=clicked,
+        failed=failed,
+        bounced=bounced,
+        attempted=attempted,
+        delivery_rate=ratio(delivered, attempted),
+        bounce_rate=ratio(bounced, attempted),
+        open_rate=ratio(opened, delivered),
+        click_rate=ratio(clicked, delivered),
     )
 
 
@@ -92,7 +157,9 @@ def by_key(result: dict) -> dict:
 
 async def test_totals(stack, known_deliveries):
     result = await stats(stack)
-    assert result["totals"] == figures(sent=18, delivered=13, opened=6, clicked=3, failed=4, bounced=3)
+    assert result["totals"] == figures(
+        sent=18, delivered=13, opened=6, clicked=3, failed=4, bounced=3
+    )
     assert result["totals"]["delivery_rate"] == 0.52 and result["totals"]["open_rate"] == 0.4615
     assert result["groups"] == [] and result["from"] == "2025-03-01T00:00:00Z"
 
@@ -103,7 +170,9 @@ async def test_by_day(stack, known_deliveries):
         "2025-03-01": figures(sent=12, delivered=10, opened=3, clicked=1, failed=3, bounced=1),
         "2025-03-02": figures(sent=6, delivered=3, opened=3, clicked=2, failed=1, bounced=2),
     }
-    assert result["totals"] == figures(sent=18, delivered=13, opened=6, clicked=3, failed=4, bounced=3)
+    assert result["totals"] == figures(
+        sent=18, delivered=13, opened=6, clicked=3, failed=4, bounced=3
+    )
 
 
 async def test_by_channel(stack, known_deliveries):
@@ -126,7 +195,9 @@ async def test_by_provider(stack, known_deliveries):
 
 async def test_by_event_key(stack, known_deliveries):
     assert by_key(await stats(stack, group_by="event_key")) == {
-        "booking.confirmation": figures(sent=11, delivered=6, opened=3, clicked=1, failed=1, bounced=1),
+        "booking.confirmation": figures(
+            sent=11, delivered=6, opened=3, clicked=1, failed=1, bounced=1
+        ),
         "booking.reminder": figures(sent=4, delivered=4, opened=0, clicked=0, failed=2, bounced=0),
         "payment.completed": figures(sent=3, delivered=3, opened=3, clicked=2, failed=1, bounced=2),
     }
@@ -134,8 +205,12 @@ async def test_by_event_key(stack, known_deliveries):
 
 async def test_by_template(stack, known_deliveries):
     assert by_key(await stats(stack, group_by="template")) == {
-        known_deliveries["T1"]: figures(sent=11, delivered=6, opened=3, clicked=1, failed=1, bounced=1),
-        known_deliveries["T2"]: figures(sent=3, delivered=3, opened=3, clicked=2, failed=0, bounced=2),
+        known_deliveries["T1"]: figures(
+            sent=11, delivered=6, opened=3, clicked=1, failed=1, bounced=1
+        ),
+        known_deliveries["T2"]: figures(
+            sent=3, delivered=3, opened=3, clicked=2, failed=0, bounced=2
+        ),
         None: figures(sent=4, delivered=4, opened=0, clicked=0, failed=3, bounced=0),
     }
 
@@ -144,7 +219,9 @@ async def test_another_tenant_sees_none_of_it(stack, sessions, known_deliveries)
     _, key = await new_tenant(sessions, "Other")
     async with await stack.as_tenant(key) as other:
         response = await other.get("/v1/stats", params={**RANGE, "group_by": "channel"})
-    assert response.json()["totals"] == figures(0, 0, 0, 0, 0, 0) and response.json()["groups"] == []
+    assert (
+        response.json()["totals"] == figures(0, 0, 0, 0, 0, 0) and response.json()["groups"] == []
+    )
 
 
 async def test_default_range_is_the_last_30_days(stack):
@@ -154,13 +231,16 @@ async def test_default_range_is_the_last_30_days(stack):
     assert abs(end - datetime.now(UTC)) < timedelta(minutes=1)
 
 
-@pytest.mark.parametrize("params,field", [
-    ({"from": "2025-03-03T00:00:00Z", "to": "2025-03-01T00:00:00Z"}, "from"),
-    ({"from": "yesterday"}, "from"),
-    ({"to": "2025-13-01"}, "to"),
-    ({"from": "2020-01-01T00:00:00Z", "to": "2025-01-01T00:00:00Z"}, "to"),
-    ({"group_by": "recipient"}, "group_by"),
-])
+@pytest.mark.parametrize(
+    "params,field",
+    [
+        ({"from": "2025-03-03T00:00:00Z", "to": "2025-03-01T00:00:00Z"}, "from"),
+        ({"from": "yesterday"}, "from"),
+        ({"to": "2025-13-01"}, "to"),
+        ({"from": "2020-01-01T00:00:00Z", "to": "2025-01-01T00:00:00Z"}, "to"),
+        ({"group_by": "recipient"}, "group_by"),
+    ],
+)
 async def test_invalid_parameters_are_422_naming_the_field(stack, params, field):
     response = await stack.api.get("/v1/stats", params=params)
     assert response.status_code == 422

@@ -291,9 +291,14 @@ async def test_the_sms_segment_limit_is_a_setting(make_stack, temporal_env):
         two_segments = sms_template(body="{{ event_name }} " + "x" * 200)
         refused = await stack.api.post("/v1/templates", json=two_segments)
         assert refused.status_code == 422
-        assert "body: SMS body is 2 segments (GSM-7); the limit is 1" in refused.json()["error"]["message"]
+        assert (
+            "body: SMS body is 2 segments (GSM-7); the limit is 1"
+            in refused.json()["error"]["message"]
+        )
 
         template = await create(stack.api, sms_template())
         long_context = {"context": {"event_name": "Созвон " * 12}}
-        preview = (await stack.api.post(f"/v1/templates/{template['id']}/preview", json=long_context)).json()
+        preview = (
+            await stack.api.post(f"/v1/templates/{template['id']}/preview", json=long_context)
+        ).json()
         assert "body: 2 segments, over the limit of 1" in preview["warnings"]

@@ -2,7 +2,7 @@
 the one builder that starts a NotificationWorkflow, and one handler answers 503 for Temporal."""
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from temporalio.client import Client
@@ -11,7 +11,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.deps import get_temporal
 from tests.conftest import temporal_binary
-from tests.e2e.bookings_factory import booking_event, eventually, new_address, new_booking_id, post_event
+from tests.e2e.bookings_factory import (
+    booking_event,
+    eventually,
+    new_address,
+    new_booking_id,
+    post_event,
+)
 from tests.e2e.test_email_smtp import email_request
 from tests.e2e.test_failover import failover_stack  # noqa: F401  (a fixture)
 from tests.e2e.test_resend import failed_delivery
@@ -21,12 +27,17 @@ from tests.utils.routes import api_routes
 from workflows import search_attributes as sa
 
 
-async def test_a_booking_confirmation_fails_over_like_any_notification(failover_stack, httpserver, smtp):  # noqa: F811
+async def test_a_booking_confirmation_fails_over_like_any_notification(
+    failover_stack, httpserver, smtp
+):
     """Booking notices used to start their workflow without the providers: the first only."""
     httpserver.expect_request("/v3/mail/send").respond_with_data("unavailable", status=500)
     invitee = new_address()
-    start = datetime.now(timezone.utc) + timedelta(days=3)
-    await post_event(failover_stack, booking_event("booking.created", new_booking_id(), start, invitee_email=invitee))
+    start = datetime.now(UTC) + timedelta(days=3)
+    await post_event(
+        failover_stack,
+        booking_event("booking.created", new_booking_id(), start, invitee_email=invitee),
+    )
 
     [confirmation] = await smtp.wait_for(invitee)
     assert "Intro call" in confirmation.subject
@@ -36,14 +47,20 @@ async def test_a_booking_confirmation_fails_over_like_any_notification(failover_
         return [d for d in log if d["address"] == invitee]
 
     # The message arrives before its delivery row records it: wait for the row.
-    [delivery] = await eventually(invitee_delivery, lambda found: found and found[0]["status"] == "sent")
+    [delivery] = await eventually(
+        invitee_delivery, lambda found: found and found[0]["status"] == "sent"
+    )
     assert delivery["provider"] == "smtp"
-    assert [(m["provider"], m["moved_to"]) for m in delivery["failover_log"]] == [("sendgrid", "smtp")]
+    assert [(m["provider"], m["moved_to"]) for m in delivery["failover_log"]] == [
+        ("sendgrid", "smtp")
+    ]
 
 
 async def test_a_resend_can_be_found_in_temporal_by_tenant_event_channel_and_status(stack, smtp):
     notification, to = await failed_delivery(stack, smtp)
-    resent = (await stack.api.post(f"/v1/deliveries/{notification['deliveries'][0]['id']}/resend")).json()
+    resent = (
+        await stack.api.post(f"/v1/deliveries/{notification['deliveries'][0]['id']}/resend")
+    ).json()
     await smtp.wait_for(to)
     handle = stack.client.get_workflow_handle(resent["workflow_id"])
     await handle.result()
@@ -64,34 +81,79 @@ async def unreachable_temporal():
     env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal_binary())
     client = await Client.connect(
         env.client.service_client.config.target_host,
-        retry_config=RetryConfig(initial_interval_millis=10, max_interval_millis=20, max_elapsed_time_millis=100, max_retries=1),
+        retry_config=RetryConfig(
+            initial_interval_millis=10,
+            max_interval_millis=20,
+            max_elapsed_time_millis=100,
+            max_retries=1,
+        ),
     )
     await env.shutdown()
     return client
 
 
-async def test_every_route_that_calls_temporal_answers_503_when_it_is_unreachable(stack, smtp, unreachable_temporal):
+async def test_every_route_that_calls_temporal_answers_503_when_it_is_unreachable(
+    stack, smtp, unreachable_temporal
+):
     """From the route list: each route that depends on the Temporal client has a request here,
     made once its data exists, and answers 503 temporal_unavailable (never a 500)."""
     api = stack.api
-    scheduled = (await api.post("/v1/notifications", json=email_request(new_address(), send_at=_later()))).json()
+    scheduled = (
+        await api.post("/v1/notifications", json=email_request(new_address(), send_at=_later()))
+    ).json()
     failed, address = await failed_delivery(stack, smtp)
     template = await create_template(api, email_template())
     await api.put("/v1/recipients/org-down", json={"email": "org-down@example.com"})
     requests = {
-        ("POST", "/v1/notifications"): ("post", "/v1/notifications", {"json": email_request(new_address())}),
-        ("POST", "/v1/notifications/{notification_id}/cancel"): ("post", f"/v1/notifications/{scheduled['id']}/cancel", {}),
-        ("POST", "/v1/deliveries/resend"): ("post", "/v1/deliveries/resend", {"json": {"status": "failed"}}),
-        ("POST", "/v1/deliveries/{delivery_id}/resend"): ("post", f"/v1/deliveries/{failed['deliveries'][0]['id']}/resend", {}),
-        ("POST", "/v1/events"): ("post", "/v1/events", {"json": booking_event("booking.created", new_booking_id(), _later_time())}),
-        ("PUT", "/v1/organizers/{organizer_id}/agenda"): ("put", "/v1/organizers/org-down/agenda", {"json": {}}),
-        ("GET", "/v1/organizers/{organizer_id}/agenda"): ("get", "/v1/organizers/org-down/agenda", {}),
-        ("POST", "/v1/scheduled/{id}/cancel"): ("post", f"/v1/scheduled/{scheduled['id']}/cancel", {}),
+        ("POST", "/v1/notifications"): (
+            "post",
+            "/v1/notifications",
+            {"json": email_request(new_address())},
+        ),
+        ("POST", "/v1/notifications/{notification_id}/cancel"): (
+            "post",
+            f"/v1/notifications/{scheduled['id']}/cancel",
+            {},
+        ),
+        ("POST", "/v1/deliveries/resend"): (
+            "post",
+            "/v1/deliveries/resend",
+            {"json": {"status": "failed"}},
+        ),
+        ("POST", "/v1/deliveries/{delivery_id}/resend"): (
+            "post",
+            f"/v1/deliveries/{failed['deliveries'][0]['id']}/resend",
+            {},
+        ),
+        ("POST", "/v1/events"): (
+            "post",
+            "/v1/events",
+            {"json": booking_event("booking.created", new_booking_id(), _later_time())},
+        ),
+        ("PUT", "/v1/organizers/{organizer_id}/agenda"): (
+            "put",
+            "/v1/organizers/org-down/agenda",
+            {"json": {}},
+        ),
+        ("GET", "/v1/organizers/{organizer_id}/agenda"): (
+            "get",
+            "/v1/organizers/org-down/agenda",
+            {},
+        ),
+        ("POST", "/v1/scheduled/{id}/cancel"): (
+            "post",
+            f"/v1/scheduled/{scheduled['id']}/cancel",
+            {},
+        ),
         ("POST", "/v1/scheduled/{id}/reschedule"): (
-            "post", f"/v1/scheduled/{scheduled['id']}/reschedule", {"json": {"send_at": _later(days=2)}},
+            "post",
+            f"/v1/scheduled/{scheduled['id']}/reschedule",
+            {"json": {"send_at": _later(days=2)}},
         ),
         ("POST", "/v1/templates/{template_id}/test"): (
-            "post", f"/v1/templates/{template['id']}/test", {"json": {"email": new_address()}},
+            "post",
+            f"/v1/templates/{template['id']}/test",
+            {"json": {"email": new_address()}},
         ),
     }
     # Best effort by design: what they change is committed first; workflows are told if possible
@@ -110,16 +172,22 @@ async def test_every_route_that_calls_temporal_answers_503_when_it_is_unreachabl
         if _uses_temporal(route.dependant)
         for method in route.methods
     }
-    assert temporal_routes - best_effort - reports_it == set(requests), "a route that calls Temporal has no case here"
+    assert temporal_routes - best_effort - reports_it == set(requests), (
+        "a route that calls Temporal has no case here"
+    )
 
     stack.app.state.temporal = unreachable_temporal
     for (method, path), (verb, url, options) in requests.items():
         response = await getattr(api, verb)(url, **options)
-        assert response.status_code == 503, f"{method} {path}: {response.status_code} {response.text}"
+        assert response.status_code == 503, (
+            f"{method} {path}: {response.status_code} {response.text}"
+        )
         assert response.json()["error"]["code"] == "temporal_unavailable", f"{method} {path}"
     payment = await api.post("/v1/events", json=_payment_event())
     assert payment.status_code == 503, payment.text
-    preferences = await api.patch("/v1/recipients/org-down/preferences", json={"daily_agenda_time": "09:30"})
+    preferences = await api.patch(
+        "/v1/recipients/org-down/preferences", json={"daily_agenda_time": "09:30"}
+    )
     assert preferences.status_code == 200, preferences.text
 
     # Nothing was lost: the resend stored while Temporal was down completes on the retry.
@@ -130,7 +198,7 @@ async def test_every_route_that_calls_temporal_answers_503_when_it_is_unreachabl
 
 
 def _later_time(days: int = 1) -> datetime:
-    return datetime.now(timezone.utc) + timedelta(days=days)
+    return datetime.now(UTC) + timedelta(days=days)
 
 
 def _later(days: int = 1) -> str:
@@ -141,7 +209,7 @@ def _payment_event() -> dict:
     return {
         "id": f"evt-{uuid.uuid4().hex[:12]}",
         "type": "payment.completed",
-        "occurred_at": datetime.now(timezone.utc).isoformat(),
+        "occurred_at": datetime.now(UTC).isoformat(),
         "data": {
             "payment_id": "pay-1",
             "amount": "42.00",

@@ -18,11 +18,15 @@ from tests.e2e.webhooks_factory import (
 )
 
 
-
-
 def twilio_form(delivery: dict, status: str, **fields) -> dict:
-    return {"MessageSid": delivery["provider_message_id"], "MessageStatus": status,
-            "AccountSid": "AC" + "0" * 32, "To": "+14155550123", "From": "+15005550006", **fields}
+    return {
+        "MessageSid": delivery["provider_message_id"],
+        "MessageStatus": status,
+        "AccountSid": "AC" + "0" * 32,
+        "To": "+14155550123",
+        "From": "+15005550006",
+        **fields,
+    }
 
 
 async def test_twilio_signed_delivered_callback_updates_the_delivery(tracked, httpserver, sessions):
@@ -50,7 +54,9 @@ async def test_twilio_undelivered_records_the_error_code(tracked, httpserver, se
     assert row.error == "twilio undelivered: error 30007 (filtered by the carrier)"
 
 
-async def test_twilio_forged_or_unsigned_callbacks_are_refused_and_change_nothing(tracked, httpserver, sessions):
+async def test_twilio_forged_or_unsigned_callbacks_are_refused_and_change_nothing(
+    tracked, httpserver, sessions
+):
     delivery = await send_sms_through_twilio(tracked, httpserver)
     form = twilio_form(delivery, "failed", ErrorCode="30008")
 
@@ -58,7 +64,8 @@ async def test_twilio_forged_or_unsigned_callbacks_are_refused_and_change_nothin
     unsigned = await post_twilio(tracked, form, signature="")
     signed = await post_twilio(tracked, twilio_form(delivery, "delivered"))
     tampered = await tracked.api.post(
-        TWILIO_PATH, data={**form, "MessageStatus": "undelivered"},
+        TWILIO_PATH,
+        data={**form, "MessageStatus": "undelivered"},
         headers={"X-Twilio-Signature": signed.request.headers["X-Twilio-Signature"]},
     )
 
@@ -67,14 +74,26 @@ async def test_twilio_forged_or_unsigned_callbacks_are_refused_and_change_nothin
     assert (await delivery_row(sessions, delivery)).status == "delivered"
 
 
-async def test_sendgrid_batch_moves_the_delivery_forward_and_dates_each_stage(tracked, httpserver, sessions):
+async def test_sendgrid_batch_moves_the_delivery_forward_and_dates_each_stage(
+    tracked, httpserver, sessions
+):
     delivery = await send_email_through_sendgrid(tracked, httpserver)
-    batch = [sendgrid_event(kind, delivery, timestamp=1767225600 + i)
-             for i, kind in enumerate(["processed", "delivered", "open", "click"])]
+    batch = [
+        sendgrid_event(kind, delivery, timestamp=1767225600 + i)
+        for i, kind in enumerate(["processed", "delivered", "open", "click"])
+    ]
 
-    response = await post_sendgrid(tracked, list(reversed(batch)))  # the order in a batch is not time order
+    response = await post_sendgrid(
+        tracked, list(reversed(batch))
+    )  # the order in a batch is not time order
 
-    assert response.json() == {"received": 4, "applied": 4, "duplicates": 0, "unknown": 0, "ignored": 0}
+    assert response.json() == {
+        "received": 4,
+        "applied": 4,
+        "duplicates": 0,
+        "unknown": 0,
+        "ignored": 0,
+    }
     row = await delivery_row(sessions, delivery)
     assert row.status == "clicked"
     stamps = [int(t.timestamp()) for t in (row.delivered_at, row.opened_at, row.clicked_at)]
@@ -87,7 +106,9 @@ async def test_status_only_moves_forward(tracked, httpserver, sessions):
 
     await post_sendgrid(tracked, [sendgrid_event("open", delivery, timestamp=1767225700)])
     await post_sendgrid(tracked, [sendgrid_event("delivered", delivery, timestamp=1767225650)])
-    await post_sendgrid(tracked, [sendgrid_event("bounce", delivery, type="bounce", reason="550 late")])
+    await post_sendgrid(
+        tracked, [sendgrid_event("bounce", delivery, type="bounce", reason="550 late")]
+    )
     await post_sendgrid(tracked, [sendgrid_event("open", delivery, timestamp=1767225800)])
 
     row = await delivery_row(sessions, delivery)
@@ -100,7 +121,10 @@ async def test_status_only_moves_forward(tracked, httpserver, sessions):
 async def test_a_bounce_overrides_sent(tracked, httpserver, sessions):
     delivery = await send_email_through_sendgrid(tracked, httpserver)
 
-    await post_sendgrid(tracked, [sendgrid_event("bounce", delivery, type="blocked", status="5.7.1", reason="IP listed")])
+    await post_sendgrid(
+        tracked,
+        [sendgrid_event("bounce", delivery, type="blocked", status="5.7.1", reason="IP listed")],
+    )
 
     row = await delivery_row(sessions, delivery)
     assert row.status == "bounced" and row.failed_at is not None
@@ -116,44 +140,81 @@ async def test_sendgrid_events_apply_once_per_event_id(tracked, httpserver, sess
     again = await post_sendgrid(tracked, batch + [dict(batch[0])])
 
     assert (first.json()["applied"], opened.json()["applied"]) == (1, 1)
-    assert again.json() == {"received": 2, "applied": 0, "duplicates": 2, "unknown": 0, "ignored": 0}
+    assert again.json() == {
+        "received": 2,
+        "applied": 0,
+        "duplicates": 2,
+        "unknown": 0,
+        "ignored": 0,
+    }
     row = await delivery_row(sessions, delivery)
     assert row.status == "opened" and row.provider_response["event"] == "open"
 
 
-async def test_sendgrid_matches_by_message_id_prefix_without_the_custom_arg(tracked, httpserver, sessions):
+async def test_sendgrid_matches_by_message_id_prefix_without_the_custom_arg(
+    tracked, httpserver, sessions
+):
     delivery = await send_email_through_sendgrid(tracked, httpserver)
 
-    response = await post_sendgrid(tracked, [sendgrid_event("delivered", message_id=delivery["provider_message_id"])])
+    response = await post_sendgrid(
+        tracked, [sendgrid_event("delivered", message_id=delivery["provider_message_id"])]
+    )
 
     assert response.json()["applied"] == 1
     assert (await delivery_row(sessions, delivery)).status == "delivered"
 
 
 async def test_unknown_messages_and_event_kinds_are_acknowledged(tracked):
-    response = await post_sendgrid(tracked, [
-        sendgrid_event("delivered", message_id="never-sent-by-herald"),
-        sendgrid_event("group_resubscribe", message_id="never-sent-by-herald"),
-    ])
-    twilio = await post_twilio(tracked, {"MessageSid": "SM" + uuid.uuid4().hex, "MessageStatus": "delivered"})
+    response = await post_sendgrid(
+        tracked,
+        [
+            sendgrid_event("delivered", message_id="never-sent-by-herald"),
+            sendgrid_event("group_resubscribe", message_id="never-sent-by-herald"),
+        ],
+    )
+    twilio = await post_twilio(
+        tracked, {"MessageSid": "SM" + uuid.uuid4().hex, "MessageStatus": "delivered"}
+    )
 
     assert response.status_code == 200
-    assert response.json() == {"received": 2, "applied": 0, "duplicates": 0, "unknown": 1, "ignored": 1}
+    assert response.json() == {
+        "received": 2,
+        "applied": 0,
+        "duplicates": 0,
+        "unknown": 1,
+        "ignored": 1,
+    }
     assert twilio.status_code == 200 and twilio.json()["unknown"] == 1
 
 
-async def test_sendgrid_forged_batches_are_refused_and_change_nothing(tracked, httpserver, sessions):
+async def test_sendgrid_forged_batches_are_refused_and_change_nothing(
+    tracked, httpserver, sessions
+):
     delivery = await send_email_through_sendgrid(tracked, httpserver)
     body = json.dumps([sendgrid_event("bounce", delivery, type="bounce")]).encode()
     signed = sendgrid_headers(body)
     other_key = ec.generate_private_key(ec.SECP256R1())
 
     answers = [
-        await tracked.api.post(SENDGRID_PATH, content=body, headers=sendgrid_headers(body, other_key)),
-        await tracked.api.post(SENDGRID_PATH, content=body.replace(b"bounce", b"click"), headers=signed),
-        await tracked.api.post(SENDGRID_PATH, content=body, headers={**signed, "X-Twilio-Email-Event-Webhook-Timestamp": "1"}),
-        await tracked.api.post(SENDGRID_PATH, content=body, headers={"Content-Type": "application/json"}),
-        await tracked.api.post(SENDGRID_PATH, content=body, headers={**signed, "X-Twilio-Email-Event-Webhook-Signature": "%%%"}),
+        await tracked.api.post(
+            SENDGRID_PATH, content=body, headers=sendgrid_headers(body, other_key)
+        ),
+        await tracked.api.post(
+            SENDGRID_PATH, content=body.replace(b"bounce", b"click"), headers=signed
+        ),
+        await tracked.api.post(
+            SENDGRID_PATH,
+            content=body,
+            headers={**signed, "X-Twilio-Email-Event-Webhook-Timestamp": "1"},
+        ),
+        await tracked.api.post(
+            SENDGRID_PATH, content=body, headers={"Content-Type": "application/json"}
+        ),
+        await tracked.api.post(
+            SENDGRID_PATH,
+            content=body,
+            headers={**signed, "X-Twilio-Email-Event-Webhook-Signature": "%%%"},
+        ),
     ]
 
     assert [a.status_code for a in answers] == [403] * 5
@@ -162,11 +223,15 @@ async def test_sendgrid_forged_batches_are_refused_and_change_nothing(tracked, h
 
 async def test_signed_but_malformed_json_is_400(tracked):
     for body in (b"[{not json", b'{"event": "open"}', b'[{"no": "event name"}]'):
-        response = await tracked.api.post(SENDGRID_PATH, content=body, headers=sendgrid_headers(body))
+        response = await tracked.api.post(
+            SENDGRID_PATH, content=body, headers=sendgrid_headers(body)
+        )
         assert response.status_code == 400, body
         assert response.json()["error"]["code"] == "malformed_event"
 
 
 async def test_webhooks_without_their_keys_are_503(stack):
     assert (await post_sendgrid(stack, [])).status_code == 503
-    assert (await post_twilio(stack, {"MessageSid": "SM1", "MessageStatus": "sent"})).status_code == 503
+    assert (
+        await post_twilio(stack, {"MessageSid": "SM1", "MessageStatus": "sent"})
+    ).status_code == 503

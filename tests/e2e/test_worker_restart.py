@@ -5,20 +5,29 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bootstrap import build_worker
 from db.models import Recipient
 from tests.e2e.test_delivery_policy import quiet_window_around_now, recipient, send
-from bootstrap import build_worker
 
 
-async def test_a_deferral_and_a_digest_survive_a_worker_restart(make_stack, time_skipping_env, sessions, smtp):
+async def test_a_deferral_and_a_digest_survive_a_worker_restart(
+    make_stack, time_skipping_env, sessions, smtp
+):
     async with make_stack(time_skipping_env) as stack:
         start, end, _ = quiet_window_around_now()
-        quiet_id, quiet_address = await recipient(stack, dnd={"enabled": True, "start": start, "end": end})
+        quiet_id, quiet_address = await recipient(
+            stack, dnd={"enabled": True, "start": start, "end": end}
+        )
         deferred = await send(stack, quiet_id)
         await stack.wait_for_status(deferred["id"], "deferred")
 
-        digest_id, digest_address = await recipient(stack, digests={"ticket": {"frequency": "hourly"}})
-        digested = [await send(stack, digest_id, "ticket.replied", context={"subject": f"Reply {i}"}) for i in range(3)]
+        digest_id, digest_address = await recipient(
+            stack, digests={"ticket": {"frequency": "hourly"}}
+        )
+        digested = [
+            await send(stack, digest_id, "ticket.replied", context={"subject": f"Reply {i}"})
+            for i in range(3)
+        ]
         for notification in digested:
             await stack.wait_for_status(notification["id"], "digested")
             # Its workflow ends once it has handed itself to the digest: only then is it the
@@ -33,9 +42,13 @@ async def test_a_deferral_and_a_digest_survive_a_worker_restart(make_stack, time
 
         async with sessions() as session:
             recipient_id = await session.scalar(
-                select(Recipient.id).where(Recipient.tenant_id == stack.tenant_id, Recipient.external_id == digest_id)
+                select(Recipient.id).where(
+                    Recipient.tenant_id == stack.tenant_id, Recipient.external_id == digest_id
+                )
             )
-        digest = stack.client.get_workflow_handle(f"digest-{stack.tenant_id}-{recipient_id}-ticket-hourly")
+        digest = stack.client.get_workflow_handle(
+            f"digest-{stack.tenant_id}-{recipient_id}-ticket-hourly"
+        )
         await time_skipping_env.fast_forward(digest, timedelta(hours=1, minutes=1))
         [mail] = await smtp.wait_for(digest_address)
         assert "3 updates" in mail.subject

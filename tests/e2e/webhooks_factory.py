@@ -37,9 +37,12 @@ def public_key_as_sendgrid_shows_it(private_key: ec.EllipticCurvePrivateKey) -> 
 def tracking_settings(httpserver) -> dict:
     base = httpserver.url_for("").rstrip("/")
     return dict(
-        sendgrid_api_key="SG.test-key", sendgrid_base_url=base,
+        sendgrid_api_key="SG.test-key",
+        sendgrid_base_url=base,
         sendgrid_webhook_public_key=public_key_as_sendgrid_shows_it(SENDGRID_KEY),
-        twilio_account_sid=SID, twilio_auth_token=TWILIO_TOKEN, twilio_from_number="+15005550006",
+        twilio_account_sid=SID,
+        twilio_auth_token=TWILIO_TOKEN,
+        twilio_from_number="+15005550006",
         twilio_base_url=base,
     )
 
@@ -54,11 +57,15 @@ def sendgrid_headers(body: bytes, key: ec.EllipticCurvePrivateKey = SENDGRID_KEY
     }
 
 
-def sendgrid_event(kind: str, delivery: dict | None = None, message_id: str | None = None, **fields) -> dict:
+def sendgrid_event(
+    kind: str, delivery: dict | None = None, message_id: str | None = None, **fields
+) -> dict:
     """One event as SendGrid posts it: its own id, the message id with SendGrid's suffix, and
     the custom arg the send set (left out when `delivery` is None)."""
     event = {
-        "email": "ada@example.com", "timestamp": int(time.time()), "event": kind,
+        "email": "ada@example.com",
+        "timestamp": int(time.time()),
+        "event": kind,
         "sg_event_id": uuid.uuid4().hex,
         "sg_message_id": f"{message_id or delivery['provider_message_id']}.filterdrecv-p3mdgm1-1.0",
         **fields,
@@ -70,18 +77,26 @@ def sendgrid_event(kind: str, delivery: dict | None = None, message_id: str | No
 
 async def post_sendgrid(stack, events, headers: dict | None = None):
     body = json.dumps(events).encode()
-    return await stack.api.post(SENDGRID_PATH, content=body, headers=headers or sendgrid_headers(body))
+    return await stack.api.post(
+        SENDGRID_PATH, content=body, headers=headers or sendgrid_headers(body)
+    )
 
 
 async def post_twilio(stack, form: dict, token: str = TWILIO_TOKEN, signature: str | None = None):
     url = stack.settings.public_base_url + TWILIO_PATH
-    signature = signature if signature is not None else RequestValidator(token).compute_signature(url, form)
+    signature = (
+        signature if signature is not None else RequestValidator(token).compute_signature(url, form)
+    )
     return await stack.api.post(TWILIO_PATH, data=form, headers={"X-Twilio-Signature": signature})
 
 
-async def send_email_through_sendgrid(stack, httpserver, address: str | None = None, **request) -> dict:
+async def send_email_through_sendgrid(
+    stack, httpserver, address: str | None = None, **request
+) -> dict:
     """A notification sent through SendGrid (answering the local server); its delivery."""
-    httpserver.expect_oneshot_request("/v3/mail/send").respond_with_response(sendgrid_accepts(uuid.uuid4().hex))
+    httpserver.expect_oneshot_request("/v3/mail/send").respond_with_response(
+        sendgrid_accepts(uuid.uuid4().hex)
+    )
     body = email_request(address or f"{uuid.uuid4().hex[:8]}@example.com", **request)
     accepted = (await stack.api.post("/v1/notifications", json=body)).json()
     [delivery] = (await stack.wait_for_status(accepted["id"], "sent"))["deliveries"]
@@ -89,7 +104,9 @@ async def send_email_through_sendgrid(stack, httpserver, address: str | None = N
 
 
 async def send_sms_through_twilio(stack, httpserver) -> dict:
-    httpserver.expect_oneshot_request(TWILIO_MESSAGES).respond_with_response(twilio_accepts("SM" + uuid.uuid4().hex))
+    httpserver.expect_oneshot_request(TWILIO_MESSAGES).respond_with_response(
+        twilio_accepts("SM" + uuid.uuid4().hex)
+    )
     accepted = (await stack.api.post("/v1/notifications", json=sms_request())).json()
     [delivery] = (await stack.wait_for_status(accepted["id"], "sent"))["deliveries"]
     return delivery

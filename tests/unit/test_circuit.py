@@ -1,14 +1,16 @@
 """The circuit breaker's state machine."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from domain.circuit import CallOutcome, CircuitBreaker, CircuitState
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def breaker() -> CircuitBreaker:
-    return CircuitBreaker(failure_threshold=3, window=timedelta(seconds=60), cool_down=timedelta(seconds=30))
+    return CircuitBreaker(
+        failure_threshold=3, window=timedelta(seconds=60), cool_down=timedelta(seconds=30)
+    )
 
 
 def test_opens_after_threshold_failures_within_the_window():

@@ -54,7 +54,9 @@ def test_report(current, reported, cell):
 
 
 def test_a_late_delivered_does_not_overwrite_opened_but_dates_the_delivery():
-    assert apply_report("opened", "delivered") == StatusChange(DeliveryStatus.OPENED, False, "delivered_at")
+    assert apply_report("opened", "delivered") == StatusChange(
+        DeliveryStatus.OPENED, False, "delivered_at"
+    )
 
 
 def test_a_bounce_after_delivered_is_ignored():
@@ -74,11 +76,14 @@ def test_a_status_providers_do_not_report_is_refused():
         apply_report("sent", "suppressed")
 
 
-@pytest.mark.parametrize("path", [
-    ["sent", "opened", "delivered", "clicked", "opened"],
-    ["delivered", "sent", "bounced", "clicked"],
-    ["bounced", "delivered", "opened"],
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        ["sent", "opened", "delivered", "clicked", "opened"],
+        ["delivered", "sent", "bounced", "clicked"],
+        ["bounced", "delivered", "opened"],
+    ],
+)
 def test_the_status_never_moves_backwards_along_any_sequence(path):
     ranks = ["pending", "sent", "delivered", "opened", "clicked"]
     status = "pending"

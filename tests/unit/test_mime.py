@@ -48,7 +48,14 @@ def test_lines_end_in_crlf_and_stay_within_998_characters():
 
 def test_a_long_list_unsubscribe_link_stays_on_one_line():
     link = "https://herald.example/v1/unsubscribe?token=" + "x" * 400
-    raw, _ = compose(message(headers={"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}))
+    raw, _ = compose(
+        message(
+            headers={
+                "List-Unsubscribe": f"<{link}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            }
+        )
+    )
     assert f"List-Unsubscribe: <{link}>".encode() in raw.split(b"\r\n")
     assert read(raw)["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 

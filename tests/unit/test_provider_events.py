@@ -9,10 +9,19 @@ from domain.provider_events import MalformedEvent, from_sendgrid, from_twilio
 from domain.types import DeliveryStatus
 
 
-@pytest.mark.parametrize("twilio,herald", [
-    ("queued", "sent"), ("accepted", "sent"), ("sending", "sent"), ("sent", "sent"),
-    ("delivered", "delivered"), ("read", "opened"), ("undelivered", "failed"), ("failed", "failed"),
-])
+@pytest.mark.parametrize(
+    "twilio,herald",
+    [
+        ("queued", "sent"),
+        ("accepted", "sent"),
+        ("sending", "sent"),
+        ("sent", "sent"),
+        ("delivered", "delivered"),
+        ("read", "opened"),
+        ("undelivered", "failed"),
+        ("failed", "failed"),
+    ],
+)
 def test_twilio_statuses(twilio, herald):
     assert from_twilio({"MessageSid": "SM1", "MessageStatus": twilio}).status == herald
 
@@ -34,8 +43,14 @@ def test_twilio_callback_without_sid_is_malformed():
 
 
 def sendgrid(kind: str, **fields) -> dict:
-    return {"event": kind, "sg_event_id": "ev1", "sg_message_id": "abc123.filterdrecv-1.0",
-            "timestamp": 1767225600, "herald_delivery_id": "d-1", **fields}
+    return {
+        "event": kind,
+        "sg_event_id": "ev1",
+        "sg_message_id": "abc123.filterdrecv-1.0",
+        "timestamp": 1767225600,
+        "herald_delivery_id": "d-1",
+        **fields,
+    }
 
 
 def test_sendgrid_event_carries_both_references_and_its_time():
@@ -45,11 +60,21 @@ def test_sendgrid_event_carries_both_references_and_its_time():
     assert event.status == DeliveryStatus.DELIVERED
 
 
-@pytest.mark.parametrize("kind,status", [
-    ("processed", "sent"), ("deferred", "sent"), ("delivered", "delivered"), ("open", "opened"),
-    ("click", "clicked"), ("bounce", "bounced"), ("dropped", "failed"),
-    ("spamreport", None), ("unsubscribe", None), ("group_resubscribe", None),
-])
+@pytest.mark.parametrize(
+    "kind,status",
+    [
+        ("processed", "sent"),
+        ("deferred", "sent"),
+        ("delivered", "delivered"),
+        ("open", "opened"),
+        ("click", "clicked"),
+        ("bounce", "bounced"),
+        ("dropped", "failed"),
+        ("spamreport", None),
+        ("unsubscribe", None),
+        ("group_resubscribe", None),
+    ],
+)
 def test_sendgrid_statuses(kind, status):
     assert from_sendgrid(sendgrid(kind)).status == status
 
@@ -61,13 +86,20 @@ def test_only_spam_reports_and_unsubscribes_opt_out():
     assert not from_sendgrid(sendgrid("group_resubscribe")).known
 
 
-@pytest.mark.parametrize("kind,fields,invalid", [
-    ("bounce", dict(type="bounce", reason="550 5.1.1 no such user"), "hard bounce: 550 5.1.1 no such user"),
-    ("bounce", dict(type="blocked", reason="550 IP listed"), None),
-    ("bounce", dict(reason="no type given"), None),
-    ("dropped", dict(reason="Bounced Address"), "dropped by sendgrid: Bounced Address"),
-    ("dropped", dict(reason="Unsubscribed Address"), None),
-])
+@pytest.mark.parametrize(
+    "kind,fields,invalid",
+    [
+        (
+            "bounce",
+            dict(type="bounce", reason="550 5.1.1 no such user"),
+            "hard bounce: 550 5.1.1 no such user",
+        ),
+        ("bounce", dict(type="blocked", reason="550 IP listed"), None),
+        ("bounce", dict(reason="no type given"), None),
+        ("dropped", dict(reason="Bounced Address"), "dropped by sendgrid: Bounced Address"),
+        ("dropped", dict(reason="Unsubscribed Address"), None),
+    ],
+)
 def test_hard_bounces(kind, fields, invalid):
     assert from_sendgrid(sendgrid(kind, **fields)).invalid_address == invalid
 
@@ -85,7 +117,12 @@ def test_sendgrid_event_without_a_name_is_malformed():
 def test_rates_follow_the_readme():
     figures = DeliveryFigures(sent=80, delivered=60, opened=30, clicked=6, failed=5, bounced=15)
     assert figures.attempted == 100
-    assert figures.rates() == {"delivery_rate": 0.6, "bounce_rate": 0.15, "open_rate": 0.5, "click_rate": 0.1}
+    assert figures.rates() == {
+        "delivery_rate": 0.6,
+        "bounce_rate": 0.15,
+        "open_rate": 0.5,
+        "click_rate": 0.1,
+    }
 
 
 def test_rates_are_null_with_nothing_to_divide_by():

@@ -20,7 +20,9 @@ depends_on = None
 
 
 def _now(name: str) -> sa.Column:
-    return sa.Column(name, sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False)
+    return sa.Column(
+        name, sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+    )
 
 
 def upgrade() -> None:
@@ -33,7 +35,9 @@ def upgrade() -> None:
     op.create_table(
         "invalid_addresses",
         sa.Column("id", sa.UUID(), primary_key=True),
-        sa.Column("tenant_id", sa.UUID(), sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "tenant_id", sa.UUID(), sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("channel", sa.String(10), nullable=False),
         sa.Column("address", sa.String(320), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
@@ -53,7 +57,13 @@ def upgrade() -> None:
             "ix_deliveries_stats",
             "deliveries",
             ["tenant_id", "created_at"],
-            postgresql_include=["status", "channel", "provider", "template_version_id", "notification_id"],
+            postgresql_include=[
+                "status",
+                "channel",
+                "provider",
+                "template_version_id",
+                "notification_id",
+            ],
             postgresql_concurrently=True,
             if_not_exists=True,
         )

@@ -22,7 +22,12 @@ def upgrade() -> None:
         sa.Column("provider", sa.String(40), primary_key=True),
         sa.Column("state", sa.String(10), nullable=False),
         sa.Column("opened_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.text("now()")),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            nullable=False,
+            server_default=sa.text("now()"),
+        ),
     )
 
 

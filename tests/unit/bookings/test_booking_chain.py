@@ -38,7 +38,10 @@ def event(
     type: str, start: datetime = START, at: datetime = NOW, id: str | None = None, **extra
 ) -> BookingEvent:
     return BookingEvent(
-        id or f"{type}-{at.isoformat()}", BookingEventType(f"booking.{type}"), at, details(start, **extra)
+        id or f"{type}-{at.isoformat()}",
+        BookingEventType(f"booking.{type}"),
+        at,
+        details(start, **extra),
     )
 
 
@@ -71,7 +74,9 @@ def test_offsets_already_past_are_skipped():
 
 def test_the_events_own_offsets_win_over_the_organizers():
     state = BookingState("bk1")
-    chain.apply_event(state, event("created", reminder_minutes_before=[0.5, 30]), CONFIG, TENANT, NOW)
+    chain.apply_event(
+        state, event("created", reminder_minutes_before=[0.5, 30]), CONFIG, TENANT, NOW
+    )
     assert planned(state) == [
         (30, START - timedelta(minutes=30)),
         (0.5, START - timedelta(seconds=30)),
