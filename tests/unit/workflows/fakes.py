@@ -2,15 +2,12 @@
 
 Each fake is registered under the real activity's name (`@activity.defn(name=...)`), records
 what the workflow asked of it, and answers with the contract dataclasses, or raises the
-ApplicationError the real activity would. The builders below are the one place that knows
-how a contract spells a time or an id (the booking contracts still carry ISO strings, the
-notification contracts datetime and UUID): when a contract or an activity name changes, this is
-the file to adapt.
+ApplicationError the real activity would; the builders below make the contract values the
+tests start from. When a contract or an activity name changes, this is the file to adapt.
 """
 
 import asyncio
 import functools
-import typing
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +31,6 @@ from domain.booking_contracts import (
     NoticeRequest,
     Person,
     RecordBookingInput,
-    ReminderChange,
 )
 from domain.contracts import (
     ChannelState,
@@ -71,7 +67,7 @@ T = TypeVar("T")
 FAST_RETRY = DeliveryRetry(max_attempts=3, initial_seconds=1.0, max_interval_seconds=10.0)
 
 
-# --- times and ids as the contracts spell them --------------------------------------------
+# --- times and ids --------------------------------------------
 
 
 def utc_now() -> datetime:
@@ -94,22 +90,6 @@ def new_booking_id() -> str:
 def delivery_id(notification_id: uuid.UUID, channel: str) -> uuid.UUID:
     """One delivery per notification and channel, as the real plan names them."""
     return uuid.uuid5(notification_id, channel)
-
-
-def spelled(contract: type, name: str, value: Any) -> Any:
-    """`value` (a datetime, a UUID) as the contract's field is typed: itself, or its ISO or
-    string spelling where a contract still carries strings (the booking contracts, for now)."""
-    if value is None:
-        return None
-    hint = typing.get_type_hints(contract)[name]
-    if type(value) in (typing.get_args(hint) or (hint,)):
-        return value
-    return value.isoformat() if isinstance(value, datetime) else str(value)
-
-
-def at(value: datetime | str) -> datetime:
-    """A time read from a contract, whichever way it is spelled."""
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
 # --- contract builders ----------------------------------------------------------------------
@@ -167,42 +147,24 @@ INVITEE = Person("Grace Guest", "grace@example.com", timezone="Europe/Berlin")
 
 
 def booking_input(booking_id: str, **options: Any) -> BookingInput:
-    return BookingInput(spelled(BookingInput, "tenant_id", new_id()), booking_id, **options)
+    return BookingInput(new_id(), booking_id, **options)
 
 
 def booking(booking_id: str, start: datetime, minutes: int = 30) -> BookingDetails:
     end = start + timedelta(minutes=minutes)
-    return BookingDetails(
-        booking_id,
-        ORGANIZER,
-        INVITEE,
-        spelled(BookingDetails, "start", start),
-        spelled(BookingDetails, "end", end),
-        "Intro call",
-    )
+    return BookingDetails(booking_id, ORGANIZER, INVITEE, start, end, "Intro call")
 
 
 def booking_event(
     type: BookingEventType, details: BookingDetails, *, event_id: str | None = None
 ) -> BookingEvent:
-    return BookingEvent(
-        event_id or f"evt-{new_id()}",
-        type,
-        spelled(BookingEvent, "occurred_at", utc_now()),
-        details,
-    )
-
-
-def reminder_change(offset_minutes: float, due: datetime | None = None) -> ReminderChange:
-    return ReminderChange(offset_minutes, spelled(ReminderChange, "due", due))
+    return BookingEvent(event_id or f"evt-{new_id()}", type, utc_now(), details)
 
 
 def agenda_input(
     organizer_id: str, timezone: str, *, send_empty: bool = False, day: str | None = None
 ) -> DailyAgendaInput:
-    return DailyAgendaInput(
-        spelled(DailyAgendaInput, "tenant_id", new_id()), organizer_id, timezone, send_empty, day
-    )
+    return DailyAgendaInput(new_id(), organizer_id, timezone, send_empty, day)
 
 
 def agenda_day(organizer: Person | None, *bookings: dict[str, Any]) -> AgendaDay:
@@ -403,9 +365,7 @@ class NoticeActivities:
     @loud
     async def create_notice(self, request: NoticeRequest) -> NoticeCreated:
         name = f"{request.tenant_id}-{request.idempotency_key}"
-        notification_id = spelled(
-            NoticeCreated, "notification_id", uuid.uuid5(uuid.NAMESPACE_URL, name)
-        )
+        notification_id = uuid.uuid5(uuid.NAMESPACE_URL, name)
         created = NoticeCreated(notification_id, f"notification-{name}")
         self.calls.append(
             NoticeCall(request, created, activity.info().current_attempt_scheduled_time)

@@ -6,14 +6,12 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
 from domain.booking_contracts import BookingEventType as E
-from domain.booking_contracts import BookingStatus, ChainConfig, ReminderStatus
+from domain.booking_contracts import BookingStatus, ChainConfig, ReminderChange, ReminderStatus
 from tests.unit.workflows.fakes import (
-    at,
     booking,
     booking_event,
     booking_input,
     new_booking_id,
-    reminder_change,
     utc_now,
     whole_minute,
 )
@@ -64,11 +62,11 @@ async def test_the_whole_chain_confirmation_reminders_at_their_times_and_follow_
     state = await handle.result()
 
     assert (state.status, state.closed) == (BookingStatus.COMPLETED, True)
-    assert [(r.offset_minutes, at(r.due)) for r in state.reminders_sent] == [
+    assert [(r.offset_minutes, r.due) for r in state.reminders_sent] == [
         (1440, start - DAY),
         (60, start - HOUR),
     ]
-    assert all(abs(at(r.sent_at) - at(r.due)) < timedelta(seconds=2) for r in state.reminders_sent)
+    assert all(abs(r.sent_at - r.due) < timedelta(seconds=2) for r in state.reminders_sent)
     calls = harness.notices.calls
     assert sorted(c.key for c in calls[:2]) == sorted(both(details, "confirmation"))
     assert [c.key for c in calls[2:]] == [
@@ -77,7 +75,7 @@ async def test_the_whole_chain_confirmation_reminders_at_their_times_and_follow_
         key(details, "follow-up"),
     ]
     follow_up = calls[-1]
-    assert abs(follow_up.scheduled - (at(details.end) + HOUR)) < timedelta(seconds=2)
+    assert abs(follow_up.scheduled - (details.end + HOUR)) < timedelta(seconds=2)
     assert harness.bookings.recorded[-1].state.closed
 
 
@@ -121,13 +119,13 @@ async def test_a_reschedule_moves_the_reminders_to_the_new_start(harness, workfl
     moved = await state_where(handle, lambda s: s.reschedules == 1)
 
     assert moved.status == BookingStatus.RESCHEDULED
-    assert [(r.offset_minutes, at(r.due)) for r in moved.reminders] == [
+    assert [(r.offset_minutes, r.due) for r in moved.reminders] == [
         (1440, later - DAY),
         (60, later - HOUR),
     ]
     await workflow_env.fast_forward(handle)  # to the end of the chain
     state = await handle.result()
-    assert [at(r.due) for r in state.reminders_sent] == [later - DAY, later - HOUR]
+    assert [r.due for r in state.reminders_sent] == [later - DAY, later - HOUR]
     keys = harness.notices.keys()
     assert set(both(details, "rescheduled", "1")) <= set(keys)
     assert key(details, "reminder", "60", compact(later)) in keys
@@ -145,29 +143,29 @@ async def test_reminder_updates_cancel_and_move_one_reminder_and_refuse_what_can
     handle, _ = await start_chain(harness, details, skip_time=False)
     await state_where(handle, lambda s: s.next_reminder is not None)
 
-    cancelled = await handle.execute_update(BookingWorkflow.cancel_reminder, reminder_change(1440))
+    cancelled = await handle.execute_update(BookingWorkflow.cancel_reminder, ReminderChange(1440))
     assert cancelled.status == ReminderStatus.CANCELLED
     assert harness.bookings.recorded[-1].state.cancelled_offsets == [
         1440
     ]  # recorded before the update returned
     earlier = start - 2 * HOUR
     moved = await handle.execute_update(
-        BookingWorkflow.reschedule_reminder, reminder_change(60, earlier)
+        BookingWorkflow.reschedule_reminder, ReminderChange(60, earlier)
     )
-    assert at(moved.due) == earlier
+    assert moved.due == earlier
 
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update(BookingWorkflow.cancel_reminder, reminder_change(1440))
+        await handle.execute_update(BookingWorkflow.cancel_reminder, ReminderChange(1440))
     assert "no pending reminder 1440" in str(refused.value.cause)
     with pytest.raises(WorkflowUpdateFailedError):  # not before the start
         await handle.execute_update(
-            BookingWorkflow.reschedule_reminder, reminder_change(60, start + HOUR)
+            BookingWorkflow.reschedule_reminder, ReminderChange(60, start + HOUR)
         )
 
     await workflow_env.fast_forward(handle)
     state = await handle.result()
-    assert [(r.offset_minutes, at(r.due)) for r in state.reminders_sent] == [(60, earlier)]
-    assert abs(at(state.reminders_sent[0].sent_at) - earlier) < timedelta(seconds=2)
+    assert [(r.offset_minutes, r.due) for r in state.reminders_sent] == [(60, earlier)]
+    assert abs(state.reminders_sent[0].sent_at - earlier) < timedelta(seconds=2)
 
 
 async def test_a_long_history_continues_as_new_with_the_chain_state(harness):
