@@ -1,6 +1,7 @@
 """DigestWorkflow: one per (recipient, category, frequency), collecting notifications until
 the boundary in the recipient's zone, then sending them as one digest email."""
 
+import uuid
 from datetime import timedelta
 
 from temporalio import workflow
@@ -13,9 +14,15 @@ with workflow.unsafe.imports_passed_through():
 
 @workflow.defn
 class DigestWorkflow:
-    def __init__(self) -> None:
+    @workflow.init
+    def __init__(self, input: DigestInput) -> None:
+        # Seeded here, not in run(): signals that arrive with the first workflow task are
+        # applied before run() starts, and a late duplicate of the previous batch's hand-over
+        # must find its id already seen.
         self._items: list[DigestItem] = []
-        self._seen: set[str] = set()
+        self._seen: set[uuid.UUID] = set(input.recently_sent)
+        for item in input.items:
+            self.add(item)
 
     @workflow.signal
     def add(self, item: DigestItem) -> None:
@@ -25,9 +32,6 @@ class DigestWorkflow:
 
     @workflow.run
     async def run(self, input: DigestInput) -> int:
-        self._seen.update(input.recently_sent)
-        for item in input.items:
-            self.add(item)
         delay = input.flush_at - workflow.now()
         if delay > timedelta(0):
             await workflow.sleep(delay)  # durable: survives worker restarts with what it holds

@@ -93,11 +93,6 @@ async def test_a_late_duplicate_of_the_previous_digest_is_not_sent_again(harness
     assert [d.items for d in harness.digests.sent] == [[fresh]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="workflow bug: signals are applied before run() seeds _seen from recently_sent, so a "
-    "duplicate arriving with the run's first workflow task is added and sent again",
-)
 async def test_a_duplicate_arriving_with_the_runs_first_task_is_not_sent_again(harness):
     flush_at = utc_now() + timedelta(hours=1)
     sent_before = new_id()
