@@ -3,7 +3,6 @@
 import asyncio
 from datetime import timedelta
 
-import pytest
 from temporalio.api.enums.v1 import EventType
 
 from domain.contracts import SendDigestInput
