@@ -109,7 +109,7 @@ def plan_reminders(state: BookingState, now: datetime) -> None:
     """Every reminder still to come for the current start: offsets already past are skipped
     (a late reminder is worse than none), as are offsets cancelled through the API and
     reminders already sent for this same start (a reschedule back to it sends none twice)."""
-    booking = _current_booking(state)
+    booking = current_booking(state)
     start = booking.start
     offsets = (
         booking.reminder_minutes_before or (state.config or ChainConfig()).reminder_offsets_minutes
@@ -123,7 +123,7 @@ def plan_reminders(state: BookingState, now: datetime) -> None:
     ]
 
 
-def _current_booking(state: BookingState) -> BookingDetails:
+def current_booking(state: BookingState) -> BookingDetails:
     """The booking of a chain that has applied booking.created (what every step after it needs)."""
     if state.booking is None:
         raise ValueError("booking.created has not been applied to this chain")
@@ -142,7 +142,7 @@ def next_step(state: BookingState) -> Step | None:
 
 
 def finish_time(state: BookingState) -> datetime:
-    end = _current_booking(state).end
+    end = current_booking(state).end
     config = state.config or ChainConfig()
     return (
         end + timedelta(minutes=config.follow_up_delay_minutes) if config.follow_up_enabled else end
@@ -197,7 +197,7 @@ def reschedule_reminder(
     reminder = pending_reminder(state, offset_minutes)
     if due is None:
         raise ReminderChangeRefused("a reschedule needs the new due time")
-    if not now < due < _current_booking(state).start:
+    if not now < due < current_booking(state).start:
         raise ReminderChangeRefused(
             "the new time must be in the future and before the booking starts"
         )

@@ -1,5 +1,7 @@
 """What a notification's overall status is, given its channels' statuses."""
 
+from collections.abc import Iterable
+
 from domain.types import FAILED_DELIVERY_STATUSES
 from domain.types import DeliveryStatus as D
 from domain.types import NotificationStatus as N
@@ -9,7 +11,7 @@ SENT_STATUSES = frozenset({D.SENT, D.DELIVERED, D.OPENED, D.CLICKED})
 DECIDED_ENDS = frozenset({D.FAILED, D.CANCELLED})
 
 
-def overall_status(channel_statuses: list[str], cancelled: bool = False) -> N:
+def overall_status(channel_statuses: Iterable[str], cancelled: bool = False) -> N:
     statuses = set(channel_statuses)
     sent = bool(statuses & SENT_STATUSES)
     failed = bool(statuses & FAILED_DELIVERY_STATUSES)

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -134,7 +133,7 @@ class BookingWorkflow:
                     **STORE,
                 )
             notices = chain.apply_event(self._state, event, config, self._tenant_id, workflow.now())
-            workflow.upsert_search_attributes([SearchAttributePair(sa.STATUS, self._state.status)])
+            workflow.upsert_search_attributes([sa.STATUS.value_set(self._state.status)])
             self._version += 1
             await self._record()
             await asyncio.gather(*(send_notice(notice) for notice in notices))
@@ -159,17 +158,21 @@ class BookingWorkflow:
     async def _take(self, step: chain.Step) -> None:
         if step.kind == "reminder":
             reminder = step.reminder
+            if reminder is None:
+                raise ValueError(f"booking {self._state.booking_id}: a reminder step without one")
             reminder.status = ReminderStatus.SENDING  # no longer cancellable
             now = workflow.now()
+            booking = chain.current_booking(self._state)
             notification_id = await send_notice(
-                reminder_notice(self._tenant_id, self._state.booking, reminder.offset_minutes)
+                reminder_notice(self._tenant_id, booking, reminder.offset_minutes)
             )
             chain.mark_sent(self._state, reminder, notification_id, now)
         else:
             if chain.follow_up_due(self._state):
-                await send_notice(follow_up_notice(self._tenant_id, self._state.booking))
+                booking = chain.current_booking(self._state)
+                await send_notice(follow_up_notice(self._tenant_id, booking))
             chain.finish(self._state)
-            workflow.upsert_search_attributes([SearchAttributePair(sa.STATUS, self._state.status)])
+            workflow.upsert_search_attributes([sa.STATUS.value_set(self._state.status)])
         self._version += 1
 
     async def _record(self) -> None:
@@ -203,7 +206,8 @@ class BookingWorkflow:
 
 
 def _refusing(change: Callable[[], ReminderState]) -> ReminderState:
-    """A refusal fails the update, not the workflow task (two updates can pass validation together)."""
+    """A refusal fails the update, not the workflow task (two updates can pass validation
+    together)."""
     try:
         return change()
     except chain.ReminderChangeRefused as exc:

@@ -6,6 +6,7 @@ failover, retries, search attributes), once per idempotency key. The notificatio
 on its own, whatever becomes of the chain that asked for it.
 """
 
+import uuid
 from datetime import timedelta
 
 from temporalio import workflow
@@ -14,9 +15,10 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from activities.notices import NoticeActivities
     from domain.booking_contracts import NoticeCreated, NoticeRequest
+    from workflows.activity_options import ActivityOptions
 
 # Short DB and Temporal work; retried until both answer (the chain must not lose a notice).
-STORE = dict(
+STORE = ActivityOptions(
     start_to_close_timeout=timedelta(seconds=15),
     retry_policy=RetryPolicy(
         initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
@@ -24,7 +26,7 @@ STORE = dict(
 )
 
 
-async def send_notice(request: NoticeRequest) -> str:
+async def send_notice(request: NoticeRequest) -> uuid.UUID:
     """Returns the notification's id. Never sends one idempotency key twice."""
     created: NoticeCreated = await workflow.execute_activity_method(
         NoticeActivities.create_notice, request, **STORE

@@ -1,12 +1,12 @@
 """NotificationWorkflow: one durable workflow per notification, from plan to final status."""
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributePair
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from activities.digest import DigestActivities
@@ -33,7 +33,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.sending import BOOKKEEPING, FIRST_ATTEMPT_LOCAL, ChannelSender
 
 
-_PlanStepInput = PlanInput | ReplanInput | FallbackPlanInput
+# The input of one planning step: plan_notification, replan_waiting_channels or
+# plan_fallback_channel.
+_PlanStepInput = TypeVar("_PlanStepInput", PlanInput, ReplanInput, FallbackPlanInput)
 
 
 @workflow.defn
@@ -43,17 +45,19 @@ class NotificationWorkflow:
         self._cancel_requested = False
         self._finished = False
         self._status = NotificationStatus.ACCEPTED
-        self._sends: list[asyncio.Task] = []
+        self._sends: list[asyncio.Task[None]] = []
         self._preferences_changed = False
         self._in_digest = False
-        self._unpublished: list[SearchAttributePair] = []  # search attributes not yet upserted
-        self._published_status: str | None = None
-        self._settled_as: str | None = None  # the notification status a successful send recorded
+        # The channels search attribute, not yet upserted.
+        self._unpublished: list[SearchAttributeUpdate[Sequence[str]]] = []
+        self._published_status: NotificationStatus | None = None
+        # The notification status a successful send recorded.
+        self._settled_as: NotificationStatus | None = None
 
     @workflow.run
     async def run(self, input: NotificationInput) -> NotificationResult:
         if input.resend is not None:
-            return await self._resend(input)
+            return await self._resend(input, input.resend)
         plan = await self._planned(
             PlanningActivities.plan_notification,
             PlanInput(input.notification_id, input.tenant_id, workflow.now(), input.send_at),
@@ -153,9 +157,9 @@ class NotificationWorkflow:
         await asyncio.gather(*self._sends)
         return added
 
-    async def _resend(self, input: NotificationInput) -> NotificationResult:
-        """An operator's resend: one new delivery, sent now through the usual retries and failover."""
-        channel = input.resend
+    async def _resend(self, input: NotificationInput, channel: ChannelState) -> NotificationResult:
+        """An operator's resend: one new delivery (`channel`, the input's `resend`), sent now
+        through the usual retries and failover."""
         self._channels = {channel.channel: channel}
         self._set_status(
             NotificationStatus.SENDING, self._channels_attribute([channel]), publish=False
@@ -175,21 +179,24 @@ class NotificationWorkflow:
         return NotificationResult(status, [channel])
 
     async def _planned(
-        self, step: Callable[[Any, _PlanStepInput], Awaitable[Plan]], request: _PlanStepInput
+        self,
+        step: Callable[[PlanningActivities, _PlanStepInput], Awaitable[Plan]],
+        request: _PlanStepInput,
     ) -> Plan:
-        """Run one planning step (a local activity); the channels it decided join this notification's."""
+        """Run one planning step (a local activity); the channels it decided join this
+        notification's."""
         plan = await workflow.execute_local_activity_method(step, request, **BOOKKEEPING)
         self._channels.update({c.channel: c for c in plan.channels})
         return plan
 
-    def _channels_in(self, status: str) -> list[ChannelState]:
+    def _channels_in(self, status: DeliveryStatus) -> list[ChannelState]:
         return [c for c in self._channels.values() if c.status == status]
 
     @staticmethod
-    def _channels_attribute(channels: list[ChannelState]) -> SearchAttributePair:
-        return SearchAttributePair(sa.CHANNELS, [c.channel for c in channels])
+    def _channels_attribute(channels: list[ChannelState]) -> SearchAttributeUpdate[Sequence[str]]:
+        return sa.CHANNELS.value_set([c.channel for c in channels])
 
-    async def _sleep_until(self, when: datetime, status: str) -> None:
+    async def _sleep_until(self, when: datetime, status: NotificationStatus) -> None:
         delay = when - workflow.now()
         if delay <= timedelta(0):
             return
@@ -211,12 +218,10 @@ class NotificationWorkflow:
         digested = self._channels_in(DeliveryStatus.DIGESTED)
         if not digested or self._in_digest:
             return
-        first = min(digested, key=lambda c: c.until)
+        flush_at, frequency = min((_digest_slot(c) for c in digested), key=lambda slot: slot[0])
         await workflow.execute_activity_method(
             DigestActivities.enqueue_digest,
-            EnqueueDigestInput(
-                input.notification_id, input.tenant_id, first.until, first.digest_frequency
-            ),
+            EnqueueDigestInput(input.notification_id, input.tenant_id, flush_at, frequency),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
         )
@@ -224,7 +229,7 @@ class NotificationWorkflow:
 
     def _status_if_sent(
         self, pending: list[ChannelState], fallback: FallbackSpec | None
-    ) -> str | None:
+    ) -> NotificationStatus | None:
         """When one send is all that is left to do (every other channel settled as suppressed,
         no fallback to wait for), the notification's status should it succeed. The send records
         it together with its own result, sparing the record_outcome step its round trips."""
@@ -240,7 +245,10 @@ class NotificationWorkflow:
         return overall_status([*others, DeliveryStatus.SENT])
 
     async def _deliver(
-        self, channel: ChannelState, input: NotificationInput, settles_as: str | None = None
+        self,
+        channel: ChannelState,
+        input: NotificationInput,
+        settles_as: NotificationStatus | None = None,
     ) -> None:
         sender = ChannelSender(
             input, lambda: self._cancel_requested, on_retrying=self._publish_status
@@ -280,7 +288,12 @@ class NotificationWorkflow:
     def status(self) -> NotificationResult:
         return NotificationResult(self._status, list(self._channels.values()))
 
-    def _set_status(self, status: str, *extra: SearchAttributePair, publish: bool = True) -> None:
+    def _set_status(
+        self,
+        status: NotificationStatus,
+        *extra: SearchAttributeUpdate[Sequence[str]],
+        publish: bool = True,
+    ) -> None:
         """The status, for the query at once and for the Web UI's search attributes when published.
 
         `sending` is published only once a send needs retries: a send that succeeds at once
@@ -293,7 +306,12 @@ class NotificationWorkflow:
     def _publish_status(self) -> None:
         if self._status == self._published_status and not self._unpublished:
             return
-        workflow.upsert_search_attributes(
-            [SearchAttributePair(sa.STATUS, self._status), *self._unpublished]
-        )
+        workflow.upsert_search_attributes([sa.STATUS.value_set(self._status), *self._unpublished])
         self._published_status, self._unpublished = self._status, []
+
+
+def _digest_slot(channel: ChannelState) -> tuple[datetime, str]:
+    """When a digested channel's digest goes out, and at which frequency (planning sets both)."""
+    if channel.until is None or channel.digest_frequency is None:
+        raise ValueError(f"digested channel {channel.channel} has no flush time or frequency")
+    return channel.until, channel.digest_frequency

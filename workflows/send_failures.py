@@ -1,4 +1,5 @@
-"""How the notification workflow reads a failed send: cancelled, the recipient's fault, or the provider's.
+"""How the notification workflow reads a failed send: cancelled, the recipient's fault, or the
+provider's.
 
 A regular activity's failure arrives as an ActivityError wrapping the activity's own error;
 a local activity's may arrive as that error itself. Both read alike here."""

@@ -1,7 +1,7 @@
 """How the notification workflow sends one channel: through each provider in turn, a first
 attempt inside the workflow task, then retries the server keeps. Workflow code (deterministic)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -19,7 +19,8 @@ with workflow.unsafe.imports_passed_through():
         FailoverInput,
         NotificationInput,
     )
-    from domain.types import DeliveryStatus
+    from domain.types import DeliveryStatus, NotificationStatus
+    from workflows.activity_options import ActivityOptions
     from workflows.send_failures import (
         FAILOVER_ERROR_TYPES,
         PERMANENT_ERROR_TYPES,
@@ -33,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
 # Database bookkeeping runs as local activities: they are short, idempotent, and
 # skipping a server round trip per call roughly halves a notification's latency.
 # If the worker dies mid-call, the workflow task is retried and so is the call.
-BOOKKEEPING = dict(
+BOOKKEEPING = ActivityOptions(
     start_to_close_timeout=timedelta(seconds=10),
     retry_policy=RetryPolicy(
         initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
@@ -56,11 +57,14 @@ class ChannelSender:
         self._cancel_requested = cancel_requested
         self._on_retrying = on_retrying  # a send goes on to retries: they take a while
 
-    async def deliver(self, channel: ChannelState, settles_as: str | None = None) -> bool:
+    async def deliver(
+        self, channel: ChannelState, settles_as: NotificationStatus | None = None
+    ) -> bool:
         """Send through each provider of the channel in turn, until one succeeds or the
         failure is the recipient's (which another provider would not change). Sets the
         channel's status; True when a provider accepted it."""
-        providers = self._input.providers.get(channel.channel) or [None]
+        # No failover order given: one try with None, the channel's first provider.
+        providers: Sequence[str | None] = self._input.providers.get(channel.channel) or [None]
         for position, provider in enumerate(providers):
             try:
                 result = await self._send_with(provider, channel, settles_as)
@@ -75,9 +79,8 @@ class ChannelSender:
                 following = providers[position + 1] if position + 1 < len(providers) else None
                 if following is None or failure_type(err) not in FAILOVER_ERROR_TYPES:
                     channel.status = DeliveryStatus.FAILED
-                    channel.reason = failure_type(
-                        err
-                    )  # lets the retry job tell transient from permanent
+                    # The failure's type lets the retry job tell transient from permanent.
+                    channel.reason = failure_type(err)
                     return False
                 await workflow.execute_local_activity_method(
                     PlanningActivities.record_failover,
@@ -87,7 +90,7 @@ class ChannelSender:
         return False
 
     async def _send_with(
-        self, provider: str | None, channel: ChannelState, settles_as: str | None
+        self, provider: str | None, channel: ChannelState, settles_as: NotificationStatus | None
     ) -> DeliverResult:
         """The first attempt runs as a local activity, inside the workflow task that decided
         to send: most sends succeed at once, and so cost no server round trip. A transient
@@ -131,7 +134,7 @@ class ChannelSender:
         self,
         provider: str | None,
         channel: ChannelState,
-        settles_as: str | None,
+        settles_as: NotificationStatus | None,
         earlier_attempts: int,
         started: datetime,
     ) -> DeliverResult:
