@@ -32,13 +32,14 @@ async def put_agenda(
     organizer_id: str,
     body: AgendaPut,
 ) -> AgendaPublic:
-    """Create or update the organizer's Schedule; what the body leaves out comes from their preferences."""
+    """Create or update the organizer's Schedule; what the body leaves out comes from their
+    preferences."""
     organizer, preferences = await recipient_preferences(session, tenant.id, organizer_id)
     await session.close()  # no connection held while Temporal answers
     if organizer is None:
         raise NotFound(
-            f"organizer {organizer_id!r} is not a known recipient: it becomes one with its first booking "
-            "event, or create it with PUT /v1/recipients/{external_id}"
+            f"organizer {organizer_id!r} is not a known recipient: it becomes one with its "
+            "first booking event, or create it with PUT /v1/recipients/{external_id}"
         )
     spec = agenda_schedule_spec(
         body.time or preferences.daily_agenda_time,
@@ -47,7 +48,8 @@ async def put_agenda(
         resolve_weekend_days(preferences.weekend_days, organizer.locale),
     )
     agenda = DailyAgendaInput(tenant.id, organizer_id, spec.timezone, body.send_empty)
-    # With no day left to fire on, Temporal would read an empty day list as "every day": pause instead.
+    # With no day left to fire on, Temporal would read an empty day list as "every day":
+    # pause instead.
     paused = body.paused or not spec.weekdays
     return _public(
         organizer_id, await put_agenda_schedule(temporal, settings, spec, agenda, paused)

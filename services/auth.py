@@ -6,7 +6,7 @@ Authentication otherwise costs a database round trip on every request. Entries l
 
 import time
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.tenants import key_digest, tenant_for_key
 from domain.tenants import TenantIdentity
@@ -34,7 +34,7 @@ class ApiKeyCache:
 
 
 async def authenticate(
-    sessions: async_sessionmaker, cache: ApiKeyCache, key: str
+    sessions: async_sessionmaker[AsyncSession], cache: ApiKeyCache, key: str
 ) -> TenantIdentity | None:
     """The key's tenant, or None when the key is unknown or revoked."""
     tenant = cache.get(key)

@@ -20,7 +20,7 @@ from temporal_clients.bookings import BookingEnded, BookingUnknown, deliver_book
 
 
 async def ingest_event(
-    ledger: async_sessionmaker,
+    ledger: async_sessionmaker[AsyncSession],
     session: AsyncSession,
     temporal: Client,
     settings: Settings,
@@ -118,7 +118,8 @@ def booking_event_of(event: EventIn, payload: BookingPayload) -> BookingEvent:
 
 
 def _payment_notification(event: EventIn, payload: PaymentPayload) -> NotificationCreate:
-    """The payer's notification, keyed `event-<event id>`; the template variables are the payment's."""
+    """The payer's notification, keyed `event-<event id>`; the template variables are the
+    payment's."""
     customer = payload.customer
     context = payload.model_dump(exclude={"customer"}, exclude_none=True)
     context |= {"customer_name": customer.name, "customer_email": customer.email}

@@ -82,10 +82,13 @@ async def resend_delivery(
 async def _new_chain(session: AsyncSession, target: ResendTarget) -> uuid.UUID:
     if target.status not in RESENDABLE:
         raise Conflict(
-            f"delivery {target.id} is {target.status}: only failed or bounced deliveries are resent",
+            f"delivery {target.id} is {target.status}: "
+            "only failed or bounced deliveries are resent",
             code="not_resendable",
         )
-    address = {Channel.EMAIL: target.email, Channel.SMS: target.phone}.get(target.channel, "")
+    # Only email and SMS have an address; other channels resend without one ("").
+    addresses: dict[str, str | None] = {Channel.EMAIL: target.email, Channel.SMS: target.phone}
+    address = addresses.get(target.channel, "")
     if address is None:
         raise Conflict(f"the recipient has no {target.channel} address any more", code="no_address")
     suppressed = address and await invalid_address_reason(

@@ -4,7 +4,7 @@ list; cancelling and rescheduling either kind by its id."""
 import uuid
 from collections.abc import Awaitable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
@@ -12,13 +12,15 @@ from temporalio.client import Client
 from api.scheduling_schemas import ScheduledChange, ScheduledItem, ScheduledPage
 from api.schemas import NotificationCreate, RecipientRef
 from config.settings import Settings
+from db.booking_models import Booking, BookingReminder
 from db.bookings import get_reminder, pending_reminders
+from db.models import Notification
 from db.notifications import get_notification
 from db.scheduled import scheduled_notifications
 from domain.booking_contracts import ReminderChange, ReminderState
 from domain.booking_notices import REMINDER as REMINDER_EVENT_KEY
 from domain.tenants import TenantIdentity
-from domain.types import NotificationStatus
+from domain.types import Channel, NotificationStatus, Priority
 from services.errors import Conflict, NotFound, invalid_field
 from services.notifications import submit_notification
 from temporal_clients.bookings import (
@@ -29,7 +31,9 @@ from temporal_clients.bookings import (
 )
 from temporal_clients.notifications import WorkflowGone, cancel_notification
 
-NOTIFICATION, REMINDER = "notification", "booking_reminder"
+# The two kinds of scheduled item (ScheduledItem.kind).
+NOTIFICATION: Final = "notification"
+REMINDER: Final = "booking_reminder"
 
 
 async def list_scheduled(
@@ -101,9 +105,13 @@ async def reschedule_scheduled(
         copy = NotificationCreate(
             recipient=RecipientRef(external_id=external_id),
             event_key=notification.event_key,
-            channels=notification.channels,
+            channels=(
+                None
+                if notification.channels is None
+                else [Channel(c) for c in notification.channels]
+            ),
             context=notification.context,
-            priority=notification.priority,
+            priority=Priority(notification.priority),
             send_at=send_at,
         )
         key = f"reschedule-{id}-{int(send_at.timestamp())}"
@@ -121,7 +129,7 @@ async def reschedule_scheduled(
     return ScheduledChange(id=id, kind=REMINDER, status=state.status, due_at=state.due)
 
 
-async def _cancel_notification(temporal: Client, notification: Any) -> str:
+async def _cancel_notification(temporal: Client, notification: Notification) -> str:
     """Cancelled now, or already (a retried request); anything sent cannot be rescheduled."""
     try:
         result = await cancel_notification(temporal, notification.workflow_id)
@@ -140,7 +148,9 @@ async def _cancel_notification(temporal: Client, notification: Any) -> str:
     return result.status
 
 
-async def _reminder(session: AsyncSession, tenant: TenantIdentity, id: uuid.UUID) -> Any:
+async def _reminder(
+    session: AsyncSession, tenant: TenantIdentity, id: uuid.UUID
+) -> tuple[BookingReminder, Booking]:
     found = await get_reminder(session, tenant.id, id)
     await session.close()
     if found is None:
