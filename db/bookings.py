@@ -36,6 +36,8 @@ async def record_booking(
 ) -> None:
     """Write the booking row and replace its reminders with the chain's current ones."""
     booking = state.booking
+    if booking is None:
+        raise ValueError(f"booking {state.booking_id} has no details to record yet")
     values = dict(
         organizer_id=booking.organizer.id,
         invitee_name=booking.invitee.name,
@@ -109,7 +111,7 @@ async def pending_reminders(
         .order_by(BookingReminder.due_at, BookingReminder.id)
         .limit(limit)
     )
-    return [tuple(row) for row in rows.all()]
+    return [(reminder, booking) for reminder, booking in rows.all()]
 
 
 async def get_reminder(
@@ -126,7 +128,10 @@ async def get_reminder(
             .where(BookingReminder.tenant_id == tenant_id, BookingReminder.id == id)
         )
     ).one_or_none()
-    return tuple(row) if row else None
+    if row is None:
+        return None
+    reminder, booking = row
+    return reminder, booking
 
 
 async def recipient_preferences(

@@ -18,7 +18,6 @@ from db.policy_store import settings_from_columns
 from domain.policy import TenantSettings
 from domain.types import OPEN_DELIVERY_STATUSES
 
-T = TypeVar("T")
 DELIVERY_NAMESPACE = uuid.UUID("6f1d3a52-3c1e-4d8a-9a63-0d5b1c1e7e11")
 # SQL's spelling of the open statuses: a delivery in one of them has not been settled yet.
 _OPEN = ", ".join(f"'{status}'" for status in sorted(OPEN_DELIVERY_STATUSES))
@@ -83,6 +82,10 @@ class NotificationContext:
     ]  # channel -> why the recipient's address there is undeliverable
 
 
+# The records the queries below read rows into.
+RecordT = TypeVar("RecordT", NotificationRow, RecipientRow, DeliveryRow)
+
+
 @dataclass(frozen=True)
 class DeliveryJob:
     delivery: DeliveryRow
@@ -90,15 +93,16 @@ class DeliveryJob:
     recipient: RecipientRow
 
 
-def _columns(table: str, record: type) -> str:
-    """`n.id AS n_id, n.tenant_id AS n_tenant_id, ...`: every field of `record`, labelled by table."""
+def _columns(table: str, record: type[RecordT]) -> str:
+    """`n.id AS n_id, n.tenant_id AS n_tenant_id, ...`: every field of `record`, labelled by
+    table."""
     return ", ".join(f"{table}.{f.name} AS {table}_{f.name}" for f in fields(record))
 
 
-def _record(row: Row, table: str, record: type[T]) -> T:
+def _record(row: Row[Any], table: str, record: type[RecordT]) -> RecordT:
     """The `record` a row's `_columns(table, record)` columns hold, read by name."""
     values = row._mapping
-    return record(**{f.name: values[f"{table}_{f.name}"] for f in fields(record)})  # type: ignore[call-arg]
+    return record(**{f.name: values[f"{table}_{f.name}"] for f in fields(record)})
 
 
 _NOTIFICATION = _columns("n", NotificationRow)
@@ -288,7 +292,8 @@ async def set_notification_status(
 
 
 _STORE_IN_APP = text("""
-    INSERT INTO in_app_messages (id, tenant_id, recipient_id, notification_id, title, body, action_url, priority)
+    INSERT INTO in_app_messages
+        (id, tenant_id, recipient_id, notification_id, title, body, action_url, priority)
     VALUES (:id, :tenant_id, :recipient_id, :notification_id, :title, :body, :action_url, :priority)
     ON CONFLICT (id) DO NOTHING
 """)

@@ -32,7 +32,8 @@ class TrackedDelivery:
 
 # Locked until the transaction ends, so two events of one message apply one after the other.
 _SELECT = """
-    SELECT d.id, d.tenant_id, d.channel, d.address, d.status, n.recipient_id, n.event_key, n.workflow_id
+    SELECT d.id, d.tenant_id, d.channel, d.address, d.status,
+           n.recipient_id, n.event_key, n.workflow_id
     FROM deliveries d JOIN notifications n ON n.id = d.notification_id
     WHERE {match}
     LIMIT 1

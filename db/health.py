@@ -23,7 +23,9 @@ _FAILURE_RATES = text("""
     not_attempted=sorted(OPEN_DELIVERY_STATUSES | NEVER_SENT_STATUSES),
 )
 _BACKLOG = text("""
-    SELECT status, count(*) AS waiting FROM notifications WHERE status = ANY(:unfinished) GROUP BY status
+    SELECT status, count(*) AS waiting FROM notifications
+    WHERE status = ANY(:unfinished)
+    GROUP BY status
 """).bindparams(unfinished=sorted(UNFINISHED_NOTIFICATION_STATUSES))
 
 

@@ -3,8 +3,9 @@
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, and_, cast, delete, func, or_, select, tuple_, update
+from sqlalchemy import CursorResult, DateTime, and_, cast, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -74,6 +75,10 @@ async def purge_batch(session: AsyncSession, table: str, cutoff: datetime, batch
     result = await session.execute(
         delete(model).where(key.in_(select(*keys).where(*conditions).limit(batch_size)))
     )
+    # A DELETE's result is a CursorResult, the one that counts rows; `execute` is typed for any
+    # statement.
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"a DELETE returned a {type(result).__name__}, not a CursorResult")
     return result.rowcount
 
 
@@ -87,8 +92,8 @@ class FailureCount:
 
 
 async def failure_counts(session: AsyncSession, since: datetime) -> list[FailureCount]:
-    """Attempted deliveries since `since`, per tenant, channel and provider. Walking tenant by tenant
-    lets PostgreSQL use the (tenant_id, created_at) index of deliveries."""
+    """Attempted deliveries since `since`, per tenant, channel and provider. Walking tenant by
+    tenant lets PostgreSQL use the (tenant_id, created_at) index of deliveries."""
     rows = await session.execute(
         select(
             Delivery.tenant_id,
@@ -107,7 +112,7 @@ async def failure_counts(session: AsyncSession, since: datetime) -> list[Failure
     return [FailureCount(*row) for row in rows.all()]
 
 
-async def open_alert(session: AsyncSession, values: dict) -> FailureAlert:
+async def open_alert(session: AsyncSession, values: dict[str, Any]) -> FailureAlert:
     """This hour's alert for the subject: the one already recorded, else a new one."""
     await session.execute(
         insert(FailureAlert)
@@ -116,13 +121,16 @@ async def open_alert(session: AsyncSession, values: dict) -> FailureAlert:
             index_elements=[FailureAlert.scope, FailureAlert.subject, FailureAlert.window_start]
         )
     )
-    return await session.scalar(
+    alert = await session.scalar(
         select(FailureAlert).where(
             FailureAlert.scope == values["scope"],
             FailureAlert.subject == values["subject"],
             FailureAlert.window_start == values["window_start"],
         )
     )
+    if alert is None:  # the insert above wrote it, or found it there
+        raise LookupError(f"no {values['scope']} alert for {values['subject']} after writing one")
+    return alert
 
 
 async def mark_notified(session: AsyncSession, alert_id: uuid.UUID) -> None:
@@ -150,8 +158,8 @@ async def retryable_failures(
     session: AsyncSession, since: datetime, max_attempts: int, limit: int
 ) -> list[tuple[Delivery, Notification]]:
     """Deliveries that failed since `since` for transient reasons: after using every attempt
-    (a permanent failure stops at the attempt it happens on), or on a provider-side failure. A booking
-    reminder only while it is still true: its booking live, not moved, not yet started."""
+    (a permanent failure stops at the attempt it happens on), or on a provider-side failure. A
+    booking reminder only while it is still true: its booking live, not moved, not yet started."""
     reminder_still_true = and_(
         Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.RESCHEDULED)),
         Booking.start_at > func.now(),
@@ -181,7 +189,7 @@ async def retryable_failures(
         .order_by(Delivery.failed_at)
         .limit(limit)
     )
-    return [tuple(row) for row in rows.all()]
+    return [(delivery, notification) for delivery, notification in rows.all()]
 
 
 async def operations_contact(session: AsyncSession, tenant_id: uuid.UUID) -> str | None:

@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, exists, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Delivery, Notification, Recipient
+from db.models import Delivery, Notification, Recipient, table_of
 from db.recipients import RecipientUpsert
 
 
@@ -27,7 +27,7 @@ async def create_notification(
     the notification's: one statement is atomic without a transaction, and one round trip
     where a transaction would take four. Core statements on the tables (rows, not entities):
     this runs for every accepted notification."""
-    table = Notification.__table__
+    table = table_of(Notification)
     row = {"id": uuid.uuid4(), **values}
     same_key = (table.c.tenant_id == values["tenant_id"]) & (
         table.c.idempotency_key == values["idempotency_key"]

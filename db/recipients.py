@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Recipient
+from db.models import Recipient, table_of
 
 
 async def get_recipient(
@@ -32,7 +32,7 @@ class RecipientUpsert:
     def statement(self, unless: ColumnElement[bool] | None = None) -> Insert:
         """A Core statement on the table, not the ORM entity: it runs for most API requests.
         With `unless`, it writes nothing where that condition holds."""
-        table = Recipient.__table__
+        table = table_of(Recipient)
         row = dict(
             id=uuid.uuid4(), tenant_id=self.tenant_id, external_id=self.external_id, **self.fields
         )

@@ -27,14 +27,17 @@ class ResendTarget:
 
 
 _TARGET = text("""
-    SELECT d.id, d.tenant_id, d.notification_id, d.channel, d.status, n.event_key, n.priority, r.email, r.phone,
+    SELECT d.id, d.tenant_id, d.notification_id, d.channel, d.status, n.event_key, n.priority,
+           r.email, r.phone,
            (SELECT count(*) FROM deliveries c
              WHERE c.notification_id = d.notification_id AND c.channel = d.channel) AS chains,
            resend.id AS resent_as, resend.status AS resent_as_status
     FROM deliveries d
     JOIN notifications n ON n.id = d.notification_id
     JOIN recipients r ON r.id = n.recipient_id
-    LEFT JOIN LATERAL (SELECT c.id, c.status FROM deliveries c WHERE c.resent_from_id = d.id LIMIT 1) resend ON true
+    LEFT JOIN LATERAL (
+        SELECT c.id, c.status FROM deliveries c WHERE c.resent_from_id = d.id LIMIT 1
+    ) resend ON true
     WHERE d.id = :delivery_id AND d.tenant_id = :tenant_id
     FOR UPDATE OF d
 """)
@@ -51,7 +54,8 @@ async def resend_target(
 
 
 _INSERT = text("""
-    INSERT INTO deliveries (id, tenant_id, notification_id, channel, address, status, resent_from_id)
+    INSERT INTO deliveries
+        (id, tenant_id, notification_id, channel, address, status, resent_from_id)
     VALUES (:id, :tenant_id, :notification_id, :channel, :address, :status, :resent_from_id)
 """)
 

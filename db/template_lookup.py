@@ -5,11 +5,12 @@ the ORM's entity loading and statement compilation cost more than the query itse
 """
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.templating import EmailLayout, TemplateSource
@@ -85,7 +86,7 @@ async def send_version(
     return _send_templates((await session.execute(_VERSION, parameters)).all())
 
 
-def _send_templates(rows: list[Any]) -> SendTemplates:
+def _send_templates(rows: Sequence[Row[Any]]) -> SendTemplates:
     candidates = [_stored(row) for row in rows if row.version_id is not None]
     first = rows[0]
     layout = (
@@ -96,7 +97,7 @@ def _send_templates(rows: list[Any]) -> SendTemplates:
     return SendTemplates(candidates, layout)
 
 
-def _stored(row: Any) -> StoredTemplate:
+def _stored(row: Row[Any]) -> StoredTemplate:
     source = TemplateSource(
         version_id=str(row.version_id),
         name=row.name,
