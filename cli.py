@@ -1,4 +1,5 @@
-"""The `herald` command: `herald tenant create NAME`, `herald run`, `herald worker`, `herald migrate`."""
+"""The `herald` command: `herald tenant create NAME`, `herald run`, `herald worker`,
+`herald migrate`."""
 
 import argparse
 import asyncio

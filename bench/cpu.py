@@ -7,7 +7,8 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pid: int, reaped_children: bool = False) -> float:
-    """utime + stime; with `reaped_children`, also what its exited children spent (cutime + cstime)."""
+    """utime + stime; with `reaped_children`, also what its exited children spent
+    (cutime + cstime)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (FileNotFoundError, ProcessLookupError):
@@ -40,7 +41,8 @@ def tree_cpu_seconds(parent: int) -> float:
 
 
 def snapshot(groups: dict[str, list[int] | int]) -> dict[str, float]:
-    """CPU seconds so far per group: a list of pids, or one pid standing for its whole process tree."""
+    """CPU seconds so far per group: a list of pids, or one pid standing for its whole process
+    tree."""
     return {
         name: tree_cpu_seconds(pids)
         if isinstance(pids, int)

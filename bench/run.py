@@ -1,4 +1,5 @@
-"""`make bench`: Herald against a bare Temporal workflow, measured in the same run on the same server.
+"""`make bench`: Herald against a bare Temporal workflow, measured in the same run on the same
+server.
 
 (a) a bare workflow with one no-op activity, started from this process, its worker in another;
 (b) a Herald email: POST /v1/notifications to an API replica, whose embedded worker starts the
@@ -22,6 +23,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import httpx
@@ -41,7 +43,8 @@ from tests.conftest import free_port, temporal_binary
 LATENCY_N = int(os.environ.get("BENCH_LATENCY_N", 60))
 THROUGHPUT_N = int(os.environ.get("BENCH_THROUGHPUT_N", 600))
 CONCURRENCY = 50
-# API replicas (each also a worker, see EMBEDDED_WORKER): one per core, as a deployment would run them.
+# API replicas (each also a worker, see EMBEDDED_WORKER): one per core, as a deployment would run
+# them.
 API_PROCESSES = int(os.environ.get("BENCH_API_PROCESSES", os.cpu_count() or 1))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 5))  # the median of 5 resists one noisy round
 RESULTS = Path(__file__).parent / "results"
@@ -49,7 +52,8 @@ PROFILES = Path(__file__).parent / "profiles"
 
 
 class ArrivalCatcher(MailCatcher):
-    """Resolves a future when mail for an address arrives (the SMTP server runs in its own thread)."""
+    """Resolves a future when mail for an address arrives (the SMTP server runs in its own
+    thread)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
         super().__init__()
@@ -157,6 +161,7 @@ def start(args: list[str], env: dict, ready: str | None = None) -> subprocess.Po
         args, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     if ready:
+        assert process.stdout is not None  # a pipe, as asked above
         while ready not in (process.stdout.readline() or ready):
             pass
     return process
@@ -263,7 +268,7 @@ async def main() -> None:
                 for _ in range(20):
                     await warm()
             temporal, bare_worker, herald_worker = (p.pid for p in processes[:3])
-            cpu_groups = {
+            cpu_groups: dict[str, list[int] | int] = {
                 "temporal": [temporal],
                 "bare_worker": [bare_worker],
                 "herald_worker": [herald_worker],
@@ -271,7 +276,7 @@ async def main() -> None:
                 "postgres": postmaster,
                 "bench_client": [os.getpid()],
             }
-            rounds = []
+            rounds: list[dict[str, Any]] = []
             for round_no in range(ROUNDS):  # alternate, so drift in machine load hits both alike
                 bare_rate, bare_cpu = await throughput(bare, cpu_groups)
                 herald_rate, herald_cpu = await throughput(
@@ -282,7 +287,7 @@ async def main() -> None:
                         **{f"api{i}": p.pid for i, p in enumerate(api_processes)},
                     },
                 )
-                result = {
+                result: dict[str, Any] = {
                     "bare_latency": summary_ms(await latency(bare)),
                     "herald_latency": summary_ms(await latency(herald)),
                     "bare_throughput": round(bare_rate, 1),
@@ -307,33 +312,39 @@ async def main() -> None:
     report(rounds)
 
 
-def report(rounds: list[dict]) -> None:
-    med = lambda key, sub=None: statistics.median(r[key][sub] if sub else r[key] for r in rounds)  # noqa: E731
+def report(rounds: list[dict[str, Any]]) -> None:
+    def med(key: str, sub: str | None = None) -> float:
+        return statistics.median(r[key][sub] if sub else r[key] for r in rounds)
+
+    m = {
+        "bare_p50_ms": med("bare_latency", "p50_ms"),
+        "bare_p99_ms": med("bare_latency", "p99_ms"),
+        "herald_p50_ms": med("herald_latency", "p50_ms"),
+        "herald_p99_ms": med("herald_latency", "p99_ms"),
+        "bare_throughput_per_s": med("bare_throughput"),
+        "herald_throughput_per_s": med("herald_throughput"),
+        "latency_ratio": med("latency_ratio"),
+        "throughput_ratio": med("throughput_ratio"),
+    }
     summary = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        ),
         "rounds": rounds,
-        "median": {
-            "bare_p50_ms": med("bare_latency", "p50_ms"),
-            "bare_p99_ms": med("bare_latency", "p99_ms"),
-            "herald_p50_ms": med("herald_latency", "p50_ms"),
-            "herald_p99_ms": med("herald_latency", "p99_ms"),
-            "bare_throughput_per_s": med("bare_throughput"),
-            "herald_throughput_per_s": med("herald_throughput"),
-            "latency_ratio": med("latency_ratio"),
-            "throughput_ratio": med("throughput_ratio"),
-        },
+        "median": m,
         "goals": {"latency_ratio_max": 1.5, "throughput_ratio_min": 0.8},
+        "goals_met": m["latency_ratio"] <= 1.5 and m["throughput_ratio"] >= 0.8,
     }
-    m = summary["median"]
-    summary["goals_met"] = m["latency_ratio"] <= 1.5 and m["throughput_ratio"] >= 0.8
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "notification.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(
         f"\nmedian of {len(rounds)} rounds:\n"
         f"  latency p50/p99   bare {m['bare_p50_ms']}/{m['bare_p99_ms']} ms   "
-        f"herald {m['herald_p50_ms']}/{m['herald_p99_ms']} ms   ratio {m['latency_ratio']} (goal <= 1.5)\n"
-        f"  throughput @50    bare {m['bare_throughput_per_s']}/s   herald {m['herald_throughput_per_s']}/s   "
+        f"herald {m['herald_p50_ms']}/{m['herald_p99_ms']} ms   "
+        f"ratio {m['latency_ratio']} (goal <= 1.5)\n"
+        f"  throughput @50    bare {m['bare_throughput_per_s']}/s   "
+        f"herald {m['herald_throughput_per_s']}/s   "
         f"ratio {m['throughput_ratio']} (goal >= 0.8)\n"
         f"  goals met: {summary['goals_met']}   (written to bench/results/notification.json)"
     )

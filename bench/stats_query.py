@@ -39,40 +39,52 @@ TENANTS = {"large (25% of rows)": 1, "typical (~4% of rows)": 2}
 
 _TENANT = "('00000000-0000-4000-8000-' || lpad(({})::text, 12, '0'))::uuid"
 _LOAD = [
-    f"INSERT INTO tenants (id, name) SELECT {_TENANT.format('t')}, 'bench ' || t FROM generate_series(1, 20) t",
+    f"""INSERT INTO tenants (id, name)
+        SELECT {_TENANT.format("t")}, 'bench ' || t FROM generate_series(1, 20) t""",
     f"""INSERT INTO recipients (id, tenant_id, external_id)
-        SELECT {_TENANT.format("t")}, {_TENANT.format("t")}, 'r' || t FROM generate_series(1, 20) t""",
-    f"""INSERT INTO templates (id, tenant_id, name, locale, event_key, channel, is_active, is_default,
-                              version, current_version_id, required_placeholders, fallbacks)
+        SELECT {_TENANT.format("t")}, {_TENANT.format("t")}, 'r' || t
+        FROM generate_series(1, 20) t""",
+    f"""INSERT INTO templates (id, tenant_id, name, locale, event_key, channel, is_active,
+                              is_default, version, current_version_id, required_placeholders,
+                              fallbacks)
         SELECT md5('t' || t || '-' || k)::uuid, {_TENANT.format("t")}, 'template ' || k, 'en',
-               'booking.confirmation', 'email', true, false, 1, md5('v' || t || '-' || k)::uuid, '[]', '{{}}'
+               'booking.confirmation', 'email', true, false, 1, md5('v' || t || '-' || k)::uuid,
+               '[]', '{{}}'
         FROM generate_series(1, 20) t, generate_series(1, 5) k""",
-    """INSERT INTO template_versions (id, template_id, version, name, locale, required_placeholders, fallbacks)
+    """INSERT INTO template_versions (id, template_id, version, name, locale,
+                                      required_placeholders, fallbacks)
        SELECT current_version_id, id, 1, name, locale, '[]', '{}' FROM templates""",
-    # Tenants interleave in time, as they do in production: a tenant's rows are spread over the heap.
-    f"""INSERT INTO notifications (id, tenant_id, recipient_id, event_key, priority, context, idempotency_key,
-                                  request_digest, workflow_id, status, created_at, updated_at)
+    # Tenants interleave in time, as they do in production: a tenant's rows are spread over the
+    # heap.
+    f"""INSERT INTO notifications (id, tenant_id, recipient_id, event_key, priority, context,
+                                  idempotency_key, request_digest, workflow_id, status,
+                                  created_at, updated_at)
         SELECT md5('n' || i)::uuid, tenant, tenant,
                (ARRAY['booking.confirmation', 'booking.reminder', 'payment.completed',
                       'booking.cancellation', 'daily_agenda'])[1 + i % 5],
                'normal', '{{}}', i::text, '\\x00', 'wf-' || i, 'sent', at, at
-        FROM (SELECT i, CASE WHEN i % 4 = 0 THEN {_TENANT.format(1)} ELSE {_TENANT.format("2 + i % 19")} END
+        FROM (SELECT i,
+                     CASE WHEN i % 4 = 0 THEN {_TENANT.format(1)}
+                          ELSE {_TENANT.format("2 + i % 19")} END
                      AS tenant,
                      :end - interval '90 days' * (1 - i::float / :notifications) AS at
               FROM generate_series(1, :notifications) i) n""",
     """SELECT setseed(0.42)""",
-    """INSERT INTO deliveries (id, tenant_id, notification_id, channel, provider, status, template_version_id,
-                              created_at, updated_at)
+    """INSERT INTO deliveries (id, tenant_id, notification_id, channel, provider, status,
+                              template_version_id, created_at, updated_at)
        SELECT md5('d' || id || c)::uuid, tenant_id, id,
               CASE c WHEN 0 THEN 'email' ELSE 'sms' END,
               CASE WHEN c = 1 THEN 'twilio' WHEN r_provider < 0.7 THEN 'sendgrid' ELSE 'smtp' END,
-              CASE WHEN r < 0.01 THEN 'pending' WHEN r < 0.06 THEN 'suppressed' WHEN r < 0.36 THEN 'sent'
-                   WHEN r < 0.71 THEN 'delivered' WHEN r < 0.86 THEN 'opened' WHEN r < 0.91 THEN 'clicked'
-                   WHEN r < 0.95 THEN 'failed' WHEN r < 0.98 THEN 'bounced' WHEN r < 0.99 THEN 'cancelled'
+              CASE WHEN r < 0.01 THEN 'pending' WHEN r < 0.06 THEN 'suppressed'
+                   WHEN r < 0.36 THEN 'sent' WHEN r < 0.71 THEN 'delivered'
+                   WHEN r < 0.86 THEN 'opened' WHEN r < 0.91 THEN 'clicked'
+                   WHEN r < 0.95 THEN 'failed' WHEN r < 0.98 THEN 'bounced'
+                   WHEN r < 0.99 THEN 'cancelled'
                    ELSE 'digested' END,
               -- most emails from one of the tenant's five templates, the rest as written
               CASE WHEN c = 0 AND r_template < 0.8
-                   THEN md5('v' || right(tenant_id::text, 12)::int || '-' || (1 + floor(r_template * 6.25)::int))::uuid
+                   THEN md5('v' || right(tenant_id::text, 12)::int
+                            || '-' || (1 + floor(r_template * 6.25)::int))::uuid
               END,
               created_at, created_at
        FROM (SELECT n.id, n.tenant_id, n.created_at, c, random() AS r, random() AS r_provider,
@@ -159,14 +171,16 @@ def run(url: str) -> dict:
         with_index = _measure_all(conn)
         sizes = conn.execute(
             text(
-                f"SELECT pg_relation_size('deliveries'), pg_relation_size('{STATS_INDEX.name}'), count(*) FROM deliveries"
+                f"SELECT pg_relation_size('deliveries'), pg_relation_size('{STATS_INDEX.name}'), "
+                "count(*) FROM deliveries"
             )
         ).one()
         settings = dict(
             conn.execute(
                 text(
                     "SELECT name, setting FROM pg_settings WHERE name IN "
-                    "('server_version', 'shared_buffers', 'work_mem', 'max_parallel_workers_per_gather')"
+                    "('server_version', 'shared_buffers', 'work_mem', "
+                    "'max_parallel_workers_per_gather')"
                 )
             ).all()
         )

@@ -62,7 +62,8 @@ def _start_temporal() -> subprocess.Popen:
             "--dynamic-config-value",
             "system.enableActivityEagerExecution=true",
         ],
-        stdout=open(DATA / "temporal.log", "ab"),
+        # Open as long as the server runs: the process writes its log through this handle.
+        stdout=open(DATA / "temporal.log", "ab"),  # noqa: SIM115
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
@@ -176,13 +177,16 @@ def _print_summary(env: dict, key: str) -> None:
         if env["TEMPORAL_ADDRESS"] == f"localhost:{TEMPORAL_PORT}"
         else f"(external Temporal at {env['TEMPORAL_ADDRESS']})"
     )
+    database = (
+        "(from DATABASE_URL)" if os.environ.get("DATABASE_URL") else "embedded, data in .data/pg"
+    )
     print(
         f"""
 Herald is running.
   API            http://localhost:{API_PORT}   (OpenAPI docs: http://localhost:{API_PORT}/docs)
   Temporal UI    {temporal_ui}
   Temporal       {env["TEMPORAL_ADDRESS"]}
-  PostgreSQL     {"(from DATABASE_URL)" if os.environ.get("DATABASE_URL") else "embedded, data in .data/pg"}
+  PostgreSQL     {database}
   SMTP catcher   localhost:{SMTP_PORT}; received mail is saved in .data/mail/*.eml
   SMS outbox     {env["SMS_OUTBOX_PATH"]}
   API key        {key}
@@ -190,7 +194,8 @@ Herald is running.
 Try:
   curl -s -X POST http://localhost:{API_PORT}/v1/notifications \\
     -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\
-    -d '{{"recipient": {{"email": "ada@example.com"}}, "event_key": "payment.completed", "channels": ["email"],
+    -d '{{"recipient": {{"email": "ada@example.com"}}, "event_key": "payment.completed",
+         "channels": ["email"],
          "context": {{"subject": "Payment received", "message": "Thanks!"}}}}'
 
 Ctrl-C stops everything.""",
