@@ -67,7 +67,8 @@ class ProviderCircuits:
         if not allowed:
             raise ApplicationError(
                 f"{provider} circuit is open after repeated failures (last: "
-                f"{self._last_failure.get(provider, 'unknown')}); retrying it from {breaker.retry_at():%H:%M:%S} UTC",
+                f"{self._last_failure.get(provider, 'unknown')}); "
+                f"retrying it from {breaker.retry_at():%H:%M:%S} UTC",
                 type=SendFailure.PROVIDER_UNAVAILABLE,
                 non_retryable=True,
             )

@@ -27,6 +27,7 @@ from domain.templating import (
     RenderedSms,
     TemplateError,
     TemplateRenderer,
+    TemplateSource,
     choose_template,
     notification_variables,
     shipped_template,
@@ -59,6 +60,7 @@ async def render_content(session: AsyncSession, job: DeliveryJob) -> Content:
     context = notification.context or {}
     found = await _templates_for(session, job, context)
     stored = _chosen(found, context, recipient.locale)
+    source: TemplateSource | None
     if stored is not None:
         source = stored.source
     else:

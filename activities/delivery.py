@@ -10,7 +10,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.circuits import ProviderCircuits
-from activities.content import render_content
+from activities.content import Content, render_content
 from channels.base import EmailMessage, SendError, SendResult, SmsMessage, TransientSendError
 from channels.registry import Providers
 from config.settings import Settings
@@ -44,17 +44,26 @@ class DeliveryActivities:
                     "delivery not found", type=SendFailure.NOT_FOUND, non_retryable=True
                 )
             if job.delivery.status in FINAL_DELIVERY_STATUSES:
-                # An earlier attempt finished after the server stopped waiting for it: never send twice.
+                # An earlier attempt finished after the server stopped waiting for it:
+                # never send twice.
                 return _result(job.delivery)
             content = await render_content(session, self._with_unsubscribe_link(job))
         attempt = input.earlier_attempts + activity.info().attempt
         if job.delivery.channel == Channel.IN_APP:
             return await self._store_in_app(job, content, attempt, input.settles_as)
         provider = self._provider(job.delivery.channel, input.provider)
+        address = job.delivery.address
+        if address is None:  # planning gives every email and SMS delivery its address
+            raise ApplicationError(
+                f"delivery {delivery_id} has no {job.delivery.channel} address",
+                type=SendFailure.PERMANENT,
+                non_retryable=True,
+            )
         started = time.perf_counter()
         try:
-            async with self._circuits.call(provider.name):  # every end of the send is recorded once
-                sent = await self._send(job, content, provider)
+            # Every end of the send is recorded once.
+            async with self._circuits.call(provider.name):
+                sent = await self._send(job, content, provider, address)
         except SendError as err:
             PROVIDER_SECONDS.labels(provider.name, "error").observe(time.perf_counter() - started)
             DELIVERIES.labels(job.delivery.channel, provider.name, "error").inc()
@@ -77,7 +86,8 @@ class DeliveryActivities:
         return DeliverResult(input.delivery_id, DeliveryStatus.SENT, sent.provider, sent.message_id)
 
     def _with_unsubscribe_link(self, job: store.DeliveryJob) -> store.DeliveryJob:
-        """Every email gets a signed one-click link that turns off its category for this recipient."""
+        """Every email gets a signed one-click link that turns off its category for this
+        recipient."""
         if job.delivery.channel != Channel.EMAIL or self._signing_key is None:
             return job
         link = unsubscribe_url(
@@ -108,12 +118,14 @@ class DeliveryActivities:
             f"no provider for channel {channel}", type=SendFailure.PERMANENT, non_retryable=True
         )
 
-    async def _send(self, job: store.DeliveryJob, content, provider) -> SendResult:
+    async def _send(
+        self, job: store.DeliveryJob, content: Content, provider, address: str
+    ) -> SendResult:
         reference = str(job.delivery.id)
         if job.delivery.channel == Channel.EMAIL:
             return await provider.send_email(
                 EmailMessage(
-                    to=job.delivery.address,
+                    to=address,
                     subject=content.subject,
                     text=content.text,
                     html=content.html,
@@ -123,7 +135,7 @@ class DeliveryActivities:
                 )
             )
         return await provider.send_sms(
-            SmsMessage(to=job.delivery.address, body=content.text, reference=reference)
+            SmsMessage(to=address, body=content.text, reference=reference)
         )
 
     async def _store_in_app(

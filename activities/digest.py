@@ -50,8 +50,9 @@ class DigestActivities:
 
     @activity.defn(name="send_digest")
     async def send_digest(self, input: SendDigestInput) -> str:
-        """One email listing the batch, accepted as an ordinary notification (idempotent per batch)."""
-        subject, context = digest_message(input.frequency, input.category, input.items)
+        """One email listing the batch, accepted as an ordinary notification (idempotent per
+        batch)."""
+        _subject, context = digest_message(input.frequency, input.category, input.items)
         key = digest_key(input.batch_id)
         async with self._sessions() as session:
             accepted = await accept(

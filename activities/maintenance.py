@@ -1,4 +1,5 @@
-"""Activities of the maintenance Schedules: purge old logs, retry failed deliveries, watch failure rates."""
+"""Activities of the maintenance Schedules: purge old logs, retry failed deliveries, watch
+failure rates."""
 
 import uuid
 from collections import defaultdict
@@ -91,12 +92,12 @@ class MaintenanceActivities:
             )
         by_subject: dict[tuple[str, str, uuid.UUID | None], list[int]] = defaultdict(lambda: [0, 0])
         for count in counts:
-            for subject in (
+            for key in (
                 ("tenant", str(count.tenant_id), count.tenant_id),
                 ("provider", self._provider(count.channel, count.provider), None),
             ):
-                by_subject[subject][0] += count.total
-                by_subject[subject][1] += count.failed
+                by_subject[key][0] += count.total
+                by_subject[key][1] += count.failed
         alerts = notified = 0
         for (scope, subject, tenant_id), (total, failed) in by_subject.items():
             if not over_threshold(
@@ -146,7 +147,8 @@ class MaintenanceActivities:
             context={
                 "subject": f"Herald: {rate} of notifications failed in the last {minutes} minutes",
                 "message": f"{failed} of {total} deliveries failed in the last {minutes} minutes "
-                f"(alert threshold {self._settings.failure_rate_threshold:.0%}). See GET /v1/logs?status=failed.",
+                f"(alert threshold {self._settings.failure_rate_threshold:.0%}). "
+                "See GET /v1/logs?status=failed.",
                 "failed": failed,
                 "total": total,
             },
@@ -174,7 +176,7 @@ class MaintenanceActivities:
 
     def _provider(self, channel: str, provider: str | None) -> str:
         """`email:smtp`: the provider that failed, else the one configured for the channel."""
-        configured = {
+        configured: dict[str, str] = {
             Channel.EMAIL: self._settings.resolved_email_provider,
             Channel.SMS: self._settings.resolved_sms_provider,
         }

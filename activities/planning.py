@@ -40,7 +40,7 @@ from domain.planning import (
 from domain.preferences import effective_preferences
 from domain.send_failures import SendFailure
 from domain.send_windows import local_day_start, rate_window
-from domain.types import OPEN_DELIVERY_STATUSES, DeliveryStatus
+from domain.types import OPEN_DELIVERY_STATUSES, DeliveryStatus, Priority
 
 REMINDERS_DAY, RATE_WINDOW = "reminders_day", "rate_window"
 
@@ -203,9 +203,8 @@ class _Subject:
     what: policy.Notification
     who: policy.Recipient
     recipient_id: uuid.UUID
-    reminder_day: (
-        datetime | None
-    )  # the recipient's local day, when this is a (daily capped) reminder
+    # The recipient's local day, when this is a (daily capped) reminder.
+    reminder_day: datetime | None
     rate_window: tuple[datetime, datetime] | None  # when the recipient has a rate limit
 
     @property
@@ -224,7 +223,9 @@ def _subject(loaded: store.NotificationContext, as_of: datetime) -> _Subject:
     )
     is_reminder = notification.event_key in loaded.policy_settings.reminder_event_keys
     return _Subject(
-        policy.Notification(notification.event_key, notification.priority, notification.channels),
+        policy.Notification(
+            notification.event_key, Priority(notification.priority), notification.channels
+        ),
         who,
         recipient.id,
         local_day_start(as_of, who.zone) if is_reminder else None,

@@ -109,7 +109,8 @@ class Settings(BaseSettings):
             self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number
         ):
             raise ValueError(
-                "SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER"
+                "SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
+                "TWILIO_FROM_NUMBER"
             )
         return self
 

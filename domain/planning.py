@@ -4,6 +4,7 @@ Pure: the activities in activities/planning.py read what this needs, call it, an
 it returns."""
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -41,7 +42,9 @@ def reachable_channels(email: str | None, phone: str | None) -> set[Channel]:
 
 
 def planned_channels(
-    decision: policy.Decision, delivery_ids: dict[str, uuid.UUID], invalid_addresses: dict[str, str]
+    decision: policy.Decision,
+    delivery_ids: Mapping[Channel, uuid.UUID],
+    invalid_addresses: Mapping[str, str],
 ) -> list[PlannedChannel]:
     """Each decided channel as a delivery. An address a provider reported as undeliverable
     (a hard bounce, a dead number) is not tried again: that channel is suppressed."""

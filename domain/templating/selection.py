@@ -8,10 +8,16 @@ from domain.templating.locales import normalize_locale, resolve_locale
 
 
 class Choosable(Protocol):
-    owner_id: str | None
-    locale: str
-    is_default: bool
-    updated_at: datetime
+    """What choose_template reads of a candidate (read-only, so frozen dataclasses fit)."""
+
+    @property
+    def owner_id(self) -> str | None: ...
+    @property
+    def locale(self) -> str: ...
+    @property
+    def is_default(self) -> bool: ...
+    @property
+    def updated_at(self) -> datetime: ...
 
 
 T = TypeVar("T", bound=Choosable)
