@@ -52,7 +52,8 @@ class EventType(StrEnum):
 
 
 class EventIn(BaseModel):
-    """The envelope; `data` is checked against the payload of `type` (errors name `data.<field>`)."""
+    """The envelope; `data` is checked against the payload of `type` (errors name
+    `data.<field>`)."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -15,7 +15,8 @@ def twilio_signature_valid(
     auth_token: str, url: str, params: dict[str, str], signature: str
 ) -> bool:
     """HMAC-SHA1 of the URL Twilio called and the sorted form fields, keyed with the auth token.
-    (Twilio signs the public URL, so `url` must be the one given to Twilio, not ours behind a proxy.)"""
+    (Twilio signs the public URL, so `url` must be the one given to Twilio, not ours behind a
+    proxy.)"""
     return RequestValidator(auth_token).validate(url, params, signature)
 
 

@@ -1,1 +1,2 @@
-"""Starting, signalling, updating and querying Herald's workflows and Schedules: the only code outside workflows/ that knows how."""
+"""Starting, signalling, updating and querying Herald's workflows and Schedules: the only code
+outside workflows/ that knows how."""

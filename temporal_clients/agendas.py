@@ -75,9 +75,10 @@ async def get_agenda_schedule(
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise NoAgendaSchedule(schedule_id) from exc
         raise
-    [agenda] = await client.data_converter.decode(
-        description.schedule.action.args, [DailyAgendaInput]
-    )  # type: ignore[attr-defined]
+    action = description.schedule.action
+    if not isinstance(action, ScheduleActionStartWorkflow):  # put_agenda_schedule makes one
+        raise ValueError(f"schedule {schedule_id} does not start a workflow")
+    [agenda] = await client.data_converter.decode(action.args, [DailyAgendaInput])
     return _described(schedule_id, description, agenda)
 
 

@@ -1,12 +1,12 @@
 """Delivering booking events to their BookingWorkflow, and changing its reminders, for the API."""
 
 from datetime import timedelta
-from typing import Any
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from config.settings import Settings
 from domain.booking_contracts import (
@@ -58,7 +58,8 @@ async def deliver_booking_event(
                 BookingInput(tenant_id, booking.booking_id),
                 id=workflow_id,
                 task_queue=settings.task_queue,
-                # A chain that ended stays ended: a late or repeated booking.created starts no new one.
+                # A chain that ended stays ended: a late or repeated booking.created starts
+                # no new one.
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 start_signal="event",  # BookingWorkflow.event: signal-with-start takes a name
                 start_signal_args=[event],
@@ -98,14 +99,20 @@ async def reschedule_reminder(
 
 
 async def _change_reminder(
-    client: Client, workflow_id: str, update: Any, change: ReminderChange
+    client: Client,
+    workflow_id: str,
+    update: UpdateMethodMultiParam[[BookingWorkflow, ReminderChange], ReminderState],
+    change: ReminderChange,
 ) -> ReminderState:
     """Run one of the chain's reminder updates; a refusal or an ended chain says why."""
     handle = client.get_workflow_handle(workflow_id)
     try:
         return await handle.execute_update(update, change, rpc_timeout=timedelta(seconds=30))
     except WorkflowUpdateFailedError as exc:
-        raise ReminderChangeRefused(str(exc.cause.message if exc.cause else exc)) from exc
+        # The cause is the workflow's ApplicationError: its message says why.
+        cause = exc.cause
+        message = cause.message if isinstance(cause, FailureError) else str(cause or exc)
+        raise ReminderChangeRefused(message) from exc
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise

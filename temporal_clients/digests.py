@@ -1,5 +1,6 @@
 """Feeding a recipient's DigestWorkflow: one per (recipient, category, frequency)."""
 
+import uuid
 from typing import TYPE_CHECKING
 
 from temporalio.client import Client
@@ -12,7 +13,9 @@ if TYPE_CHECKING:
     from workflows.digest import DigestWorkflow
 
 
-def digest_workflow_id(tenant_id: str, recipient_id: str, category: str, frequency: str) -> str:
+def digest_workflow_id(
+    tenant_id: uuid.UUID, recipient_id: uuid.UUID, category: str, frequency: str
+) -> str:
     return f"digest-{tenant_id}-{recipient_id}-{category}-{frequency}"
 
 

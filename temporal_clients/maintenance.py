@@ -2,6 +2,7 @@
 create-or-update step they share with the organizers' agenda Schedules."""
 
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from temporalio.client import (
     Client,
@@ -17,6 +18,7 @@ from temporalio.client import (
     ScheduleSpec,
     ScheduleUpdate,
 )
+from temporalio.types import MethodAsyncSingleParam
 
 from config.settings import Settings
 from domain.maintenance import FailureMonitorInput, PurgeInput, RetryFailedInput
@@ -27,6 +29,8 @@ from workflows.maintenance import (
 )
 
 RPC_TIMEOUT = timedelta(seconds=10)
+
+_Input = TypeVar("_Input")
 
 
 async def upsert_schedule(client: Client, schedule_id: str, schedule: Schedule) -> ScheduleHandle:
@@ -42,42 +46,56 @@ async def upsert_schedule(client: Client, schedule_id: str, schedule: Schedule) 
 def maintenance_schedules(settings: Settings) -> dict[str, Schedule]:
     """By Schedule id. The ids carry the task queue, so deployments sharing a namespace
     (and the tests) keep their own."""
-    jobs = {
-        "purge-logs": (
-            PurgeLogsWorkflow.run,
-            PurgeInput(retention_days=settings.log_retention_days),
-            # Once a day, at a quiet hour.
-            ScheduleSpec(
-                calendars=[
-                    ScheduleCalendarSpec(hour=[ScheduleRange(3)], minute=[ScheduleRange(17)])
-                ]
+    return dict(
+        [
+            _maintenance_schedule(
+                settings,
+                "purge-logs",
+                PurgeLogsWorkflow.run,
+                PurgeInput(retention_days=settings.log_retention_days),
+                # Once a day, at a quiet hour.
+                ScheduleSpec(
+                    calendars=[
+                        ScheduleCalendarSpec(hour=[ScheduleRange(3)], minute=[ScheduleRange(17)])
+                    ]
+                ),
             ),
-        ),
-        "retry-failed": (
-            RetryFailedDeliveriesWorkflow.run,
-            RetryFailedInput(),
-            ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=15))]),
-        ),
-        "failure-monitor": (
-            FailureRateMonitorWorkflow.run,
-            FailureMonitorInput(),
-            ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=10))]),
-        ),
-    }
-    return {
-        f"herald-{settings.task_queue}-{name}": Schedule(
-            action=ScheduleActionStartWorkflow(
-                run,
-                input,
-                id=f"herald-{settings.task_queue}-{name}",
-                task_queue=settings.task_queue,
+            _maintenance_schedule(
+                settings,
+                "retry-failed",
+                RetryFailedDeliveriesWorkflow.run,
+                RetryFailedInput(),
+                ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=15))]),
             ),
-            spec=spec,
-            # A run still going when the next is due: skip the next, never run two at once.
-            policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-        )
-        for name, (run, input, spec) in jobs.items()
-    }
+            _maintenance_schedule(
+                settings,
+                "failure-monitor",
+                FailureRateMonitorWorkflow.run,
+                FailureMonitorInput(),
+                ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=10))]),
+            ),
+        ]
+    )
+
+
+def _maintenance_schedule(
+    settings: Settings,
+    name: str,
+    run: MethodAsyncSingleParam[Any, _Input, Any],
+    input: _Input,
+    spec: ScheduleSpec,
+) -> tuple[str, Schedule]:
+    """One maintenance Schedule and its id; `input` is checked against the workflow's `run`."""
+    schedule_id = f"herald-{settings.task_queue}-{name}"
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            run, input, id=schedule_id, task_queue=settings.task_queue
+        ),
+        spec=spec,
+        # A run still going when the next is due: skip the next, never run two at once.
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    return schedule_id, schedule
 
 
 async def ensure_maintenance_schedules(client: Client, settings: Settings) -> list[str]:

@@ -118,10 +118,9 @@ class WorkflowGone(Exception):
 async def cancel_notification(client: Client, workflow_id: str) -> CancelResult:
     handle = client.get_workflow_handle(workflow_id)
     try:
+        # The result type (CancelResult) comes from the update method's annotation.
         return await handle.execute_update(
-            _notification_workflow().cancel,
-            result_type=CancelResult,
-            rpc_timeout=timedelta(seconds=30),
+            _notification_workflow().cancel, rpc_timeout=timedelta(seconds=30)
         )
     except WorkflowUpdateFailedError as exc:
         raise WorkflowGone(str(exc)) from exc

@@ -16,7 +16,8 @@ router = APIRouter(prefix="/v1/scheduled", tags=["scheduled"])
 async def index(
     tenant: TenantDep, session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> ScheduledPage:
-    """Notifications waiting for their send_at or a deferral, and pending booking reminders, by due time."""
+    """Notifications waiting for their send_at or a deferral, and pending booking reminders,
+    by due time."""
     return await list_scheduled(session, tenant, limit)
 
 
