@@ -9,7 +9,7 @@ import tempfile
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ import pgserver
 import psycopg
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -48,7 +49,7 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def database_url() -> str:
+def database_url() -> Iterator[str]:
     """A fresh, migrated database: on DATABASE_URL's server when set, else an embedded pgserver."""
     base = os.environ.get("DATABASE_URL")
     server = None
@@ -106,6 +107,8 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 
 class ScriptedMailCatcher(MailCatcher):
     """Refuses messages on demand: queue SMTP replies in `script`, or refuse an address always."""
+
+    port: int  # set once its server listens
 
     def __init__(self):
         super().__init__()
@@ -220,7 +223,7 @@ def make_stack(database_url, sessions, smtp_server, tmp_path):
             delivery_retry_initial_seconds=0.1,
             delivery_retry_max_interval_seconds=0.5,
             delivery_max_attempts=4,
-            secret_key="test-secret-key-not-for-production",
+            secret_key=SecretStr("test-secret-key-not-for-production"),
             # Each test runs its worker itself, with the options it needs, unless it asks otherwise;
             # in the sandbox, so non-deterministic workflow code fails the suite.
             **({"embedded_worker": False, "workflow_sandbox": True} | overrides),

@@ -1,4 +1,5 @@
-"""The shape the code keeps (issue 10): checked from the source, so a change that breaks it fails CI.
+"""The shape the code keeps (issue 10): checked from the source, so a change that breaks it fails
+CI.
 
 The layer contracts themselves (domain imports nothing of Herald's, workflows only domain...)
 are import-linter's, run by `make lint`; these are the rules it cannot express."""

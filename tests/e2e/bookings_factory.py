@@ -87,7 +87,8 @@ async def eventually(probe, check, timeout: float = 20.0, what: str = "condition
 
 
 async def notifications(sessions, tenant_id, key_prefix: str) -> list[tuple[Notification, str]]:
-    """The notifications whose idempotency key starts with `key_prefix`, with their recipient's external id."""
+    """The notifications whose idempotency key starts with `key_prefix`, with their recipient's
+    external id."""
     async with sessions() as session:
         rows = await session.execute(
             select(Notification, Recipient.external_id)

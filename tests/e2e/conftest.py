@@ -17,3 +17,17 @@ async def tracked(make_stack, temporal_env, httpserver):
     """SendGrid and Twilio (answered by the local HTTP server), both webhooks configured."""
     async with make_stack(temporal_env, **tracking_settings(httpserver)) as stack:
         yield stack
+
+
+@pytest.fixture
+async def failover_stack(make_stack, temporal_env, httpserver):
+    """SendGrid (answered by the local HTTP server), then SMTP; a circuit quick to open."""
+    async with make_stack(
+        temporal_env,
+        sendgrid_api_key="SG.test-key",
+        sendgrid_base_url=httpserver.url_for("").rstrip("/"),
+        email_providers="sendgrid,smtp",
+        circuit_failure_threshold=2,
+        circuit_cool_down_seconds=5,  # long enough that a slow CI machine still finds it open
+    ) as stack:
+        yield stack

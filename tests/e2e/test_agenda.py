@@ -145,7 +145,7 @@ async def run_agenda(
     return await stack.client.execute_workflow(
         DailyAgendaWorkflow.run,
         DailyAgendaInput(
-            str(stack.tenant_id), organizer_id, "America/Los_Angeles", send_empty, day.isoformat()
+            stack.tenant_id, organizer_id, "America/Los_Angeles", send_empty, day.isoformat()
         ),
         id=f"agenda-test-{new_booking_id()}",
         task_queue=stack.settings.task_queue,
@@ -157,10 +157,11 @@ async def test_the_agenda_holds_that_days_bookings_in_the_organizers_zone(stack,
         stack, "America/Los_Angeles", exclude_weekends_agenda=False
     )
     day = datetime.now(LA).date() + timedelta(days=5)
-    local = lambda d, h, m=0: datetime.combine(d, time(h, m), LA)
-    late = await book(
-        stack, sessions, organizer_id, local(day, 23, 30)
-    )  # already the next day in UTC
+
+    def local(d: date, h: int, m: int = 0) -> datetime:
+        return datetime.combine(d, time(h, m), LA)
+
+    late = await book(stack, sessions, organizer_id, local(day, 23, 30))  # the next day in UTC
     early = await book(stack, sessions, organizer_id, local(day, 9))
     await book(stack, sessions, organizer_id, local(day + timedelta(days=1), 0, 30))  # the next day
     cancelled = await book(stack, sessions, organizer_id, local(day, 13))

@@ -3,6 +3,7 @@
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -22,7 +23,7 @@ async def row_counts(sessions) -> tuple[int, int]:
 async def test_bad_input_is_refused_naming_the_field_and_writes_nothing(stack, sessions):
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     past = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"recipient": {"email": "not-an-email"}}, "recipient.email"),
         ({"recipient": {"phone": "415-555-0123"}}, "recipient.phone"),
         (

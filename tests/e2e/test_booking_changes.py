@@ -157,7 +157,7 @@ async def test_a_long_history_continues_as_new_with_its_state(
         # Started as the API starts it, with a short history limit.
         handle = await stack.client.start_workflow(
             BookingWorkflow.run,
-            BookingInput(str(stack.tenant_id), booking_id, max_history_events=40),
+            BookingInput(stack.tenant_id, booking_id, max_history_events=40),
             id=booking_workflow_id(stack.tenant_id, booking_id),
             task_queue=stack.settings.task_queue,
             start_signal="event",

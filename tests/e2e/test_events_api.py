@@ -4,6 +4,7 @@ payments, and a booking a few seconds ahead followed all the way to the SMTP ser
 import asyncio
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tests.e2e.bookings_factory import (
     booking_event,
@@ -172,7 +173,7 @@ async def test_events_before_created_are_refused_until_it_arrives_and_after_the_
 
 async def test_payment_events_notify_the_payer_once(stack, smtp, sessions):
     address = new_address()
-    body = {
+    body: dict[str, Any] = {
         "id": f"evt-{new_booking_id()}",
         "type": "payment.completed",
         "occurred_at": datetime.now(UTC).isoformat(),

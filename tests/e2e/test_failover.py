@@ -3,23 +3,9 @@
 import asyncio
 import uuid
 
-import pytest
 from werkzeug import Response
 
 from tests.e2e.test_email_smtp import email_request
-
-
-@pytest.fixture
-async def failover_stack(make_stack, temporal_env, httpserver):
-    async with make_stack(
-        temporal_env,
-        sendgrid_api_key="SG.test-key",
-        sendgrid_base_url=httpserver.url_for("").rstrip("/"),
-        email_providers="sendgrid,smtp",
-        circuit_failure_threshold=2,
-        circuit_cool_down_seconds=5,  # long enough that a slow CI machine still finds it open
-    ) as stack:
-        yield stack
 
 
 def address() -> str:

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from domain.contracts import DeliveryEvent
+from domain.types import DeliveryStatus
 
 
 async def setup(stack, within_minutes: float = 30) -> tuple[str, str]:
@@ -66,7 +67,7 @@ async def test_a_bounce_falls_back_to_sms_at_once(ts_stack, smtp):
     await smtp.wait_for((await ts_stack.notification(notification_id))["deliveries"][0]["address"])
 
     handle = ts_stack.client.get_workflow_handle(workflow_id)
-    await handle.signal("delivery_event", DeliveryEvent(email, "bounced"))
+    await handle.signal("delivery_event", DeliveryEvent(uuid.UUID(email), DeliveryStatus.BOUNCED))
     result = await handle.result()
     assert {c["channel"]: c["status"] for c in result["channels"]} == {
         "email": "bounced",
@@ -91,7 +92,7 @@ async def test_a_delivered_email_needs_no_fallback(ts_stack, smtp):
     await ts_stack.wait_for_status(notification_id, "sending")
     email = await email_delivery_id(ts_stack, notification_id)
     handle = ts_stack.client.get_workflow_handle(workflow_id)
-    await handle.signal("delivery_event", DeliveryEvent(email, "delivered"))
+    await handle.signal("delivery_event", DeliveryEvent(uuid.UUID(email), DeliveryStatus.DELIVERED))
     result = await handle.result()
     assert [c["channel"] for c in result["channels"]] == ["email"]
 

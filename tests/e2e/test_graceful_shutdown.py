@@ -25,6 +25,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPProtocol
+from pydantic import SecretStr
 
 from api.app import create_app
 from config.settings import Settings
@@ -95,6 +96,8 @@ def slow_smtp():
 
 
 def worker_env(settings: Settings) -> dict[str, str]:
+    secret_key = settings.secret_key
+    assert secret_key is not None  # the tests' settings set one
     return {
         **os.environ,
         "DATABASE_URL": settings.database_url,
@@ -103,7 +106,7 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "SMTP_HOST": settings.smtp_host,
         "SMTP_PORT": str(settings.smtp_port),
         "SMS_OUTBOX_PATH": settings.sms_outbox_path,
-        "SECRET_KEY": settings.secret_key.get_secret_value(),
+        "SECRET_KEY": secret_key.get_secret_value(),
         "METRICS_PORT": "0",
         "CIRCUIT_FAILURE_THRESHOLD": "100",  # the 451s of the retry case must not open it
         "WORKFLOW_SANDBOX": "true",
@@ -119,6 +122,7 @@ class WorkerProcess:
         self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
+        assert self.process.stderr is not None  # a pipe: the worker is started with one
         async for line in self.process.stderr:
             text = line.decode(errors="replace").rstrip()
             self.output.append(text)
@@ -181,7 +185,7 @@ async def api_without_worker(temporal_env, database_url, sessions, smtp_port: in
         delivery_retry_initial_seconds=0.1,
         delivery_retry_max_interval_seconds=0.5,
         delivery_max_attempts=4,
-        secret_key="test-secret-key-not-for-production",
+        secret_key=SecretStr("test-secret-key-not-for-production"),
         embedded_worker=False,
         workflow_sandbox=True,
     )
@@ -289,7 +293,7 @@ async def test_the_api_s_embedded_worker_quits_its_smtp_sessions_when_the_api_st
         smtp_host="127.0.0.1",
         smtp_port=slow_smtp.port,
         sms_outbox_path=str(tmp_path / "sms-outbox.jsonl"),
-        secret_key="test-secret-key-not-for-production",
+        secret_key=SecretStr("test-secret-key-not-for-production"),
         embedded_worker=True,
         workflow_sandbox=True,
     )

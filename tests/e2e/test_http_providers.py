@@ -1,4 +1,5 @@
-"""SendGrid and Twilio through their real SDKs, pointed at a local HTTP server that can fail on demand."""
+"""SendGrid and Twilio through their real SDKs, pointed at a local HTTP server that can fail on
+demand."""
 
 import json
 import time

@@ -25,7 +25,7 @@ async def test_a_send_that_succeeds_at_once_takes_one_workflow_task(production_s
         await production_stack.api.post("/v1/notifications", json=email_request(address))
     ).json()
 
-    [mail] = await smtp.wait_for(address)
+    [_mail] = await smtp.wait_for(address)
     notification = await production_stack.wait_for_status(accepted["id"], "sent")
     assert notification["deliveries"][0]["status"] == "sent"
 

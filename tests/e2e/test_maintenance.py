@@ -1,4 +1,5 @@
-"""The maintenance jobs, run as the Schedules run them: purge, retry failed deliveries, failure monitor."""
+"""The maintenance jobs, run as the Schedules run them: purge, retry failed deliveries, failure
+monitor."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -232,9 +233,7 @@ async def test_a_failed_reminder_is_retried_only_while_it_is_still_true(stack, s
     )
 
     async with sessions() as session:
-        found = await retryable_failures(
-            session, datetime.now(UTC) - timedelta(minutes=5), 4, 1000
-        )
+        found = await retryable_failures(session, datetime.now(UTC) - timedelta(minutes=5), 4, 1000)
     ids = {notification.id for _, notification in found}
     assert {retried, cancellation} <= ids and not {stale, outdated} & ids
 
@@ -258,8 +257,6 @@ async def test_failures_that_ended_early_on_the_provider_side_are_retried(stack,
                 .values(retry_count=1, status_reason=kind)
             )
     async with sessions() as session:
-        found = await retryable_failures(
-            session, datetime.now(UTC) - timedelta(minutes=5), 4, 1000
-        )
+        found = await retryable_failures(session, datetime.now(UTC) - timedelta(minutes=5), 4, 1000)
     ids = {notification.id for _, notification in found}
     assert circuit in ids and refused not in ids

@@ -1,4 +1,5 @@
-"""send_at: a durable timer, fast-forwarded by a time-skipping Temporal server; cancel before it fires."""
+"""send_at: a durable timer, fast-forwarded by a time-skipping Temporal server; cancel before it
+fires."""
 
 import asyncio
 import uuid

@@ -1,4 +1,5 @@
-"""GET /v1/scheduled with both kinds, and cancel / reschedule for each, on a time-skipping server."""
+"""GET /v1/scheduled with both kinds, and cancel / reschedule for each, on a time-skipping
+server."""
 
 import uuid
 from datetime import UTC, datetime, timedelta

@@ -3,6 +3,7 @@
 import uuid
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from channels.base import EmailMessage, TransientSendError
 from channels.smtp import SmtpEmailProvider
@@ -11,6 +12,8 @@ from tests.conftest import ScriptedMailCatcher, free_port
 
 
 class SessionCountingCatcher(ScriptedMailCatcher):
+    controller: Controller  # set once its server listens
+
     def __init__(self):
         super().__init__()
         self.sessions = 0

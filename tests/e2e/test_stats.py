@@ -58,7 +58,8 @@ FIXTURE = [
 ]
 
 
-async def _template_version(session, tenant_id, name: str) -> uuid.UUID:
+async def _template_version(session, tenant_id, name: str) -> tuple[uuid.UUID, uuid.UUID]:
+    """A template and its one version; their ids."""
     template_id, version_id = uuid.uuid4(), uuid.uuid4()
     common = dict(name=name, locale="en", subject="s", text_body="t")
     await session.execute(

@@ -96,8 +96,10 @@ async def test_sendgrid_batch_moves_the_delivery_forward_and_dates_each_stage(
     }
     row = await delivery_row(sessions, delivery)
     assert row.status == "clicked"
+    assert row.delivered_at and row.opened_at and row.clicked_at
     stamps = [int(t.timestamp()) for t in (row.delivered_at, row.opened_at, row.clicked_at)]
     assert stamps == [1767225601, 1767225602, 1767225603]
+    assert row.provider_response is not None
     assert row.provider_response["event"] == "click"
 
 
@@ -113,6 +115,7 @@ async def test_status_only_moves_forward(tracked, httpserver, sessions):
 
     row = await delivery_row(sessions, delivery)
     assert row.status == "opened"  # neither the late delivered nor the bounce took it back
+    assert row.delivered_at and row.opened_at
     assert int(row.delivered_at.timestamp()) == 1767225650  # the late report still dates delivery
     assert int(row.opened_at.timestamp()) == 1767225700  # the first open, set once
     assert row.failed_at is None and row.error is None
@@ -137,7 +140,7 @@ async def test_sendgrid_events_apply_once_per_event_id(tracked, httpserver, sess
 
     first = await post_sendgrid(tracked, batch)
     opened = await post_sendgrid(tracked, [sendgrid_event("open", delivery)])
-    again = await post_sendgrid(tracked, batch + [dict(batch[0])])
+    again = await post_sendgrid(tracked, [*batch, dict(batch[0])])
 
     assert (first.json()["applied"], opened.json()["applied"]) == (1, 1)
     assert again.json() == {
@@ -148,7 +151,8 @@ async def test_sendgrid_events_apply_once_per_event_id(tracked, httpserver, sess
         "ignored": 0,
     }
     row = await delivery_row(sessions, delivery)
-    assert row.status == "opened" and row.provider_response["event"] == "open"
+    assert row.status == "opened" and row.provider_response is not None
+    assert row.provider_response["event"] == "open"
 
 
 async def test_sendgrid_matches_by_message_id_prefix_without_the_custom_arg(

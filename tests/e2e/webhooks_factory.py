@@ -62,12 +62,15 @@ def sendgrid_event(
 ) -> dict:
     """One event as SendGrid posts it: its own id, the message id with SendGrid's suffix, and
     the custom arg the send set (left out when `delivery` is None)."""
+    if not message_id:
+        assert delivery is not None, "a message id, or the delivery that has one"
+        message_id = delivery["provider_message_id"]
     event = {
         "email": "ada@example.com",
         "timestamp": int(time.time()),
         "event": kind,
         "sg_event_id": uuid.uuid4().hex,
-        "sg_message_id": f"{message_id or delivery['provider_message_id']}.filterdrecv-p3mdgm1-1.0",
+        "sg_message_id": f"{message_id}.filterdrecv-p3mdgm1-1.0",
         **fields,
     }
     if delivery is not None:

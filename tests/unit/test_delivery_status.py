@@ -31,7 +31,7 @@ def _cases():
     header, *rows = [line.split() for line in EXPECTED.strip().splitlines()]
     assert header == REPORTS
     for current, *cells in rows:
-        for reported, cell in zip(header, cells):
+        for reported, cell in zip(header, cells, strict=True):
             yield current, reported, cell
 
 

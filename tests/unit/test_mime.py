@@ -35,8 +35,10 @@ def test_non_ascii_headers_and_bodies_read_back_exactly():
     assert parsed["To"] == "ines@example.com"
     assert parsed["Message-ID"] == message_id and message_id.endswith("@herald.example>")
     assert parsed["X-Herald-Delivery"] == "8d6f0c2e-delivery"
-    assert parsed.get_body(("plain",)).get_content().replace("\r\n", "\n") == message().text
-    assert parsed.get_body(("html",)).get_content().replace("\r\n", "\n") == message().html
+    plain, html = parsed.get_body(("plain",)), parsed.get_body(("html",))
+    assert plain is not None and html is not None
+    assert plain.get_content().replace("\r\n", "\n") == message().text
+    assert html.get_content().replace("\r\n", "\n") == message().html
 
 
 def test_lines_end_in_crlf_and_stay_within_998_characters():

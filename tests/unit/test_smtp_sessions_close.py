@@ -44,6 +44,7 @@ class TinySmtpServer:
         return self
 
     async def __aexit__(self, *exc) -> None:
+        assert self.server is not None  # started on entering
         self.server.close()
 
 

@@ -20,8 +20,17 @@ def setting(frequency: str, at: time = time(9), weekday: int = 0) -> DigestSetti
     return DigestSetting(frequency=DigestFrequency(frequency), time=at, weekday=weekday)
 
 
-def local(*args: int, zone: ZoneInfo = NEW_YORK, fold: int = 0) -> datetime:
-    return datetime(*args, tzinfo=zone, fold=fold)
+def local(
+    year: int,
+    month: int,
+    day: int,
+    hour: int = 0,
+    minute: int = 0,
+    *,
+    zone: ZoneInfo = NEW_YORK,
+    fold: int = 0,
+) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=zone, fold=fold)
 
 
 class TestHourly:

@@ -110,7 +110,9 @@ def test_resolved_instant_shows_the_wall_time_or_ends_its_gap(zone, day, wall) -
         return
     # Skipped wall time: `resolved` is the jump, and the wall time lies inside the gap.
     just_before = (resolved - timedelta(seconds=1)).astimezone(zone)
-    assert just_before.utcoffset() < local.utcoffset()
+    offset_before, offset = just_before.utcoffset(), local.utcoffset()
+    assert offset_before is not None and offset is not None  # aware, in a ZoneInfo
+    assert offset_before < offset
     assert just_before.replace(tzinfo=None) < wanted < local.replace(tzinfo=None)
 
 

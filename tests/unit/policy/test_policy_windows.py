@@ -16,8 +16,16 @@ def window(zone: ZoneInfo, start: time = NIGHT[0], end: time = NIGHT[1]) -> Dail
     return DailyWindow(start, end, zone)
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(
+    year: int,
+    month: int,
+    day: int,
+    hour: int = 0,
+    minute: int = 0,
+    second: int = 0,
+    microsecond: int = 0,
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=UTC)
 
 
 def test_start_equal_to_end_is_refused() -> None:

@@ -2,7 +2,10 @@ from domain.templating import EmailLayout
 from domain.templating.css import inline_css, inline_css_in_template
 from domain.templating.sandbox import HTML_ENVIRONMENT
 
-STYLE = "<style>p { color: red; } td.x { padding: 4px; } @media (max-width: 600px) { p { color: blue; } }</style>"
+STYLE = (
+    "<style>p { color: red; } td.x { padding: 4px; }"
+    " @media (max-width: 600px) { p { color: blue; } }</style>"
+)
 
 
 def test_rules_are_inlined_and_media_queries_kept():
@@ -20,10 +23,11 @@ def test_template_is_inlined_once_with_its_jinja_intact():
     )
     inlined = inline_css_in_template(HTML_ENVIRONMENT, source)
 
+    assert inlined is not None
     assert '<p class="{{ cls }}" style="color: red;">Hi {{ name }}</p>' in inlined
     assert (
-        '{% for row in rows %}<tr><td class="x" style="padding: 4px;">{{ row }}</td></tr>{% endfor %}'
-        in inlined
+        '{% for row in rows %}<tr><td class="x" style="padding: 4px;">{{ row }}</td></tr>'
+        "{% endfor %}" in inlined
     )
     assert "<tbody>" not in inlined  # the parser's own <tbody> would split the loop
     assert "<title>{{ title }}</title>" in inlined

@@ -34,8 +34,13 @@ def test_none_counts_as_missing(renderer, make_source):
 
 def test_template_fallbacks_override_defaults(renderer, make_source):
     body = "{{ invitee_name }} / {{ meeting_link }}"
-    out = render_body(renderer, make_source, body, {},
-                      fallbacks={"invitee_name": "there", "meeting_link": "(link soon)"})  # fmt: skip
+    out = render_body(
+        renderer,
+        make_source,
+        body,
+        {},
+        fallbacks={"invitee_name": "there", "meeting_link": "(link soon)"},
+    )
     assert out == "there / (link soon)"
 
 

@@ -35,11 +35,15 @@ def test_tidy_text_collapses_blank_line_runs():
 
 TEMPLATES = [
     '<h1>Hi {{ name }}</h1><p>Your <a href="{{ url }}">booking</a> is set.</p>',
-    "<ul>{% for b in bookings %}<li>{{ b.event_name }} at {{ b.start_time }}</li>{% endfor %}</ul><p>End</p>",
+    (
+        "<ul>{% for b in bookings %}<li>{{ b.event_name }} at {{ b.start_time }}</li>{% endfor %}"
+        "</ul><p>End</p>"
+    ),
     "<p>A</p>{% if flag %}<p>B</p>{% else %}<p>C</p>{% endif %}<p>D</p>",
     (
-        "<table>{% for b in bookings %}<tr><td>{{ b.start_time }}</td><td>{{ b.event_name }}</td></tr>"
-        '{% endfor %}</table>{% if url %}<p><a href="{{ url }}">{{ url }}</a></p>{% endif %}'
+        "<table>{% for b in bookings %}"
+        "<tr><td>{{ b.start_time }}</td><td>{{ b.event_name }}</td></tr>{% endfor %}</table>"
+        '{% if url %}<p><a href="{{ url }}">{{ url }}</a></p>{% endif %}'
     ),
     "<p>Use {braces} &amp; &#123;&#123; name &#125;&#125;</p><p>{{ name }}</p>",
 ]
@@ -54,6 +58,7 @@ def test_derived_text_template_matches_text_of_rendered_html(html_template, flag
         "flag": flag,
     }
     text_template = derive_text_template(HTML_ENVIRONMENT, html_template)
+    assert text_template is not None
     html = HTML_ENVIRONMENT.from_string(html_template).render(add_render_globals(dict(context)))
     text = TEXT_ENVIRONMENT.from_string(text_template).render(add_render_globals(dict(context)))
 
@@ -64,4 +69,5 @@ def test_derived_text_template_matches_text_of_rendered_html(html_template, flag
 
 def test_literal_braces_never_become_template_tags():
     text_template = derive_text_template(HTML_ENVIRONMENT, "<p>&#123;&#123; 7 * 7 &#125;&#125;</p>")
+    assert text_template is not None
     assert TEXT_ENVIRONMENT.from_string(text_template).render() == "{{ 7 * 7 }}"

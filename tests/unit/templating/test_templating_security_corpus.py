@@ -16,6 +16,7 @@ from domain.templating.sandbox import (
     add_render_globals,
     render_blocks,
 )
+from domain.types import Channel
 
 # (payload, words the refusal message must contain)
 HOSTILE_PAYLOADS = [
@@ -75,7 +76,7 @@ LEAK_MARKERS = ("<class", "function", "module", "built-in", "environ", "globals"
 
 
 def _sms(body: str) -> TemplateSource:
-    return TemplateSource("v-hostile", "hostile", "booking.confirmation", "sms", body=body)
+    return TemplateSource("v-hostile", "hostile", "booking.confirmation", Channel.SMS, body=body)
 
 
 def test_the_corpus_is_large_enough():
