@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
@@ -49,7 +49,10 @@ WORKFLOWS = [
 
 
 def activities(
-    client: Client, settings: Settings, sessions: async_sessionmaker, providers: Providers
+    client: Client,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    providers: Providers,
 ) -> list[Callable[..., Any]]:
     """Every activity a Herald worker runs, bound to its collaborators."""
     planning = PlanningActivities(sessions)
@@ -80,7 +83,7 @@ def activities(
 
 @asynccontextmanager
 async def build_worker(
-    client: Client, settings: Settings, sessions: async_sessionmaker, **options: Any
+    client: Client, settings: Settings, sessions: async_sessionmaker[AsyncSession], **options: Any
 ) -> AsyncIterator[Worker]:
     """A Herald worker, polling while the `async with` block runs. Leaving the block stops it
     gracefully: polling stops, the activities in flight get WORKER_SHUTDOWN_GRACE_SECONDS to
@@ -139,7 +142,9 @@ async def connect_temporal(settings: Settings) -> Client:
     )
 
 
-def database(settings: Settings, pool_size: int = 10) -> tuple[AsyncEngine, async_sessionmaker]:
+def database(
+    settings: Settings, pool_size: int = 10
+) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
     """The process's engine (dispose it at exit) and the session factory every caller shares."""
     engine = create_engine(settings.database_url, pool_size=pool_size)
     return engine, session_factory(engine)

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from db.bookings import organizer_bookings
@@ -14,7 +14,7 @@ from domain.booking_contracts import AgendaDay, LoadAgendaInput, Person
 
 
 class AgendaActivities:
-    def __init__(self, sessions: async_sessionmaker):
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]):
         self._sessions = sessions
 
     @activity.defn(name="load_agenda")

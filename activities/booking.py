@@ -1,6 +1,6 @@
 """Activities of the booking chain: read the organizer's settings, record the booking."""
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from db import bookings as store
@@ -8,7 +8,7 @@ from domain.booking_contracts import BookingConfigInput, ChainConfig, RecordBook
 
 
 class BookingActivities:
-    def __init__(self, sessions: async_sessionmaker):
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]):
         self._sessions = sessions
 
     @activity.defn(name="load_booking_config")

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
 from channels.base import PermanentSendError, TransientSendError
@@ -19,7 +19,7 @@ log = logging.getLogger("herald.circuits")
 
 
 class ProviderCircuits:
-    def __init__(self, sessions: async_sessionmaker, settings: Settings):
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings):
         self._sessions = sessions
         self._settings = settings
         self._breakers: dict[str, CircuitBreaker] = {}

@@ -5,7 +5,7 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -24,7 +24,9 @@ from observability.metrics import DELIVERIES, PROVIDER_SECONDS
 
 
 class DeliveryActivities:
-    def __init__(self, sessions: async_sessionmaker, providers: Providers, settings: Settings):
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], providers: Providers, settings: Settings
+    ):
         self._sessions = sessions
         self._providers = providers
         self._email_from = settings.email_from

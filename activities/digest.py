@@ -3,7 +3,7 @@
 import hashlib
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
@@ -19,7 +19,9 @@ from temporal_clients.digests import add_to_digest
 
 
 class DigestActivities:
-    def __init__(self, client: Client, sessions: async_sessionmaker, settings: Settings):
+    def __init__(
+        self, client: Client, sessions: async_sessionmaker[AsyncSession], settings: Settings
+    ):
         self._client = client
         self._sessions = sessions
         self._settings = settings

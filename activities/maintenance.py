@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from config.settings import Settings
@@ -31,7 +31,7 @@ ALERT_EVENT_KEY = "operations.failure_rate"
 
 
 class MaintenanceActivities:
-    def __init__(self, sessions: async_sessionmaker, settings: Settings):
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings):
         self._sessions = sessions
         self._settings = settings
 

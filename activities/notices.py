@@ -1,6 +1,6 @@
 """The activity behind workflows/notices.py: accept a workflow's notification, as the API would."""
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from config.settings import Settings
@@ -9,7 +9,7 @@ from services.notifications import submit_notice
 
 
 class NoticeActivities:
-    def __init__(self, sessions: async_sessionmaker, settings: Settings):
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings):
         self._sessions = sessions
         self._settings = settings
 

@@ -46,7 +46,7 @@ REMINDERS_DAY, RATE_WINDOW = "reminders_day", "rate_window"
 
 
 class PlanningActivities:
-    def __init__(self, sessions: async_sessionmaker):
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]):
         self._sessions = sessions
 
     @activity.defn(name="plan_notification")

@@ -21,7 +21,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 # Plain lookups, declared async so FastAPI calls them inline: it would run a sync
 # dependency in a thread pool, a thread hop per request for nothing.
-async def get_sessions(request: Request) -> async_sessionmaker:
+async def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
     return request.app.state.sessions
 
 
@@ -51,7 +51,7 @@ async def get_tenant(
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
-SessionsDep = Annotated[async_sessionmaker, Depends(get_sessions)]
+SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 TenantDep = Annotated[TenantIdentity, Depends(get_tenant)]

@@ -1,6 +1,7 @@
 """Every error leaves as JSON that names the field and the problem; never a traceback."""
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -34,7 +35,7 @@ def field_error(field: str, message: str, status: int = 422) -> ApiError:
     return ApiError(status, "validation_error", f"{field}: {message}", field)
 
 
-def _field_name(loc: tuple) -> str:
+def _field_name(loc: tuple[int | str, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
 
@@ -44,9 +45,9 @@ def _clean(message: str) -> str:
 
 
 def _body(
-    code: str, message: str, field: str | None = None, errors: list[dict] | None = None
-) -> dict:
-    body: dict = {"error": {"code": code, "message": message}}
+    code: str, message: str, field: str | None = None, errors: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
     fields = errors or ([{"field": field, "message": message}] if field else None)
     if fields:
         body["error"]["fields"] = fields

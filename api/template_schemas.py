@@ -50,6 +50,10 @@ class TemplateCreate(TemplateContent):
 class TemplateUpdate(TemplateContent):
     """Every field optional: what is sent replaces the current value, as a new version."""
 
+    # Pydantic lets a subclass redeclare a field (here optional, for a partial PUT) and keeps
+    # its place in the schema; mypy reads each redeclaration as an incompatible override of
+    # the base class's attribute, hence the ignores. Nothing takes a TemplateUpdate as a
+    # TemplateContent.
     name: Name | None = None  # type: ignore[assignment]
     locale: Locale | None = None  # type: ignore[assignment]
     required_placeholders: list[Placeholder] | None = None  # type: ignore[assignment]

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from api.deps import SessionDep, SessionsDep, SettingsDep, TemporalDep, TenantDep
 from api.event_schemas import BookingPayload, EventAccepted, EventIn, PaymentPayload
@@ -45,9 +45,11 @@ async def post_event(
 
 def _payload(event: EventIn) -> BookingPayload | PaymentPayload:
     """The event's `data`, validated for its type."""
-    model: type[BaseModel] = BookingPayload if event.type.is_booking else PaymentPayload
+    model: type[BookingPayload] | type[PaymentPayload] = (
+        BookingPayload if event.type.is_booking else PaymentPayload
+    )
     try:
-        return model.model_validate(event.data)  # type: ignore[return-value]
+        return model.model_validate(event.data)
     except ValidationError as exc:
         # Reported like any other body error, with the field's full path: `data.invitee.email`.
         raise RequestValidationError(
