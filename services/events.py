@@ -1,5 +1,9 @@
 """Accepting an event from the booking or payment service: once per event id, then on to
-the booking's chain or, for a payment, to a notification to the payer."""
+the booking's chain or, for a payment, to a notification to the payer.
+
+What a booking event does (the confirmation, the reminders it plans, what a reschedule or a
+cancellation changes) is decided in domain/booking_chain.py; workflows/booking.py only carries
+it out over time."""
 
 import hashlib
 import json

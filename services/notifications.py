@@ -3,7 +3,11 @@
 `accept` is shared by every path that makes a notification: the API, events from the payment
 service, template test sends, reschedules, booking chains and agendas (through their notice
 activity), digests and the retry job. It stores the notification once per (tenant,
-idempotency key) and starts its workflow through the one builder in temporal_clients."""
+idempotency key) and starts its workflow through the one builder in temporal_clients.
+
+What happens next: workflows/notification.py plans each channel (the rules: domain/policy) and
+sends it with workflows/sending.py, which fails over from provider to provider (which failures
+move on: domain/send_failures.py)."""
 
 import dataclasses
 import hashlib
