@@ -2,11 +2,11 @@
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.filters import ResendFilter
 from domain.types import DeliveryStatus
 
 
@@ -87,29 +87,23 @@ _CANDIDATES = """
 async def resend_candidates(
     session: AsyncSession,
     tenant_id: uuid.UUID,
-    *,
-    status: str | None,
-    channel: str | None,
-    event_key: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    limit: int,
+    filters: ResendFilter,
 ) -> list[uuid.UUID]:
-    clauses, params = [], {"tenant_id": tenant_id, "limit": limit}
+    clauses, params = [], {"tenant_id": tenant_id, "limit": filters.limit}
     for column, name, value in (
-        ("d.status", "status", status),
-        ("d.channel", "channel", channel),
-        ("n.event_key", "event_key", event_key),
+        ("d.status", "status", filters.status),
+        ("d.channel", "channel", filters.channel),
+        ("n.event_key", "event_key", filters.event_key),
     ):
         if value:
             clauses.append(f"{column} = :{name}")
             params[name] = value
-    if since:
+    if filters.since:
         clauses.append("d.created_at >= :since")
-        params["since"] = since
-    if until:
+        params["since"] = filters.since
+    if filters.until:
         clauses.append("d.created_at < :until")
-        params["until"] = until
+        params["until"] = filters.until
     where = "".join(f" AND {clause}" for clause in clauses)
     query = text(_CANDIDATES + where + " ORDER BY d.created_at LIMIT :limit")
     return list((await session.scalars(query, params)).all())

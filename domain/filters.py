@@ -26,3 +26,16 @@ class LogFilter:
     since: datetime | None = None
     until: datetime | None = None
     after: tuple[datetime, uuid.UUID] | None = None  # the cursor: last row of the previous page
+
+
+@dataclass(frozen=True)
+class ResendFilter:
+    """Failed or bounced deliveries to resend, by status, channel, event key and creation time
+    (`since` inclusive, `until` exclusive), at most `limit`, oldest first."""
+
+    limit: int
+    status: str | None = None
+    channel: str | None = None
+    event_key: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None

@@ -1,7 +1,6 @@
 """Resending a failed or bounced delivery: a new attempt chain, linked to the old one."""
 
 import uuid
-from datetime import datetime
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +11,7 @@ from db.address_health import invalid_address_reason
 from db.deliveries import delivery_id_for
 from db.resends import ResendTarget, insert_resend, resend_candidates, resend_target
 from domain.contracts import ChannelState
+from domain.filters import ResendFilter
 from domain.types import Channel, DeliveryStatus
 from services.errors import Conflict, NotFound, ServiceError
 from temporal_clients.notifications import NotificationStart, resend_workflow_id, start_notification
@@ -106,26 +106,11 @@ async def resend_matching(
     temporal: Client,
     settings: Settings,
     tenant_id: uuid.UUID,
-    *,
-    status: str | None,
-    channel: str | None,
-    event_key: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    limit: int,
+    filters: ResendFilter,
 ) -> BulkResendResult:
     """Resend every failed or bounced delivery matching the filter (at most `limit`)."""
     async with session.begin():
-        ids = await resend_candidates(
-            session,
-            tenant_id,
-            status=status,
-            channel=channel,
-            event_key=event_key,
-            since=since,
-            until=until,
-            limit=limit,
-        )
+        ids = await resend_candidates(session, tenant_id, filters)
     resent, skipped = [], []
     for delivery_id in ids:
         try:

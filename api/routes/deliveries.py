@@ -9,6 +9,7 @@ from pydantic import Field
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
 from api.schemas import EventKey, InputModel
+from domain.filters import ResendFilter
 from domain.types import Channel
 from services.resend import BulkResendResult, Resent, resend_delivery, resend_matching
 
@@ -45,15 +46,7 @@ async def resend_many(
     settings: SettingsDep,
 ) -> BulkResendResult:
     """Resend every failed or bounced delivery matching the filter (at most `limit`)."""
-    return await resend_matching(
-        session,
-        temporal,
-        settings,
-        tenant.id,
-        status=body.status,
-        channel=body.channel,
-        event_key=body.event_key,
-        since=body.since,
-        until=body.until,
-        limit=body.limit,
+    filters = ResendFilter(
+        body.limit, body.status, body.channel, body.event_key, body.since, body.until
     )
+    return await resend_matching(session, temporal, settings, tenant.id, filters)
