@@ -5,24 +5,23 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import metrics
-from api.body_limit import BodySizeLimit
 from api.errors import install_error_handlers
-from api.metrics import RequestMetrics
+from api.middleware import BodySizeLimit, RequestMetrics
 from api.routes import (
     deliveries,
     health,
     logs,
+    metrics,
     notifications,
     policy_settings,
     preferences,
     recipients,
+    scheduling,
     stats,
+    templates,
     unsubscribe,
     webhooks,
 )
-from api.routes import scheduling as scheduling_routes
-from api.routes import templates as template_routes
 from bootstrap import build_worker, database
 from config.settings import Settings, get_settings
 from observability.tracing import tracing_interceptors
@@ -83,11 +82,11 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         policy_settings,
         unsubscribe,
         health,
+        metrics,
+        templates,
+        scheduling,  # events, agendas, scheduled notifications, booking settings
+        stats,
+        webhooks,
     ):
         app.include_router(module.router)
-    app.include_router(metrics.router)
-    app.include_router(template_routes.router)
-    app.include_router(scheduling_routes.router)
-    app.include_router(stats.router)
-    app.include_router(webhooks.router)
     return app

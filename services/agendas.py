@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from api.scheduling_schemas import AgendaPublic, AgendaPut
+from api.schemas.scheduling import AgendaPublic, AgendaPut
 from config.settings import Settings
 from db.bookings import recipient_preferences
 from domain.booking_contracts import DailyAgendaInput

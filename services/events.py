@@ -11,8 +11,8 @@ import json
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
-from api.event_schemas import BookingPayload, EventAccepted, EventIn, PaymentPayload
-from api.schemas import NotificationCreate, RecipientRef
+from api.schemas.events import BookingPayload, EventAccepted, EventIn, PaymentPayload
+from api.schemas.notifications import NotificationCreate, RecipientRef
 from config.settings import Settings
 from db.events import claim_event
 from domain.booking_contracts import BookingDetails, BookingEvent, BookingEventType, Person

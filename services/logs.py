@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.schemas import LogEntry, LogPage
+from api.schemas.notifications import LogEntry, LogPage
 from db.logs import list_logs
 from domain.filters import LogFilter
 from domain.tenants import TenantIdentity

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
-from api.schemas import (
+from api.schemas.notifications import (
     CancelOutcome,
     DeliveryPublic,
     NotificationAccepted,

@@ -2,7 +2,7 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.schemas import RecipientFields, RecipientPublic
+from api.schemas.notifications import RecipientFields, RecipientPublic
 from db.models import Recipient
 from db.recipients import get_recipient, upsert_recipient
 from domain.tenants import TenantIdentity

@@ -9,8 +9,8 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
-from api.scheduling_schemas import ScheduledChange, ScheduledItem, ScheduledPage
-from api.schemas import NotificationCreate, RecipientRef
+from api.schemas.notifications import NotificationCreate, RecipientRef
+from api.schemas.scheduling import ScheduledChange, ScheduledItem, ScheduledPage
 from config.settings import Settings
 from db.booking_models import Booking, BookingReminder
 from db.bookings import get_reminder, pending_reminders

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.stats_schemas import GroupBy, StatsFigures, StatsGroupPublic, StatsPublic
+from api.schemas.stats import GroupBy, StatsFigures, StatsGroupPublic, StatsPublic
 from db.stats import delivery_stats
 from domain.tenants import TenantIdentity
 from services.errors import invalid_field

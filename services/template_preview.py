@@ -6,8 +6,8 @@ from typing import Any, NamedTuple
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
-from api.schemas import NotificationAccepted, NotificationCreate, RecipientRef
-from api.template_schemas import PreviewResult, SmsPreview, TestSendRequest
+from api.schemas.notifications import NotificationAccepted, NotificationCreate, RecipientRef
+from api.schemas.templates import PreviewResult, SmsPreview, TestSendRequest
 from config.settings import Settings
 from db import templates as store
 from db.template_models import NotificationTemplate

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.template_schemas import (
+from api.schemas.templates import (
     LayoutPublic,
     TemplateCreate,
     TemplatePublic,

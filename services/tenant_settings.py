@@ -5,8 +5,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.scheduling_schemas import BookingSettings
-from api.settings_schemas import DeliveryPolicySettings
+from api.schemas.scheduling import BookingSettings
+from api.schemas.settings import DeliveryPolicySettings
 from db import policy_store
 from db.bookings import get_booking_settings, put_booking_settings
 from db.maintenance import recent_alerts

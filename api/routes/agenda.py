@@ -3,8 +3,8 @@
 from fastapi import APIRouter
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
-from api.event_schemas import OrganizerId
-from api.scheduling_schemas import AgendaPublic, AgendaPut
+from api.schemas.events import OrganizerId
+from api.schemas.scheduling import AgendaPublic, AgendaPut
 from services.agendas import get_agenda, put_agenda
 
 router = APIRouter(prefix="/v1/organizers", tags=["agenda"])

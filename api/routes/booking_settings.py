@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from api.deps import SessionDep, TenantDep
-from api.scheduling_schemas import BookingSettings
+from api.schemas.scheduling import BookingSettings
 from services.tenant_settings import booking_settings, save_booking_settings, tenant_alerts
 
 router = APIRouter(tags=["settings"])

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
-from api.schemas import EventKey, InputModel
+from api.schemas.common import EventKey, InputModel
 from domain.filters import ResendFilter
 from domain.types import Channel
 from services.resend import BulkResendResult, Resent, resend_delivery, resend_matching

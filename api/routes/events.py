@@ -5,7 +5,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from api.deps import SessionDep, SessionsDep, SettingsDep, TemporalDep, TenantDep
-from api.event_schemas import BookingPayload, EventAccepted, EventIn, PaymentPayload
+from api.schemas.events import BookingPayload, EventAccepted, EventIn, PaymentPayload
 from services.events import ingest_event
 
 router = APIRouter(prefix="/v1/events", tags=["events"])

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import SessionDep, TenantDep
-from api.schemas import LogPage
+from api.schemas.notifications import LogPage
 from domain.filters import LogFilter
 from domain.types import Channel, DeliveryStatus
 from services.logs import delivery_log

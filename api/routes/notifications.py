@@ -8,7 +8,12 @@ from fastapi import APIRouter, Header, Response
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
 from api.errors import field_error
-from api.schemas import CancelOutcome, NotificationAccepted, NotificationCreate, NotificationPublic
+from api.schemas.notifications import (
+    CancelOutcome,
+    NotificationAccepted,
+    NotificationCreate,
+    NotificationPublic,
+)
 from services import notifications
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])

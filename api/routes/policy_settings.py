@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from api.deps import SessionDep, TenantDep
-from api.settings_schemas import DeliveryPolicySettings
+from api.schemas.settings import DeliveryPolicySettings
 from services.tenant_settings import delivery_policy, save_delivery_policy
 
 router = APIRouter(prefix="/v1/settings/delivery-policy", tags=["preferences"])

@@ -3,7 +3,8 @@
 from fastapi import APIRouter
 
 from api.deps import SessionDep, TenantDep
-from api.schemas import ExternalId, RecipientFields, RecipientPublic
+from api.schemas.common import ExternalId
+from api.schemas.notifications import RecipientFields, RecipientPublic
 from services.recipients import put_recipient, read_recipient
 
 router = APIRouter(prefix="/v1/recipients", tags=["recipients"])

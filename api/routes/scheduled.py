@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
-from api.scheduling_schemas import Reschedule, ScheduledChange, ScheduledPage
+from api.schemas.scheduling import Reschedule, ScheduledChange, ScheduledPage
 from services.scheduled import cancel_scheduled, list_scheduled, reschedule_scheduled
 
 router = APIRouter(prefix="/v1/scheduled", tags=["scheduled"])

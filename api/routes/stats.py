@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import SessionDep, TenantDep
-from api.stats_schemas import GroupBy, StatsPublic
+from api.schemas.stats import GroupBy, StatsPublic
 from services.stats import tenant_stats
 
 router = APIRouter(prefix="/v1/stats", tags=["stats"])

@@ -6,8 +6,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
-from api.schemas import EventKey, NotificationAccepted
-from api.template_schemas import (
+from api.schemas.common import EventKey
+from api.schemas.notifications import NotificationAccepted
+from api.schemas.templates import (
     LayoutPublic,
     LayoutPut,
     PreviewRequest,

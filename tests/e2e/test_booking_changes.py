@@ -3,7 +3,7 @@ repeated events, and the continue-as-new a long history brings."""
 
 from datetime import UTC, datetime
 
-from api.event_schemas import BookingPayload, EventIn
+from api.schemas.events import BookingPayload, EventIn
 from domain.booking_contracts import BookingInput
 from services.events import booking_event_of
 from temporal_clients.bookings import booking_workflow_id

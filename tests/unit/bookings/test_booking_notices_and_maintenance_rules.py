@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from api.event_schemas import BookingPayload
+from api.schemas.events import BookingPayload
 from domain.booking_contracts import BookingDetails, Person
 from domain.booking_notices import booking_context, contact_external_id, reminder_notice
 from domain.maintenance import hour_of, over_threshold, retry_key

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from api.schemas import InputModel, TimeZone
+from api.schemas.common import InputModel, TimeZone
 
 
 class AgendaPut(InputModel):

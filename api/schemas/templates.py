@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
-from api.schemas import EventKey, ExternalId, InputModel, Locale, Phone
+from api.schemas.common import EventKey, ExternalId, InputModel, Locale, Phone
 from domain.types import Channel
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

@@ -1,11 +1,10 @@
-"""Request and response bodies, one per purpose."""
+"""Recipients, notifications and the delivery log: request and response bodies, one per purpose."""
 
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -15,20 +14,8 @@ from pydantic import (
     model_validator,
 )
 
-from domain.contacts import check_locale, check_phone, check_timezone
-from domain.types import EVENT_KEY_PATTERN, Channel, Priority
-
-Phone = Annotated[str, AfterValidator(check_phone)]
-TimeZone = Annotated[str, AfterValidator(check_timezone)]
-Locale = Annotated[str, AfterValidator(check_locale)]
-ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\s/]+$")]
-EventKey = Annotated[str, StringConstraints(max_length=200, pattern=EVENT_KEY_PATTERN.pattern)]
-
-
-class InputModel(BaseModel):
-    """The base of every request body: a field the API does not know is a 422, not dropped."""
-
-    model_config = ConfigDict(extra="forbid")
+from api.schemas.common import EventKey, ExternalId, InputModel, Locale, Phone, TimeZone
+from domain.types import Channel, Priority
 
 
 class RecipientFields(InputModel):

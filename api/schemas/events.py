@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from api.schemas import Phone, TimeZone
+from api.schemas.common import InputModel, Phone, TimeZone
 
 EventId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")]
 # Short enough that every key derived from them fits the 255 characters of an idempotency key.
@@ -51,11 +51,9 @@ class EventType(StrEnum):
         return self.value.startswith("booking.")
 
 
-class EventIn(BaseModel):
+class EventIn(InputModel):
     """The envelope; `data` is checked against the payload of `type` (errors name
     `data.<field>`)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     id: EventId = Field(description="The sender's event id: the same id is accepted once.")
     type: EventType

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from api.schemas import EventKey, InputModel
+from api.schemas.common import EventKey, InputModel
 from domain.policy import DEFAULT_REMINDER_EVENT_KEYS
 from domain.types import Channel
 
