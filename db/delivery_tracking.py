@@ -64,7 +64,7 @@ async def lock_delivery(session: AsyncSession, event: ProviderEvent) -> TrackedD
                 {"providers": PROVIDER_NAMES[event.provider], "message_id": event.message_id},
             )
         ).one_or_none()
-    return TrackedDelivery(*row) if row else None
+    return TrackedDelivery(**row._mapping) if row else None
 
 
 _FIRST_SIGHTING = text("""

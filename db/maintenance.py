@@ -99,8 +99,8 @@ async def failure_counts(session: AsyncSession, since: datetime) -> list[Failure
             Delivery.tenant_id,
             Delivery.channel,
             Delivery.provider,
-            func.count(),
-            func.count().filter(Delivery.status.in_(FAILED)),
+            func.count().label("total"),
+            func.count().filter(Delivery.status.in_(FAILED)).label("failed"),
         )
         .where(
             Delivery.tenant_id.in_(select(Tenant.id)),
@@ -109,7 +109,7 @@ async def failure_counts(session: AsyncSession, since: datetime) -> list[Failure
         )
         .group_by(Delivery.tenant_id, Delivery.channel, Delivery.provider)
     )
-    return [FailureCount(*row) for row in rows.all()]
+    return [FailureCount(**row._mapping) for row in rows.all()]
 
 
 async def open_alert(session: AsyncSession, values: dict[str, Any]) -> FailureAlert:

@@ -78,4 +78,4 @@ async def get_notification(
         .where(Delivery.notification_id == notification_id, Delivery.tenant_id == tenant_id)
         .order_by(Delivery.created_at, Delivery.channel)
     )
-    return row[0], row[1], list(deliveries)
+    return row.Notification, row.external_id, list(deliveries)

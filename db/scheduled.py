@@ -1,6 +1,8 @@
 """Notifications still waiting: for their send_at, or deferred (do-not-disturb, weekends)."""
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,6 +11,13 @@ from db.models import Delivery, Notification, Recipient
 from domain.types import DeliveryStatus, NotificationStatus
 
 WAITING = (NotificationStatus.SCHEDULED, NotificationStatus.DEFERRED)
+
+
+@dataclass(frozen=True)
+class ScheduledNotification:
+    notification: Notification
+    recipient: str  # the recipient's external id
+    due_at: datetime
 
 
 def _due():
@@ -25,8 +34,8 @@ def _due():
 
 async def scheduled_notifications(
     session: AsyncSession, tenant_id: uuid.UUID, limit: int
-) -> list[tuple]:
-    """(notification, recipient external id, due time), earliest first."""
+) -> list[ScheduledNotification]:
+    """Earliest first."""
     due = _due().label("due_at")
     rows = await session.execute(
         select(Notification, Recipient.external_id, due)
@@ -35,4 +44,4 @@ async def scheduled_notifications(
         .order_by(due, Notification.id)
         .limit(limit)
     )
-    return [tuple(row) for row in rows.all()]
+    return [ScheduledNotification(row.Notification, row.external_id, row.due_at) for row in rows]

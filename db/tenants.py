@@ -48,4 +48,4 @@ async def tenant_for_key(session: AsyncSession, key: str) -> TenantIdentity | No
             .where(ApiKey.key_digest == key_digest(key), ApiKey.revoked_at.is_(None))
         )
     ).one_or_none()
-    return TenantIdentity(*row) if row else None
+    return TenantIdentity(id=row.id, name=row.name) if row else None

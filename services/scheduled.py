@@ -43,14 +43,14 @@ async def list_scheduled(
     reminders = await pending_reminders(session, tenant.id, limit)
     items = [
         ScheduledItem(
-            id=n.id,
+            id=s.notification.id,
             kind=NOTIFICATION,
-            due_at=due,
-            event_key=n.event_key,
-            recipient=external_id,
-            workflow_id=n.workflow_id,
+            due_at=s.due_at,
+            event_key=s.notification.event_key,
+            recipient=s.recipient,
+            workflow_id=s.notification.workflow_id,
         )
-        for n, external_id, due in notifications
+        for s in notifications
     ] + [
         ScheduledItem(
             id=r.id,
