@@ -21,6 +21,7 @@ from activities.delivery import DeliveryActivities
 from activities.digest import DigestActivities
 from activities.maintenance import MaintenanceActivities
 from activities.notices import NoticeActivities
+from activities.outcomes import OutcomeActivities
 from activities.planning import PlanningActivities
 from channels.registry import Providers
 from config.providers import build_providers
@@ -56,6 +57,7 @@ def activities(
 ) -> list[Callable[..., Any]]:
     """Every activity a Herald worker runs, bound to its collaborators."""
     planning = PlanningActivities(sessions)
+    outcomes = OutcomeActivities(sessions)
     delivery = DeliveryActivities(sessions, providers, settings)
     digests = DigestActivities(client, sessions, settings)
     notices = NoticeActivities(sessions, settings)
@@ -66,8 +68,8 @@ def activities(
         planning.plan_notification,
         planning.replan_waiting_channels,
         planning.plan_fallback_channel,
-        planning.record_outcome,
-        planning.record_failover,
+        outcomes.record_outcome,
+        outcomes.record_failover,
         delivery.deliver,
         digests.enqueue_digest,
         digests.send_digest,

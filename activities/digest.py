@@ -14,7 +14,7 @@ from domain.contracts import DigestInput, DigestItem, EnqueueDigestInput, SendDi
 from domain.digest import digest_message, digest_summary
 from domain.send_failures import SendFailure
 from domain.types import DIGEST_PREFIX, Channel, event_category
-from services.notifications import NewNotification, accept, key_digest
+from services.new_notifications import NewNotification, accept, key_digest
 from temporal_clients.digests import add_to_digest
 
 

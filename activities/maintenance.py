@@ -25,7 +25,7 @@ from domain.maintenance import (
     retry_key,
 )
 from domain.types import Channel, Priority
-from services.notifications import NewNotification, accept, key_digest
+from services.new_notifications import NewNotification, accept, key_digest
 
 ALERT_EVENT_KEY = "operations.failure_rate"
 

@@ -5,7 +5,7 @@ from temporalio import activity
 
 from config.settings import Settings
 from domain.booking_contracts import NoticeCreated, NoticeRequest
-from services.notifications import submit_notice
+from services.new_notifications import submit_notice
 
 
 class NoticeActivities:

@@ -1,48 +1,37 @@
-"""Bookkeeping activities of the notification workflow (run as local activities).
+"""The notification workflow's planning steps (run as local activities).
 
-Three planning steps ask the pure delivery policy (domain.policy, via domain.planning) what
-each channel should do and record the answer on the delivery rows: `plan_notification` for
-a new notification, `replan_waiting_channels` after a wait, `plan_fallback_channel` for a
-fallback's channel. `record_outcome` records what the workflow decided at the end, and
-`record_failover` notes a move to the next provider.
+Each asks the pure delivery policy (domain.policy, via domain.planning) what its channels
+should do, and records the answer on the delivery rows: `plan_notification` for a new
+notification, `replan_waiting_channels` after a wait, `plan_fallback_channel` for a fallback's
+channel. What the workflow records later is in activities/outcomes.py.
 """
 
 import uuid
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.send_counters import decide_with_counters, subject_of
 from db import deliveries as store
-from db import policy_store
 from db.session import autocommit
 from domain import policy
 from domain.contracts import (
     ChannelState,
-    CounterSlot,
-    FailoverInput,
     FallbackPlanInput,
     FallbackSpec,
     Plan,
     PlanInput,
-    RecordOutcomeInput,
     ReplanInput,
 )
-from domain.outcome import DECIDED_ENDS, overall_status
 from domain.planning import (
     PlannedChannel,
     notification_status,
     planned_channels,
-    reachable_channels,
 )
-from domain.preferences import effective_preferences
 from domain.send_failures import SendFailure
-from domain.send_windows import local_day_start, rate_window
-from domain.types import OPEN_DELIVERY_STATUSES, DeliveryStatus, Priority
-
-REMINDERS_DAY, RATE_WINDOW = "reminders_day", "rate_window"
+from domain.types import OPEN_DELIVERY_STATUSES, DeliveryStatus
 
 
 class PlanningActivities:
@@ -60,14 +49,14 @@ class PlanningActivities:
         if loaded.deliveries:  # a retry of this step after it committed
             return Plan([_state(d) for d in loaded.deliveries], fallback=fallback)
         as_of = max(input.as_of, input.now) if input.as_of else input.now
-        subject = _subject(loaded, as_of)
+        subject = subject_of(loaded, as_of)
         # Send counters are read and taken in the transaction that records the plan, so no
         # slot is kept for a plan that was not recorded. Without counters, the plan is
         # written in one statement, which needs no transaction.
         async with (
             self._sessions.begin() if subject.counted else autocommit(self._sessions) as session
         ):
-            decision, slots = await _decide(
+            decision, slots = await decide_with_counters(
                 session, subject, loaded.policy_settings, as_of, take_slots=as_of <= input.now
             )
             planned = _planned(loaded, decision)
@@ -84,9 +73,9 @@ class PlanningActivities:
         loaded = await self._load(input.notification_id, input.tenant_id)
         waiting = [d.channel for d in loaded.deliveries if d.status in OPEN_DELIVERY_STATUSES]
         loaded = replace(loaded, notification=replace(loaded.notification, channels=waiting))
-        subject = _subject(loaded, input.now)
+        subject = subject_of(loaded, input.now)
         async with self._sessions.begin() as session:
-            decision, slots = await _decide(
+            decision, slots = await decide_with_counters(
                 session, subject, loaded.policy_settings, input.now, take_slots=True
             )
             planned = [p for p in _planned(loaded, decision) if p.channel in waiting]
@@ -114,11 +103,11 @@ class PlanningActivities:
             notification=replace(loaded.notification, channels=[input.channel]),
             deliveries=[],
         )
-        subject = _subject(loaded, input.now)
+        subject = subject_of(loaded, input.now)
         async with (
             self._sessions.begin() if subject.counted else autocommit(self._sessions) as session
         ):
-            decision, slots = await _decide(
+            decision, slots = await decide_with_counters(
                 session, subject, loaded.policy_settings, input.now, take_slots=True
             )
             planned = _planned(loaded, decision)
@@ -138,146 +127,10 @@ class PlanningActivities:
             )
         return loaded
 
-    @activity.defn(name="record_failover")
-    async def record_failover(self, input: FailoverInput) -> None:
-        """Note on the delivery which provider it left, for which, and why."""
-        async with self._sessions.begin() as session:
-            await store.append_failover(
-                session, input.delivery_id, input.from_provider, input.to_provider, input.reason
-            )
-
-    @activity.defn(name="record_outcome")
-    async def record_outcome(self, input: RecordOutcomeInput) -> None:
-        """Record failures, cancellations, given-back slots and the notification's status."""
-        ended = [c for c in input.channels if c.status in DECIDED_ENDS]
-        if not ended and not input.release_slots and input.notification_status:
-            # The usual end, every channel sent: one UPDATE, which needs no transaction around it.
-            async with autocommit(self._sessions) as session:
-                await store.set_notification_status(
-                    session, input.notification_id, input.notification_status
-                )
-            return
-        async with self._sessions.begin() as session:
-            for channel in ended:
-                await store.update_delivery(
-                    session,
-                    channel.delivery_id,
-                    only_if_open=True,
-                    status=channel.status,
-                    status_reason=channel.reason,
-                    **(
-                        {"error": channel.error, "failed_at": store.now()}
-                        if channel.status == DeliveryStatus.FAILED
-                        else {}
-                    ),
-                )
-            if input.release_slots:
-                loaded = await store.load_notification_context(
-                    session, input.notification_id, input.tenant_id
-                )
-                if loaded is not None:
-                    for slot in input.release_slots:
-                        await policy_store.give_back_slot(
-                            session, loaded.recipient.id, slot.kind, slot.window_start
-                        )
-            status = input.notification_status or await _status_from_latest_deliveries(
-                session, input.notification_id
-            )
-            await store.set_notification_status(session, input.notification_id, status)
-
-
-async def _status_from_latest_deliveries(session: AsyncSession, notification_id: uuid.UUID) -> str:
-    """After a resend, each channel counts with its newest attempt chain."""
-    return overall_status(await store.latest_statuses(session, notification_id))
-
 
 def _fallback_rule(loaded: store.NotificationContext) -> FallbackSpec | None:
     rule = loaded.fallbacks.get(loaded.notification.event_key)
     return FallbackSpec(**rule) if rule else None
-
-
-@dataclass(frozen=True)
-class _Subject:
-    """What the policy decides about, and which of the recipient's send counters apply."""
-
-    what: policy.Notification
-    who: policy.Recipient
-    recipient_id: uuid.UUID
-    # The recipient's local day, when this is a (daily capped) reminder.
-    reminder_day: datetime | None
-    rate_window: tuple[datetime, datetime] | None  # when the recipient has a rate limit
-
-    @property
-    def counted(self) -> bool:
-        return self.reminder_day is not None or self.rate_window is not None
-
-
-def _subject(loaded: store.NotificationContext, as_of: datetime) -> _Subject:
-    notification, recipient = loaded.notification, loaded.recipient
-    prefs = effective_preferences(loaded.preference_defaults, recipient.preference_overrides)
-    who = policy.Recipient(
-        preferences=prefs,
-        addresses=reachable_channels(recipient.email, recipient.phone),
-        timezone=recipient.timezone,
-        locale=recipient.locale,
-    )
-    is_reminder = notification.event_key in loaded.policy_settings.reminder_event_keys
-    return _Subject(
-        policy.Notification(
-            notification.event_key, Priority(notification.priority), notification.channels
-        ),
-        who,
-        recipient.id,
-        local_day_start(as_of, who.zone) if is_reminder else None,
-        rate_window(as_of, prefs.rate_limit.window_minutes) if prefs.rate_limit else None,
-    )
-
-
-async def _decide(
-    session: AsyncSession,
-    subject: _Subject,
-    settings: policy.TenantSettings,
-    as_of: datetime,
-    take_slots: bool,
-) -> tuple[policy.Decision, list[CounterSlot]]:
-    what, who, recipient_id = subject.what, subject.who, subject.recipient_id
-    prefs, day, window = who.preferences, subject.reminder_day, subject.rate_window
-    # Only reminders count against the daily cap: other notifications skip that read.
-    reminders_today = (
-        await policy_store.sent_in(session, recipient_id, REMINDERS_DAY, day) if day else 0
-    )
-    counts = policy.SendCounts(reminders_sent_today=reminders_today)
-    if window:
-        counts = replace(
-            counts,
-            sent_in_rate_window=await policy_store.sent_in(
-                session, recipient_id, RATE_WINDOW, window[0]
-            ),
-            rate_window_frees_at=window[1],
-        )
-    decision = policy.decide(what, who, as_of, counts, settings)
-    slots: list[CounterSlot] = []
-    if not take_slots or not decision.send_now():
-        return decision, slots
-    # Take the slots the policy counted on; if another notification took the last one
-    # in the meantime, decide again as if the window were full.
-    if day:
-        if await policy_store.take_slot(
-            session, recipient_id, REMINDERS_DAY, day, prefs.max_reminders_per_day
-        ):
-            slots.append(CounterSlot(REMINDERS_DAY, day))
-        else:
-            counts = replace(counts, reminders_sent_today=prefs.max_reminders_per_day)
-            decision = policy.decide(what, who, as_of, counts, settings)
-    if window and prefs.rate_limit and decision.send_now():
-        if await policy_store.take_slot(
-            session, recipient_id, RATE_WINDOW, window[0], prefs.rate_limit.max_count
-        ):
-            slots.append(CounterSlot(RATE_WINDOW, window[0]))
-        else:
-            counts = replace(counts, sent_in_rate_window=prefs.rate_limit.max_count)
-            decision = policy.decide(what, who, as_of, counts, settings)
-    return decision, slots
 
 
 def _planned(loaded: store.NotificationContext, decision: policy.Decision) -> list[PlannedChannel]:

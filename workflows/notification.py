@@ -10,6 +10,7 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from activities.digest import DigestActivities
+    from activities.outcomes import OutcomeActivities
     from activities.planning import PlanningActivities
     from domain.contracts import (
         CancelResult,
@@ -116,7 +117,7 @@ class NotificationWorkflow:
         ended = [c for c in attempted + never_sent if c.status in DECIDED_ENDS]
         if status != self._settled_as or ended:
             await workflow.execute_local_activity_method(
-                PlanningActivities.record_outcome,
+                OutcomeActivities.record_outcome,
                 RecordOutcomeInput(
                     input.notification_id,
                     input.tenant_id,
@@ -169,7 +170,7 @@ class NotificationWorkflow:
         if channel.status == DeliveryStatus.PENDING:
             channel.status, channel.reason = DeliveryStatus.CANCELLED, "cancelled before sending"
         await workflow.execute_local_activity_method(
-            PlanningActivities.record_outcome,
+            OutcomeActivities.record_outcome,
             RecordOutcomeInput(input.notification_id, input.tenant_id, None, [channel]),
             **BOOKKEEPING,
         )

@@ -11,7 +11,7 @@ from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from activities.delivery import DeliveryActivities
-    from activities.planning import PlanningActivities
+    from activities.outcomes import OutcomeActivities
     from domain.contracts import (
         ChannelState,
         DeliverInput,
@@ -83,7 +83,7 @@ class ChannelSender:
                     channel.reason = failure_type(err)
                     return False
                 await workflow.execute_local_activity_method(
-                    PlanningActivities.record_failover,
+                    OutcomeActivities.record_failover,
                     FailoverInput(channel.delivery_id, provider, following, channel.error),
                     **BOOKKEEPING,
                 )
