@@ -4,17 +4,29 @@
 import argparse
 import asyncio
 import sys
+from types import ModuleType
 
 from config.settings import get_settings
+
+
+def _devstack() -> ModuleType:
+    """The development stack (`herald run`, the embedded database): only a development install
+    has its servers (the `dev` extra), so a production one says what to do instead."""
+    try:
+        from devtools import devstack
+    except ModuleNotFoundError as missing:
+        sys.exit(
+            f"this needs Herald's development servers ({missing.name} is not installed): "
+            "install them with pip install 'herald[dev]', or set DATABASE_URL"
+        )
+    return devstack
 
 
 def _database_url() -> str:
     url = get_settings().database_url
     if url:
         return url
-    from devtools.devstack import embedded_database_url
-
-    return embedded_database_url()
+    return str(_devstack().embedded_database_url())
 
 
 async def _create_tenant(name: str, operations_email: str | None) -> None:
@@ -69,9 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "tenant":
         asyncio.run(_create_tenant(args.name, args.operations_email))
     elif args.command == "run":
-        from devtools.devstack import main as run_stack
-
-        run_stack()
+        _devstack().main()
     elif args.command == "worker":
         from worker import main as run_worker
 
