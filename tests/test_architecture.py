@@ -7,19 +7,7 @@ are import-linter's, run by `make lint`; these are the rules it cannot express."
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).parent.parent
-PACKAGES = (
-    "activities",
-    "api",
-    "channels",
-    "config",
-    "db",
-    "domain",
-    "observability",
-    "services",
-    "temporal_clients",
-    "workflows",
-)
+from tests.test_deploy_files import PACKAGES, ROOT
 
 
 def modules(*packages: str) -> list[Path]:

@@ -18,6 +18,7 @@ import signal
 import sys
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPProtocol
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from api.app import create_app
@@ -190,7 +192,13 @@ async def api_without_worker(temporal_env, database_url, sessions, smtp_port: in
         workflow_sandbox=True,
     )
     _, key = await new_tenant(sessions, "Shutdown")
-    app = create_app(settings, temporal=temporal_env.client)
+    async with serving(create_app(settings, temporal=temporal_env.client), key) as api:
+        yield api, settings
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The app running (its lifespan: the embedded worker, if any), and a client of it."""
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
@@ -199,7 +207,7 @@ async def api_without_worker(temporal_env, database_url, sessions, smtp_port: in
             headers={"Authorization": f"Bearer {key}"},
         ) as api,
     ):
-        yield api, settings
+        yield api
 
 
 async def status_of(api: httpx.AsyncClient, notification_id: str) -> str:
@@ -298,15 +306,7 @@ async def test_the_api_s_embedded_worker_quits_its_smtp_sessions_when_the_api_st
         workflow_sandbox=True,
     )
     _, key = await new_tenant(sessions, "Embedded")
-    app = create_app(settings, temporal=temporal_env.client)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://herald",
-            headers={"Authorization": f"Bearer {key}"},
-        ) as api,
-    ):
+    async with serving(create_app(settings, temporal=temporal_env.client), key) as api:
         ids = await submit(api, [f"{uuid.uuid4().hex[:8]}@example.com" for _ in range(2)])
         assert set((await wait_until_sent(api, ids)).values()) == {"sent"}
         kept = slow_smtp.open_connections

@@ -9,23 +9,12 @@ from domain.policy.wallclock import (
     require_aware,
     resolve_wall_time,
 )
+from tests.utils.times import utc
 
 NEW_YORK = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")
 KOLKATA = ZoneInfo("Asia/Kolkata")
 LORD_HOWE = ZoneInfo("Australia/Lord_Howe")
-
-
-def utc(
-    year: int,
-    month: int,
-    day: int,
-    hour: int = 0,
-    minute: int = 0,
-    second: int = 0,
-    microsecond: int = 0,
-) -> datetime:
-    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=UTC)
 
 
 class TestRequireAware:

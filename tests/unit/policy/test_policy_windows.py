@@ -1,9 +1,10 @@
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from domain.policy.windows import DailyWindow
+from tests.utils.times import utc
 
 NEW_YORK = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -14,18 +15,6 @@ NIGHT = (time(22), time(7))
 
 def window(zone: ZoneInfo, start: time = NIGHT[0], end: time = NIGHT[1]) -> DailyWindow:
     return DailyWindow(start, end, zone)
-
-
-def utc(
-    year: int,
-    month: int,
-    day: int,
-    hour: int = 0,
-    minute: int = 0,
-    second: int = 0,
-    microsecond: int = 0,
-) -> datetime:
-    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=UTC)
 
 
 def test_start_equal_to_end_is_refused() -> None:
