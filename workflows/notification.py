@@ -1,12 +1,12 @@
 """NotificationWorkflow: one durable workflow per notification, from plan to final status."""
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.digest import DigestActivities
@@ -30,8 +30,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.fallback import FallbackRule, fallback_verdict
     from domain.outcome import DECIDED_ENDS, SENT_STATUSES, overall_status
     from domain.types import NEVER_SENT_STATUSES, DeliveryStatus, NotificationStatus
-    from workflows import search_attributes as sa
     from workflows.sending import BOOKKEEPING, FIRST_ATTEMPT_LOCAL, ChannelSender
+    from workflows.status_board import StatusBoard
 
 
 # The input of one planning step: plan_notification, replan_waiting_channels or
@@ -45,13 +45,10 @@ class NotificationWorkflow:
         self._channels: dict[str, ChannelState] = {}
         self._cancel_requested = False
         self._finished = False
-        self._status = NotificationStatus.ACCEPTED
+        self._board = StatusBoard()  # what the query and the Web UI show
         self._sends: list[asyncio.Task[None]] = []
         self._preferences_changed = False
         self._in_digest = False
-        # The channels search attribute, not yet upserted.
-        self._unpublished: list[SearchAttributeUpdate[Sequence[str]]] = []
-        self._published_status: NotificationStatus | None = None
         # The notification status a successful send recorded.
         self._settled_as: NotificationStatus | None = None
 
@@ -82,9 +79,7 @@ class NotificationWorkflow:
                 slots += plan.slots
             pending = self._channels_in(DeliveryStatus.PENDING)
             if pending:
-                self._set_status(
-                    NotificationStatus.SENDING, self._channels_attribute(pending), publish=False
-                )
+                self._board.set(NotificationStatus.SENDING, pending, publish=False)
                 attempted += pending
                 settles_as = self._status_if_sent(pending, plan.fallback)
                 self._sends = [
@@ -127,7 +122,7 @@ class NotificationWorkflow:
                 ),
                 **BOOKKEEPING,
             )
-        self._set_status(status)
+        self._board.set(status)
         self._finished = True
         return NotificationResult(status, list(self._channels.values()))
 
@@ -162,9 +157,7 @@ class NotificationWorkflow:
         """An operator's resend: one new delivery (`channel`, the input's `resend`), sent now
         through the usual retries and failover."""
         self._channels = {channel.channel: channel}
-        self._set_status(
-            NotificationStatus.SENDING, self._channels_attribute([channel]), publish=False
-        )
+        self._board.set(NotificationStatus.SENDING, [channel], publish=False)
         self._sends = [asyncio.create_task(self._deliver(channel, input))]
         await asyncio.gather(*self._sends)
         if channel.status == DeliveryStatus.PENDING:
@@ -175,7 +168,7 @@ class NotificationWorkflow:
             **BOOKKEEPING,
         )
         status = overall_status([channel.status], self._cancel_requested)
-        self._set_status(status)
+        self._board.set(status)
         self._finished = True
         return NotificationResult(status, [channel])
 
@@ -193,10 +186,6 @@ class NotificationWorkflow:
     def _channels_in(self, status: DeliveryStatus) -> list[ChannelState]:
         return [c for c in self._channels.values() if c.status == status]
 
-    @staticmethod
-    def _channels_attribute(channels: list[ChannelState]) -> SearchAttributeUpdate[Sequence[str]]:
-        return sa.CHANNELS.value_set([c.channel for c in channels])
-
     async def _sleep_until(self, when: datetime, status: NotificationStatus) -> None:
         delay = when - workflow.now()
         if delay <= timedelta(0):
@@ -204,7 +193,7 @@ class NotificationWorkflow:
         waiting = self._channels_in(DeliveryStatus.PENDING) + self._channels_in(
             DeliveryStatus.DEFERRED
         )
-        self._set_status(status, self._channels_attribute(waiting))
+        self._board.set(status, waiting)
         self._preferences_changed = False
         try:
             # A durable timer: survives worker and server restarts; a cancel or a change
@@ -252,7 +241,7 @@ class NotificationWorkflow:
         settles_as: NotificationStatus | None = None,
     ) -> None:
         sender = ChannelSender(
-            input, lambda: self._cancel_requested, on_retrying=self._publish_status
+            input, lambda: self._cancel_requested, on_retrying=self._board.publish
         )
         if await sender.deliver(channel, settles_as):
             self._settled_as = settles_as
@@ -260,13 +249,13 @@ class NotificationWorkflow:
     @workflow.update
     async def cancel(self) -> CancelResult:
         if self._finished:
-            return CancelResult(False, self._status, list(self._channels.values()))
+            return CancelResult(False, self._board.status, list(self._channels.values()))
         self._cancel_requested = True
         for send in self._sends:
             send.cancel()
         await workflow.wait_condition(lambda: self._finished)
         cancelled = any(c.status == DeliveryStatus.CANCELLED for c in self._channels.values())
-        return CancelResult(cancelled, self._status, list(self._channels.values()))
+        return CancelResult(cancelled, self._board.status, list(self._channels.values()))
 
     @workflow.signal
     def delivery_event(self, event: DeliveryEvent) -> None:
@@ -287,28 +276,7 @@ class NotificationWorkflow:
 
     @workflow.query
     def status(self) -> NotificationResult:
-        return NotificationResult(self._status, list(self._channels.values()))
-
-    def _set_status(
-        self,
-        status: NotificationStatus,
-        *extra: SearchAttributeUpdate[Sequence[str]],
-        publish: bool = True,
-    ) -> None:
-        """The status, for the query at once and for the Web UI's search attributes when published.
-
-        `sending` is published only once a send needs retries: a send that succeeds at once
-        finishes in the same workflow task, where a second upsert would only cost the server."""
-        self._status = status
-        self._unpublished.extend(extra)
-        if publish:
-            self._publish_status()
-
-    def _publish_status(self) -> None:
-        if self._status == self._published_status and not self._unpublished:
-            return
-        workflow.upsert_search_attributes([sa.STATUS.value_set(self._status), *self._unpublished])
-        self._published_status, self._unpublished = self._status, []
+        return NotificationResult(self._board.status, list(self._channels.values()))
 
 
 def _digest_slot(channel: ChannelState) -> tuple[datetime, str]:
