@@ -31,7 +31,7 @@ from domain.planning import (
     planned_channels,
 )
 from domain.send_failures import SendFailure
-from domain.types import OPEN_DELIVERY_STATUSES, DeliveryStatus
+from domain.types import OPEN_DELIVERY_STATUSES, Channel, DeliveryStatus
 
 
 class PlanningActivities:
@@ -130,7 +130,14 @@ class PlanningActivities:
 
 def _fallback_rule(loaded: store.NotificationContext) -> FallbackSpec | None:
     rule = loaded.fallbacks.get(loaded.notification.event_key)
-    return FallbackSpec(**rule) if rule else None
+    if not rule:
+        return None
+    return FallbackSpec(
+        Channel(rule["from_channel"]),
+        Channel(rule["to_channel"]),
+        rule["unless"],
+        rule["within_minutes"],
+    )
 
 
 def _planned(loaded: store.NotificationContext, decision: policy.Decision) -> list[PlannedChannel]:
@@ -169,7 +176,7 @@ def _planned_state(planned: PlannedChannel) -> ChannelState:
 def _state(delivery: store.DeliveryRow) -> ChannelState:
     return ChannelState(
         delivery.id,
-        delivery.channel,
+        Channel(delivery.channel),
         DeliveryStatus(delivery.status),
         delivery.status_reason,
         delivery.error,

@@ -10,7 +10,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from domain.types import DeliveryStatus, NotificationStatus
+from domain.preferences import DigestFrequency
+from domain.types import Channel, DeliveryStatus, NotificationStatus
 
 
 @dataclass
@@ -25,12 +26,12 @@ class DeliveryRetry:
 @dataclass
 class ChannelState:
     delivery_id: uuid.UUID
-    channel: str
+    channel: Channel
     status: DeliveryStatus
     reason: str | None = None
     error: str | None = None
     until: datetime | None = None  # when a deferred channel wakes, or its digest is flushed
-    digest_frequency: str | None = None
+    digest_frequency: DigestFrequency | None = None
 
 
 @dataclass
@@ -84,13 +85,13 @@ class FallbackPlanInput:
     notification_id: uuid.UUID
     tenant_id: uuid.UUID
     now: datetime
-    channel: str
+    channel: Channel
 
 
 @dataclass
 class FallbackSpec:
-    from_channel: str
-    to_channel: str
+    from_channel: Channel
+    to_channel: Channel
     unless: str
     within_minutes: float
 
@@ -153,7 +154,7 @@ class DigestInput:
     tenant_id: uuid.UUID
     recipient_id: uuid.UUID
     category: str
-    frequency: str
+    frequency: DigestFrequency
     flush_at: datetime  # the boundary this digest goes out at
     items: list[DigestItem] = field(default_factory=list)
     # The previous batch's notification ids: a late duplicate signal never re-adds them.
@@ -165,7 +166,7 @@ class EnqueueDigestInput:
     notification_id: uuid.UUID
     tenant_id: uuid.UUID
     flush_at: datetime
-    frequency: str
+    frequency: DigestFrequency
 
 
 @dataclass
@@ -173,7 +174,7 @@ class SendDigestInput:
     tenant_id: uuid.UUID
     recipient_id: uuid.UUID
     category: str
-    frequency: str
+    frequency: DigestFrequency
     items: list[DigestItem]
     batch_id: str  # makes the digest notification idempotent
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from domain import policy
+from domain.preferences import DigestFrequency
 from domain.types import Channel, DeliveryStatus, NotificationStatus
 
 STATUS_OF_ACTION = {
@@ -24,11 +25,11 @@ class PlannedChannel:
     """One channel's delivery as decided now."""
 
     delivery_id: uuid.UUID
-    channel: str
+    channel: Channel
     status: DeliveryStatus
     status_reason: str | None = None
     deferred_until: datetime | None = None  # when a deferred channel wakes, or its digest goes out
-    digest_frequency: str | None = None
+    digest_frequency: DigestFrequency | None = None
 
 
 def reachable_channels(email: str | None, phone: str | None) -> set[Channel]:
@@ -52,11 +53,11 @@ def planned_channels(
     for choice in decision.channels:
         channel = PlannedChannel(
             delivery_ids[choice.channel],
-            str(choice.channel),
+            choice.channel,
             STATUS_OF_ACTION[choice.action],
             f"{choice.code}: {choice.reason}" if choice.code else None,
             choice.until,
-            str(choice.digest_frequency) if choice.digest_frequency else None,
+            choice.digest_frequency,
         )
         reason = invalid_addresses.get(channel.channel)
         if reason and channel.status != DeliveryStatus.SUPPRESSED:

@@ -68,7 +68,7 @@ async def resend_delivery(
             event_key=target.event_key,
             priority=target.priority,
             workflow_id=workflow_id,
-            resend=ChannelState(new_id, target.channel, DeliveryStatus.PENDING),
+            resend=ChannelState(new_id, Channel(target.channel), DeliveryStatus.PENDING),
         ),
     )
     return Resent(

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.delivery_status import STAMP_COLUMNS, apply_report
     from domain.fallback import FallbackRule, fallback_verdict
     from domain.outcome import DECIDED_ENDS, SENT_STATUSES, overall_status
+    from domain.preferences import DigestFrequency
     from domain.types import NEVER_SENT_STATUSES, DeliveryStatus, NotificationStatus
     from workflows.sending import BOOKKEEPING, FIRST_ATTEMPT_LOCAL, ChannelSender
     from workflows.status_board import StatusBoard
@@ -145,7 +146,7 @@ class NotificationWorkflow:
         plan = await self._planned(
             PlanningActivities.plan_fallback_channel,
             FallbackPlanInput(
-                input.notification_id, input.tenant_id, workflow.now(), rule.to_channel
+                input.notification_id, input.tenant_id, workflow.now(), spec.to_channel
             ),
         )
         added = [c for c in plan.channels if c.status == DeliveryStatus.PENDING]
@@ -279,7 +280,7 @@ class NotificationWorkflow:
         return NotificationResult(self._board.status, list(self._channels.values()))
 
 
-def _digest_slot(channel: ChannelState) -> tuple[datetime, str]:
+def _digest_slot(channel: ChannelState) -> tuple[datetime, DigestFrequency]:
     """When a digested channel's digest goes out, and at which frequency (planning sets both)."""
     if channel.until is None or channel.digest_frequency is None:
         raise ValueError(f"digested channel {channel.channel} has no flush time or frequency")

@@ -59,7 +59,8 @@ from domain.maintenance import (
     RetryFailedInput,
     RetryFailedResult,
 )
-from domain.types import DeliveryStatus
+from domain.preferences import DigestFrequency
+from domain.types import Channel, DeliveryStatus
 
 T = TypeVar("T")
 
@@ -117,10 +118,10 @@ def channel(
 ) -> ChannelState:
     return ChannelState(
         delivery_id(notification_id, name),
-        name,
+        Channel(name),
         status,
         until=until,
-        digest_frequency=digest_frequency,
+        digest_frequency=DigestFrequency(digest_frequency) if digest_frequency else None,
     )
 
 
@@ -138,7 +139,12 @@ def digest_item(
 
 def digest(flush_at: datetime, *, recently_sent: Sequence[uuid.UUID] = ()) -> DigestInput:
     return DigestInput(
-        new_id(), new_id(), "order", "hourly", flush_at, recently_sent=list(recently_sent)
+        new_id(),
+        new_id(),
+        "order",
+        DigestFrequency.HOURLY,
+        flush_at,
+        recently_sent=list(recently_sent),
     )
 
 

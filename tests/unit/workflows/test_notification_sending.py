@@ -13,6 +13,7 @@ from domain.contracts import (
     PlanInput,
     RecordOutcomeInput,
 )
+from domain.types import Channel
 from domain.types import DeliveryStatus as D
 from domain.types import NotificationStatus as N
 from tests.unit.workflows.fakes import (
@@ -214,7 +215,9 @@ async def test_a_resend_sends_only_the_new_delivery_and_recomputes_the_status(ha
 
     result = await harness.execute(NotificationWorkflow.run, input)
 
-    assert result == NotificationResult(N.SENT, [ChannelState(again.delivery_id, "email", D.SENT)])
+    assert result == NotificationResult(
+        N.SENT, [ChannelState(again.delivery_id, Channel.EMAIL, D.SENT)]
+    )
     assert harness.notifications.planned == []
     [attempt] = harness.notifications.attempts
     assert attempt.input.delivery_id == again.delivery_id and attempt.input.settles_as is None

@@ -13,6 +13,8 @@ from domain.contracts import (
     PlanInput,
     ReplanInput,
 )
+from domain.preferences import DigestFrequency
+from domain.types import Channel
 from domain.types import DeliveryStatus as D
 from domain.types import NotificationStatus as N
 from tests.unit.workflows.fakes import (
@@ -167,7 +169,7 @@ async def test_a_digested_channel_is_handed_to_the_digest_once(harness):
     assert {c.channel: c.status for c in result.channels} == {"email": D.DIGESTED, "sms": D.SENT}
     assert result.status == N.SENT
     assert harness.notifications.digested == [
-        EnqueueDigestInput(input.notification_id, input.tenant_id, flush_at, "hourly")
+        EnqueueDigestInput(input.notification_id, input.tenant_id, flush_at, DigestFrequency.HOURLY)
     ]
 
 
@@ -189,7 +191,7 @@ async def test_only_digested_ends_as_digested(harness):
 async def test_no_news_within_the_time_falls_back_to_the_other_channel(harness):
     input = notification()
     email, sms = channel(input.notification_id, "email"), channel(input.notification_id, "sms")
-    rule = FallbackSpec("email", "sms", unless=D.DELIVERED, within_minutes=30)
+    rule = FallbackSpec(Channel.EMAIL, Channel.SMS, unless=D.DELIVERED, within_minutes=30)
     harness.notifications.will_plan(input.notification_id, plan(email, fallback=rule), plan(sms))
 
     result = await harness.execute(NotificationWorkflow.run, input)
@@ -210,7 +212,8 @@ async def test_a_delivery_reported_in_time_needs_no_fallback(harness):
     input = notification()
     email = channel(input.notification_id, "email")
     harness.notifications.will_plan(
-        input.notification_id, plan(email, fallback=FallbackSpec("email", "sms", D.DELIVERED, 30))
+        input.notification_id,
+        plan(email, fallback=FallbackSpec(Channel.EMAIL, Channel.SMS, D.DELIVERED, 30)),
     )
     handle = await harness.start(NotificationWorkflow.run, input, skip_time=False)
     await sent(handle, email)
@@ -229,7 +232,7 @@ async def test_a_bounce_falls_back_at_once(harness):
     email, sms = channel(input.notification_id, "email"), channel(input.notification_id, "sms")
     harness.notifications.will_plan(
         input.notification_id,
-        plan(email, fallback=FallbackSpec("email", "sms", D.DELIVERED, 30)),
+        plan(email, fallback=FallbackSpec(Channel.EMAIL, Channel.SMS, D.DELIVERED, 30)),
         plan(sms),
     )
     handle = await harness.start(NotificationWorkflow.run, input, skip_time=False)
@@ -243,5 +246,5 @@ async def test_a_bounce_falls_back_at_once(harness):
     assert {c.channel: c.status for c in result.channels} == {"email": D.BOUNCED, "sms": D.SENT}
     assert result.status == N.PARTIALLY_FAILED
     assert harness.notifications.planned[1] == FallbackPlanInput(
-        input.notification_id, input.tenant_id, harness.notifications.planned[1].now, "sms"
+        input.notification_id, input.tenant_id, harness.notifications.planned[1].now, Channel.SMS
     )
