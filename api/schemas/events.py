@@ -1,6 +1,6 @@
 """Bodies of POST /v1/events: the envelope, and the payload each event type carries."""
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -37,6 +37,10 @@ Url = Annotated[str, AfterValidator(_check_url)]
 Offset = Annotated[float, Field(gt=0, le=60 * 24 * 60)]
 
 
+# How far ahead of Herald's clock an event's occurred_at may be: the senders' clock skew.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
 class EventType(StrEnum):
     BOOKING_CREATED = "booking.created"
     BOOKING_RESCHEDULED = "booking.rescheduled"
@@ -57,8 +61,24 @@ class EventIn(InputModel):
 
     id: EventId = Field(description="The sender's event id: the same id is accepted once.")
     type: EventType
-    occurred_at: AwareDatetime
+    occurred_at: AwareDatetime = Field(
+        description="When it happened; at most "
+        f"{int(MAX_CLOCK_SKEW.total_seconds())} s ahead of Herald's clock."
+    )
     data: dict[str, Any]
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _not_from_the_future(cls, value: datetime) -> datetime:
+        # A booking's chain applies only events newer than the last one it applied, so an
+        # event dated ahead would make it ignore every real event after it.
+        ahead = value - datetime.now(UTC)
+        if ahead > MAX_CLOCK_SKEW:
+            raise ValueError(
+                f"is {int(ahead.total_seconds())} s ahead of the server's clock; at most "
+                f"{int(MAX_CLOCK_SKEW.total_seconds())} s of clock skew is accepted"
+            )
+        return value
 
 
 class _Payload(BaseModel):

@@ -210,3 +210,23 @@ async def test_payment_events_notify_the_payer_once(stack, smtp, sessions):
     }
     response = await stack.api.post("/v1/events", json=failed)
     assert response.status_code == 422 and "data.currency" in response.text
+
+
+async def test_an_event_from_the_future_is_refused_and_writes_nothing(stack):
+    """A chain applies only events newer than its last: one dated ahead would make it ignore
+    every real event after it. Past the allowed clock skew it is refused, naming the field."""
+    booking_id, start = new_booking_id(), soon(86400)
+    ahead = booking_event("booking.created", booking_id, start, occurred_at=soon(3600))
+    refused = await stack.api.post("/v1/events", json=ahead)
+    assert refused.status_code == 422, refused.text
+    [problem] = refused.json()["error"]["fields"]
+    assert problem["field"] == "occurred_at" and "ahead of the server's clock" in problem["message"]
+
+    # Nothing was recorded: the same event id, dated now, is a new event, not a duplicate.
+    now = booking_event(
+        "booking.created", booking_id, start, occurred_at=soon(0), event_id=ahead["id"]
+    )
+    assert (await post_event(stack, now))["duplicate"] is False
+    # A little skew (a sender's clock a minute ahead) is accepted.
+    skewed = booking_event("booking.rescheduled", booking_id, start, occurred_at=soon(60))
+    assert (await post_event(stack, skewed))["duplicate"] is False
