@@ -13,6 +13,7 @@ from domain.booking_contracts import (
     BookingEvent,
     BookingEventType,
     BookingInput,
+    BookingState,
     ReminderChange,
     ReminderState,
 )
@@ -96,6 +97,17 @@ async def reschedule_reminder(
     client: Client, workflow_id: str, change: ReminderChange
 ) -> ReminderState:
     return await _change_reminder(client, workflow_id, BookingWorkflow.reschedule_reminder, change)
+
+
+async def booking_state(client: Client, tenant_id: object, booking_id: str) -> BookingState:
+    """The chain's state as its `state` query shows it, also once the chain has ended."""
+    handle = client.get_workflow_handle(booking_workflow_id(tenant_id, booking_id))
+    try:
+        return await handle.query(BookingWorkflow.state, rpc_timeout=RPC_TIMEOUT)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        raise BookingUnknown(f"booking {booking_id} unknown") from exc
 
 
 async def _change_reminder(

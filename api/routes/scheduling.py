@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from api.routes import agenda, booking_settings, events, scheduled
+from api.routes import agenda, booking_settings, bookings, events, scheduled
 
 router = APIRouter()
-for module in (events, agenda, scheduled, booking_settings):
+for module in (events, bookings, agenda, scheduled, booking_settings):
     router.include_router(module.router)

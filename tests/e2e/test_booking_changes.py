@@ -7,6 +7,7 @@ from api.schemas.events import BookingPayload, EventIn
 from domain.booking_contracts import BookingInput
 from services.events import booking_event_of
 from temporal_clients.bookings import booking_workflow_id
+from tests.conftest import new_tenant
 from tests.e2e.bookings_factory import (
     DAY,
     HOUR,
@@ -141,6 +142,16 @@ async def test_events_out_of_order_the_latest_state_wins(ts_stack, time_skipping
         what="the notices",
     )
     assert len(rows) == 4  # two confirmations and two rescheduled notices
+
+    # What the chain ignored is visible through the API too, to the booking's tenant only.
+    shown = await stack.api.get(f"/v1/bookings/{booking_id}")
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["ignored_events"] == latest["ignored_events"]
+    assert (shown.json()["status"], shown.json()["reschedules"]) == ("rescheduled", 1)
+    _, other_key = await new_tenant(sessions, "Other")
+    other = await stack.as_tenant(other_key)
+    assert (await other.get(f"/v1/bookings/{booking_id}")).status_code == 404
+    assert (await stack.api.get(f"/v1/bookings/{new_booking_id()}")).status_code == 404
 
 
 async def test_a_long_history_continues_as_new_with_its_state(

@@ -139,6 +139,7 @@ async def test_every_route_that_calls_temporal_answers_503_when_it_is_unreachabl
             "/v1/organizers/org-down/agenda",
             {},
         ),
+        ("GET", "/v1/bookings/{booking_id}"): ("get", "/v1/bookings/bk-down", {}),
         ("POST", "/v1/scheduled/{id}/cancel"): (
             "post",
             f"/v1/scheduled/{scheduled['id']}/cancel",
