@@ -134,13 +134,15 @@ def temporal_runtime(settings: Settings) -> Runtime | None:
     )
 
 
-async def connect_temporal(settings: Settings) -> Client:
-    """The process's one Temporal client, with tracing and SDK metrics when configured."""
+async def connect_temporal(settings: Settings, sdk_metrics: bool = True) -> Client:
+    """The process's one Temporal client, with tracing when configured, and the SDK's metrics
+    when configured and asked for: a worker process serves them on TEMPORAL_METRICS_BIND; an
+    API process does not (two processes on one host cannot bind that address)."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         interceptors=tracing_interceptors(settings),
-        runtime=temporal_runtime(settings),
+        runtime=temporal_runtime(settings) if sdk_metrics else None,
     )
 
 

@@ -14,7 +14,7 @@ from domain.contracts import DigestInput, DigestItem, EnqueueDigestInput, SendDi
 from domain.digest import digest_message, digest_summary
 from domain.send_failures import SendFailure
 from domain.types import DIGEST_PREFIX, Channel, event_category
-from services.new_notifications import NewNotification, accept, key_digest
+from services.new_notifications import NewNotification, accept, idempotency_key_digest
 from temporal_clients.digests import add_to_digest
 
 
@@ -68,7 +68,7 @@ class DigestActivities:
                     channels=[Channel.EMAIL],
                     context=context,
                     idempotency_key=key,
-                    request_digest=key_digest(key),
+                    request_digest=idempotency_key_digest(key),
                 ),
             )
         return str(accepted.notification.id)

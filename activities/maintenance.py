@@ -25,7 +25,7 @@ from domain.maintenance import (
     retry_key,
 )
 from domain.types import Channel, Priority
-from services.new_notifications import NewNotification, accept, key_digest
+from services.new_notifications import NewNotification, accept, idempotency_key_digest
 
 ALERT_EVENT_KEY = "operations.failure_rate"
 
@@ -168,7 +168,7 @@ class MaintenanceActivities:
                     tenant_id=tenant_id,
                     recipient_id=recipient_id,
                     idempotency_key=key,
-                    request_digest=key_digest(key),
+                    request_digest=idempotency_key_digest(key),
                     **fields,
                 ),
             )

@@ -22,9 +22,8 @@ from api.routes import (
     unsubscribe,
     webhooks,
 )
-from bootstrap import build_worker, database
+from bootstrap import build_worker, connect_temporal, database
 from config.settings import Settings, get_settings
-from observability.tracing import tracing_interceptors
 from services.auth import ApiKeyCache
 
 
@@ -49,11 +48,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         engine, app.state.sessions = database(settings)
         app.state.settings = settings
         app.state.api_keys = ApiKeyCache(settings.api_key_cache_seconds)
-        app.state.temporal = temporal or await Client.connect(
-            settings.temporal_address,
-            namespace=settings.temporal_namespace,
-            interceptors=tracing_interceptors(settings),
-        )
+        app.state.temporal = temporal or await connect_temporal(settings, sdk_metrics=False)
         try:
             async with _embedded_worker(app.state.temporal, settings, app.state.sessions):
                 yield

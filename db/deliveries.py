@@ -102,9 +102,14 @@ def _columns(table: str, record: type[RecordT]) -> str:
 def _record(row: Row[Any], table: str, record: type[RecordT]) -> RecordT:
     """The `record` a row's `_columns(table, record)` columns hold, read by name."""
     values = row._mapping
-    return record(**{f.name: values[f"{table}_{f.name}"] for f in fields(record)})
+    return record(**{f: values[f"{table}_{f}"] for f in _FIELD_NAMES[record]})
 
 
+# Each record's field names, worked out once rather than for every row read.
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {
+    record: tuple(f.name for f in fields(record))
+    for record in (NotificationRow, RecipientRow, DeliveryRow)
+}
 _NOTIFICATION = _columns("n", NotificationRow)
 _RECIPIENT = _columns("r", RecipientRow)
 _DELIVERY = _columns("d", DeliveryRow)

@@ -5,9 +5,6 @@ What a booking event does (the confirmation, the reminders it plans, what a resc
 cancellation changes) is decided in domain/booking_chain.py; workflows/booking.py only carries
 it out over time."""
 
-import hashlib
-import json
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
@@ -19,6 +16,7 @@ from domain.booking_contracts import BookingDetails, BookingEvent, BookingEventT
 from domain.booking_notices import utc
 from domain.tenants import TenantIdentity
 from services.errors import Conflict, Gone
+from services.new_notifications import request_digest
 from services.notifications import submit_notification
 from temporal_clients.bookings import BookingEnded, BookingUnknown, deliver_booking_event
 
@@ -34,8 +32,7 @@ async def ingest_event(
 ) -> EventAccepted:
     """Accept an event once per id: booking events go to the booking's chain, payment events
     become a notification to the payer. `payload` is the event's data, validated for its type."""
-    canonical = json.dumps(event.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    digest = hashlib.sha256(canonical.encode()).digest()
+    digest = request_digest(event.model_dump(mode="json"))
     # The ledger row and the hand-over commit together: if the workflow cannot be reached,
     # the row is rolled back and the sender's retry is not mistaken for a duplicate.
     async with ledger.begin() as ledger_session:

@@ -155,7 +155,7 @@ async def submit_notice(
     return NoticeCreated(accepted.notification.id, accepted.notification.workflow_id)
 
 
-def key_digest(idempotency_key: str) -> bytes:
+def idempotency_key_digest(idempotency_key: str) -> bytes:
     """The request digest of a notification Herald makes itself: its key says all it is."""
     return hashlib.sha256(idempotency_key.encode()).digest()
 
