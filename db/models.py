@@ -55,6 +55,7 @@ class ApiKey(Base):
     """Only a SHA-256 digest of the key is stored; the key itself is shown once, at creation."""
 
     __tablename__ = "api_keys"
+    __table_args__ = (Index("ix_api_keys_tenant", "tenant_id", "created_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -62,7 +63,10 @@ class ApiKey(Base):
     key_prefix: Mapped[str] = mapped_column(String(16))  # lets an operator tell keys apart
     name: Mapped[str] = mapped_column(String(200), default="default")
     created_at: Mapped[datetime] = _now_column()
+    # In the future while a rotated key's grace period runs: the key works until then.
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # To the minute, not per request (services/auth.py).
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Recipient(Base):
