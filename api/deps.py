@@ -36,17 +36,26 @@ async def get_temporal(request: Request) -> Client:
 _bearer = HTTPBearer(auto_error=False)
 
 
+def unauthorized(message: str, token_error: str | None = None) -> ApiError:
+    """401 with the challenge RFC 9110 requires on it: the Bearer scheme (RFC 6750), and
+    `error="invalid_token"` when a key was sent but is not valid."""
+    challenge = 'Bearer realm="herald"'
+    if token_error:
+        challenge += f', error="{token_error}"'
+    return ApiError(401, "unauthorized", message, "Authorization", {"WWW-Authenticate": challenge})
+
+
 async def get_tenant(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> TenantIdentity:
     if credentials is None:
-        raise ApiError(401, "unauthorized", "Authorization: send 'Bearer <api key>'")
+        raise unauthorized("Authorization: send 'Bearer <api key>'")
     tenant = await authenticate(
         request.app.state.sessions, request.app.state.api_keys, credentials.credentials
     )
     if tenant is None:
-        raise ApiError(401, "unauthorized", "Authorization: the API key is not valid")
+        raise unauthorized("Authorization: the API key is not valid", "invalid_token")
     return tenant
 
 

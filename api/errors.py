@@ -1,6 +1,10 @@
-"""Every error leaves as JSON that names the field and the problem; never a traceback."""
+"""Every error leaves as RFC 9457 problem details naming the field and the problem; never a
+traceback. `problem_response` is the one place that body is built: the handlers below, the
+body-size middleware and anything else that refuses a request call it."""
 
 import logging
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -9,9 +13,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
+from api.schemas.problems import PROBLEM_JSON, FieldProblem, Problem
 from services import errors
 
 log = logging.getLogger("herald.api")
+
+PROBLEM_TYPE = "tag:herald,2026:problem:"  # + code; RFC 9457 §4: a tag URI, not a link
 
 STATUS = {
     errors.Invalid: 422,
@@ -26,13 +33,45 @@ STATUS = {
 class ApiError(Exception):
     """A refusal that belongs to HTTP itself (authentication, a header), not to a use case."""
 
-    def __init__(self, status: int, code: str, message: str, field: str | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ):
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
+        self.headers = headers
 
 
 def field_error(field: str, message: str, status: int = 422) -> ApiError:
     return ApiError(status, "validation_error", f"{field}: {message}", field)
+
+
+def problem_response(
+    status: int,
+    code: str,
+    detail: str,
+    errors: Iterable[FieldProblem] = (),
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """The response for a refusal: `code` names the kind of problem (`validation_error`,
+    `not_found`...), `detail` says what went wrong this time, `errors` names each input at
+    fault."""
+    problem = Problem(
+        type=PROBLEM_TYPE + code,
+        # RFC 9457: a title belongs to the type, the same whatever the occurrence.
+        title=code.replace("_", " ").capitalize(),
+        status=status,
+        detail=detail,
+        code=code,
+        errors=list(errors),
+    )
+    return JSONResponse(
+        problem.model_dump(), status_code=status, headers=headers, media_type=PROBLEM_JSON
+    )
 
 
 def _field_name(loc: tuple[int | str, ...]) -> str:
@@ -44,33 +83,55 @@ def _clean(message: str) -> str:
     return message.removeprefix("Value error, ")
 
 
-def _body(
-    code: str, message: str, field: str | None = None, errors: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
-    body: dict[str, Any] = {"error": {"code": code, "message": message}}
-    fields = errors or ([{"field": field, "message": message}] if field else None)
-    if fields:
-        body["error"]["fields"] = fields
-    return body
+def _named_field(field: str | None, message: str) -> list[FieldProblem]:
+    """A refusal about one field; its message starts with the field (`send_at: is in the
+    past`), which the problem does not repeat."""
+    if field is None:
+        return []
+    return [FieldProblem(field=field, problem=message.removeprefix(f"{field}: "))]
+
+
+def _position(document: str | bytes, offset: int) -> str:
+    """`line 3, column 14` (both from 1) of a character offset in a JSON document."""
+    text = document.decode("utf-8", "replace") if isinstance(document, bytes) else document
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return f"line {line}, column {column}"
+
+
+def _malformed_json(exc: RequestValidationError, error: dict[str, Any]) -> JSONResponse:
+    """400: the body is not JSON at all, so no field of it can be named; FastAPI's error
+    carries the decoder's character offset, which becomes a line and column in the detail."""
+    offset = error["loc"][-1] if isinstance(error["loc"][-1], int) else 0
+    reason = error.get("ctx", {}).get("error", "not JSON")
+    problem = f"is not valid JSON: {reason} at {_position(exc.body or '', offset)}"
+    return problem_response(
+        400, "malformed_body", f"body: {problem}", [FieldProblem(field="body", problem=problem)]
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": _field_name(e["loc"]), "message": _clean(e["msg"])} for e in exc.errors()
+        found = exc.errors()
+        malformed = next((e for e in found if e.get("type") == "json_invalid"), None)
+        if malformed is not None:
+            return _malformed_json(exc, malformed)
+        fields = [
+            FieldProblem(field=_field_name(e["loc"]), problem=_clean(e["msg"])) for e in found
         ]
-        message = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        return JSONResponse(_body("validation_error", message, errors=errors), status_code=422)
+        detail = "; ".join(f"{f.field}: {f.problem}" for f in fields)
+        return problem_response(422, "validation_error", detail, fields)
 
     @app.exception_handler(errors.ServiceError)
     async def refused(request: Request, exc: errors.ServiceError) -> JSONResponse:
         status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
-        return JSONResponse(_body(exc.code, exc.message, exc.field), status_code=status)
+        return problem_response(status, exc.code, exc.message, _named_field(exc.field, exc.message))
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(_body(exc.code, exc.message, exc.field), status_code=exc.status)
+        fields = _named_field(exc.field, exc.message)
+        return problem_response(exc.status, exc.code, exc.message, fields, exc.headers)
 
     @app.exception_handler(RPCError)
     async def temporal_unreachable(request: Request, exc: RPCError) -> JSONResponse:
@@ -83,17 +144,19 @@ def install_error_handlers(app: FastAPI) -> None:
             f"Temporal could not be reached ({exc.message}); retry the request "
             "(with the same Idempotency-Key or event id, if it had one)"
         )
-        return JSONResponse(
-            _body("temporal_unavailable", message), status_code=503, headers={"Retry-After": "5"}
-        )
+        return problem_response(503, "temporal_unavailable", message, headers={"Retry-After": "5"})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(
-            _body("http_error", str(exc.detail)), status_code=exc.status_code, headers=exc.headers
-        )
+        """Starlette's own refusals: no route (404), a method the route lacks (405)..."""
+        phrase = HTTPStatus(exc.status_code).phrase
+        detail = str(exc.detail)
+        if detail == phrase:  # Starlette's default says nothing the status does not
+            detail = f"{phrase}: {request.method} {request.url.path}"
+        code = phrase.lower().replace(" ", "_").replace("-", "_")
+        return problem_response(exc.status_code, code, detail, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(_body("internal_error", "an internal error occurred"), status_code=500)
+        return problem_response(500, "internal_error", "an internal error occurred")

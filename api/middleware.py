@@ -7,7 +7,9 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from observability.metrics import HTTP_REQUESTS, HTTP_SECONDS
+from api.errors import problem_response
+from api.schemas.problems import FieldProblem
+from observability.metrics import HTTP_REQUESTS, HTTP_SECONDS, method_label
 
 
 class BodyTooLarge(Exception):
@@ -30,7 +32,7 @@ class BodySizeLimit:
         )
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            return await self._refuse(send, limit)
+            return await self._refuse(scope, receive, send, limit)
         seen = 0
         started = False
 
@@ -52,25 +54,12 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._refuse(send, limit)
+                await self._refuse(scope, receive, send, limit)
 
-    async def _refuse(self, send: Send, limit: int) -> None:
-        body = (
-            b'{"error":{"code":"payload_too_large","message":"body: request body is larger than '
-            + str(limit).encode()
-            + b' bytes"}}'
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        detail = f"body: request body is larger than {limit} bytes"
+        problem = FieldProblem(field="body", problem=f"is larger than {limit} bytes")
+        await problem_response(413, "payload_too_large", detail, [problem])(scope, receive, send)
 
 
 class RequestMetrics:
@@ -98,5 +87,6 @@ class RequestMetrics:
             # The route template (/v1/notifications/{notification_id}), never the raw path:
             # ids in label values would grow the metric without bound.
             route = getattr(scope.get("route"), "path", "unmatched")
-            HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
-            HTTP_SECONDS.labels(scope["method"], route).observe(time.perf_counter() - started)
+            method = method_label(scope["method"])
+            HTTP_REQUESTS.labels(method, route, str(status)).inc()
+            HTTP_SECONDS.labels(method, route).observe(time.perf_counter() - started)

@@ -43,8 +43,9 @@ async def test_bad_input_is_refused_naming_the_field_and_writes_nothing(stack, s
         body = {**email_request("ok@example.com"), **change}
         response = await stack.api.post("/v1/notifications", json=body)
         assert response.status_code == 422, (field, response.text)
-        error = response.json()["error"]
-        assert error["message"].startswith(field), (field, error)
+        problem = response.json()
+        assert problem["detail"].startswith(field), (field, problem)
+        assert field in [e["field"] for e in problem["errors"]], (field, problem)
         assert "Traceback" not in response.text
     assert await row_counts(sessions) == before
 
@@ -54,7 +55,7 @@ async def test_oversized_body_is_413_and_writes_nothing(stack, sessions):
     body = email_request("big@example.com", context={"blob": "x" * (256 * 1024)})
     response = await stack.api.post("/v1/notifications", json=body)
     assert response.status_code == 413
-    assert response.json()["error"]["code"] == "payload_too_large"
+    assert response.json()["code"] == "payload_too_large"
     assert await row_counts(sessions) == before
 
 
@@ -146,7 +147,7 @@ async def test_recipient_put_and_get(stack):
     got = (await stack.api.get(f"/v1/recipients/{external_id}")).json()
     assert {k: got[k] for k in body} == body
     bad = await stack.api.put(f"/v1/recipients/{external_id}", json={**body, "phone": "+12"})
-    assert bad.status_code == 422 and bad.json()["error"]["message"].startswith("phone")
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("phone")
 
 
 async def test_health_reports_each_component(stack):

@@ -186,12 +186,12 @@ async def test_preference_validation_names_the_field(stack):
     for field, body in cases.items():
         response = await stack.api.patch(f"/v1/recipients/{external_id}/preferences", json=body)
         assert response.status_code == 422, (field, response.text)
-        assert response.json()["error"]["message"].startswith(field), response.text
+        assert response.json()["detail"].startswith(field), response.text
     assert (await stack.api.get(f"/v1/recipients/{external_id}/preferences")).json()[
         "max_reminders_per_day"
     ] == 10
 
     defaults = await stack.api.put("/v1/preferences/defaults", json={"max_reminders_per_day": 0})
-    assert defaults.status_code == 422 and defaults.json()["error"]["message"].startswith(
+    assert defaults.status_code == 422 and defaults.json()["detail"].startswith(
         "max_reminders_per_day"
     )

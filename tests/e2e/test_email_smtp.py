@@ -114,7 +114,7 @@ async def test_same_key_for_a_different_request_is_a_conflict_that_writes_nothin
     ]
     assert first.status_code == 202
     assert [c.status_code for c in conflicts] == [409, 409]
-    assert "Idempotency-Key" in conflicts[0].json()["error"]["message"]
+    assert "Idempotency-Key" in conflicts[0].json()["detail"]
     # Neither the known recipient's details nor a new recipient were written.
     known = (await stack.api.get(f"/v1/recipients/{body['recipient']['external_id']}")).json()
     assert (known["email"], known["name"]) == ("a@example.com", "Ada")

@@ -3,9 +3,15 @@ payments, and a booking a few seconds ahead followed all the way to the SMTP ser
 
 import asyncio
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+
+from api.app import create_app
+from bootstrap import build_worker
+from temporal_clients.bookings import VERDICT_WAIT_SECONDS
 from tests.e2e.bookings_factory import (
     booking_event,
     chain,
@@ -96,7 +102,7 @@ async def test_invalid_payloads_are_422s_naming_the_field_and_store_nothing(stac
         body["data"].update(change)
         response = await stack.api.post("/v1/events", json=body)
         assert response.status_code == 422, (field, response.text)
-        assert field in [f["field"] for f in response.json()["error"]["fields"]], (
+        assert field in [f["field"] for f in response.json()["errors"]], (
             field,
             response.text,
         )
@@ -121,7 +127,7 @@ async def test_the_same_event_twice_is_accepted_once(stack, sessions):
     assert (first.json()["duplicate"], second.json()["duplicate"]) == (False, True)
     changed = {**body, "data": {**body["data"], "event_name": "Another name"}}
     conflict = await stack.api.post("/v1/events", json=changed)
-    assert conflict.status_code == 409 and conflict.json()["error"]["fields"][0]["field"] == "id"
+    assert conflict.status_code == 409 and conflict.json()["errors"][0]["field"] == "id"
 
     rows = await eventually(
         lambda: notifications(sessions, stack.tenant_id, f"booking-{booking_id}-"),
@@ -142,10 +148,7 @@ async def test_events_before_created_are_refused_until_it_arrives_and_after_the_
     moved = booking_event("booking.rescheduled", booking_id, start + timedelta(hours=1))
     early = await stack.api.post("/v1/events", json=moved)
     assert early.status_code == 409
-    assert (
-        early.json()["error"]["message"]
-        == f"booking {booking_id} unknown: send booking.created first"
-    )
+    assert early.json()["detail"] == f"booking {booking_id} unknown: send booking.created first"
     cancelled = await stack.api.post(
         "/v1/events", json=booking_event("booking.cancelled", booking_id, start)
     )
@@ -219,8 +222,8 @@ async def test_an_event_from_the_future_is_refused_and_writes_nothing(stack):
     ahead = booking_event("booking.created", booking_id, start, occurred_at=soon(3600))
     refused = await stack.api.post("/v1/events", json=ahead)
     assert refused.status_code == 422, refused.text
-    [problem] = refused.json()["error"]["fields"]
-    assert problem["field"] == "occurred_at" and "ahead of the server's clock" in problem["message"]
+    [problem] = refused.json()["errors"]
+    assert problem["field"] == "occurred_at" and "ahead of the server's clock" in problem["problem"]
 
     # Nothing was recorded: the same event id, dated now, is a new event, not a duplicate.
     now = booking_event(
@@ -230,3 +233,36 @@ async def test_an_event_from_the_future_is_refused_and_writes_nothing(stack):
     # A little skew (a sender's clock a minute ahead) is accepted.
     skewed = booking_event("booking.rescheduled", booking_id, start, occurred_at=soon(60))
     assert (await post_event(stack, skewed))["duplicate"] is False
+
+
+async def test_with_no_worker_up_an_event_is_answered_queued_and_applied_later(
+    stack, temporal_env, sessions
+):
+    """The verdict waits a moment for the chain, never for a worker that is down: the event is
+    durable once answered, and the chain applies it when a worker comes."""
+    settings = stack.settings.model_copy(update={"task_queue": f"no-worker-{uuid.uuid4()}"})
+    app = create_app(settings, temporal=temporal_env.client)
+    booking_id = new_booking_id()
+    created = booking_event("booking.created", booking_id, soon(86400))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://herald",
+            headers={"Authorization": f"Bearer {stack.key}"},
+        ) as api,
+    ):
+        started = time.monotonic()
+        answer = await api.post("/v1/events", json=created)
+        waited = time.monotonic() - started
+    assert answer.status_code == 202, answer.text
+    assert (answer.json()["outcome"], answer.json()["ignored_reason"]) == ("queued", None)
+    assert waited < VERDICT_WAIT_SECONDS + 3  # the bounded wait, plus the start itself
+
+    async with build_worker(temporal_env.client, settings, sessions):
+        confirmed = await eventually(
+            lambda: state(stack, booking_id),
+            lambda s: s["status"] == "confirmed",
+            what="the chain applied the queued event",
+        )
+    assert confirmed["applied_event_ids"] == [created["id"]]

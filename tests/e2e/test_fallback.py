@@ -112,7 +112,7 @@ async def test_fallback_rules_are_validated(ts_stack):
     )
     assert (
         response.status_code == 422
-        and "to_channel must differ" in response.json()["error"]["message"]
+        and "to_channel must differ" in response.json()["detail"]
     )
     response = await ts_stack.api.put(
         "/v1/settings/delivery-policy",
@@ -127,6 +127,6 @@ async def test_fallback_rules_are_validated(ts_stack):
         },
     )
     assert response.status_code == 422
-    assert response.json()["error"]["message"].startswith(
+    assert response.json()["detail"].startswith(
         "fallbacks.booking.reminder.within_minutes"
     )

@@ -33,11 +33,11 @@ async def test_resending_a_failed_delivery_starts_a_linked_chain(stack, smtp):
     assert by_id[resent["id"]]["resent_from_id"] == old["id"]
 
     again = await stack.api.post(f"/v1/deliveries/{old['id']}/resend")
-    assert again.status_code == 409 and "already resent" in again.json()["error"]["message"]
+    assert again.status_code == 409 and "already resent" in again.json()["detail"]
     sent_one = await stack.api.post(f"/v1/deliveries/{resent['id']}/resend")
     assert (
         sent_one.status_code == 409
-        and "only failed or bounced" in sent_one.json()["error"]["message"]
+        and "only failed or bounced" in sent_one.json()["detail"]
     )
 
 
@@ -49,7 +49,7 @@ async def test_a_suppressed_address_is_not_resent(stack, smtp, sessions):
         )
     response = await stack.api.post(f"/v1/deliveries/{notification['deliveries'][0]['id']}/resend")
     assert response.status_code == 409
-    assert "suppressed: hard bounce" in response.json()["error"]["message"]
+    assert "suppressed: hard bounce" in response.json()["detail"]
 
 
 async def test_bulk_resend_by_filter_and_tenant_isolation(stack, smtp, sessions):
@@ -74,4 +74,4 @@ async def test_bulk_resend_by_filter_and_tenant_isolation(stack, smtp, sessions)
         await smtp.wait_for(to)
         await stack.wait_for_status(notification["id"], "sent")
     bad = await stack.api.post("/v1/deliveries/resend", json={"status": "sent"})
-    assert bad.status_code == 422 and bad.json()["error"]["message"].startswith("status")
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("status")

@@ -245,4 +245,4 @@ async def test_default_range_is_the_last_30_days(stack):
 async def test_invalid_parameters_are_422_naming_the_field(stack, params, field):
     response = await stack.api.get("/v1/stats", params=params)
     assert response.status_code == 422
-    assert response.json()["error"]["message"].startswith(f"{field}: ")
+    assert response.json()["detail"].startswith(f"{field}: ")

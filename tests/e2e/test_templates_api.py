@@ -109,12 +109,12 @@ async def test_validation_names_the_field_and_the_line(stack):
     for body, message in cases:
         response = await stack.api.post("/v1/templates", json=body)
         assert response.status_code == 422, (message, response.text)
-        assert response.json()["error"]["message"].startswith(message), response.text
+        assert response.json()["detail"].startswith(message), response.text
     assert (await stack.api.get("/v1/templates")).json()["count"] == 0  # nothing was stored
 
     template = await create(stack.api, email_template())
     bad = await stack.api.put(f"/v1/templates/{template['id']}", json={"text_body": "a\n{% for %}"})
-    assert bad.status_code == 422 and bad.json()["error"]["message"].startswith(
+    assert bad.status_code == 422 and bad.json()["detail"].startswith(
         "text_body line 2: "
     )
     assert (await stack.api.get(f"/v1/templates/{template['id']}")).json()["version"] == 1
@@ -123,7 +123,7 @@ async def test_validation_names_the_field_and_the_line(stack):
 async def test_names_are_unique_per_owner_event_and_channel(stack):
     await create(stack.api, email_template(name="Welcome"))
     clash = await stack.api.post("/v1/templates", json=email_template(name="welcome"))
-    assert clash.status_code == 409 and clash.json()["error"]["message"].startswith("name: ")
+    assert clash.status_code == 409 and clash.json()["detail"].startswith("name: ")
     await create(stack.api, email_template(name="Welcome", owner_id="org-2"))  # another owner
     await create(stack.api, sms_template(name="Welcome"))  # another channel
 
@@ -209,7 +209,7 @@ async def test_preview_formats_booking_times_from_the_context(stack):
         f"/v1/templates/{template['id']}/preview",
         json={"context": {**context, "invitee_timezone": "Mars/Olympus"}},
     )
-    assert bad.status_code == 422 and bad.json()["error"]["message"].startswith(
+    assert bad.status_code == 422 and bad.json()["detail"].startswith(
         "context: unknown time zone"
     )
 
@@ -244,7 +244,7 @@ async def test_test_send_refuses_what_cannot_be_sent(stack, smtp):
     ]
     for template, body, message in cases:
         response = await stack.api.post(f"/v1/templates/{template['id']}/test", json=body)
-        assert response.status_code == 422 and message in response.json()["error"]["message"], (
+        assert response.status_code == 422 and message in response.json()["detail"], (
             response.text
         )
 
@@ -268,11 +268,11 @@ async def test_tenant_layout_wraps_previews_and_is_validated(stack):
     bad = await stack.api.put(
         "/v1/templates/layout", json={"html": "<div>\n{{ ''.__class__ }}</div>"}
     )
-    assert bad.status_code == 422 and bad.json()["error"]["message"].startswith("layout line 2: ")
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("layout line 2: ")
     missing_slot = await stack.api.put("/v1/templates/layout", json={"html": "<div>no slot</div>"})
     assert (
         missing_slot.status_code == 422
-        and "{{ content }}" in missing_slot.json()["error"]["message"]
+        and "{{ content }}" in missing_slot.json()["detail"]
     )
 
     layout = "<html><body><div class='brand'>ACME</div>{{ content }}</body></html>"
@@ -293,7 +293,7 @@ async def test_the_sms_segment_limit_is_a_setting(make_stack, temporal_env):
         assert refused.status_code == 422
         assert (
             "body: SMS body is 2 segments (GSM-7); the limit is 1"
-            in refused.json()["error"]["message"]
+            in refused.json()["detail"]
         )
 
         template = await create(stack.api, sms_template())

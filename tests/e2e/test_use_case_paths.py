@@ -182,7 +182,7 @@ async def test_every_route_that_calls_temporal_answers_503_when_it_is_unreachabl
         assert response.status_code == 503, (
             f"{method} {path}: {response.status_code} {response.text}"
         )
-        assert response.json()["error"]["code"] == "temporal_unavailable", f"{method} {path}"
+        assert response.json()["code"] == "temporal_unavailable", f"{method} {path}"
     payment = await api.post("/v1/events", json=_payment_event())
     assert payment.status_code == 503, payment.text
     preferences = await api.patch(
