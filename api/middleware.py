@@ -9,7 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import problem_response
 from api.schemas.problems import FieldProblem
-from observability.metrics import HTTP_REQUESTS, HTTP_SECONDS, method_label
+from observability.metrics import HTTP_REQUESTS, HTTP_SECONDS
 
 
 class BodyTooLarge(Exception):
@@ -87,6 +87,5 @@ class RequestMetrics:
             # The route template (/v1/notifications/{notification_id}), never the raw path:
             # ids in label values would grow the metric without bound.
             route = getattr(scope.get("route"), "path", "unmatched")
-            method = method_label(scope["method"])
-            HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            HTTP_SECONDS.labels(method, route).observe(time.perf_counter() - started)
+            HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
+            HTTP_SECONDS.labels(scope["method"], route).observe(time.perf_counter() - started)
