@@ -10,7 +10,8 @@ class EmailMessage:
     subject: str
     text: str
     html: str | None = None
-    sender: str = ""
+    sender: str = ""  # "Name <address>"
+    reply_to: str = ""  # an address, or none
     headers: dict[str, str] = field(default_factory=dict)
     reference: str = ""  # Herald's delivery id, passed to providers that can echo it back
 

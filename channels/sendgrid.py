@@ -1,4 +1,7 @@
-"""Email through SendGrid's v3 Mail Send API, with the official SDK."""
+"""Email through SendGrid's v3 Mail Send API, with the official SDK.
+
+SendGrid takes no SMTPUTF8 addresses: an address with a non-ASCII local part fails at once,
+before any request, as a fault of this provider (a failover provider may carry it)."""
 
 import asyncio
 import json
@@ -6,9 +9,10 @@ import urllib.error
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import CustomArg, Header, Mail
+from sendgrid.helpers.mail import CustomArg, Email, Header, Mail, ReplyTo, To
 
-from channels.base import EmailMessage, SendResult, TransientSendError
+from channels.base import EmailMessage, PermanentSendError, SendResult, TransientSendError
+from channels.email_headers import wire_headers
 from channels.http_status import error_for_status
 
 
@@ -24,14 +28,25 @@ class SendGridEmailProvider:
         return await asyncio.to_thread(self._send, message)
 
     def _send(self, message: EmailMessage) -> SendResult:
+        try:
+            wire = wire_headers(message)
+        except ValueError as exc:
+            raise PermanentSendError(f"cannot write this email: {exc}") from exc
+        if wire.smtputf8:
+            raise PermanentSendError(
+                f"SendGrid cannot send to {message.to}: a non-ASCII local part needs SMTPUTF8",
+                provider_fault=True,
+            )
         mail = Mail(
-            from_email=message.sender,
-            to_emails=message.to,
-            subject=message.subject,
+            from_email=Email(wire.sender, wire.sender_name or None),
+            to_emails=To(wire.to),
+            subject=wire.subject,
             plain_text_content=message.text,
             html_content=message.html,
         )
-        for name, value in message.headers.items():
+        if wire.reply_to:
+            mail.reply_to = ReplyTo(wire.reply_to)
+        for name, value in wire.extra.items():
             mail.header = Header(name, value)
         if message.reference:
             # Echoed back in event webhooks, so events can be matched to the delivery.

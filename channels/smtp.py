@@ -1,11 +1,15 @@
-"""Email over SMTP (aiosmtplib)."""
+"""Email over SMTP (aiosmtplib).
 
-import email.utils
+An address with a non-ASCII local part (`josé@example.com`) is sent with SMTPUTF8 (RFC 6531)
+when the server offers it. When it does not, the send fails at once, naming the reason, as
+a fault of this provider: a failover provider may carry it."""
+
 import socket
 
 import aiosmtplib
 
 from channels.base import EmailMessage, PermanentSendError, SendResult, TransientSendError
+from channels.email_headers import wire_headers
 from channels.mime import compose
 from channels.smtp_sessions import SmtpSessions
 
@@ -40,10 +44,15 @@ class SmtpEmailProvider:
         )
 
     async def send_email(self, message: EmailMessage) -> SendResult:
-        raw, message_id = compose(message)  # bytes: aiosmtplib sends them as they are
-        sender = email.utils.parseaddr(message.sender)[1]
         try:
-            reply = await self._transfer(sender, message.to, raw)
+            wire = wire_headers(message)
+            raw, message_id = compose(message)  # bytes: aiosmtplib sends them as they are
+        except ValueError as exc:
+            raise PermanentSendError(f"cannot write this email: {exc}") from exc
+        try:
+            reply = await self._transfer(wire.sender, wire.to, raw, smtputf8=wire.smtputf8)
+        except SmtpUtf8Unsupported as exc:
+            raise PermanentSendError(str(exc), provider_fault=True) from exc
         except aiosmtplib.SMTPAuthenticationError as exc:
             raise PermanentSendError(
                 f"SMTP rejected the credentials: {exc.code} {exc.message}",
@@ -62,7 +71,9 @@ class SmtpEmailProvider:
         """Ends the kept sessions with QUIT, in bounded time; for when the worker stops."""
         await self._sessions.close_all()
 
-    async def _transfer(self, sender: str, recipient: str, raw: bytes) -> aiosmtplib.SMTPResponse:
+    async def _transfer(
+        self, sender: str, recipient: str, raw: bytes, *, smtputf8: bool
+    ) -> aiosmtplib.SMTPResponse:
         """MAIL, RCPT, DATA on a kept session, or a new one. A kept session the server has
         closed meanwhile fails at MAIL, before anything was sent: then a new one is opened.
         After any refusal the session is closed rather than kept, its state unknown."""
@@ -70,14 +81,14 @@ class SmtpEmailProvider:
         try:
             if session is not None:
                 try:
-                    await session.mail(sender)
+                    await _mail(session, sender, smtputf8)
                 except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
                     session.close()
                     session = None
             if session is None:
                 session = await self._sessions.open()
-                await session.mail(sender)
-            await session.rcpt(recipient)
+                await _mail(session, sender, smtputf8)
+            await session.rcpt(recipient, encoding="utf-8" if smtputf8 else "ascii")
             reply = await session.data(raw)
         except BaseException:
             if session is not None:
@@ -85,6 +96,24 @@ class SmtpEmailProvider:
             raise
         self._sessions.give_back(session)
         return reply
+
+
+class SmtpUtf8Unsupported(Exception):
+    pass
+
+
+async def _mail(session: aiosmtplib.SMTP, sender: str, smtputf8: bool) -> None:
+    if not smtputf8:
+        await session.mail(sender)
+        return
+    if session.is_ehlo_or_helo_needed:
+        await session.ehlo()
+    if not session.supports_extension("smtputf8"):
+        raise SmtpUtf8Unsupported(
+            "the SMTP server does not offer SMTPUTF8, which an address with a non-ASCII"
+            " local part needs"
+        )
+    await session.mail(sender, options=["SMTPUTF8"])
 
 
 def _for_code(code: int, text: str) -> Exception:

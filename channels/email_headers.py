@@ -1,0 +1,40 @@
+"""What every email says in its headers, decided once for both providers (SMTP, SendGrid)."""
+
+import email.utils
+from dataclasses import dataclass
+
+from channels.base import EmailMessage
+from domain.email_headers import needs_smtputf8, wire_address, without_bidi_controls
+
+# RFC 3834: a notification is sent by a machine, so auto-responders (out of office, vacation
+# replies) should not answer it.
+AUTOMATIC_HEADERS = {"Auto-Submitted": "auto-generated"}
+
+
+@dataclass(frozen=True)
+class WireHeaders:
+    sender_name: str
+    sender: str  # ASCII
+    to: str  # domain IDNA-encoded; a non-ASCII local part stays (then `smtputf8`)
+    reply_to: str | None
+    subject: str
+    extra: dict[str, str]  # Auto-Submitted, then the message's own (List-Unsubscribe...)
+    smtputf8: bool
+
+
+def wire_headers(message: EmailMessage) -> WireHeaders:
+    """Raises ValueError for an address that cannot be written (its domain does not
+    IDNA-encode; a sender with a non-ASCII local part)."""
+    name, address = email.utils.parseaddr(message.sender)
+    sender = wire_address(address)
+    if needs_smtputf8(sender):
+        raise ValueError(f"the sender {address!r} has a non-ASCII local part")
+    return WireHeaders(
+        sender_name=without_bidi_controls(name),
+        sender=sender,
+        to=wire_address(message.to),
+        reply_to=wire_address(message.reply_to) if message.reply_to else None,
+        subject=without_bidi_controls(message.subject),
+        extra={**AUTOMATIC_HEADERS, **message.headers},
+        smtputf8=needs_smtputf8(message.to),
+    )

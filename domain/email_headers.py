@@ -1,0 +1,102 @@
+"""Header hygiene for email: what a subject, a display name and an address may look like.
+
+- Bidirectional controls (every character with Unicode's Bidi_Control property: the
+  embeddings and overrides U+202A-U+202E, the isolates U+2066-U+2069, and the marks U+200E,
+  U+200F, U+061C) are removed from subjects and display names: an override makes
+  "Invoice <U+202E>fdp.exe" read as "Invoice exe.pdf", and a display name can be made to look
+  like another sender. The marks go too: they are invisible, and a subject or a name reads the
+  same without them in every case but rare mixed-direction punctuation.
+- An address goes on the wire with its domain IDNA-encoded (`ada@bücher.de` ->
+  `ada@xn--bcher-kva.de`), readable by every server. A non-ASCII local part cannot be encoded:
+  it needs a server that speaks SMTPUTF8 (RFC 6531).
+- A tenant's own From address must be on a domain the operator allows (ALLOWED_FROM_DOMAINS):
+  otherwise any tenant could send as anyone.
+"""
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import idna
+from email_validator import EmailNotValidError, validate_email
+
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_WITHOUT_BIDI = str.maketrans(dict.fromkeys(map(ord, BIDI_CONTROLS)))
+
+MAX_ADDRESS_LENGTH = 254  # RFC 5321's 256-octet path, less its angle brackets
+MAX_DISPLAY_NAME_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class EmailIdentity:
+    """A tenant's sender: each field None means Herald's default (EMAIL_FROM; no Reply-To)."""
+
+    from_name: str | None = None
+    from_address: str | None = None
+    reply_to: str | None = None
+
+
+def without_bidi_controls(text: str) -> str:
+    return text.translate(_WITHOUT_BIDI)
+
+
+def wire_address(address: str) -> str:
+    """The address with its domain in ASCII (IDNA 2008, UTS #46 mapping); the local part as
+    it is. Raises ValueError when the domain cannot be encoded."""
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
+        raise ValueError(f"{address!r} is not an address")
+    return f"{local}@{ascii_domain(domain)}"
+
+
+def ascii_domain(domain: str) -> str:
+    if domain.isascii():
+        return domain
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except idna.IDNAError as error:
+        raise ValueError(f"the domain {domain!r} cannot be IDNA-encoded: {error}") from None
+
+
+def needs_smtputf8(address: str) -> bool:
+    """A non-ASCII local part has no ASCII form: only an SMTPUTF8 server can carry it."""
+    return not address.rpartition("@")[0].isascii()
+
+
+def address_problem(address: str) -> str | None:
+    """Why `address` cannot be a sender or Reply-To address, or None.
+
+    An RFC 5322 addr-spec in its common form (dot-atom local part; no quoted local parts, no
+    domain literals), an ASCII local part (a UTF-8 one would need SMTPUTF8 on every send),
+    a domain that IDNA-encodes and can receive mail from the internet (not `localhost` or
+    another special-use name), at most 254 characters, and no control characters."""
+    if len(address) > MAX_ADDRESS_LENGTH:
+        return f"must be at most {MAX_ADDRESS_LENGTH} characters"
+    if any(unicodedata.category(c) == "Cc" for c in address):
+        return "must not contain control characters (line breaks, NUL)"
+    try:
+        validate_email(address, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as error:
+        return f"is not a valid email address: {error}"
+    return None
+
+
+def display_name_problem(name: str) -> str | None:
+    """Why `name` cannot be a From display name (after its bidi controls are removed), or None."""
+    if not name.strip():
+        return "must not be blank (null means Herald's default)"
+    if len(name) > MAX_DISPLAY_NAME_LENGTH:
+        return f"must be at most {MAX_DISPLAY_NAME_LENGTH} characters"
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        return "must not contain control characters (line breaks, NUL)"
+    return None
+
+
+def allowed_from_domain(address: str, allowed_domains: Iterable[str]) -> bool:
+    """Whether `address` is on one of the allowed domains (exactly: a subdomain must be listed
+    itself), compared in ASCII and without case."""
+    try:
+        domain = ascii_domain(address.rpartition("@")[2]).lower()
+        return domain in {ascii_domain(d).lower() for d in allowed_domains}
+    except ValueError:
+        return False
