@@ -17,6 +17,8 @@ from domain.booking_contracts import (
     BookingState,
     BookingStatus,
     ChainConfig,
+    EventOutcome,
+    EventVerdict,
     NoticeRequest,
     ReminderState,
     ReminderStatus,
@@ -56,6 +58,18 @@ def ignore_reason(state: BookingState, event: BookingEvent) -> str | None:
 
 def note_ignored(state: BookingState, event: BookingEvent, reason: str) -> None:
     state.ignored_events = [*state.ignored_events, f"{event.event_id}: {reason}"][-KEEP_EVENT_IDS:]
+
+
+def event_verdict(state: BookingState, event_id: str) -> EventVerdict:
+    """What the chain did with event `event_id`, as its state shows it; QUEUED while it has
+    not decided (the event has not reached it, or it is loading the booking's settings)."""
+    if event_id in state.applied_event_ids:
+        return EventVerdict(EventOutcome.APPLIED)
+    prefix = f"{event_id}: "
+    for note in reversed(state.ignored_events):
+        if note.startswith(prefix):
+            return EventVerdict(EventOutcome.IGNORED, note[len(prefix) :])
+    return EventVerdict(EventOutcome.QUEUED)
 
 
 def apply_event(

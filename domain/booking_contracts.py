@@ -27,6 +27,20 @@ class BookingStatus(StrEnum):
     COMPLETED = "completed"
 
 
+class EventOutcome(StrEnum):
+    """What a booking's chain did with one event, as the events API reports it."""
+
+    APPLIED = "applied"
+    IGNORED = "ignored"  # with the reason, e.g. older than the last event applied
+    QUEUED = "queued"  # received durably; the chain has not decided yet
+
+
+@dataclass(frozen=True)
+class EventVerdict:
+    outcome: EventOutcome
+    reason: str | None = None
+
+
 class ReminderStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"

@@ -18,7 +18,12 @@ from domain.tenants import TenantIdentity
 from services.errors import Conflict, Gone
 from services.new_notifications import request_digest
 from services.notifications import submit_notification
-from temporal_clients.bookings import BookingEnded, BookingUnknown, deliver_booking_event
+from temporal_clients.bookings import (
+    BookingEnded,
+    BookingUnknown,
+    await_verdict,
+    deliver_booking_event,
+)
 
 
 async def ingest_event(
@@ -45,26 +50,34 @@ async def ingest_event(
             return EventAccepted(
                 event_id=event.id, type=event.type, duplicate=True, received_at=claim.received_at
             )
-        if isinstance(payload, BookingPayload):
-            workflow_id = await _to_booking_chain(temporal, settings, tenant, event, payload)
-            return EventAccepted(
-                event_id=event.id, type=event.type, duplicate=False, workflow_id=workflow_id
+        if isinstance(payload, PaymentPayload):
+            accepted = await submit_notification(
+                session,
+                temporal,
+                settings,
+                tenant,
+                _payment_notification(event, payload),
+                f"event-{event.id}",
             )
-        accepted = await submit_notification(
-            session,
-            temporal,
-            settings,
-            tenant,
-            _payment_notification(event, payload),
-            f"event-{event.id}",
-        )
-        return EventAccepted(
-            event_id=event.id,
-            type=event.type,
-            duplicate=False,
-            workflow_id=accepted.workflow_id,
-            notification_id=str(accepted.id),
-        )
+            return EventAccepted(
+                event_id=event.id,
+                type=event.type,
+                duplicate=False,
+                workflow_id=accepted.workflow_id,
+                notification_id=str(accepted.id),
+            )
+        workflow_id = await _to_booking_chain(temporal, settings, tenant, event, payload)
+    # Committed: the event is the chain's now. Say what the chain did with it, so that an
+    # event it ignores (one older than the last applied, say) is not a silent 202.
+    verdict = await await_verdict(temporal, tenant.id, payload.booking_id, event.id)
+    return EventAccepted(
+        event_id=event.id,
+        type=event.type,
+        duplicate=False,
+        workflow_id=workflow_id,
+        outcome=verdict.outcome,
+        ignored_reason=verdict.reason,
+    )
 
 
 async def _to_booking_chain(

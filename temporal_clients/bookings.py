@@ -1,19 +1,30 @@
 """Delivering booking events to their BookingWorkflow, and changing its reminders, for the API."""
 
+import asyncio
+import time
 from datetime import timedelta
 
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
 from config.settings import Settings
+from domain.booking_chain import event_verdict
 from domain.booking_contracts import (
     BookingEvent,
     BookingEventType,
     BookingInput,
     BookingState,
+    EventOutcome,
+    EventVerdict,
     ReminderChange,
     ReminderState,
 )
@@ -21,6 +32,10 @@ from workflows import search_attributes as sa
 from workflows.booking import BookingWorkflow
 
 RPC_TIMEOUT = timedelta(seconds=10)
+# How long the events API waits for a booking's chain to decide on an event it has already
+# received durably. A chain decides within milliseconds when its worker is up; with no worker
+# the answer says "queued" after this long rather than holding the sender.
+VERDICT_WAIT_SECONDS = 1.5
 
 
 class BookingUnknown(Exception):
@@ -85,6 +100,36 @@ async def deliver_booking_event(
             raise
         await _raise_why_not_running(handle, booking.booking_id)
     return workflow_id
+
+
+async def await_verdict(
+    client: Client, tenant_id: object, booking_id: str, event_id: str
+) -> EventVerdict:
+    """What the chain did with an event it has received, once it has decided, or QUEUED after
+    VERDICT_WAIT_SECONDS. Never raises: the event is durable already, only the answer waits.
+
+    A query sees the state after every signal the server holds (queries are consistent with
+    the workflow's pending tasks), so an event the chain ignores shows at the first answer;
+    an event it applies may first load the booking's settings, hence the short polls."""
+    handle = client.get_workflow_handle(booking_workflow_id(tenant_id, booking_id))
+    deadline = time.monotonic() + VERDICT_WAIT_SECONDS
+    pause = 0.02
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return EventVerdict(EventOutcome.QUEUED)
+        try:
+            state = await handle.query(
+                BookingWorkflow.state, rpc_timeout=timedelta(seconds=remaining)
+            )
+        except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError):
+            # No worker answered in time, Temporal went away, or the chain's task is failing.
+            return EventVerdict(EventOutcome.QUEUED)
+        verdict = event_verdict(state, event_id)
+        if verdict.outcome != EventOutcome.QUEUED:
+            return verdict
+        await asyncio.sleep(min(pause, max(deadline - time.monotonic(), 0)))
+        pause = min(pause * 2, 0.2)
 
 
 async def cancel_reminder(

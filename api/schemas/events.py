@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from api.schemas.common import InputModel, Phone, TimeZone
+from domain.booking_contracts import EventOutcome
 
 EventId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")]
 # Short enough that every key derived from them fits the 255 characters of an idempotency key.
@@ -169,3 +170,13 @@ class EventAccepted(BaseModel):
     workflow_id: str | None = None
     notification_id: str | None = None
     received_at: datetime | None = None
+    outcome: EventOutcome | None = Field(
+        default=None,
+        description=(
+            "For a booking event: what the booking's chain did with it. `applied`; `ignored`, "
+            "with `ignored_reason` (e.g. older than the last event applied); or `queued` when "
+            "the chain had not decided within 1.5 s (it will; GET /v1/bookings/{booking_id} "
+            "shows its ignored events)."
+        ),
+    )
+    ignored_reason: str | None = None

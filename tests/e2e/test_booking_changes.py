@@ -109,21 +109,33 @@ async def test_events_out_of_order_the_latest_state_wins(ts_stack, time_skipping
     booking_id = new_booking_id()
     start = whole_minute(datetime.now(UTC) + 3 * DAY)
     created = datetime.now(UTC)
-    await send(env, stack, booking_event("booking.created", booking_id, start, occurred_at=created))
+    first = await send(
+        env, stack, booking_event("booking.created", booking_id, start, occurred_at=created)
+    )
     newest, older = start + 2 * HOUR, start + HOUR
-    await send(
+    applied = await send(
         env,
         stack,
         booking_event("booking.rescheduled", booking_id, newest, occurred_at=created + 2 * MINUTE),
     )
-    await send(
+    stale = await send(
         env,
         stack,
         booking_event("booking.rescheduled", booking_id, older, occurred_at=created + MINUTE),
     )
     late_creation = booking_event("booking.created", booking_id, start)
-    await send(env, stack, late_creation)
+    repeated = await send(env, stack, late_creation)
 
+    # Each event's own answer says what the chain did with it: an ignored reschedule is not a
+    # silent 202.
+    assert (first["outcome"], applied["outcome"]) == ("applied", "applied")
+    assert (first["ignored_reason"], applied["ignored_reason"]) == (None, None)
+    assert stale["outcome"] == "ignored"
+    assert "older than the last event applied" in stale["ignored_reason"]
+    assert (repeated["outcome"], repeated["ignored_reason"]) == (
+        "ignored",
+        "the booking exists already",
+    )
     latest = await eventually(
         lambda: state(stack, booking_id),
         lambda s: len(s["ignored_events"]) == 2,

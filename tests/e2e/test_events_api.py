@@ -3,9 +3,15 @@ payments, and a booking a few seconds ahead followed all the way to the SMTP ser
 
 import asyncio
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+
+from api.app import create_app
+from bootstrap import build_worker
+from temporal_clients.bookings import VERDICT_WAIT_SECONDS
 from tests.e2e.bookings_factory import (
     booking_event,
     chain,
@@ -227,3 +233,36 @@ async def test_an_event_from_the_future_is_refused_and_writes_nothing(stack):
     # A little skew (a sender's clock a minute ahead) is accepted.
     skewed = booking_event("booking.rescheduled", booking_id, start, occurred_at=soon(60))
     assert (await post_event(stack, skewed))["duplicate"] is False
+
+
+async def test_with_no_worker_up_an_event_is_answered_queued_and_applied_later(
+    stack, temporal_env, sessions
+):
+    """The verdict waits a moment for the chain, never for a worker that is down: the event is
+    durable once answered, and the chain applies it when a worker comes."""
+    settings = stack.settings.model_copy(update={"task_queue": f"no-worker-{uuid.uuid4()}"})
+    app = create_app(settings, temporal=temporal_env.client)
+    booking_id = new_booking_id()
+    created = booking_event("booking.created", booking_id, soon(86400))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://herald",
+            headers={"Authorization": f"Bearer {stack.api_key}"},
+        ) as api,
+    ):
+        started = time.monotonic()
+        answer = await api.post("/v1/events", json=created)
+        waited = time.monotonic() - started
+    assert answer.status_code == 202, answer.text
+    assert (answer.json()["outcome"], answer.json()["ignored_reason"]) == ("queued", None)
+    assert waited < VERDICT_WAIT_SECONDS + 3  # the bounded wait, plus the start itself
+
+    async with build_worker(temporal_env.client, settings, sessions):
+        confirmed = await eventually(
+            lambda: state(stack, booking_id),
+            lambda s: s["status"] == "confirmed",
+            what="the chain applied the queued event",
+        )
+    assert confirmed["applied_event_ids"] == [created["id"]]

@@ -12,6 +12,8 @@ from domain.booking_contracts import (
     BookingEventType,
     BookingState,
     ChainConfig,
+    EventOutcome,
+    EventVerdict,
     Person,
     ReminderState,
     ReminderStatus,
@@ -214,3 +216,20 @@ def test_the_query_shows_the_next_reminder_and_the_follow_up():
     assert shown.next_reminder is not None and shown.next_reminder.offset_minutes == 1440
     assert shown.follow_up_due == START + HOUR
     assert state.next_reminder is None  # the chain's own state is left as it is
+
+
+def test_the_verdict_on_an_event_is_what_the_chain_recorded():
+    state, _ = created()
+    applied = state.applied_event_ids[0]
+    stale = event("rescheduled", at=NOW - HOUR, id="ev-stale")
+    chain.note_ignored(state, stale, chain.ignore_reason(state, stale) or "")
+    # an id that merely starts like another's is not that event
+    chain.note_ignored(state, event("rescheduled", id="ev-stale-2"), "the chain has ended")
+
+    assert chain.event_verdict(state, applied) == EventVerdict(EventOutcome.APPLIED)
+    assert chain.event_verdict(state, "ev-stale") == EventVerdict(
+        EventOutcome.IGNORED,
+        "older than the last event applied (the booking service's latest state wins)",
+    )
+    assert chain.event_verdict(state, "ev-stale-2").reason == "the chain has ended"
+    assert chain.event_verdict(state, "ev-not-yet") == EventVerdict(EventOutcome.QUEUED)
