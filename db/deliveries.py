@@ -93,10 +93,13 @@ class DeliveryJob:
     recipient: RecipientRow
 
 
-def _columns(table: str, record: type[RecordT]) -> str:
+def _columns(table: str, record: type[RecordT], instead: dict[str, str] | None = None) -> str:
     """`n.id AS n_id, n.tenant_id AS n_tenant_id, ...`: every field of `record`, labelled by
-    table."""
-    return ", ".join(f"{table}.{f.name} AS {table}_{f.name}" for f in fields(record))
+    table; `instead` gives some fields another expression."""
+    instead = instead or {}
+    return ", ".join(
+        f"{instead.get(f.name, f'{table}.{f.name}')} AS {table}_{f.name}" for f in fields(record)
+    )
 
 
 def _record(row: Row[Any], table: str, record: type[RecordT]) -> RecordT:
@@ -112,13 +115,17 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {
 }
 _NOTIFICATION = _columns("n", NotificationRow)
 _RECIPIENT = _columns("r", RecipientRow)
+# Planning sends to the addresses the notification was accepted with (migration 0009), so a
+# later write to the recipient cannot redirect it; rows from before have none: the recipient's.
+_EMAIL, _PHONE = "coalesce(n.recipient_email, r.email)", "coalesce(n.recipient_phone, r.phone)"
+_RECIPIENT_AS_ACCEPTED = _columns("r", RecipientRow, {"email": _EMAIL, "phone": _PHONE})
 _DELIVERY = _columns("d", DeliveryRow)
 
 # Everything the planning step reads, in one round trip: the notification, its recipient,
 # the tenant's defaults and policy settings, deliveries already planned, and whether a
 # provider reported the recipient's addresses as undeliverable.
 _LOAD_CONTEXT = text(f"""
-    SELECT {_NOTIFICATION}, {_RECIPIENT}, t.preference_defaults,
+    SELECT {_NOTIFICATION}, {_RECIPIENT_AS_ACCEPTED}, t.preference_defaults,
            coalesce((SELECT json_agg(json_build_object(
                          'id', d.id, 'tenant_id', d.tenant_id, 'channel', d.channel,
                          'address', d.address, 'status', d.status, 'status_reason', d.status_reason,
@@ -128,9 +135,9 @@ _LOAD_CONTEXT = text(f"""
                      FROM deliveries d WHERE d.notification_id = n.id), '[]') AS deliveries,
            p.reminder_event_keys, p.urgent_bypass, p.fallbacks,
            (SELECT i.reason FROM invalid_addresses i WHERE i.tenant_id = n.tenant_id
-                AND i.channel = 'email' AND lower(i.address) = lower(r.email)) AS email_invalid,
+                AND i.channel = 'email' AND lower(i.address) = lower({_EMAIL})) AS email_invalid,
            (SELECT i.reason FROM invalid_addresses i WHERE i.tenant_id = n.tenant_id
-                AND i.channel = 'sms' AND lower(i.address) = lower(r.phone)) AS sms_invalid
+                AND i.channel = 'sms' AND lower(i.address) = lower({_PHONE})) AS sms_invalid
     FROM notifications n
     JOIN recipients r ON r.id = n.recipient_id
     JOIN tenants t ON t.id = n.tenant_id

@@ -106,6 +106,11 @@ class Notification(Base):
     send_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     workflow_id: Mapped[str] = mapped_column(String(600))
     status: Mapped[str] = mapped_column(String(20))
+    # Why it ended as it did when no channel says so (a planning step that could not succeed).
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    # The recipient's addresses when it was accepted: what planning sends to (migration 0009).
+    recipient_email: Mapped[str | None] = mapped_column(String(320))
+    recipient_phone: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = _now_column()
     updated_at: Mapped[datetime] = _now_column()
 

@@ -1,10 +1,11 @@
 """Notifications as the API sees them: create idempotently, read."""
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,46 +20,61 @@ class Created:
 
 
 async def create_notification(
-    session: AsyncSession, values: dict[str, Any], recipient: RecipientUpsert | None = None
+    session: AsyncSession, values: dict[str, Any], recipient: RecipientUpsert | uuid.UUID
 ) -> Created:
     """Insert unless (tenant, idempotency key) exists; then return the existing one instead.
 
-    With `recipient`, the recipient is created or updated in the same statement and becomes
-    the notification's: one statement is atomic without a transaction, and one round trip
-    where a transaction would take four. Core statements on the tables (rows, not entities):
-    this runs for every accepted notification."""
+    `recipient` is a known recipient's id, or contact details to create or update the
+    recipient with in the same statement. Either way the notification keeps the recipient's
+    addresses as they are now (recipient_email, recipient_phone): planning sends to those, so a
+    later write to the recipient cannot redirect it.
+
+    Runs in the caller's transaction, and claims the key first: a transaction-scoped advisory
+    lock on (tenant, key) makes concurrent requests with one key take turns, so the second
+    sees the first's committed notification and writes nothing, not even the recipient's
+    contact details: a replay changes nothing, and a conflicting one (409) leaves no trace.
+    (Without the lock, the statement's "unless the key exists" check saw a snapshot in which
+    neither request's notification existed yet: both wrote the recipient, and the refused
+    request's address could be the one the accepted notification was sent to.)"""
     table = table_of(Notification)
+    tenant_id, key = values["tenant_id"], values["idempotency_key"]
+    await session.execute(select(func.pg_advisory_xact_lock(_key_lock(tenant_id, key))))
     row = {"id": uuid.uuid4(), **values}
-    same_key = (table.c.tenant_id == values["tenant_id"]) & (
-        table.c.idempotency_key == values["idempotency_key"]
+    same_key = (table.c.tenant_id == tenant_id) & (table.c.idempotency_key == key)
+    replay = exists().where(same_key)
+    recipients = Recipient.__table__.c
+    addresses = (
+        recipient.statement(unless=replay).returning(
+            recipients.id, recipients.email, recipients.phone
+        )
+        if isinstance(recipient, RecipientUpsert)
+        else select(recipients.id, recipients.email, recipients.phone).where(
+            recipients.id == recipient, recipients.tenant_id == tenant_id, ~replay
+        )
+    ).cte("recipient")
+    statement = insert(table).from_select(
+        [*row, "recipient_id", "recipient_email", "recipient_phone"],
+        select(
+            *(bindparam(name, value, type_=table.c[name].type) for name, value in row.items()),
+            addresses.c.id,
+            addresses.c.email,
+            addresses.c.phone,
+        ),
     )
-    if recipient is None:
-        statement = insert(table).values(**row)
-    else:
-        # A repeated key writes nothing, not even the recipient: a replay changes nothing,
-        # and a conflicting one (409) must leave no trace.
-        replay = exists().where(same_key)
-        upserted = (
-            recipient.statement(unless=replay).returning(Recipient.__table__.c.id).cte("recipient")
-        )
-        statement = insert(table).from_select(
-            [*row, "recipient_id"],
-            select(
-                *(bindparam(name, value, type_=table.c[name].type) for name, value in row.items()),
-                upserted.c.id,
-            ),
-        )
-    inserted = (
-        await session.execute(
-            statement.on_conflict_do_nothing(
-                index_elements=[table.c.tenant_id, table.c.idempotency_key]
-            ).returning(table)
-        )
-    ).one_or_none()
+    inserted = (await session.execute(statement.returning(table))).one_or_none()
     if inserted is not None:
         return Created(inserted, replayed=False)
-    existing = (await session.execute(select(table).where(same_key))).one()
+    existing = (await session.execute(select(table).where(same_key))).one_or_none()
+    if existing is None:  # nothing inserted, and not for the key: the recipient is not there
+        raise LookupError(f"recipient {recipient} not found in tenant {tenant_id}")
     return Created(existing, replayed=True)
+
+
+def _key_lock(tenant_id: uuid.UUID, idempotency_key: str) -> int:
+    """The advisory lock id of a tenant's idempotency key: 64 bits of its digest (a collision
+    only makes two unrelated requests take turns)."""
+    digest = hashlib.sha256(f"notification-key:{tenant_id}:{idempotency_key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 async def get_notification(

@@ -24,7 +24,6 @@ from temporalio.client import Client
 from config.settings import Settings
 from db.notifications import create_notification
 from db.recipients import RecipientUpsert, get_recipient
-from db.session import without_transaction
 from domain.booking_contracts import NoticeCreated, NoticeRequest
 from domain.types import NotificationStatus, Priority
 from observability.metrics import NOTIFICATIONS_ACCEPTED
@@ -82,14 +81,12 @@ async def accept(
         workflow_id=notification_workflow_id(new.tenant_id, new.idempotency_key),
         status=NotificationStatus.ACCEPTED,
     )
-    if new.contact is not None:
-        # Recipient and notification in one statement: atomic on its own, so no transaction.
-        await without_transaction(session)
-        created = await create_notification(session, values, recipient=new.contact)
-    else:
-        async with session.begin():
-            recipient_id = new.recipient_id or await _known_recipient(session, new)
-            created = await create_notification(session, {**values, "recipient_id": recipient_id})
+    async with session.begin():
+        # The key is claimed first, in this transaction (db.notifications.create_notification):
+        # under any interleaving of two requests with one key, the one refused below (409)
+        # has written nothing, not even inline contact details.
+        recipient = new.contact or new.recipient_id or await _known_recipient(session, new)
+        created = await create_notification(session, values, recipient)
     notification = created.notification
     if created.replayed and notification.request_digest != new.request_digest:
         raise Conflict(
