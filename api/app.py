@@ -7,6 +7,7 @@ from temporalio.client import Client
 
 from api.errors import install_error_handlers
 from api.middleware import BodySizeLimit, RequestMetrics
+from api.openapi import install_openapi, operation_id
 from api.routes import (
     deliveries,
     health,
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         version="0.1.0",
         description="Notifications as durable Temporal workflows.",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.add_middleware(
         BodySizeLimit,
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     )
     app.add_middleware(RequestMetrics)
     install_error_handlers(app)
+    install_openapi(app)
     for module in (
         notifications,
         deliveries,

@@ -5,13 +5,13 @@ from fastapi import APIRouter
 from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
 from api.schemas.events import OrganizerId
 from api.schemas.scheduling import AgendaPublic, AgendaPut
-from services.agendas import get_agenda, put_agenda
+from services import agendas
 
 router = APIRouter(prefix="/v1/organizers", tags=["agenda"])
 
 
 @router.put("/{organizer_id}/agenda", response_model=AgendaPublic)
-async def put(
+async def put_agenda(
     organizer_id: OrganizerId,
     body: AgendaPut,
     tenant: TenantDep,
@@ -21,9 +21,11 @@ async def put(
 ) -> AgendaPublic:
     """Create, update or pause (`paused: true`) the organizer's agenda; fields left out
     follow their preferences. Call it again after their preferences change."""
-    return await put_agenda(session, temporal, settings, tenant, organizer_id, body)
+    return await agendas.put_agenda(session, temporal, settings, tenant, organizer_id, body)
 
 
 @router.get("/{organizer_id}/agenda", response_model=AgendaPublic)
-async def get(organizer_id: OrganizerId, tenant: TenantDep, temporal: TemporalDep) -> AgendaPublic:
-    return await get_agenda(temporal, tenant, organizer_id)
+async def get_agenda(
+    organizer_id: OrganizerId, tenant: TenantDep, temporal: TemporalDep
+) -> AgendaPublic:
+    return await agendas.get_agenda(temporal, tenant, organizer_id)

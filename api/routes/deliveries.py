@@ -11,13 +11,24 @@ from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
 from api.schemas.common import EventKey, InputModel
 from domain.filters import ResendFilter
 from domain.types import Channel
-from services.resend import BulkResendResult, Resent, resend_delivery, resend_matching
+from services import resend
+from services.resend import BulkResendResult, Resent
 
 router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"])
 
 
-@router.post("/{delivery_id}/resend", status_code=202, response_model=Resent)
-async def resend(
+@router.post(
+    "/{delivery_id}/resend",
+    status_code=202,
+    response_model=Resent,
+    responses={
+        409: {
+            "description": "The delivery cannot be resent: it was already, it is not failed or "
+            "bounced, the recipient has no such address any more, or the address is suppressed."
+        }
+    },
+)
+async def resend_delivery(
     delivery_id: uuid.UUID,
     tenant: TenantDep,
     session: SessionDep,
@@ -25,7 +36,7 @@ async def resend(
     settings: SettingsDep,
 ) -> Resent:
     """Send a failed or bounced delivery again, as a new attempt chain linked to this one."""
-    return await resend_delivery(session, temporal, settings, tenant.id, delivery_id)
+    return await resend.resend_delivery(session, temporal, settings, tenant.id, delivery_id)
 
 
 class BulkResend(InputModel):
@@ -38,7 +49,7 @@ class BulkResend(InputModel):
 
 
 @router.post("/resend", status_code=202, response_model=BulkResendResult)
-async def resend_many(
+async def resend_deliveries(
     body: BulkResend,
     tenant: TenantDep,
     session: SessionDep,
@@ -49,4 +60,4 @@ async def resend_many(
     filters = ResendFilter(
         body.limit, body.status, body.channel, body.event_key, body.since, body.until
     )
-    return await resend_matching(session, temporal, settings, tenant.id, filters)
+    return await resend.resend_matching(session, temporal, settings, tenant.id, filters)

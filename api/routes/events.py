@@ -26,7 +26,7 @@ router = APIRouter(prefix="/v1/events", tags=["events"])
         410: {"description": "The booking's chain has ended; the event changes nothing."},
     },
 )
-async def post_event(
+async def create_event(
     body: EventIn,
     tenant: TenantDep,
     session: SessionDep,

@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1/logs", tags=["logs"])
 
 
 @router.get("", response_model=LogPage)
-async def logs(
+async def list_logs(
     tenant: TenantDep,
     session: SessionDep,
     status: DeliveryStatus | None = None,

@@ -20,8 +20,18 @@ router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
-@router.post("", status_code=202, response_model=NotificationAccepted)
-async def create(
+@router.post(
+    "",
+    status_code=202,
+    response_model=NotificationAccepted,
+    responses={
+        409: {
+            "description": "The Idempotency-Key was used for a notification with other details "
+            "(`idempotency_conflict`)."
+        }
+    },
+)
+async def create_notification(
     body: NotificationCreate,
     tenant: TenantDep,
     session: SessionDep,
@@ -43,14 +53,18 @@ async def create(
 
 
 @router.get("/{notification_id}", response_model=NotificationPublic)
-async def read(
+async def get_notification(
     notification_id: uuid.UUID, tenant: TenantDep, session: SessionDep
 ) -> NotificationPublic:
     return await notifications.read_notification(session, tenant, notification_id)
 
 
-@router.post("/{notification_id}/cancel", response_model=CancelOutcome)
-async def cancel(
+@router.post(
+    "/{notification_id}/cancel",
+    response_model=CancelOutcome,
+    responses={409: {"description": "The notification has finished (`already_finished`)."}},
+)
+async def cancel_notification(
     notification_id: uuid.UUID, tenant: TenantDep, session: SessionDep, temporal: TemporalDep
 ) -> CancelOutcome:
     """Stop a notification before it is sent; channels already sent stay as they are."""

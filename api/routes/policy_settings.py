@@ -10,12 +10,12 @@ router = APIRouter(prefix="/v1/settings/delivery-policy", tags=["preferences"])
 
 
 @router.get("", response_model=DeliveryPolicySettings)
-async def read(tenant: TenantDep, session: SessionDep) -> DeliveryPolicySettings:
+async def get_delivery_policy(tenant: TenantDep, session: SessionDep) -> DeliveryPolicySettings:
     return await delivery_policy(session, tenant)
 
 
 @router.put("", response_model=DeliveryPolicySettings)
-async def write(
+async def put_delivery_policy(
     body: DeliveryPolicySettings, tenant: TenantDep, session: SessionDep
 ) -> DeliveryPolicySettings:
     return await save_delivery_policy(session, tenant, body)

@@ -50,12 +50,12 @@ async def patch_preferences(
 
 
 @router.get("/v1/preferences/defaults", response_model=Preferences)
-async def get_defaults(tenant: TenantDep, session: SessionDep) -> Preferences:
+async def get_preference_defaults(tenant: TenantDep, session: SessionDep) -> Preferences:
     return await preferences.get_defaults(session, tenant)
 
 
 @router.put("/v1/preferences/defaults", response_model=Preferences)
-async def put_defaults(
+async def put_preference_defaults(
     tenant: TenantDep, session: SessionDep, body: dict[str, Any] = Body()
 ) -> Preferences:
     return await preferences.put_defaults(session, tenant, body)

@@ -7,29 +7,47 @@ from fastapi import APIRouter, Query
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
 from api.schemas.scheduling import Reschedule, ScheduledChange, ScheduledPage
-from services.scheduled import cancel_scheduled, list_scheduled, reschedule_scheduled
+from services import scheduled
 
 router = APIRouter(prefix="/v1/scheduled", tags=["scheduled"])
 
 
 @router.get("", response_model=ScheduledPage)
-async def index(
+async def list_scheduled(
     tenant: TenantDep, session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> ScheduledPage:
     """Notifications waiting for their send_at or a deferral, and pending booking reminders,
     by due time."""
-    return await list_scheduled(session, tenant, limit)
+    return await scheduled.list_scheduled(session, tenant, limit)
 
 
-@router.post("/{id}/cancel", response_model=ScheduledChange)
-async def cancel(
+@router.post(
+    "/{id}/cancel",
+    response_model=ScheduledChange,
+    responses={
+        409: {
+            "description": "It has been sent, cancelled or otherwise finished, or the reminder "
+            "cannot change any more."
+        }
+    },
+)
+async def cancel_scheduled(
     id: uuid.UUID, tenant: TenantDep, session: SessionDep, temporal: TemporalDep
 ) -> ScheduledChange:
-    return await cancel_scheduled(session, temporal, tenant, id)
+    return await scheduled.cancel_scheduled(session, temporal, tenant, id)
 
 
-@router.post("/{id}/reschedule", response_model=ScheduledChange)
-async def reschedule(
+@router.post(
+    "/{id}/reschedule",
+    response_model=ScheduledChange,
+    responses={
+        409: {
+            "description": "It has been sent, cancelled or otherwise finished, or the reminder "
+            "cannot change any more."
+        }
+    },
+)
+async def reschedule_scheduled(
     id: uuid.UUID,
     body: Reschedule,
     tenant: TenantDep,
@@ -39,4 +57,6 @@ async def reschedule(
 ) -> ScheduledChange:
     """A booking reminder moves to the new time; a notification is cancelled and replaced by
     a copy with the new send_at (`replaced_by`)."""
-    return await reschedule_scheduled(session, temporal, settings, tenant, id, body.send_at)
+    return await scheduled.reschedule_scheduled(
+        session, temporal, settings, tenant, id, body.send_at
+    )

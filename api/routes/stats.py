@@ -13,7 +13,7 @@ router = APIRouter(prefix="/v1/stats", tags=["stats"])
 
 
 @router.get("", response_model=StatsPublic)
-async def stats(
+async def get_stats(
     tenant: TenantDep,
     session: SessionDep,
     start: Annotated[

@@ -31,13 +31,13 @@ router = APIRouter(prefix="/v1/templates", tags=["templates"])
 
 # Fixed paths first: "/variables" and "/layout" are not template ids.
 @router.get("/variables")
-async def variables(tenant: TenantDep) -> dict[str, list[dict[str, Any]]]:
+async def list_template_variables(tenant: TenantDep) -> dict[str, list[dict[str, Any]]]:
     """Every variable templates can use: name, description, example, the events that carry it."""
     return {"data": catalogue()}
 
 
 @router.get("/layout", response_model=LayoutPublic)
-async def read_layout(tenant: TenantDep, session: SessionDep) -> LayoutPublic:
+async def get_layout(tenant: TenantDep, session: SessionDep) -> LayoutPublic:
     """The email layout that wraps every email body: the tenant's own, or Herald's."""
     return await templates.get_layout(session, tenant)
 
@@ -69,8 +69,18 @@ async def list_templates(
     return await templates.list_templates(session, tenant, filters, limit, offset)
 
 
-@router.post("", status_code=201, response_model=TemplatePublic)
-async def create(
+@router.post(
+    "",
+    status_code=201,
+    response_model=TemplatePublic,
+    responses={
+        409: {
+            "description": "Another template has this name, or is the default for the same "
+            "owner, event, channel and locale."
+        }
+    },
+)
+async def create_template(
     body: TemplateCreate,
     tenant: TenantDep,
     session: SessionDep,
@@ -84,12 +94,23 @@ async def create(
 
 
 @router.get("/{template_id}", response_model=TemplatePublic)
-async def read(template_id: uuid.UUID, tenant: TenantDep, session: SessionDep) -> TemplatePublic:
+async def get_template(
+    template_id: uuid.UUID, tenant: TenantDep, session: SessionDep
+) -> TemplatePublic:
     return await templates.read_template(session, tenant, template_id)
 
 
-@router.put("/{template_id}", response_model=TemplatePublic)
-async def update(
+@router.put(
+    "/{template_id}",
+    response_model=TemplatePublic,
+    responses={
+        409: {
+            "description": "Another template has this name, or is the default for the same "
+            "owner, event, channel and locale."
+        }
+    },
+)
+async def update_template(
     template_id: uuid.UUID,
     body: TemplateUpdate,
     tenant: TenantDep,
@@ -103,14 +124,16 @@ async def update(
 
 
 @router.delete("/{template_id}", status_code=204)
-async def delete(template_id: uuid.UUID, tenant: TenantDep, session: SessionDep) -> Response:
+async def delete_template(
+    template_id: uuid.UUID, tenant: TenantDep, session: SessionDep
+) -> Response:
     """Deactivate and hide the template; its versions stay for the deliveries that used them."""
     await templates.delete_template(session, tenant, template_id)
     return Response(status_code=204)
 
 
 @router.get("/{template_id}/versions", response_model=TemplateVersionsPublic)
-async def versions(
+async def list_template_versions(
     template_id: uuid.UUID, tenant: TenantDep, session: SessionDep
 ) -> TemplateVersionsPublic:
     """Every saved version, newest first."""
@@ -130,7 +153,7 @@ async def preview_template(
 
 
 @router.post("/{template_id}/test", status_code=202, response_model=NotificationAccepted)
-async def test_send(
+async def send_template_test(
     template_id: uuid.UUID,
     body: TestSendRequest,
     tenant: TenantDep,

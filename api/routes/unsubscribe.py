@@ -12,7 +12,11 @@ from fastapi.responses import HTMLResponse
 from api.deps import SessionDep, SettingsDep
 from services.unsubscribe import apply_unsubscribe, unsubscribe_request
 
-router = APIRouter(prefix="/v1/unsubscribe", tags=["preferences"])
+router = APIRouter(
+    prefix="/v1/unsubscribe",
+    tags=["preferences"],
+    responses={403: {"description": "The link is not valid (`invalid_token`)."}},
+)
 
 
 def _page(title: str, body: str) -> HTMLResponse:
@@ -25,7 +29,7 @@ def _page(title: str, body: str) -> HTMLResponse:
 
 
 @router.get("/{token}", response_class=HTMLResponse)
-async def confirm(token: str, settings: SettingsDep) -> HTMLResponse:
+async def confirm_unsubscribe(token: str, settings: SettingsDep) -> HTMLResponse:
     request = unsubscribe_request(settings, token)
     return _page(
         f"Unsubscribe from {request.category} {request.channel}s?",

@@ -15,7 +15,18 @@ from api.webhook_signatures import NotConfigured, sendgrid_signature_valid, twil
 from domain.provider_events import MalformedEvent, from_sendgrid, from_twilio
 from services.tracking import TrackingSummary, record_provider_events
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = APIRouter(
+    prefix="/v1/webhooks",
+    tags=["webhooks"],
+    responses={
+        400: {"description": "The events cannot be read (`malformed_event`)."},
+        403: {"description": "The signature is missing or wrong (`invalid_signature`)."},
+        503: {
+            "description": "The provider's webhook secret is not configured (`not_configured`), "
+            "or Temporal could not be reached (`temporal_unavailable`)."
+        },
+    },
+)
 
 SENDGRID_SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
 SENDGRID_TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
@@ -26,7 +37,7 @@ def _forbidden(what: str) -> ApiError:
 
 
 @router.post("/twilio/status", response_model=TrackingSummary)
-async def twilio_status(
+async def receive_twilio_status(
     request: Request, settings: SettingsDep, session: SessionDep, temporal: TemporalDep
 ) -> TrackingSummary:
     """Twilio's status callback for an SMS (MessageSid, MessageStatus, ErrorCode, ...)."""
@@ -51,7 +62,7 @@ async def twilio_status(
 
 
 @router.post("/sendgrid/events", response_model=TrackingSummary)
-async def sendgrid_events(
+async def receive_sendgrid_events(
     request: Request, settings: SettingsDep, session: SessionDep, temporal: TemporalDep
 ) -> TrackingSummary:
     """A batch of SendGrid Event Webhook events, signed (Signed Event Webhook)."""
