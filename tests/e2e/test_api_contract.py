@@ -1,0 +1,186 @@
+"""The API's contract is what it does: every refusal is RFC 9457 problem details, documented in
+the OpenAPI document for each route that gives it, under an operation id a client can use.
+
+The route-walking tests read the app's route list, so a route added later is covered too."""
+
+import re
+import uuid
+from typing import Any
+
+import httpx
+
+from api.deps import get_session
+from api.schemas.problems import PROBLEM_JSON, Problem
+from tests.e2e.test_email_smtp import email_request
+from tests.utils.routes import api_routes
+
+SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The response is problem details with this status and code, and shows no internals."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON, response.headers
+    problem = Problem.model_validate_json(response.text).model_dump()
+    assert (problem["status"], problem["code"]) == (status, code), problem
+    assert problem["type"].endswith(f":{code}") and problem["title"] and problem["detail"]
+    assert "Traceback" not in response.text and " object at 0x" not in response.text
+    return problem
+
+
+def _operations(app) -> list[tuple[str, str, Any]]:
+    """(method, full path, route) of every documented route."""
+    return [
+        (method, path, route)
+        for path, route in api_routes(app)
+        if route.include_in_schema
+        for method in sorted(route.methods or ())
+    ]
+
+
+def _url(path: str) -> str:
+    """The path with each parameter filled with an id nothing has: a fresh UUID fits them all."""
+    return re.sub(r"\{[^}]+\}", lambda _: str(uuid.uuid4()), path)
+
+
+async def test_every_kind_of_refusal_is_problem_details(stack, sessions):
+    api = stack.api
+    assert_problem(await api.get("/v1/no-such-thing"), 404, "not_found")
+    wrong_method = await api.delete("/v1/logs")
+    assert_problem(wrong_method, 405, "method_not_allowed")
+    assert wrong_method.headers["allow"] == "GET"
+    assert_problem(await api.get(f"/v1/notifications/{uuid.uuid4()}"), 404, "not_found")
+
+    invalid = await api.post(
+        "/v1/notifications", json=email_request("not-an-email", priority="extreme")
+    )
+    problem = assert_problem(invalid, 422, "validation_error")
+    assert {e["field"] for e in problem["errors"]} == {"recipient.email", "priority"}
+
+    oversized = email_request("big@example.com", context={"blob": "x" * (300 * 1024)})
+    problem = assert_problem(
+        await api.post("/v1/notifications", json=oversized), 413, "payload_too_large"
+    )
+    assert [e["field"] for e in problem["errors"]] == ["body"]
+
+    headers = {"Idempotency-Key": f"contract-{uuid.uuid4()}"}
+    first = await api.post(
+        "/v1/notifications", json=email_request("a@example.com"), headers=headers
+    )
+    assert first.status_code == 202, first.text
+    other = await api.post(
+        "/v1/notifications", json=email_request("b@example.com"), headers=headers
+    )
+    assert_problem(other, 409, "idempotency_conflict")
+
+    assert_problem(await api.post(f"/v1/unsubscribe/{uuid.uuid4()}"), 403, "invalid_token")
+
+
+async def test_an_unexpected_error_is_a_500_problem_without_internals(stack):
+    async def broken_session():
+        raise RuntimeError("secret internals: password=hunter2")
+        yield  # pragma: no cover  (a generator dependency, like the real one)
+
+    stack.app.dependency_overrides[get_session] = broken_session
+    try:
+        transport = httpx.ASGITransport(app=stack.app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://herald", headers=stack.api.headers
+        ) as api:
+            response = await api.get(f"/v1/notifications/{uuid.uuid4()}")
+    finally:
+        stack.app.dependency_overrides.clear()
+    assert_problem(response, 500, "internal_error")
+    assert "hunter2" not in response.text and "RuntimeError" not in response.text
+
+
+async def test_malformed_json_is_a_400_naming_the_body_with_its_line_and_column(stack):
+    body = b'{\n  "event_key": "payment.completed",\n  "channels": ["email",]\n}'
+    response = await stack.api.post(
+        "/v1/notifications", content=body, headers={"Content-Type": "application/json"}
+    )
+    problem = assert_problem(response, 400, "malformed_body")
+    [error] = problem["errors"]
+    assert error["field"] == "body"
+    # The stray `]` after the comma: line 3, column 24 (both counted from 1).
+    assert "is not valid JSON" in error["problem"] and "line 3, column 24" in error["problem"]
+    assert problem["detail"] == f"body: {error['problem']}"
+
+
+async def test_every_401_says_how_to_authenticate(stack):
+    """RFC 9110: a 401 carries WWW-Authenticate; Herald's keys are Bearer tokens (RFC 6750)."""
+    checked = 0
+    for method, path, _ in _operations(stack.app):
+        for authorization in ("", "Bearer hk_not_a_key"):
+            response = await stack.api.request(
+                method, _url(path), headers={"Authorization": authorization}
+            )
+            if response.status_code != 401:
+                continue  # a public route
+            checked += 1
+            assert_problem(response, 401, "unauthorized")
+            challenge = response.headers["www-authenticate"]
+            assert challenge.startswith('Bearer realm="herald"'), (method, path, challenge)
+            assert ('error="invalid_token"' in challenge) == bool(authorization), challenge
+    assert checked >= 2 * 40  # every authenticated route, without a key and with a wrong one
+
+
+async def test_operation_ids_are_the_route_functions_names(stack):
+    schema = stack.app.openapi()
+    seen: dict[str, str] = {}
+    for method, path, route in _operations(stack.app):
+        operation_id = schema["paths"][path][method.lower()]["operationId"]
+        assert operation_id == route.endpoint.__name__, (method, path, operation_id)
+        assert SNAKE_CASE.match(operation_id), operation_id
+        assert operation_id not in seen, f"{operation_id}: {seen.get(operation_id)} and {path}"
+        seen[operation_id] = f"{method} {path}"
+
+
+async def test_the_openapi_document_describes_every_error_as_a_problem(stack):
+    schema = stack.app.openapi()
+    assert "HTTPValidationError" not in str(schema) and "ValidationError" not in str(schema)
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    assert set(schema["components"]["schemas"]["Problem"]["required"]) >= {
+        "type",
+        "title",
+        "status",
+        "detail",
+        "code",
+    }
+    for method, path, _ in _operations(stack.app):
+        responses = schema["paths"][path][method.lower()]["responses"]
+        assert "500" in responses, (method, path)
+        for status, response in responses.items():
+            if int(status) < 400:
+                continue
+            content = response["content"]
+            assert response["description"], (method, path, status)
+            if PROBLEM_JSON in content:
+                assert content[PROBLEM_JSON]["schema"] == problem_ref, (method, path, status)
+            else:  # a report of its own (the health check's 503), declared by its route
+                assert "application/json" in content, (method, path, status)
+
+
+async def test_every_status_a_route_answers_is_documented_for_it(stack):
+    """Each route is asked with an id nothing has, with an empty body, with a body that is not
+    JSON and with one over the size limit: whatever it answers, its document lists that status,
+    and an error comes as problem details."""
+    schema = stack.app.openapi()
+    too_large = b"[" + b"0," * (stack.settings.max_request_bytes // 2) + b"0]"
+    for method, path, _ in _operations(stack.app):
+        documented = schema["paths"][path][method.lower()]["responses"]
+        requests: list[dict[str, Any]] = [{}]
+        if method in ("POST", "PUT", "PATCH"):
+            json_body = {"headers": {"Content-Type": "application/json"}}
+            requests += [
+                {"json": {}},
+                {"content": b"{not json", **json_body},
+                {"content": too_large, **json_body},
+            ]
+        for options in requests:
+            response = await stack.api.request(method, _url(path), **options)
+            status = str(response.status_code)
+            assert status in documented, (method, path, status, response.text[:300], options.keys())
+            if response.status_code >= 400 and PROBLEM_JSON in documented[status]["content"]:
+                assert response.headers["content-type"] == PROBLEM_JSON, (method, path, status)
+                Problem.model_validate_json(response.text)
