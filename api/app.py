@@ -2,7 +2,8 @@
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 from temporalio.client import Client
 
 from api.errors import install_error_handlers
@@ -23,6 +24,7 @@ from api.routes import (
     unsubscribe,
     webhooks,
 )
+from api.strict_input import refuse_unstorable_input
 from bootstrap import build_worker, connect_temporal, database
 from config.settings import Settings, get_settings
 from services.auth import ApiKeyCache
@@ -56,11 +58,17 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         finally:
             await engine.dispose()  # after the worker has stopped: its activities use the engine
 
-    app = FastAPI(
+    # /docs and /redoc load their scripts and styles from this package (fastapi-offline ships
+    # Swagger UI and ReDoc), not a CDN: the docs work on a network without the internet.
+    app = FastAPIOffline(
+        static_url="/docs/assets",
+        swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io
         title="Herald",
         version="0.1.0",
         description="Notifications as durable Temporal workflows.",
         lifespan=lifespan,
+        # Every route: no NUL, lone surrogate, NaN or out-of-range integer reaches it.
+        dependencies=[Depends(refuse_unstorable_input)],
         generate_unique_id_function=operation_id,
     )
     app.add_middleware(

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
-from api.schemas.common import EventKey
+from api.schemas.common import EventKey, NonNegativeInt64
 from api.schemas.notifications import NotificationAccepted
 from api.schemas.templates import (
     LayoutPublic,
@@ -63,7 +63,7 @@ async def list_templates(
     owner: Annotated[str | None, Query(description="An organizer's id.")] = None,
     active: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[NonNegativeInt64, Query()] = 0,
 ) -> TemplatesPublic:
     filters = TemplateFilter(event_key, channel, owner, active)
     return await templates.list_templates(session, tenant, filters, limit, offset)

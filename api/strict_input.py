@@ -1,0 +1,94 @@
+"""What no request may carry, whatever the route: text PostgreSQL or UTF-8 cannot hold, numbers
+JSON or a bigint cannot hold, and JSON nested past any real use.
+
+Python's `json` accepts `NaN`, `Infinity`, `1e999` (infinity), lone surrogates (`"\\ud800"`) and
+integers of any size, and a percent-encoded `%00` reaches a path or query parameter as a NUL
+character. Each got as far as the database (or the response encoder) and became a 500. Rather
+than a rule per field, one app-wide dependency walks every path and query parameter and the
+parsed JSON body (dict keys and free-form `context`, event `data` and preferences included)
+before any route runs, and refuses the request with a 422 naming the field.
+"""
+
+import math
+import re
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# Deeper than any body Herald takes (preferences nest four levels); a deeper one would cost
+# recursion in every encoder it passes through, up to the response's.
+MAX_JSON_DEPTH = 32
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def text_problem(text: str) -> str | None:
+    """Why PostgreSQL (NUL) or UTF-8 (a lone surrogate) cannot hold `text`, if either."""
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "contains a NUL character (\\u0000), which cannot be stored"
+    return f"contains a lone surrogate ({ascii(found.group())[1:-1]}), which is not valid Unicode"
+
+
+def json_problem(document: Any) -> tuple[tuple[str | int, ...], str] | None:
+    """The first value of a parsed JSON document Herald refuses, as (its location, why), or None.
+
+    Iterative, so a document nested as deep as the parser allows cannot exhaust the stack here."""
+    pending: list[tuple[tuple[str | int, ...], Any]] = [((), document)]
+    while pending:
+        location, value = pending.pop()
+        if isinstance(value, str):
+            problem = text_problem(value)
+            if problem:
+                return location, problem
+        elif isinstance(value, bool) or value is None:
+            continue
+        elif isinstance(value, int):
+            if not INT64_MIN <= value <= INT64_MAX:
+                return location, "is an integer outside the 64-bit range (-2^63 to 2^63-1)"
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                return location, "is not a finite number (NaN and Infinity are not JSON)"
+        elif isinstance(value, dict | list):
+            if len(location) >= MAX_JSON_DEPTH:
+                return location, f"nests deeper than {MAX_JSON_DEPTH} levels"
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str) and (problem := text_problem(key)):
+                    return location, f"has a key that {problem}"
+                pending.append(((*location, key), item))
+    return None
+
+
+def _refuse(location: tuple[str | int, ...], problem: str) -> RequestValidationError:
+    # Reported like pydantic's own errors, so the API's one validation handler names the field.
+    return RequestValidationError([{"type": "value_error", "loc": location, "msg": problem}])
+
+
+async def refuse_unstorable_input(request: Request) -> None:
+    """App-wide dependency: runs after routing (so parameters are known by name) and after
+    FastAPI has parsed the JSON body, before the route's own validation."""
+    for name, value in request.path_params.items():
+        if isinstance(value, str) and (problem := text_problem(value)):
+            raise _refuse(("path", name), problem)
+    for name, value in request.query_params.multi_items():
+        if problem := text_problem(name):
+            raise _refuse(("query", ascii(name)[1:-1]), f"has a name that {problem}")
+        if problem := text_problem(value):
+            raise _refuse(("query", name), problem)
+    route = request.scope.get("route")
+    if not (isinstance(route, APIRoute) and route.body_field and await request.body()):
+        return
+    try:
+        # What FastAPI parsed for the route, cached on the request: not parsed a second time.
+        document = await request.json()
+    except (ValueError, RecursionError):
+        return  # not JSON (another content type): the route's validation refuses it
+    found = json_problem(document)
+    if found is not None:
+        raise _refuse(("body", *found[0]), found[1])
