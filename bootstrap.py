@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
+from wsgiref.simple_server import WSGIServer
 
+from prometheus_client import start_http_server
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
@@ -121,6 +123,16 @@ def workflow_runner(settings: Settings) -> WorkflowRunner:
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
     )
+
+
+def serve_worker_metrics(settings: Settings) -> WSGIServer | None:
+    """Herald's metrics of a worker process (deliveries, provider latency) on
+    WORKER_METRICS_ADDRESS:METRICS_PORT, from a daemon thread; None when METRICS_PORT is 0.
+    The server has no authentication, hence loopback unless the deployment widens it."""
+    if not settings.metrics_port:
+        return None
+    server, _ = start_http_server(settings.metrics_port, addr=settings.worker_metrics_address)
+    return server
 
 
 def temporal_runtime(settings: Settings) -> Runtime | None:

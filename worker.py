@@ -4,9 +4,7 @@ import asyncio
 import logging
 import signal
 
-from prometheus_client import start_http_server
-
-from bootstrap import build_worker, connect_temporal
+from bootstrap import build_worker, connect_temporal, serve_worker_metrics
 from config.settings import get_settings
 from db.session import create_engine, session_factory
 from temporal_clients.maintenance import ensure_maintenance_schedules
@@ -16,8 +14,7 @@ async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
     engine = create_engine(settings.database_url, pool_size=20)
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port)  # Herald's own: deliveries, provider latency
+    serve_worker_metrics(settings)  # Herald's own: deliveries, provider latency
     client = await connect_temporal(settings)
     await ensure_maintenance_schedules(client, settings)  # idempotent, as every worker runs it
     stop = asyncio.Event()

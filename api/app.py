@@ -28,6 +28,7 @@ from api.strict_input import refuse_unstorable_input
 from bootstrap import build_worker, connect_temporal, database
 from config.settings import Settings, get_settings
 from services.auth import ApiKeyCache
+from services.health import PublicHealth
 
 
 @asynccontextmanager
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         engine, app.state.sessions = database(settings)
         app.state.settings = settings
         app.state.api_keys = ApiKeyCache(settings.api_key_cache_seconds)
+        app.state.public_health = PublicHealth()  # GET /v1/health's shared answer
         app.state.temporal = temporal or await connect_temporal(settings, sdk_metrics=False)
         try:
             async with _embedded_worker(app.state.temporal, settings, app.state.sessions):

@@ -1,11 +1,13 @@
 """Dependencies injected into routes, as `Annotated` aliases tests can override."""
 
+import hmac
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
 from api.errors import ApiError
@@ -59,8 +61,24 @@ async def get_tenant(
     return tenant
 
 
+async def require_operator(
+    settings: Annotated[Settings, Depends(get_settings)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """The operator's routes (/metrics, /v1/health/details) show every tenant's traffic, so
+    they take METRICS_TOKEN, never a tenant's API key; with no token set they do not exist."""
+    if settings.metrics_token is None:
+        raise StarletteHTTPException(404)  # as if there were no such route
+    if credentials is None:
+        raise unauthorized("Authorization: send 'Bearer <METRICS_TOKEN>'")
+    expected = settings.metrics_token.get_secret_value().encode()
+    if not hmac.compare_digest(credentials.credentials.encode(), expected):  # constant time
+        raise unauthorized("Authorization: the metrics token is not valid", "invalid_token")
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 TenantDep = Annotated[TenantIdentity, Depends(get_tenant)]
+OperatorDep = Annotated[None, Depends(require_operator)]

@@ -3,8 +3,10 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_METRICS_TOKEN_LENGTH = 16
 
 
 class Settings(BaseSettings):
@@ -78,11 +80,19 @@ class Settings(BaseSettings):
     # `make run` creates one under .data/.
     secret_key: SecretStr | None = None
 
-    # Observability: a worker serves Prometheus metrics on METRICS_PORT (0: off; the API
-    # serves /metrics itself); Temporal's SDK metrics go to TEMPORAL_METRICS_BIND if set;
-    # tracing is on when an OTLP endpoint is given.
+    # Observability. The API serves /metrics, and the detailed health at /v1/health/details,
+    # only to `Authorization: Bearer <METRICS_TOKEN>` (Prometheus: `authorization:` in the
+    # scrape config); without a token both answer 404. They are operators' views across
+    # tenants, so no tenant's API key opens them.
+    metrics_token: SecretStr | None = None
+    # A worker serves its metrics on WORKER_METRICS_ADDRESS:METRICS_PORT (0: off). Loopback
+    # unless set: that server has no authentication, so only a deployment that keeps the port
+    # on a private network (a container's) should widen it to 0.0.0.0.
     metrics_port: int = Field(default=9464, ge=0, le=65535)
-    temporal_metrics_bind: str | None = None  # e.g. 0.0.0.0:9465
+    worker_metrics_address: str = "127.0.0.1"
+    # Temporal's SDK metrics, served by a worker on this host:port when set (e.g. 127.0.0.1:9465).
+    temporal_metrics_bind: str | None = None
+    # Tracing is on when an OTLP endpoint is given.
     otel_exporter_otlp_endpoint: str | None = None
     otel_service_name: str = "herald"
 
@@ -100,6 +110,18 @@ class Settings(BaseSettings):
     failure_rate_threshold: float = Field(default=0.25, gt=0, le=1)
     failure_rate_min_deliveries: int = Field(default=20, ge=1)  # fewer in the hour: no alert
     failed_delivery_retries: int = Field(default=1, ge=0, le=5)  # new chains per failed delivery
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _metrics_token_set_or_long(cls, value: object) -> object:
+        """Empty is unset (Compose passes `${METRICS_TOKEN:-}`); a short token could be guessed
+        by trying, so the process refuses to start with one."""
+        if value in ("", None):
+            return None
+        secret = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        if len(secret) < MIN_METRICS_TOKEN_LENGTH:
+            raise ValueError(f"METRICS_TOKEN must be {MIN_METRICS_TOKEN_LENGTH}+ characters")
+        return value
 
     @model_validator(mode="after")
     def _complete_provider_credentials(self) -> "Settings":

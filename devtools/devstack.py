@@ -88,9 +88,10 @@ async def _dev_api_key(database_url: str) -> str:
         await engine.dispose()
 
 
-def _dev_secret_key() -> str:
-    """A random signing key for this checkout, kept so links stay valid across runs."""
-    key_file = DATA / "secret-key"
+def _dev_secret(name: str) -> str:
+    """A random secret for this checkout, kept so it stays the same across runs (links signed
+    with SECRET_KEY stay valid; a scraper keeps its METRICS_TOKEN)."""
+    key_file = DATA / name
     if not key_file.exists():
         key_file.write_text(secrets.token_urlsafe(32))
         key_file.chmod(0o600)
@@ -112,7 +113,8 @@ def main() -> None:
         children.append(_start_temporal())
         env["TEMPORAL_ADDRESS"] = f"localhost:{TEMPORAL_PORT}"
     env.setdefault("SMS_OUTBOX_PATH", str(DATA / "sms-outbox.jsonl"))
-    env.setdefault("SECRET_KEY", _dev_secret_key())
+    env.setdefault("SECRET_KEY", _dev_secret("secret-key"))
+    env.setdefault("METRICS_TOKEN", _dev_secret("metrics-token"))
     try:
         asyncio.run(_prepare_temporal(env["TEMPORAL_ADDRESS"]))
         upgrade(database_url)
@@ -190,6 +192,8 @@ Herald is running.
   SMTP catcher   localhost:{SMTP_PORT}; received mail is saved in .data/mail/*.eml
   SMS outbox     {env["SMS_OUTBOX_PATH"]}
   API key        {key}
+  Metrics        curl -H 'Authorization: Bearer {env["METRICS_TOKEN"]}' \\
+                   http://localhost:{API_PORT}/metrics   (also /v1/health/details)
 
 Try:
   curl -s -X POST http://localhost:{API_PORT}/v1/notifications \\

@@ -1,11 +1,18 @@
-"""Herald's health: database, Temporal, providers, alerts and backlog, each checked at once.
+"""Herald's health, in two forms.
 
-`down` while Herald cannot accept and send notifications (database or Temporal down);
-`degraded` parts (an open circuit, no worker polling, an alert) are reported without that.
-Each check answers {"status": ok|degraded|down, ...}.
+The public one (`public_health`, no key) says only whether this process can reach the database
+and Temporal: a `select 1` and one Temporal call, each cut off after a second, and shared for a
+second between callers (`PublicHealth`), so however many unauthenticated calls arrive, a process
+makes at most one of each per second. It reads no table and names nothing of any tenant.
+
+The detailed one (`health_report`, the operator's METRICS_TOKEN) adds providers, alerts and the
+backlog, counted across tenants. `down` while Herald cannot accept and send notifications
+(database or Temporal down); `degraded` parts (an open circuit, no worker polling, an alert)
+are reported without that. Each check answers {"status": ok|degraded|down, ...}.
 """
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,9 +28,43 @@ from db import health as store
 from db.maintenance import recent_alerts
 
 CHECK_TIMEOUT = timedelta(seconds=3)
+PUBLIC_CHECK_TIMEOUT = timedelta(seconds=1)
+PUBLIC_ANSWER_SECONDS = 1.0  # how long one public answer is shared
 FAILURE_RATE_DEGRADED = 0.2
 
 Check = dict[str, Any]  # {"status": "ok" | "degraded" | "down", ...}: JSON
+
+
+async def public_health(sessions: async_sessionmaker[AsyncSession], temporal: Client) -> Check:
+    """{"status", "database": {"status"}, "temporal": {"status"}}: `ok`, or `down` when either
+    cannot be reached within PUBLIC_CHECK_TIMEOUT. No reason is given (it is in the details)."""
+    database, temporal_state = await asyncio.gather(
+        check_database(sessions, PUBLIC_CHECK_TIMEOUT),
+        temporal_reachable(temporal, PUBLIC_CHECK_TIMEOUT),
+    )
+    parts = {"database": database["status"], "temporal": temporal_state["status"]}
+    return {
+        "status": "down" if "down" in parts.values() else "ok",
+        **{name: {"status": status} for name, status in parts.items()},
+    }
+
+
+class PublicHealth:
+    """The latest public answer, shared by every caller for PUBLIC_ANSWER_SECONDS; callers that
+    arrive while it is being worked out wait for that one instead of starting their own."""
+
+    def __init__(self, fresh_for: float = PUBLIC_ANSWER_SECONDS):
+        self._fresh_for = fresh_for
+        self._lock = asyncio.Lock()
+        self._answer: Check | None = None
+        self._answered_at = 0.0
+
+    async def answer(self, sessions: async_sessionmaker[AsyncSession], temporal: Client) -> Check:
+        async with self._lock:
+            if self._answer is None or time.monotonic() - self._answered_at > self._fresh_for:
+                self._answer = await public_health(sessions, temporal)
+                self._answered_at = time.monotonic()
+            return self._answer
 
 
 async def health_report(
@@ -53,19 +94,34 @@ async def health_report(
     }
 
 
-async def check_database(sessions: async_sessionmaker[AsyncSession]) -> Check:
-    try:
+async def check_database(
+    sessions: async_sessionmaker[AsyncSession], timeout: timedelta = CHECK_TIMEOUT
+) -> Check:
+    async def ping() -> None:  # the timeout covers waiting for a pooled connection too
         async with sessions() as session:
-            await asyncio.wait_for(store.ping(session), CHECK_TIMEOUT.total_seconds())
+            await store.ping(session)
+
+    try:
+        await asyncio.wait_for(ping(), timeout.total_seconds())
         return {"status": "ok"}
     except Exception as exc:  # any failure means: down, and say why
         return {"status": "down", "detail": type(exc).__name__}
 
 
+async def temporal_reachable(client: Client, timeout: timedelta = CHECK_TIMEOUT) -> Check:
+    try:
+        await client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=timeout)
+        return {"status": "ok"}
+    except Exception as exc:
+        return {"status": "down", "detail": type(exc).__name__}
+
+
 async def check_temporal(client: Client, task_queue: str) -> Check:
     """Reachable, and is any worker polling Herald's task queue?"""
+    reachable = await temporal_reachable(client)
+    if reachable["status"] == "down":
+        return reachable
     try:
-        await client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=CHECK_TIMEOUT)
         described = await client.workflow_service.describe_task_queue(
             DescribeTaskQueueRequest(
                 namespace=client.namespace,

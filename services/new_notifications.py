@@ -96,7 +96,7 @@ async def accept(
         )
     await start_notification(temporal, settings, _start(notification))
     if not created.replayed:
-        NOTIFICATIONS_ACCEPTED.labels(notification.event_key, notification.priority).inc()
+        NOTIFICATIONS_ACCEPTED.labels(notification.priority).inc()
     return Accepted(notification, created.replayed)
 
 

@@ -147,6 +147,10 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = 20.0, what:
         await asyncio.sleep(0.05)
 
 
+OPERATOR_TOKEN = "test-metrics-token-not-for-production"  # every Stack's METRICS_TOKEN
+OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}  # headers of the operator's requests
+
+
 @dataclass
 class Stack:
     """The API in-process, a worker on its own task queue, and one tenant's credentials."""
@@ -164,6 +168,12 @@ class Stack:
             base_url="http://herald",
             headers={"Authorization": f"Bearer {key}"},
         )
+
+    async def health_details(self) -> dict:
+        """GET /v1/health/details, as the operator (METRICS_TOKEN)."""
+        response = await self.api.get("/v1/health/details", headers=OPERATOR)
+        assert response.status_code == 200, response.text
+        return response.json()
 
     async def notification(self, notification_id: str, key: str | None = None) -> dict:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -213,6 +223,7 @@ def make_stack(database_url, sessions, smtp_server, tmp_path):
             delivery_retry_max_interval_seconds=0.5,
             delivery_max_attempts=4,
             secret_key=SecretStr("test-secret-key-not-for-production"),
+            metrics_token=overrides.pop("metrics_token", SecretStr(OPERATOR_TOKEN)),
             # Each test runs its worker itself, with the options it needs, unless it asks otherwise;
             # in the sandbox, so non-deterministic workflow code fails the suite.
             **({"embedded_worker": False, "workflow_sandbox": True} | overrides),

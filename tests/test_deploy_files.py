@@ -66,3 +66,15 @@ def test_herald_processes_get_longer_to_stop_than_a_send_may_take():
     for service in ("api", "worker"):
         grace = compose()["services"][service]["stop_grace_period"]
         assert grace.endswith("s") and float(grace[:-1]) > longest_send, service
+
+
+def test_compose_gives_the_api_its_metrics_token_and_opens_worker_metrics_inside_only():
+    services = compose()["services"]
+    assert services["api"]["environment"]["METRICS_TOKEN"] == "${METRICS_TOKEN:-}"
+    # A worker's metrics have no authentication: loopback by default (Settings), opened here to
+    # the Compose network for a Prometheus beside them, never published on the host.
+    assert Settings().worker_metrics_address == "127.0.0.1"
+    assert services["worker"]["environment"]["WORKER_METRICS_ADDRESS"] == "0.0.0.0"
+    assert "ports" not in services["worker"]
+    # The container health check uses the public health, which needs no key.
+    assert "/v1/health'" in " ".join(services["api"]["healthcheck"]["test"])

@@ -1,21 +1,45 @@
-"""GET /v1/health: database, Temporal, providers, alerts and backlog. No authentication.
+"""GET /v1/health: cheap and public, for load balancers and container health checks.
+GET /v1/health/details: the operator's full report, behind METRICS_TOKEN.
 
-200 while Herald can accept and send notifications (database and Temporal up), else 503;
-`degraded` parts (an open circuit, no worker polling) are reported without failing it.
+Both answer 200 while Herald can accept and send notifications (database and Temporal up),
+else 503; the details report `degraded` parts (an open circuit, no worker polling, an alert)
+without failing.
 """
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import SessionsDep, SettingsDep, TemporalDep
+from api.deps import OperatorDep, SessionsDep, SettingsDep, TemporalDep
+from api.schemas.health import HealthPublic
 from services.health import health_report
 
 router = APIRouter(prefix="/v1/health", tags=["health"])
 
 
-@router.get("")
-async def health(
-    sessions: SessionsDep, temporal: TemporalDep, settings: SettingsDep
+@router.get(
+    "",
+    response_model=HealthPublic,
+    responses={503: {"model": HealthPublic, "description": "The database or Temporal is down"}},
+)
+async def health(request: Request, sessions: SessionsDep, temporal: TemporalDep) -> JSONResponse:
+    """No key needed. Reads no table: a database ping and a Temporal call, each cut off after a
+    second, and the answer is shared for a second between callers."""
+    report = await request.app.state.public_health.answer(sessions, temporal)
+    return JSONResponse(report, status_code=503 if report["status"] == "down" else 200)
+
+
+@router.get(
+    "/details",
+    response_model=dict[str, Any],
+    responses={503: {"description": "The database or Temporal is down"}},
+)
+async def health_details(
+    _: OperatorDep, sessions: SessionsDep, temporal: TemporalDep, settings: SettingsDep
 ) -> JSONResponse:
+    """Database, Temporal (workers polling the task queue), providers (circuits, failure
+    rates), alerts and the backlog across tenants. Needs `Authorization: Bearer
+    <METRICS_TOKEN>`; 404 when no METRICS_TOKEN is set."""
     report = await health_report(sessions, temporal, settings)
     return JSONResponse(report, status_code=503 if report["status"] == "down" else 200)

@@ -25,7 +25,7 @@ def address() -> str:
 
 
 async def circuit_state(stack, provider: str) -> str:
-    health = (await stack.api.get("/v1/health")).json()
+    health = await stack.health_details()
     return health["providers"]["email"]["circuits"][provider]
 
 

@@ -81,7 +81,7 @@ async def test_the_circuit_opens_skips_the_provider_then_closes_after_the_cool_d
     await smtp.wait_for(first)
     assert len(calls) == 2  # the threshold: the third try found the circuit open and failed over
 
-    health = (await failover_stack.api.get("/v1/health")).json()
+    health = await failover_stack.health_details()
     assert health["providers"]["email"]["circuits"]["sendgrid"] == "open"
 
     second = address()
@@ -102,5 +102,5 @@ async def test_the_circuit_opens_skips_the_provider_then_closes_after_the_cool_d
     done = await failover_stack.wait_for_status(accepted["id"], "sent")
     assert done["deliveries"][0]["provider"] == "sendgrid"
     assert smtp.to(third) == []
-    health = (await failover_stack.api.get("/v1/health")).json()
+    health = await failover_stack.health_details()
     assert health["providers"]["email"]["circuits"]["sendgrid"] == "closed"

@@ -151,7 +151,7 @@ async def test_a_failure_rate_over_the_threshold_alerts_once_and_tells_the_opera
         await smtp.wait_for(operations)
         alerts = (await stack.api.get("/v1/alerts")).json()["data"]
         assert [(a["total"], a["failed"]) for a in alerts] == [(2, 2)]
-        health = (await stack.api.get("/v1/health")).json()
+        health = await stack.health_details()
         assert "email:smtp" in [a["provider"] for a in health["alerts"]]
 
         again = await run(stack, FailureRateMonitorWorkflow.run, FailureMonitorInput())

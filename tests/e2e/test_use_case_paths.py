@@ -165,7 +165,7 @@ async def test_every_route_that_calls_temporal_answers_503_when_it_is_unreachabl
         ("POST", "/v1/webhooks/twilio/status"),
     }
     # Answered by the health check itself: "down", with a 503 of its own making.
-    reports_it = {("GET", "/v1/health")}
+    reports_it = {("GET", "/v1/health"), ("GET", "/v1/health/details")}
     temporal_routes = {
         (method, path)
         for path, route in api_routes(stack.app)
