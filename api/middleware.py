@@ -12,11 +12,14 @@ from api.schemas.problems import FieldProblem
 from observability.metrics import HTTP_REQUESTS, HTTP_SECONDS, method_label
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodySizeLimit:
+    """413 for a body over the limit, whether its Content-Length declares it or it streams in
+    chunks without one.
+
+    The body is read here, before the app sees any of it: the app's own body parser turns an
+    exception raised from inside `receive` into a 400 ("error parsing the body"), so a limit
+    enforced there could not answer 413. Every route reads its whole body anyway."""
+
     def __init__(self, app: ASGIApp, max_bytes: int, webhook_max_bytes: int):
         self.app = app
         self.max_bytes = max_bytes
@@ -33,33 +36,36 @@ class BodySizeLimit:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             return await self._refuse(scope, receive, send, limit)
+        chunks: list[bytes] = []
         seen = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._refuse(scope, receive, send, limit)
+            if message["type"] != "http.request":  # the client left: let the app see it
+                return await self.app(scope, _replay(message, receive), send)
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
+            if seen > limit:
+                return await self._refuse(scope, receive, send, limit)
+            if not message.get("more_body", False):
+                break
+        body = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, _replay(body, receive), send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         detail = f"body: request body is larger than {limit} bytes"
         problem = FieldProblem(field="body", problem=f"is larger than {limit} bytes")
         await problem_response(413, "payload_too_large", detail, [problem])(scope, receive, send)
+
+
+def _replay(first: Message, receive: Receive) -> Receive:
+    """A `receive` that hands out the message already read, then whatever the client sends
+    next (a disconnect, which streaming responses listen for)."""
+    pending = [first]
+
+    async def replayed() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replayed
 
 
 class RequestMetrics:
