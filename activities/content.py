@@ -2,7 +2,8 @@
 
 Context keys with a meaning here (besides the template variables):
 - `owner_id`: the organizer whose own templates win over the tenant's;
-- `unsubscribe_url`: also sent as the email's List-Unsubscribe header;
+- `unsubscribe_url`: also sent as the email's List-Unsubscribe header, and shown in a footer
+  when the layout and template leave it out (domain/unsubscribe_footer.py);
 - `_template_version_id`: render exactly this version (test sends), whatever is active;
 - `_test`: a test send; the subject (SMS: the text) starts with "[TEST] ".
 """
@@ -34,6 +35,7 @@ from domain.templating import (
 )
 from domain.templating.context import OWNER_KEY, TEMPLATE_VERSION_KEY, TEST_SEND_KEY
 from domain.templating.defaults import DEFAULT_LOCALE
+from domain.unsubscribe_footer import with_unsubscribe_link
 
 TEST_PREFIX = "[TEST] "
 LOG_SUBJECT_CHARS = 120  # an SMS has no subject: the delivery log shows the start of its text
@@ -135,10 +137,15 @@ def as_content(
             if unsubscribe
             else {}
         )
+        html, text = (
+            with_unsubscribe_link(rendered.html, rendered.text, unsubscribe)
+            if unsubscribe and isinstance(unsubscribe, str)
+            else (rendered.html, rendered.text)
+        )
         return Content(
             prefix + rendered.subject,
-            rendered.text,
-            rendered.html,
+            text,
+            html,
             template_version_id=version_id,
             headers=headers,
         )

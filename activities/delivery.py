@@ -15,8 +15,10 @@ from channels.base import EmailMessage, SendError, SendResult, SmsMessage, Trans
 from channels.registry import Providers
 from config.settings import Settings
 from db import deliveries as store
+from db.email_identity import load_email_identity
 from db.session import autocommit
 from domain.contracts import DeliverInput, DeliverResult
+from domain.email_headers import EmailIdentity, sender_for
 from domain.send_failures import SendFailure
 from domain.types import FINAL_DELIVERY_STATUSES, Channel, DeliveryStatus, subscription_category
 from domain.unsubscribe import Unsubscribe, unsubscribe_url
@@ -30,6 +32,7 @@ class DeliveryActivities:
         self._sessions = sessions
         self._providers = providers
         self._email_from = settings.email_from
+        self._from_domains = settings.from_domains
         self._public_base_url = settings.public_base_url
         # Without a key there is nothing to sign links with: emails then go without one.
         self._signing_key = settings.signing_key() if settings.secret_key else None
@@ -50,6 +53,11 @@ class DeliveryActivities:
                 # never send twice.
                 return _result(job.delivery)
             content = await render_content(session, self._with_unsubscribe_link(job))
+            identity = (
+                await load_email_identity(session, job.delivery.tenant_id)
+                if job.delivery.channel == Channel.EMAIL
+                else EmailIdentity()
+            )
         attempt = input.earlier_attempts + activity.info().attempt
         if job.delivery.channel == Channel.IN_APP:
             return await self._store_in_app(job, content, attempt, input.settles_as)
@@ -65,7 +73,7 @@ class DeliveryActivities:
         try:
             # Every end of the send is recorded once.
             async with self._circuits.call(provider.name):
-                sent = await self._send(job, content, provider, address)
+                sent = await self._send(job, content, provider, address, identity)
         except SendError as err:
             PROVIDER_SECONDS.labels(provider.name, "error").observe(time.perf_counter() - started)
             DELIVERIES.labels(job.delivery.channel, provider.name, "error").inc()
@@ -121,7 +129,12 @@ class DeliveryActivities:
         )
 
     async def _send(
-        self, job: store.DeliveryJob, content: Content, provider, address: str
+        self,
+        job: store.DeliveryJob,
+        content: Content,
+        provider,
+        address: str,
+        identity: EmailIdentity,
     ) -> SendResult:
         reference = str(job.delivery.id)
         if job.delivery.channel == Channel.EMAIL:
@@ -131,7 +144,8 @@ class DeliveryActivities:
                     subject=content.subject,
                     text=content.text,
                     html=content.html,
-                    sender=self._email_from,
+                    sender=sender_for(identity, self._email_from, self._from_domains),
+                    reply_to=identity.reply_to or "",
                     headers=content.headers,
                     reference=reference,
                 )

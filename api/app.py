@@ -11,6 +11,7 @@ from api.middleware import BodySizeLimit, RequestMetrics
 from api.openapi import install_openapi, operation_id
 from api.routes import (
     deliveries,
+    email_settings,
     health,
     logs,
     metrics,
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         recipients,
         preferences,
         policy_settings,
+        email_settings,
         unsubscribe,
         health,
         metrics,

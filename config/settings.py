@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     email_provider: Literal["smtp", "sendgrid"] | None = None
     sms_provider: Literal["twilio", "outbox"] | None = None
     email_from: str = "Herald <notifications@herald.localhost>"
+    # The domains a tenant may send from (its own From address, GET/PUT /v1/settings/email),
+    # comma-separated; unset: only EMAIL_FROM's. Anything else would let a tenant send as anyone.
+    allowed_from_domains: str = ""
     smtp_host: str = "localhost"
     smtp_port: int = 1025
     smtp_username: str | None = None
@@ -140,6 +143,12 @@ class Settings(BaseSettings):
         if self.secret_key is None or len(self.secret_key.get_secret_value()) < 16:
             raise ValueError("SECRET_KEY must be set (16+ characters) to sign unsubscribe links")
         return self.secret_key.get_secret_value().encode()
+
+    @property
+    def from_domains(self) -> list[str]:
+        """The domains a tenant's own From address may be on (ALLOWED_FROM_DOMAINS)."""
+        listed = [d.strip() for d in self.allowed_from_domains.split(",") if d.strip()]
+        return listed or [self.email_from.rpartition("@")[2].strip(" >")]
 
     @property
     def resolved_email_provider(self) -> str:

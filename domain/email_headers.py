@@ -13,6 +13,7 @@
   otherwise any tenant could send as anyone.
 """
 
+import email.utils
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -100,3 +101,38 @@ def allowed_from_domain(address: str, allowed_domains: Iterable[str]) -> bool:
         return domain in {ascii_domain(d).lower() for d in allowed_domains}
     except ValueError:
         return False
+
+
+def identity_problem(
+    identity: EmailIdentity, allowed_domains: Iterable[str]
+) -> tuple[str, str] | None:
+    """The first field of `identity` that cannot be used, and why; None when all can."""
+    if identity.from_name is not None:
+        problem = display_name_problem(without_bidi_controls(identity.from_name))
+        if problem:
+            return "from_name", problem
+    addresses = {"from_address": identity.from_address, "reply_to": identity.reply_to}
+    for field, address in addresses.items():
+        problem = None if address is None else address_problem(address)
+        if problem:
+            return field, problem
+    if identity.from_address is not None and not allowed_from_domain(
+        identity.from_address, allowed_domains
+    ):
+        # The allowed domains are not listed: they may name other tenants' domains.
+        return "from_address", "its domain is not one Herald may send from (ALLOWED_FROM_DOMAINS)"
+    return None
+
+
+def sender_for(identity: EmailIdentity, default_sender: str, allowed_domains: Iterable[str]) -> str:
+    """`Name <address>` for an email's From: the tenant's name and address where it has set
+    them, else the default's (EMAIL_FROM). A stored address whose domain is no longer allowed
+    (ALLOWED_FROM_DOMAINS changed since) is not used."""
+    default_name, default_address = email.utils.parseaddr(default_sender)
+    address = identity.from_address
+    if address is None or not allowed_from_domain(address, allowed_domains):
+        address = default_address
+    name = without_bidi_controls(identity.from_name or default_name)
+    # Quoted by hand, not with formataddr: that would RFC 2047-encode a non-ASCII name here,
+    # and each provider writes the name in its own way (channels/email_headers.py).
+    return f'"{email.utils.quote(name)}" <{address}>' if name else address

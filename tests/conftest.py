@@ -217,7 +217,7 @@ def make_stack(database_url, sessions, smtp_server, tmp_path):
             database_url=database_url,
             task_queue=f"herald-test-{uuid.uuid4()}",
             smtp_host="127.0.0.1",
-            smtp_port=smtp_server.port,
+            smtp_port=overrides.pop("smtp_port", smtp_server.port),  # a test may bring its own
             sms_outbox_path=str(tmp_path / "sms-outbox.jsonl"),
             delivery_retry_initial_seconds=0.1,
             delivery_retry_max_interval_seconds=0.5,

@@ -1,0 +1,32 @@
+"""Every email that offers an unsubscribe link shows it: a tenant's layout or template may
+leave `{{ unsubscribe_url }}` out, and then Herald adds a footer with it, to the HTML and to the
+text. Mail providers (Gmail's and Yahoo's bulk-sender rules) and the law in many places want a
+visible way out besides the List-Unsubscribe header."""
+
+import html as html_lib
+import re
+
+FOOTER_TEXT = "Unsubscribe from these emails"
+_BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
+
+
+def with_unsubscribe_link(html: str | None, text: str, url: str) -> tuple[str | None, str]:
+    """`html` and `text`, each with a footer linking to `url` unless it already links there
+    (HTML: an `href` to it; text: the URL itself)."""
+    escaped = html_lib.escape(url, quote=True)
+    if html is not None and not _links_to(html, escaped):
+        footer = (
+            '<p style="font-family: Helvetica, Arial, sans-serif; font-size: 12px;'
+            ' color: #7b8794; text-align: center;">'
+            f'<a href="{escaped}" style="color: #7b8794;">{FOOTER_TEXT}</a></p>'
+        )
+        ends = list(_BODY_END.finditer(html))
+        at = ends[-1].start() if ends else len(html)
+        html = html[:at] + footer + html[at:]
+    if url not in text:
+        text = f"{text.rstrip()}\n\n{FOOTER_TEXT}: {url}"
+    return html, text
+
+
+def _links_to(html: str, escaped_url: str) -> bool:
+    return re.search(r"""href\s*=\s*["']?""" + re.escape(escaped_url), html) is not None
