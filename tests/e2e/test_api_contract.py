@@ -184,3 +184,20 @@ async def test_every_status_a_route_answers_is_documented_for_it(stack):
             if response.status_code >= 400 and PROBLEM_JSON in documented[status]["content"]:
                 assert response.headers["content-type"] == PROBLEM_JSON, (method, path, status)
                 Problem.model_validate_json(response.text)
+
+
+async def test_the_docs_load_nothing_from_another_host(stack):
+    """/docs and /redoc work on a network without the internet: every script, style and icon
+    they reference is served by Herald itself."""
+    for page in ("/docs", "/redoc"):
+        response = await stack.api.get(page)
+        assert response.status_code == 200, page
+        references = re.findall(
+            r"""(?:src|href|spec-url|url:)\s*=?\s*["']([^"']+)["']""", response.text
+        )
+        assert len(references) >= 2, (page, references)
+        for reference in references:
+            assert reference.startswith("/") and not reference.startswith("//"), (page, reference)
+            asset = await stack.api.get(reference)
+            assert asset.status_code == 200 and asset.content, (page, reference)
+    assert '"validatorUrl": null' in (await stack.api.get("/docs")).text  # no swagger.io badge
