@@ -1,12 +1,22 @@
-"""The `herald` command: `herald tenant create NAME`, `herald run`, `herald worker`,
-`herald migrate`."""
+"""The `herald` command: `herald tenant create NAME`, `herald key create|list|revoke|rotate`,
+`herald run`, `herald worker`, `herald migrate`."""
 
 import argparse
 import asyncio
 import sys
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from config.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from api.schemas.api_keys import ApiKeyPublic
+    from domain.tenants import TenantIdentity
 
 
 def _devstack() -> ModuleType:
@@ -29,25 +39,142 @@ def _database_url() -> str:
     return str(_devstack().embedded_database_url())
 
 
-async def _create_tenant(name: str, operations_email: str | None) -> None:
+@asynccontextmanager
+async def _sessions() -> "AsyncIterator[async_sessionmaker[AsyncSession]]":
+    """The database, migrated, for one command."""
     from db.migrate import upgrade
     from db.session import create_engine, session_factory
-    from db.tenants import create_tenant
 
     url = _database_url()
     await asyncio.to_thread(upgrade, url)
     engine = create_engine(url, pool_size=1)
     try:
-        async with session_factory(engine).begin() as session:
-            tenant, key = await create_tenant(session, name)
-            tenant.operations_email = operations_email
+        yield session_factory(engine)
     finally:
         await engine.dispose()
-    print(f"tenant {tenant.id} ({name})")
+
+
+def _show_key_once(key: str) -> None:
     print(f"api key: {key}")
     print(
         "Store the key now: Herald keeps only its hash and cannot show it again.", file=sys.stderr
     )
+
+
+async def _create_tenant(name: str, operations_email: str | None) -> None:
+    from db.tenants import create_tenant
+
+    async with _sessions() as sessions, sessions.begin() as session:
+        tenant, key = await create_tenant(session, name)
+        tenant.operations_email = operations_email
+    print(f"tenant {tenant.id} ({name})")
+    _show_key_once(key)
+
+
+async def _key_command(args: argparse.Namespace) -> None:
+    """`herald key ...`: the use cases the API's /v1/api-keys runs (services/api_keys.py), for
+    an operator, who may manage any tenant's keys. No API process is told: one that has a revoked
+    key cached keeps accepting it for at most API_KEY_CACHE_SECONDS."""
+    from services.errors import ServiceError
+
+    async with _sessions() as sessions:
+        if args.action in ("create", "list"):
+            tenant = await _tenant(sessions, args.tenant)
+        else:
+            tenant = await _key_owner(sessions, args.key_id)
+        try:
+            async with sessions() as session:
+                await _run_key_command(session, tenant, args)
+        except ServiceError as refused:
+            sys.exit(f"herald: {refused.message}")
+    if args.action == "revoke":
+        print(
+            "API processes that have the key cached accept it for at most "
+            f"API_KEY_CACHE_SECONDS more ({get_settings().api_key_cache_seconds:g} s)."
+        )
+
+
+async def _run_key_command(
+    session: "AsyncSession", tenant: "TenantIdentity", args: argparse.Namespace
+) -> None:
+    from services import api_keys
+
+    if args.action == "create":
+        created = await api_keys.create_key(session, tenant, _key_name(args.name))
+        print(f"api key {created.id} ({created.name}) of tenant {tenant.id}")
+        _show_key_once(created.key)
+    elif args.action == "list":
+        _print_keys((await api_keys.list_keys(session, tenant)).data)
+    elif args.action == "revoke":
+        revoked = await api_keys.revoke_key(session, None, tenant, args.key_id, args.force)
+        print(f"api key {revoked.id} ({revoked.name}) revoked at {revoked.revoked_at}")
+    else:
+        rotation = await api_keys.rotate_key(session, None, tenant, args.key_id, args.grace_seconds)
+        old, new = rotation.revoked, rotation.created
+        print(f"api key {new.id} ({new.name}) replaces {old.id}")
+        print(f"{old.id} stops working at {old.revoked_at}")
+        _show_key_once(new.key)
+
+
+async def _tenant(
+    sessions: "async_sessionmaker[AsyncSession]", name_or_id: str
+) -> "TenantIdentity":
+    from db.tenants import tenants_named
+
+    async with sessions() as session:
+        found = await tenants_named(session, name_or_id)
+    if not found:
+        sys.exit(f"herald: no tenant named or with id {name_or_id!r}")
+    if len(found) > 1:
+        ids = ", ".join(str(tenant.id) for tenant in found)
+        sys.exit(f"herald: {len(found)} tenants are named {name_or_id!r}: give the id ({ids})")
+    return found[0]
+
+
+async def _key_owner(
+    sessions: "async_sessionmaker[AsyncSession]", key_id: uuid.UUID
+) -> "TenantIdentity":
+    from db.api_keys import key_tenant
+
+    async with sessions() as session:
+        tenant = await key_tenant(session, key_id)
+    if tenant is None:
+        sys.exit(f"herald: api key {key_id} not found")
+    return tenant
+
+
+def _grace_seconds(value: str) -> int:
+    """Checked as the API checks it."""
+    from pydantic import ValidationError
+
+    from api.schemas.api_keys import ApiKeyRotate
+
+    try:
+        return ApiKeyRotate.model_validate({"grace_seconds": value}).grace_seconds
+    except ValidationError as invalid:
+        raise argparse.ArgumentTypeError(invalid.errors()[0]["msg"]) from None
+
+
+def _key_name(name: str) -> str:
+    """Checked as the API checks it."""
+    from pydantic import ValidationError
+
+    from api.schemas.api_keys import ApiKeyCreate
+
+    try:
+        return ApiKeyCreate(name=name).name
+    except ValidationError as invalid:
+        sys.exit(f"herald: --name: {invalid.errors()[0]['msg']}")
+
+
+def _print_keys(keys: "list[ApiKeyPublic]") -> None:
+    columns = ("id", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+    rows = [columns] + [
+        tuple("-" if v is None else str(v) for v in (getattr(k, c) for c in columns)) for k in keys
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
+    for row in rows:
+        print("  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)))
 
 
 async def _migrate() -> None:
@@ -64,6 +191,30 @@ async def _migrate() -> None:
     print(f"database is up to date; search attributes added: {', '.join(added) or 'none needed'}")
 
 
+def _add_key_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    key = commands.add_parser("key", help="manage a tenant's API keys").add_subparsers(
+        dest="action", required=True
+    )
+    create = key.add_parser("create", help="create a key and print it (shown this once)")
+    create.add_argument("--tenant", required=True, help="the tenant's name or id")
+    create.add_argument("--name", default="default", help="what the key is for")
+    listing = key.add_parser("list", help="a tenant's keys: id, name, prefix, dates")
+    listing.add_argument("--tenant", required=True, help="the tenant's name or id")
+    revoke = key.add_parser("revoke", help="revoke a key")
+    revoke.add_argument("key_id", type=uuid.UUID)
+    revoke.add_argument(
+        "--force", action="store_true", help="even the tenant's last active key (locks it out)"
+    )
+    rotate = key.add_parser("rotate", help="a new key of the same name; the old one is revoked")
+    rotate.add_argument("key_id", type=uuid.UUID)
+    rotate.add_argument(
+        "--grace-seconds",
+        type=_grace_seconds,
+        default=0,
+        help="how long the old key keeps working, at most 604800 (7 days); default 0: none",
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="herald", description="Herald notification service")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -73,6 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     create = tenant.add_parser("create", help="create a tenant and print its first API key")
     create.add_argument("name")
     create.add_argument("--operations-email", default=None)
+    _add_key_commands(commands)
     commands.add_parser("run", help="run the whole development stack (what `make run` does)")
     commands.add_parser("worker", help="run a worker")
     commands.add_parser("migrate", help="apply database migrations and register search attributes")
@@ -80,6 +232,8 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.command == "tenant":
         asyncio.run(_create_tenant(args.name, args.operations_email))
+    elif args.command == "key":
+        asyncio.run(_key_command(args))
     elif args.command == "run":
         _devstack().main()
     elif args.command == "worker":

@@ -10,6 +10,7 @@ from api.errors import install_error_handlers
 from api.middleware import BodySizeLimit, RequestMetrics
 from api.openapi import install_openapi, operation_id
 from api.routes import (
+    api_keys,
     deliveries,
     email_settings,
     health,
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
             async with _embedded_worker(app.state.temporal, settings, app.state.sessions):
                 yield
         finally:
+            await app.state.api_keys.close()  # its last last_used_at stamps use the engine
             await engine.dispose()  # after the worker has stopped: its activities use the engine
 
     # /docs and /redoc load their scripts and styles from this package (fastapi-offline ships
@@ -97,6 +99,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         scheduling,  # events, agendas, scheduled notifications, booking settings
         stats,
         webhooks,
+        api_keys,
     ):
         app.include_router(module.router)
     return app

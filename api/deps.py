@@ -13,7 +13,7 @@ from temporalio.client import Client
 from api.errors import ApiError
 from config.settings import Settings
 from domain.tenants import TenantIdentity
-from services.auth import authenticate
+from services.auth import ApiKeyCache, authenticate
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -33,6 +33,10 @@ async def get_settings(request: Request) -> Settings:
 
 async def get_temporal(request: Request) -> Client:
     return request.app.state.temporal
+
+
+async def get_api_key_cache(request: Request) -> ApiKeyCache:
+    return request.app.state.api_keys
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -81,4 +85,5 @@ SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 TenantDep = Annotated[TenantIdentity, Depends(get_tenant)]
+ApiKeyCacheDep = Annotated[ApiKeyCache, Depends(get_api_key_cache)]
 OperatorDep = Annotated[None, Depends(require_operator)]

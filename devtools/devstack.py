@@ -17,9 +17,10 @@ from pathlib import Path
 
 from temporalio.client import Client
 
+from db.api_keys import tenant_for_key
 from db.migrate import upgrade
 from db.session import create_engine, session_factory
-from db.tenants import create_tenant, tenant_for_key
+from db.tenants import create_tenant
 from devtools.mailcatcher import MailCatcher, start_mailcatcher
 from temporal_clients.setup import register_search_attributes
 

@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from db.tenants import tenant_for_key
+from db.api_keys import tenant_for_key
 
 
 async def test_tenant_create_prints_a_working_key(database_url, sessions):
