@@ -43,6 +43,7 @@ def subject_of(loaded: store.NotificationContext, as_of: datetime) -> Subject:
         addresses=reachable_channels(recipient.email, recipient.phone),
         timezone=recipient.timezone,
         locale=recipient.locale,
+        unsubscribed=loaded.unsubscribed,
     )
     is_reminder = notification.event_key in loaded.policy_settings.reminder_event_keys
     return Subject(

@@ -14,6 +14,7 @@ from sqlalchemy import Row, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.opt_outs import unsubscribed_sql
 from db.policy_store import settings_from_columns
 from domain.policy import TenantSettings
 from domain.types import OPEN_DELIVERY_STATUSES
@@ -80,6 +81,9 @@ class NotificationContext:
     invalid_addresses: dict[
         str, str
     ]  # channel -> why the recipient's address there is undeliverable
+    # (channel, category) pairs the recipient's addresses are unsubscribed from, through
+    # whichever recipient (db/opt_outs.py)
+    unsubscribed: frozenset[tuple[str, str]] = frozenset()
 
 
 # The records the queries below read rows into.
@@ -122,8 +126,8 @@ _RECIPIENT_AS_ACCEPTED = _columns("r", RecipientRow, {"email": _EMAIL, "phone": 
 _DELIVERY = _columns("d", DeliveryRow)
 
 # Everything the planning step reads, in one round trip: the notification, its recipient,
-# the tenant's defaults and policy settings, deliveries already planned, and whether a
-# provider reported the recipient's addresses as undeliverable.
+# the tenant's defaults and policy settings, deliveries already planned, whether a
+# provider reported the recipient's addresses as undeliverable, and what they unsubscribed from.
 _LOAD_CONTEXT = text(f"""
     SELECT {_NOTIFICATION}, {_RECIPIENT_AS_ACCEPTED}, t.preference_defaults,
            coalesce((SELECT json_agg(json_build_object(
@@ -137,7 +141,8 @@ _LOAD_CONTEXT = text(f"""
            (SELECT i.reason FROM invalid_addresses i WHERE i.tenant_id = n.tenant_id
                 AND i.channel = 'email' AND lower(i.address) = lower({_EMAIL})) AS email_invalid,
            (SELECT i.reason FROM invalid_addresses i WHERE i.tenant_id = n.tenant_id
-                AND i.channel = 'sms' AND lower(i.address) = lower({_PHONE})) AS sms_invalid
+                AND i.channel = 'sms' AND lower(i.address) = lower({_PHONE})) AS sms_invalid,
+           {unsubscribed_sql(_EMAIL, _PHONE)} AS unsubscribed
     FROM notifications n
     JOIN recipients r ON r.id = n.recipient_id
     JOIN tenants t ON t.id = n.tenant_id
@@ -172,6 +177,7 @@ async def load_notification_context(
         settings,
         fallbacks,
         invalid,
+        frozenset((channel, category) for channel, category in row.unsubscribed),
     )
 
 
@@ -290,16 +296,20 @@ async def update_delivery(
     await session.execute(statement, {**values, "delivery_id": delivery_id})
 
 
-_SET_NOTIFICATION_STATUS = text(
-    "UPDATE notifications SET status = :status, updated_at = now() WHERE id = :notification_id"
-)
+_SET_NOTIFICATION_STATUS = text("""
+    UPDATE notifications SET status = :status, status_reason = :reason, updated_at = now()
+    WHERE id = :notification_id
+""")
 
 
 async def set_notification_status(
-    session: AsyncSession, notification_id: uuid.UUID, status: str
+    session: AsyncSession, notification_id: uuid.UUID, status: str, reason: str | None = None
 ) -> None:
+    """The reason explains this status (a bookkeeping step that failed), so a new status
+    without one clears it."""
     await session.execute(
-        _SET_NOTIFICATION_STATUS, {"notification_id": notification_id, "status": status}
+        _SET_NOTIFICATION_STATUS,
+        {"notification_id": notification_id, "status": status, "reason": reason},
     )
 
 

@@ -1,12 +1,46 @@
-"""A recipient switching one category off for one channel (spam report, provider unsubscribe)."""
+"""Opt-outs: a recipient switching a category off for a channel (the unsubscribe link, a spam
+report, a provider's unsubscribe), which also puts the recipient's address on the tenant's
+suppression list for it; and opting back in, which takes it off.
+
+Addresses compare normalised: trimmed and in lower case, by the database on both sides (the
+API already stores email domains in their one Unicode form, so `ada@xn--bcher-kva.de` and
+`ada@BÜCHER.de` are the same address). Planning reads the list in its one query
+(db/deliveries.py, with `unsubscribed_sql`)."""
 
 import uuid
+from collections.abc import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, delete, func, literal, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from db.models import Recipient
-from domain.preferences import merge_overrides
+from db.suppression_models import AddressSuppression
+from domain.preferences import as_document, merge_overrides
+
+
+def normalised(
+    address: ColumnElement[str | None] | InstrumentedAttribute[str | None],
+) -> ColumnElement[str | None]:
+    return func.lower(func.btrim(address))
+
+
+def unsubscribed_sql(email: str, phone: str) -> str:
+    """The same normalisation, in the SQL text of planning's query: the (channel, category)
+    pairs the addresses `email` and `phone` (SQL expressions) are unsubscribed from, as a JSON
+    array, within the tenant of `r` (the recipients row)."""
+    return f"""
+        coalesce((SELECT json_agg(json_build_array(s.channel, s.category))
+                  FROM address_suppressions s
+                  WHERE s.tenant_id = r.tenant_id
+                    AND ((s.channel = 'email' AND s.address = lower(btrim({email})))
+                      OR (s.channel = 'sms' AND s.address = lower(btrim({phone}))))), '[]')"""
+
+
+def _address_of(channel: str) -> ColumnElement[str | None] | None:
+    column = {"email": Recipient.email, "sms": Recipient.phone}.get(channel)
+    return None if column is None else normalised(column)
 
 
 async def switch_off_category(
@@ -16,7 +50,8 @@ async def switch_off_category(
     category: str,
     channel: str,
 ) -> None:
-    """Merge {"rules": {category: {channel: false}}} into the recipient's own preferences.
+    """Merge {"rules": {category: {channel: false}}} into the recipient's own preferences,
+    and suppress the category on the channel for the recipient's address, whoever has it.
 
     The row is locked first: a concurrent preferences PUT must not be lost to this merge.
     Waiting notifications need no wake-up: the policy reads the preferences again when they wake."""
@@ -27,10 +62,45 @@ async def switch_off_category(
     )
     if overrides is None:
         return  # the recipient was deleted since
+    switched_off = {"rules": {category: {channel: False}}}
     await session.execute(
         update(Recipient)
         .where(Recipient.id == recipient_id)
-        .values(
-            preference_overrides=merge_overrides(overrides, {"rules": {category: {channel: False}}})
-        )
+        .values(preference_overrides=merge_overrides(as_document(overrides), switched_off))
     )
+    address = _address_of(channel)
+    if address is None:
+        return  # in-app and push have no address to follow
+    rows = select(
+        Recipient.tenant_id, literal(channel), address, literal(category), Recipient.id
+    ).where(Recipient.id == recipient_id, address.is_not(None), address != "")
+    await session.execute(
+        insert(AddressSuppression)
+        .from_select(["tenant_id", "channel", "address", "category", "recipient_id"], rows)
+        .on_conflict_do_nothing()
+    )
+
+
+async def clear_suppressions(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    recipient_id: uuid.UUID,
+    opted_in: Iterable[tuple[str, str]],
+) -> None:
+    """The recipient opted back in to these (category, channel) pairs: their address is no
+    longer suppressed for them, for any recipient who has it."""
+    for category, channel in opted_in:
+        address = _address_of(channel)
+        if address is None:
+            continue
+        of_recipient = select(address).where(
+            Recipient.id == recipient_id, Recipient.tenant_id == tenant_id
+        )
+        await session.execute(
+            delete(AddressSuppression).where(
+                AddressSuppression.tenant_id == tenant_id,
+                AddressSuppression.channel == channel,
+                AddressSuppression.category == category,
+                AddressSuppression.address == of_recipient.scalar_subquery(),
+            )
+        )

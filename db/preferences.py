@@ -1,6 +1,12 @@
-"""Preferences as stored: the tenant's defaults and each recipient's own changes to them."""
+"""Preferences as stored: the tenant's defaults and each recipient's own changes to them.
+
+A change to the defaults is checked against every recipient's overrides, so the two must not
+interleave: a defaults change locks the tenant's row (FOR UPDATE), a recipient's change reads
+the defaults under a key-share lock, which that waits for (and ordinary updates of the tenant
+row do not)."""
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import select, update
@@ -10,9 +16,22 @@ from db.models import Notification, Recipient, Tenant
 from db.scheduled import WAITING
 
 
-async def tenant_defaults(session: AsyncSession, tenant_id: uuid.UUID) -> dict[str, Any]:
-    return (
-        await session.scalar(select(Tenant.preference_defaults).where(Tenant.id == tenant_id)) or {}
+async def tenant_defaults(
+    session: AsyncSession, tenant_id: uuid.UUID, *, for_change: bool = False
+) -> Any:
+    """The stored defaults (any JSON: an older version may have stored anything). With
+    `for_change`, inside a transaction that will write a recipient's overrides."""
+    query = select(Tenant.preference_defaults).where(Tenant.id == tenant_id)
+    if for_change:
+        query = query.with_for_update(key_share=True, read=True)
+    return await session.scalar(query)
+
+
+async def lock_tenant_defaults(session: AsyncSession, tenant_id: uuid.UUID) -> Any:
+    """The stored defaults, locked until the transaction ends: no recipient's overrides change
+    meanwhile."""
+    return await session.scalar(
+        select(Tenant.preference_defaults).where(Tenant.id == tenant_id).with_for_update()
     )
 
 
@@ -22,6 +41,20 @@ async def save_tenant_defaults(
     await session.execute(
         update(Tenant).where(Tenant.id == tenant_id).values(preference_defaults=defaults)
     )
+
+
+async def recipients_with_overrides(
+    session: AsyncSession, tenant_id: uuid.UUID
+) -> AsyncIterator[tuple[str, Any]]:
+    """(external id, stored overrides) of every recipient of the tenant who changed any."""
+    rows = await session.stream(
+        select(Recipient.external_id, Recipient.preference_overrides)
+        .where(Recipient.tenant_id == tenant_id, Recipient.preference_overrides != {})
+        .order_by(Recipient.external_id)
+        .execution_options(yield_per=1000)
+    )
+    async for external_id, overrides in rows:
+        yield external_id, overrides
 
 
 async def save_overrides(

@@ -12,13 +12,13 @@ from db.models import Recipient, table_of
 
 
 async def get_recipient(
-    session: AsyncSession, tenant_id: uuid.UUID, external_id: str
+    session: AsyncSession, tenant_id: uuid.UUID, external_id: str, *, for_update: bool = False
 ) -> Recipient | None:
-    return await session.scalar(
-        select(Recipient).where(
-            Recipient.tenant_id == tenant_id, Recipient.external_id == external_id
-        )
+    """With `for_update`, the row stays locked until the transaction ends (a read-modify-write)."""
+    query = select(Recipient).where(
+        Recipient.tenant_id == tenant_id, Recipient.external_id == external_id
     )
+    return await session.scalar(query.with_for_update() if for_update else query)
 
 
 @dataclass(frozen=True)

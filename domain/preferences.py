@@ -6,13 +6,23 @@ change to a tenant default reaches every recipient who never touched that field.
 """
 
 import datetime as dt
+from dataclasses import dataclass
 from datetime import time
 from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from domain.document_repair import repaired
 from domain.types import EVENT_KEY_PATTERN, Channel
 
 
@@ -70,10 +80,21 @@ class DigestSetting(_Strict):
 ChannelSwitches = dict[Channel, bool]
 
 
-def _check_key(key: str, what: str) -> str:
-    if not EVENT_KEY_PATTERN.match(key):
-        raise ValueError(f"{what} {key!r} is not a dotted key like 'booking.reminder'")
-    return key
+def _dotted_key(what: str) -> AfterValidator:
+    """Checks one key, so a bad key is refused (or, stored, ignored) alone, not with its
+    siblings."""
+
+    def check(key: str) -> str:
+        if not EVENT_KEY_PATTERN.match(key):
+            raise ValueError(f"{what} {key!r} is not a dotted key like 'booking.reminder'")
+        return key
+
+    return AfterValidator(check)
+
+
+RuleKey = Annotated[str, _dotted_key("rule key")]
+MutedKey = Annotated[str, _dotted_key("event key")]
+DigestCategory = Annotated[str, _dotted_key("digest category")]
 
 
 class Preferences(_Strict):
@@ -83,12 +104,12 @@ class Preferences(_Strict):
         default_factory=lambda: {c: True for c in Channel},
         description="Master switch per channel.",
     )
-    rules: dict[str, ChannelSwitches] = Field(
+    rules: dict[RuleKey, ChannelSwitches] = Field(
         default_factory=dict,
         description="Per category ('booking') or event key ('booking.reminder') channel "
         "switches; an event key's rule wins over its category's.",
     )
-    muted_event_keys: list[str] = Field(default_factory=list)
+    muted_event_keys: list[MutedKey] = Field(default_factory=list)
     preferred_method: PreferredMethod = PreferredMethod.EMAIL
     reminder_minutes_before: Annotated[
         list[Annotated[int, Field(gt=0, le=60 * 24 * 60)]], Field(min_length=1, max_length=10)
@@ -103,29 +124,10 @@ class Preferences(_Strict):
     )
     max_reminders_per_day: Annotated[int, Field(ge=1, le=50)] = 10
     rate_limit: RateLimit | None = None
-    digests: dict[str, DigestSetting] = Field(
+    digests: dict[DigestCategory, DigestSetting] = Field(
         default_factory=dict, description="Digest setting per category."
     )
     timezone: str | None = Field(default=None, description="Overrides the recipient's timezone.")
-
-    @field_validator("rules")
-    @classmethod
-    def _rule_keys(cls, value: dict[str, ChannelSwitches]) -> dict[str, ChannelSwitches]:
-        for key in value:
-            _check_key(key, "rule key")
-        return value
-
-    @field_validator("muted_event_keys")
-    @classmethod
-    def _muted_keys(cls, value: list[str]) -> list[str]:
-        return [_check_key(key, "event key") for key in value]
-
-    @field_validator("digests")
-    @classmethod
-    def _digest_keys(cls, value: dict[str, DigestSetting]) -> dict[str, DigestSetting]:
-        for key in value:
-            _check_key(key, "digest category")
-        return value
 
     @field_validator("weekend_days")
     @classmethod
@@ -156,8 +158,15 @@ def is_known_timezone(name: str) -> bool:
     return name in _zones()
 
 
+def as_document(stored: Any) -> dict[str, Any]:
+    """A stored preferences document as a JSON object; anything else (an older version's
+    list or string, SQL NULL) holds no settings."""
+    return stored if isinstance(stored, dict) else {}
+
+
 def merge_overrides(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """Overlay `overrides` on `base`, recursing into objects (JSON merge patch without deletes)."""
+    """Overlay `overrides` on `base`, recursing into objects. Unlike a merge patch, a `null`
+    is a value here: a recipient's stored `"rate_limit": null` means "no rate limit"."""
     merged = dict(base)
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
@@ -167,7 +176,52 @@ def merge_overrides(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str
     return merged
 
 
-def effective_preferences(
-    defaults: dict[str, Any] | None, overrides: dict[str, Any] | None
-) -> Preferences:
-    return Preferences.model_validate(merge_overrides(defaults or {}, overrides or {}))
+@dataclass(frozen=True)
+class Resolved:
+    """A recipient's effective preferences, and the stored settings that had to be ignored
+    to make them valid (dotted paths, `defaults.` or `overrides.` first)."""
+
+    preferences: Preferences
+    ignored: tuple[str, ...] = ()
+
+
+_HERALD_DEFAULTS = Preferences().model_dump(mode="json")
+
+
+def resolve_preferences(defaults: Any, overrides: Any) -> Resolved:
+    """The tenant's defaults overlaid with the recipient's overrides. Total: whatever is
+    stored, the answer is valid preferences. A stored default at fault gives way to Herald's
+    own; a stored override at fault gives way to the tenant's default."""
+    try:  # the common case: what is stored is valid, and one validation says so
+        return Resolved(
+            Preferences.model_validate(
+                merge_overrides(as_document(defaults), as_document(overrides))
+            )
+        )
+    except ValidationError:
+        pass
+    base, bad_defaults = repaired(Preferences, defaults or {}, _HERALD_DEFAULTS)
+    effective, bad_overrides = repaired(
+        Preferences,
+        merge_overrides(base.model_dump(mode="json"), as_document(overrides)),
+        base.model_dump(mode="json"),
+    )
+    if overrides is not None and not isinstance(overrides, dict):
+        bad_overrides = [*bad_overrides, "(document)"]
+    return Resolved(
+        effective,
+        tuple(f"defaults.{p}" for p in bad_defaults)
+        + tuple(f"overrides.{p}" for p in bad_overrides),
+    )
+
+
+def effective_preferences(defaults: Any, overrides: Any) -> Preferences:
+    """The effective preferences planning and the API use; never raises (resolve_preferences)."""
+    return resolve_preferences(defaults, overrides).preferences
+
+
+def check_overrides(defaults: Any, overrides: dict[str, Any]) -> Preferences:
+    """The effective preferences `overrides` would give over the tenant's (resolved) defaults;
+    raises ValidationError, naming the override's field, when they would not be valid."""
+    base = repaired(Preferences, defaults or {}, _HERALD_DEFAULTS)[0].model_dump(mode="json")
+    return Preferences.model_validate(merge_overrides(base, overrides))

@@ -1,6 +1,9 @@
 """The refusals a use case can answer with. Each names the problem (and the field, when one
 is at fault); the API maps each kind to its HTTP status in one place (api/errors.py)."""
 
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
 
 class ServiceError(Exception):
     code = "error"
@@ -48,3 +51,15 @@ class Unavailable(ServiceError):
 def invalid_field(field: str, message: str) -> Invalid:
     """`send_at: is in the past`: the message starts with the field it is about."""
     return Invalid(f"{field}: {message}", field)
+
+
+def first_invalid_field(exc: ValidationError) -> Invalid:
+    """A model's first validation error as a refusal naming its field (`dnd.start`)."""
+    return invalid_field(*field_and_problem(exc.errors()[0]))
+
+
+def field_and_problem(error: ErrorDetails) -> tuple[str, str]:
+    """One of pydantic's errors as the field it names (pydantic's `[key]` marker, for a bad
+    dictionary key, left out) and the problem, in words."""
+    field = ".".join(str(part) for part in error["loc"] if part != "[key]") or "body"
+    return field, str(error["msg"]).removeprefix("Value error, ")

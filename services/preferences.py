@@ -1,9 +1,15 @@
 """Preferences: a recipient's own changes over the tenant's defaults, and those defaults.
 
+Stored preferences are always valid together: a recipient's change is checked over the
+tenant's defaults, and a defaults change that would make some recipient's stored changes
+invalid is refused, naming them. Reading is total besides (domain.preferences): a setting
+stored by an older version that no longer validates is ignored, and logged.
+
 A recipient's change reaches what is already under way: notifications waiting for them
 decide again at once, and an organizer's agenda Schedule follows its time, weekends and timezone.
 """
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -13,12 +19,19 @@ from temporalio.client import Client
 
 from config.settings import Settings
 from db import preferences as store
-from domain.preferences import Preferences, effective_preferences, merge_overrides
+from db.opt_outs import clear_suppressions
+from domain.merge_patch import merge_patch
+from domain.preferences import Preferences, as_document, check_overrides, resolve_preferences
 from domain.tenants import TenantIdentity
 from services.agendas import AGENDA_PREFERENCES, follow_preferences
-from services.errors import invalid_field
+from services.errors import field_and_problem, first_invalid_field, invalid_field
 from services.recipients import find_recipient
 from temporal_clients.notifications import notify_preferences_changed
+
+log = logging.getLogger("herald.preferences")
+
+# How many recipients a refused defaults change names (then "and N more").
+NAMED_RECIPIENTS = 10
 
 
 async def get_preferences(
@@ -26,9 +39,17 @@ async def get_preferences(
 ) -> Preferences:
     """The effective preferences: the tenant's defaults overlaid with the recipient's changes."""
     recipient = await find_recipient(session, tenant, external_id)
-    return _validated(
+    resolved = resolve_preferences(
         await store.tenant_defaults(session, tenant.id), recipient.preference_overrides
     )
+    if resolved.ignored:
+        log.warning(
+            "tenant %s recipient %r: stored preferences ignored as invalid: %s",
+            tenant.id,
+            external_id,
+            ", ".join(resolved.ignored),
+        )
+    return resolved.preferences
 
 
 async def replace_preferences(
@@ -40,7 +61,9 @@ async def replace_preferences(
     overrides: dict[str, Any],
 ) -> Preferences:
     """Replace the recipient's changes; fields left out follow the tenant's defaults."""
-    return await _store(session, temporal, settings, tenant, external_id, lambda current: overrides)
+    return await _store(
+        session, temporal, settings, tenant, external_id, overrides, lambda current: overrides
+    )
 
 
 async def patch_preferences(
@@ -51,28 +74,65 @@ async def patch_preferences(
     external_id: str,
     patch: dict[str, Any],
 ) -> Preferences:
-    """Change some fields (a JSON merge patch); the others keep their values."""
+    """Merge-patch the recipient's changes (RFC 7396): `null` removes a change, so the field
+    follows the tenant's default again; objects merge; arrays and values replace."""
     return await _store(
         session,
         temporal,
         settings,
         tenant,
         external_id,
-        lambda current: merge_overrides(current, patch),
+        patch,
+        lambda current: merge_patch(as_document(current), patch),
     )
 
 
 async def get_defaults(session: AsyncSession, tenant: TenantIdentity) -> Preferences:
-    return _validated(await store.tenant_defaults(session, tenant.id), {})
+    return resolve_preferences(await store.tenant_defaults(session, tenant.id), {}).preferences
 
 
 async def put_defaults(
     session: AsyncSession, tenant: TenantIdentity, defaults: dict[str, Any]
 ) -> Preferences:
-    effective = _validated(defaults, {})
+    """Replace the tenant's defaults, unless that would make a recipient's stored changes
+    invalid (a quiet-hours window of zero length once merged...): then 422, naming them."""
+    effective = _checked({}, defaults)
     async with session.begin():
+        current = await store.lock_tenant_defaults(session, tenant.id)
+        await _refuse_stranding(session, tenant, current, defaults)
         await store.save_tenant_defaults(session, tenant.id, defaults)
     return effective
+
+
+async def _refuse_stranding(
+    session: AsyncSession, tenant: TenantIdentity, current: Any, new: dict[str, Any]
+) -> None:
+    """Refuse `new` defaults under which some recipient's valid overrides turn invalid.
+    Overrides already invalid under the current defaults (an older version's) are not the
+    change's doing; reading ignores their faulty parts."""
+    affected: list[str] = []
+    first: ValidationError | None = None
+    async for external_id, overrides in store.recipients_with_overrides(session, tenant.id):
+        try:
+            check_overrides(new, as_document(overrides))
+        except ValidationError as exc:
+            try:
+                check_overrides(current, as_document(overrides))
+            except ValidationError:
+                continue
+            affected.append(external_id)
+            first = first or exc
+    if first is None:
+        return
+    field, problem = field_and_problem(first.errors()[0])
+    named = ", ".join(repr(e) for e in affected[:NAMED_RECIPIENTS])
+    more = len(affected) - NAMED_RECIPIENTS
+    raise invalid_field(
+        field,
+        f"these defaults would make the preferences of {len(affected)} recipient(s) invalid "
+        f"({problem}): {named}{f' and {more} more' if more > 0 else ''}; change or remove "
+        "their own setting first",
+    )
 
 
 async def _store(
@@ -81,15 +141,17 @@ async def _store(
     settings: Settings,
     tenant: TenantIdentity,
     external_id: str,
-    change: Callable[[dict[str, Any]], dict[str, Any]],
+    body: dict[str, Any],
+    change: Callable[[Any], dict[str, Any]],
 ) -> Preferences:
     async with session.begin():
         recipient = await find_recipient(session, tenant, external_id)
-        defaults = await store.tenant_defaults(session, tenant.id)
-        before = _validated(defaults, recipient.preference_overrides)
+        defaults = await store.tenant_defaults(session, tenant.id, for_change=True)
+        before = resolve_preferences(defaults, recipient.preference_overrides).preferences
         overrides = change(recipient.preference_overrides)
-        effective = _validated(defaults, overrides)
+        effective = _checked(defaults, overrides)
         await store.save_overrides(session, recipient.id, overrides)
+        await clear_suppressions(session, tenant.id, recipient.id, opted_in(body))
         waiting = await store.waiting_workflow_ids(session, tenant.id, recipient.id)
     await notify_preferences_changed(temporal, waiting)
     if any(getattr(before, name) != getattr(effective, name) for name in AGENDA_PREFERENCES):
@@ -97,10 +159,23 @@ async def _store(
     return effective
 
 
-def _validated(defaults: dict[str, Any], overrides: dict[str, Any]) -> Preferences:
+def opted_in(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (category, channel) pairs a preferences body switches on explicitly
+    (`{"rules": {"booking": {"email": true}}}`): re-subscribing the recipient's address."""
+    rules = body.get("rules")
+    if not isinstance(rules, dict):
+        return []
+    return [
+        (category, channel)
+        for category, switches in rules.items()
+        if isinstance(switches, dict)
+        for channel, on in switches.items()
+        if on is True
+    ]
+
+
+def _checked(defaults: Any, overrides: dict[str, Any]) -> Preferences:
     try:
-        return effective_preferences(defaults, overrides)
+        return check_overrides(defaults, overrides)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "preferences"
-        raise invalid_field(field, first["msg"].removeprefix("Value error, ")) from None
+        raise first_invalid_field(exc) from None

@@ -1,18 +1,23 @@
-"""Recipients: their contact details, created or replaced by the tenant's own id for them."""
+"""Recipients: their contact details, created or replaced by the tenant's own id for them, or
+changed field by field (a JSON merge patch)."""
 
+from typing import Any
+
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.schemas.notifications import RecipientFields, RecipientPublic
 from db.models import Recipient
 from db.recipients import get_recipient, upsert_recipient
+from domain.merge_patch import merge_patch
 from domain.tenants import TenantIdentity
-from services.errors import NotFound
+from services.errors import NotFound, first_invalid_field
 
 
 async def find_recipient(
-    session: AsyncSession, tenant: TenantIdentity, external_id: str
+    session: AsyncSession, tenant: TenantIdentity, external_id: str, *, for_update: bool = False
 ) -> Recipient:
-    recipient = await get_recipient(session, tenant.id, external_id)
+    recipient = await get_recipient(session, tenant.id, external_id, for_update=for_update)
     if recipient is None:
         raise NotFound(f"recipient {external_id!r} not found")
     return recipient
@@ -27,8 +32,30 @@ async def read_recipient(
 async def put_recipient(
     session: AsyncSession, tenant: TenantIdentity, external_id: str, fields: RecipientFields
 ) -> RecipientPublic:
-    """Create the recipient, or replace its contact details."""
+    """Create the recipient, or replace its contact details: a field left out takes its
+    default (no name, email or phone; UTC; en)."""
     async with session.begin():
+        recipient = await upsert_recipient(session, tenant.id, external_id, fields.model_dump())
+    return _public(recipient)
+
+
+async def patch_recipient(
+    session: AsyncSession, tenant: TenantIdentity, external_id: str, patch: dict[str, Any]
+) -> RecipientPublic:
+    """Change some contact details of an existing recipient (RFC 7396: `null` removes a
+    field, which then takes its default; fields left out keep their values). The result is
+    validated as a whole; when it is not valid nothing is written."""
+    async with session.begin():
+        current = await find_recipient(session, tenant, external_id, for_update=True)
+        document = {
+            name: getattr(current, name)
+            for name in RecipientFields.model_fields
+            if getattr(current, name) is not None
+        }
+        try:
+            fields = RecipientFields.model_validate(merge_patch(document, patch))
+        except ValidationError as exc:
+            raise first_invalid_field(exc) from None
         recipient = await upsert_recipient(session, tenant.id, external_id, fields.model_dump())
     return _public(recipient)
 

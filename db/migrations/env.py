@@ -7,6 +7,7 @@ from sqlalchemy import create_engine, pool
 
 import db.booking_models
 import db.policy_models
+import db.suppression_models
 import db.template_models
 import db.tracking_models  # noqa: F401  (registers the delivery-tracking tables and index)
 from db.models import Base

@@ -5,7 +5,8 @@ already sent are all arguments, so it can run inside a Temporal activity and be 
 with fresh counts, every time a deferred notification wakes up.
 
 Each channel goes through these checks; the first that holds the channel back decides:
-1. opt-outs: the event is muted, the channel or a rule is switched off (never bypassed);
+1. opt-outs: the address unsubscribed from the category (through any recipient), the event
+   is muted, the channel or a rule is switched off (never bypassed);
 2. the recipient has no address for the channel;
 3. the category's digest                     (skipped by an urgent notification that bypasses);
 4. weekend exclusion, then do-not-disturb    (skipped by an urgent notification that bypasses);
@@ -33,7 +34,7 @@ from domain.policy.inputs import (
 from domain.policy.time_rules import Hold, TimeRules
 from domain.policy.wallclock import require_aware
 from domain.preferences import DigestFrequency, Preferences, PreferredMethod
-from domain.types import Channel, Priority, event_category
+from domain.types import Channel, Priority, event_category, subscription_category
 
 _PREFERRED_CHANNELS = {
     PreferredMethod.EMAIL: (Channel.EMAIL,),
@@ -131,6 +132,20 @@ def _from_hold(channel: Channel, hold: Hold | None) -> ChannelDecision | None:
 
 
 def _opt_out(channel: Channel, s: _Situation) -> ChannelDecision | None:
+    return _own_opt_out(channel, s) or _unsubscribed_address(channel, s)
+
+
+def _unsubscribed_address(channel: Channel, s: _Situation) -> ChannelDecision | None:
+    """The address unsubscribed (through this recipient or another with the same address):
+    no rule of the recipient's own switches that back on."""
+    category = subscription_category(s.event_key)
+    if (channel, category) not in s.recipient.unsubscribed:
+        return None
+    reason = f"the recipient's {_ADDRESS_NAMES[channel]} is unsubscribed from {category}"
+    return ChannelDecision.suppress(channel, ReasonCode.UNSUBSCRIBED, reason)
+
+
+def _own_opt_out(channel: Channel, s: _Situation) -> ChannelDecision | None:
     prefs = s.preferences
     if s.event_key in prefs.muted_event_keys:
         reason = f"{s.event_key} is muted by the recipient"

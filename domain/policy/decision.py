@@ -26,6 +26,7 @@ class ReasonCode(StrEnum):
     EVENT_MUTED = "event_muted"
     CHANNEL_DISABLED = "channel_disabled"
     RULE_DISABLED = "rule_disabled"
+    UNSUBSCRIBED = "unsubscribed"  # the address, whichever recipient had it
     # suppressed: cannot or may not be sent
     NO_ADDRESS = "no_address"
     DND_DROP = "dnd_drop"

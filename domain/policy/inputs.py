@@ -31,6 +31,9 @@ class Recipient:
     addresses: Collection[Channel]  # channels the recipient has an address for
     timezone: str = "UTC"  # the recipient's zone; `preferences.timezone` overrides it
     locale: str | None = None  # BCP 47 (`ar-SA`), for the weekend when preferences set none
+    # (channel, category) pairs the recipient's address on that channel unsubscribed from,
+    # through this recipient or another with the same address: never sent, even if urgent.
+    unsubscribed: Collection[tuple[str, str]] = ()
 
     @property
     def zone(self) -> ZoneInfo:
