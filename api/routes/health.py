@@ -26,14 +26,19 @@ router = APIRouter(prefix="/v1/health", tags=["health"])
 async def health(request: Request, sessions: SessionsDep, temporal: TemporalDep) -> JSONResponse:
     """No key needed. Reads no table: a database ping and a Temporal call, each cut off after a
     second, and the answer is shared for a second between callers."""
-    report = await request.app.state.public_health.answer(sessions, temporal)
-    return JSONResponse(report, status_code=503 if report["status"] == "down" else 200)
+    return _answer(await request.app.state.public_health.answer(sessions, temporal))
 
 
 @router.get(
     "/details",
     response_model=dict[str, Any],
-    responses={503: {"description": "The database or Temporal is down"}},
+    responses={
+        404: {"description": "No METRICS_TOKEN is set: the route is off (`not_found`)."},
+        503: {
+            "description": "The database or Temporal is down: the same report, `status: down`.",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+    },
 )
 async def health_details(
     _: OperatorDep, sessions: SessionsDep, temporal: TemporalDep, settings: SettingsDep
@@ -41,5 +46,8 @@ async def health_details(
     """Database, Temporal (workers polling the task queue), providers (circuits, failure
     rates), alerts and the backlog across tenants. Needs `Authorization: Bearer
     <METRICS_TOKEN>`; 404 when no METRICS_TOKEN is set."""
-    report = await health_report(sessions, temporal, settings)
+    return _answer(await health_report(sessions, temporal, settings))
+
+
+def _answer(report: dict[str, Any]) -> JSONResponse:
     return JSONResponse(report, status_code=503 if report["status"] == "down" else 200)

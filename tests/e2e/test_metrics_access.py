@@ -199,3 +199,15 @@ def test_a_metrics_token_is_unset_when_empty_and_refused_when_short(monkeypatch)
     monkeypatch.setenv("METRICS_TOKEN", "a" * 16)
     token = Settings().metrics_token
     assert token is not None and token.get_secret_value() == "a" * 16
+
+
+async def test_the_openapi_document_says_who_may_read_which_health(stack):
+    paths = (await stack.api.get("/openapi.json")).json()["paths"]
+    public, details = paths["/v1/health"]["get"], paths["/v1/health/details"]["get"]
+    assert "security" not in public and "401" not in public["responses"]
+    assert public["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/HealthPublic"
+    )
+    assert details["security"] == [{"HTTPBearer": []}]
+    assert {"401", "404", "503"} <= set(details["responses"])
+    assert "/metrics" not in paths
