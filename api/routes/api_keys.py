@@ -33,7 +33,16 @@ async def create_api_key(
     return await api_keys.create_key(session, tenant, (body or ApiKeyCreate()).name)
 
 
-@router.delete("/{key_id}", response_model=ApiKeyPublic)
+@router.delete(
+    "/{key_id}",
+    response_model=ApiKeyPublic,
+    responses={
+        409: {
+            "description": "The key is the tenant's last active key (`last_api_key`): "
+            "revoke it with force=true, or create another first."
+        }
+    },
+)
 async def revoke_api_key(
     key_id: uuid.UUID,
     tenant: TenantDep,
@@ -47,7 +56,12 @@ async def revoke_api_key(
     return await api_keys.revoke_key(session, cache, tenant, key_id, force)
 
 
-@router.post("/{key_id}/rotate", response_model=ApiKeyRotation, status_code=201)
+@router.post(
+    "/{key_id}/rotate",
+    response_model=ApiKeyRotation,
+    status_code=201,
+    responses={409: {"description": "The key is already revoked or rotated (`api_key_revoked`)."}},
+)
 async def rotate_api_key(
     key_id: uuid.UUID,
     tenant: TenantDep,
