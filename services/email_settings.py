@@ -12,12 +12,7 @@ from services.errors import invalid_field
 
 
 async def email_settings(session: AsyncSession, tenant: TenantIdentity) -> EmailSettings:
-    identity = await load_email_identity(session, tenant.id)
-    return EmailSettings(
-        from_name=identity.from_name,
-        from_address=identity.from_address,
-        reply_to=identity.reply_to,
-    )
+    return _as_settings(await load_email_identity(session, tenant.id))
 
 
 async def save_email_settings(
@@ -39,6 +34,10 @@ async def save_email_settings(
         raise invalid_field(*problem)
     async with session.begin():
         await save_email_identity(session, tenant.id, identity)
+    return _as_settings(identity)
+
+
+def _as_settings(identity: EmailIdentity) -> EmailSettings:
     return EmailSettings(
         from_name=identity.from_name,
         from_address=identity.from_address,
