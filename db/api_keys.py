@@ -101,6 +101,7 @@ async def lock_unrevoked_keys(session: AsyncSession, tenant_id: uuid.UUID) -> li
     statement = (
         select(ApiKey.id)
         .where(ApiKey.tenant_id == tenant_id, ApiKey.revoked_at.is_(None))
+        .order_by(ApiKey.id)  # locked in one order by everyone: no deadlock between two
         .with_for_update()
     )
     return list((await session.scalars(statement)).all())
