@@ -13,6 +13,7 @@ from db import templates as store
 from db.template_models import NotificationTemplate
 from domain.templating import (
     DEFAULT_EMAIL_LAYOUT,
+    EmailLayout,
     Rendered,
     RenderedEmail,
     RenderedInApp,
@@ -20,12 +21,15 @@ from domain.templating import (
     TemplateError,
     TemplateIssue,
     TemplateRenderer,
+    TemplateSource,
+    TemplateValidationError,
     notification_variables,
     sample_context,
 )
 from domain.templating.compiled import is_blank
 from domain.templating.context import TEMPLATE_VERSION_KEY, TEST_SEND_KEY
 from domain.templating.fallbacks import fallback_text
+from domain.templating.render_thread import in_render_thread
 from domain.tenants import TenantIdentity
 from domain.types import Channel
 from services.errors import invalid_field
@@ -94,9 +98,25 @@ async def _render_current(
     source = store.current_source(template)
     email_layout = store.as_layout(layout) if layout else DEFAULT_EMAIL_LAYOUT
     values = _variables(sample_context(template.event_key) | context, template.locale)
+    try:
+        message, warnings, missing = await in_render_thread(
+            _render_preview, source, email_layout, values
+        )
+    except TemplateValidationError as error:  # stored before a check that now refuses it
+        raise invalid(error.issues) from None
+    except TemplateError as error:  # e.g. a loop over a value of the wrong type, or a limit
+        issue = TemplateIssue("context", None, f"the template cannot render it: {error}")
+        raise invalid([issue]) from None
+    return _Preview(template, message, warnings, missing)
+
+
+def _render_preview(
+    source: TemplateSource, layout: EmailLayout, values: dict[str, Any]
+) -> tuple[Rendered, list[str], list[str]]:
+    """Runs in the render thread: the message, its warnings and the required names missing."""
     missing = [name for name in source.required_placeholders if is_blank(values.get(name))]
     warnings = []
-    for name in sorted(PREVIEW_RENDERER.compiled(source, email_layout).variable_names):
+    for name in sorted(PREVIEW_RENDERER.compiled(source, layout).variable_names):
         if name in missing:
             warnings.append(f"{name}: required but missing, so a real send would fail")
         elif values.get(name) is None:
@@ -105,12 +125,7 @@ async def _render_current(
                 f"{fallback_text(name, source.fallbacks)!r}"
             )
     values |= {name: fallback_text(name, source.fallbacks) for name in missing}
-    try:
-        rendered = PREVIEW_RENDERER.render(source, values, email_layout)
-    except TemplateError as error:  # e.g. a loop over a value of the wrong type
-        issue = TemplateIssue("context", None, f"the template cannot render it: {error}")
-        raise invalid([issue]) from None
-    return _Preview(template, rendered, warnings, missing)
+    return PREVIEW_RENDERER.render(source, values, layout), warnings, missing
 
 
 class _Preview(NamedTuple):

@@ -4,6 +4,7 @@ new immutable version. Previewing and test sends are in services/template_previe
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,8 +29,11 @@ from domain.templating import (
     validate_layout,
     validate_template,
 )
+from domain.templating.render_thread import in_render_thread
 from domain.tenants import TenantIdentity
+from domain.types import Channel
 from services.errors import Conflict, Invalid, NotFound
+from services.pages import decode_cursor, page
 
 UNSAVED = "unsaved"  # the version id of content being validated before it has one
 
@@ -62,22 +66,31 @@ async def list_templates(
     session: AsyncSession,
     tenant: TenantIdentity,
     filters: TemplateFilter,
+    cursor: str | None,
     limit: int,
-    offset: int,
 ) -> TemplatesPublic:
-    """One page, most recently updated first, with the number of templates matching."""
-    rows, count = await store.list_templates(session, tenant.id, filters, limit, offset)
-    return TemplatesPublic(data=[TemplatePublic.model_validate(t) for t in rows], count=count)
+    """A page, most recently updated first (a template updated meanwhile moves to the front)."""
+    after = decode_cursor(cursor, datetime, uuid.UUID)
+    rows = await store.list_templates(session, tenant.id, filters, after, limit + 1)
+    shown, next_cursor = page(rows, limit, lambda t: (t.updated_at, t.id))
+    data = [TemplatePublic.model_validate(t) for t in shown]
+    return TemplatesPublic(data=data, next_cursor=next_cursor)
 
 
 async def list_versions(
-    session: AsyncSession, tenant: TenantIdentity, template_id: uuid.UUID
+    session: AsyncSession,
+    tenant: TenantIdentity,
+    template_id: uuid.UUID,
+    cursor: str | None,
+    limit: int,
 ) -> TemplateVersionsPublic:
-    """Every saved version, newest first."""
+    """A page of the saved versions, newest first."""
     template = await find_template(session, tenant, template_id)
-    rows = await store.list_versions(session, template.id)
-    data = [TemplateVersionPublic.model_validate(version) for version in rows]
-    return TemplateVersionsPublic(data=data, count=len(data))
+    before = decode_cursor(cursor, int)
+    rows = await store.list_versions(session, template.id, before[0] if before else None, limit + 1)
+    shown, next_cursor = page(rows, limit, lambda version: (version.version,))
+    data = [TemplateVersionPublic.model_validate(version) for version in shown]
+    return TemplateVersionsPublic(data=data, next_cursor=next_cursor)
 
 
 async def create_template(
@@ -85,7 +98,9 @@ async def create_template(
 ) -> TemplatePublic:
     """Validate and store a template as its version 1."""
     fields = body.model_dump()
-    _require_valid(fields, max_sms_segments)
+    async with session.begin():
+        layout = await _layout_for(session, tenant, fields["channel"])
+    await _require_valid(fields, layout, max_sms_segments)
     async with session.begin():
         with _conflicts_refused():
             template = await store.create_template(session, tenant.id, fields)
@@ -104,7 +119,9 @@ async def update_template(
     async with session.begin():
         template = await find_template(session, tenant, template_id)
         current = {column: getattr(template, column) for column in _FIELDS}
-        _require_valid(current | changes, max_sms_segments)
+        fields = current | changes
+        layout = await _layout_for(session, tenant, fields["channel"])
+        await _require_valid(fields, layout, max_sms_segments)
         with _conflicts_refused():
             template = await store.update_template(session, template, changes)
     return TemplatePublic.model_validate(template)
@@ -132,7 +149,7 @@ async def get_layout(session: AsyncSession, tenant: TenantIdentity) -> LayoutPub
 
 
 async def put_layout(session: AsyncSession, tenant: TenantIdentity, html: str) -> LayoutPublic:
-    issues = validate_layout(EmailLayout(version_id=UNSAVED, html=html))
+    issues = await in_render_thread(validate_layout, EmailLayout(version_id=UNSAVED, html=html))
     if issues:
         raise invalid(issues)
     async with session.begin():
@@ -157,14 +174,29 @@ def _layout_public(layout: TenantEmailLayout) -> LayoutPublic:
 _FIELDS = ("event_key", "channel", *store.VERSIONED_COLUMNS, "is_active", "is_default")
 
 
-def _require_valid(fields: dict[str, Any], max_sms_segments: int) -> None:
-    # The tenant layout is checked when it is saved; a template is checked on its own.
+async def _layout_for(
+    session: AsyncSession, tenant: TenantIdentity, channel: str
+) -> EmailLayout | None:
+    """The layout an email template is sent in: the tenant's current one, or Herald's."""
+    if channel != Channel.EMAIL:
+        return None
+    stored = await store.get_layout(session, tenant.id)
+    return store.as_layout(stored) if stored else DEFAULT_EMAIL_LAYOUT
+
+
+async def _require_valid(
+    fields: dict[str, Any], layout: EmailLayout | None, max_sms_segments: int
+) -> None:
+    """Every field compiled (an email inside `layout`) and rendered once with sample data
+    within the render budget, in the render thread: a 422 naming the field otherwise."""
     source = TemplateSource(
         version_id=UNSAVED,
         **{name: fields[name] for name in ("event_key", "channel")},
         **{name: fields[name] for name in store.VERSIONED_COLUMNS},
     )
-    issues = validate_template(source, max_sms_segments=max_sms_segments)
+    issues = await in_render_thread(
+        validate_template, source, layout, max_sms_segments=max_sms_segments
+    )
     if issues:
         raise invalid(issues)
 

@@ -4,7 +4,20 @@ Every error here is permanent: retrying the same template with the same
 context fails the same way, so callers must not retry them.
 """
 
+import re
 from dataclasses import dataclass
+
+# `<built-in method upper of str object at 0x7f...>`, `<Foo object at 0x...>`: innermost first.
+_REPR_WITH_ADDRESS = re.compile(r"<[^<>]*\bat 0x[0-9a-fA-F]+>")
+_ADDRESS = re.compile(r"\bat 0x[0-9a-fA-F]+")
+
+
+def public_message(message: str) -> str:
+    """`message` without Python object reprs or memory addresses, fit to show a tenant."""
+    previous = None
+    while previous != message:
+        previous, message = message, _REPR_WITH_ADDRESS.sub("<object>", message)
+    return _ADDRESS.sub("", message)
 
 
 @dataclass(frozen=True)
@@ -47,8 +60,13 @@ class TemplateRenderError(TemplateError):
 
     def __init__(self, field: str, message: str):
         self.field = field
+        self.detail = message
         super().__init__(f"{field}: {message}")
 
 
 class TemplateSecurityError(TemplateRenderError):
     """The sandbox stopped the template from reaching something it must not."""
+
+
+class TemplateLimitError(TemplateSecurityError):
+    """The template went past a limit: time, number size, built size, loops or output."""

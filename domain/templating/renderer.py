@@ -40,7 +40,10 @@ class TemplateRenderer:
         context: Mapping[str, Any],
         layout: EmailLayout | None = None,
     ) -> Rendered:
-        """Raises MissingPlaceholdersError, TemplateValidationError or TemplateRenderError."""
+        """Raises MissingPlaceholdersError, TemplateValidationError or TemplateRenderError.
+
+        Compiling (once per version) and rendering each have a time budget (budget.py); call
+        it through render_thread.in_render_thread from async code."""
         fields = self.compiled(source, layout).render_fields(context)
         return _assemble(source.channel, fields)
 

@@ -2,7 +2,9 @@
 
 Static validation (static_checks.py) refuses hostile templates before they are
 saved; this module is the second line: even a template that skipped validation
-cannot reach Python internals, load files or exhaust memory and CPU.
+cannot reach Python internals, load files or exhaust memory and CPU. Every hook
+below asks the render's budget (budget.py) whether its time is up, and bounds
+what it builds (sizes.py) before building it.
 """
 
 import functools
@@ -11,7 +13,7 @@ from itertools import islice
 from types import CodeType
 from typing import Any, Literal, NoReturn, TypeVar, cast, overload
 
-from jinja2 import Template, nodes, pass_context, pass_eval_context
+from jinja2 import Template, nodes, pass_context, pass_environment, pass_eval_context
 from jinja2.exceptions import SecurityError
 from jinja2.exceptions import TemplateError as JinjaTemplateError
 from jinja2.filters import FILTERS as DEFAULT_FILTERS
@@ -20,15 +22,29 @@ from jinja2.nodes import EvalContext
 from jinja2.runtime import Context, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from domain.templating.budget import LimitExceeded, check_time
 from domain.templating.codegen import LimitedCodeGenerator
-from domain.templating.errors import TemplateRenderError, TemplateSecurityError
+from domain.templating.errors import (
+    TemplateLimitError,
+    TemplateRenderError,
+    TemplateSecurityError,
+    public_message,
+)
 from domain.templating.fallbacks import FallbackUndefined
+from domain.templating.sizes import (
+    MAX_BUILT_LENGTH,
+    require_built,
+    require_int,
+    require_repetition,
+    require_total,
+)
 
 MAX_RANGE = 1_000  # items one range() may produce
-MAX_BUILT_LENGTH = 100_000  # characters or items one `*`, `+`, `~` or filter may produce
 MAX_LOOP_ITERATIONS = 10_000  # loop iterations in one render, all loops together
 MAX_OUTPUT_CHARS = 1_000_000  # characters one render (all fields) may produce
-_BATCH = 256  # output chunks taken at a time (see _join_bounded)
+# Output chunks taken at a time: C speed per batch, yet a runaway template is stopped
+# within one batch of passing the limit (a chunk is at most one value or one piece of text).
+_BATCH = 32
 
 # Filters that cannot reach internals nor blow up memory. Left out on purpose:
 # attr (attribute access by string), format/center/indent/wordwrap/replace
@@ -59,7 +75,7 @@ _Item = TypeVar("_Item")
 def bounded_range(*args: int) -> range:
     numbers = range(*args)
     if len(numbers) > MAX_RANGE:
-        raise SecurityError(f"range() may produce at most {MAX_RANGE} items")
+        raise LimitExceeded(f"range() may produce at most {MAX_RANGE} items")
     return numbers
 
 
@@ -69,35 +85,88 @@ def bounded_join(
 ) -> str:
     if attribute is not None:
         value = map(make_attrgetter(eval_ctx.environment, attribute), value)
-    items = list(value)
-    separator_total = len(str(d)) * max(len(items) - 1, 0)
-    if separator_total + sum(len(str(item)) for item in items) > MAX_BUILT_LENGTH:
-        raise SecurityError(f"join() may produce at most {MAX_BUILT_LENGTH} characters")
+    items = _materialized(value, "join()")
+    require_total((str(d) * max(len(items) - 1, 0), *items), "join()")
     # do_join's async-variant decorator hides its type; in these sync environments it returns str.
     return cast(str, do_join(eval_ctx, items, d))
+
+
+@pass_environment
+def bounded_sum(
+    environment: ImmutableSandboxedEnvironment,
+    iterable: Iterable[Any],
+    attribute: str | int | None = None,
+    start: int | float = 0,
+) -> Any:
+    # Summing lists or tuples (`start=[]`) copies the total at every step: quadratic.
+    if not isinstance(start, int | float):
+        raise SecurityError("sum() adds numbers only")
+    return DEFAULT_FILTERS["sum"](environment, iterable, attribute, start)
+
+
+def _counted(function: Callable[..., Any]) -> Callable[..., Any]:
+    """batch and slice: the count of rows (or of fill items) is bounded before they are made."""
+
+    @functools.wraps(function)
+    def bounded(value: Any, count: int, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(count, int) and count > MAX_BUILT_LENGTH:
+            name = function.__name__.removeprefix("do_")
+            raise LimitExceeded(f"{name}() takes a count of at most {MAX_BUILT_LENGTH}")
+        return function(value, count, *args, **kwargs)
+
+    return bounded
 
 
 @pass_context
 def count_loop_iterations(context: Context, iterable: Iterable[_Item]) -> Iterator[_Item]:
     """Wraps every `{% for %}` iterable (see HeraldSandbox.compile).
 
-    Each iteration spends the render's loop budget, so nested loops cannot spin forever."""
+    Each iteration spends the render's loop budget and checks its time, so nested
+    loops can neither spin forever nor run past the render's deadline."""
     budget = context.resolve_or_missing(LOOP_BUDGET_KEY)
     for item in iterable:
         budget[0] -= 1
         if budget[0] < 0:
-            raise SecurityError(f"loops may run at most {MAX_LOOP_ITERATIONS} times per render")
+            raise LimitExceeded(f"loops may run at most {MAX_LOOP_ITERATIONS} times per render")
+        check_time()
         yield item
 
 
+class SafeCallable:
+    """A function or method a template may call, printed without its repr's memory address.
+
+    `{{ name.upper }}` (not called) or `{{ range ~ '' }}` would otherwise print
+    `<built-in method upper of str object at 0x7f...>`."""
+
+    __slots__ = ("function", "name")
+
+    def __init__(self, function: Callable[..., Any], name: str):
+        self.function, self.name = function, name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.function(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<function {self.name}>"
+
+    __str__ = __repr__
+
+
+def _callable_shown_safely(value: Any, name: str) -> Any:
+    if callable(value) and not isinstance(value, Undefined | SafeCallable):
+        return SafeCallable(value, name)
+    return value
+
+
 class HeraldSandbox(ImmutableSandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**", "%", "+"})
+    # "-" too: subtracting a negative number grows it like "+".
+    intercepted_binops = frozenset({"*", "**", "%", "+", "-"})
     code_generator_class = LimitedCodeGenerator
 
     @staticmethod
     def check_concat(pieces: tuple[Any, ...]) -> tuple[Any, ...]:
         """Called by compiled `~` expressions before joining (see codegen.py)."""
-        _check_built_length(pieces, "'~'")
+        require_total(pieces, "'~'")
         return pieces
 
     @overload
@@ -158,51 +227,69 @@ class HeraldSandbox(ImmutableSandboxedEnvironment):
         # FallbackUndefined it would print "N/A" instead. Fail right here.
         raise SecurityError(f"access to {attribute!r} of a {type(obj).__name__} is not allowed")
 
-    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        check_time()
+        return _callable_shown_safely(super().getattr(obj, attribute), attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        check_time()
+        return _callable_shown_safely(super().getitem(obj, argument), str(argument)[:40])
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        check_time()
+        if not __self.is_safe_callable(__obj):
+            raise SecurityError(f"a {type(__obj).__name__} cannot be called")
+        result = __context.call(__obj, *args, **kwargs)
+        if not isinstance(result, range | Undefined):  # str.split, dict.items()...
+            require_built(_materialized(result, "a call"), "a call")
+        return result
+
+    def call_binop(
+        self, context: Context | EvalContext, operator: str, left: Any, right: Any
+    ) -> Any:
+        # Also called while compiling, to fold constant expressions: the same limits apply.
+        check_time()
         if operator == "**":
             raise SecurityError("the ** operator is not allowed")
         if operator == "%" and isinstance(left, str):
             raise SecurityError("%-formatting of strings is not allowed")
         if operator == "*":
-            _check_repetition(left, right)
-        if operator == "+" and isinstance(left, str | list | tuple):
-            _check_built_length((left, right), "'+'")
-        return super().call_binop(context, operator, left, right)
+            require_repetition(left, right)
+        elif operator == "+" and isinstance(left, str | list | tuple):
+            require_total((left, right), "'+'")
+        result = self.binop_table[operator](left, right)
+        if isinstance(result, int):
+            require_int(result, f"'{operator}'")
+        return result
 
 
 def _is_budgeted(iterable: nodes.Node) -> bool:
     return isinstance(iterable, nodes.Filter) and iterable.name == LOOP_BUDGET_FILTER
 
 
-def _check_repetition(left: Any, right: Any) -> None:
-    for sequence, times in ((left, right), (right, left)):
-        repeats = isinstance(sequence, str | list | tuple) and isinstance(times, int)
-        if repeats and _built_length(sequence) * times > MAX_BUILT_LENGTH:
-            raise SecurityError(f"'*' may produce at most {MAX_BUILT_LENGTH} items")
-
-
-def _check_built_length(pieces: Iterable[Any], operation: str) -> None:
-    if sum(map(_built_length, pieces)) > MAX_BUILT_LENGTH:
-        raise SecurityError(f"{operation} may produce at most {MAX_BUILT_LENGTH} characters")
-
-
-def _built_length(value: object) -> int:
-    """Roughly how long `value` prints: lists count their strings' characters."""
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, list | tuple):
-        return sum(len(item) if isinstance(item, str) else 1 for item in value)
-    return 1
+def _materialized(value: Any, operation: str) -> Any:
+    """An iterator as a list (of bounded length); anything else as it is."""
+    if not isinstance(value, Iterator):
+        return value
+    items = list(islice(value, MAX_BUILT_LENGTH + 1))
+    if len(items) > MAX_BUILT_LENGTH:
+        raise LimitExceeded(f"{operation} may produce at most {MAX_BUILT_LENGTH} items")
+    return items
 
 
 def _bounded_filter(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Refuse a filter result too long to have come from reasonable input (e.g. chained escapes)."""
+    """A filter that checks the time first, and whose result is bounded and counted.
+
+    Lazy results (map, select, batch...) are made into lists here: bounded, counted, and
+    printed as data rather than as `<generator object ... at 0x...>`."""
 
     @functools.wraps(function)
     def bounded(*args: Any, **kwargs: Any) -> Any:
+        check_time()
         result = function(*args, **kwargs)
-        if isinstance(result, str | list | tuple) and _built_length(result) > MAX_BUILT_LENGTH:
-            raise SecurityError(f"a filter may produce at most {MAX_BUILT_LENGTH} characters")
+        if type(result) is not str:  # the common case, counted by require_built as well
+            result = _materialized(result, "a filter")
+        require_built(result, "a filter")
         return result
 
     return bounded
@@ -210,10 +297,14 @@ def _bounded_filter(function: Callable[..., Any]) -> Callable[..., Any]:
 
 def _create_environment(autoescape: bool) -> HeraldSandbox:
     environment = HeraldSandbox(autoescape=autoescape, undefined=FallbackUndefined)
-    environment.globals = {"range": bounded_range}
-    environment.filters = {
-        name: _bounded_filter(DEFAULT_FILTERS[name]) for name in SAFE_FILTER_NAMES - {"join"}
+    environment.globals = {"range": SafeCallable(bounded_range, "range")}
+    filters = {name: DEFAULT_FILTERS[name] for name in SAFE_FILTER_NAMES}
+    filters |= {
+        "sum": bounded_sum,
+        "batch": _counted(DEFAULT_FILTERS["batch"]),
+        "slice": _counted(DEFAULT_FILTERS["slice"]),
     }
+    environment.filters = {name: _bounded_filter(f) for name, f in filters.items()}
     environment.filters["join"] = bounded_join
     environment.filters[LOOP_BUDGET_FILTER] = count_loop_iterations
     return environment
@@ -238,7 +329,7 @@ def render_blocks(
     """Render the block of each field (the whole template if it has no blocks) in one context.
 
     `values` (see add_render_globals) is used as the context as-is, without a copy.
-    Failures become domain errors naming the field.
+    Failures become domain errors naming the field, whose messages show no Python reprs.
     """
     context = template.new_context(values, shared=True)
     rendered: dict[str, str] = {}
@@ -248,30 +339,37 @@ def render_blocks(
         chunks = block(context) if block else template.root_render_func(context)
         try:
             rendered[field] = text = _join_bounded(chunks, MAX_OUTPUT_CHARS - size)
-        except SecurityError as error:
-            raise TemplateSecurityError(field, str(error)) from None
-        except JinjaTemplateError as error:
-            raise TemplateRenderError(field, str(error)) from None
-        except (TypeError, ValueError, LookupError, ArithmeticError, RecursionError) as error:
-            raise TemplateRenderError(field, f"{type(error).__name__}: {error}") from None
+        except Exception as error:
+            raise as_template_error(field, error) from None
         size += len(text)
     return rendered
 
 
+def as_template_error(field: str, error: Exception) -> TemplateRenderError:
+    """The domain error for a failure of `field`'s template code (or of its data)."""
+    if isinstance(error, LimitExceeded):
+        return TemplateLimitError(field, public_message(str(error)))
+    if isinstance(error, SecurityError):
+        return TemplateSecurityError(field, public_message(str(error)))
+    if isinstance(error, RecursionError | MemoryError):
+        return TemplateLimitError(field, "nested too deeply or too large to render")
+    if isinstance(error, JinjaTemplateError):  # e.g. an undefined value used in arithmetic
+        return TemplateRenderError(field, public_message(str(error)))
+    return TemplateRenderError(field, public_message(f"{type(error).__name__}: {error}"))
+
+
 def _join_bounded(chunks: Iterator[str], limit: int) -> str:
-    # Take the output in batches: C speed per chunk, yet a runaway template is
-    # stopped within one batch of passing the limit. Most fields fit one batch.
+    # The output is counted batch by batch and refused before it is joined: never more
+    # than one batch past the limit is held. Time is checked before each further batch.
     parts = list(islice(chunks, _BATCH))
-    counted = 0
-    while len(parts) % _BATCH == 0 and parts:
-        counted += sum(map(len, parts[-_BATCH:]))
-        if counted > limit:
-            break
+    size = sum(map(len, parts))
+    while size <= limit and len(parts) % _BATCH == 0:
+        check_time()
         batch = list(islice(chunks, _BATCH))
         if not batch:
             break
+        size += sum(map(len, batch))
         parts += batch
-    text = "".join(parts)
-    if len(text) > limit:
-        raise SecurityError(f"output exceeds {MAX_OUTPUT_CHARS} characters")
-    return text
+    if size > limit:
+        raise LimitExceeded(f"output exceeds {MAX_OUTPUT_CHARS} characters")
+    return "".join(parts)

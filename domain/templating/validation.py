@@ -1,14 +1,31 @@
-"""Checks run when a template or layout is saved, so that bad ones never reach a render."""
+"""Checks run when a template or layout is saved, so that bad ones never reach a render.
 
-from domain.templating.compiled import CompiledTemplate, template_issues
-from domain.templating.errors import TemplateError, TemplateIssue, TemplateValidationError
-from domain.templating.layout import layout_issues
+Every field is parsed and checked (static_checks.py), compiled (with the layout, for email),
+and rendered once with the event's sample data within the render budget: a template that
+cannot compile, or that goes past a limit with typical data, is refused with its field named.
+"""
+
+from jinja2 import meta
+
+from domain.templating.compiled import CompiledTemplate, environment_for, template_issues
+from domain.templating.errors import (
+    TemplateError,
+    TemplateIssue,
+    TemplateRenderError,
+    TemplateSecurityError,
+    TemplateValidationError,
+)
+from domain.templating.layout import LAYOUT_FIELD, layout_issues
 from domain.templating.model import EmailLayout, TemplateSource
 from domain.templating.sms import sms_segments
 from domain.templating.variables import sample_context
 from domain.types import Channel
 
 DEFAULT_MAX_SMS_SEGMENTS = 3
+# What a layout is checked with: a body that adds nothing of its own.
+_LAYOUT_PROBE = TemplateSource(
+    "layout-probe", "layout", "booking.confirmation", Channel.EMAIL, subject="-", html_body="-"
+)
 
 
 def validate_template(
@@ -21,14 +38,44 @@ def validate_template(
     issues = template_issues(source, layout)
     if issues:
         return issues
+    try:
+        compiled = CompiledTemplate(source, layout)
+    except TemplateValidationError as error:
+        return error.issues
     issues = _unused_placeholder_issues(source)
+    try:
+        # Measured on the sample data of the event: real messages vary, but a template
+        # that is too long or too costly with typical values will be so in production.
+        fields = compiled.render_fields(sample_context(source.event_key), check_required=False)
+    except TemplateSecurityError as error:  # a limit (time, size, loops) or an unsafe access
+        return [*issues, _render_issue(error)]
+    except TemplateRenderError as error:
+        # Other failures depend on the data (a real context may well have what the sample
+        # lacks); an SMS body is measured on the sample, so it must render with it.
+        if source.channel == Channel.SMS:
+            return [*issues, _render_issue(error)]
+        return issues
     if source.channel == Channel.SMS:
-        issues += _sms_length_issues(source, max_sms_segments)
+        issues += _sms_length_issues(fields["body"], max_sms_segments)
     return issues
 
 
 def validate_layout(layout: EmailLayout) -> list[TemplateIssue]:
-    return layout_issues(layout.html)
+    """Syntax, security, the `{{ content }}` slot, and that it compiles and renders in budget."""
+    issues = layout_issues(layout.html)
+    if issues:
+        return issues
+    try:
+        CompiledTemplate(_LAYOUT_PROBE, layout).render_fields(
+            sample_context(_LAYOUT_PROBE.event_key), check_required=False
+        )
+    except TemplateValidationError as error:
+        return [TemplateIssue(LAYOUT_FIELD, issue.line, issue.message) for issue in error.issues]
+    except TemplateSecurityError as error:
+        return [TemplateIssue(LAYOUT_FIELD, None, _render_issue(error).message)]
+    except TemplateError:
+        pass  # depends on the data, as for templates
+    return []
 
 
 def require_valid_template(
@@ -45,11 +92,17 @@ def require_valid_layout(layout: EmailLayout) -> None:
         raise TemplateValidationError(issues)
 
 
+def _render_issue(error: TemplateRenderError) -> TemplateIssue:
+    return TemplateIssue(error.field, None, f"does not render with sample data: {error.detail}")
+
+
 def _unused_placeholder_issues(source: TemplateSource) -> list[TemplateIssue]:
     # Requiring a variable the template never shows would fail sends for nothing.
     if not source.required_placeholders:
         return []
-    used = set(CompiledTemplate(source).variable_names)
+    used: set[str] = set()
+    for field, text in source.field_sources().items():
+        used |= meta.find_undeclared_variables(environment_for(field).parse(text))
     unused = [name for name in source.required_placeholders if name not in used]
     if not unused:
         return []
@@ -57,15 +110,8 @@ def _unused_placeholder_issues(source: TemplateSource) -> list[TemplateIssue]:
                           + ", ".join(unused))]  # fmt: skip
 
 
-def _sms_length_issues(source: TemplateSource, max_segments: int) -> list[TemplateIssue]:
-    # Measured on the sample data of the event: real messages vary, but a template
-    # that is too long with typical values will be too long in production.
-    context = sample_context(source.event_key)
-    try:
-        fields = CompiledTemplate(source).render_fields(context, check_required=False)
-    except TemplateError as error:
-        return [TemplateIssue("body", None, f"does not render with sample data: {error}")]
-    info = sms_segments(fields["body"].strip())
+def _sms_length_issues(body: str, max_segments: int) -> list[TemplateIssue]:
+    info = sms_segments(body.strip())
     if info.segments <= max_segments:
         return []
     message = f"SMS body is {info.segments} segments ({info.encoding}); the limit is {max_segments}"
