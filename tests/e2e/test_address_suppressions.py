@@ -1,0 +1,135 @@
+"""Unsubscribe follows the address: once an address unsubscribes from a category through one
+recipient, no recipient of the tenant with that address gets the category on that channel;
+opting back in through the preferences API lifts it; other tenants are not affected."""
+
+import asyncio
+import uuid
+
+from sqlalchemy import select
+
+from db.models import Recipient
+from domain.unsubscribe import Unsubscribe, sign
+from tests.conftest import new_tenant
+
+
+def new_id() -> str:
+    return f"user-{uuid.uuid4().hex[:8]}"
+
+
+async def recipient(api, email: str, phone: str | None = None) -> str:
+    external_id = new_id()
+    response = await api.put(f"/v1/recipients/{external_id}", json={"email": email, "phone": phone})
+    assert response.status_code == 200, response.text
+    return external_id
+
+
+async def unsubscribe(stack, sessions, external_id: str, category: str, channel: str = "email"):
+    async with sessions() as session:
+        recipient_id = await session.scalar(
+            select(Recipient.id).where(
+                Recipient.tenant_id == stack.tenant_id, Recipient.external_id == external_id
+            )
+        )
+    token = sign(
+        stack.settings.signing_key(),
+        Unsubscribe(str(stack.tenant_id), str(recipient_id), category, channel),
+    )
+    response = await stack.api.post(
+        f"/v1/unsubscribe/{token}",
+        headers={"Authorization": ""},
+        data={"List-Unsubscribe": "One-Click"},
+    )
+    assert response.status_code == 200, response.text
+
+
+async def send(stack, external_id: str, event_key: str, channel: str = "email", api=None) -> str:
+    response = await (api or stack.api).post(
+        "/v1/notifications",
+        json={
+            "recipient": {"external_id": external_id},
+            "event_key": event_key,
+            "channels": [channel],
+            "context": {"subject": "Hello", "message": "Hello"},
+        },
+    )
+    assert response.status_code == 202, response.text
+    return response.json()["id"]
+
+
+async def outcome(stack, notification_id: str) -> tuple[str, str | None]:
+    done = await stack.wait_for_status(notification_id, "sent", "delivered", "suppressed", "failed")
+    [delivery] = done["deliveries"]
+    return delivery["status"], delivery["status_reason"]
+
+
+async def test_an_unsubscribe_through_one_recipient_holds_for_every_recipient_of_the_address(
+    stack, sessions, smtp
+):
+    address = f"ada-{uuid.uuid4().hex[:6]}@example.com"
+    # The same address however it is spelt: trimmed and case-insensitive.
+    ada = await recipient(stack.api, address, phone="+14155550123")
+    other = await recipient(
+        stack.api, f"  {address.upper()} ".replace("@EXAMPLE.COM", "@example.com")
+    )
+    await unsubscribe(stack, sessions, ada, "booking")
+
+    status, reason = await outcome(stack, await send(stack, other, "booking.reminder"))
+    assert status == "suppressed"
+    assert reason == "unsubscribed: the recipient's email address is unsubscribed from booking"
+    # Other categories still go by email; the category still goes by SMS.
+    assert (await outcome(stack, await send(stack, other, "payment.receipt")))[0] == "sent"
+    assert (await outcome(stack, await send(stack, ada, "booking.reminder", "sms")))[0] == "sent"
+
+    # The other recipient opts back in through the preferences API: the address is lifted.
+    response = await stack.api.patch(
+        f"/v1/recipients/{other}/preferences", json={"rules": {"booking": {"email": True}}}
+    )
+    assert response.status_code == 200, response.text
+    assert (await outcome(stack, await send(stack, other, "booking.reminder")))[0] == "sent"
+    # The recipient who clicked keeps their own opt-out.
+    status, reason = await outcome(stack, await send(stack, ada, "booking.reminder"))
+    assert status == "suppressed" and reason.startswith("rule_disabled:")
+
+
+async def test_a_waiting_notification_of_the_address_is_suppressed_when_it_wakes(stack, sessions):
+    address = f"ada-{uuid.uuid4().hex[:6]}@example.com"
+    ada, other = await recipient(stack.api, address), await recipient(stack.api, address)
+    # Quiet hours all day long (but one minute) for the other recipient: the notification waits.
+    response = await stack.api.put(
+        f"/v1/recipients/{other}/preferences",
+        json={"dnd": {"enabled": True, "start": "00:00", "end": "23:59"}, "timezone": "UTC"},
+    )
+    assert response.status_code == 200
+    waiting = await send(stack, other, "booking.reminder")
+    await stack.wait_for_status(waiting, "deferred")
+    await unsubscribe(stack, sessions, ada, "booking")
+    # Lifting the quiet hours wakes it; it decides again and the address is unsubscribed.
+    await stack.api.patch(f"/v1/recipients/{other}/preferences", json={"dnd": None})
+    status, reason = await outcome(stack, waiting)
+    assert status == "suppressed" and reason.startswith("unsubscribed:")
+
+
+async def test_internationalised_domains_are_one_address(stack, sessions):
+    ada = await recipient(stack.api, f"ada-{uuid.uuid4().hex[:4]}@xn--bcher-kva.de")
+    local = (await stack.api.get(f"/v1/recipients/{ada}")).json()["email"].split("@")[0]
+    other = await recipient(stack.api, f"{local.upper()}@BÜCHER.de")
+    await unsubscribe(stack, sessions, ada, "booking")
+    status, _ = await outcome(stack, await send(stack, other, "booking.reminder"))
+    assert status == "suppressed"
+
+
+async def test_other_tenants_are_not_affected(stack, sessions):
+    address = f"ada-{uuid.uuid4().hex[:6]}@example.com"
+    ada = await recipient(stack.api, address)
+    await unsubscribe(stack, sessions, ada, "booking")
+    _, other_key = await new_tenant(sessions, "Other")
+    async with await stack.as_tenant(other_key) as other_api:
+        theirs = await recipient(other_api, address)
+        notification_id = await send(stack, theirs, "booking.reminder", api=other_api)
+        done = await stack.notification(notification_id, key=other_key)
+        for _ in range(200):
+            if done["status"] in ("sent", "delivered", "suppressed", "failed"):
+                break
+            await asyncio.sleep(0.1)
+            done = await stack.notification(notification_id, key=other_key)
+        assert done["deliveries"][0]["status"] in ("sent", "delivered"), done
