@@ -30,6 +30,7 @@ from config.providers import build_providers
 from config.settings import Settings
 from db.session import create_engine, session_factory
 from observability.tracing import tracing_interceptors
+from temporal_clients.payload_codec import data_converter
 from workflows.agenda import DailyAgendaWorkflow
 from workflows.booking import BookingWorkflow
 from workflows.digest import DigestWorkflow
@@ -150,9 +151,11 @@ async def connect_temporal(settings: Settings, sdk_metrics: bool = True) -> Clie
     """The process's one Temporal client, with tracing when configured, and the SDK's metrics
     when configured and asked for: a worker process serves them on TEMPORAL_METRICS_BIND; an
     API process does not (two processes on one host cannot bind that address)."""
+    keys = settings.payload_encryption_keys
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
+        data_converter=data_converter(keys.get_secret_value() if keys else None),
         interceptors=tracing_interceptors(settings),
         runtime=temporal_runtime(settings) if sdk_metrics else None,
     )

@@ -3,6 +3,7 @@
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from temporalio.client import Client
 
@@ -11,6 +12,7 @@ from api.middleware import BodySizeLimit, RequestMetrics
 from api.openapi import install_openapi, operation_id
 from api.routes import (
     api_keys,
+    codec,
     deliveries,
     email_settings,
     health,
@@ -72,9 +74,9 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         version="0.1.0",
         description="Notifications as durable Temporal workflows.",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
         # Every route: no NUL, lone surrogate, NaN or out-of-range integer reaches it.
         dependencies=[Depends(refuse_unstorable_input)],
-        generate_unique_id_function=operation_id,
     )
     app.add_middleware(
         BodySizeLimit,
@@ -82,6 +84,14 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         webhook_max_bytes=settings.webhook_max_request_bytes,
     )
     app.add_middleware(RequestMetrics)
+    if settings.codec_cors_origins:  # the Temporal Web UI calls the codec from the browser
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=[o.strip() for o in settings.codec_cors_origins.split(",") if o.strip()],
+            allow_methods=["POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Namespace"],
+            allow_credentials=True,
+        )
     install_error_handlers(app)
     install_openapi(app)
     for module in (
@@ -100,6 +110,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         stats,
         webhooks,
         api_keys,
+        codec,
     ):
         app.include_router(module.router)
     return app

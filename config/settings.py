@@ -95,6 +95,14 @@ class Settings(BaseSettings):
     worker_metrics_address: str = "127.0.0.1"
     # Temporal's SDK metrics, served by a worker on this host:port when set (e.g. 127.0.0.1:9465).
     temporal_metrics_bind: str | None = None
+    # Encrypts every payload sent to Temporal (temporal_clients/payload_codec.py):
+    # `id:base64key[,id:base64key...]`, AES-256 keys; the first encrypts, all decrypt (add a
+    # new key first to rotate; drop an old one once no retained history uses it). Unset: no
+    # encryption (development). The API serves the Temporal Web UI's codec endpoint
+    # (/v1/codec/decode) to the operator's token; CODEC_CORS_ORIGINS lists the Web UI
+    # origins allowed to call it from a browser.
+    payload_encryption_keys: SecretStr | None = None
+    codec_cors_origins: str = ""
     # Tracing is on when an OTLP endpoint is given.
     otel_exporter_otlp_endpoint: str | None = None
     otel_service_name: str = "herald"
