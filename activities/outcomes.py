@@ -6,8 +6,10 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.bookkeeping import bookkeeping_step
 from db import deliveries as store
 from db import policy_store
+from db.notifications import fail_channels_never_planned
 from db.session import autocommit
 from domain.contracts import FailoverInput, RecordOutcomeInput
 from domain.outcome import DECIDED_ENDS, overall_status
@@ -19,6 +21,7 @@ class OutcomeActivities:
         self._sessions = sessions
 
     @activity.defn(name="record_failover")
+    @bookkeeping_step
     async def record_failover(self, input: FailoverInput) -> None:
         """Note on the delivery which provider it left, for which, and why."""
         async with self._sessions.begin() as session:
@@ -27,14 +30,16 @@ class OutcomeActivities:
             )
 
     @activity.defn(name="record_outcome")
+    @bookkeeping_step
     async def record_outcome(self, input: RecordOutcomeInput) -> None:
-        """Record failures, cancellations, given-back slots and the notification's status."""
+        """Record failures, cancellations, given-back slots and the notification's status
+        (with its reason, when a bookkeeping step failed for good)."""
         ended = [c for c in input.channels if c.status in DECIDED_ENDS]
-        if not ended and not input.release_slots and input.notification_status:
+        if not ended and not input.release_slots and input.notification_status and not input.reason:
             # The usual end, every channel sent: one UPDATE, which needs no transaction around it.
             async with autocommit(self._sessions) as session:
                 await store.set_notification_status(
-                    session, input.notification_id, input.notification_status
+                    session, input.notification_id, input.notification_status, input.reason
                 )
             return
         async with self._sessions.begin() as session:
@@ -60,10 +65,14 @@ class OutcomeActivities:
                         await policy_store.give_back_slot(
                             session, loaded.recipient.id, slot.kind, slot.window_start
                         )
+            if input.reason:  # a bookkeeping step failed for good: show it per channel too
+                await fail_channels_never_planned(session, input.notification_id, input.reason)
             status = input.notification_status or await _status_from_latest_deliveries(
                 session, input.notification_id
             )
-            await store.set_notification_status(session, input.notification_id, status)
+            await store.set_notification_status(
+                session, input.notification_id, status, input.reason
+            )
 
 
 async def _status_from_latest_deliveries(session: AsyncSession, notification_id: uuid.UUID) -> str:

@@ -8,12 +8,14 @@ channel. What the workflow records later is in activities/outcomes.py.
 
 import uuid
 from dataclasses import replace
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.send_counters import decide_with_counters, subject_of
+from activities.bookkeeping import bookkeeping_step, reading
+from activities.send_counters import Subject, decide_with_counters, subject_of
 from db import deliveries as store
 from db.session import autocommit
 from domain import policy
@@ -39,6 +41,7 @@ class PlanningActivities:
         self._sessions = sessions
 
     @activity.defn(name="plan_notification")
+    @bookkeeping_step
     async def plan_notification(self, input: PlanInput) -> Plan:
         """Decide every channel as of now (or as of a future send_at) and record the plan.
 
@@ -49,7 +52,7 @@ class PlanningActivities:
         if loaded.deliveries:  # a retry of this step after it committed
             return Plan([_state(d) for d in loaded.deliveries], fallback=fallback)
         as_of = max(input.as_of, input.now) if input.as_of else input.now
-        subject = subject_of(loaded, as_of)
+        subject = _subject(loaded, as_of)
         # Send counters are read and taken in the transaction that records the plan, so no
         # slot is kept for a plan that was not recorded. Without counters, the plan is
         # written in one statement, which needs no transaction.
@@ -67,13 +70,14 @@ class PlanningActivities:
         return Plan([_planned_state(p) for p in planned], slots, fallback)
 
     @activity.defn(name="replan_waiting_channels")
+    @bookkeeping_step
     async def replan_waiting_channels(self, input: ReplanInput) -> Plan:
         """Decide again exactly the channels still waiting (send_at, quiet hours, a limit),
         even if the preferred method that picked them has changed since."""
         loaded = await self._load(input.notification_id, input.tenant_id)
         waiting = [d.channel for d in loaded.deliveries if d.status in OPEN_DELIVERY_STATUSES]
         loaded = replace(loaded, notification=replace(loaded.notification, channels=waiting))
-        subject = subject_of(loaded, input.now)
+        subject = _subject(loaded, input.now)
         async with self._sessions.begin() as session:
             decision, slots = await decide_with_counters(
                 session, subject, loaded.policy_settings, input.now, take_slots=True
@@ -94,6 +98,7 @@ class PlanningActivities:
         return Plan([_planned_state(p) for p in planned], slots, _fallback_rule(loaded))
 
     @activity.defn(name="plan_fallback_channel")
+    @bookkeeping_step
     async def plan_fallback_channel(self, input: FallbackPlanInput) -> Plan:
         """The notification as if it named just the fallback's channel: decided on its own
         (the recipient's preferences and limits apply to it too) and added to the plan."""
@@ -103,7 +108,7 @@ class PlanningActivities:
             notification=replace(loaded.notification, channels=[input.channel]),
             deliveries=[],
         )
-        subject = subject_of(loaded, input.now)
+        subject = _subject(loaded, input.now)
         async with (
             self._sessions.begin() if subject.counted else autocommit(self._sessions) as session
         ):
@@ -120,7 +125,8 @@ class PlanningActivities:
         self, notification_id: uuid.UUID, tenant_id: uuid.UUID
     ) -> store.NotificationContext:
         async with autocommit(self._sessions) as reader:
-            loaded = await store.load_notification_context(reader, notification_id, tenant_id)
+            with reading("the notification, its recipient or its tenant's policy settings"):
+                loaded = await store.load_notification_context(reader, notification_id, tenant_id)
         if loaded is None:
             raise ApplicationError(
                 "notification not found", type=SendFailure.NOT_FOUND, non_retryable=True
@@ -128,16 +134,23 @@ class PlanningActivities:
         return loaded
 
 
+def _subject(loaded: store.NotificationContext, as_of: datetime) -> Subject:
+    with reading("the recipient's timezone or preferences"):
+        return subject_of(loaded, as_of)
+
+
 def _fallback_rule(loaded: store.NotificationContext) -> FallbackSpec | None:
-    rule = loaded.fallbacks.get(loaded.notification.event_key)
+    event_key = loaded.notification.event_key
+    rule = loaded.fallbacks.get(event_key)
     if not rule:
         return None
-    return FallbackSpec(
-        Channel(rule["from_channel"]),
-        Channel(rule["to_channel"]),
-        rule["unless"],
-        rule["within_minutes"],
-    )
+    with reading(f"the tenant's fallback rule for {event_key}"):
+        return FallbackSpec(
+            Channel(rule["from_channel"]),
+            Channel(rule["to_channel"]),
+            rule["unless"],
+            rule["within_minutes"],
+        )
 
 
 def _planned(loaded: store.NotificationContext, decision: policy.Decision) -> list[PlannedChannel]:

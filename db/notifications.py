@@ -9,8 +9,10 @@ from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.deliveries import delivery_id_for
 from db.models import Delivery, Notification, Recipient, table_of
 from db.recipients import RecipientUpsert
+from domain.types import Channel, DeliveryStatus
 
 
 @dataclass
@@ -75,6 +77,55 @@ def _key_lock(tenant_id: uuid.UUID, idempotency_key: str) -> int:
     only makes two unrelated requests take turns)."""
     digest = hashlib.sha256(f"notification-key:{tenant_id}:{idempotency_key}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def fail_channels_never_planned(
+    session: AsyncSession, notification_id: uuid.UUID, reason: str
+) -> None:
+    """A notification whose planning failed for good: each channel it was for that has no
+    delivery yet gets one, `failed` with the reason, so the failure shows where operators look
+    (/v1/logs, the notification's deliveries). The channels it was for: those it named; when it
+    named none (its recipient's preferences would have chosen), those it has an address for,
+    or in-app."""
+    found = (
+        await session.execute(
+            select(
+                Notification.tenant_id,
+                Notification.channels,
+                func.coalesce(Notification.recipient_email, Recipient.email).label("email"),
+                func.coalesce(Notification.recipient_phone, Recipient.phone).label("phone"),
+            )
+            .join(Recipient, Recipient.id == Notification.recipient_id)
+            .where(Notification.id == notification_id)
+        )
+    ).one_or_none()
+    if found is None:
+        return
+    addresses = {Channel.EMAIL: found.email, Channel.SMS: found.phone}
+    channels = found.channels or [c for c, a in addresses.items() if a] or [Channel.IN_APP]
+    planned = set(
+        await session.scalars(
+            select(Delivery.channel).where(Delivery.notification_id == notification_id)
+        )
+    )
+    rows = [
+        dict(
+            id=delivery_id_for(notification_id, channel),
+            tenant_id=found.tenant_id,
+            notification_id=notification_id,
+            channel=channel,
+            address=addresses.get(Channel(channel)),
+            status=DeliveryStatus.FAILED,
+            status_reason=reason,
+            failed_at=func.now(),
+        )
+        for channel in channels
+        if channel not in planned
+    ]
+    if rows:
+        await session.execute(
+            insert(table_of(Delivery)).values(rows).on_conflict_do_nothing(index_elements=["id"])
+        )
 
 
 async def get_notification(

@@ -138,6 +138,9 @@ class RecordOutcomeInput:
     )  # None: recompute from every channel's latest delivery
     channels: list[ChannelState]  # only channels whose final status the workflow decided
     release_slots: list[CounterSlot] = field(default_factory=list)  # nothing was sent after all
+    # Why the notification ended so, when no channel says it: a bookkeeping step that failed
+    # for good (notifications.status_reason).
+    reason: str | None = None
 
 
 @dataclass

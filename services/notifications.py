@@ -95,6 +95,7 @@ async def read_notification(
         send_at=notification.send_at,
         workflow_id=notification.workflow_id,
         status=notification.status,
+        status_reason=notification.status_reason,
         created_at=notification.created_at,
         updated_at=notification.updated_at,
         deliveries=[DeliveryPublic.model_validate(d) for d in deliveries],

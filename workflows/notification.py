@@ -6,12 +6,13 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.digest import DigestActivities
     from activities.outcomes import OutcomeActivities
     from activities.planning import PlanningActivities
+    from domain.bookkeeping import NON_RETRYABLE
     from domain.contracts import (
         CancelResult,
         ChannelState,
@@ -31,8 +32,15 @@ with workflow.unsafe.imports_passed_through():
     from domain.outcome import DECIDED_ENDS, SENT_STATUSES, overall_status
     from domain.preferences import DigestFrequency
     from domain.types import NEVER_SENT_STATUSES, DeliveryStatus, NotificationStatus
-    from workflows.sending import BOOKKEEPING, FIRST_ATTEMPT_LOCAL, ChannelSender
+    from workflows.activity_options import BOOKKEEPING, DIGEST_HANDOVER, RECORDING_A_FAILURE
+    from workflows.send_failures import failure_message, was_cancelled
+    from workflows.sending import FIRST_ATTEMPT_LOCAL, ChannelSender
     from workflows.status_board import StatusBoard
+
+# workflow.patched() id: a bookkeeping step that fails for good (activity_options.py) ends the
+# notification `failed` with the reason, where it used to fail the workflow and leave the
+# notification `accepted`. Histories from before replay as they were.
+BOOKKEEPING_FAILURE_RECORDED = "bookkeeping-failure-recorded"
 
 
 # The input of one planning step: plan_notification, replan_waiting_channels or
@@ -55,8 +63,18 @@ class NotificationWorkflow:
 
     @workflow.run
     async def run(self, input: NotificationInput) -> NotificationResult:
-        if input.resend is not None:
-            return await self._resend(input, input.resend)
+        try:
+            if input.resend is not None:
+                return await self._resend(input, input.resend)
+            return await self._notify(input)
+        except FailureError as err:
+            # Only a bookkeeping step's failure gets here (a send's failure is its channel's
+            # status): one that can never succeed, or one still failing past its retry bound.
+            if was_cancelled(err) or not workflow.patched(BOOKKEEPING_FAILURE_RECORDED):
+                raise
+            return await self._end_failed(input, _reason(err))
+
+    async def _notify(self, input: NotificationInput) -> NotificationResult:
         plan = await self._planned(
             PlanningActivities.plan_notification,
             PlanInput(input.notification_id, input.tenant_id, workflow.now(), input.send_at),
@@ -126,6 +144,40 @@ class NotificationWorkflow:
         self._board.set(status)
         self._finished = True
         return NotificationResult(status, list(self._channels.values()))
+
+    async def _end_failed(self, input: NotificationInput, reason: str) -> NotificationResult:
+        """A bookkeeping step failed for good: the notification ends `failed` with the reason
+        (`partially_failed` if a channel was sent), and so does every channel still waiting.
+        Recording it reads no stored state, so only an unavailable database can stop it, and
+        it is given about an hour; past that the workflow fails, with the reason."""
+        for send in self._sends:
+            send.cancel()  # a send in flight finishes first (WAIT_CANCELLATION_COMPLETED)
+        await asyncio.gather(*self._sends, return_exceptions=True)
+        for channel in self._channels_in(DeliveryStatus.PENDING) + self._channels_in(
+            DeliveryStatus.DEFERRED
+        ):
+            channel.status, channel.reason = DeliveryStatus.FAILED, reason
+        channels = list(self._channels.values())
+        status = overall_status([*(c.status for c in channels), DeliveryStatus.FAILED])
+        try:
+            await workflow.execute_local_activity_method(
+                OutcomeActivities.record_outcome,
+                RecordOutcomeInput(
+                    input.notification_id,
+                    input.tenant_id,
+                    status,
+                    [c for c in channels if c.status in DECIDED_ENDS],
+                    reason=reason,
+                ),
+                **RECORDING_A_FAILURE,
+            )
+        except FailureError as err:
+            raise ApplicationError(
+                f"{reason}; recording it failed too: {failure_message(err)}", non_retryable=True
+            ) from err
+        self._board.set(status)
+        self._finished = True
+        return NotificationResult(status, channels)
 
     async def _fall_back(self, input: NotificationInput, spec: FallbackSpec) -> list[ChannelState]:
         """Wait (durably) for the first channel to reach `unless`; if it fails or the time runs
@@ -213,8 +265,7 @@ class NotificationWorkflow:
         await workflow.execute_activity_method(
             DigestActivities.enqueue_digest,
             EnqueueDigestInput(input.notification_id, input.tenant_id, flush_at, frequency),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+            **DIGEST_HANDOVER,
         )
         self._in_digest = True
 
@@ -278,6 +329,17 @@ class NotificationWorkflow:
     @workflow.query
     def status(self) -> NotificationResult:
         return NotificationResult(self._board.status, list(self._channels.values()))
+
+
+def _reason(err: FailureError) -> str:
+    """What an operator reads (notifications.status_reason): the step, what went wrong (the
+    activity's message names both), and whether retrying was tried."""
+    cause = err.__cause__ if isinstance(err, ActivityError) else err
+    never_retried = isinstance(cause, ApplicationError) and (
+        cause.non_retryable or cause.type in NON_RETRYABLE
+    )
+    how = "not retried: it cannot succeed" if never_retried else "gave up after its retries"
+    return f"{failure_message(err)} ({how})"
 
 
 def _digest_slot(channel: ChannelState) -> tuple[datetime, DigestFrequency]:

@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
         NotificationInput,
     )
     from domain.types import DeliveryStatus, NotificationStatus
-    from workflows.activity_options import ActivityOptions
+    from workflows.activity_options import BOOKKEEPING
     from workflows.send_failures import (
         FAILOVER_ERROR_TYPES,
         PERMANENT_ERROR_TYPES,
@@ -31,15 +31,6 @@ with workflow.unsafe.imports_passed_through():
         was_cancelled,
     )
 
-# Database bookkeeping runs as local activities: they are short, idempotent, and
-# skipping a server round trip per call roughly halves a notification's latency.
-# If the worker dies mid-call, the workflow task is retried and so is the call.
-BOOKKEEPING = ActivityOptions(
-    start_to_close_timeout=timedelta(seconds=10),
-    retry_policy=RetryPolicy(
-        initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
-    ),
-)
 BACKOFF = 2.0
 # workflow.patched() id: histories recorded before a send's first attempt became local (and
 # could record the notification's status) replay as they were.

@@ -127,6 +127,11 @@ class NotificationPublic(BaseModel):
     send_at: datetime | None
     workflow_id: str
     status: str
+    status_reason: str | None = Field(
+        None,
+        description="Why it ended as it did when no channel says so: a planning or recording "
+        "step that could never succeed, or still failed after its retries.",
+    )
     created_at: datetime
     updated_at: datetime
     deliveries: list[DeliveryPublic]

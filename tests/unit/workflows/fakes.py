@@ -32,6 +32,7 @@ from domain.booking_contracts import (
     Person,
     RecordBookingInput,
 )
+from domain.bookkeeping import CANNOT_SUCCEED
 from domain.contracts import (
     ChannelState,
     CounterSlot,
@@ -191,6 +192,21 @@ def permanent(message: str = "550 no such mailbox") -> ApplicationError:
     return ApplicationError(message, type="PermanentSendError", non_retryable=True)
 
 
+def database_unavailable(step: str = "plan_notification") -> ApplicationError:
+    """A bookkeeping step's failure that can heal (activities/bookkeeping.py): retried."""
+    return ApplicationError(
+        f"{step}: the database is unavailable (OperationalError)", type="OperationalError"
+    )
+
+
+def cannot_succeed(
+    step: str = "plan_notification",
+    problem: str = "stored Preferences are invalid: dnd: Value error, a window of zero length",
+) -> ApplicationError:
+    """A bookkeeping step's failure that never heals (stored state it cannot read)."""
+    return ApplicationError(f"{step}: {problem}", type=CANNOT_SUCCEED, non_retryable=True)
+
+
 def provider_unavailable(
     message: str = "provider a is not configured on this worker",
 ) -> ApplicationError:
@@ -244,16 +260,18 @@ class NotificationActivities:
     answer, in turn, and what each delivery's sends do; an unscripted send succeeds."""
 
     def __init__(self) -> None:
-        self._plans: dict[uuid.UUID, list[Plan]] = {}
+        self._plans: dict[uuid.UUID, list[Plan | Exception]] = {}
         self._sends: dict[uuid.UUID, list[DeliverResult | Exception]] = {}
         self.planned: list[PlanStep] = []  # what each planning step was asked, in order
         self.attempts: list[Attempt] = []
         self.outcomes: list[RecordOutcomeInput] = []
+        self.outcome_failures: list[Exception] = []  # what the next record_outcome calls raise
         self.failovers: list[FailoverInput] = []
         self.digested: list[EnqueueDigestInput] = []
 
-    def will_plan(self, notification_id: uuid.UUID, *plans: Plan) -> None:
-        """The answers to this notification's planning steps, in order."""
+    def will_plan(self, notification_id: uuid.UUID, *plans: Plan | Exception) -> None:
+        """The answers to this notification's planning steps (each attempt of each), in order;
+        an exception is raised."""
         self._plans[notification_id] = list(plans)
 
     def will_send(self, delivery: uuid.UUID, *outcomes: DeliverResult | Exception) -> None:
@@ -278,7 +296,10 @@ class NotificationActivities:
         plans = self._plans.get(step.notification_id)
         if not plans:
             raise ApplicationError("the test scripted no (further) plan", non_retryable=True)
-        return plans.pop(0)
+        answer = plans.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
     @activity.defn(name="plan_notification")
     @loud
@@ -313,6 +334,8 @@ class NotificationActivities:
     @activity.defn(name="record_outcome")
     @loud
     async def record_outcome(self, input: RecordOutcomeInput) -> None:
+        if self.outcome_failures:
+            raise self.outcome_failures.pop(0)
         self.outcomes.append(input)
 
     @activity.defn(name="record_failover")
