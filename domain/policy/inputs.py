@@ -7,7 +7,7 @@ settings) inside an activity; the policy itself never does I/O.
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.policy.weekends import resolve_weekend_days
 from domain.preferences import Preferences
@@ -37,7 +37,13 @@ class Recipient:
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.preferences.timezone or self.timezone)
+        """The preferences' zone, else the recipient's own. A stored name that is no zone
+        (an older version stored it, or the tz database dropped it) counts as UTC: planning
+        must answer whatever is stored."""
+        try:
+            return ZoneInfo(self.preferences.timezone or self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo("UTC")
 
     @property
     def weekend_days(self) -> frozenset[int]:

@@ -168,3 +168,16 @@ async def test_a_defaults_change_and_a_recipients_change_cannot_interleave_into_
         assert not (own.status_code == 200 and defaults.status_code == 200), (own, defaults)
         await stack.api.put("/v1/preferences/defaults", json=QUIET_FROM_21)
         await stack.api.put(f"/v1/recipients/{external_id}/preferences", json={})
+
+
+async def test_a_recipient_stored_with_no_real_zone_or_locale_still_plans(stack, sessions):
+    external_id = await recipient(stack, dnd={"enabled": True, "start": "00:00", "end": "00:01"})
+    for timezone, locale in (("Mars/Base", "en"), ("", "xx-NOPE"), ("../../etc/passwd", "")):
+        async with sessions.begin() as session:
+            await session.execute(
+                update(Recipient)
+                .where(Recipient.tenant_id == stack.tenant_id, Recipient.external_id == external_id)
+                .values(timezone=timezone, locale=locale)
+            )
+        accepted = await send(stack, external_id, "booking.reminder")
+        await stack.wait_for_status(accepted["id"], "sent", "delivered")
