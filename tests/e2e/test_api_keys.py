@@ -237,6 +237,18 @@ async def test_a_rotated_key_keeps_working_for_its_grace_period_only(stack):
     assert not await works(stack, old["key"])
 
 
+async def test_a_key_in_its_grace_period_can_be_revoked_at_once(stack):
+    old = await create_key(stack.api, "deploys")
+    rotated = await stack.api.post(f"/v1/api-keys/{old['id']}/rotate", json={"grace_seconds": 3600})
+    assert rotated.status_code == 201, rotated.text
+    assert await works(stack, old["key"])
+    revoked = await stack.api.delete(f"/v1/api-keys/{old['id']}")
+    assert revoked.status_code == 200, revoked.text
+    assert at(revoked.json()["revoked_at"]) < at(rotated.json()["revoked"]["revoked_at"])
+    assert not await works(stack, old["key"])
+    assert await works(stack, rotated.json()["created"]["key"])
+
+
 async def last_used(api, key_id: str) -> str | None:
     return (await keys_of(api))[key_id]["last_used_at"]
 
@@ -345,7 +357,7 @@ async def test_herald_key_commands(database_url, sessions):
     tenant_id, first = await new_tenant(sessions, f"Clinic {uuid.uuid4().hex[:6]}")
     async with sessions() as session:
         tenant = TenantIdentity(id=tenant_id, name="")
-        [first_id] = [k.id for k in (await api_keys.list_keys(session, tenant)).data]
+        [first_id] = [k.id for k in (await api_keys.list_keys(session, tenant, None, 50)).data]
 
     created = herald(database_url, "key", "create", "--tenant", str(tenant_id), "--name", "ops")
     assert created.returncode == 0, created.stderr
