@@ -104,7 +104,7 @@ async def _run_key_command(
         print(f"api key {created.id} ({created.name}) of tenant {tenant.id}")
         _show_key_once(created.key)
     elif args.action == "list":
-        _print_keys((await api_keys.list_keys(session, tenant)).data)
+        _print_keys(await _all_keys(session, tenant))
     elif args.action == "revoke":
         revoked = await api_keys.revoke_key(session, None, tenant, args.key_id, args.force)
         print(f"api key {revoked.id} ({revoked.name}) revoked at {revoked.revoked_at}")
@@ -165,6 +165,20 @@ def _key_name(name: str) -> str:
         return ApiKeyCreate(name=name).name
     except ValidationError as invalid:
         sys.exit(f"herald: --name: {invalid.errors()[0]['msg']}")
+
+
+async def _all_keys(session: "AsyncSession", tenant: "TenantIdentity") -> "list[ApiKeyPublic]":
+    """Every page of the tenant's keys."""
+    from api.schemas.pages import MAX_LIMIT
+    from services import api_keys
+
+    keys: list[ApiKeyPublic] = []
+    cursor = None
+    while True:
+        listing = await api_keys.list_keys(session, tenant, cursor, MAX_LIMIT)
+        keys += listing.data
+        if not (cursor := listing.next_cursor):
+            return keys
 
 
 def _print_keys(keys: "list[ApiKeyPublic]") -> None:

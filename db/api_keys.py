@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, func, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ApiKey, Tenant
@@ -81,10 +81,19 @@ async def tenant_for_key(session: AsyncSession, key: str) -> TenantIdentity | No
     return owner.tenant if owner else None
 
 
-async def tenant_keys(session: AsyncSession, tenant_id: uuid.UUID) -> list[ApiKey]:
-    """Every key of the tenant, revoked ones included, oldest first."""
+async def tenant_keys(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[ApiKey]:
+    """The tenant's keys, revoked ones included, oldest first, from after `after`
+    (created_at, id), at most `limit`."""
+    conditions = [ApiKey.tenant_id == tenant_id]
+    if after is not None:
+        conditions.append(tuple_(ApiKey.created_at, ApiKey.id) > tuple_(*after))
     statement = (
-        select(ApiKey).where(ApiKey.tenant_id == tenant_id).order_by(ApiKey.created_at, ApiKey.id)
+        select(ApiKey).where(*conditions).order_by(ApiKey.created_at, ApiKey.id).limit(limit)
     )
     return list((await session.scalars(statement)).all())
 

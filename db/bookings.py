@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -96,8 +96,18 @@ async def organizer_bookings(
 
 
 async def pending_reminders(
-    session: AsyncSession, tenant_id: uuid.UUID, limit: int
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
 ) -> list[tuple[BookingReminder, Booking]]:
+    """Earliest first, from after `after` (due time, id), at most `limit`."""
+    conditions = [
+        BookingReminder.tenant_id == tenant_id,
+        BookingReminder.status == ReminderStatus.PENDING,
+    ]
+    if after is not None:
+        conditions.append(tuple_(BookingReminder.due_at, BookingReminder.id) > tuple_(*after))
     rows = await session.execute(
         select(BookingReminder, Booking)
         .join(
@@ -105,9 +115,7 @@ async def pending_reminders(
             (Booking.tenant_id == BookingReminder.tenant_id)
             & (Booking.id == BookingReminder.booking_id),
         )
-        .where(
-            BookingReminder.tenant_id == tenant_id, BookingReminder.status == ReminderStatus.PENDING
-        )
+        .where(*conditions)
         .order_by(BookingReminder.due_at, BookingReminder.id)
         .limit(limit)
     )

@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Delivery, Notification, Recipient
@@ -33,14 +33,20 @@ def _due():
 
 
 async def scheduled_notifications(
-    session: AsyncSession, tenant_id: uuid.UUID, limit: int
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
 ) -> list[ScheduledNotification]:
-    """Earliest first."""
-    due = _due().label("due_at")
+    """Earliest first, from after `after` (due time, id), at most `limit`."""
+    due = _due()
+    conditions = [Notification.tenant_id == tenant_id, Notification.status.in_(WAITING)]
+    if after is not None:
+        conditions.append(tuple_(due, Notification.id) > tuple_(*after))
     rows = await session.execute(
-        select(Notification, Recipient.external_id, due)
+        select(Notification, Recipient.external_id, due.label("due_at"))
         .join(Recipient, Recipient.id == Notification.recipient_id)
-        .where(Notification.tenant_id == tenant_id, Notification.status.in_(WAITING))
+        .where(*conditions)
         .order_by(due, Notification.id)
         .limit(limit)
     )

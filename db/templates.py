@@ -1,9 +1,10 @@
 """Templates, their versions and email layouts, always within one tenant."""
 
 import uuid
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,9 +55,13 @@ def current_source(template: NotificationTemplate) -> TemplateSource:
 
 
 async def list_templates(
-    session: AsyncSession, tenant_id: uuid.UUID, filters: TemplateFilter, limit: int, offset: int
-) -> tuple[list[NotificationTemplate], int]:
-    """One page, most recently updated first, and the number of templates matching."""
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    filters: TemplateFilter,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[NotificationTemplate]:
+    """Most recently updated first, from after `after` (updated_at, id), at most `limit`."""
     conditions = [
         NotificationTemplate.tenant_id == tenant_id,
         NotificationTemplate.deleted_at.is_(None),
@@ -69,15 +74,16 @@ async def list_templates(
     ):
         if value is not None:
             conditions.append(column == value)
+    position = tuple_(NotificationTemplate.updated_at, NotificationTemplate.id)
+    if after is not None:
+        conditions.append(position < tuple_(*after))
     page = await session.scalars(
         select(NotificationTemplate)
         .where(*conditions)
-        .order_by(NotificationTemplate.updated_at.desc(), NotificationTemplate.id)
+        .order_by(NotificationTemplate.updated_at.desc(), NotificationTemplate.id.desc())
         .limit(limit)
-        .offset(offset)
     )
-    count = await session.scalar(select(func.count()).where(*conditions))
-    return list(page), count or 0
+    return list(page)
 
 
 async def get_template(
@@ -117,12 +123,19 @@ async def delete_template(session: AsyncSession, template: NotificationTemplate)
     await session.flush()
 
 
-async def list_versions(session: AsyncSession, template_id: uuid.UUID) -> list[TemplateVersion]:
-    """Newest first. The caller has checked that the template belongs to its tenant."""
+async def list_versions(
+    session: AsyncSession, template_id: uuid.UUID, before: int | None, limit: int
+) -> list[TemplateVersion]:
+    """Newest first, from the version before `before`, at most `limit`. The caller has checked
+    that the template belongs to its tenant."""
+    conditions = [TemplateVersion.template_id == template_id]
+    if before is not None:
+        conditions.append(TemplateVersion.version < before)
     result = await session.scalars(
         select(TemplateVersion)
-        .where(TemplateVersion.template_id == template_id)
+        .where(*conditions)
         .order_by(TemplateVersion.version.desc())
+        .limit(limit)
     )
     return list(result)
 

@@ -13,7 +13,7 @@ tenant's keys) and the `herald key` command both come here.
 """
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,7 @@ from db.models import ApiKey
 from domain.tenants import TenantIdentity
 from services.auth import ApiKeyCache
 from services.errors import Conflict, NotFound
+from services.pages import decode_cursor, page
 
 
 async def create_key(session: AsyncSession, tenant: TenantIdentity, name: str) -> ApiKeyCreated:
@@ -31,10 +32,13 @@ async def create_key(session: AsyncSession, tenant: TenantIdentity, name: str) -
     return _created(row, key)
 
 
-async def list_keys(session: AsyncSession, tenant: TenantIdentity) -> ApiKeysPublic:
-    return ApiKeysPublic(
-        data=[_public(row) for row in await api_keys.tenant_keys(session, tenant.id)]
-    )
+async def list_keys(
+    session: AsyncSession, tenant: TenantIdentity, cursor: str | None, limit: int
+) -> ApiKeysPublic:
+    after = decode_cursor(cursor, datetime, uuid.UUID)
+    rows = await api_keys.tenant_keys(session, tenant.id, after, limit + 1)
+    shown, next_cursor = page(rows, limit, lambda key: (key.created_at, key.id))
+    return ApiKeysPublic(data=[_public(row) for row in shown], next_cursor=next_cursor)
 
 
 async def revoke_key(

@@ -23,6 +23,7 @@ from domain.tenants import TenantIdentity
 from domain.types import Channel, NotificationStatus, Priority
 from services.errors import Conflict, NotFound, invalid_field
 from services.notifications import submit_notification
+from services.pages import decode_cursor, page
 from temporal_clients.bookings import (
     BookingEnded,
     ReminderChangeRefused,
@@ -37,10 +38,13 @@ REMINDER: Final = "booking_reminder"
 
 
 async def list_scheduled(
-    session: AsyncSession, tenant: TenantIdentity, limit: int
+    session: AsyncSession, tenant: TenantIdentity, cursor: str | None, limit: int
 ) -> ScheduledPage:
-    notifications = await scheduled_notifications(session, tenant.id, limit)
-    reminders = await pending_reminders(session, tenant.id, limit)
+    """Both kinds by due time: each source's first `limit + 1` after the cursor hold the
+    merged list's first `limit + 1`."""
+    after = decode_cursor(cursor, datetime, uuid.UUID)
+    notifications = await scheduled_notifications(session, tenant.id, after, limit + 1)
+    reminders = await pending_reminders(session, tenant.id, after, limit + 1)
     items = [
         ScheduledItem(
             id=s.notification.id,
@@ -64,8 +68,9 @@ async def list_scheduled(
         )
         for r, b in reminders
     ]
-    items = sorted(items, key=lambda item: item.due_at)[:limit]
-    return ScheduledPage(data=items, count=len(items))
+    ordered = sorted(items, key=lambda item: (item.due_at, item.id))
+    shown, next_cursor = page(ordered, limit, lambda item: (item.due_at, item.id))
+    return ScheduledPage(data=shown, next_cursor=next_cursor)
 
 
 async def cancel_scheduled(

@@ -14,15 +14,19 @@ from api.schemas.api_keys import (
     ApiKeyRotation,
     ApiKeysPublic,
 )
+from api.schemas.pages import Cursor, Limit
 from services import api_keys
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
 
 
 @router.get("", response_model=ApiKeysPublic)
-async def list_api_keys(tenant: TenantDep, session: SessionDep) -> ApiKeysPublic:
-    """The tenant's keys, revoked ones included: name, prefix and dates, never the key."""
-    return await api_keys.list_keys(session, tenant)
+async def list_api_keys(
+    tenant: TenantDep, session: SessionDep, limit: Limit = 50, cursor: Cursor = None
+) -> ApiKeysPublic:
+    """The tenant's keys, oldest first, revoked ones included: name, prefix and dates, never
+    the key."""
+    return await api_keys.list_keys(session, tenant, cursor, limit)
 
 
 @router.post("", response_model=ApiKeyCreated, status_code=201)

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import SessionDep, TenantDep
 from api.schemas.notifications import LogPage
+from api.schemas.pages import Cursor, Limit
 from domain.filters import LogFilter
 from domain.types import Channel, DeliveryStatus
 from services.logs import delivery_log
@@ -24,8 +25,8 @@ async def list_logs(
     recipient: Annotated[str | None, Query(description="The recipient's external id.")] = None,
     since: Annotated[datetime | None, Query(alias="from")] = None,
     until: Annotated[datetime | None, Query(alias="to")] = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> LogPage:
     filters = LogFilter(status, channel, event_key, recipient, since, until)
     return await delivery_log(session, tenant, filters, cursor, limit)

@@ -1,11 +1,11 @@
 """GET /v1/scheduled, POST /v1/scheduled/{id}/cancel and /reschedule."""
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
+from api.schemas.pages import Cursor, Limit
 from api.schemas.scheduling import Reschedule, ScheduledChange, ScheduledPage
 from services import scheduled
 
@@ -14,11 +14,11 @@ router = APIRouter(prefix="/v1/scheduled", tags=["scheduled"])
 
 @router.get("", response_model=ScheduledPage)
 async def list_scheduled(
-    tenant: TenantDep, session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    tenant: TenantDep, session: SessionDep, limit: Limit = 50, cursor: Cursor = None
 ) -> ScheduledPage:
     """Notifications waiting for their send_at or a deferral, and pending booking reminders,
     by due time."""
-    return await scheduled.list_scheduled(session, tenant, limit)
+    return await scheduled.list_scheduled(session, tenant, cursor, limit)
 
 
 @router.post(

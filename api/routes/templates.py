@@ -6,8 +6,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
-from api.schemas.common import EventKey, NonNegativeInt64
+from api.schemas.common import EventKey
 from api.schemas.notifications import NotificationAccepted
+from api.schemas.pages import Cursor, Limit
 from api.schemas.templates import (
     LayoutPublic,
     LayoutPut,
@@ -62,11 +63,11 @@ async def list_templates(
     channel: Channel | None = None,
     owner: Annotated[str | None, Query(description="An organizer's id.")] = None,
     active: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[NonNegativeInt64, Query()] = 0,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> TemplatesPublic:
     filters = TemplateFilter(event_key, channel, owner, active)
-    return await templates.list_templates(session, tenant, filters, limit, offset)
+    return await templates.list_templates(session, tenant, filters, cursor, limit)
 
 
 @router.post(
@@ -134,10 +135,14 @@ async def delete_template(
 
 @router.get("/{template_id}/versions", response_model=TemplateVersionsPublic)
 async def list_template_versions(
-    template_id: uuid.UUID, tenant: TenantDep, session: SessionDep
+    template_id: uuid.UUID,
+    tenant: TenantDep,
+    session: SessionDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> TemplateVersionsPublic:
     """Every saved version, newest first."""
-    return await templates.list_versions(session, tenant, template_id)
+    return await templates.list_versions(session, tenant, template_id, cursor, limit)
 
 
 @router.post("/{template_id}/preview", response_model=PreviewResult)

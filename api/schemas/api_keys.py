@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints
 
 from api.schemas.common import InputModel
+from api.schemas.pages import Page
 
 MAX_GRACE_SECONDS = 7 * 24 * 3600
 
@@ -49,8 +50,8 @@ class ApiKeyCreated(ApiKeyPublic):
     key: str = Field(description="Shown this once: Herald stores only its SHA-256 digest.")
 
 
-class ApiKeysPublic(BaseModel):
-    data: list[ApiKeyPublic]
+class ApiKeysPublic(Page[ApiKeyPublic]):
+    pass
 
 
 class ApiKeyRotation(BaseModel):

@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from api.schemas.common import EventKey, ExternalId, InputModel, Locale, Phone, TimeZone
+from api.schemas.pages import Page
 from domain.types import Channel, Priority
 
 
@@ -150,6 +151,5 @@ class LogEntry(DeliveryPublic):
     recipient: str
 
 
-class LogPage(BaseModel):
-    data: list[LogEntry]
-    next_cursor: str | None
+class LogPage(Page[LogEntry]):
+    pass

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, Field
 
 from api.schemas.common import InputModel, TimeZone
+from api.schemas.pages import Page
 
 
 class AgendaPut(InputModel):
@@ -47,9 +48,8 @@ class ScheduledItem(BaseModel):
     offset_minutes: float | None = None
 
 
-class ScheduledPage(BaseModel):
-    data: list[ScheduledItem]
-    count: int
+class ScheduledPage(Page[ScheduledItem]):
+    pass
 
 
 class Reschedule(InputModel):

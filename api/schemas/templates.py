@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 from api.schemas.common import EventKey, ExternalId, InputModel, Locale, Phone
+from api.schemas.pages import Page
 from domain.types import Channel
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -105,18 +106,16 @@ class TemplatePublic(_ContentPublic):
     updated_at: datetime
 
 
-class TemplatesPublic(BaseModel):
-    data: list[TemplatePublic]
-    count: int = Field(description="Templates matching the filters, on every page.")
+class TemplatesPublic(Page[TemplatePublic]):
+    pass
 
 
 class TemplateVersionPublic(_ContentPublic):
     pass
 
 
-class TemplateVersionsPublic(BaseModel):
-    data: list[TemplateVersionPublic]
-    count: int
+class TemplateVersionsPublic(Page[TemplateVersionPublic]):
+    pass
 
 
 class PreviewRequest(InputModel):

@@ -5,13 +5,24 @@ The route-walking tests read the app's route list, so a route added later is cov
 
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from api.deps import get_session
+from api.schemas.pages import MAX_LIMIT, Page
 from api.schemas.problems import PROBLEM_JSON, Problem
+from tests.e2e.bookings_factory import (
+    booking_event,
+    eventually,
+    new_address,
+    new_booking_id,
+    post_event,
+)
 from tests.e2e.test_email_smtp import email_request
+from tests.e2e.test_templates_api import create as create_template
+from tests.e2e.test_templates_api import email_template
 from tests.utils.routes import api_routes
 
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
@@ -201,3 +212,73 @@ async def test_the_docs_load_nothing_from_another_host(stack):
             asset = await stack.api.get(reference)
             assert asset.status_code == 200 and asset.content, (page, reference)
     assert '"validatorUrl": null' in (await stack.api.get("/docs")).text  # no swagger.io badge
+
+
+def _page_model(route) -> bool:
+    model = route.response_model
+    return isinstance(model, type) and issubclass(model, Page)
+
+
+# Lists that stay small whatever a tenant does: returned whole, as {"data": [...]}.
+WHOLE_LISTS = {
+    "list_template_variables": "Herald's fixed catalogue of template variables",
+    "list_alerts": "the last 7 days of hourly failure-rate alerts",
+}
+
+
+async def test_every_list_route_pages_the_same_way(stack):
+    """Every GET that answers a list takes `limit` (1 to MAX_LIMIT) and an opaque `cursor`, and
+    answers {data, next_cursor}; a bad limit or cursor is a 422 naming it, never a 500."""
+    template = await create_template(stack.api, email_template())
+    lists = []
+    for method, path, route in _operations(stack.app):
+        if method != "GET" or route.name in WHOLE_LISTS:
+            continue
+        fields = getattr(route.response_model, "model_fields", {})
+        if not _page_model(route):
+            assert "data" not in fields, f"{path} answers a list that is not a Page"
+            continue
+        lists.append(path)
+        url = path.replace("{template_id}", template["id"])
+        assert {"limit", "cursor"} <= {p.name for p in route.dependant.query_params}, path
+        for limit in ("0", str(MAX_LIMIT + 1), str(2**64), "-1", "ten"):
+            refused = await stack.api.get(url, params={"limit": limit})
+            assert_problem(refused, 422, "validation_error")
+            assert [e["field"] for e in refused.json()["errors"]] == ["limit"], (path, limit)
+        for cursor in ("garbage", "W10", "WzEsMl0", "Wzk5OTk5OTk5OTk5OTk5OTk5OTk5XQ", "x" * 201):
+            refused = await stack.api.get(url, params={"cursor": cursor})
+            assert_problem(refused, 422, "validation_error")
+            assert [e["field"] for e in refused.json()["errors"]] == ["cursor"], (path, cursor)
+        answered = await stack.api.get(url, params={"limit": MAX_LIMIT})
+        assert answered.status_code == 200, (path, answered.text)
+        assert set(answered.json()) == {"data", "next_cursor"}, path
+    assert {"/v1/logs", "/v1/templates", "/v1/scheduled"} <= set(lists)
+
+
+async def test_scheduled_items_of_both_kinds_page_by_due_time(stack):
+    soon = datetime.now(UTC) + timedelta(hours=2)
+    for hours in (3, 1, 2):
+        body = email_request(new_address(), send_at=(soon + timedelta(hours=hours)).isoformat())
+        assert (await stack.api.post("/v1/notifications", json=body)).status_code == 202
+    start = datetime.now(UTC) + timedelta(days=3)
+    await post_event(stack, booking_event("booking.created", new_booking_id(), start))
+
+    async def everything(limit: int) -> list[list[dict]]:
+        pages, cursor = [], None
+        while True:
+            params = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+            response = await stack.api.get("/v1/scheduled", params=params)
+            assert response.status_code == 200, response.text
+            pages.append(response.json()["data"])
+            if not (cursor := response.json()["next_cursor"]):
+                return pages
+
+    # Three notifications and the booking's two reminders, once their workflows have planned.
+    await eventually(lambda: everything(MAX_LIMIT), lambda pages: len(pages[0]) == 5)
+    pages = await everything(2)
+    assert [len(p) for p in pages] == [2, 2, 1]
+    items = [item for p in pages for item in p]
+    assert len({item["id"] for item in items}) == 5
+    assert {item["kind"] for item in items} == {"notification", "booking_reminder"}
+    due = [datetime.fromisoformat(item["due_at"]) for item in items]
+    assert due == sorted(due)

@@ -183,8 +183,8 @@ PATH_PARAMETERS = {  # a percent-encoded NUL: (method, path, the parameter, body
 QUERY_PARAMETERS = {  # (path, the parameter, its value)
     "templates-event-key-nul": ("/v1/templates", "event_key", "a\x00"),
     "templates-owner-nul": ("/v1/templates", "owner", "org\x00"),
-    "templates-offset-2-63": ("/v1/templates", "offset", str(BIG)),
-    "templates-offset-huge": ("/v1/templates", "offset", "9" * 40),
+    "templates-limit-2-63": ("/v1/templates", "limit", str(BIG)),
+    "templates-cursor-not-ours": ("/v1/templates", "cursor", "9" * 40),
     "logs-event-key-nul": ("/v1/logs", "event_key", "a\x00"),
     "logs-recipient-nul": ("/v1/logs", "recipient", "u\x00"),
     "logs-cursor-nul": ("/v1/logs", "cursor", "\x00"),

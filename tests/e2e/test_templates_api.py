@@ -51,14 +51,18 @@ async def test_create_read_update_versions_delete(stack):
     assert updated["html_body"] == CONFIRMATION_HTML  # untouched fields are kept
 
     versions = (await stack.api.get(f"/v1/templates/{created['id']}/versions")).json()
-    assert versions["count"] == 2
-    assert [v["version"] for v in versions["data"]] == [2, 1]
+    assert [v["version"] for v in versions["data"]] == [2, 1] and versions["next_cursor"] is None
+    first = (await stack.api.get(f"/v1/templates/{created['id']}/versions?limit=1")).json()
+    rest = await stack.api.get(
+        f"/v1/templates/{created['id']}/versions", params={"cursor": first["next_cursor"]}
+    )
+    assert [v["version"] for v in first["data"] + rest.json()["data"]] == [2, 1]
     assert versions["data"][1]["subject"] == "See you, {{ invitee_name }}"  # immutable history
     assert versions["data"][0]["id"] == updated["current_version_id"]
 
     assert (await stack.api.delete(f"/v1/templates/{created['id']}")).status_code == 204
     assert (await stack.api.get(f"/v1/templates/{created['id']}")).status_code == 404
-    assert (await stack.api.get("/v1/templates")).json()["count"] == 0
+    assert (await stack.api.get("/v1/templates")).json()["data"] == []
 
 
 async def test_list_filters_and_paginates(stack):
@@ -66,16 +70,19 @@ async def test_list_filters_and_paginates(stack):
         await create(stack.api, email_template(name=f"email {i}"))
     await create(stack.api, sms_template(owner_id="org-7", is_active=False))
 
-    everything = (await stack.api.get("/v1/templates?limit=2")).json()
-    assert (everything["count"], len(everything["data"])) == (4, 2)
-    second = (await stack.api.get("/v1/templates?limit=2&offset=2")).json()["data"]
-    assert {t["id"] for t in everything["data"]}.isdisjoint(t["id"] for t in second)
-    assert (await stack.api.get("/v1/templates?channel=sms")).json()["count"] == 1
-    assert (await stack.api.get("/v1/templates?owner=org-7")).json()["count"] == 1
-    assert (await stack.api.get("/v1/templates?active=true")).json()["count"] == 3
-    assert (await stack.api.get("/v1/templates?event_key=booking.confirmation")).json()[
-        "count"
-    ] == 3
+    first = (await stack.api.get("/v1/templates?limit=3")).json()
+    second = (await stack.api.get(f"/v1/templates?limit=3&cursor={first['next_cursor']}")).json()
+    assert (len(first["data"]), len(second["data"]), second["next_cursor"]) == (3, 1, None)
+    pages = first["data"] + second["data"]
+    assert len({t["id"] for t in pages}) == 4
+    updated = [t["updated_at"] for t in pages]
+    assert updated == sorted(updated, reverse=True)
+
+    async def count(query: str) -> int:
+        return len((await stack.api.get(f"/v1/templates?{query}")).json()["data"])
+
+    assert await count("channel=sms") == await count("owner=org-7") == 1
+    assert await count("active=true") == await count("event_key=booking.confirmation") == 3
     assert (await stack.api.get("/v1/templates?channel=fax")).status_code == 422
 
 
@@ -110,13 +117,11 @@ async def test_validation_names_the_field_and_the_line(stack):
         response = await stack.api.post("/v1/templates", json=body)
         assert response.status_code == 422, (message, response.text)
         assert response.json()["detail"].startswith(message), response.text
-    assert (await stack.api.get("/v1/templates")).json()["count"] == 0  # nothing was stored
+    assert (await stack.api.get("/v1/templates")).json()["data"] == []  # nothing was stored
 
     template = await create(stack.api, email_template())
     bad = await stack.api.put(f"/v1/templates/{template['id']}", json={"text_body": "a\n{% for %}"})
-    assert bad.status_code == 422 and bad.json()["detail"].startswith(
-        "text_body line 2: "
-    )
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("text_body line 2: ")
     assert (await stack.api.get(f"/v1/templates/{template['id']}")).json()["version"] == 1
 
 
@@ -153,7 +158,7 @@ async def test_another_tenant_never_sees_the_templates(stack, sessions):
     ]:
         response = await other.request(method, path, json=body)
         assert response.status_code == 404, (method, path, response.text)
-    assert (await other.get("/v1/templates")).json() == {"data": [], "count": 0}
+    assert (await other.get("/v1/templates")).json() == {"data": [], "next_cursor": None}
     assert (await stack.api.get(base)).json()["name"] == template["name"]  # untouched
     assert (
         await stack.api.get("/v1/templates", headers={"Authorization": "Bearer nope"})
@@ -209,9 +214,7 @@ async def test_preview_formats_booking_times_from_the_context(stack):
         f"/v1/templates/{template['id']}/preview",
         json={"context": {**context, "invitee_timezone": "Mars/Olympus"}},
     )
-    assert bad.status_code == 422 and bad.json()["detail"].startswith(
-        "context: unknown time zone"
-    )
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("context: unknown time zone")
 
 
 async def test_test_send_reaches_the_smtp_server_marked_as_a_test(stack, smtp):
@@ -244,9 +247,7 @@ async def test_test_send_refuses_what_cannot_be_sent(stack, smtp):
     ]
     for template, body, message in cases:
         response = await stack.api.post(f"/v1/templates/{template['id']}/test", json=body)
-        assert response.status_code == 422 and message in response.json()["detail"], (
-            response.text
-        )
+        assert response.status_code == 422 and message in response.json()["detail"], response.text
 
 
 async def test_variables_catalogue(stack):
@@ -270,10 +271,7 @@ async def test_tenant_layout_wraps_previews_and_is_validated(stack):
     )
     assert bad.status_code == 422 and bad.json()["detail"].startswith("layout line 2: ")
     missing_slot = await stack.api.put("/v1/templates/layout", json={"html": "<div>no slot</div>"})
-    assert (
-        missing_slot.status_code == 422
-        and "{{ content }}" in missing_slot.json()["detail"]
-    )
+    assert missing_slot.status_code == 422 and "{{ content }}" in missing_slot.json()["detail"]
 
     layout = "<html><body><div class='brand'>ACME</div>{{ content }}</body></html>"
     assert (await stack.api.put("/v1/templates/layout", json={"html": layout})).status_code == 200
@@ -291,10 +289,7 @@ async def test_the_sms_segment_limit_is_a_setting(make_stack, temporal_env):
         two_segments = sms_template(body="{{ event_name }} " + "x" * 200)
         refused = await stack.api.post("/v1/templates", json=two_segments)
         assert refused.status_code == 422
-        assert (
-            "body: SMS body is 2 segments (GSM-7); the limit is 1"
-            in refused.json()["detail"]
-        )
+        assert "body: SMS body is 2 segments (GSM-7); the limit is 1" in refused.json()["detail"]
 
         template = await create(stack.api, sms_template())
         long_context = {"context": {"event_name": "Созвон " * 12}}
