@@ -21,7 +21,7 @@ def stages() -> list[str]:
 def locked(name: str) -> dict[str, str]:
     """{package: version} of a lock file; every pin must carry hashes."""
     text = (ROOT / name).read_text()
-    pins = {}
+    pins: dict[str, str] = {}
     for block in re.split(r"\n(?=\S)", text):
         match = re.match(r"([A-Za-z0-9_.\-]+)==([^\s\\]+)", block)
         if match:
