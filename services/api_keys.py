@@ -77,7 +77,8 @@ async def rotate_key(
 ) -> ApiKeyRotation:
     """A new key of the same name; the old one works `grace_seconds` more, then no more."""
     async with session.begin():
-        await api_keys.lock_unrevoked_keys(session, tenant.id)  # against a concurrent revocation
+        # Against a concurrent revocation or rotation of the same key: one of them waits.
+        await api_keys.lock_unrevoked_keys(session, tenant.id)
         old = await _find(session, tenant, key_id)
         if old.revoked_at is not None:
             raise Conflict(

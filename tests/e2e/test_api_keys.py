@@ -220,6 +220,16 @@ async def test_rotation_gives_a_new_key_of_the_same_name_and_revokes_the_old_one
     assert again.status_code == 409 and again.json()["code"] == "api_key_revoked"
 
 
+async def test_two_rotations_of_one_key_at_once_give_one_new_key(stack):
+    old = await create_key(stack.api, "twice")
+    answers = await asyncio.gather(
+        *(stack.api.post(f"/v1/api-keys/{old['id']}/rotate") for _ in range(2))
+    )
+    assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
+    named = [k for k in (await keys_of(stack.api)).values() if k["name"] == "twice"]
+    assert sorted(k["revoked_at"] is None for k in named) == [False, True]
+
+
 async def test_a_rotated_key_keeps_working_for_its_grace_period_only(stack):
     """Even with a 30 s cache: a key in its grace period is cached no longer than it lasts."""
     old = await create_key(stack.api, "deploys")
