@@ -8,7 +8,7 @@ from api.deps import SessionDep, TenantDep
 from api.schemas.common import ExternalId
 from api.schemas.merge_patch import merge_patch_body
 from api.schemas.notifications import RecipientFields, RecipientPublic
-from services.recipients import patch_recipient, put_recipient, read_recipient
+from services import recipients
 
 router = APIRouter(prefix="/v1/recipients", tags=["recipients"])
 
@@ -23,23 +23,25 @@ RecipientPatch = Annotated[
 
 
 @router.put("/{external_id}", response_model=RecipientPublic)
-async def put(
+async def put_recipient(
     external_id: ExternalId, body: RecipientFields, tenant: TenantDep, session: SessionDep
 ) -> RecipientPublic:
     """Create a recipient, or replace its contact details whole: a field left out takes its
     default (no name, email or phone; `UTC`; `en`). To change some fields only, PATCH."""
-    return await put_recipient(session, tenant, external_id, body)
+    return await recipients.put_recipient(session, tenant, external_id, body)
 
 
 @router.patch("/{external_id}", response_model=RecipientPublic)
-async def patch(
+async def patch_recipient(
     external_id: ExternalId, body: RecipientPatch, tenant: TenantDep, session: SessionDep
 ) -> RecipientPublic:
     """Change some contact details of an existing recipient (RFC 7396 merge patch). The result
     is validated whole: invalid, it is a 422 naming the field, and nothing is written."""
-    return await patch_recipient(session, tenant, external_id, body)
+    return await recipients.patch_recipient(session, tenant, external_id, body)
 
 
 @router.get("/{external_id}", response_model=RecipientPublic)
-async def get(external_id: str, tenant: TenantDep, session: SessionDep) -> RecipientPublic:
-    return await read_recipient(session, tenant, external_id)
+async def get_recipient(
+    external_id: str, tenant: TenantDep, session: SessionDep
+) -> RecipientPublic:
+    return await recipients.read_recipient(session, tenant, external_id)
