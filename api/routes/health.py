@@ -23,7 +23,9 @@ router = APIRouter(prefix="/v1/health", tags=["health"])
     response_model=HealthPublic,
     responses={503: {"model": HealthPublic, "description": "The database or Temporal is down"}},
 )
-async def health(request: Request, sessions: SessionsDep, temporal: TemporalDep) -> JSONResponse:
+async def get_health(
+    request: Request, sessions: SessionsDep, temporal: TemporalDep
+) -> JSONResponse:
     """No key needed. Reads no table: a database ping and a Temporal call, each cut off after a
     second, and the answer is shared for a second between callers."""
     return _answer(await request.app.state.public_health.answer(sessions, temporal))
@@ -40,7 +42,7 @@ async def health(request: Request, sessions: SessionsDep, temporal: TemporalDep)
         },
     },
 )
-async def health_details(
+async def get_health_details(
     _: OperatorDep, sessions: SessionsDep, temporal: TemporalDep, settings: SettingsDep
 ) -> JSONResponse:
     """Database, Temporal (workers polling the task queue), providers (circuits, failure

@@ -81,12 +81,14 @@ async def patch_preferences(
 
 
 @router.get("/v1/preferences/defaults", response_model=Preferences)
-async def get_defaults(tenant: TenantDep, session: SessionDep) -> Preferences:
+async def get_preference_defaults(tenant: TenantDep, session: SessionDep) -> Preferences:
     return await preferences.get_defaults(session, tenant)
 
 
 @router.put("/v1/preferences/defaults", response_model=Preferences)
-async def put_defaults(tenant: TenantDep, session: SessionDep, body: Preferences) -> Preferences:
+async def put_preference_defaults(
+    tenant: TenantDep, session: SessionDep, body: Preferences
+) -> Preferences:
     """Replace the tenant's defaults; a field left out takes Herald's. Refused (422, naming
     the field and up to 10 recipients) when they would make some recipient's own settings
     invalid once merged."""

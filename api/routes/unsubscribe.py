@@ -38,7 +38,9 @@ async def confirm_unsubscribe(token: str, settings: SettingsDep) -> HTMLResponse
 
 
 @router.post("/{token}", response_class=HTMLResponse)
-async def unsubscribe(token: str, settings: SettingsDep, session: SessionDep) -> HTMLResponse:
+async def unsubscribe_from_link(
+    token: str, settings: SettingsDep, session: SessionDep
+) -> HTMLResponse:
     request = await apply_unsubscribe(session, settings, token)
     return _page(
         "You are unsubscribed",
