@@ -4,6 +4,7 @@ A worker's workflows and activities (for `worker.py` and for the API process's e
 worker, which lets the notifications it starts begin in-process: eager workflow start),
 the Temporal client and runtime, and the database engine."""
 
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -110,6 +111,18 @@ async def build_worker(
             yield worker
     finally:
         await providers.close()  # after the worker: no send is using them any more
+
+
+def settle_startup_heap() -> None:
+    """Collect what starting the process left behind, then hide the rest (modules, clients,
+    settings: alive as long as the process) from the garbage collector.
+
+    Otherwise a full collection walks every one of those objects while holding the interpreter
+    lock: a few hundred milliseconds in which the event loop stands still, and which a busy
+    render thread (domain/templating/render_thread.py) triggers (measured by
+    tests/e2e/test_hostile_templates.py). Objects made later are collected as usual."""
+    gc.collect()
+    gc.freeze()
 
 
 def workflow_runner(settings: Settings) -> WorkflowRunner:

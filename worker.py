@@ -4,7 +4,7 @@ import asyncio
 import logging
 import signal
 
-from bootstrap import build_worker, connect_temporal, serve_worker_metrics
+from bootstrap import build_worker, connect_temporal, serve_worker_metrics, settle_startup_heap
 from config.settings import get_settings
 from db.session import create_engine, session_factory
 from temporal_clients.maintenance import ensure_maintenance_schedules
@@ -24,6 +24,7 @@ async def main() -> None:
     try:
         async with build_worker(client, settings, session_factory(engine)):
             log.info("worker polling task queue %r", settings.task_queue)
+            settle_startup_heap()
             await stop.wait()
             grace = settings.worker_shutdown_grace_seconds
             log.info("stopping: activities in flight get %ss to finish", grace)

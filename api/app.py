@@ -29,7 +29,7 @@ from api.routes import (
     webhooks,
 )
 from api.strict_input import refuse_unstorable_input
-from bootstrap import build_worker, connect_temporal, database
+from bootstrap import build_worker, connect_temporal, database, settle_startup_heap
 from config.settings import Settings, get_settings
 from services.auth import ApiKeyCache
 from services.health import PublicHealth
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         app.state.temporal = temporal or await connect_temporal(settings, sdk_metrics=False)
         try:
             async with _embedded_worker(app.state.temporal, settings, app.state.sessions):
+                settle_startup_heap()
                 yield
         finally:
             await app.state.api_keys.close()  # its last last_used_at stamps use the engine

@@ -5,6 +5,7 @@ Jinja adds later is refused until someone decides it is safe.
 """
 
 from collections.abc import Callable, Iterator
+from itertools import islice
 from typing import Any
 
 from jinja2 import Environment, nodes
@@ -23,6 +24,7 @@ MAX_SOURCE_CHARS = 100_000
 # The shape of one field (or layout). Compiling is plain CPU work nothing can interrupt, and
 # Python's own compiler refuses deep nesting: these keep every template quick to compile
 # (Herald's shipped emails have about 150 elements, nested 3 deep).
+MAX_TOKENS = 5_000  # pieces of template code (names, operators, brackets...): parsing is slow
 MAX_NODES = 2_000  # template elements: tags, expressions, names, literals, filters...
 MAX_BLOCK_DEPTH = 8  # {% if %}, {% for %} and {% with %} inside each other
 MAX_EXPRESSION_DEPTH = 24  # operators, filters, calls and subscripts inside each other
@@ -68,6 +70,9 @@ def parse_and_check(
     if len(text) > MAX_SOURCE_CHARS:
         return None, [TemplateIssue(field, None, f"longer than {MAX_SOURCE_CHARS} characters")]
     try:
+        if _more_tokens_than(environment, text, MAX_TOKENS):
+            message = f"too long: more than {MAX_TOKENS} pieces of template code"
+            return None, [TemplateIssue(field, None, message)]
         tree = environment.parse(text)
     except TemplateSyntaxError as error:
         return None, [TemplateIssue(field, error.lineno, f"syntax error: {error.message}")]
@@ -96,6 +101,12 @@ def _walk(tree: nodes.Node) -> Iterator[nodes.Node]:
         node = stack.pop()
         yield node
         stack.extend(node.iter_child_nodes())
+
+
+def _more_tokens_than(environment: Environment, text: str, limit: int) -> bool:
+    # Jinja's parser takes tens of microseconds a token: count them (quickly) first.
+    tokens = islice(environment.lexer.tokeniter(text, None), limit + 1)
+    return sum(1 for _ in tokens) > limit
 
 
 def _shape_issue(field: str, tree: nodes.Template) -> TemplateIssue | None:
