@@ -7,9 +7,11 @@ row do not)."""
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Notification, Recipient, Tenant
@@ -43,18 +45,29 @@ async def save_tenant_defaults(
     )
 
 
-async def recipients_with_overrides(
-    session: AsyncSession, tenant_id: uuid.UUID
-) -> AsyncIterator[tuple[str, Any]]:
-    """(external id, stored overrides) of every recipient of the tenant who changed any."""
+@dataclass(frozen=True)
+class OverridesInUse:
+    """One distinct overrides document stored for some of a tenant's recipients."""
+
+    overrides: Any
+    recipients: int  # how many have it
+    first_external_ids: list[str]  # the first few of them, in order
+
+
+async def overrides_in_use(
+    session: AsyncSession, tenant_id: uuid.UUID, named: int
+) -> AsyncIterator[OverridesInUse]:
+    """Every distinct overrides document of the tenant's recipients (but the empty one), so
+    each is checked once however many recipients share it, with up to `named` of their ids."""
+    first_ids = func.array_agg(aggregate_order_by(Recipient.external_id, Recipient.external_id))
     rows = await session.stream(
-        select(Recipient.external_id, Recipient.preference_overrides)
+        select(Recipient.preference_overrides, func.count(), first_ids[1:named])
         .where(Recipient.tenant_id == tenant_id, Recipient.preference_overrides != {})
-        .order_by(Recipient.external_id)
+        .group_by(Recipient.preference_overrides)
         .execution_options(yield_per=1000)
     )
-    async for external_id, overrides in rows:
-        yield external_id, overrides
+    async for overrides, count, external_ids in rows:
+        yield OverridesInUse(overrides, count, list(external_ids))
 
 
 async def save_overrides(

@@ -6,6 +6,7 @@ change to a tenant default reaches every recipient who never touched that field.
 """
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from datetime import time
 from enum import StrEnum
@@ -15,9 +16,13 @@ from zoneinfo import available_timezones
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictInt,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -49,14 +54,36 @@ class DigestFrequency(StrEnum):
     WEEKLY = "weekly"
 
 
+LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+
+
+def _local_time_text(value: Any) -> Any:
+    """A wall-clock time is written HH:MM[:SS]: not a number of seconds, not with an offset
+    (pydantic would take both; the documented schema says neither)."""
+    if isinstance(value, time) or (isinstance(value, str) and re.match(LOCAL_TIME_PATTERN, value)):
+        return value
+    raise ValueError("must be a local time written HH:MM or HH:MM:SS, e.g. 22:00")
+
+
+# JSON Schema's "time" format requires an offset (RFC 3339); these times are local to the
+# recipient's timezone, so the schema gives their pattern instead.
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_local_time_text),
+    WithJsonSchema(
+        {"type": "string", "pattern": LOCAL_TIME_PATTERN, "examples": ["22:00"]},
+    ),
+]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class DoNotDisturb(_Strict):
-    enabled: bool = False
-    start: time = time(22, 0)
-    end: time = time(7, 0)
+    enabled: StrictBool = False
+    start: LocalTime = time(22, 0)
+    end: LocalTime = time(7, 0)
     action: DndAction = DndAction.DEFER
 
     @model_validator(mode="after")
@@ -67,17 +94,17 @@ class DoNotDisturb(_Strict):
 
 
 class RateLimit(_Strict):
-    max_count: Annotated[int, Field(ge=1, le=10_000)]
-    window_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)]
+    max_count: Annotated[StrictInt, Field(ge=1, le=10_000)]
+    window_minutes: Annotated[StrictInt, Field(ge=1, le=7 * 24 * 60)]
 
 
 class DigestSetting(_Strict):
     frequency: DigestFrequency = DigestFrequency.IMMEDIATE
-    time: dt.time = dt.time(9, 0)  # daily and weekly digests, in the recipient's zone
-    weekday: Annotated[int, Field(ge=0, le=6)] = 0  # weekly digests; Monday is 0
+    time: LocalTime = dt.time(9, 0)  # daily and weekly digests, in the recipient's zone
+    weekday: Annotated[StrictInt, Field(ge=0, le=6)] = 0  # weekly digests; Monday is 0
 
 
-ChannelSwitches = dict[Channel, bool]
+ChannelSwitches = dict[Channel, StrictBool]
 
 
 def _dotted_key(what: str) -> AfterValidator:
@@ -112,17 +139,17 @@ class Preferences(_Strict):
     muted_event_keys: list[MutedKey] = Field(default_factory=list)
     preferred_method: PreferredMethod = PreferredMethod.EMAIL
     reminder_minutes_before: Annotated[
-        list[Annotated[int, Field(gt=0, le=60 * 24 * 60)]], Field(min_length=1, max_length=10)
+        list[Annotated[StrictInt, Field(gt=0, le=60 * 24 * 60)]], Field(min_length=1, max_length=10)
     ] = Field(default_factory=lambda: [1440, 60])
-    daily_agenda_time: time = time(8, 0)
+    daily_agenda_time: LocalTime = time(8, 0)
     dnd: DoNotDisturb = Field(default_factory=DoNotDisturb)
-    exclude_weekends_reminders: bool = False
+    exclude_weekends_reminders: StrictBool = False
     weekend_reminder_action: WeekendAction = WeekendAction.MOVE
-    exclude_weekends_agenda: bool = True
-    weekend_days: list[Annotated[int, Field(ge=0, le=6)]] | None = Field(
+    exclude_weekends_agenda: StrictBool = True
+    weekend_days: list[Annotated[StrictInt, Field(ge=0, le=6)]] | None = Field(
         default=None, description="0=Monday..6=Sunday; derived from the locale when unset."
     )
-    max_reminders_per_day: Annotated[int, Field(ge=1, le=50)] = 10
+    max_reminders_per_day: Annotated[StrictInt, Field(ge=1, le=50)] = 10
     rate_limit: RateLimit | None = None
     digests: dict[DigestCategory, DigestSetting] = Field(
         default_factory=dict, description="Digest setting per category."
@@ -220,8 +247,13 @@ def effective_preferences(defaults: Any, overrides: Any) -> Preferences:
     return resolve_preferences(defaults, overrides).preferences
 
 
-def check_overrides(defaults: Any, overrides: dict[str, Any]) -> Preferences:
-    """The effective preferences `overrides` would give over the tenant's (resolved) defaults;
+def defaults_document(defaults: Any) -> dict[str, Any]:
+    """The tenant's stored defaults as one whole, valid preferences document (repaired where
+    at fault), for checking overrides over (`check_overrides`)."""
+    return repaired(Preferences, defaults or {}, _HERALD_DEFAULTS)[0].model_dump(mode="json")
+
+
+def check_overrides(defaults: dict[str, Any], overrides: dict[str, Any]) -> Preferences:
+    """The effective preferences `overrides` give over `defaults` (a `defaults_document`);
     raises ValidationError, naming the override's field, when they would not be valid."""
-    base = repaired(Preferences, defaults or {}, _HERALD_DEFAULTS)[0].model_dump(mode="json")
-    return Preferences.model_validate(merge_overrides(base, overrides))
+    return Preferences.model_validate(merge_overrides(defaults, overrides))

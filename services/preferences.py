@@ -21,7 +21,13 @@ from config.settings import Settings
 from db import preferences as store
 from db.opt_outs import clear_suppressions
 from domain.merge_patch import merge_patch
-from domain.preferences import Preferences, as_document, check_overrides, resolve_preferences
+from domain.preferences import (
+    Preferences,
+    as_document,
+    check_overrides,
+    defaults_document,
+    resolve_preferences,
+)
 from domain.tenants import TenantIdentity
 from services.agendas import AGENDA_PREFERENCES, follow_preferences
 from services.errors import field_and_problem, first_invalid_field, invalid_field
@@ -96,7 +102,7 @@ async def put_defaults(
 ) -> Preferences:
     """Replace the tenant's defaults, unless that would make a recipient's stored changes
     invalid (a quiet-hours window of zero length once merged...): then 422, naming them."""
-    effective = _checked({}, defaults)
+    effective = _checked(defaults_document({}), defaults)
     async with session.begin():
         current = await store.lock_tenant_defaults(session, tenant.id)
         await _refuse_stranding(session, tenant, current, defaults)
@@ -110,28 +116,30 @@ async def _refuse_stranding(
     """Refuse `new` defaults under which some recipient's valid overrides turn invalid.
     Overrides already invalid under the current defaults (an older version's) are not the
     change's doing; reading ignores their faulty parts."""
-    affected: list[str] = []
+    affected, named = 0, list[str]()
     first: ValidationError | None = None
-    async for external_id, overrides in store.recipients_with_overrides(session, tenant.id):
+    before, after = defaults_document(current), defaults_document(new)
+    async for stored in store.overrides_in_use(session, tenant.id, NAMED_RECIPIENTS):
+        overrides = as_document(stored.overrides)
         try:
-            check_overrides(new, as_document(overrides))
+            check_overrides(after, overrides)
         except ValidationError as exc:
             try:
-                check_overrides(current, as_document(overrides))
+                check_overrides(before, overrides)
             except ValidationError:
                 continue
-            affected.append(external_id)
+            affected += stored.recipients
+            named = sorted(named + stored.first_external_ids)[:NAMED_RECIPIENTS]
             first = first or exc
     if first is None:
         return
     field, problem = field_and_problem(first.errors()[0])
-    named = ", ".join(repr(e) for e in affected[:NAMED_RECIPIENTS])
-    more = len(affected) - NAMED_RECIPIENTS
+    more = affected - len(named)
     raise invalid_field(
         field,
-        f"these defaults would make the preferences of {len(affected)} recipient(s) invalid "
-        f"({problem}): {named}{f' and {more} more' if more > 0 else ''}; change or remove "
-        "their own setting first",
+        f"these defaults would make the preferences of {affected} recipient(s) invalid "
+        f"({problem}): {', '.join(map(repr, named))}{f' and {more} more' if more else ''}; "
+        "change or remove their own setting first",
     )
 
 
@@ -149,7 +157,7 @@ async def _store(
         defaults = await store.tenant_defaults(session, tenant.id, for_change=True)
         before = resolve_preferences(defaults, recipient.preference_overrides).preferences
         overrides = change(recipient.preference_overrides)
-        effective = _checked(defaults, overrides)
+        effective = _checked(defaults_document(defaults), overrides)
         await store.save_overrides(session, recipient.id, overrides)
         await clear_suppressions(session, tenant.id, recipient.id, opted_in(body))
         waiting = await store.waiting_workflow_ids(session, tenant.id, recipient.id)
@@ -174,7 +182,7 @@ def opted_in(body: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def _checked(defaults: Any, overrides: dict[str, Any]) -> Preferences:
+def _checked(defaults: dict[str, Any], overrides: dict[str, Any]) -> Preferences:
     try:
         return check_overrides(defaults, overrides)
     except ValidationError as exc:

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from domain.preferences import (
     Preferences,
     check_overrides,
+    defaults_document,
     effective_preferences,
     resolve_preferences,
 )
@@ -84,16 +85,17 @@ def test_valid_stored_preferences_are_read_as_stored():
 
 
 def test_many_faults_at_once_still_settle():
-    overrides = {name: "garbage" for name in Preferences.model_fields}
+    overrides: dict[str, object] = {name: "garbage" for name in Preferences.model_fields}
     overrides["rules"] = {f"bad key {i}": {"fax": 1} for i in range(50)}
     assert effective_preferences({"dnd": []}, overrides) == HERALD
 
 
 def test_checking_new_overrides_names_the_field_and_ignores_bad_defaults():
     # The tenant's stored defaults are bad (an older version): a valid change still passes.
-    assert check_overrides({"max_reminders_per_day": 0}, {"preferred_method": "sms"})
+    bad_defaults = defaults_document({"max_reminders_per_day": 0})
+    assert check_overrides(bad_defaults, {"preferred_method": "sms"}).preferred_method == "sms"
     with pytest.raises(ValidationError) as refused:
-        check_overrides({"dnd": {"start": "22:00"}}, {"dnd": {"end": "22:00"}})
+        check_overrides(defaults_document({"dnd": {"start": "22:00"}}), {"dnd": {"end": "22:00"}})
     assert refused.value.errors()[0]["loc"] == ("dnd",)
 
 
