@@ -35,6 +35,7 @@ from domain.templating import (
 )
 from domain.templating.context import OWNER_KEY, TEMPLATE_VERSION_KEY, TEST_SEND_KEY
 from domain.templating.defaults import DEFAULT_LOCALE
+from domain.templating.render_thread import in_render_thread
 from domain.unsubscribe_footer import with_unsubscribe_link
 
 TEST_PREFIX = "[TEST] "
@@ -57,7 +58,9 @@ class Content:
 
 async def render_content(session: AsyncSession, job: DeliveryJob) -> Content:
     """Raises a non-retryable ApplicationError when the content cannot be rendered:
-    MissingPlaceholders (naming them), InvalidContext, InvalidTemplate or TemplateNotFound."""
+    MissingPlaceholders (naming them), InvalidContext, InvalidTemplate (naming the field and
+    why: a limit of the sandbox, its render budget included, or a template stored before a
+    check that now refuses it) or TemplateNotFound."""
     notification, recipient = job.notification, job.recipient
     context = notification.context or {}
     found = await _templates_for(session, job, context)
@@ -82,7 +85,11 @@ async def render_content(session: AsyncSession, job: DeliveryJob) -> Content:
     except ValueError as error:
         raise _permanent(SendFailure.INVALID_CONTEXT, f"context: {error}") from None
     try:
-        rendered = RENDERER.render(source, variables, found.layout or DEFAULT_EMAIL_LAYOUT)
+        # In the render thread, within the render budget: a template that runs too long or
+        # builds too much fails this delivery, never the worker's event loop.
+        rendered = await in_render_thread(
+            RENDERER.render, source, variables, found.layout or DEFAULT_EMAIL_LAYOUT
+        )
     except MissingPlaceholdersError as error:
         raise _permanent(SendFailure.MISSING_PLACEHOLDERS, str(error)) from None
     except TemplateError as error:
