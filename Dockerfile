@@ -31,12 +31,14 @@ RUN /opt/herald/bin/pip install --no-deps --no-build-isolation .
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/opt/herald/bin:$PATH
-# A fixed non-root uid (the Helm chart's runAsUser); nothing in the image is writable by it,
-# and Herald writes nothing to disk in production (SMS_OUTBOX_PATH is a development provider).
+# A fixed non-root uid (the Helm chart's runAsUser); nothing in the image but /app/.data is
+# writable by it, and Herald writes nothing to disk in production.
 RUN groupadd --system --gid 10001 herald \
     && useradd --system --uid 10001 --gid herald --no-create-home --home-dir /nonexistent herald
 COPY --from=build /opt/herald /opt/herald
 WORKDIR /app
+# The one writable path (a volume in docker-compose.yml), for the development SMS outbox.
+RUN mkdir /app/.data && chown 10001:10001 /app/.data
 USER 10001:10001
 EXPOSE 8000
 # No HEALTHCHECK: the worker and the migration job run this image too and serve no HTTP; the
