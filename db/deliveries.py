@@ -142,7 +142,8 @@ _LOAD_CONTEXT = text(f"""
                 AND i.channel = 'email' AND lower(i.address) = lower({_EMAIL})) AS email_invalid,
            (SELECT i.reason FROM invalid_addresses i WHERE i.tenant_id = n.tenant_id
                 AND i.channel = 'sms' AND lower(i.address) = lower({_PHONE})) AS sms_invalid,
-           {unsubscribed_sql(_EMAIL, _PHONE)} AS unsubscribed
+           {unsubscribed_sql("email", _EMAIL)} AS email_unsubscribed,
+           {unsubscribed_sql("sms", _PHONE)} AS sms_unsubscribed
     FROM notifications n
     JOIN recipients r ON r.id = n.recipient_id
     JOIN tenants t ON t.id = n.tenant_id
@@ -177,7 +178,14 @@ async def load_notification_context(
         settings,
         fallbacks,
         invalid,
-        frozenset((channel, category) for channel, category in row.unsubscribed),
+        frozenset(
+            (channel, category)
+            for channel, categories in (
+                ("email", row.email_unsubscribed),
+                ("sms", row.sms_unsubscribed),
+            )
+            for category in categories
+        ),
     )
 
 

@@ -26,16 +26,13 @@ def normalised(
     return func.lower(func.btrim(address))
 
 
-def unsubscribed_sql(email: str, phone: str) -> str:
-    """The same normalisation, in the SQL text of planning's query: the (channel, category)
-    pairs the addresses `email` and `phone` (SQL expressions) are unsubscribed from, as a JSON
-    array, within the tenant of `r` (the recipients row)."""
-    return f"""
-        coalesce((SELECT json_agg(json_build_array(s.channel, s.category))
-                  FROM address_suppressions s
-                  WHERE s.tenant_id = r.tenant_id
-                    AND ((s.channel = 'email' AND s.address = lower(btrim({email})))
-                      OR (s.channel = 'sms' AND s.address = lower(btrim({phone}))))), '[]')"""
+def unsubscribed_sql(channel: str, address: str) -> str:
+    """The same normalisation, in the SQL text of planning's query: the categories the
+    address `address` (an SQL expression) on `channel` is unsubscribed from, as an array,
+    within the tenant of `n` (the notifications row). An index lookup (the primary key)."""
+    return f"""ARRAY(SELECT s.category FROM address_suppressions s
+                     WHERE s.tenant_id = n.tenant_id AND s.channel = '{channel}'
+                       AND s.address = lower(btrim({address})))"""
 
 
 def _address_of(channel: str) -> ColumnElement[str | None] | None:
