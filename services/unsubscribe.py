@@ -1,4 +1,8 @@
-"""One-click unsubscribe (RFC 8058): the signed token says who, from what, on which channel."""
+"""One-click unsubscribe (RFC 8058): the signed token says who, from what, on which channel.
+
+It follows the address, not only the recipient: every recipient of the tenant with the same
+address stops getting the category on that channel (db/opt_outs.py), until one of them opts
+back in through the preferences API."""
 
 import uuid
 
@@ -19,7 +23,8 @@ def unsubscribe_request(settings: Settings, token: str) -> Unsubscribe:
 
 
 async def apply_unsubscribe(session: AsyncSession, settings: Settings, token: str) -> Unsubscribe:
-    """Switch the token's category off for its recipient on its channel."""
+    """Switch the token's category off for its recipient on its channel, and for the
+    recipient's address there."""
     request = unsubscribe_request(settings, token)
     async with session.begin():
         await switch_off_category(
