@@ -5,7 +5,8 @@ worker, which lets the notifications it starts begin in-process: eager workflow 
 the Temporal client and runtime, and the database engine."""
 
 import gc
-from collections.abc import AsyncIterator, Callable
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from wsgiref.simple_server import WSGIServer
 from prometheus_client import start_http_server
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
+from temporalio.envconfig import ClientConfigProfile, ClientConnectConfig
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -160,14 +162,34 @@ def temporal_runtime(settings: Settings) -> Runtime | None:
     )
 
 
+def temporal_connect_config(
+    settings: Settings, environ: Mapping[str, str] | None = None
+) -> ClientConnectConfig:
+    """Where and how to reach Temporal: a temporalio.envconfig profile (a TOML file named by
+    TEMPORAL_CONFIG_FILE and TEMPORAL_PROFILE, and the environment's TEMPORAL_API_KEY,
+    TEMPORAL_TLS, TEMPORAL_TLS_CLIENT_CERT_PATH... as Temporal's CLI and SDKs read them, for a
+    self-hosted cluster with mTLS or Temporal Cloud), then Herald's own TEMPORAL_ADDRESS and
+    TEMPORAL_NAMESPACE where they are set or the profile names none."""
+    profile = ClientConfigProfile.load(
+        override_env_vars=dict(os.environ if environ is None else environ)
+    )
+    config = profile.to_client_connect_config()
+    if "temporal_address" in settings.model_fields_set or "target_host" not in config:
+        config["target_host"] = settings.temporal_address
+    if "temporal_namespace" in settings.model_fields_set or "namespace" not in config:
+        config["namespace"] = settings.temporal_namespace
+    return config
+
+
 async def connect_temporal(settings: Settings, sdk_metrics: bool = True) -> Client:
-    """The process's one Temporal client, with tracing when configured, and the SDK's metrics
-    when configured and asked for: a worker process serves them on TEMPORAL_METRICS_BIND; an
-    API process does not (two processes on one host cannot bind that address)."""
+    """The process's one Temporal client: its connection from temporal_connect_config, payloads
+    encrypted when PAYLOAD_ENCRYPTION_KEYS is set, tracing when configured, and the SDK's
+    metrics when configured and asked for: a worker process serves them on
+    TEMPORAL_METRICS_BIND; an API process does not (two processes on one host cannot bind
+    that address)."""
     keys = settings.payload_encryption_keys
     return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
+        **temporal_connect_config(settings),
         data_converter=data_converter(keys.get_secret_value() if keys else None),
         interceptors=tracing_interceptors(settings),
         runtime=temporal_runtime(settings) if sdk_metrics else None,

@@ -193,14 +193,16 @@ def _print_keys(keys: "list[ApiKeyPublic]") -> None:
 
 async def _migrate() -> None:
     """Database schema and Temporal search attributes: everything a deployment sets up once."""
-    from temporalio.client import Client
-
+    from bootstrap import connect_temporal
     from db.migrate import upgrade
     from temporal_clients.setup import register_search_attributes
 
     await asyncio.to_thread(upgrade, _database_url())
     settings = get_settings()
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    if not settings.register_search_attributes:
+        print("database is up to date; search attributes left to the cluster's operator")
+        return
+    client = await connect_temporal(settings, sdk_metrics=False)
     added = await register_search_attributes(client)
     print(f"database is up to date; search attributes added: {', '.join(added) or 'none needed'}")
 

@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     worker_metrics_address: str = "127.0.0.1"
     # Temporal's SDK metrics, served by a worker on this host:port when set (e.g. 127.0.0.1:9465).
     temporal_metrics_bind: str | None = None
+    # `herald migrate` registers Herald's search attributes on the namespace; false where the
+    # cluster's operator registers them instead (Temporal Cloud: `tcld namespace
+    # search-attributes add`, with the names and types in workflows/search_attributes.py).
+    register_search_attributes: bool = True
     # Encrypts every payload sent to Temporal (temporal_clients/payload_codec.py):
     # `id:base64key[,id:base64key...]`, AES-256 keys; the first encrypts, all decrypt (add a
     # new key first to rotate; drop an old one once no retained history uses it). Unset: no
