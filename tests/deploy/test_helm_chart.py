@@ -19,6 +19,18 @@ HELM = os.environ.get("HELM", str(ROOT / ".tools" / "helm"))
 KUBERNETES_VERSION = "1.31.0"
 REQUIRED_SECRETS = ["--set", "secrets.values.DATABASE_URL=postgresql://h:p@db/herald"]
 REQUIRED_SECRETS += ["--set", "secrets.values.SECRET_KEY=0123456789abcdef0123456789abcdef"]
+TLS = ["--set", "temporalTLS.secretName=herald-temporal-tls", "--set", "temporalTLS.serverCA=true"]
+# What Temporal's client reads itself (temporalio.envconfig), besides Herald's settings.
+TEMPORAL_CLIENT_ENV = {
+    "TEMPORAL_API_KEY",
+    "TEMPORAL_TLS",
+    "TEMPORAL_TLS_CLIENT_CERT_PATH",
+    "TEMPORAL_TLS_CLIENT_KEY_PATH",
+    "TEMPORAL_TLS_SERVER_CA_CERT_PATH",
+    "TEMPORAL_TLS_SERVER_NAME",
+    "TEMPORAL_PROFILE",
+    "TEMPORAL_CONFIG_FILE",
+}
 
 
 def render(*args: str) -> list[dict]:
@@ -58,6 +70,7 @@ VARIANTS = {
         "networkPolicy.enabled=true",
     ],
     "no migration hook": [*REQUIRED_SECRETS, "--set", "migrations.enabled=false"],
+    "temporal over mTLS": [*REQUIRED_SECRETS, *TLS],
 }
 
 
@@ -123,8 +136,8 @@ def test_migrations_run_before_the_rollout_with_the_settings_they_need():
 
 
 def test_settings_are_ones_herald_reads_and_secrets_stay_out_of_the_configmap():
-    docs = by_kind(render(*REQUIRED_SECRETS))
-    known = {name.upper() for name in Settings.model_fields}
+    docs = by_kind(render(*REQUIRED_SECRETS, *TLS))
+    known = {name.upper() for name in Settings.model_fields} | TEMPORAL_CLIENT_ENV
     config = docs[("ConfigMap", "herald-config")]["data"]
     secret = docs[("Secret", "herald-secrets")]["stringData"]
     workloads = [c for _, c in containers(list(docs.values()))]
@@ -144,3 +157,16 @@ def test_a_missing_required_secret_is_refused_at_render_time():
     )
     assert result.returncode != 0
     assert "secrets.values.DATABASE_URL is required" in result.stderr
+
+
+def test_with_mtls_every_herald_container_reaches_temporal_with_the_certificate():
+    for pod, container in containers(render(*REQUIRED_SECRETS, *TLS)):
+        env = {e["name"]: e["value"] for e in container.get("env", [])}
+        mounted = {m["name"]: m for m in container["volumeMounts"]}
+        assert mounted["temporal-tls"]["readOnly"] is True, container["name"]
+        directory = mounted["temporal-tls"]["mountPath"]
+        assert env["TEMPORAL_TLS_CLIENT_CERT_PATH"] == f"{directory}/tls.crt"
+        assert env["TEMPORAL_TLS_CLIENT_KEY_PATH"] == f"{directory}/tls.key"
+        assert env["TEMPORAL_TLS_SERVER_CA_CERT_PATH"] == f"{directory}/ca.crt"
+        secrets = {v["name"]: v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
+        assert secrets["temporal-tls"] == "herald-temporal-tls"

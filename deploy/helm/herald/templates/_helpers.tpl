@@ -48,10 +48,43 @@ app.kubernetes.io/component: {{ .component }}
     name: {{ include "herald.secretName" . }}
 {{- end -}}
 
-{{/* A writable /tmp on a read-only root filesystem. */}}
-{{- define "herald.tmpVolumeMount" -}}
+{{/* A writable /tmp on a read-only root filesystem; Temporal's client certificate, if any. */}}
+{{- define "herald.volumeMounts" -}}
 - name: tmp
   mountPath: /tmp
+{{- if .Values.temporalTLS.secretName }}
+- name: temporal-tls
+  mountPath: /etc/herald/temporal-tls
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{- define "herald.volumes" -}}
+- name: tmp
+  emptyDir: {}
+{{- if .Values.temporalTLS.secretName }}
+- name: temporal-tls
+  secret:
+    secretName: {{ .Values.temporalTLS.secretName }}
+{{- end }}
+{{- end -}}
+
+{{/* Temporal's own TLS variables (temporalio.envconfig), for the mounted certificate. */}}
+{{- define "herald.temporalTLSEnv" -}}
+{{- if .Values.temporalTLS.secretName }}
+- name: TEMPORAL_TLS_CLIENT_CERT_PATH
+  value: /etc/herald/temporal-tls/tls.crt
+- name: TEMPORAL_TLS_CLIENT_KEY_PATH
+  value: /etc/herald/temporal-tls/tls.key
+{{- if .Values.temporalTLS.serverCA }}
+- name: TEMPORAL_TLS_SERVER_CA_CERT_PATH
+  value: /etc/herald/temporal-tls/ca.crt
+{{- end }}
+{{- with .Values.temporalTLS.serverName }}
+- name: TEMPORAL_TLS_SERVER_NAME
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 
