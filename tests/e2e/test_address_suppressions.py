@@ -10,6 +10,7 @@ from sqlalchemy import select
 from db.models import Recipient
 from domain.unsubscribe import Unsubscribe, sign
 from tests.conftest import new_tenant
+from tests.e2e.webhooks_factory import post_sendgrid, send_email_through_sendgrid, sendgrid_event
 
 
 def new_id() -> str:
@@ -133,3 +134,15 @@ async def test_other_tenants_are_not_affected(stack, sessions):
             await asyncio.sleep(0.1)
             done = await stack.notification(notification_id, key=other_key)
         assert done["deliveries"][0]["status"] in ("sent", "delivered"), done
+
+
+async def test_a_providers_unsubscribe_report_follows_the_address_too(tracked, httpserver):
+    address = f"ada-{uuid.uuid4().hex[:6]}@example.com"
+    ada = {"external_id": new_id(), "email": address}
+    delivery = await send_email_through_sendgrid(tracked, httpserver, recipient=ada)
+    response = await post_sendgrid(tracked, [sendgrid_event("unsubscribe", delivery)])
+    assert response.json()["applied"] == 1
+
+    other = await recipient(tracked.api, address)
+    status, reason = await outcome(tracked, await send(tracked, other, "payment.completed"))
+    assert status == "suppressed" and str(reason).startswith("unsubscribed:")
