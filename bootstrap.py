@@ -29,6 +29,7 @@ from activities.notices import NoticeActivities
 from activities.outcomes import OutcomeActivities
 from activities.planning import PlanningActivities
 from channels.registry import Providers
+from config.production import ProductionConfigError, production_problems
 from config.providers import build_providers
 from config.settings import Settings
 from db.session import create_engine, session_factory
@@ -179,6 +180,16 @@ def temporal_connect_config(
     if "temporal_namespace" in settings.model_fields_set or "namespace" not in config:
         config["namespace"] = settings.temporal_namespace
     return config
+
+
+def refuse_unfit_production(settings: Settings) -> None:
+    """Raises ProductionConfigError listing every problem when HERALD_ENV=production and the
+    settings are not fit for it; nothing in development. Every process calls it first."""
+    connection = temporal_connect_config(settings)
+    encrypted = bool(connection.get("tls") or connection.get("api_key"))
+    problems = production_problems(settings, temporal_encrypted=encrypted)
+    if problems:
+        raise ProductionConfigError(problems)
 
 
 async def connect_temporal(settings: Settings, sdk_metrics: bool = True) -> Client:

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+from config.production import ProductionConfigError
 from config.settings import get_settings
 
 if TYPE_CHECKING:
@@ -193,12 +194,13 @@ def _print_keys(keys: "list[ApiKeyPublic]") -> None:
 
 async def _migrate() -> None:
     """Database schema and Temporal search attributes: everything a deployment sets up once."""
-    from bootstrap import connect_temporal
+    from bootstrap import connect_temporal, refuse_unfit_production
     from db.migrate import upgrade
     from temporal_clients.setup import register_search_attributes
 
-    await asyncio.to_thread(upgrade, _database_url())
     settings = get_settings()
+    refuse_unfit_production(settings)
+    await asyncio.to_thread(upgrade, _database_url())
     if not settings.register_search_attributes:
         print("database is up to date; search attributes left to the cluster's operator")
         return
@@ -245,7 +247,13 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("worker", help="run a worker")
     commands.add_parser("migrate", help="apply database migrations and register search attributes")
     args = parser.parse_args(argv)
+    try:
+        _run(args)
+    except ProductionConfigError as exc:  # the list of what to fix, not a traceback
+        sys.exit(str(exc))
 
+
+def _run(args: argparse.Namespace) -> None:
     if args.command == "tenant":
         asyncio.run(_create_tenant(args.name, args.operations_email))
     elif args.command == "key":

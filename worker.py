@@ -3,8 +3,16 @@
 import asyncio
 import logging
 import signal
+import sys
 
-from bootstrap import build_worker, connect_temporal, serve_worker_metrics, settle_startup_heap
+from bootstrap import (
+    build_worker,
+    connect_temporal,
+    refuse_unfit_production,
+    serve_worker_metrics,
+    settle_startup_heap,
+)
+from config.production import ProductionConfigError
 from config.settings import get_settings
 from db.session import create_engine, session_factory
 from temporal_clients.maintenance import ensure_maintenance_schedules
@@ -13,6 +21,7 @@ from temporal_clients.maintenance import ensure_maintenance_schedules
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
+    refuse_unfit_production(settings)
     engine = create_engine(settings.database_url, pool_size=20)
     serve_worker_metrics(settings)  # Herald's own: deliveries, provider latency
     client = await connect_temporal(settings)
@@ -37,4 +46,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except ProductionConfigError as exc:  # the list of what to fix, not a traceback
+        sys.exit(str(exc))

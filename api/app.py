@@ -29,7 +29,13 @@ from api.routes import (
     webhooks,
 )
 from api.strict_input import refuse_unstorable_input
-from bootstrap import build_worker, connect_temporal, database, settle_startup_heap
+from bootstrap import (
+    build_worker,
+    connect_temporal,
+    database,
+    refuse_unfit_production,
+    settle_startup_heap,
+)
 from config.settings import Settings, get_settings
 from services.auth import ApiKeyCache
 from services.health import PublicHealth
@@ -53,6 +59,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        refuse_unfit_production(settings)
         engine, app.state.sessions = database(settings)
         app.state.settings = settings
         app.state.api_keys = ApiKeyCache(settings.api_key_cache_seconds)

@@ -12,6 +12,12 @@ MIN_METRICS_TOKEN_LENGTH = 16
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
+    # production: refuse to start with development secrets or without the TLS and encryption a
+    # deployment on real networks needs (config/production.py lists what is checked).
+    herald_env: Literal["development", "production"] = "development"
+    # Production only: a Temporal cluster reached without TLS (a private network, a service
+    # mesh that encrypts between pods).
+    allow_plaintext_temporal: bool = False
     database_url: str = Field(
         default="",
         description="postgresql+psycopg://... ; `make run` fills it with an embedded server.",

@@ -19,6 +19,7 @@ HELM = os.environ.get("HELM", str(ROOT / ".tools" / "helm"))
 KUBERNETES_VERSION = "1.31.0"
 REQUIRED_SECRETS = ["--set", "secrets.values.DATABASE_URL=postgresql://h:p@db/herald"]
 REQUIRED_SECRETS += ["--set", "secrets.values.SECRET_KEY=0123456789abcdef0123456789abcdef"]
+REQUIRED_SECRETS += ["--set", "secrets.values.PAYLOAD_ENCRYPTION_KEYS=k1:" + "A" * 43 + "="]
 TLS = ["--set", "temporalTLS.secretName=herald-temporal-tls", "--set", "temporalTLS.serverCA=true"]
 # What Temporal's client reads itself (temporalio.envconfig), besides Herald's settings.
 TEMPORAL_CLIENT_ENV = {
@@ -149,6 +150,12 @@ def test_settings_are_ones_herald_reads_and_secrets_stay_out_of_the_configmap():
         if "SecretStr" in str(field.annotation)
     } | {"DATABASE_URL"}
     assert not secret_fields & set(config), "secrets belong in the Secret"
+
+
+def test_the_chart_runs_herald_in_production_mode():
+    config = by_kind(render(*REQUIRED_SECRETS))[("ConfigMap", "herald-config")]["data"]
+    assert config["HERALD_ENV"] == "production"
+    assert config["PUBLIC_BASE_URL"].startswith("https://")
 
 
 def test_a_missing_required_secret_is_refused_at_render_time():
