@@ -110,6 +110,14 @@ def _malformed_json(exc: RequestValidationError, error: dict[str, Any]) -> JSONR
     )
 
 
+def _not_utf8(error: UnicodeDecodeError) -> JSONResponse:
+    """400: JSON is UTF-8 text (RFC 8259); FastAPI reports other bytes as a bare 400."""
+    problem = f"is not valid JSON: not UTF-8 text at byte {error.start + 1}"
+    return problem_response(
+        400, "malformed_body", f"body: {problem}", [FieldProblem(field="body", problem=problem)]
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -149,6 +157,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         """Starlette's own refusals: no route (404), a method the route lacks (405)..."""
+        if isinstance(exc.__cause__, UnicodeDecodeError):  # FastAPI's "error parsing the body"
+            return _not_utf8(exc.__cause__)
         phrase = HTTPStatus(exc.status_code).phrase
         detail = str(exc.detail)
         if detail == phrase:  # Starlette's default says nothing the status does not

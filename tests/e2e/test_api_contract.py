@@ -118,6 +118,13 @@ async def test_malformed_json_is_a_400_naming_the_body_with_its_line_and_column(
     assert "is not valid JSON" in error["problem"] and "line 3, column 24" in error["problem"]
     assert problem["detail"] == f"body: {error['problem']}"
 
+    latin1 = b'{"event_key": "caf\xe9"}'  # Latin-1, not UTF-8: byte 19 is the first not UTF-8
+    not_utf8 = await stack.api.post(
+        "/v1/notifications", content=latin1, headers={"Content-Type": "application/json"}
+    )
+    [error] = assert_problem(not_utf8, 400, "malformed_body")["errors"]
+    assert error == {"field": "body", "problem": "is not valid JSON: not UTF-8 text at byte 19"}
+
 
 async def test_every_401_says_how_to_authenticate(stack):
     """RFC 9110: a 401 carries WWW-Authenticate; Herald's keys are Bearer tokens (RFC 6750)."""
