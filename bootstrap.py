@@ -17,7 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.envconfig import ClientConfigProfile, ClientConnectConfig
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+from temporalio.worker import (
+    PollerBehaviorSimpleMaximum,
+    UnsandboxedWorkflowRunner,
+    Worker,
+    WorkflowRunner,
+)
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.agenda import AgendaActivities
@@ -107,13 +112,31 @@ async def build_worker(
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(settings),
         activities=activities(client, settings, sessions, providers),
-        **({"graceful_shutdown_timeout": grace} | options),
+        **({"graceful_shutdown_timeout": grace} | worker_tuning(settings) | options),
     )
     try:
         async with worker:
             yield worker
     finally:
         await providers.close()  # after the worker: no send is using them any more
+
+
+def worker_tuning(settings: Settings) -> dict[str, Any]:
+    """The Worker options operators tune through settings (config/settings.py says which)."""
+    return {
+        "max_concurrent_activities": settings.worker_max_concurrent_activities,
+        "max_concurrent_local_activities": settings.worker_max_concurrent_local_activities,
+        "max_concurrent_workflow_tasks": settings.worker_max_concurrent_workflow_tasks,
+        "workflow_task_poller_behavior": PollerBehaviorSimpleMaximum(
+            settings.worker_workflow_task_pollers
+        ),
+        "activity_task_poller_behavior": PollerBehaviorSimpleMaximum(
+            settings.worker_activity_task_pollers
+        ),
+        "max_cached_workflows": settings.worker_max_cached_workflows,
+        "max_activities_per_second": settings.worker_activities_per_second,
+        "max_task_queue_activities_per_second": settings.task_queue_activities_per_second,
+    }
 
 
 def settle_startup_heap() -> None:

@@ -77,6 +77,21 @@ class Settings(BaseSettings):
     # terminationGracePeriodSeconds (30 s unless set).
     worker_shutdown_grace_seconds: float = Field(default=20.0, ge=0)
 
+    # Worker tuning (temporalio.worker.Worker): what `make bench` ran with, Temporal's
+    # defaults. Slots bound what one worker process runs at once; pollers how many long polls
+    # it keeps open per task kind; the cache keeps running workflows in memory (fewer
+    # replays); ACTIVITIES_PER_SECOND bounds this worker, TASK_QUEUE_ACTIVITIES_PER_SECOND all
+    # workers of the task queue together (the server enforces it), e.g. under a provider's
+    # account-wide rate limit.
+    worker_max_concurrent_activities: int = Field(default=100, ge=1)
+    worker_max_concurrent_local_activities: int = Field(default=100, ge=1)
+    worker_max_concurrent_workflow_tasks: int = Field(default=100, ge=2)
+    worker_workflow_task_pollers: int = Field(default=5, ge=1)
+    worker_activity_task_pollers: int = Field(default=5, ge=1)
+    worker_max_cached_workflows: int = Field(default=1000, ge=0)
+    worker_activities_per_second: float | None = Field(default=None, gt=0)
+    task_queue_activities_per_second: float | None = Field(default=None, gt=0)
+
     # Delivery retries: exponential backoff from `initial` doubling up to `max_interval`,
     # at most `max_attempts` tries and `max_retry_seconds` in all per channel.
     delivery_max_attempts: int = Field(default=5, ge=1, le=100)
