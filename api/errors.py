@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from temporalio.service import RPCError
 
 from api.schemas.problems import PROBLEM_JSON, FieldProblem, Problem
@@ -110,6 +111,19 @@ def _malformed_json(exc: RequestValidationError, error: dict[str, Any]) -> JSONR
     )
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this path: GET and POST /v1/api-keys are two routes."""
+    methods = ("GET", "POST", "PUT", "PATCH", "DELETE")
+    return [
+        method
+        for method in methods
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+
+
 def _not_utf8(error: UnicodeDecodeError) -> JSONResponse:
     """400: JSON is UTF-8 text (RFC 8259); FastAPI reports other bytes as a bare 400."""
     problem = f"is not valid JSON: not UTF-8 text at byte {error.start + 1}"
@@ -164,7 +178,10 @@ def install_error_handlers(app: FastAPI) -> None:
         if detail == phrase:  # Starlette's default says nothing the status does not
             detail = f"{phrase}: {request.method} {request.url.path}"
         code = phrase.lower().replace(" ", "_").replace("-", "_")
-        return problem_response(exc.status_code, code, detail, headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:  # Starlette's Allow names the first matching route's only
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+        return problem_response(exc.status_code, code, detail, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

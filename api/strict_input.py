@@ -17,7 +17,8 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+from api.schemas.common import INT64_MAX, INT64_MIN
+
 # Deeper than any body Herald takes (preferences nest four levels); a deeper one would cost
 # recursion in every encoder it passes through, up to the response's.
 MAX_JSON_DEPTH = 32

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import ApiKeyCacheDep, SessionDep, TenantDep
+from api.paging import Cursor, Limit
 from api.schemas.api_keys import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -14,7 +15,6 @@ from api.schemas.api_keys import (
     ApiKeyRotation,
     ApiKeysPublic,
 )
-from api.schemas.pages import Cursor, Limit
 from services import api_keys
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])

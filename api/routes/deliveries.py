@@ -1,14 +1,13 @@
 """POST /v1/deliveries/{id}/resend and bulk resend by filter."""
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
-from api.schemas.common import EventKey, InputModel
+from api.schemas.common import DateTime, EventKey, InputModel
 from domain.filters import ResendFilter
 from domain.types import Channel
 from services import resend
@@ -43,9 +42,9 @@ class BulkResend(InputModel):
     status: Annotated[str, Field(pattern="^(failed|bounced)$")] | None = None
     channel: Channel | None = None
     event_key: EventKey | None = None
-    since: datetime | None = Field(None, alias="from")
-    until: datetime | None = Field(None, alias="to")
-    limit: Annotated[int, Field(ge=1, le=500)] = 100
+    since: DateTime | None = Field(None, alias="from")
+    until: DateTime | None = Field(None, alias="to")
+    limit: Annotated[StrictInt, Field(ge=1, le=500)] = 100
 
 
 @router.post("/resend", status_code=202, response_model=BulkResendResult)

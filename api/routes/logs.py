@@ -1,13 +1,13 @@
 """GET /v1/logs: every delivery, filtered, newest first, cursor-paginated."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from api.deps import SessionDep, TenantDep
+from api.paging import Cursor, Limit
+from api.schemas.common import DateTime
 from api.schemas.notifications import LogPage
-from api.schemas.pages import Cursor, Limit
 from domain.filters import LogFilter
 from domain.types import Channel, DeliveryStatus
 from services.logs import delivery_log
@@ -23,8 +23,8 @@ async def list_logs(
     channel: Channel | None = None,
     event_key: str | None = None,
     recipient: Annotated[str | None, Query(description="The recipient's external id.")] = None,
-    since: Annotated[datetime | None, Query(alias="from")] = None,
-    until: Annotated[datetime | None, Query(alias="to")] = None,
+    since: Annotated[DateTime | None, Query(alias="from")] = None,
+    until: Annotated[DateTime | None, Query(alias="to")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> LogPage:

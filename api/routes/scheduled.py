@@ -5,7 +5,7 @@ import uuid
 from fastapi import APIRouter
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
-from api.schemas.pages import Cursor, Limit
+from api.paging import Cursor, Limit
 from api.schemas.scheduling import Reschedule, ScheduledChange, ScheduledPage
 from services import scheduled
 

@@ -1,11 +1,11 @@
 """GET /v1/stats: delivery counts and rates of the tenant's deliveries created in a time range."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from api.deps import SessionDep, TenantDep
+from api.schemas.common import DateTime
 from api.schemas.stats import GroupBy, StatsPublic
 from services.stats import tenant_stats
 
@@ -17,10 +17,10 @@ async def get_stats(
     tenant: TenantDep,
     session: SessionDep,
     start: Annotated[
-        datetime | None, Query(alias="from", description="Inclusive; default: `to` - 30 days.")
+        DateTime | None, Query(alias="from", description="Inclusive; default: `to` - 30 days.")
     ] = None,
     end: Annotated[
-        datetime | None, Query(alias="to", description="Exclusive; default: now.")
+        DateTime | None, Query(alias="to", description="Exclusive; default: now.")
     ] = None,
     group_by: GroupBy | None = None,
 ) -> StatsPublic:

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
+from api.paging import Cursor, Limit
 from api.schemas.common import EventKey
 from api.schemas.notifications import NotificationAccepted
-from api.schemas.pages import Cursor, Limit
 from api.schemas.templates import (
     LayoutPublic,
     LayoutPut,
@@ -30,7 +30,9 @@ from services.template_preview import preview, send_test
 router = APIRouter(prefix="/v1/templates", tags=["templates"])
 
 
-# Fixed paths first: "/variables" and "/layout" are not template ids.
+# "/variables" and "/layout" are not template ids: a template id matches only a UUID
+# ({template_id:uuid}), so PUT /variables is a 405 naming the methods it has, not a PUT of
+# template "variables" refused with a 422.
 @router.get("/variables")
 async def list_template_variables(tenant: TenantDep) -> dict[str, list[dict[str, Any]]]:
     """Every variable templates can use: name, description, example, the events that carry it."""
@@ -94,7 +96,7 @@ async def create_template(
     return template
 
 
-@router.get("/{template_id}", response_model=TemplatePublic)
+@router.get("/{template_id:uuid}", response_model=TemplatePublic)
 async def get_template(
     template_id: uuid.UUID, tenant: TenantDep, session: SessionDep
 ) -> TemplatePublic:
@@ -102,7 +104,7 @@ async def get_template(
 
 
 @router.put(
-    "/{template_id}",
+    "/{template_id:uuid}",
     response_model=TemplatePublic,
     responses={
         409: {
@@ -124,7 +126,7 @@ async def update_template(
     )
 
 
-@router.delete("/{template_id}", status_code=204)
+@router.delete("/{template_id:uuid}", status_code=204)
 async def delete_template(
     template_id: uuid.UUID, tenant: TenantDep, session: SessionDep
 ) -> Response:
@@ -133,7 +135,7 @@ async def delete_template(
     return Response(status_code=204)
 
 
-@router.get("/{template_id}/versions", response_model=TemplateVersionsPublic)
+@router.get("/{template_id:uuid}/versions", response_model=TemplateVersionsPublic)
 async def list_template_versions(
     template_id: uuid.UUID,
     tenant: TenantDep,
@@ -145,7 +147,7 @@ async def list_template_versions(
     return await templates.list_versions(session, tenant, template_id, cursor, limit)
 
 
-@router.post("/{template_id}/preview", response_model=PreviewResult)
+@router.post("/{template_id:uuid}/preview", response_model=PreviewResult)
 async def preview_template(
     template_id: uuid.UUID,
     body: PreviewRequest,
@@ -157,7 +159,7 @@ async def preview_template(
     return await preview(session, tenant, template_id, body.context, settings.sms_max_segments)
 
 
-@router.post("/{template_id}/test", status_code=202, response_model=NotificationAccepted)
+@router.post("/{template_id:uuid}/test", status_code=202, response_model=NotificationAccepted)
 async def send_template_test(
     template_id: uuid.UUID,
     body: TestSendRequest,

@@ -1,10 +1,19 @@
 """What every request body shares: the input base model and the validated field types."""
 
-from typing import Annotated
+import re
+from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
-from api.strict_input import INT64_MAX
 from domain.contacts import check_locale, check_phone, check_timezone
 from domain.types import EVENT_KEY_PATTERN
 
@@ -14,8 +23,23 @@ Locale = Annotated[str, AfterValidator(check_locale)]
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\s/]+$")]
 EventKey = Annotated[str, StringConstraints(max_length=200, pattern=EVENT_KEY_PATTERN.pattern)]
 # An integer that reaches SQL fits PostgreSQL's bigint; a larger one was a 500 (issue 11).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # Wrap it as Annotated[NonNegativeInt64, Query(...)] for a query parameter.
 NonNegativeInt64 = Annotated[int, Field(ge=0, le=INT64_MAX)]
+
+_DATE_AND_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _date_and_time_text(value: Any) -> Any:
+    """A date-time is written as one (RFC 3339), as the schema documents: pydantic alone would
+    also take a number of seconds since 1970 (`to=0.5`) or a bare date."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _DATE_AND_TIME.match(value)):
+        return value
+    raise ValueError("must be an ISO 8601 date and time, e.g. 2026-05-01T09:00:00Z")
+
+
+DateTime = Annotated[datetime, BeforeValidator(_date_and_time_text)]
+AwareDateTime = Annotated[AwareDatetime, BeforeValidator(_date_and_time_text)]
 
 
 class InputModel(BaseModel):

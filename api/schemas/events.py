@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from api.schemas.common import InputModel, Phone, TimeZone
+from api.schemas.common import AwareDateTime, InputModel, Phone, TimeZone
 from domain.booking_contracts import EventOutcome
 
 EventId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")]
@@ -62,7 +62,7 @@ class EventIn(InputModel):
 
     id: EventId = Field(description="The sender's event id: the same id is accepted once.")
     type: EventType
-    occurred_at: AwareDatetime = Field(
+    occurred_at: AwareDateTime = Field(
         description="When it happened; at most "
         f"{int(MAX_CLOCK_SKEW.total_seconds())} s ahead of Herald's clock."
     )

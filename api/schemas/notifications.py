@@ -14,7 +14,15 @@ from pydantic import (
     model_validator,
 )
 
-from api.schemas.common import EventKey, ExternalId, InputModel, Locale, Phone, TimeZone
+from api.schemas.common import (
+    DateTime,
+    EventKey,
+    ExternalId,
+    InputModel,
+    Locale,
+    Phone,
+    TimeZone,
+)
 from api.schemas.pages import Page
 from domain.types import Channel, Priority
 
@@ -69,7 +77,7 @@ class NotificationCreate(InputModel):
     )
     context: dict[str, Any] = Field(default_factory=dict, description="Template variables.")
     priority: Priority = Priority.NORMAL
-    send_at: datetime | None = Field(default=None, description="Aware ISO 8601; omit to send now.")
+    send_at: DateTime | None = Field(default=None, description="Aware ISO 8601; omit to send now.")
 
     @field_validator("send_at")
     @classmethod

@@ -1,29 +1,29 @@
 """Bodies of the agenda, scheduled-notification and booking-settings routes."""
 
-import datetime as dt
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
-from api.schemas.common import InputModel, TimeZone
+from api.schemas.common import AwareDateTime, InputModel, TimeZone
 from api.schemas.pages import Page
+from domain.preferences import LocalTime
 
 
 class AgendaPut(InputModel):
     """Fields left out follow the organizer's preferences (daily_agenda_time,
     exclude_weekends_agenda, weekend_days, timezone)."""
 
-    time: dt.time | None = Field(
+    time: LocalTime | None = Field(
         default=None, description="Local time, e.g. 08:00 (seconds ignored)."
     )
     timezone: TimeZone | None = None
-    skip_weekends: bool | None = None
-    send_empty: bool = Field(
+    skip_weekends: StrictBool | None = None
+    send_empty: StrictBool = Field(
         default=False, description="Send a short 'no bookings today' on empty days."
     )
-    paused: bool = False
+    paused: StrictBool = False
 
 
 class AgendaPublic(BaseModel):
@@ -53,7 +53,7 @@ class ScheduledPage(Page[ScheduledItem]):
 
 
 class Reschedule(InputModel):
-    send_at: AwareDatetime = Field(description="The new due time; in the future.")
+    send_at: AwareDateTime = Field(description="The new due time; in the future.")
 
 
 class ScheduledChange(BaseModel):
@@ -67,5 +67,5 @@ class ScheduledChange(BaseModel):
 
 
 class BookingSettings(InputModel):
-    follow_up_enabled: bool = False
-    follow_up_delay_minutes: Annotated[int, Field(ge=0, le=7 * 24 * 60)] = 60
+    follow_up_enabled: StrictBool = False
+    follow_up_delay_minutes: Annotated[StrictInt, Field(ge=0, le=7 * 24 * 60)] = 60

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictBool, StrictFloat, model_validator
 
 from api.schemas.common import EventKey, InputModel
 from domain.policy import DEFAULT_REMINDER_EVENT_KEYS
@@ -16,7 +16,7 @@ class FallbackRuleIn(InputModel):
     from_channel: Channel
     to_channel: Channel
     unless: Literal["delivered", "opened", "clicked"] = "delivered"
-    within_minutes: Annotated[float, Field(gt=0, le=7 * 24 * 60)]
+    within_minutes: Annotated[StrictFloat, Field(gt=0, le=7 * 24 * 60)]
 
     @model_validator(mode="after")
     def _two_channels(self) -> "FallbackRuleIn":
@@ -30,7 +30,7 @@ class DeliveryPolicySettings(InputModel):
         default_factory=lambda: sorted(DEFAULT_REMINDER_EVENT_KEYS),
         description="Event keys counted against each recipient's daily reminder cap.",
     )
-    urgent_bypass: dict[EventKey, bool] = Field(
+    urgent_bypass: dict[EventKey, StrictBool] = Field(
         default_factory=dict,
         description="Whether an urgent notification of this event key bypasses quiet hours, "
         "weekends, digests and rate limits (unlisted keys bypass). Opt-outs always apply.",

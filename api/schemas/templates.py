@@ -4,7 +4,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    StringConstraints,
+    model_validator,
+)
 
 from api.schemas.common import EventKey, ExternalId, InputModel, Locale, Phone
 from api.schemas.pages import Page
@@ -32,8 +40,8 @@ class TemplateContent(InputModel):
     fallbacks: dict[Placeholder, str] = Field(
         default_factory=dict, description="Shown for a missing optional variable, by name."
     )
-    is_active: bool = True
-    is_default: bool = Field(
+    is_active: StrictBool = True
+    is_default: StrictBool = Field(
         False, description="The one used first for its owner, event, channel and locale."
     )
 
@@ -59,8 +67,8 @@ class TemplateUpdate(TemplateContent):
     locale: Locale | None = None  # type: ignore[assignment]
     required_placeholders: list[Placeholder] | None = None  # type: ignore[assignment]
     fallbacks: dict[Placeholder, str] | None = None  # type: ignore[assignment]
-    is_active: bool | None = None  # type: ignore[assignment]
-    is_default: bool | None = None  # type: ignore[assignment]
+    is_active: StrictBool | None = None  # type: ignore[assignment]
+    is_default: StrictBool | None = None  # type: ignore[assignment]
 
     @model_validator(mode="after")
     def _no_null_for_required(self) -> "TemplateUpdate":

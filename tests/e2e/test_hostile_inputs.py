@@ -173,7 +173,6 @@ PATH_PARAMETERS = {  # a percent-encoded NUL: (method, path, the parameter, body
     "recipient-get": ("GET", "/v1/recipients/u%00x", "external_id", None),
     "preferences-get": ("GET", "/v1/recipients/u%00x/preferences", "external_id", None),
     "preferences-put": ("PUT", "/v1/recipients/u%00x/preferences", "external_id", {}),
-    "template-get": ("GET", "/v1/templates/a%00b", "template_id", None),
     "booking-get": ("GET", "/v1/bookings/bk%00", "booking_id", None),
     "agenda-get": ("GET", "/v1/organizers/org%00/agenda", "organizer_id", None),
     "agenda-put": ("PUT", "/v1/organizers/org%00/agenda", "organizer_id", {}),

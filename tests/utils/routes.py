@@ -14,6 +14,6 @@ def api_routes(app: Any) -> Iterator[tuple[str, APIRoute]]:
 def _walk(routes: list[Any], prefix: str) -> Iterator[tuple[str, APIRoute]]:
     for route in routes:
         if isinstance(route, APIRoute):
-            yield prefix + route.path, route
+            yield prefix + route.path_format, route  # /{id}, not /{id:uuid}
         elif hasattr(route, "original_router"):  # an included router (FastAPI >= 0.16x)
             yield from _walk(route.original_router.routes, prefix + route.include_context.prefix)
