@@ -153,7 +153,8 @@ async def _store(
     change: Callable[[Any], dict[str, Any]],
 ) -> Preferences:
     async with session.begin():
-        recipient = await find_recipient(session, tenant, external_id)
+        # Locked: an unsubscribe merging its rule in meanwhile must not be lost to this write.
+        recipient = await find_recipient(session, tenant, external_id, for_update=True)
         defaults = await store.tenant_defaults(session, tenant.id, for_change=True)
         before = resolve_preferences(defaults, recipient.preference_overrides).preferences
         overrides = change(recipient.preference_overrides)

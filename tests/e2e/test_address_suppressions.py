@@ -146,3 +146,19 @@ async def test_a_providers_unsubscribe_report_follows_the_address_too(tracked, h
     other = await recipient(tracked.api, address)
     status, reason = await outcome(tracked, await send(tracked, other, "payment.completed"))
     assert status == "suppressed" and str(reason).startswith("unsubscribed:")
+
+
+async def test_an_unsubscribe_and_a_preferences_change_at_once_both_hold(stack, sessions):
+    for _ in range(15):
+        ada = await recipient(stack.api, f"ada-{uuid.uuid4().hex[:6]}@example.com")
+        path = f"/v1/recipients/{ada}/preferences"
+        _, changed = await asyncio.gather(
+            unsubscribe(stack, sessions, ada, "booking"),
+            stack.api.patch(path, json={"timezone": "Europe/Paris"}),
+        )
+        assert changed.status_code == 200, changed.text
+        prefs = (await stack.api.get(path)).json()
+        assert (prefs["rules"], prefs["timezone"]) == (
+            {"booking": {"email": False}},
+            "Europe/Paris",
+        )
