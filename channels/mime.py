@@ -39,9 +39,7 @@ def compose(message: EmailMessage) -> tuple[bytes, str]:
         if len(alternatives) > 1
         else alternatives[0]
     )
-    message_id = email.utils.make_msgid(
-        idstring=message.reference or None, domain=wire.sender.rpartition("@")[2]
-    )
+    message_id = _message_id(message.reference, wire.sender.rpartition("@")[2])
     headers = {
         "From": email.utils.formataddr((wire.sender_name, wire.sender), charset="utf-8"),
         **({"Reply-To": wire.reply_to} if wire.reply_to else {}),
@@ -60,6 +58,16 @@ def compose(message: EmailMessage) -> tuple[bytes, str]:
     # which is not allowed in an address; SMTPUTF8 carries it as it is (RFC 6532).
     to = b"To: " + _checked("To", wire.to).encode() + b"\r\n"
     return to + mime.as_bytes(policy=_SMTP), message_id
+
+
+def _message_id(reference: str, domain: str) -> str:
+    """One delivery's Message-ID, the same on every attempt: when an attempt's outcome was
+    unknown (the process died after the server took the message, before it was recorded) and
+    the retry sends it again, receiving systems see one message twice and can drop the copy.
+    A delivery id is a UUID, unique per delivery (a resend is a new delivery: a new id)."""
+    if reference:
+        return f"<{reference}@{domain}>"
+    return email.utils.make_msgid(domain=domain)
 
 
 def _text_part(body: str, subtype: str) -> MIMENonMultipart:

@@ -82,3 +82,12 @@ def test_a_sender_is_rebuilt_from_its_address_so_nothing_rides_along():
 def test_a_line_break_in_an_extra_header_is_refused():
     with pytest.raises(ValueError, match="List-Unsubscribe"):
         compose(message(headers={"List-Unsubscribe": "<https://a>\nBcc: victim@example.com"}))
+
+
+def test_every_attempt_of_one_delivery_carries_the_same_message_id():
+    first, second = compose(message())[1], compose(message())[1]
+    assert first == second == "<8d6f0c2e-delivery@herald.example>"
+    other_delivery = compose(message(reference="a1b2-other"))[1]
+    assert other_delivery != first
+    unreferenced = {compose(message(reference=""))[1] for _ in range(3)}
+    assert len(unreferenced) == 3  # no delivery behind it: a fresh id each time
