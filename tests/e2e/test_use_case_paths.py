@@ -183,6 +183,8 @@ async def test_every_route_that_calls_temporal_answers_503_when_it_is_unreachabl
             f"{method} {path}: {response.status_code} {response.text}"
         )
         assert response.json()["code"] == "temporal_unavailable", f"{method} {path}"
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["retry-after"] == "5"
     payment = await api.post("/v1/events", json=_payment_event())
     assert payment.status_code == 503, payment.text
     preferences = await api.patch(
