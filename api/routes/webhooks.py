@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError
+from api.strict_input import json_problem
 from api.webhook_signatures import NotConfigured, sendgrid_signature_valid, twilio_signature_valid
 from domain.provider_events import MalformedEvent, from_sendgrid, from_twilio
 from services.tracking import TrackingSummary, record_provider_events
@@ -85,6 +86,9 @@ async def receive_sendgrid_events(
         batch = json.loads(body)
         if not isinstance(batch, list):
             raise MalformedEvent("the body must be a JSON array of events")
+        # Parsed here, not by FastAPI, so the app-wide check of JSON bodies did not see it.
+        if found := json_problem(batch):
+            raise MalformedEvent(".".join(map(str, found[0])) + f" {found[1]}")
         events = [from_sendgrid(item) for item in batch]
     except ValueError as exc:  # invalid JSON, or a MalformedEvent
         raise ApiError(400, "malformed_event", f"body: {exc}") from None

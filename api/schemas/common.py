@@ -10,7 +10,6 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    Field,
     StringConstraints,
 )
 
@@ -23,9 +22,8 @@ Locale = Annotated[str, AfterValidator(check_locale)]
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\s/]+$")]
 EventKey = Annotated[str, StringConstraints(max_length=200, pattern=EVENT_KEY_PATTERN.pattern)]
 # An integer that reaches SQL fits PostgreSQL's bigint; a larger one was a 500 (issue 11).
+# api/strict_input.py refuses any other in a JSON body; query parameters carry their own bounds.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-# Wrap it as Annotated[NonNegativeInt64, Query(...)] for a query parameter.
-NonNegativeInt64 = Annotated[int, Field(ge=0, le=INT64_MAX)]
 
 _DATE_AND_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 

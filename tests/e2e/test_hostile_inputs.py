@@ -21,6 +21,7 @@ from tests.conftest import new_tenant
 from tests.e2e.bookings_factory import booking_event
 from tests.e2e.test_email_smtp import email_request
 from tests.e2e.test_templates_api import email_template
+from tests.e2e.webhooks_factory import sendgrid_event, sendgrid_headers
 
 NUL = "\x00"
 SURROGATE = "\ud800"
@@ -364,3 +365,25 @@ async def test_a_chunked_body_within_the_limit_is_accepted(hostile):
     )
     assert response.status_code == 200, response.text
     assert response.json()["name"] == "Chunked Ada"
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        pytest.param({"sg_message_id": "m\x00.filter"}, id="message-id-nul"),
+        pytest.param({"email": SURROGATE}, id="email-surrogate"),
+        pytest.param({"timestamp": NAN}, id="timestamp-nan"),
+        pytest.param({"sg_event_id": "e\x00"}, id="event-id-nul"),
+    ],
+)
+async def test_a_signed_sendgrid_batch_with_unstorable_values_is_400(tracked, sessions, event):
+    """The webhook parses its own body (to check the signature over the bytes first), so the
+    app-wide check does not see it; it applies the same one."""
+    before = await database_digest(sessions)
+    body = raw_json([sendgrid_event("delivered", message_id="m-1") | event]).encode()
+    response = await tracked.api.post(
+        "/v1/webhooks/sendgrid/events", content=body, headers=sendgrid_headers(body)
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "malformed_event"
+    assert await database_digest(sessions) == before
