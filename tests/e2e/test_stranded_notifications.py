@@ -47,11 +47,6 @@ async def _write(sessions, sql: str, **values) -> None:
 # Stored state planning cannot read: (what, the SQL that stores it, a word the reason names).
 UNREADABLE = [
     pytest.param(
-        "UPDATE recipients SET timezone = 'Mars/Olympus' WHERE external_id = :external_id",
-        "Mars/Olympus",
-        id="recipient-timezone-unknown",
-    ),
-    pytest.param(
         """INSERT INTO tenant_policy_settings (tenant_id, reminder_event_keys, urgent_bypass,
                fallbacks)
            VALUES (:tenant_id, '[]', '{}', '{"payment.completed": "sms"}')
@@ -112,6 +107,11 @@ READABLE = [
     pytest.param(
         "UPDATE tenants SET preference_defaults = '[1, 2]' WHERE id = :tenant_id",
         id="tenant-defaults-not-an-object",
+    ),
+    # A zone name the tz database does not know is planned in UTC (domain/policy/inputs.py).
+    pytest.param(
+        "UPDATE recipients SET timezone = 'Mars/Olympus' WHERE external_id = :external_id",
+        id="recipient-timezone-unknown",
     ),
 ]
 
