@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -167,6 +168,22 @@ def install_error_handlers(app: FastAPI) -> None:
             "(with the same Idempotency-Key or event id, if it had one)"
         )
         return problem_response(503, "temporal_unavailable", message, headers={"Retry-After": "5"})
+
+    @app.exception_handler(sqlalchemy.exc.OperationalError)
+    @app.exception_handler(sqlalchemy.exc.InterfaceError)
+    @app.exception_handler(sqlalchemy.exc.TimeoutError)
+    async def database_unreachable(request: Request, exc: Exception) -> JSONResponse:
+        # PostgreSQL restarting or unreachable, a broken connection, a full pool: the request
+        # wrote nothing it committed half-way (each use case commits once), so a retry is safe.
+        # The pool drops connections a disconnect invalidated and reconnects by itself.
+        log.warning(
+            "database unavailable on %s %s: %s",
+            request.method,
+            request.url.path,
+            type(getattr(exc, "orig", None) or exc).__name__,
+        )
+        message = "the database could not be reached; retry the request in a few seconds"
+        return problem_response(503, "database_unavailable", message, headers={"Retry-After": "5"})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
