@@ -35,6 +35,21 @@ def unsubscribed_sql(channel: str, address: str) -> str:
                        AND s.address = lower(btrim({address})))"""
 
 
+async def is_unsubscribed(
+    session: AsyncSession, tenant_id: uuid.UUID, channel: str, address: str, category: str
+) -> bool:
+    """Whether `address` is on the tenant's suppression list for `category` on `channel`."""
+    found = await session.scalar(
+        select(AddressSuppression.category).where(
+            AddressSuppression.tenant_id == tenant_id,
+            AddressSuppression.channel == channel,
+            AddressSuppression.address == normalised(literal(address)),
+            AddressSuppression.category == category,
+        )
+    )
+    return found is not None
+
+
 def _address_of(channel: str) -> ColumnElement[str | None] | None:
     column = {"email": Recipient.email, "sms": Recipient.phone}.get(channel)
     return None if column is None else normalised(column)

@@ -9,10 +9,11 @@ from temporalio.client import Client
 from config.settings import Settings
 from db.address_health import invalid_address_reason
 from db.deliveries import delivery_id_for
+from db.opt_outs import is_unsubscribed
 from db.resends import ResendTarget, insert_resend, resend_candidates, resend_target
 from domain.contracts import ChannelState
 from domain.filters import ResendFilter
-from domain.types import Channel, DeliveryStatus
+from domain.types import Channel, DeliveryStatus, subscription_category
 from services.errors import Conflict, NotFound, ServiceError
 from temporal_clients.notifications import NotificationStart, resend_workflow_id, start_notification
 
@@ -96,6 +97,11 @@ async def _new_chain(session: AsyncSession, target: ResendTarget) -> uuid.UUID:
     )
     if suppressed:
         raise Conflict(f"{address} is suppressed: {suppressed}", code="address_suppressed")
+    category = subscription_category(target.event_key)
+    if address and await is_unsubscribed(
+        session, target.tenant_id, target.channel, address, category
+    ):
+        raise Conflict(f"{address} is unsubscribed from {category}", code="address_unsubscribed")
     new_id = delivery_id_for(target.notification_id, target.channel, chain=target.chains)
     await insert_resend(session, target, new_id, address)
     return new_id

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from db.models import Recipient
 from domain.unsubscribe import Unsubscribe, sign
 from tests.conftest import new_tenant
+from tests.e2e.test_resend import failed_delivery
 from tests.e2e.webhooks_factory import post_sendgrid, send_email_through_sendgrid, sendgrid_event
 
 
@@ -162,3 +163,14 @@ async def test_an_unsubscribe_and_a_preferences_change_at_once_both_hold(stack, 
             {"booking": {"email": False}},
             "Europe/Paris",
         )
+
+
+async def test_a_failed_delivery_to_an_unsubscribed_address_is_not_resent(stack, sessions, smtp):
+    notification, address = await failed_delivery(stack, smtp)  # a payment.completed email
+    other = await recipient(stack.api, address.upper())
+    await unsubscribe(stack, sessions, other, "payment")
+    [failed] = notification["deliveries"]
+    response = await stack.api.post(f"/v1/deliveries/{failed['id']}/resend")
+    assert response.status_code == 409, response.text
+    assert response.json()["code"] == "address_unsubscribed"
+    assert "unsubscribed from payment" in response.json()["detail"]
