@@ -7,6 +7,7 @@ route: an API key (401), Temporal (503), a path id (404), any input (422), a bod
 A route declares only the refusals of its own use case, `responses={409: {"description": ...}}`;
 the problem schema is attached to those too."""
 
+import copy
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,25 +17,47 @@ from fastapi.dependencies.utils import get_flat_params
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security.base import SecurityBase
 
-from api.deps import get_temporal
+from api.deps import get_temporal, require_operator
 from api.schemas.problems import PROBLEM_JSON, Problem
 
 COMPONENTS = "#/components/schemas/"
 
+
+def _header(description: str) -> dict[str, Any]:
+    return {"description": description, "schema": {"type": "string"}}
+
+
 # What each refusal means, in the words of the OpenAPI document.
-INTERNAL = "An unexpected error (`internal_error`); the response has no internals in it."
-UNAUTHORIZED = (
-    'No valid API key (`unauthorized`); `WWW-Authenticate: Bearer realm="herald"` says how to '
-    "send one."
-)
-NOT_FOUND = "Nothing with this id, for this tenant (`not_found`)."
-INVALID = "An input is invalid (`validation_error`); `errors` names each one and its problem."
-MALFORMED = "The body is not valid JSON (`malformed_body`); `detail` gives the line and column."
-TOO_LARGE = "The body is larger than the limit (`payload_too_large`)."
-TEMPORAL_DOWN = (
-    "Temporal could not be reached (`temporal_unavailable`); retry after `Retry-After` seconds "
-    "(with the same Idempotency-Key or event id, if the request had one)."
-)
+INTERNAL: dict[str, Any] = {
+    "description": "An unexpected error (`internal_error`); no internals in it."
+}
+UNAUTHORIZED: dict[str, Any] = {
+    "description": "No valid key (`unauthorized`); `WWW-Authenticate` says how to send one.",
+    "headers": {
+        "WWW-Authenticate": _header(
+            '`Bearer realm="herald"`, with `error="invalid_token"` when the key sent is not valid.'
+        )
+    },
+}
+NO_OPERATOR_TOKEN: dict[str, Any] = {
+    "description": "No METRICS_TOKEN is set, so the route does not exist (`not_found`)."
+}
+NOT_FOUND: dict[str, Any] = {"description": "Nothing with this id, for this tenant (`not_found`)."}
+INVALID: dict[str, Any] = {
+    "description": "An input is invalid (`validation_error`); `errors` names each one and its "
+    "problem."
+}
+MALFORMED: dict[str, Any] = {
+    "description": "The body is not JSON (`malformed_body`); `detail` says where it stops being."
+}
+TOO_LARGE: dict[str, Any] = {
+    "description": "The body is larger than the limit (`payload_too_large`)."
+}
+TEMPORAL_DOWN: dict[str, Any] = {
+    "description": "Temporal could not be reached (`temporal_unavailable`); retry (with the same "
+    "Idempotency-Key or event id, if the request had one).",
+    "headers": {"Retry-After": _header("Seconds to wait before retrying.")},
+}
 
 
 def operation_id(route: APIRoute) -> str:
@@ -56,12 +79,14 @@ def _dependants(dependant: Dependant) -> Iterator[Dependant]:
         yield from _dependants(child)
 
 
-def refusals(route: Any) -> dict[int, str]:
+def refusals(route: Any) -> dict[int, dict[str, Any]]:
     """The problem responses a route can give because of what it takes."""
     calls = [d.call for d in _dependants(route.dependant)]
-    found = {500: INTERNAL}
+    found: dict[int, dict[str, Any]] = {500: INTERNAL}
     if any(isinstance(call, SecurityBase) for call in calls):
         found[401] = UNAUTHORIZED
+    if require_operator in calls:
+        found[404] = NO_OPERATOR_TOKEN
     if get_temporal in calls:
         found[503] = TEMPORAL_DOWN
     if route.dependant.path_params:
@@ -93,8 +118,8 @@ def document_problems(schema: dict[str, Any], app: FastAPI) -> dict[str, Any]:
                 for status, response in operation["responses"].items()
                 if "HTTPValidationError" not in str(response)
             }
-            for status, description in refusals(route).items():
-                responses.setdefault(str(status), {"description": description})
+            for status, refusal in refusals(route).items():
+                responses.setdefault(str(status), copy.deepcopy(refusal))
             for status, response in responses.items():
                 if _is_error(status) and not response.get("content"):
                     response["content"] = problem

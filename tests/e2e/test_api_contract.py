@@ -174,6 +174,8 @@ async def test_the_openapi_document_describes_every_error_as_a_problem(stack):
                 continue
             content = response["content"]
             assert response["description"], (method, path, status)
+            if status == "401":
+                assert "WWW-Authenticate" in response["headers"], (method, path)
             if PROBLEM_JSON in content:
                 assert content[PROBLEM_JSON]["schema"] == problem_ref, (method, path, status)
             else:  # a report of its own (the health check's 503), declared by its route
@@ -188,7 +190,7 @@ async def test_every_status_a_route_answers_is_documented_for_it(stack):
     too_large = b"[" + b"0," * (stack.settings.max_request_bytes // 2) + b"0]"
     for method, path, _ in _operations(stack.app):
         documented = schema["paths"][path][method.lower()]["responses"]
-        requests: list[dict[str, Any]] = [{}]
+        requests: list[dict[str, Any]] = [{}, {"headers": {"Authorization": ""}}]
         if method in ("POST", "PUT", "PATCH"):
             json_body = {"headers": {"Content-Type": "application/json"}}
             requests += [
