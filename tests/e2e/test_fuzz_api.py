@@ -8,13 +8,16 @@ test fails on any server error or any response that does not match the documente
 
 import asyncio
 import json
+import os
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from pydantic import SecretStr
@@ -22,6 +25,9 @@ from pydantic import SecretStr
 from api.app import create_app
 from config.settings import Settings
 from tests.conftest import free_port, new_tenant
+from tests.e2e.bookings_factory import booking_event
+from tests.e2e.test_email_smtp import email_request
+from tests.e2e.test_templates_api import email_template
 from tests.e2e.webhooks_factory import SENDGRID_KEY, TWILIO_TOKEN, public_key_as_sendgrid_shows_it
 
 # Enough generated requests to cover every operation several times over, bounded so the run
@@ -60,13 +66,56 @@ async def served(database_url, sessions, temporal_env, smtp_server, tmp_path) ->
             serving.result()  # raises why it could not start
         await asyncio.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", key
+        base_url = f"http://127.0.0.1:{port}"
+        yield base_url, key, await existing_resources(base_url, key)
     finally:
         server.should_exit = True
         await serving
 
 
-async def run_schemathesis(base_url: str, key: str, report: Path) -> tuple[int, str]:
+async def existing_resources(base_url: str, key: str) -> dict[str, str]:
+    """A recipient, a template, a sent notification and its delivery, a scheduled notification
+    and a booking of the fuzzed tenant, as environment variables schemathesis.toml reads: the
+    routes that take their ids then reach their logic, not only their 404."""
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as api:
+        recipient = "fuzz-ada"
+        put = await api.put(f"/v1/recipients/{recipient}", json={"email": "ada@example.com"})
+        template = await api.post("/v1/templates", json=email_template())
+        sent = await api.post("/v1/notifications", json=email_request("ada@example.com"))
+        later = datetime.now(UTC) + timedelta(days=1)
+        scheduled = await api.post(
+            "/v1/notifications", json=email_request("ada@example.com", send_at=later.isoformat())
+        )
+        booking = booking_event("booking.created", "bk-fuzz", later)
+        event = await api.post("/v1/events", json=booking)
+        for response in (put, template, sent, scheduled, event):
+            assert response.is_success, response.text
+        delivery = await _first_delivery(api, sent.json()["id"])
+    return {
+        "FUZZ_EXTERNAL_ID": recipient,
+        "FUZZ_TEMPLATE_ID": template.json()["id"],
+        "FUZZ_NOTIFICATION_ID": sent.json()["id"],
+        "FUZZ_DELIVERY_ID": delivery,
+        "FUZZ_SCHEDULED_ID": scheduled.json()["id"],
+        "FUZZ_BOOKING_ID": booking["data"]["booking_id"],
+        "FUZZ_ORGANIZER_ID": booking["data"]["organizer"]["id"],
+    }
+
+
+async def _first_delivery(api: httpx.AsyncClient, notification_id: str) -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        deliveries = (await api.get(f"/v1/notifications/{notification_id}")).json()["deliveries"]
+        if deliveries:
+            return deliveries[0]["id"]
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"notification {notification_id} made no delivery in 30 s")
+
+
+async def run_schemathesis(
+    base_url: str, key: str, resources: dict[str, str], report: Path
+) -> tuple[int, str]:
     schemathesis = Path(sys.executable).with_name("schemathesis")
     command = [
         str(schemathesis), "--config-file", str(CONFIG), "--no-color",
@@ -80,7 +129,10 @@ async def run_schemathesis(base_url: str, key: str, report: Path) -> tuple[int, 
         "--report-ndjson-path", str(report),
     ]  # fmt: skip
     process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        *command,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, **resources},
     )
     # Awaited, not waited on: the server answering schemathesis runs on this event loop.
     output, _ = await process.communicate()
@@ -100,10 +152,10 @@ def requests_made(report: Path) -> int:
 
 @pytest.mark.timeout(600)
 async def test_every_operation_survives_schemathesis_with_every_check(served, tmp_path):
-    base_url, key = served
+    base_url, key, resources = served
     report = tmp_path / "schemathesis.ndjson"
     started = time.monotonic()
-    status, output = await run_schemathesis(base_url, key, report)
+    status, output = await run_schemathesis(base_url, key, resources, report)
     (tmp_path / "schemathesis.txt").write_text(output)  # the whole run, to read a failure
     sent = requests_made(report)
     print(f"schemathesis: {sent} requests in {time.monotonic() - started:.0f} s")
