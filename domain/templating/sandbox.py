@@ -17,7 +17,7 @@ from jinja2 import Template, nodes, pass_context, pass_environment, pass_eval_co
 from jinja2.exceptions import SecurityError
 from jinja2.exceptions import TemplateError as JinjaTemplateError
 from jinja2.filters import FILTERS as DEFAULT_FILTERS
-from jinja2.filters import do_join, make_attrgetter
+from jinja2.filters import do_batch, do_join, make_attrgetter, sync_do_slice
 from jinja2.nodes import EvalContext
 from jinja2.runtime import Context, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -104,14 +104,14 @@ def bounded_sum(
     return DEFAULT_FILTERS["sum"](environment, iterable, attribute, start)
 
 
-def _counted(function: Callable[..., Any]) -> Callable[..., Any]:
-    """batch and slice: the count of rows (or of fill items) is bounded before they are made."""
+def _counted(function: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """batch and slice: the count of rows (or of fill items) is bounded, like range(), before
+    they are made."""
 
     @functools.wraps(function)
     def bounded(value: Any, count: int, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(count, int) and count > MAX_BUILT_LENGTH:
-            name = function.__name__.removeprefix("do_")
-            raise LimitExceeded(f"{name}() takes a count of at most {MAX_BUILT_LENGTH}")
+        if isinstance(count, int) and count > MAX_RANGE:
+            raise LimitExceeded(f"{name}() takes a count of at most {MAX_RANGE}")
         return function(value, count, *args, **kwargs)
 
     return bounded
@@ -301,8 +301,8 @@ def _create_environment(autoescape: bool) -> HeraldSandbox:
     filters = {name: DEFAULT_FILTERS[name] for name in SAFE_FILTER_NAMES}
     filters |= {
         "sum": bounded_sum,
-        "batch": _counted(DEFAULT_FILTERS["batch"]),
-        "slice": _counted(DEFAULT_FILTERS["slice"]),
+        "batch": _counted(do_batch, "batch"),
+        "slice": _counted(sync_do_slice, "slice"),  # the registered one takes an eval context
     }
     environment.filters = {name: _bounded_filter(f) for name, f in filters.items()}
     environment.filters["join"] = bounded_join
@@ -340,8 +340,13 @@ def render_blocks(
         try:
             rendered[field] = text = _join_bounded(chunks, MAX_OUTPUT_CHARS - size)
         except Exception as error:
-            raise as_template_error(field, error) from None
-        size += len(text)
+            failure = as_template_error(field, error)
+        else:
+            size += len(text)
+            continue
+        # Raised outside the handler, the failure keeps no traceback of the template's code,
+        # and so none of what it had built, alive for as long as someone holds the error.
+        raise failure
     return rendered
 
 
