@@ -10,7 +10,7 @@ API already stores email domains in their one Unicode form, so `ada@xn--bcher-kv
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, delete, func, literal, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -24,6 +24,10 @@ def normalised(
     address: ColumnElement[str | None] | InstrumentedAttribute[str | None],
 ) -> ColumnElement[str | None]:
     return func.lower(func.btrim(address))
+
+
+# The recipients' columns that hold an address to follow, normalised, by channel.
+_ADDRESSES = {"email": normalised(Recipient.email), "sms": normalised(Recipient.phone)}
 
 
 def unsubscribed_sql(channel: str, address: str) -> str:
@@ -50,9 +54,26 @@ async def is_unsubscribed(
     return found is not None
 
 
-def _address_of(channel: str) -> ColumnElement[str | None] | None:
-    column = {"email": Recipient.email, "sms": Recipient.phone}.get(channel)
-    return None if column is None else normalised(column)
+async def unsubscribed_addresses(
+    session: AsyncSession, tenant_id: uuid.UUID, recipient_id: uuid.UUID
+) -> list[tuple[str, str]]:
+    """(channel, category) of every suppression of the recipient's current addresses."""
+    found = await session.execute(
+        select(AddressSuppression.channel, AddressSuppression.category)
+        .join(Recipient, Recipient.tenant_id == AddressSuppression.tenant_id)
+        .where(
+            Recipient.id == recipient_id,
+            Recipient.tenant_id == tenant_id,
+            or_(
+                *(
+                    and_(AddressSuppression.channel == channel, AddressSuppression.address == at)
+                    for channel, at in _ADDRESSES.items()
+                )
+            ),
+        )
+        .order_by(AddressSuppression.channel, AddressSuppression.category)
+    )
+    return [(channel, category) for channel, category in found]
 
 
 async def switch_off_category(
@@ -80,7 +101,7 @@ async def switch_off_category(
         .where(Recipient.id == recipient_id)
         .values(preference_overrides=merge_overrides(as_document(overrides), switched_off))
     )
-    address = _address_of(channel)
+    address = _ADDRESSES.get(channel)
     if address is None:
         return  # in-app and push have no address to follow
     rows = select(
@@ -102,7 +123,7 @@ async def clear_suppressions(
     """The recipient opted back in to these (category, channel) pairs: their address is no
     longer suppressed for them, for any recipient who has it."""
     for category, channel in opted_in:
-        address = _address_of(channel)
+        address = _ADDRESSES.get(channel)
         if address is None:
             continue
         of_recipient = select(address).where(

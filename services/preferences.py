@@ -17,9 +17,10 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
+from api.schemas.preferences import RecipientPreferences
 from config.settings import Settings
 from db import preferences as store
-from db.opt_outs import clear_suppressions
+from db.opt_outs import clear_suppressions, unsubscribed_addresses
 from domain.merge_patch import merge_patch
 from domain.preferences import (
     Preferences,
@@ -42,7 +43,7 @@ NAMED_RECIPIENTS = 10
 
 async def get_preferences(
     session: AsyncSession, tenant: TenantIdentity, external_id: str
-) -> Preferences:
+) -> RecipientPreferences:
     """The effective preferences: the tenant's defaults overlaid with the recipient's changes."""
     recipient = await find_recipient(session, tenant, external_id)
     resolved = resolve_preferences(
@@ -55,7 +56,9 @@ async def get_preferences(
             external_id,
             ", ".join(resolved.ignored),
         )
-    return resolved.preferences
+    return _public(
+        resolved.preferences, await unsubscribed_addresses(session, tenant.id, recipient.id)
+    )
 
 
 async def replace_preferences(
@@ -65,7 +68,7 @@ async def replace_preferences(
     tenant: TenantIdentity,
     external_id: str,
     overrides: dict[str, Any],
-) -> Preferences:
+) -> RecipientPreferences:
     """Replace the recipient's changes; fields left out follow the tenant's defaults."""
     return await _store(
         session, temporal, settings, tenant, external_id, overrides, lambda current: overrides
@@ -79,7 +82,7 @@ async def patch_preferences(
     tenant: TenantIdentity,
     external_id: str,
     patch: dict[str, Any],
-) -> Preferences:
+) -> RecipientPreferences:
     """Merge-patch the recipient's changes (RFC 7396): `null` removes a change, so the field
     follows the tenant's default again; objects merge; arrays and values replace."""
     return await _store(
@@ -151,7 +154,7 @@ async def _store(
     external_id: str,
     body: dict[str, Any],
     change: Callable[[Any], dict[str, Any]],
-) -> Preferences:
+) -> RecipientPreferences:
     async with session.begin():
         # Locked: an unsubscribe merging its rule in meanwhile must not be lost to this write.
         recipient = await find_recipient(session, tenant, external_id, for_update=True)
@@ -161,11 +164,21 @@ async def _store(
         effective = _checked(defaults_document(defaults), overrides)
         await store.save_overrides(session, recipient.id, overrides)
         await clear_suppressions(session, tenant.id, recipient.id, opted_in(body))
+        unsubscribed = await unsubscribed_addresses(session, tenant.id, recipient.id)
         waiting = await store.waiting_workflow_ids(session, tenant.id, recipient.id)
     await notify_preferences_changed(temporal, waiting)
     if any(getattr(before, name) != getattr(effective, name) for name in AGENDA_PREFERENCES):
         await follow_preferences(session, temporal, settings, tenant, external_id)
-    return effective
+    return _public(effective, unsubscribed)
+
+
+def _public(preferences: Preferences, unsubscribed: list[tuple[str, str]]) -> RecipientPreferences:
+    return RecipientPreferences.model_validate(
+        {
+            **preferences.model_dump(),
+            "unsubscribed": [{"channel": ch, "category": cat} for ch, cat in unsubscribed],
+        }
+    )
 
 
 def opted_in(body: dict[str, Any]) -> list[tuple[str, str]]:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
 from api.schemas.merge_patch import merge_patch_body
+from api.schemas.preferences import RecipientPreferences
 from domain.preferences import Preferences
 from services import preferences
 
@@ -40,13 +41,15 @@ OwnSettingsPatch = Annotated[
 ]
 
 
-@router.get("/v1/recipients/{external_id}/preferences", response_model=Preferences)
-async def get_preferences(external_id: str, tenant: TenantDep, session: SessionDep) -> Preferences:
+@router.get("/v1/recipients/{external_id}/preferences", response_model=RecipientPreferences)
+async def get_preferences(
+    external_id: str, tenant: TenantDep, session: SessionDep
+) -> RecipientPreferences:
     """The effective preferences: the tenant's defaults overlaid with the recipient's changes."""
     return await preferences.get_preferences(session, tenant, external_id)
 
 
-@router.put("/v1/recipients/{external_id}/preferences", response_model=Preferences)
+@router.put("/v1/recipients/{external_id}/preferences", response_model=RecipientPreferences)
 async def put_preferences(
     external_id: str,
     tenant: TenantDep,
@@ -54,7 +57,7 @@ async def put_preferences(
     temporal: TemporalDep,
     settings: SettingsDep,
     body: OwnSettings,
-) -> Preferences:
+) -> RecipientPreferences:
     """Replace the recipient's changes; fields left out follow the tenant's defaults.
     Notifications waiting for this recipient decide again at once, and an organizer's
     agenda Schedule follows a changed agenda time, weekend choice or timezone."""
@@ -63,7 +66,7 @@ async def put_preferences(
     )
 
 
-@router.patch("/v1/recipients/{external_id}/preferences", response_model=Preferences)
+@router.patch("/v1/recipients/{external_id}/preferences", response_model=RecipientPreferences)
 async def patch_preferences(
     external_id: str,
     tenant: TenantDep,
@@ -71,7 +74,7 @@ async def patch_preferences(
     temporal: TemporalDep,
     settings: SettingsDep,
     body: OwnSettingsPatch,
-) -> Preferences:
+) -> RecipientPreferences:
     """Change some of the recipient's settings (RFC 7396 merge patch); the others keep their
     values. The result is validated whole: invalid, it is a 422 naming the field, and nothing
     is written."""

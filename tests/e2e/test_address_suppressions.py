@@ -78,6 +78,10 @@ async def test_an_unsubscribe_through_one_recipient_holds_for_every_recipient_of
     status, reason = await outcome(stack, await send(stack, other, "booking.reminder"))
     assert status == "suppressed"
     assert reason == "unsubscribed: the recipient's email address is unsubscribed from booking"
+    # The other recipient's preferences say so, beside their own rules (which are untouched).
+    prefs = (await stack.api.get(f"/v1/recipients/{other}/preferences")).json()
+    assert prefs["unsubscribed"] == [{"channel": "email", "category": "booking"}]
+    assert prefs["rules"] == {}
     # Other categories still go by email; the category still goes by SMS.
     assert (await outcome(stack, await send(stack, other, "payment.receipt")))[0] == "sent"
     assert (await outcome(stack, await send(stack, ada, "booking.reminder", "sms")))[0] == "sent"
@@ -87,6 +91,7 @@ async def test_an_unsubscribe_through_one_recipient_holds_for_every_recipient_of
         f"/v1/recipients/{other}/preferences", json={"rules": {"booking": {"email": True}}}
     )
     assert response.status_code == 200, response.text
+    assert response.json()["unsubscribed"] == []
     assert (await outcome(stack, await send(stack, other, "booking.reminder")))[0] == "sent"
     # The recipient who clicked keeps their own opt-out.
     status, reason = await outcome(stack, await send(stack, ada, "booking.reminder"))
