@@ -70,6 +70,7 @@ async def replace_preferences(
     overrides: dict[str, Any],
 ) -> RecipientPreferences:
     """Replace the recipient's changes; fields left out follow the tenant's defaults."""
+    overrides = _settable(overrides)
     return await _store(
         session, temporal, settings, tenant, external_id, overrides, lambda current: overrides
     )
@@ -85,6 +86,7 @@ async def patch_preferences(
 ) -> RecipientPreferences:
     """Merge-patch the recipient's changes (RFC 7396): `null` removes a change, so the field
     follows the tenant's default again; objects merge; arrays and values replace."""
+    patch = _settable(patch)
     return await _store(
         session,
         temporal,
@@ -170,6 +172,12 @@ async def _store(
     if any(getattr(before, name) != getattr(effective, name) for name in AGENDA_PREFERENCES):
         await follow_preferences(session, temporal, settings, tenant, external_id)
     return _public(effective, unsubscribed)
+
+
+def _settable(body: dict[str, Any]) -> dict[str, Any]:
+    """A body without the read-only `unsubscribed` a GET answers with, so what a client read
+    it can write back."""
+    return {key: value for key, value in body.items() if key != "unsubscribed"}
 
 
 def _public(preferences: Preferences, unsubscribed: list[tuple[str, str]]) -> RecipientPreferences:

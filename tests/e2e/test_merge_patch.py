@@ -153,3 +153,15 @@ async def test_defaults_are_a_typed_document(stack):
     # A field left out takes Herald's default, and is not stored: the GET shows Herald's.
     response = await stack.api.put("/v1/preferences/defaults", json={"preferred_method": "sms"})
     assert response.status_code == 200 and response.json()["max_reminders_per_day"] == 10
+
+
+async def test_what_a_get_answers_can_be_put_back(stack):
+    external_id = await grace(stack)
+    path = f"/v1/recipients/{external_id}/preferences"
+    assert (await stack.api.patch(path, json={"dnd": {"enabled": True}})).status_code == 200
+    read = (await stack.api.get(path)).json()
+    assert "unsubscribed" in read  # read-only: ignored when written back
+    for method in ("PUT", "PATCH"):
+        written = await stack.api.request(method, path, json=read)
+        assert written.status_code == 200, written.text
+        assert written.json() == read
