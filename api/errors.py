@@ -125,9 +125,16 @@ def _allowed_methods(request: Request) -> list[str]:
     ]
 
 
-def _not_utf8(error: UnicodeDecodeError) -> JSONResponse:
-    """400: JSON is UTF-8 text (RFC 8259); FastAPI reports other bytes as a bare 400."""
-    problem = f"is not valid JSON: not UTF-8 text at byte {error.start + 1}"
+def _unreadable(error: UnicodeDecodeError | RecursionError | ValueError) -> JSONResponse:
+    """400 for what FastAPI reports as a bare "error parsing the body": bytes that are not
+    UTF-8 (JSON is UTF-8 text, RFC 8259), nesting deeper than the decoder goes, or an integer
+    longer than Python converts (4,300 digits)."""
+    if isinstance(error, UnicodeDecodeError):
+        problem = f"is not valid JSON: not UTF-8 text at byte {error.start + 1}"
+    elif isinstance(error, RecursionError):
+        problem = "is not valid JSON Herald reads: nested too deeply"
+    else:
+        problem = "is not valid JSON Herald reads: a number with too many digits"
     return problem_response(
         400, "malformed_body", f"body: {problem}", [FieldProblem(field="body", problem=problem)]
     )
@@ -188,8 +195,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         """Starlette's own refusals: no route (404), a method the route lacks (405)..."""
-        if isinstance(exc.__cause__, UnicodeDecodeError):  # FastAPI's "error parsing the body"
-            return _not_utf8(exc.__cause__)
+        # FastAPI's "error parsing the body" (JSONDecodeError is a RequestValidationError)
+        if isinstance(exc.__cause__, UnicodeDecodeError | RecursionError | ValueError):
+            return _unreadable(exc.__cause__)
         phrase = HTTPStatus(exc.status_code).phrase
         detail = str(exc.detail)
         if detail == phrase:  # Starlette's default says nothing the status does not
