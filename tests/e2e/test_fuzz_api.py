@@ -51,7 +51,7 @@ async def served(database_url, sessions, temporal_env, smtp_server, tmp_path) ->
         # Both provider webhooks configured, so they answer a forged call with 403 (not the
         # 503 that says a deployment has not set them up).
         sendgrid_webhook_public_key=public_key_as_sendgrid_shows_it(SENDGRID_KEY),
-        twilio_auth_token=TWILIO_TOKEN,
+        twilio_auth_token=SecretStr(TWILIO_TOKEN),
         # The operator's routes (/v1/health/details, the codec) exist only with a token; the
         # tenant's key sent here is refused there with a 401.
         metrics_token=SecretStr("fuzz-operator-token-" + uuid.uuid4().hex),
