@@ -345,15 +345,23 @@ def herald_env(
 class Outcome:
     """What the load generator saw: codes by time, and which notifications were accepted."""
 
-    responses: list[tuple[float, str]] = field(default_factory=list)  # (monotonic, code)
+    # (asked at, answered at, code), monotonic times; a code is an HTTP status or the error of a
+    # request that got none (ClientConnectorError: connection refused)
+    responses: list[tuple[float, float, str]] = field(default_factory=list)
     accepted: dict[str, str] = field(default_factory=dict)  # address -> notification id
     refused: dict[str, str] = field(default_factory=dict)  # address -> final 4xx, or "gave up"
 
     def codes_between(self, start: float, end: float) -> dict[str, int]:
-        return dict(sorted(Counter(c for t, c in self.responses if start <= t <= end).items()))
+        """The answers to the requests asked between `start` and `end`."""
+        return dict(sorted(Counter(c for t, _, c in self.responses if start <= t <= end).items()))
+
+    def slowest_between(self, start: float, end: float) -> float | None:
+        """The longest a request asked between `start` and `end` waited for its answer."""
+        waits = [done - t for t, done, _ in self.responses if start <= t <= end]
+        return round(max(waits), 1) if waits else None
 
     def codes(self) -> dict[str, int]:
-        return dict(sorted(Counter(c for _, c in self.responses).items()))
+        return dict(sorted(Counter(c for _, _, c in self.responses).items()))
 
 
 def notification_body(address: str, **extra: Any) -> dict[str, Any]:
@@ -386,6 +394,7 @@ async def submit(
         headers = {"Idempotency-Key": f"faults-{address}"}
         deadline = time.monotonic() + give_up_after
         while True:
+            asked = time.monotonic()
             try:
                 async with session.post(
                     f"{base_url}/v1/notifications", json=body, headers=headers
@@ -394,7 +403,7 @@ async def submit(
                     payload = await response.json(content_type=None) if response.ok else None
             except (aiohttp.ClientError, TimeoutError) as exc:
                 code, payload = type(exc).__name__, None
-            outcome.responses.append((time.monotonic(), code))
+            outcome.responses.append((asked, time.monotonic(), code))
             if payload is not None:
                 outcome.accepted[address] = payload["id"]
                 return

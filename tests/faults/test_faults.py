@@ -84,6 +84,7 @@ async def conclude(
         **tally(arrivals, expected, restored),
         "not_accepted": dict(outcome.refused),
         "codes_while_broken": outcome.codes_between(broken, restored),
+        "slowest_answer_while_broken_s": outcome.slowest_between(broken, restored),
         "codes_overall": outcome.codes(),
         "broken_seconds": round(restored - broken, 1),
     }
