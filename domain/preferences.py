@@ -26,6 +26,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonDict
 
 from domain.document_repair import repaired
 from domain.types import EVENT_KEY_PATTERN, Channel
@@ -119,8 +120,11 @@ def _dotted_key(what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+# The schema states the pattern the check enforces, so a generated client (or a fuzzer) knows it.
+_DOTTED_KEY: JsonDict = {"type": "string", "pattern": EVENT_KEY_PATTERN.pattern}
+_DOTTED_KEYS: JsonDict = {"propertyNames": _DOTTED_KEY}  # for an object keyed by them
 RuleKey = Annotated[str, _dotted_key("rule key")]
-MutedKey = Annotated[str, _dotted_key("event key")]
+MutedKey = Annotated[str, _dotted_key("event key"), WithJsonSchema(_DOTTED_KEY)]
 DigestCategory = Annotated[str, _dotted_key("digest category")]
 
 
@@ -135,6 +139,7 @@ class Preferences(_Strict):
         default_factory=dict,
         description="Per category ('booking') or event key ('booking.reminder') channel "
         "switches; an event key's rule wins over its category's.",
+        json_schema_extra=_DOTTED_KEYS,
     )
     muted_event_keys: list[MutedKey] = Field(default_factory=list)
     preferred_method: PreferredMethod = PreferredMethod.EMAIL
@@ -152,7 +157,9 @@ class Preferences(_Strict):
     max_reminders_per_day: Annotated[StrictInt, Field(ge=1, le=50)] = 10
     rate_limit: RateLimit | None = None
     digests: dict[DigestCategory, DigestSetting] = Field(
-        default_factory=dict, description="Digest setting per category."
+        default_factory=dict,
+        description="Digest setting per category.",
+        json_schema_extra=_DOTTED_KEYS,
     )
     timezone: str | None = Field(default=None, description="Overrides the recipient's timezone.")
 
