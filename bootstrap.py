@@ -83,6 +83,7 @@ def activities(
         outcomes.record_outcome,
         outcomes.record_failover,
         delivery.deliver,
+        delivery.record_sent,
         digests.enqueue_digest,
         digests.send_digest,
         notices.create_notice,

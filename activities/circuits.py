@@ -16,6 +16,7 @@ from domain.circuit import CallOutcome, CircuitBreaker, CircuitState
 from domain.send_failures import SendFailure
 
 log = logging.getLogger("herald.circuits")
+MIN_CIRCUIT_WAIT = timedelta(seconds=1)
 
 
 class ProviderCircuits:
@@ -35,11 +36,11 @@ class ProviderCircuits:
         return self._breakers[provider]
 
     @asynccontextmanager
-    async def call(self, provider: str) -> AsyncIterator[None]:
-        """Wrap one call to the provider: refused with ProviderUnavailable while its circuit is
-        open; otherwise the call's end, however it ends, is recorded as exactly one outcome, so
-        a half-open trial is never left in flight."""
-        trial = await self.check(provider)
+    async def call(self, provider: str, can_fail_over: bool = False) -> AsyncIterator[None]:
+        """Wrap one call to the provider: refused while its circuit is open (see `check`);
+        otherwise the call's end, however it ends, is recorded as exactly one outcome, so a
+        half-open trial is never left in flight."""
+        trial = await self.check(provider, can_fail_over)
         try:
             yield
         except BaseException as exc:
@@ -50,10 +51,12 @@ class ProviderCircuits:
             raise
         await self._settle(provider, CallOutcome.ACCEPTED, None)
 
-    async def check(self, provider: str) -> bool:
-        """Raise ProviderUnavailable (fail over at once) while the provider's circuit is open.
-        Returns whether this call is the half-open trial. A call it lets through must end in
-        `_settle` (use `call()`)."""
+    async def check(self, provider: str, can_fail_over: bool = False) -> bool:
+        """While the provider's circuit is open, refuse the call: with ProviderUnavailable (not
+        retried: fail over at once) when another provider can take it, else with CircuitOpen,
+        retried once the cool-down is over, when the circuit lets its trial through: an outage
+        of the only provider delays mail, it does not fail it. Returns whether this call is the
+        half-open trial. A call it lets through must end in `_settle` (use `call()`)."""
         breaker = self._breaker(provider)
         before = breaker.state
         allowed = breaker.allows(_now())
@@ -65,12 +68,22 @@ class ProviderCircuits:
                     breaker.release_trial()  # the trial was handed out but never made
                 raise
         if not allowed:
-            raise ApplicationError(
+            retry_at = breaker.retry_at() or _now()
+            message = (
                 f"{provider} circuit is open after repeated failures (last: "
                 f"{self._last_failure.get(provider, 'unknown')}); "
-                f"retrying it from {breaker.retry_at():%H:%M:%S} UTC",
-                type=SendFailure.PROVIDER_UNAVAILABLE,
-                non_retryable=True,
+                f"retrying it from {retry_at:%H:%M:%S} UTC"
+            )
+            if can_fail_over:
+                raise ApplicationError(
+                    message, type=SendFailure.PROVIDER_UNAVAILABLE, non_retryable=True
+                )
+            raise ApplicationError(
+                message,
+                type=SendFailure.CIRCUIT_OPEN,
+                # Not before the cool-down ends; while another send holds the half-open trial,
+                # a moment later (its verdict closes or reopens the circuit).
+                next_retry_delay=max(retry_at - _now(), MIN_CIRCUIT_WAIT),
             )
         return breaker.state == CircuitState.HALF_OPEN
 

@@ -1,10 +1,13 @@
 """The send activity: render one channel's content, hand it to the provider, record the result."""
 
+import asyncio
+import logging
 import time
 import uuid
 from dataclasses import replace
 from datetime import timedelta
 
+import sqlalchemy.exc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -17,12 +20,23 @@ from config.settings import Settings
 from db import deliveries as store
 from db.email_identity import load_email_identity
 from db.session import autocommit
-from domain.contracts import DeliverInput, DeliverResult
+from domain.contracts import DeliverInput, DeliverResult, SentRecord
 from domain.email_headers import EmailIdentity, sender_for
 from domain.send_failures import SendFailure
 from domain.types import FINAL_DELIVERY_STATUSES, Channel, DeliveryStatus, subscription_category
 from domain.unsubscribe import Unsubscribe, unsubscribe_url
 from observability.metrics import DELIVERIES, PROVIDER_SECONDS
+
+log = logging.getLogger("herald.delivery")
+# How long a send's record is retried in the activity before the workflow takes it over: well
+# inside an attempt's own timeout (DELIVERY_ATTEMPT_TIMEOUT_SECONDS, 30 by default).
+RECORD_SENT_PATIENCE_SECONDS = 10.0
+# The database restarting, unreachable, or its pool exhausted.
+DATABASE_AWAY = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+)
 
 
 class DeliveryActivities:
@@ -72,7 +86,7 @@ class DeliveryActivities:
         started = time.perf_counter()
         try:
             # Every end of the send is recorded once.
-            async with self._circuits.call(provider.name):
+            async with self._circuits.call(provider.name, input.can_fail_over):
                 sent = await self._send(job, content, provider, address, identity)
         except SendError as err:
             PROVIDER_SECONDS.labels(provider.name, "error").observe(time.perf_counter() - started)
@@ -81,19 +95,64 @@ class DeliveryActivities:
         PROVIDER_SECONDS.labels(provider.name, "accepted").observe(time.perf_counter() - started)
         DELIVERIES.labels(job.delivery.channel, provider.name, DeliveryStatus.SENT).inc()
 
+        record = SentRecord(
+            delivery_id,
+            sent.provider,
+            sent.message_id,
+            sent.response,
+            content.subject,
+            content.template_version_id,
+            retry_count=attempt - 1,
+            settles_as=input.settles_as,
+        )
+        recorded = await self._record_sent_patiently(record)
+        return DeliverResult(
+            delivery_id,
+            DeliveryStatus.SENT,
+            sent.provider,
+            sent.message_id,
+            unrecorded=None if recorded else record,
+        )
+
+    async def _record_sent_patiently(self, record: SentRecord) -> bool:
+        """The provider has the message: from here on, an error would make Temporal retry the
+        send, and the recipient get it twice. So the record is retried here for a while (a
+        database restart takes seconds), and if the database is still away, the send is
+        reported done all the same, with its record for the workflow to write later
+        (`record_sent`, retried as bookkeeping is). False in that case."""
+        deadline = time.monotonic() + RECORD_SENT_PATIENCE_SECONDS
+        pause = 0.2
+        while True:
+            try:
+                await self.record_sent(record)
+                return True
+            except DATABASE_AWAY as exc:
+                if time.monotonic() + pause > deadline:
+                    log.warning(
+                        "delivery %s was sent but not recorded (%s): the workflow records it",
+                        record.delivery_id,
+                        type(exc).__name__,
+                    )
+                    return False
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 2.0)
+
+    @activity.defn(name="record_sent")
+    async def record_sent(self, record: SentRecord) -> None:
+        """Write a send the provider accepted (also the workflow's bookkeeping step for a send
+        whose record could not be written at the time)."""
         async with autocommit(self._sessions) as session:
             await store.mark_sent(
                 session,
-                delivery_id,
-                settles_as=input.settles_as,
-                provider=sent.provider,
-                provider_message_id=sent.message_id,
-                provider_response=sent.response,
-                subject=content.subject,
-                template_version_id=content.template_version_id,
-                retry_count=attempt - 1,
+                record.delivery_id,
+                settles_as=record.settles_as,
+                provider=record.provider,
+                provider_message_id=record.provider_message_id,
+                provider_response=record.provider_response,
+                subject=record.subject,
+                template_version_id=record.template_version_id,
+                retry_count=record.retry_count,
             )
-        return DeliverResult(input.delivery_id, DeliveryStatus.SENT, sent.provider, sent.message_id)
 
     def _with_unsubscribe_link(self, job: store.DeliveryJob) -> store.DeliveryJob:
         """Every email gets a signed one-click link that turns off its category for this

@@ -92,9 +92,11 @@ class Settings(BaseSettings):
     worker_activities_per_second: float | None = Field(default=None, gt=0)
     task_queue_activities_per_second: float | None = Field(default=None, gt=0)
 
-    # Delivery retries: exponential backoff from `initial` doubling up to `max_interval`,
-    # at most `max_attempts` tries and `max_retry_seconds` in all per channel.
-    delivery_max_attempts: int = Field(default=5, ge=1, le=100)
+    # Delivery retries: exponential backoff from `initial` doubling up to `max_interval` (or
+    # the provider's Retry-After, or an open circuit's cool-down), for `max_retry_seconds` in
+    # all per channel and provider: an outage of an hour delays mail, it does not fail it.
+    # `max_attempts` also bounds the tries when set; 0 (the default): only the time does.
+    delivery_max_attempts: int = Field(default=0, ge=0, le=1000)
     delivery_retry_initial_seconds: float = Field(default=1.0, gt=0)
     delivery_retry_max_interval_seconds: float = Field(default=300.0, gt=0)
     delivery_max_retry_seconds: float = Field(default=3600.0, gt=0)

@@ -30,6 +30,7 @@ FAILED = tuple(FAILED_DELIVERY_STATUSES)
 PROVIDER_SIDE_FAILURES = (
     SendFailure.TRANSIENT,
     SendFailure.PROVIDER_UNAVAILABLE,
+    SendFailure.CIRCUIT_OPEN,
     ATTEMPT_TIMED_OUT,
 )
 ATTEMPTED = (
@@ -178,11 +179,12 @@ async def retryable_failures(
         .where(
             Delivery.status == DeliveryStatus.FAILED,
             Delivery.failed_at >= since,
-            # Used every attempt, or ended early on a provider-side failure (an open circuit,
-            # a timeout) that the workflow recorded as the failure's type.
+            # Ended on a provider-side failure (retries spent in the retry window, an open
+            # circuit, a timeout) that the workflow recorded as the failure's type; or, with
+            # DELIVERY_MAX_ATTEMPTS set (0: no limit), used every attempt.
             or_(
-                Delivery.retry_count >= max_attempts,
                 Delivery.status_reason.in_(PROVIDER_SIDE_FAILURES),
+                *([Delivery.retry_count >= max_attempts] if max_attempts else []),
             ),
             or_(Notification.event_key != REMINDER, reminder_still_true),
         )

@@ -9,6 +9,7 @@ nothing on either side parses by hand (and histories written with ISO strings st
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from domain.preferences import DigestFrequency
 from domain.types import Channel, DeliveryStatus, NotificationStatus
@@ -16,7 +17,7 @@ from domain.types import Channel, DeliveryStatus, NotificationStatus
 
 @dataclass
 class DeliveryRetry:
-    max_attempts: int = 5
+    max_attempts: int = 0  # 0: no limit but the time, max_total_seconds
     initial_seconds: float = 1.0
     max_interval_seconds: float = 300.0
     max_total_seconds: float = 3600.0
@@ -111,6 +112,9 @@ class DeliverInput:
     earlier_attempts: int = 0  # made before this activity (the workflow's first, local, attempt)
     # The notification's status to record with a success, when that success is its last step.
     settles_as: NotificationStatus | None = None
+    # Another provider can take the send: an open circuit fails over at once instead of
+    # waiting for the circuit's trial.
+    can_fail_over: bool = False
 
 
 @dataclass
@@ -122,11 +126,28 @@ class FailoverInput:
 
 
 @dataclass
+class SentRecord:
+    """What `mark_sent` writes for a send the provider accepted."""
+
+    delivery_id: uuid.UUID
+    provider: str
+    provider_message_id: str | None
+    provider_response: dict[str, Any]
+    subject: str | None
+    template_version_id: uuid.UUID | None
+    retry_count: int
+    settles_as: NotificationStatus | None = None
+
+
+@dataclass
 class DeliverResult:
     delivery_id: uuid.UUID
     status: DeliveryStatus
     provider: str | None = None
     provider_message_id: str | None = None
+    # The provider took the message but the database could not record it (restarting): the
+    # workflow records it (record_sent) rather than let a retry send it again.
+    unrecorded: SentRecord | None = None
 
 
 @dataclass

@@ -15,8 +15,12 @@ class SendFailure(StrEnum):
     TRANSIENT = "TransientSendError"
     # The provider refused Herald itself (credentials, account): the next provider may not.
     PROVIDER_REFUSED = "ProviderRejected"
-    # The provider is not to be called now: its circuit is open, or this worker lacks it.
+    # The provider is not to be called now: its circuit is open and another provider can take
+    # the send, or this worker lacks it.
     PROVIDER_UNAVAILABLE = "ProviderUnavailable"
+    # The provider's circuit is open and no other provider can take the send: wait for the
+    # circuit's trial (an outage must not become a final failure).
+    CIRCUIT_OPEN = "CircuitOpen"
     # The content can never be sent, whatever the provider.
     MISSING_PLACEHOLDERS = "MissingPlaceholders"
     INVALID_CONTEXT = "InvalidContext"
@@ -30,7 +34,7 @@ class SendFailure(StrEnum):
 ATTEMPT_TIMED_OUT = "TimeoutError"
 
 # Retrying on the same provider cannot help.
-RETRYING_CANNOT_HELP = frozenset(SendFailure) - {SendFailure.TRANSIENT}
+RETRYING_CANNOT_HELP = frozenset(SendFailure) - {SendFailure.TRANSIENT, SendFailure.CIRCUIT_OPEN}
 
 # The provider's fault, not the recipient's or the content's: the next provider may succeed.
 # (A transient failure fails over only once its retries on one provider are spent.)
@@ -39,6 +43,7 @@ PROVIDER_SIDE = frozenset(
         SendFailure.TRANSIENT,
         SendFailure.PROVIDER_REFUSED,
         SendFailure.PROVIDER_UNAVAILABLE,
+        SendFailure.CIRCUIT_OPEN,
         ATTEMPT_TIMED_OUT,
     }
 )

@@ -213,21 +213,24 @@ def make_stack(database_url, sessions, smtp_server, tmp_path):
 
     @asynccontextmanager
     async def build(env: WorkflowEnvironment, **overrides) -> AsyncIterator[Stack]:
-        settings = Settings(
+        defaults = dict(
             database_url=database_url,
             task_queue=f"herald-test-{uuid.uuid4()}",
             smtp_host="127.0.0.1",
-            smtp_port=overrides.pop("smtp_port", smtp_server.port),  # a test may bring its own
+            smtp_port=smtp_server.port,
             sms_outbox_path=str(tmp_path / "sms-outbox.jsonl"),
+            # Short retries, few of them: a test waits seconds, not the hour Herald would.
             delivery_retry_initial_seconds=0.1,
             delivery_retry_max_interval_seconds=0.5,
             delivery_max_attempts=4,
             secret_key=SecretStr("test-secret-key-not-for-production"),
-            metrics_token=overrides.pop("metrics_token", SecretStr(OPERATOR_TOKEN)),
+            metrics_token=SecretStr(OPERATOR_TOKEN),
             # Each test runs its worker itself, with the options it needs, unless it asks otherwise;
             # in the sandbox, so non-deterministic workflow code fails the suite.
-            **({"embedded_worker": False, "workflow_sandbox": True} | overrides),
+            embedded_worker=False,
+            workflow_sandbox=True,
         )
+        settings = Settings(**(defaults | overrides))  # a test's own settings win
         tenant_id, key = await new_tenant(sessions)
         app = create_app(settings, temporal=env.client)
         own_worker = (

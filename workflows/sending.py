@@ -1,6 +1,7 @@
 """How the notification workflow sends one channel: through each provider in turn, a first
 attempt inside the workflow task, then retries the server keeps. Workflow code (deterministic)."""
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -57,8 +58,15 @@ class ChannelSender:
         # No failover order given: one try with None, the channel's first provider.
         providers: Sequence[str | None] = self._input.providers.get(channel.channel) or [None]
         for position, provider in enumerate(providers):
+            can_fail_over = position + 1 < len(providers)
             try:
-                result = await self._send_with(provider, channel, settles_as)
+                result = await self._send_with(provider, channel, settles_as, can_fail_over)
+                if result.unrecorded is not None:
+                    # Sent, but the database was away when the send was to be recorded: record
+                    # it now, as bookkeeping is retried; never send it again.
+                    await workflow.execute_local_activity_method(
+                        DeliveryActivities.record_sent, result.unrecorded, **BOOKKEEPING
+                    )
                 channel.status = result.status
                 return True
             except SEND_FAILURES as err:
@@ -81,7 +89,11 @@ class ChannelSender:
         return False
 
     async def _send_with(
-        self, provider: str | None, channel: ChannelState, settles_as: NotificationStatus | None
+        self,
+        provider: str | None,
+        channel: ChannelState,
+        settles_as: NotificationStatus | None,
+        can_fail_over: bool = False,
     ) -> DeliverResult:
         """The first attempt runs as a local activity, inside the workflow task that decided
         to send: most sends succeed at once, and so cost no server round trip. A transient
@@ -94,12 +106,17 @@ class ChannelSender:
             return await self._retry_remotely(
                 provider, channel, None, earlier_attempts=0, started=started
             )
+        deliver = DeliverInput(
+            channel.delivery_id,
+            self._input.tenant_id,
+            provider,
+            settles_as=settles_as,
+            can_fail_over=can_fail_over,
+        )
         try:
             return await workflow.execute_local_activity_method(
                 DeliveryActivities.deliver,
-                DeliverInput(
-                    channel.delivery_id, self._input.tenant_id, provider, settles_as=settles_as
-                ),
+                deliver,
                 start_to_close_timeout=timedelta(seconds=retry.attempt_timeout_seconds),
                 retry_policy=RetryPolicy(maximum_attempts=1),
                 # A send in flight finishes (and is recorded) before a cancel takes effect.
@@ -107,7 +124,7 @@ class ChannelSender:
             )
         except FailureError as err:
             if (
-                retry.max_attempts <= 1
+                retry.max_attempts == 1
                 or failure_type(err) in PERMANENT_ERROR_TYPES
                 or was_cancelled(err)
             ):
@@ -118,7 +135,7 @@ class ChannelSender:
         if workflow.now() - started >= timedelta(seconds=retry.max_total_seconds):
             raise first_failure
         return await self._retry_remotely(
-            provider, channel, settles_as, earlier_attempts=1, started=started
+            provider, channel, settles_as, earlier_attempts=1, started=started, deliver=deliver
         )
 
     async def _retry_remotely(
@@ -128,13 +145,23 @@ class ChannelSender:
         settles_as: NotificationStatus | None,
         earlier_attempts: int,
         started: datetime,
+        deliver: DeliverInput | None = None,
     ) -> DeliverResult:
+        """Attempts the server keeps: with backoff (or the provider's Retry-After, or the end of
+        an open circuit's cool-down), until they succeed, fail for good, or the retry window
+        (max_total_seconds, an hour by default) closes; DELIVERY_MAX_ATTEMPTS, when set, also
+        bounds their number."""
         retry = self._input.retry
+        deliver = dataclasses.replace(
+            deliver
+            or DeliverInput(
+                channel.delivery_id, self._input.tenant_id, provider, settles_as=settles_as
+            ),
+            earlier_attempts=earlier_attempts,
+        )
         return await workflow.execute_activity_method(
             DeliveryActivities.deliver,
-            DeliverInput(
-                channel.delivery_id, self._input.tenant_id, provider, earlier_attempts, settles_as
-            ),
+            deliver,
             start_to_close_timeout=timedelta(seconds=retry.attempt_timeout_seconds),
             schedule_to_close_timeout=timedelta(seconds=retry.max_total_seconds)
             - (workflow.now() - started),
@@ -145,7 +172,10 @@ class ChannelSender:
                 ),
                 backoff_coefficient=BACKOFF,
                 maximum_interval=timedelta(seconds=retry.max_interval_seconds),
-                maximum_attempts=retry.max_attempts - earlier_attempts,
+                # 0: unbounded but for the window (schedule_to_close_timeout above).
+                maximum_attempts=max(retry.max_attempts - earlier_attempts, 1)
+                if retry.max_attempts
+                else 0,
                 non_retryable_error_types=PERMANENT_ERROR_TYPES,
             ),
             # A send in flight finishes (and is recorded) before a cancel takes effect.

@@ -51,6 +51,7 @@ from domain.contracts import (
     RecordOutcomeInput,
     ReplanInput,
     SendDigestInput,
+    SentRecord,
 )
 from domain.maintenance import (
     FailureMonitorInput,
@@ -207,6 +208,13 @@ def cannot_succeed(
     return ApplicationError(f"{step}: {problem}", type=CANNOT_SUCCEED, non_retryable=True)
 
 
+def circuit_open(wait: timedelta = timedelta(seconds=30)) -> ApplicationError:
+    """The only provider's circuit is open: retried once its cool-down is over."""
+    return ApplicationError(
+        "a circuit is open after repeated failures", type="CircuitOpen", next_retry_delay=wait
+    )
+
+
 def provider_unavailable(
     message: str = "provider a is not configured on this worker",
 ) -> ApplicationError:
@@ -268,6 +276,7 @@ class NotificationActivities:
         self.outcome_failures: list[Exception] = []  # what the next record_outcome calls raise
         self.failovers: list[FailoverInput] = []
         self.digested: list[EnqueueDigestInput] = []
+        self.recorded_sends: list[SentRecord] = []
 
     def will_plan(self, notification_id: uuid.UUID, *plans: Plan | Exception) -> None:
         """The answers to this notification's planning steps (each attempt of each), in order;
@@ -342,6 +351,11 @@ class NotificationActivities:
     @loud
     async def record_failover(self, input: FailoverInput) -> None:
         self.failovers.append(input)
+
+    @activity.defn(name="record_sent")
+    @loud
+    async def record_sent(self, input: SentRecord) -> None:
+        self.recorded_sends.append(input)
 
     @activity.defn(name="enqueue_digest")
     @loud

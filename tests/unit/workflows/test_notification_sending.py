@@ -7,17 +7,20 @@ from temporalio.api.enums.v1 import EventType
 from domain.contracts import (
     ChannelState,
     CounterSlot,
+    DeliverResult,
     DeliveryRetry,
     FailoverInput,
     NotificationResult,
     PlanInput,
     RecordOutcomeInput,
+    SentRecord,
 )
 from domain.types import Channel
 from domain.types import DeliveryStatus as D
 from domain.types import NotificationStatus as N
 from tests.unit.workflows.fakes import (
     channel,
+    circuit_open,
     new_id,
     notification,
     permanent,
@@ -27,6 +30,9 @@ from tests.unit.workflows.fakes import (
     utc_now,
 )
 from workflows.notification import NotificationWorkflow
+
+# Herald's default: no limit on attempts, an hour's window.
+UNTIL_THE_WINDOW_CLOSES = DeliveryRetry(max_attempts=0, initial_seconds=1, max_interval_seconds=10)
 
 
 async def test_one_channel_is_sent_at_once_and_the_send_settles_the_status(harness):
@@ -224,3 +230,75 @@ async def test_a_resend_sends_only_the_new_delivery_and_recomputes_the_status(ha
     [outcome] = harness.notifications.outcomes
     assert outcome.notification_status is None  # recomputed from every channel's latest delivery
     assert [(c.delivery_id, c.status) for c in outcome.channels] == [(again.delivery_id, D.SENT)]
+
+
+async def test_an_open_circuit_of_the_only_provider_delays_the_send_and_never_fails_it(harness):
+    """An outage of the only provider: its circuit opens, and the send waits for the circuit's
+    trial instead of failing (there is nothing to fail over to)."""
+    input = notification(retry=UNTIL_THE_WINDOW_CLOSES)
+    email = harness.notifications.one_email(input, *(circuit_open() for _ in range(4)))
+
+    handle = await harness.start(NotificationWorkflow.run, input)
+    result = await handle.result()
+
+    assert result.status == N.SENT
+    attempts = [
+        a for a in harness.notifications.attempts if a.input.delivery_id == email.delivery_id
+    ]
+    assert len(attempts) == 5 and not any(a.input.can_fail_over for a in attempts)
+    # The circuit's cool-down, not the backoff, spaces the local attempt and the first retry.
+    [timer] = [
+        e
+        async for e in handle.fetch_history_events()
+        if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
+    ]
+    assert timer.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta() == timedelta(
+        seconds=30
+    )
+
+
+async def test_with_another_provider_an_open_circuit_fails_over_at_once(harness):
+    input = notification(providers={"email": ["a", "b"]}, retry=UNTIL_THE_WINDOW_CLOSES)
+    email = harness.notifications.one_email(input, provider_unavailable("a circuit is open"))
+
+    result = await harness.execute(NotificationWorkflow.run, input)
+
+    assert result.status == N.SENT
+    tried = [
+        (a.input.provider, a.input.can_fail_over)
+        for a in harness.notifications.attempts
+        if a.input.delivery_id == email.delivery_id
+    ]
+    assert tried == [("a", True), ("b", False)]
+
+
+async def test_without_an_attempt_limit_transient_failures_retry_until_the_window_closes(harness):
+    window = DeliveryRetry(
+        max_attempts=0, initial_seconds=1, max_interval_seconds=4, max_total_seconds=60
+    )
+    input = notification(retry=window)
+    harness.notifications.one_email(input, *(transient() for _ in range(100)))
+
+    result = await harness.execute(NotificationWorkflow.run, input)
+
+    assert result.status == N.FAILED
+    # 1 + 2 + 4 s, then every 4 s, for a minute: far more than the old default of 5 tries.
+    assert 12 <= len(harness.notifications.attempts) <= 18
+    [outcome] = harness.notifications.outcomes
+    assert outcome.channels[0].reason == "TransientSendError"
+
+
+async def test_a_send_the_database_could_not_record_is_recorded_later_never_sent_again(harness):
+    input = notification()
+    email = channel(input.notification_id)
+    record = SentRecord(email.delivery_id, "smtp", "<m@x>", {}, "Hi", None, retry_count=0)
+    harness.notifications.will_plan(input.notification_id, plan(email))
+    harness.notifications.will_send(
+        email.delivery_id, DeliverResult(email.delivery_id, D.SENT, "smtp", "<m@x>", record)
+    )
+
+    result = await harness.execute(NotificationWorkflow.run, input)
+
+    assert result.status == N.SENT
+    assert len(harness.notifications.attempts) == 1
+    assert harness.notifications.recorded_sends == [record]
