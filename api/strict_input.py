@@ -42,9 +42,9 @@ def json_problem(document: Any) -> tuple[tuple[str | int, ...], str] | None:
     Iterative, so a document nested as deep as the parser allows cannot exhaust the stack here;
     a location is built only for containers and for the value refused (a 256 KiB body of 40,000
     numbers is checked in a few milliseconds). json.loads gives exact types, hence `type() is`."""
-    found = _scalar_problem(document)
-    if found:
-        return (), found
+    if type(document) is not dict and type(document) is not list:
+        found = _scalar_problem(document)
+        return ((), found) if found else None
     pending: list[tuple[tuple[str | int, ...], Any]] = [((), document)]
     while pending:
         location, value = pending.pop()

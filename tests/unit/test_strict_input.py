@@ -10,7 +10,8 @@ from api.strict_input import MAX_JSON_DEPTH, json_problem, text_problem
 def test_clean_documents_pass():
     document = {"a": [1, -(2**63), 2**63 - 1, 1.5, True, None, "ünïcödé ✓", {"b": ""}]}
     assert json_problem(document) is None
-    assert json_problem("plain") is None
+    for scalar in ("plain", True, None, 1.5, 7):  # a body may be any JSON value
+        assert json_problem(scalar) is None
 
 
 @pytest.mark.parametrize(
