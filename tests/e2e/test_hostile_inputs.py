@@ -86,6 +86,8 @@ NOTIFICATIONS = {
 }
 PREFERENCES = {  # PUT and PATCH take free-form dicts, not an InputModel
     "put-key-nul": ("PUT", "body", {"preferred_method\x00": "email"}),
+    "put-bare-true": ("PUT", "body", True),  # a JSON scalar, not an object
+    "patch-bare-null": ("PATCH", "body", "null"),
     "put-nested-nul": ("PUT", "dnd.action", {"dnd": {"action": "de\x00fer"}}),
     "patch-nan": ("PATCH", "max_reminders_per_day", {"max_reminders_per_day": NAN}),
     "patch-big-int": ("PATCH", "max_reminders_per_day", {"max_reminders_per_day": 2**64}),
