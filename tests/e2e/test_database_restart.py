@@ -8,7 +8,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import pgserver
 import pytest
 from pydantic import SecretStr
@@ -19,6 +18,7 @@ from db.migrate import upgrade
 from db.session import create_engine, session_factory
 from tests.conftest import new_tenant
 from tests.e2e.test_email_smtp import email_request
+from tests.utils.serving import serving
 
 
 @pytest.fixture
@@ -57,14 +57,7 @@ async def test_the_api_answers_503_while_postgres_is_down_and_recovers(own_postg
         secret_key=SecretStr("database-restart-test-key-0123456789"),
     )
     app = create_app(settings, temporal=temporal_env.client)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://herald",
-            headers={"Authorization": f"Bearer {key}"},
-        ) as api,
-    ):
+    async with serving(app, key) as api:
         assert (await api.get("/v1/logs")).status_code == 200  # the pool holds connections now
 
         stop(data)

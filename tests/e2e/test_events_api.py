@@ -7,8 +7,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
-
 from api.app import create_app
 from bootstrap import build_worker
 from temporal_clients.bookings import VERDICT_WAIT_SECONDS
@@ -23,6 +21,7 @@ from tests.e2e.bookings_factory import (
     post_event,
     state,
 )
+from tests.utils.serving import serving
 
 SECOND = timedelta(seconds=1)
 
@@ -244,14 +243,7 @@ async def test_with_no_worker_up_an_event_is_answered_queued_and_applied_later(
     app = create_app(settings, temporal=temporal_env.client)
     booking_id = new_booking_id()
     created = booking_event("booking.created", booking_id, soon(86400))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://herald",
-            headers={"Authorization": f"Bearer {stack.api_key}"},
-        ) as api,
-    ):
+    async with serving(app, stack.api_key) as api:
         started = time.monotonic()
         answer = await api.post("/v1/events", json=created)
         waited = time.monotonic() - started

@@ -18,7 +18,6 @@ import signal
 import sys
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -26,13 +25,13 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPProtocol
-from fastapi import FastAPI
 from pydantic import SecretStr
 
 from api.app import create_app
 from config.settings import Settings
 from tests.conftest import ScriptedMailCatcher, free_port, new_tenant, wait_until
 from tests.e2e.test_email_smtp import email_request
+from tests.utils.serving import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 REPLY_DELAY = 3.0  # seconds the server holds each DATA reply
@@ -194,20 +193,6 @@ async def api_without_worker(temporal_env, database_url, sessions, smtp_port: in
     _, key = await new_tenant(sessions, "Shutdown")
     async with serving(create_app(settings, temporal=temporal_env.client), key) as api:
         yield api, settings
-
-
-@asynccontextmanager
-async def serving(app: FastAPI, key: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The app running (its lifespan: the embedded worker, if any), and a client of it."""
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://herald",
-            headers={"Authorization": f"Bearer {key}"},
-        ) as api,
-    ):
-        yield api
 
 
 async def status_of(api: httpx.AsyncClient, notification_id: str) -> str:
