@@ -164,6 +164,16 @@ SETTINGS = {  # (method, path, field, body)
         "urgent_bypass",
         {"urgent_bypass": {"a.b\x00": True}},
     ),
+    "recipient-patch-name-nul": ("PATCH", "/v1/recipients/{recipient}", "name", {"name": "\x00"}),
+    "recipient-patch-surrogate": (
+        "PATCH",
+        "/v1/recipients/{recipient}",
+        "timezone",
+        {"timezone": SURROGATE},
+    ),
+    "api-key-name-nul": ("POST", "/v1/api-keys", "name", {"name": "billing\x00"}),
+    "email-from-name-nul": ("PUT", "/v1/settings/email", "from_name", {"from_name": "H\x00"}),
+    "email-reply-to-surrogate": ("PUT", "/v1/settings/email", "reply_to", {"reply_to": SURROGATE}),
     "fallback-nan": (
         "PUT",
         "/v1/settings/delivery-policy",
@@ -183,6 +193,7 @@ PATH_PARAMETERS = {  # a percent-encoded NUL: (method, path, the parameter, body
     "booking-get": ("GET", "/v1/bookings/bk%00", "booking_id", None),
     "agenda-get": ("GET", "/v1/organizers/org%00/agenda", "organizer_id", None),
     "agenda-put": ("PUT", "/v1/organizers/org%00/agenda", "organizer_id", {}),
+    "api-key-delete": ("DELETE", "/v1/api-keys/k%00", "key_id", None),
     "unsubscribe-get": ("GET", "/v1/unsubscribe/t%00k", "token", None),
     "unsubscribe-post": ("POST", "/v1/unsubscribe/t%00k", "token", None),
 }
@@ -259,6 +270,11 @@ CASES = [
 ]
 
 
+def content_type(method: str) -> str:
+    # PATCH routes take JSON merge patches (RFC 7396); FastAPI parses every +json type alike.
+    return "application/merge-patch+json" if method == "PATCH" else "application/json"
+
+
 def raw_json(body: Any) -> str | bytes:
     """JSON text as an attacker writes it: NaN and Infinity as bare words, surrogates escaped;
     text or bytes are sent as they are."""
@@ -325,7 +341,7 @@ async def test_hostile_input_is_refused_naming_the_field_and_writes_nothing(
         path.format(**existing),
         params=query,
         content=None if body is None else raw_json(body),
-        headers={"Content-Type": "application/json"} if body is not None else {},
+        headers={} if body is None else {"Content-Type": content_type(method)},
     )
     assert 400 <= response.status_code < 500, response.text
     problem = response.json()
