@@ -23,6 +23,7 @@ from db.session import autocommit
 from domain.contracts import DeliverInput, DeliverResult, SentRecord
 from domain.email_headers import EmailIdentity, sender_for
 from domain.send_failures import SendFailure
+from domain.send_rate import parse_send_rates
 from domain.types import FINAL_DELIVERY_STATUSES, Channel, DeliveryStatus, subscription_category
 from domain.unsubscribe import Unsubscribe, unsubscribe_url
 from observability.metrics import DELIVERIES, PROVIDER_SECONDS
@@ -31,6 +32,7 @@ log = logging.getLogger("herald.delivery")
 # How long a send's record is retried in the activity before the workflow takes it over: well
 # inside an attempt's own timeout (DELIVERY_ATTEMPT_TIMEOUT_SECONDS, 30 by default).
 RECORD_SENT_PATIENCE_SECONDS = 10.0
+MAX_RATE_WAIT_SECONDS = 5.0
 # The database restarting, unreachable, or its pool exhausted.
 DATABASE_AWAY = (
     sqlalchemy.exc.OperationalError,
@@ -51,6 +53,7 @@ class DeliveryActivities:
         # Without a key there is nothing to sign links with: emails then go without one.
         self._signing_key = settings.signing_key() if settings.secret_key else None
         self._circuits = ProviderCircuits(sessions, settings)
+        self._send_rates = parse_send_rates(settings.provider_rate_limits)
 
     @activity.defn(name="deliver")
     async def deliver(self, input: DeliverInput) -> DeliverResult:
@@ -83,6 +86,7 @@ class DeliveryActivities:
                 type=SendFailure.PERMANENT,
                 non_retryable=True,
             )
+        await self._take_send_slot(provider.name)
         started = time.perf_counter()
         try:
             # Every end of the send is recorded once.
@@ -153,6 +157,21 @@ class DeliveryActivities:
                 template_version_id=record.template_version_id,
                 retry_count=record.retry_count,
             )
+
+    async def _take_send_slot(self, provider: str) -> None:
+        """Wait for the provider's next send slot (PROVIDER_RATE_LIMITS); one further away
+        than MAX_RATE_WAIT_SECONDS is retried by the server then, not waited for here."""
+        rate = self._send_rates.get(provider)
+        if rate is None:
+            return
+        wait = rate.wait_for_slot(time.monotonic())
+        if wait > MAX_RATE_WAIT_SECONDS:
+            raise ApplicationError(
+                f"{provider}'s send rate ({rate.per_second:g}/s on this worker) is used up",
+                type=SendFailure.TRANSIENT,
+                next_retry_delay=timedelta(seconds=wait),
+            )
+        await asyncio.sleep(wait)
 
     def _with_unsubscribe_link(self, job: store.DeliveryJob) -> store.DeliveryJob:
         """Every email gets a signed one-click link that turns off its category for this

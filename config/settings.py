@@ -6,6 +6,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.send_rate import parse_send_rates
+
 MIN_METRICS_TOKEN_LENGTH = 16
 
 
@@ -66,6 +68,9 @@ class Settings(BaseSettings):
     circuit_window_seconds: float = Field(default=60.0, gt=0)
     circuit_cool_down_seconds: float = Field(default=30.0, gt=0)
     provider_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Sends a second each provider's account allows, per worker process (`sendgrid=100,
+    # twilio=10`; unset: no limit): a send waits for its slot, or (over 5 s away) is retried then.
+    provider_rate_limits: str = ""
     # How long a stopping worker (SIGTERM to `herald worker`; the API's embedded worker when
     # the API stops) lets its activities in flight run before cancelling them: Temporal's
     # graceful_shutdown_timeout. A send cancelled mid-call may already be with its provider,
@@ -148,6 +153,12 @@ class Settings(BaseSettings):
     failure_rate_threshold: float = Field(default=0.25, gt=0, le=1)
     failure_rate_min_deliveries: int = Field(default=20, ge=1)  # fewer in the hour: no alert
     failed_delivery_retries: int = Field(default=1, ge=0, le=5)  # new chains per failed delivery
+
+    @field_validator("provider_rate_limits")
+    @classmethod
+    def _rates_readable(cls, value: str) -> str:
+        parse_send_rates(value)  # raises, naming the entry it cannot read
+        return value
 
     @field_validator("metrics_token", mode="before")
     @classmethod
