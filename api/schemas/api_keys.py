@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StrictInt, StringConstraints
 
 from api.schemas.common import InputModel
 from api.schemas.pages import Page
@@ -22,7 +22,7 @@ class ApiKeyCreate(InputModel):
 
 
 class ApiKeyRotate(InputModel):
-    grace_seconds: int = Field(
+    grace_seconds: StrictInt = Field(
         default=0,
         ge=0,
         le=MAX_GRACE_SECONDS,
