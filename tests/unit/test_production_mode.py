@@ -4,6 +4,7 @@ problem at once; development refuses nothing."""
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -12,7 +13,7 @@ from config.production import production_problems
 from config.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-FIT = dict(
+FIT: dict[str, Any] = dict(
     herald_env="production",
     database_url="postgresql://herald@db.internal/herald",
     secret_key=SecretStr("9f1c2be07a4d4e3c8b6a51f0d2e7c4a19b3e8d6f"),
