@@ -110,10 +110,7 @@ async def test_fallback_rules_are_validated(ts_stack):
             }
         },
     )
-    assert (
-        response.status_code == 422
-        and "to_channel must differ" in response.json()["detail"]
-    )
+    assert response.status_code == 422 and "to_channel must differ" in response.json()["detail"]
     response = await ts_stack.api.put(
         "/v1/settings/delivery-policy",
         json={
@@ -127,6 +124,4 @@ async def test_fallback_rules_are_validated(ts_stack):
         },
     )
     assert response.status_code == 422
-    assert response.json()["detail"].startswith(
-        "fallbacks.booking.reminder.within_minutes"
-    )
+    assert response.json()["detail"].startswith("fallbacks.booking.reminder.within_minutes")

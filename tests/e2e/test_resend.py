@@ -35,10 +35,7 @@ async def test_resending_a_failed_delivery_starts_a_linked_chain(stack, smtp):
     again = await stack.api.post(f"/v1/deliveries/{old['id']}/resend")
     assert again.status_code == 409 and "already resent" in again.json()["detail"]
     sent_one = await stack.api.post(f"/v1/deliveries/{resent['id']}/resend")
-    assert (
-        sent_one.status_code == 409
-        and "only failed or bounced" in sent_one.json()["detail"]
-    )
+    assert sent_one.status_code == 409 and "only failed or bounced" in sent_one.json()["detail"]
 
 
 async def test_a_suppressed_address_is_not_resent(stack, smtp, sessions):
