@@ -10,7 +10,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
@@ -20,6 +19,7 @@ from config.settings import Settings
 from tests.conftest import new_tenant
 from tests.e2e.bookings_factory import booking_event
 from tests.e2e.test_email_smtp import email_request
+from tests.e2e.test_graceful_shutdown import serving
 from tests.e2e.test_templates_api import email_template
 from tests.e2e.webhooks_factory import sendgrid_event, sendgrid_headers
 
@@ -293,14 +293,7 @@ async def hostile(database_url, sessions, temporal_env) -> Any:
     )
     _, key = await new_tenant(sessions, "Hostile")
     app = create_app(settings, temporal=temporal_env.client)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://herald",
-            headers={"Authorization": f"Bearer {key}"},
-        ) as api,
-    ):
+    async with serving(app, key) as api:
         recipient = f"hostile-{uuid.uuid4().hex[:8]}"
         created = await api.put(f"/v1/recipients/{recipient}", json={"email": "r@example.com"})
         template = await api.post("/v1/templates", json=email_template())
