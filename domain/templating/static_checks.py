@@ -71,8 +71,8 @@ def parse_and_check(
         return None, [TemplateIssue(field, None, f"longer than {MAX_SOURCE_CHARS} characters")]
     try:
         if _more_tokens_than(environment, text, MAX_TOKENS):
-            message = f"too long: more than {MAX_TOKENS} pieces of template code"
-            return None, [TemplateIssue(field, None, message)]
+            too_long = f"too long: more than {MAX_TOKENS} pieces of template code"
+            return None, [TemplateIssue(field, None, too_long)]
         tree = environment.parse(text)
     except TemplateSyntaxError as error:
         return None, [TemplateIssue(field, error.lineno, f"syntax error: {error.message}")]

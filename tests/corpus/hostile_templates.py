@@ -6,7 +6,8 @@ Each entry puts its payload in one field of an email (subject, html_body, text_b
 SMS (body); the other fields are harmless. `context` is what the notification is sent with.
 """
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -15,7 +16,7 @@ class Hostile:
     name: str
     field: str  # subject, html_body, text_body (email) or body (SMS)
     source: str
-    context: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def channel(self) -> str:
