@@ -466,8 +466,8 @@ async def drain(
 
 
 def tally(arrivals: Arrivals, expected: set[str], since: float) -> dict[str, Any]:
-    """Sent, arrived, duplicates by address and by Message-ID, lost, drain time (from `since` to
-    the last expected arrival)."""
+    """Sent, arrived, duplicates by address and by Message-ID (with a few examples, their arrival
+    times from `since`), lost, drain time (from `since` to the last expected arrival)."""
     mine = [a for a in arrivals.items if a.address in expected]
     per_address = Counter(a.address for a in mine)
     per_message_id = Counter(a.message_id for a in mine)
@@ -485,6 +485,15 @@ def tally(arrivals: Arrivals, expected: set[str], since: float) -> dict[str, Any
         "duplicate_addresses": sum(1 for n in per_address.values() if n > 1),
         "duplicate_message_ids": sum(1 for n in per_message_id.values() if n > 1),
         "duplicates_with_new_message_id": sum(1 for i in ids_per_address.values() if len(i) > 1),
+        "duplicate_examples": [
+            {
+                "address": address,
+                "arrived_s": [round(a.at - since, 2) for a in mine if a.address == address],
+                "message_ids": sorted(ids_per_address[address]),
+            }
+            for address, n in per_address.items()
+            if n > 1
+        ][:5],
         "lost": len(lost),
         "lost_examples": lost[:5],
         "drain_seconds": round(max(firsts.values()) - since, 1) if firsts and not lost else None,
