@@ -149,24 +149,27 @@ def test_css_inlining_too_costly_is_skipped():
 
 
 async def test_a_render_runs_off_the_event_loop(make_source):
+    """The loop keeps ticking through a render that runs its whole budget (on the loop, it
+    would stand still for 0.5 s). The 100 ms goal is measured by test_hostile_templates."""
     compiled = CompiledTemplate(make_source(body=SLOW))
     settle_startup_heap()  # as the API and the worker do once started: no full collection
     # of the test suite's modules in the middle of the measurement
-    worst, running = 0.0, True
+    ticks, worst, running = 0, 0.0, True
 
     async def probe() -> None:
-        nonlocal worst
+        nonlocal ticks, worst
         while running:
             before = time.monotonic()
             await asyncio.sleep(0.005)
             worst = max(worst, time.monotonic() - before - 0.005)
+            ticks += 1
 
     ticker = asyncio.create_task(probe())
     with pytest.raises(TemplateLimitError):
         await in_render_thread(compiled.render_fields, {})
     running = False
     await ticker
-    assert worst < 0.1, worst
+    assert ticks >= 10 and worst < 0.25, (ticks, worst)
 
 
 def _source(hostile: Hostile, make_source):
