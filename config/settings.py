@@ -85,9 +85,9 @@ class Settings(BaseSettings):
     # Worker tuning (temporalio.worker.Worker): what `make bench` ran with, Temporal's
     # defaults. Slots bound what one worker process runs at once; pollers how many long polls
     # it keeps open per task kind; the cache keeps running workflows in memory (fewer
-    # replays); ACTIVITIES_PER_SECOND bounds this worker, TASK_QUEUE_ACTIVITIES_PER_SECOND all
-    # workers of the task queue together (the server enforces it), e.g. under a provider's
-    # account-wide rate limit.
+    # replays); ACTIVITIES_PER_SECOND bounds this worker's regular activities,
+    # TASK_QUEUE_ACTIVITIES_PER_SECOND all workers' together (the server enforces it). Neither
+    # bounds a send's first attempt (a local activity): PROVIDER_RATE_LIMITS does.
     worker_max_concurrent_activities: int = Field(default=100, ge=1)
     worker_max_concurrent_local_activities: int = Field(default=100, ge=1)
     worker_max_concurrent_workflow_tasks: int = Field(default=100, ge=2)
