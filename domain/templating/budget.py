@@ -1,4 +1,4 @@
-"""What compiling and rendering a template may spend: wall-clock time and built size.
+"""What compiling and rendering a template may spend: time and built size.
 
 A template is Python running inside Herald's process, and a thread cannot be killed from
 outside. So the limit is cooperative: every sandbox hook (operators, attribute access, calls,
@@ -7,8 +7,14 @@ render that overruns it stops right there with a clear error. What a hook cannot
 C-level operation: a join, a repetition, a sort) is bounded by size before it runs, so no
 single step holds the process for long either.
 
+The time budget counts what the render itself spends: `seconds` of the rendering thread's CPU
+time, so that an ordinary render is never failed because the machine was busy or the thread
+waited its turn; and, however busy the machine, no render goes on for longer than
+HARD_LIMIT_FACTOR times `seconds` on the wall clock. (Checking the wall clock is cheap enough for
+every hook; the thread's CPU time is read only once the wall clock says the budget is spent.)
+
 The budget belongs to the thread that renders (renders run in their own thread, off the event
-loop: see renderer.render_in_thread), so concurrent renders never share one.
+loop: see render_thread.py), so concurrent renders never share one.
 """
 
 import math
@@ -18,8 +24,9 @@ from typing import cast
 
 from jinja2.exceptions import SecurityError
 
-RENDER_SECONDS = 0.5  # wall-clock budget of one render (every field of one message)
-COMPILE_SECONDS = 1.0  # wall-clock budget of compiling one template version (once per process)
+RENDER_SECONDS = 0.5  # time budget of one render (every field of one message)
+COMPILE_SECONDS = 1.0  # time budget of compiling one template version (once per process)
+HARD_LIMIT_FACTOR = 4  # the wall-clock limit, in budgets, for a thread kept waiting
 # Characters (or items) that all the values one render builds may add up to, whether or not
 # they are kept: a bound on the memory a render can take, however it reuses its variables.
 MAX_BUILT_TOTAL = 2_000_000
@@ -30,10 +37,11 @@ class LimitExceeded(SecurityError):
 
 
 class _Budget:
-    __slots__ = ("built", "deadline", "depth", "seconds")
+    __slots__ = ("built", "cpu_started", "deadline", "depth", "hard_deadline", "seconds")
 
     def __init__(self) -> None:
-        self.deadline = self.seconds = math.inf  # no budget
+        self.deadline = self.hard_deadline = self.seconds = math.inf  # no budget
+        self.cpu_started = 0.0
         self.built = self.depth = 0
 
 
@@ -60,10 +68,18 @@ class spending:
 
     def __enter__(self) -> None:
         budget = _budget()
-        self._saved = (budget.deadline, budget.seconds, budget.built)
-        deadline = time.monotonic() + self._seconds
-        if deadline < budget.deadline:
-            budget.deadline, budget.seconds = deadline, self._seconds
+        self._saved = (
+            budget.deadline,
+            budget.hard_deadline,
+            budget.seconds,
+            budget.cpu_started,
+            budget.built,
+        )
+        now = time.monotonic()
+        if now + self._seconds < budget.deadline:
+            budget.deadline, budget.seconds = now + self._seconds, self._seconds
+            budget.hard_deadline = now + self._seconds * HARD_LIMIT_FACTOR
+            budget.cpu_started = time.thread_time()
         if budget.depth == 0:
             budget.built = 0
         budget.depth += 1
@@ -71,7 +87,13 @@ class spending:
     def __exit__(self, *exception: object) -> None:
         budget = _budget()
         budget.depth -= 1
-        budget.deadline, budget.seconds, built = self._saved
+        (
+            budget.deadline,
+            budget.hard_deadline,
+            budget.seconds,
+            budget.cpu_started,
+            built,
+        ) = self._saved
         if budget.depth == 0:
             budget.built = built
 
@@ -80,7 +102,21 @@ def check_time() -> None:
     """Stop the render if its time is up."""
     budget = _budget()
     if time.monotonic() > budget.deadline:
+        _time_spent(budget)
+
+
+def _time_spent(budget: _Budget) -> None:
+    now = time.monotonic()
+    spent = time.thread_time() - budget.cpu_started
+    if spent >= budget.seconds:
         raise LimitExceeded(f"took longer than its budget of {budget.seconds:g} s")
+    if now >= budget.hard_deadline:
+        raise LimitExceeded(
+            f"took longer than {budget.seconds * HARD_LIMIT_FACTOR:g} s, the machine being busy"
+        )
+    # The thread was kept waiting (a busy machine, the interpreter lock): it may still use
+    # the CPU time it has left.
+    budget.deadline = min(now + budget.seconds - spent, budget.hard_deadline)
 
 
 def spend(size: int) -> None:
@@ -90,4 +126,4 @@ def spend(size: int) -> None:
     if budget.built > MAX_BUILT_TOTAL:
         raise LimitExceeded(f"built more than {MAX_BUILT_TOTAL} characters or items in all")
     if time.monotonic() > budget.deadline:
-        raise LimitExceeded(f"took longer than its budget of {budget.seconds:g} s")
+        _time_spent(budget)

@@ -17,6 +17,7 @@ from domain.templating import (
     validate_layout,
     validate_template,
 )
+from domain.templating.budget import LimitExceeded, check_time, spending
 from domain.templating.compiled import CompiledTemplate
 from domain.templating.css import MAX_INLINING_COST, inline_css, inlining_cost
 from domain.templating.errors import TemplateLimitError, public_message
@@ -198,3 +199,17 @@ def test_each_hostile_template_is_refused_or_fails_naming_its_field(hostile, ren
 def test_the_corpus_is_large_and_covers_every_field():
     assert len(HOSTILE_TEMPLATES) >= 50
     assert {h.field for h in HOSTILE_TEMPLATES} == {"subject", "html_body", "text_body", "body"}
+
+
+def test_the_budget_counts_the_render_s_own_time_up_to_a_hard_wall_clock_limit():
+    with spending(0.05):
+        time.sleep(0.08)  # kept waiting (a busy machine): not the render's own time
+        check_time()
+        started = time.thread_time()
+        with pytest.raises(LimitExceeded, match=r"its budget of 0\.05 s"):
+            while True:  # the render's own work
+                check_time()
+        assert time.thread_time() - started >= 0.04
+    with spending(0.05), pytest.raises(LimitExceeded, match=r"longer than 0\.2 s"):
+        time.sleep(0.21)  # however long it waits, not past HARD_LIMIT_FACTOR budgets
+        check_time()
