@@ -59,6 +59,7 @@ lint: install
 bench: install
 	$(PY) -m bench.templates
 	$(PY) -m bench.run
+	$(PY) -m bench.load
 
 clean:
 	rm -rf $(VENV) $(TOOLS) *.egg-info

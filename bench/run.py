@@ -17,8 +17,6 @@ import platform
 import signal
 import statistics
 import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -26,26 +24,17 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import httpx
-import pgserver
 from temporalio.client import Client
 
 from bench.bare import TASK_QUEUE, BareWorkflow
 from bench.cpu import per_item_ms, snapshot
+from bench.stack import herald_stack
 from bench.stats import summary_ms
-from db.migrate import upgrade
-from db.session import create_engine, session_factory
-from db.tenants import create_tenant
-from devtools.mailcatcher import MailCatcher, start_mailcatcher
-from temporal_clients.setup import register_search_attributes
-from tests.conftest import free_port, temporal_binary
+from devtools.mailcatcher import MailCatcher
 
 LATENCY_N = int(os.environ.get("BENCH_LATENCY_N", 60))
 THROUGHPUT_N = int(os.environ.get("BENCH_THROUGHPUT_N", 600))
 CONCURRENCY = 50
-# API replicas (each also a worker, see EMBEDDED_WORKER): one per core, as a deployment would run
-# them.
-API_PROCESSES = int(os.environ.get("BENCH_API_PROCESSES", os.cpu_count() or 1))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 5))  # the median of 5 resists one noisy round
 RESULTS = Path(__file__).parent / "results"
 PROFILES = Path(__file__).parent / "profiles"
@@ -156,159 +145,64 @@ def start_profilers(targets: dict[str, int]) -> list[subprocess.Popen]:
     ]
 
 
-def start(args: list[str], env: dict, ready: str | None = None) -> subprocess.Popen:
-    process = subprocess.Popen(
-        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    if ready:
-        assert process.stdout is not None  # a pipe, as asked above
-        while ready not in (process.stdout.readline() or ready):
-            pass
-    return process
-
-
-async def wait_http(url: str) -> None:
-    async with httpx.AsyncClient() as probe:
-        for _ in range(200):
-            try:
-                await probe.get(url)
-                return
-            except httpx.TransportError:
-                await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
-
-
 async def main() -> None:
-    work = Path(tempfile.mkdtemp(prefix="herald-bench-"))
-    pg = pgserver.get_server(work / "pg")
-    database_url = pg.get_uri()
-    postmaster = int((work / "pg" / "postmaster.pid").read_text().split()[0])
-    upgrade(database_url)
-    engine = create_engine(database_url, pool_size=1)
-    async with session_factory(engine).begin() as session:
-        _, key = await create_tenant(session, "bench")
-    await engine.dispose()
-
-    temporal_port, ui_port, smtp_port = free_port(), free_port(), free_port()
-    processes = [
-        start(
-            [
-                temporal_binary(),
-                "server",
-                "start-dev",
-                "--headless",
-                "--port",
-                str(temporal_port),
-                "--ui-port",
-                str(ui_port),
-                "--log-level",
-                "error",
-                "--dynamic-config-value",
-                "system.enableActivityEagerExecution=true",
-            ],
-            dict(os.environ),
-        )
-    ]
-    address = f"127.0.0.1:{temporal_port}"
-    try:
-        for _ in range(100):
-            try:
-                client = await Client.connect(address)
-                break
-            except RuntimeError:
-                await asyncio.sleep(0.2)
-        await register_search_attributes(client)
-        catcher = ArrivalCatcher(asyncio.get_running_loop())
-        smtp = start_mailcatcher(catcher, port=smtp_port)
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "TEMPORAL_ADDRESS": address,
-            "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(smtp_port),
-            "TASK_QUEUE": "herald-bench",
-            "METRICS_PORT": "0",
-        }
-        processes.append(start([sys.executable, "-m", "bench.bare", address], env, ready="ready"))
-        processes.append(start([sys.executable, "worker.py"], env))
-        api_ports = [free_port() for _ in range(API_PROCESSES)]
-        api_processes = [
-            start(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "api.main:app",
-                    "--port",
-                    str(port),
-                    "--log-level",
-                    "warning",
-                    "--no-access-log",
-                ],
-                env,
-            )
-            for port in api_ports
-        ]
-        processes += api_processes
-        for port in api_ports:
-            await wait_http(f"http://127.0.0.1:{port}/v1/health")
-
-        # aiohttp rather than httpx: the load generator shares the two cores with what it measures,
-        # and aiohttp spends about a third of httpx's CPU per request.
-        async with aiohttp.ClientSession(
+    catcher = ArrivalCatcher(asyncio.get_running_loop())
+    # aiohttp rather than httpx: the load generator shares the two cores with what it measures,
+    # and aiohttp spends about a third of httpx's CPU per request.
+    async with (
+        herald_stack(catcher) as stack,
+        aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=CONCURRENCY + 10),
-            headers={"Authorization": f"Bearer {key}"},
+            headers={"Authorization": f"Bearer {stack.key}"},
             timeout=aiohttp.ClientTimeout(total=60),
-        ) as api:
-            # Requests take turns among the API replicas, as a load balancer would spread them.
-            replicas = itertools.cycle([f"http://127.0.0.1:{port}" for port in api_ports])
-            bare = lambda: bare_once(client)  # noqa: E731
-            herald = lambda: herald_once(api, next(replicas), catcher)  # noqa: E731
-            for warm in (bare, herald):  # connections, caches, the sandbox's first imports
-                for _ in range(20):
-                    await warm()
-            temporal, bare_worker, herald_worker = (p.pid for p in processes[:3])
-            cpu_groups: dict[str, list[int] | int] = {
-                "temporal": [temporal],
-                "bare_worker": [bare_worker],
-                "herald_worker": [herald_worker],
-                "api": [p.pid for p in api_processes],
-                "postgres": postmaster,
-                "bench_client": [os.getpid()],
+        ) as api,
+    ):
+        # Requests take turns among the API replicas, as a load balancer would spread them.
+        replicas = itertools.cycle(stack.api_urls)
+        bare = lambda: bare_once(stack.client)  # noqa: E731
+        herald = lambda: herald_once(api, next(replicas), catcher)  # noqa: E731
+        for warm in (bare, herald):  # connections, caches, the sandbox's first imports
+            for _ in range(20):
+                await warm()
+        assert stack.bare_worker is not None  # started by default
+        temporal, bare_worker, herald_worker = (
+            p.pid for p in (stack.temporal, stack.bare_worker, stack.worker)
+        )
+        cpu_groups: dict[str, list[int] | int] = {
+            "temporal": [temporal],
+            "bare_worker": [bare_worker],
+            "herald_worker": [herald_worker],
+            "api": [p.pid for p in stack.apis],
+            "postgres": stack.postmaster,
+            "bench_client": [os.getpid()],
+        }
+        rounds: list[dict[str, Any]] = []
+        for round_no in range(ROUNDS):  # alternate, so drift in machine load hits both alike
+            bare_rate, bare_cpu = await throughput(bare, cpu_groups)
+            herald_rate, herald_cpu = await throughput(
+                herald,
+                cpu_groups,
+                profile={
+                    "herald_worker": herald_worker,
+                    **{f"api{i}": p.pid for i, p in enumerate(stack.apis)},
+                },
+            )
+            result: dict[str, Any] = {
+                "bare_latency": summary_ms(await latency(bare)),
+                "herald_latency": summary_ms(await latency(herald)),
+                "bare_throughput": round(bare_rate, 1),
+                "herald_throughput": round(herald_rate, 1),
+                "bare_cpu_ms_per_item": bare_cpu,
+                "herald_cpu_ms_per_item": herald_cpu,
             }
-            rounds: list[dict[str, Any]] = []
-            for round_no in range(ROUNDS):  # alternate, so drift in machine load hits both alike
-                bare_rate, bare_cpu = await throughput(bare, cpu_groups)
-                herald_rate, herald_cpu = await throughput(
-                    herald,
-                    cpu_groups,
-                    profile={
-                        "herald_worker": herald_worker,
-                        **{f"api{i}": p.pid for i, p in enumerate(api_processes)},
-                    },
-                )
-                result: dict[str, Any] = {
-                    "bare_latency": summary_ms(await latency(bare)),
-                    "herald_latency": summary_ms(await latency(herald)),
-                    "bare_throughput": round(bare_rate, 1),
-                    "herald_throughput": round(herald_rate, 1),
-                    "bare_cpu_ms_per_item": bare_cpu,
-                    "herald_cpu_ms_per_item": herald_cpu,
-                }
-                result["latency_ratio"] = round(
-                    result["herald_latency"]["p50_ms"] / result["bare_latency"]["p50_ms"], 2
-                )
-                result["throughput_ratio"] = round(
-                    result["herald_throughput"] / result["bare_throughput"], 2
-                )
-                print(f"round {round_no + 1}: {json.dumps(result)}", flush=True)
-                rounds.append(result)
-        smtp.stop()
-    finally:
-        for process in reversed(processes):
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=20)
+            result["latency_ratio"] = round(
+                result["herald_latency"]["p50_ms"] / result["bare_latency"]["p50_ms"], 2
+            )
+            result["throughput_ratio"] = round(
+                result["herald_throughput"] / result["bare_throughput"], 2
+            )
+            print(f"round {round_no + 1}: {json.dumps(result)}", flush=True)
+            rounds.append(result)
     report(rounds)
 
 
