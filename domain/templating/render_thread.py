@@ -17,9 +17,29 @@ _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
 _THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="herald-render")
+_running = 0  # renders under way in the render thread (one at a time)
+_started = 0  # renders started since the process began
 
 
 async def in_render_thread(function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
     """`function(*args, **kwargs)` run in the render thread; its result or its exception."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_THREAD, functools.partial(function, *args, **kwargs))
+    return await loop.run_in_executor(
+        _THREAD, _counted, functools.partial(function, *args, **kwargs)
+    )
+
+
+def render_activity() -> tuple[int, bool]:
+    """How many renders have started, and whether one is under way: what a probe of the event
+    loop reads to tell the holds renders cause from the rest (see the hostile templates test)."""
+    return _started, _running > 0
+
+
+def _counted(call: Callable[[], _T]) -> _T:
+    global _running, _started
+    _started += 1
+    _running += 1
+    try:
+        return call()
+    finally:
+        _running -= 1

