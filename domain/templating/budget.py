@@ -20,7 +20,6 @@ loop: see render_thread.py), so concurrent renders never share one.
 import math
 import threading
 import time
-from typing import cast
 
 from jinja2.exceptions import SecurityError
 
@@ -50,7 +49,8 @@ _THREAD = threading.local()  # one _Budget per thread (plain attributes: several
 
 def _budget() -> _Budget:
     try:
-        return cast(_Budget, _THREAD.budget)
+        budget: _Budget = _THREAD.budget
+        return budget
     except AttributeError:
         _THREAD.budget = budget = _Budget()
         return budget
