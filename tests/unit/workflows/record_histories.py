@@ -17,6 +17,7 @@ from tests.unit.workflows import (
     test_booking,
     test_digest,
     test_maintenance,
+    test_notification_bookkeeping,
     test_notification_sending,
     test_notification_waiting,
 )
@@ -25,6 +26,7 @@ from tests.unit.workflows.harness import running, start_server
 HISTORIES = Path(__file__).parent / "histories"
 
 sending, waiting = test_notification_sending, test_notification_waiting
+bookkeeping = test_notification_bookkeeping
 maintenance_job = test_maintenance.test_a_job_returns_its_activitys_result_after_retrying_a_failure
 
 SCENARIOS: dict[str, Callable[..., Awaitable[None]]] = {
@@ -43,6 +45,12 @@ SCENARIOS: dict[str, Callable[..., Awaitable[None]]] = {
     ),
     "notification_digest_hand_over": waiting.test_a_digested_channel_is_handed_to_the_digest_once,
     "notification_fallback": waiting.test_no_news_within_the_time_falls_back_to_the_other_channel,
+    "notification_planning_cannot_succeed": (
+        bookkeeping.test_planning_that_can_never_succeed_ends_failed_with_the_reason_at_once
+    ),
+    "notification_planning_past_its_retry_bound": (
+        bookkeeping.test_planning_failing_past_its_retry_bound_ends_failed_with_the_reason
+    ),
     "digest_collected": test_digest.test_items_are_collected_until_the_boundary_then_sent_once,
     "digest_continued_as_new": (
         test_digest.test_items_arriving_during_the_send_go_into_the_next_digest
