@@ -45,12 +45,23 @@ class Stack:
     worker: subprocess.Popen  # Herald's worker process
     apis: list[subprocess.Popen]
     api_urls: list[str]
+    logs: Path  # the processes' output, one file each
 
 
-def start(args: list[str], env: dict, ready: str | None = None) -> subprocess.Popen:
-    process = subprocess.Popen(
-        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
+def start(args: list[str], env: dict, log: Path, ready: str | None = None) -> subprocess.Popen:
+    """The process, its output to `log`. Never to a pipe nobody reads: once its 64 KiB are
+    full, the process blocks on its next write. (Under load, Temporal's core logs a warning
+    per slow workflow task, 150 KB a replica in one run: the Herald processes stalled with
+    200 notifications of the load scenario unsent, and ignored SIGTERM.) With `ready`, stdout
+    is read until that line (bench.bare prints nothing else)."""
+    with log.open("w") as output:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            args,
+            env=env,
+            stdout=subprocess.PIPE if ready else output,
+            stderr=output,
+            text=True,
+        )
     if ready:
         assert process.stdout is not None  # a pipe, as asked above
         while ready not in (process.stdout.readline() or ready):
@@ -76,6 +87,8 @@ async def wait_http(url: str, process: subprocess.Popen) -> None:
 async def herald_stack(catcher: MailCatcher, bare_worker: bool = True) -> AsyncIterator[Stack]:
     """Everything started, the API replicas answering; stopped again on exit."""
     work = Path(tempfile.mkdtemp(prefix="herald-bench-"))
+    logs = work / "logs"  # each process's output
+    logs.mkdir()
     pg = pgserver.get_server(work / "pg")
     database_url = pg.get_uri()
     postmaster = int((work / "pg" / "postmaster.pid").read_text().split()[0])
@@ -103,6 +116,7 @@ async def herald_stack(catcher: MailCatcher, bare_worker: bool = True) -> AsyncI
                 "system.enableActivityEagerExecution=true",
             ],
             dict(os.environ),
+            logs / "temporal.log",
         )
     ]
     address = f"127.0.0.1:{temporal_port}"
@@ -126,9 +140,11 @@ async def herald_stack(catcher: MailCatcher, bare_worker: bool = True) -> AsyncI
         }
         bare = None
         if bare_worker:
-            bare = start([sys.executable, "-m", "bench.bare", address], env, ready="ready")
+            bare = start(
+                [sys.executable, "-m", "bench.bare", address], env, logs / "bare.log", "ready"
+            )
             processes.append(bare)
-        worker = start([sys.executable, "worker.py"], env)
+        worker = start([sys.executable, "worker.py"], env, logs / "worker.log")
         processes.append(worker)
         api_ports = [free_port() for _ in range(API_PROCESSES)]
         apis = [
@@ -145,6 +161,7 @@ async def herald_stack(catcher: MailCatcher, bare_worker: bool = True) -> AsyncI
                     "--no-access-log",
                 ],
                 env,
+                logs / f"api-{port}.log",
             )
             for port in api_ports
         ]
@@ -163,6 +180,7 @@ async def herald_stack(catcher: MailCatcher, bare_worker: bool = True) -> AsyncI
             worker=worker,
             apis=apis,
             api_urls=api_urls,
+            logs=logs,
         )
         smtp.stop()
     finally:
