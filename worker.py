@@ -10,7 +10,7 @@ from bootstrap import (
     connect_temporal,
     refuse_unfit_production,
     serve_worker_metrics,
-    settle_startup_heap,
+    tune_runtime_for_the_event_loop,
 )
 from config.production import ProductionConfigError
 from config.settings import get_settings
@@ -33,7 +33,7 @@ async def main() -> None:
     try:
         async with build_worker(client, settings, session_factory(engine)):
             log.info("worker polling task queue %r", settings.task_queue)
-            settle_startup_heap()
+            tune_runtime_for_the_event_loop()
             await stop.wait()
             grace = settings.worker_shutdown_grace_seconds
             log.info("stopping: activities in flight get %ss to finish", grace)

@@ -34,7 +34,7 @@ from bootstrap import (
     connect_temporal,
     database,
     refuse_unfit_production,
-    settle_startup_heap,
+    tune_runtime_for_the_event_loop,
 )
 from config.settings import Settings, get_settings
 from services.auth import ApiKeyCache
@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         app.state.temporal = temporal or await connect_temporal(settings, sdk_metrics=False)
         try:
             async with _embedded_worker(app.state.temporal, settings, app.state.sessions):
-                settle_startup_heap()
+                tune_runtime_for_the_event_loop()
                 yield
         finally:
             await app.state.api_keys.close()  # its last last_used_at stamps use the engine

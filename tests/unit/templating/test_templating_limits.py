@@ -7,7 +7,7 @@ import tracemalloc
 
 import pytest
 
-from bootstrap import settle_startup_heap
+from bootstrap import tune_runtime_for_the_event_loop
 from domain.templating import (
     DEFAULT_EMAIL_LAYOUT,
     EmailLayout,
@@ -153,8 +153,8 @@ async def test_a_render_runs_off_the_event_loop(make_source):
     """The loop keeps ticking through a render that runs its whole budget (on the loop, it
     would stand still for 0.5 s). The 100 ms goal is measured by test_hostile_templates."""
     compiled = CompiledTemplate(make_source(body=SLOW))
-    settle_startup_heap()  # as the API and the worker do once started: no full collection
-    # of the test suite's modules in the middle of the measurement
+    tune_runtime_for_the_event_loop()  # as the API and the worker do once started: no full
+    # collection of the test suite's modules in the middle of the measurement
     ticks, worst, running = 0, 0.0, True
 
     async def probe() -> None:
