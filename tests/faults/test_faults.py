@@ -263,9 +263,11 @@ async def test_sigterm_with_retries_in_flight_to_a_slow_smtp_server(
         await submit(herald.url, key, [(a, notification_body(a)) for a in targets], outcome)
         await wait_until(lambda: len(smtp.arrivals.items) >= count // 10, 300, "retries sending")
         broken = time.monotonic()
+        arrived_before = len(smtp.arrivals.addresses())
         herald.signal_all(signal.SIGTERM)
         exit_codes = await herald.exited(120)
         stopped_after = round(time.monotonic() - broken, 1)
+        arrived_by_exit = len(smtp.arrivals.addresses())
         await herald.start()
         restored = time.monotonic()
         figures = await conclude(
@@ -274,6 +276,8 @@ async def test_sigterm_with_retries_in_flight_to_a_slow_smtp_server(
             broken=broken, restored=restored, drain_for=900,
         )  # fmt: skip
     figures |= {
+        "arrived_before_sigterm": arrived_before,
+        "arrived_while_stopping": arrived_by_exit - arrived_before,
         "exit_codes": exit_codes,
         "stopped_after_seconds": stopped_after,
         "statuses": statuses(postgres.url, tenant_id),
