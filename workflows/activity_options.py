@@ -36,6 +36,18 @@ class LocalActivityOptions(ActivityOptions):
     local_retry_threshold: timedelta
 
 
+def _bounded(first: timedelta, longest: timedelta, attempts: int) -> RetryPolicy:
+    """Waits doubling from `first` to at most `longest`, `attempts` in all; what cannot succeed
+    (domain/bookkeeping.py) is not retried."""
+    return RetryPolicy(
+        initial_interval=first,
+        backoff_coefficient=2.0,
+        maximum_interval=longest,
+        maximum_attempts=attempts,
+        non_retryable_error_types=NON_RETRYABLE,
+    )
+
+
 # Database bookkeeping runs as local activities: they are short, idempotent, and skipping a
 # server round trip per call roughly halves a notification's latency. If the worker dies
 # mid-call, the workflow task is retried and so is the call.
@@ -46,13 +58,7 @@ class LocalActivityOptions(ActivityOptions):
 # under 2 min) is ridden out; a step still failing after that fails for good.
 BOOKKEEPING = LocalActivityOptions(
     start_to_close_timeout=timedelta(seconds=10),
-    retry_policy=RetryPolicy(
-        initial_interval=timedelta(milliseconds=200),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=30),
-        maximum_attempts=12,
-        non_retryable_error_types=NON_RETRYABLE,
-    ),
+    retry_policy=_bounded(timedelta(milliseconds=200), timedelta(seconds=30), attempts=12),
     local_retry_threshold=timedelta(seconds=1),
 )
 
@@ -62,13 +68,7 @@ BOOKKEEPING = LocalActivityOptions(
 # about 58 min of waiting. Past that the workflow itself fails, with the reason.
 RECORDING_A_FAILURE = LocalActivityOptions(
     start_to_close_timeout=timedelta(seconds=10),
-    retry_policy=RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(minutes=5),
-        maximum_attempts=20,
-        non_retryable_error_types=NON_RETRYABLE,
-    ),
+    retry_policy=_bounded(timedelta(seconds=1), timedelta(minutes=5), attempts=20),
     local_retry_threshold=timedelta(seconds=1),
 )
 
@@ -76,11 +76,5 @@ RECORDING_A_FAILURE = LocalActivityOptions(
 # workflow). 10 attempts, 1 s apart at first, doubling to at most 1 min: about 4 min of waiting.
 DIGEST_HANDOVER = ActivityOptions(
     start_to_close_timeout=timedelta(seconds=30),
-    retry_policy=RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(minutes=1),
-        maximum_attempts=10,
-        non_retryable_error_types=NON_RETRYABLE,
-    ),
+    retry_policy=_bounded(timedelta(seconds=1), timedelta(minutes=1), attempts=10),
 )

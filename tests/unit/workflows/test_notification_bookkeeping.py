@@ -7,6 +7,7 @@ retried is domain/bookkeeping.py's."""
 from datetime import timedelta
 
 from temporalio.api.enums.v1 import EventType
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 from domain.contracts import PlanInput, ReplanInput
@@ -21,10 +22,30 @@ from tests.unit.workflows.fakes import (
     utc_now,
 )
 from tests.unit.workflows.harness import reached
-from workflows.activity_options import BOOKKEEPING
+from workflows.activity_options import BOOKKEEPING, DIGEST_HANDOVER, RECORDING_A_FAILURE
 from workflows.notification import NotificationWorkflow
 
 ATTEMPTS = BOOKKEEPING["retry_policy"].maximum_attempts
+
+
+def waiting(policy: RetryPolicy) -> timedelta:
+    """How long a policy waits between its first attempt and its last, all of them failing."""
+    longest = policy.maximum_interval
+    assert policy.maximum_attempts > 0 and longest is not None, "a bound"
+    waits = [
+        min(policy.initial_interval * policy.backoff_coefficient**n, longest)
+        for n in range(policy.maximum_attempts - 1)
+    ]
+    return sum(waits, timedelta(0))
+
+
+def test_the_bounds_ride_out_a_database_restart_and_still_end():
+    """A restart takes 20-40 s: planning rides out twice that, and still ends within minutes;
+    recording the failure, which only an unavailable database can stop, is given longer."""
+    planning = waiting(BOOKKEEPING["retry_policy"])
+    assert timedelta(seconds=80) <= planning <= timedelta(minutes=5)
+    assert timedelta(seconds=80) <= waiting(DIGEST_HANDOVER["retry_policy"]) <= timedelta(minutes=5)
+    assert planning < waiting(RECORDING_A_FAILURE["retry_policy"]) <= timedelta(hours=1)
 
 
 async def test_planning_that_can_never_succeed_ends_failed_with_the_reason_at_once(harness):
