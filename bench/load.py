@@ -25,14 +25,12 @@ import asyncio
 import email.policy
 import json
 import os
-import platform
 import random
 import statistics
 import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
@@ -43,7 +41,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from bench.stack import Stack, herald_stack
-from bench.stats import summary_ms
+from bench.stats import provenance, summary_ms
 from devtools.mailcatcher import MailCatcher
 from temporal_clients.notifications import notification_workflow_id
 
@@ -316,10 +314,7 @@ def write(rounds: list[dict[str, Any]]) -> None:
         "drain_s": statistics.median(r["drain_s"] for r in rounds),
     }
     summary = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": (
-            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-        ),
+        **provenance(),
         "median": median,
         "rounds_meeting_each_goal": goals,
         "goals_met": all(n == len(rounds) for n in goals.values()),
@@ -335,7 +330,7 @@ def write(rounds: list[dict[str, Any]]) -> None:
             f"  {'PASS' if n == len(rounds) else 'FAIL'}  {goal}: {n} of {len(rounds)} rounds\n"
             for goal, n in goals.items()
         )
-        + f"  goals met: {summary['goals_met']}   (written to bench/results/load.json)"
+        + f"  goals met: {summary['goals_met']}   (written to {RESULTS})"
     )
 
 

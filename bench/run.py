@@ -13,13 +13,11 @@ import asyncio
 import itertools
 import json
 import os
-import platform
 import signal
 import statistics
 import subprocess
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +27,7 @@ from temporalio.client import Client
 from bench.bare import TASK_QUEUE, BareWorkflow
 from bench.cpu import per_item_ms, snapshot
 from bench.stack import herald_stack
-from bench.stats import summary_ms
+from bench.stats import provenance, summary_ms
 from devtools.mailcatcher import MailCatcher
 
 LATENCY_N = int(os.environ.get("BENCH_LATENCY_N", 60))
@@ -221,10 +219,7 @@ def report(rounds: list[dict[str, Any]]) -> None:
         "throughput_ratio": med("throughput_ratio"),
     }
     summary = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": (
-            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-        ),
+        **provenance(),
         "rounds": rounds,
         "median": m,
         "goals": {"latency_ratio_max": 1.5, "throughput_ratio_min": 0.8},
