@@ -51,9 +51,9 @@ class Stack:
 def start(args: list[str], env: dict, log: Path, ready: str | None = None) -> subprocess.Popen:
     """The process, its output to `log`. Never to a pipe nobody reads: once its 64 KiB are
     full, the process blocks on its next write. (Under load, Temporal's core logs a warning
-    per slow workflow task, 150 KB a replica in one run: the Herald processes stalled with
-    200 notifications of the load scenario unsent, and ignored SIGTERM.) With `ready`, stdout
-    is read until that line (bench.bare prints nothing else)."""
+    per slow workflow task, 150 KB a replica in one run; with an unread pipe, the load
+    scenario once stalled with 200 notifications unsent, and the processes ignored SIGTERM.)
+    With `ready`, stdout is read until that line (bench.bare prints nothing else)."""
     with log.open("w") as output:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(
             args,
