@@ -53,7 +53,7 @@ CPU = [
     Hostile(
         "sort_in_loop",
         "body",
-        "{% set s = 'xy' * 20000 %}{% for i in range(1000) %}"
+        "{% set s = 'xy' * 4000 %}{% for i in range(1000) %}"
         "{% for j in range(9) %}{{ (s|sort|first) }}{% endfor %}{% endfor %}",
     ),
     Hostile(
