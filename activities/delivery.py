@@ -33,6 +33,8 @@ log = logging.getLogger("herald.delivery")
 # inside an attempt's own timeout (DELIVERY_ATTEMPT_TIMEOUT_SECONDS, 30 by default).
 RECORD_SENT_PATIENCE_SECONDS = 10.0
 MAX_RATE_WAIT_SECONDS = 5.0
+# A send's claim on its delivery outlives the attempt's own timeout by this much.
+CLAIM_MARGIN_SECONDS = 5.0
 # The database restarting, unreachable, or its pool exhausted.
 DATABASE_AWAY = (
     sqlalchemy.exc.OperationalError,
@@ -54,6 +56,7 @@ class DeliveryActivities:
         self._signing_key = settings.signing_key() if settings.secret_key else None
         self._circuits = ProviderCircuits(sessions, settings)
         self._send_rates = parse_send_rates(settings.provider_rate_limits)
+        self._claim_seconds = settings.delivery_attempt_timeout_seconds + CLAIM_MARGIN_SECONDS
 
     @activity.defn(name="deliver")
     async def deliver(self, input: DeliverInput) -> DeliverResult:
@@ -87,11 +90,15 @@ class DeliveryActivities:
                 non_retryable=True,
             )
         await self._take_send_slot(provider.name)
+        await self._claim_send(delivery_id)
         started = time.perf_counter()
         try:
             # Every end of the send is recorded once.
             async with self._circuits.call(provider.name, input.can_fail_over):
                 sent = await self._send(job, content, provider, address, identity)
+        except ApplicationError:  # the circuit refused the call: nothing was sent
+            await self._release_send(delivery_id)
+            raise
         except SendError as err:
             PROVIDER_SECONDS.labels(provider.name, "error").observe(time.perf_counter() - started)
             DELIVERIES.labels(job.delivery.channel, provider.name, "error").inc()
@@ -157,6 +164,29 @@ class DeliveryActivities:
                 template_version_id=record.template_version_id,
                 retry_count=record.retry_count,
             )
+
+    async def _claim_send(self, delivery_id: uuid.UUID) -> None:
+        """Hold the delivery while this attempt calls the provider. Another attempt of the
+        same send (the workflow task timed out on a busy worker, and its local first attempt
+        ran again) finds the claim and is retried once it ends, by when this attempt has
+        recorded the send: the message goes once. The claim outlives the attempt's own
+        timeout, after which Temporal has given up on this attempt."""
+        async with autocommit(self._sessions) as session:
+            held = await store.claim_send(session, delivery_id, self._claim_seconds)
+        if held is not None:
+            raise ApplicationError(
+                f"another attempt is sending delivery {delivery_id}; retried when it is done",
+                type=SendFailure.IN_FLIGHT,
+                next_retry_delay=timedelta(seconds=max(held, 1.0)),
+            )
+
+    async def _release_send(self, delivery_id: uuid.UUID) -> None:
+        """Nothing was sent: the next attempt need not wait for the claim to run out."""
+        try:
+            async with autocommit(self._sessions) as session:
+                await store.release_send(session, delivery_id)
+        except DATABASE_AWAY:  # the claim runs out by itself
+            log.warning("claim on delivery %s not released", delivery_id)
 
     async def _take_send_slot(self, provider: str) -> None:
         """Wait for the provider's next send slot (PROVIDER_RATE_LIMITS); one further away
@@ -295,6 +325,7 @@ class DeliveryActivities:
                 error=err.message,
                 retry_count=attempt,
                 provider_response=err.response or None,
+                send_claimed_until=None,  # the next attempt may go at once
             )
 
 

@@ -269,6 +269,38 @@ async def load_delivery_job(
     )
 
 
+_CLAIM_SEND = text("""
+    UPDATE deliveries SET send_claimed_until = now() + make_interval(secs => :lease_seconds)
+    WHERE id = :delivery_id AND (send_claimed_until IS NULL OR send_claimed_until < now())
+    RETURNING id
+""")
+_CLAIM_HELD_FOR = text(
+    "SELECT greatest(extract(epoch FROM send_claimed_until - now()), 0) FROM deliveries"
+    " WHERE id = :delivery_id"
+)
+_RELEASE_SEND = text("UPDATE deliveries SET send_claimed_until = NULL WHERE id = :delivery_id")
+
+
+async def claim_send(
+    session: AsyncSession, delivery_id: uuid.UUID, lease_seconds: float
+) -> float | None:
+    """Claim the delivery for one attempt's call to its provider, for `lease_seconds`: None
+    when claimed, else how many seconds another attempt's claim still holds. One statement,
+    so of two attempts at the same moment exactly one claims it."""
+    claimed = await session.execute(
+        _CLAIM_SEND, {"delivery_id": delivery_id, "lease_seconds": lease_seconds}
+    )
+    if claimed.one_or_none() is not None:
+        return None
+    held = await session.scalar(_CLAIM_HELD_FOR, {"delivery_id": delivery_id})
+    return float(held or 0)
+
+
+async def release_send(session: AsyncSession, delivery_id: uuid.UUID) -> None:
+    """The attempt failed without the provider taking the message: the next may go at once."""
+    await session.execute(_RELEASE_SEND, {"delivery_id": delivery_id})
+
+
 _UPDATABLE = {
     "status",
     "status_reason",
@@ -283,6 +315,7 @@ _UPDATABLE = {
     "delivered_at",
     "failed_at",
     "template_version_id",
+    "send_claimed_until",
 }
 
 

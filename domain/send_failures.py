@@ -28,13 +28,19 @@ class SendFailure(StrEnum):
     TEMPLATE_NOT_FOUND = "TemplateNotFound"
     # The notification or delivery is gone (purged, or another tenant's).
     NOT_FOUND = "DeliveryNotFound"
+    # Another attempt of the same send holds the delivery: retried once it is done.
+    IN_FLIGHT = "SendInFlight"
 
 
 # What Temporal reports when an attempt ran out of time (the activity's own timeout).
 ATTEMPT_TIMED_OUT = "TimeoutError"
 
 # Retrying on the same provider cannot help.
-RETRYING_CANNOT_HELP = frozenset(SendFailure) - {SendFailure.TRANSIENT, SendFailure.CIRCUIT_OPEN}
+RETRYING_CANNOT_HELP = frozenset(SendFailure) - {
+    SendFailure.TRANSIENT,
+    SendFailure.CIRCUIT_OPEN,
+    SendFailure.IN_FLIGHT,
+}
 
 # The provider's fault, not the recipient's or the content's: the next provider may succeed.
 # (A transient failure fails over only once its retries on one provider are spent.)
