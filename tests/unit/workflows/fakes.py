@@ -273,7 +273,9 @@ class NotificationActivities:
         self.planned: list[PlanStep] = []  # what each planning step was asked, in order
         self.attempts: list[Attempt] = []
         self.outcomes: list[RecordOutcomeInput] = []
-        self.outcome_failures: list[Exception] = []  # what the next record_outcome calls raise
+        # What the next calls of a recording step raise, by activity name: record_outcome,
+        # record_failover, enqueue_digest.
+        self.failing: dict[str, list[Exception]] = {}
         self.failovers: list[FailoverInput] = []
         self.digested: list[EnqueueDigestInput] = []
         self.recorded_sends: list[SentRecord] = []
@@ -343,13 +345,13 @@ class NotificationActivities:
     @activity.defn(name="record_outcome")
     @loud
     async def record_outcome(self, input: RecordOutcomeInput) -> None:
-        if self.outcome_failures:
-            raise self.outcome_failures.pop(0)
+        self._fail_if_scripted("record_outcome")
         self.outcomes.append(input)
 
     @activity.defn(name="record_failover")
     @loud
     async def record_failover(self, input: FailoverInput) -> None:
+        self._fail_if_scripted("record_failover")
         self.failovers.append(input)
 
     @activity.defn(name="record_sent")
@@ -360,7 +362,12 @@ class NotificationActivities:
     @activity.defn(name="enqueue_digest")
     @loud
     async def enqueue_digest(self, input: EnqueueDigestInput) -> None:
+        self._fail_if_scripted("enqueue_digest")
         self.digested.append(input)
+
+    def _fail_if_scripted(self, step: str) -> None:
+        if self.failing.get(step):
+            raise self.failing[step].pop(0)
 
 
 class DigestActivities:

@@ -19,6 +19,7 @@ from tests.unit.workflows.fakes import (
     database_unavailable,
     notification,
     plan,
+    provider_unavailable,
     utc_now,
 )
 from tests.unit.workflows.harness import reached
@@ -140,7 +141,9 @@ async def test_recording_the_outcome_that_cannot_succeed_is_recorded_as_a_failur
     input = notification()
     email, sms = channel(input.notification_id, "email"), channel(input.notification_id, "sms")
     harness.notifications.will_plan(input.notification_id, plan(email, sms))
-    harness.notifications.outcome_failures = [cannot_succeed("record_outcome", "KeyError: 'x'")]
+    harness.notifications.failing["record_outcome"] = [
+        cannot_succeed("record_outcome", "KeyError: 'x'")
+    ]
 
     result = await harness.execute(NotificationWorkflow.run, input)
 
@@ -149,3 +152,41 @@ async def test_recording_the_outcome_that_cannot_succeed_is_recorded_as_a_failur
     [outcome] = harness.notifications.outcomes
     assert outcome.notification_status == N.PARTIALLY_FAILED
     assert outcome.release_slots == [] and "record_outcome: KeyError" in (outcome.reason or "")
+
+
+async def test_a_failover_that_cannot_be_recorded_fails_the_channel_with_the_reason(harness):
+    input = notification(providers={"email": ["a", "b"]})
+    email = harness.notifications.one_email(input, provider_unavailable())
+    harness.notifications.failing["record_failover"] = [
+        cannot_succeed("record_failover", "DataError: value too long")
+    ]
+
+    result = await harness.execute(NotificationWorkflow.run, input)
+
+    assert result.status == N.FAILED
+    assert harness.notifications.providers_tried(email.delivery_id) == ["a"]  # never moved on
+    [outcome] = harness.notifications.outcomes
+    [failed] = outcome.channels
+    assert failed.delivery_id == email.delivery_id and failed.status == D.FAILED
+    assert failed.reason == outcome.reason
+    assert "record_failover: DataError" in (outcome.reason or "")
+
+
+async def test_a_digest_hand_over_failing_past_its_bound_ends_failed_with_the_reason(harness):
+    input = notification()
+    digested = channel(
+        input.notification_id, "email", D.DIGESTED, until=utc_now() + timedelta(hours=1),
+        digest_frequency="hourly",
+    )  # fmt: skip
+    harness.notifications.will_plan(input.notification_id, plan(digested))
+    attempts = DIGEST_HANDOVER["retry_policy"].maximum_attempts
+    harness.notifications.failing["enqueue_digest"] = [
+        database_unavailable("enqueue_digest")
+    ] * attempts
+
+    result = await harness.execute(NotificationWorkflow.run, input)
+
+    assert result.status == N.FAILED and harness.notifications.digested == []
+    [outcome] = harness.notifications.outcomes
+    assert outcome.notification_status == N.FAILED
+    assert "enqueue_digest" in (outcome.reason or "") and "retries" in (outcome.reason or "")
