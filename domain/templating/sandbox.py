@@ -92,7 +92,8 @@ def bounded_join(
     if attribute is not None:
         value = map(make_attrgetter(eval_ctx.environment, attribute), value)
     items = _materialized(value, "join()")
-    require_total((str(d) * max(len(items) - 1, 0), *items), "join()")
+    separators = len(str(d)) * max(len(items) - 1, 0)  # counted, not built
+    require_total(items, "join()", separators)
     # do_join's async-variant decorator hides its type; in these sync environments it returns str.
     return cast(str, do_join(eval_ctx, items, d))
 

@@ -1,5 +1,6 @@
 """How big a value a template may build: numbers, strings and containers, nesting included."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from domain.templating.budget import LimitExceeded, spend
@@ -60,9 +61,10 @@ def require_repetition(left: Any, right: Any) -> None:
             return
 
 
-def require_total(pieces: tuple[Any, ...], operation: str) -> None:
-    """Joining `pieces` (`~`, `+`, join()): refused before it is built, else counted."""
-    total = 0
+def require_total(pieces: Sequence[Any], operation: str, separators: int = 0) -> None:
+    """Joining `pieces` (`~`, `+`, join() with `separators` characters between them): refused
+    before it is built, else counted."""
+    total = separators
     for piece in pieces:
         total += built_size(piece)
         if total > MAX_BUILT_LENGTH:

@@ -149,6 +149,7 @@ MEMORY = [
     ),
     Hostile("dictsort_big", "subject", "{{ {'a': 'x' * 99999, 'b': 'y' * 99999}|dictsort }}"),
     Hostile("repeated_range", "body", "{{ (range(1000)|list) * 1000 }}"),
+    Hostile("join_separator", "subject", "{{ range(1000)|join('x' * 90000) }}"),
     Hostile("concat_data", "text_body", "{{ (note ~ note ~ note) * 40 }}", {"note": "x" * 5000}),
     Hostile(
         "output_from_data",
