@@ -49,8 +49,13 @@ class PlanningActivities:
         a plan for a later instant takes nothing and is decided again then."""
         loaded = await self._load(input.notification_id, input.tenant_id)
         fallback = _fallback_rule(loaded)
+        window = _retry_window(loaded)
         if loaded.deliveries:  # a retry of this step after it committed
-            return Plan([_state(d) for d in loaded.deliveries], fallback=fallback)
+            return Plan(
+                [_state(d) for d in loaded.deliveries],
+                fallback=fallback,
+                retry_window_seconds=window,
+            )
         as_of = max(input.as_of, input.now) if input.as_of else input.now
         subject = _subject(loaded, as_of)
         # Send counters are read and taken in the transaction that records the plan, so no
@@ -67,7 +72,7 @@ class PlanningActivities:
             await store.record_plan(
                 session, loaded.notification.id, [_new_row(loaded, p) for p in planned], status
             )
-        return Plan([_planned_state(p) for p in planned], slots, fallback)
+        return Plan([_planned_state(p) for p in planned], slots, fallback, window)
 
     @activity.defn(name="replan_waiting_channels")
     @bookkeeping_step
@@ -195,3 +200,9 @@ def _state(delivery: store.DeliveryRow) -> ChannelState:
         delivery.error,
         until=delivery.deferred_until,
     )
+
+
+def _retry_window(loaded: store.NotificationContext) -> float | None:
+    """The tenant's retry window for this notification's sends, in seconds, when it set one."""
+    minutes = loaded.policy_settings.retry_window_minutes
+    return minutes * 60.0 if minutes else None

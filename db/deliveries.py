@@ -137,7 +137,7 @@ _LOAD_CONTEXT = text(f"""
                          'provider_message_id', d.provider_message_id,
                          'deferred_until', d.deferred_until) ORDER BY d.created_at)
                      FROM deliveries d WHERE d.notification_id = n.id), '[]') AS deliveries,
-           p.reminder_event_keys, p.urgent_bypass, p.fallbacks,
+           p.reminder_event_keys, p.urgent_bypass, p.fallbacks, p.retry_window_minutes,
            (SELECT i.reason FROM invalid_addresses i WHERE i.tenant_id = n.tenant_id
                 AND i.channel = 'email' AND lower(i.address) = lower({_EMAIL})) AS email_invalid,
            (SELECT i.reason FROM invalid_addresses i WHERE i.tenant_id = n.tenant_id
@@ -163,7 +163,7 @@ async def load_notification_context(
     if row is None:
         return None
     settings, fallbacks = settings_from_columns(
-        row.reminder_event_keys, row.urgent_bypass, row.fallbacks
+        row.reminder_event_keys, row.urgent_bypass, row.fallbacks, row.retry_window_minutes
     )
     invalid = {
         channel: reason

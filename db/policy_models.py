@@ -21,6 +21,7 @@ class TenantPolicySettings(Base):
     reminder_event_keys: Mapped[dict[str, Any]] = mapped_column(default=list)  # a JSON list
     urgent_bypass: Mapped[dict[str, Any]] = mapped_column(default=dict)  # event key -> bool
     fallbacks: Mapped[dict[str, Any]] = mapped_column(default=dict)  # event key -> fallback rule
+    retry_window_minutes: Mapped[int | None] = mapped_column()  # None: DELIVERY_MAX_RETRY_SECONDS
 
 
 class SendCounter(Base):

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.policy import DEFAULT_REMINDER_EVENT_KEYS, TenantSettings
 
 _SETTINGS = text(
-    "SELECT reminder_event_keys, urgent_bypass, fallbacks FROM tenant_policy_settings"
+    "SELECT reminder_event_keys, urgent_bypass, fallbacks, retry_window_minutes"
+    " FROM tenant_policy_settings"
     " WHERE tenant_id = :tenant_id"
 )
 
@@ -22,27 +23,34 @@ async def policy_settings(
     row = (await session.execute(_SETTINGS, {"tenant_id": tenant_id})).one_or_none()
     if row is None:
         return TenantSettings(), {}
-    return settings_from_columns(row.reminder_event_keys, row.urgent_bypass, row.fallbacks)
+    return settings_from_columns(
+        row.reminder_event_keys, row.urgent_bypass, row.fallbacks, row.retry_window_minutes
+    )
 
 
 def settings_from_columns(
-    reminder_event_keys: list | None, urgent_bypass: dict | None, fallbacks: dict | None
+    reminder_event_keys: list | None,
+    urgent_bypass: dict | None,
+    fallbacks: dict | None,
+    retry_window_minutes: int | None = None,
 ) -> tuple[TenantSettings, dict[str, dict]]:
     """A tenant_policy_settings row (or its absence: all None) as settings and fallback rules."""
     settings = TenantSettings(
         reminder_event_keys=frozenset(reminder_event_keys or DEFAULT_REMINDER_EVENT_KEYS),
         urgent_bypass=dict(urgent_bypass or {}),
+        retry_window_minutes=retry_window_minutes,
     )
     return settings, dict(fallbacks or {})
 
 
 _SAVE_SETTINGS = text("""
-    INSERT INTO tenant_policy_settings (tenant_id, reminder_event_keys, urgent_bypass, fallbacks)
+    INSERT INTO tenant_policy_settings
+        (tenant_id, reminder_event_keys, urgent_bypass, fallbacks, retry_window_minutes)
     VALUES (:tenant_id, CAST(:reminder_event_keys AS jsonb), CAST(:urgent_bypass AS jsonb),
-            CAST(:fallbacks AS jsonb))
+            CAST(:fallbacks AS jsonb), :retry_window_minutes)
     ON CONFLICT (tenant_id) DO UPDATE
     SET reminder_event_keys = excluded.reminder_event_keys, urgent_bypass = excluded.urgent_bypass,
-        fallbacks = excluded.fallbacks
+        fallbacks = excluded.fallbacks, retry_window_minutes = excluded.retry_window_minutes
 """)
 
 
@@ -52,6 +60,7 @@ async def save_tenant_settings(
     reminder_event_keys: list[str],
     urgent_bypass: dict[str, bool],
     fallbacks: dict[str, dict],
+    retry_window_minutes: int | None = None,
 ) -> None:
     await session.execute(
         _SAVE_SETTINGS,
@@ -60,6 +69,7 @@ async def save_tenant_settings(
             "reminder_event_keys": json.dumps(reminder_event_keys),
             "urgent_bypass": json.dumps(urgent_bypass),
             "fallbacks": json.dumps(fallbacks),
+            "retry_window_minutes": retry_window_minutes,
         },
     )
 

@@ -102,6 +102,8 @@ class Plan:
     channels: list[ChannelState]
     slots: list[CounterSlot] = field(default_factory=list)
     fallback: FallbackSpec | None = None  # the tenant's fallback rule for this event key
+    # The tenant's retry window for this notification's sends; None: the one it was started with.
+    retry_window_seconds: float | None = None
 
 
 @dataclass

@@ -21,6 +21,7 @@ async def delivery_policy(session: AsyncSession, tenant: TenantIdentity) -> Deli
             "reminder_event_keys": sorted(settings.reminder_event_keys),
             "urgent_bypass": dict(settings.urgent_bypass),
             "fallbacks": fallbacks,  # stored as validated, so they validate again
+            "retry_window_minutes": settings.retry_window_minutes,
         }
     )
 
@@ -35,6 +36,7 @@ async def save_delivery_policy(
             policy.reminder_event_keys,
             policy.urgent_bypass,
             {key: rule.model_dump(mode="json") for key, rule in policy.fallbacks.items()},
+            policy.retry_window_minutes,
         )
     return policy
 

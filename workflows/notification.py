@@ -1,6 +1,7 @@
 """NotificationWorkflow: one durable workflow per notification, from plan to final status."""
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -79,6 +80,11 @@ class NotificationWorkflow:
             PlanningActivities.plan_notification,
             PlanInput(input.notification_id, input.tenant_id, workflow.now(), input.send_at),
         )
+        if plan.retry_window_seconds:  # the tenant's own retry window for its sends
+            input = dataclasses.replace(
+                input,
+                retry=dataclasses.replace(input.retry, max_total_seconds=plan.retry_window_seconds),
+            )
         slots = list(plan.slots)
         attempted: list[ChannelState] = []
         wake = input.send_at

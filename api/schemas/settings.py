@@ -2,11 +2,13 @@
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictBool, StrictFloat, model_validator
+from pydantic import Field, StrictBool, StrictFloat, StrictInt, model_validator
 
 from api.schemas.common import EventKey, InputModel
 from domain.policy import DEFAULT_REMINDER_EVENT_KEYS
 from domain.types import Channel
+
+MAX_RETRY_WINDOW_MINUTES = 3 * 24 * 60  # as long as the leading services retry
 
 
 class FallbackRuleIn(InputModel):
@@ -37,4 +39,12 @@ class DeliveryPolicySettings(InputModel):
     )
     fallbacks: dict[EventKey, FallbackRuleIn] = Field(
         default_factory=dict, description="Channel fallback per event key."
+    )
+    retry_window_minutes: StrictInt | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_RETRY_WINDOW_MINUTES,
+        description="How long a send failing for a provider's reasons (an outage, timeouts, "
+        "5xx) keeps being retried, with backoff, before it fails; null: Herald's "
+        "DELIVERY_MAX_RETRY_SECONDS (an hour). At most 3 days.",
     )

@@ -67,6 +67,8 @@ class TenantSettings:
     # Event key -> whether an urgent notification of it bypasses do-not-disturb, weekend
     # deferral, digests and the rate limit. Unlisted keys bypass.
     urgent_bypass: Mapping[str, bool] = field(default_factory=dict)
+    # How long a failing send of this tenant's is retried; None: Herald's default (an hour).
+    retry_window_minutes: int | None = None
 
     def urgent_bypasses(self, event_key: str) -> bool:
         return self.urgent_bypass.get(event_key, True)

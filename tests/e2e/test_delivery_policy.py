@@ -7,8 +7,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from db.deliveries import load_notification_context
 from db.models import Recipient
 from domain.unsubscribe import verify
+from tests.e2e.test_email_smtp import email_request
 
 ZONE = "Asia/Tokyo"
 
@@ -253,3 +255,26 @@ async def test_a_waiting_channel_is_decided_again_even_after_the_preferred_metho
     await smtp.wait_for(address)  # the waiting email channel went out; nothing spins
     done = await ts_stack.wait_for_status(accepted["id"], "sent")
     assert [d["channel"] for d in done["deliveries"]] == ["email"]
+
+
+async def test_a_tenants_retry_window_is_set_validated_and_reaches_planning(stack, sessions):
+    assert (await stack.api.get("/v1/settings/delivery-policy")).json()[
+        "retry_window_minutes"
+    ] is None
+    for bad in (0, 4321, "60", 1.5):
+        refused = await stack.api.put(
+            "/v1/settings/delivery-policy", json={"retry_window_minutes": bad}
+        )
+        assert refused.status_code == 422, (bad, refused.text)
+        assert refused.json()["errors"][0]["field"] == "retry_window_minutes"
+    saved = await stack.api.put("/v1/settings/delivery-policy", json={"retry_window_minutes": 30})
+    assert saved.status_code == 200, saved.text
+    policy = (await stack.api.get("/v1/settings/delivery-policy")).json()
+    assert policy["retry_window_minutes"] == 30
+
+    accepted = await stack.api.post("/v1/notifications", json=email_request("window@example.com"))
+    async with sessions() as session:
+        loaded = await load_notification_context(
+            session, uuid.UUID(accepted.json()["id"]), stack.tenant_id
+        )
+    assert loaded is not None and loaded.policy_settings.retry_window_minutes == 30

@@ -128,9 +128,12 @@ def channel(
 
 
 def plan(
-    *channels: ChannelState, slots: Sequence[CounterSlot] = (), fallback: FallbackSpec | None = None
+    *channels: ChannelState,
+    slots: Sequence[CounterSlot] = (),
+    fallback: FallbackSpec | None = None,
+    retry_window_seconds: float | None = None,
 ) -> Plan:
-    return Plan(list(channels), list(slots), fallback)
+    return Plan(list(channels), list(slots), fallback, retry_window_seconds)
 
 
 def digest_item(

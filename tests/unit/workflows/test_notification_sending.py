@@ -302,3 +302,18 @@ async def test_a_send_the_database_could_not_record_is_recorded_later_never_sent
     assert result.status == N.SENT
     assert len(harness.notifications.attempts) == 1
     assert harness.notifications.recorded_sends == [record]
+
+
+async def test_the_tenants_retry_window_bounds_how_long_a_send_is_retried(harness):
+    """The plan carries the tenant's retry window (delivery-policy `retry_window_minutes`): two
+    minutes of failures end the send, where Herald's hour would go on."""
+    input = notification(retry=UNTIL_THE_WINDOW_CLOSES)
+    email = channel(input.notification_id)
+    harness.notifications.will_plan(input.notification_id, plan(email, retry_window_seconds=120))
+    harness.notifications.will_send(email.delivery_id, *(transient() for _ in range(1000)))
+
+    result = await harness.execute(NotificationWorkflow.run, input)
+
+    assert result.status == N.FAILED
+    # 1 + 2 + 4 + 8 s, then every 10 s, for two minutes
+    assert 10 <= len(harness.notifications.attempts) <= 16
