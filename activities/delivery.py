@@ -91,6 +91,26 @@ class DeliveryActivities:
             )
         await self._take_send_slot(provider.name)
         await self._claim_send(delivery_id)
+        # From the call to the provider until the send is recorded, nothing may interrupt: a
+        # cancellation (the workflow task this attempt ran in timed out on a busy worker, the
+        # worker stopping) between the provider taking the message and the record would leave
+        # it unrecorded, and a later attempt would send it again. The shielded task finishes
+        # on its own; this attempt stops waiting for it.
+        return await asyncio.shield(
+            self._send_and_record(input, job, content, provider, address, identity, attempt)
+        )
+
+    async def _send_and_record(
+        self,
+        input: DeliverInput,
+        job: store.DeliveryJob,
+        content: Content,
+        provider,
+        address: str,
+        identity: EmailIdentity,
+        attempt: int,
+    ) -> DeliverResult:
+        delivery_id = input.delivery_id
         started = time.perf_counter()
         try:
             # Every end of the send is recorded once.

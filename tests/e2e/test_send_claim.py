@@ -15,8 +15,10 @@ from activities.delivery import DeliveryActivities
 from config.providers import build_providers
 from db.deliveries import claim_send, release_send
 from db.session import autocommit
+from devtools.mailcatcher import MailCatcher, start_mailcatcher
 from domain.contracts import DeliverInput
 from domain.send_failures import SendFailure
+from tests.conftest import free_port
 from tests.e2e.test_email_smtp import email_request
 
 
@@ -71,3 +73,46 @@ async def test_a_claim_runs_out_and_can_be_released(stack, sessions):
             text("UPDATE deliveries SET send_claimed_until = NULL WHERE id = :id"),
             {"id": delivery_id},
         )
+
+
+class SlowMailServer(MailCatcher):
+    """Takes a second to accept each message: time for an attempt to be cancelled mid-send."""
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        await asyncio.sleep(1.0)
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def test_an_attempt_cancelled_mid_send_still_records_it_and_it_goes_once(
+    make_stack, temporal_env, sessions
+):
+    """A workflow task timing out on a busy worker cancels its local first attempt: if that
+    came between the provider taking the message and the record, the next attempt (once the
+    claim ran out) sent it again. The send and its record now finish whatever happens."""
+    catcher, port = SlowMailServer(), free_port()
+    server = start_mailcatcher(catcher, port=port)
+    try:
+        async with make_stack(temporal_env, smtp_port=port) as stack:
+            address = f"cancel-{uuid.uuid4().hex[:8]}@example.com"
+            delivery_id, tenant_id = await a_pending_delivery(stack, address)
+            providers = build_providers(stack.settings)
+            activities = DeliveryActivities(sessions, providers, stack.settings)
+            try:
+                environment = ActivityEnvironment()
+                attempt = asyncio.create_task(
+                    environment.run(activities.deliver, DeliverInput(delivery_id, tenant_id))
+                )
+                await asyncio.sleep(0.5)  # the message is with the SMTP server now
+                environment.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await attempt
+                await asyncio.sleep(1.5)  # the shielded send and record finish meanwhile
+                again = await ActivityEnvironment().run(
+                    activities.deliver, DeliverInput(delivery_id, tenant_id)
+                )
+            finally:
+                await providers.close()
+            assert again.status == "sent"  # recorded: the next attempt sent nothing
+            assert [m.recipients for m in catcher.messages] == [[address]]
+    finally:
+        server.stop()
