@@ -153,8 +153,8 @@ async def test_temporal_down_40s_with_300_pending(
     record,
 ):
     """300 notifications scheduled (send_at) to come due while the Temporal server is stopped
-    for 40 s; meanwhile a client keeps submitting (and retrying its 503s). The server restarts on
-    its state file; Herald's processes are not restarted."""
+    for 40 s; meanwhile a client submits 40 more, one at a time, each retried (its 503s) until
+    accepted. The server restarts on its state file; Herald's processes are not restarted."""
     count, down = scaled(300), outage(40)
     async with make_herald(SMTP_PORT=str(smtp.port)) as (herald, key, tenant_id):
         outcome = Outcome()
@@ -168,7 +168,7 @@ async def test_temporal_down_40s_with_300_pending(
         arrived_before = len(smtp.arrivals.items)
         broken = time.monotonic()
         temporal.stop()
-        during = addresses(int(down), "during")  # one new notification a second while down
+        during = addresses(int(down), "during")  # submitted one at a time from the stop on
         probes = asyncio.create_task(
             submit(herald.url, key, [(a, notification_body(a)) for a in during], outcome,
                    concurrency=1, give_up_after=down + 300)
