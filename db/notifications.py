@@ -22,7 +22,10 @@ class Created:
 
 
 async def create_notification(
-    session: AsyncSession, values: dict[str, Any], recipient: RecipientUpsert | uuid.UUID
+    session: AsyncSession,
+    values: dict[str, Any],
+    recipient: RecipientUpsert | uuid.UUID,
+    claim_key: bool = True,
 ) -> Created:
     """Insert unless (tenant, idempotency key) exists; then return the existing one instead.
 
@@ -40,7 +43,8 @@ async def create_notification(
     request's address could be the one the accepted notification was sent to.)"""
     table = table_of(Notification)
     tenant_id, key = values["tenant_id"], values["idempotency_key"]
-    await session.execute(select(func.pg_advisory_xact_lock(_key_lock(tenant_id, key))))
+    if claim_key:  # a key Herald drew itself (claim_key=False) no other request can share
+        await session.execute(select(func.pg_advisory_xact_lock(_key_lock(tenant_id, key))))
     row = {"id": uuid.uuid4(), **values}
     same_key = (table.c.tenant_id == tenant_id) & (table.c.idempotency_key == key)
     replay = exists().where(same_key)

@@ -53,6 +53,9 @@ class NewNotification:
     channels: list[str] | None = None
     context: dict[str, Any] = field(default_factory=dict)
     send_at: datetime | None = None
+    # Herald drew the key itself (a request without one): no other request can share it, so
+    # it needs no claim against concurrent requests.
+    key_is_fresh: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,9 @@ async def accept(
         # under any interleaving of two requests with one key, the one refused below (409)
         # has written nothing, not even inline contact details.
         recipient = new.contact or new.recipient_id or await _known_recipient(session, new)
-        created = await create_notification(session, values, recipient)
+        created = await create_notification(
+            session, values, recipient, claim_key=not new.key_is_fresh
+        )
     notification = created.notification
     if created.replayed and notification.request_digest != new.request_digest:
         raise Conflict(

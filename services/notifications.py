@@ -57,6 +57,7 @@ async def submit_notification(
             channels=[str(c) for c in request.channels] if request.channels else None,
             context=request.context,
             send_at=request.send_at,
+            key_is_fresh=idempotency_key is None,
         ),
     )
     notification = accepted.notification
