@@ -10,6 +10,8 @@ import asyncio
 import signal
 import time
 import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -289,6 +291,22 @@ async def test_sigterm_with_retries_in_flight_to_a_slow_smtp_server(
 RETRY_AFTER = 5  # seconds the provider's 429 asks for; the configured backoff starts at 1 s
 
 
+@asynccontextmanager
+async def herald_on_sendgrid(
+    make_herald, answer: Callable[[str, int], tuple[int, dict[str, str]]]
+) -> AsyncIterator[tuple[Herald, str, uuid.UUID, FakeSendGrid]]:
+    """Herald sending email through SendGrid's SDK to a fake that answers with `answer`."""
+    sendgrid = FakeSendGrid(answer)
+    await sendgrid.start()
+    try:
+        async with make_herald(
+            EMAIL_PROVIDER="sendgrid", SENDGRID_API_KEY="SG.faults", SENDGRID_BASE_URL=sendgrid.url
+        ) as (herald, key, tenant_id):
+            yield herald, key, tenant_id, sendgrid
+    finally:
+        await sendgrid.stop()
+
+
 async def test_sendgrid_429_with_retry_after_then_500s_then_success(
     make_herald, temporal_client: Client, postgres: Postgres, record
 ):
@@ -301,22 +319,15 @@ async def test_sendgrid_429_with_retry_after_then_500s_then_success(
             return 429, {"Retry-After": str(RETRY_AFTER)}
         return (500, {}) if attempt <= 3 else (202, {})
 
-    sendgrid = FakeSendGrid(answer)
-    await sendgrid.start()
-    try:
-        async with make_herald(
-            EMAIL_PROVIDER="sendgrid", SENDGRID_API_KEY="SG.faults", SENDGRID_BASE_URL=sendgrid.url
-        ) as (herald, key, tenant_id):
-            outcome = Outcome()
-            targets = addresses(count, "sg429")
-            broken = time.monotonic()
-            await submit(herald.url, key, [(a, notification_body(a)) for a in targets], outcome)
-            figures = await conclude(
-                "SendGrid 429 (Retry-After 5 s), 500, 500, then 202", sendgrid.arrivals, outcome,
-                temporal_client, herald, broken=broken, restored=broken, drain_for=600,
-            )  # fmt: skip
-    finally:
-        await sendgrid.stop()
+    async with herald_on_sendgrid(make_herald, answer) as (herald, key, tenant_id, sendgrid):
+        outcome = Outcome()
+        targets = addresses(count, "sg429")
+        broken = time.monotonic()
+        await submit(herald.url, key, [(a, notification_body(a)) for a in targets], outcome)
+        figures = await conclude(
+            "SendGrid 429 (Retry-After 5 s), 500, 500, then 202", sendgrid.arrivals, outcome,
+            temporal_client, herald, broken=broken, restored=broken, drain_for=600,
+        )  # fmt: skip
     waits = [
         round(requests[1][0] - requests[0][0], 2)
         for requests in sendgrid.requests.values()
@@ -342,23 +353,20 @@ async def test_sendgrid_400_for_one_recipient_fails_only_that_one(
     count = scaled(20)
     targets = addresses(count, "sg400")
     refused = targets[count // 2]
-    sendgrid = FakeSendGrid(lambda address, _: (400, {}) if address == refused else (202, {}))
-    await sendgrid.start()
-    try:
-        async with make_herald(
-            EMAIL_PROVIDER="sendgrid", SENDGRID_API_KEY="SG.faults", SENDGRID_BASE_URL=sendgrid.url
-        ) as (herald, key, tenant_id):
-            outcome = Outcome()
-            broken = time.monotonic()
-            await submit(herald.url, key, [(a, notification_body(a)) for a in targets], outcome)
-            figures = await conclude(
-                "SendGrid 400 for one recipient of 20", sendgrid.arrivals, outcome,
-                temporal_client, herald, broken=broken, restored=broken, drain_for=300,
-                expected=set(targets) - {refused},
-            )  # fmt: skip
-            refused_status = await notification_status(herald, key, outcome.accepted[refused])
-    finally:
-        await sendgrid.stop()
+
+    def answer(address: str, attempt: int) -> tuple[int, dict[str, str]]:
+        return (400, {}) if address == refused else (202, {})
+
+    async with herald_on_sendgrid(make_herald, answer) as (herald, key, tenant_id, sendgrid):
+        outcome = Outcome()
+        broken = time.monotonic()
+        await submit(herald.url, key, [(a, notification_body(a)) for a in targets], outcome)
+        figures = await conclude(
+            "SendGrid 400 for one recipient of 20", sendgrid.arrivals, outcome,
+            temporal_client, herald, broken=broken, restored=broken, drain_for=300,
+            expected=set(targets) - {refused},
+        )  # fmt: skip
+        refused_status = await notification_status(herald, key, outcome.accepted[refused])
     figures |= {
         "requests_for_the_refused": len(sendgrid.requests[refused]),
         "refused_notification": {
