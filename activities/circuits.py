@@ -115,7 +115,8 @@ def _now() -> datetime:
 def _outcome(exc: BaseException) -> CallOutcome:
     """What an exception out of a send says about the provider (see domain.circuit)."""
     if isinstance(exc, TransientSendError):
-        return CallOutcome.FAILED
+        # An answer about this one message (429, greylisting) says the provider is up.
+        return CallOutcome.FAILED if exc.provider_down else CallOutcome.RECIPIENT_REFUSED
     if isinstance(exc, PermanentSendError):
         return CallOutcome.PROVIDER_REFUSED if exc.provider_fault else CallOutcome.RECIPIENT_REFUSED
     return CallOutcome.ABANDONED  # cancelled, or failed before the provider answered

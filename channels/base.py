@@ -50,11 +50,24 @@ class PermanentSendError(SendError):
 
 
 class TransientSendError(SendError):
-    """May succeed later: timeouts, 5xx, 429. `retry_after` is the provider's hint in seconds."""
+    """May succeed later: timeouts, 5xx, 429. `retry_after` is the provider's hint in seconds.
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any):
+    `provider_down`: the provider itself is failing (unreachable, timing out, 5xx, SMTP 421),
+    which its circuit breaker counts. Not so for an answer about this one message (429: slow
+    down; SMTP 450/451/452: greylisting, a busy mailbox): the provider is up, and counting those
+    as an outage opened the circuit on healthy providers."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        provider_down: bool = True,
+        **kwargs: Any,
+    ):
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+        self.provider_down = provider_down
 
 
 class EmailProvider(Protocol):

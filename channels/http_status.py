@@ -37,7 +37,11 @@ def error_for_status(
     response = {"status": status, **(response or {})}
     if status == 429 or status == 408 or status >= 500:
         return TransientSendError(
-            message, retry_after=parse_retry_after(retry_after), code=code, response=response
+            message,
+            retry_after=parse_retry_after(retry_after),
+            provider_down=status != 429,  # 429 is flow control from a provider that is up
+            code=code,
+            response=response,
         )
     return PermanentSendError(
         message, code=code, response=response, provider_fault=status in (401, 403)

@@ -13,6 +13,8 @@ from channels.email_headers import wire_headers
 from channels.mime import compose
 from channels.smtp_sessions import SmtpSessions
 
+SERVICE_NOT_AVAILABLE = 421  # RFC 5321 4.2.3
+
 
 class SmtpEmailProvider:
     name = "smtp"
@@ -120,4 +122,6 @@ def _for_code(code: int, text: str) -> Exception:
     # 5xx replies are permanent (RFC 5321 4.2.1); 4xx are transient.
     if 500 <= code < 600:
         return PermanentSendError(text, code=str(code))
-    return TransientSendError(text, code=str(code))
+    # 421: the server is shutting the channel (down, overloaded); other 4xx are about this
+    # message (450/451 greylisting, 452 a full mailbox) from a server that is up.
+    return TransientSendError(text, code=str(code), provider_down=code == SERVICE_NOT_AVAILABLE)

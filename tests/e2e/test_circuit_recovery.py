@@ -37,10 +37,11 @@ async def test_a_trial_refused_for_the_recipient_closes_the_circuit(make_stack, 
         circuit_cool_down_seconds=COOL_DOWN,
     ) as stack:
         before = smtp.attempts  # the mail catcher is shared by the whole session
-        # Two transient refusals open the circuit. With no other provider the send waits for
-        # the cool-down (an outage delays mail, it does not fail it), and then its trial
-        # reaches SMTP, which refuses the recipient: the provider answered, so it is up.
-        smtp.script.extend(["451 try later", "451 try later", "550 no such user"])
+        # Two refusals by a server that is going down (421) open the circuit. With no other
+        # provider the send waits for the cool-down (an outage delays mail, it does not fail
+        # it), and then its trial reaches SMTP, which refuses the recipient: the provider
+        # answered, so it is up.
+        smtp.script.extend(["421 too busy", "421 too busy", "550 no such user"])
         first = (await stack.api.post("/v1/notifications", json=email_request(address()))).json()
         for _ in range(100):
             if await circuit_state(stack, "smtp") == "open":

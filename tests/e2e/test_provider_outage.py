@@ -50,3 +50,25 @@ async def test_an_outage_of_the_only_provider_ends_with_every_message_delivered_
         assert sorted(arrived) == sorted(addresses)  # each once
         one = await stack.notification(accepted[0])
         assert one["deliveries"][0]["retry_count"] >= 1  # the attempts are visible
+
+
+async def test_greylisting_and_rate_limits_are_not_an_outage(make_stack, temporal_env, smtp):
+    """A 451 to each new address's first attempt (greylisting) is an answer about that message
+    from a server that is up: it must not open the circuit, or every send behind it would wait
+    for cool-downs, and each half-open trial, another address's first attempt, reopen it."""
+    async with make_stack(
+        temporal_env, circuit_failure_threshold=2, circuit_cool_down_seconds=60
+    ) as stack:
+        addresses = [f"grey-{uuid.uuid4().hex[:8]}@example.com" for _ in range(8)]
+        smtp.script.extend(["451 4.7.1 greylisted, try again later"] * len(addresses))
+        ids = [
+            (await stack.api.post("/v1/notifications", json=email_request(a))).json()["id"]
+            for a in addresses
+        ]
+        for notification_id in ids:  # a 60 s cool-down would stop these for a minute
+            await stack.wait_for_status(notification_id, "sent", timeout=20)
+        health = await stack.health_details()
+        assert health["providers"]["email"]["circuits"].get("smtp", "closed") == "closed"
+    assert sorted(r for m in smtp.messages for r in m.recipients if r in addresses) == sorted(
+        addresses
+    )

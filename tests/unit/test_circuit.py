@@ -2,6 +2,10 @@
 
 from datetime import UTC, datetime, timedelta
 
+from activities.circuits import _outcome
+from channels.base import TransientSendError
+from channels.http_status import error_for_status
+from channels.smtp import _for_code
 from domain.circuit import CallOutcome, CircuitBreaker, CircuitState
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -129,3 +133,12 @@ def test_refusals_while_closed_change_nothing():
             assert b.record(outcome, T0 + timedelta(seconds=2)) == CircuitState.CLOSED, outcome
     assert len(b.failures) == 2
     assert b.record(CallOutcome.FAILED, T0 + timedelta(seconds=3)) == CircuitState.OPEN
+
+
+def test_an_answer_about_one_message_is_not_an_outage():
+    """activities/circuits reads the provider's errors: 429 and greylisting say it is up."""
+    assert _outcome(TransientSendError("unreachable")) == CallOutcome.FAILED
+    assert _outcome(error_for_status("sendgrid", 503, "down")) == CallOutcome.FAILED
+    assert _outcome(_for_code(421, "closing")) == CallOutcome.FAILED
+    assert _outcome(error_for_status("sendgrid", 429, "slow down")) == CallOutcome.RECIPIENT_REFUSED
+    assert _outcome(_for_code(451, "greylisted")) == CallOutcome.RECIPIENT_REFUSED
