@@ -16,7 +16,6 @@ from domain.circuit import CallOutcome, CircuitBreaker, CircuitState
 from domain.send_failures import SendFailure
 
 log = logging.getLogger("herald.circuits")
-MIN_CIRCUIT_WAIT = timedelta(seconds=1)
 
 
 class ProviderCircuits:
@@ -52,11 +51,18 @@ class ProviderCircuits:
         await self._settle(provider, CallOutcome.ACCEPTED, None)
 
     async def check(self, provider: str, can_fail_over: bool = False) -> bool:
-        """While the provider's circuit is open, refuse the call: with ProviderUnavailable (not
-        retried: fail over at once) when another provider can take it, else with CircuitOpen,
-        retried once the cool-down is over, when the circuit lets its trial through: an outage
-        of the only provider delays mail, it does not fail it. Returns whether this call is the
-        half-open trial. A call it lets through must end in `_settle` (use `call()`)."""
+        """While the provider's circuit is open, refuse the call with ProviderUnavailable (not
+        retried: fail over at once) when another provider can take it. The last provider of a
+        channel is never refused: there is nothing to skip to, its outage must delay mail, not
+        fail it, and each send's own retries (exponential backoff up to
+        DELIVERY_RETRY_MAX_INTERVAL_SECONDS) pace the calls. Gating it behind a single
+        half-open trial every cool-down let one request through per 30 s when failures were
+        intermittent. Its outcomes still count: a success closes the circuit.
+
+        Returns whether this call is the half-open trial. A call it lets through must end in
+        `_settle` (use `call()`)."""
+        if not can_fail_over:
+            return False
         breaker = self._breaker(provider)
         before = breaker.state
         allowed = breaker.allows(_now())
@@ -69,21 +75,12 @@ class ProviderCircuits:
                 raise
         if not allowed:
             retry_at = breaker.retry_at() or _now()
-            message = (
+            raise ApplicationError(
                 f"{provider} circuit is open after repeated failures (last: "
                 f"{self._last_failure.get(provider, 'unknown')}); "
-                f"retrying it from {retry_at:%H:%M:%S} UTC"
-            )
-            if can_fail_over:
-                raise ApplicationError(
-                    message, type=SendFailure.PROVIDER_UNAVAILABLE, non_retryable=True
-                )
-            raise ApplicationError(
-                message,
-                type=SendFailure.CIRCUIT_OPEN,
-                # Not before the cool-down ends; while another send holds the half-open trial,
-                # a moment later (its verdict closes or reopens the circuit).
-                next_retry_delay=max(retry_at - _now(), MIN_CIRCUIT_WAIT),
+                f"retrying it from {retry_at:%H:%M:%S} UTC",
+                type=SendFailure.PROVIDER_UNAVAILABLE,
+                non_retryable=True,
             )
         return breaker.state == CircuitState.HALF_OPEN
 

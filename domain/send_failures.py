@@ -18,9 +18,6 @@ class SendFailure(StrEnum):
     # The provider is not to be called now: its circuit is open and another provider can take
     # the send, or this worker lacks it.
     PROVIDER_UNAVAILABLE = "ProviderUnavailable"
-    # The provider's circuit is open and no other provider can take the send: wait for the
-    # circuit's trial (an outage must not become a final failure).
-    CIRCUIT_OPEN = "CircuitOpen"
     # The content can never be sent, whatever the provider.
     MISSING_PLACEHOLDERS = "MissingPlaceholders"
     INVALID_CONTEXT = "InvalidContext"
@@ -38,7 +35,6 @@ ATTEMPT_TIMED_OUT = "TimeoutError"
 # Retrying on the same provider cannot help.
 RETRYING_CANNOT_HELP = frozenset(SendFailure) - {
     SendFailure.TRANSIENT,
-    SendFailure.CIRCUIT_OPEN,
     SendFailure.IN_FLIGHT,
 }
 
@@ -49,7 +45,6 @@ PROVIDER_SIDE = frozenset(
         SendFailure.TRANSIENT,
         SendFailure.PROVIDER_REFUSED,
         SendFailure.PROVIDER_UNAVAILABLE,
-        SendFailure.CIRCUIT_OPEN,
         ATTEMPT_TIMED_OUT,
     }
 )

@@ -75,24 +75,24 @@ async def test_a_trial_ending_without_an_answer_is_released(sessions, database_u
     circuits = ProviderCircuits(sessions, settings)
     try:
         with pytest.raises(TransientSendError):
-            async with circuits.call(provider):
-                raise TransientSendError("451 try later")
-        with pytest.raises(ApplicationError) as refused:
-            async with circuits.call(provider):
-                pytest.fail("an open circuit lets no call through")
-        # With nothing to fail over to, the send waits for the cool-down; with another
-        # provider, it fails over at once.
-        assert refused.value.type == "CircuitOpen" and refused.value.next_retry_delay
+            async with circuits.call(provider, can_fail_over=True):
+                raise TransientSendError("421 going down")
+        # With another provider to take the send, an open circuit fails over at once...
         with pytest.raises(ApplicationError) as refused:
             async with circuits.call(provider, can_fail_over=True):
                 pytest.fail("an open circuit lets no call through")
         assert refused.value.type == "ProviderUnavailable" and refused.value.non_retryable
+        # ...but the channel's last provider is never refused: its outage delays mail, each
+        # send's own backoff paces the calls, and their outcomes still count.
+        with pytest.raises(TransientSendError):
+            async with circuits.call(provider, can_fail_over=False):
+                raise TransientSendError("421 still going down")
         await asyncio.sleep(0.25)
 
         in_flight = asyncio.Event()
 
         async def trial_send():
-            async with circuits.call(provider):
+            async with circuits.call(provider, can_fail_over=True):
                 in_flight.set()
                 if ending == "unexpected error":
                     raise RuntimeError("the message could not be rendered")
@@ -102,14 +102,14 @@ async def test_a_trial_ending_without_an_answer_is_released(sessions, database_u
         await in_flight.wait()
         if ending == "cancelled":
             with pytest.raises(ApplicationError):  # one trial at a time, while it is in flight
-                async with circuits.call(provider):
+                async with circuits.call(provider, can_fail_over=True):
                     pytest.fail("a second concurrent trial")
             task.cancel()
         with pytest.raises((asyncio.CancelledError, RuntimeError)):
             await task
         assert await stored_state(sessions, provider) == CircuitState.HALF_OPEN
 
-        async with circuits.call(provider):  # the next trial, accepted
+        async with circuits.call(provider, can_fail_over=True):  # the next trial, accepted
             pass
         assert await stored_state(sessions, provider) == CircuitState.CLOSED
     finally:

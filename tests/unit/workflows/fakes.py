@@ -211,13 +211,6 @@ def cannot_succeed(
     return ApplicationError(f"{step}: {problem}", type=CANNOT_SUCCEED, non_retryable=True)
 
 
-def circuit_open(wait: timedelta = timedelta(seconds=30)) -> ApplicationError:
-    """The only provider's circuit is open: retried once its cool-down is over."""
-    return ApplicationError(
-        "a circuit is open after repeated failures", type="CircuitOpen", next_retry_delay=wait
-    )
-
-
 def provider_unavailable(
     message: str = "provider a is not configured on this worker",
 ) -> ApplicationError:

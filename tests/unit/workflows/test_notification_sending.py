@@ -20,7 +20,6 @@ from domain.types import DeliveryStatus as D
 from domain.types import NotificationStatus as N
 from tests.unit.workflows.fakes import (
     channel,
-    circuit_open,
     new_id,
     notification,
     permanent,
@@ -230,31 +229,6 @@ async def test_a_resend_sends_only_the_new_delivery_and_recomputes_the_status(ha
     [outcome] = harness.notifications.outcomes
     assert outcome.notification_status is None  # recomputed from every channel's latest delivery
     assert [(c.delivery_id, c.status) for c in outcome.channels] == [(again.delivery_id, D.SENT)]
-
-
-async def test_an_open_circuit_of_the_only_provider_delays_the_send_and_never_fails_it(harness):
-    """An outage of the only provider: its circuit opens, and the send waits for the circuit's
-    trial instead of failing (there is nothing to fail over to)."""
-    input = notification(retry=UNTIL_THE_WINDOW_CLOSES)
-    email = harness.notifications.one_email(input, *(circuit_open() for _ in range(4)))
-
-    handle = await harness.start(NotificationWorkflow.run, input)
-    result = await handle.result()
-
-    assert result.status == N.SENT
-    attempts = [
-        a for a in harness.notifications.attempts if a.input.delivery_id == email.delivery_id
-    ]
-    assert len(attempts) == 5 and not any(a.input.can_fail_over for a in attempts)
-    # The circuit's cool-down, not the backoff, spaces the local attempt and the first retry.
-    [timer] = [
-        e
-        async for e in handle.fetch_history_events()
-        if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
-    ]
-    assert timer.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta() == timedelta(
-        seconds=30
-    )
 
 
 async def test_with_another_provider_an_open_circuit_fails_over_at_once(harness):
