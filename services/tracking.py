@@ -16,7 +16,7 @@ from db.opt_outs import switch_off_category
 from domain.contracts import DeliveryEvent
 from domain.delivery_status import apply_report
 from domain.provider_events import ProviderEvent
-from domain.types import DeliveryStatus, event_category
+from domain.types import DeliveryStatus, subscription_category
 from temporal_clients.notifications import tell_delivery_event
 
 log = logging.getLogger("herald.webhooks")
@@ -85,7 +85,8 @@ async def _apply(session: AsyncSession, event: ProviderEvent, signals: list[_Sig
             session,
             delivery.tenant_id,
             delivery.recipient_id,
-            event_category(delivery.event_key),
+            # As the unsubscribe link does: a digest's opt-out is from what it collects.
+            subscription_category(delivery.event_key),
             delivery.channel,
         )
     if event.invalid_address and delivery.address:

@@ -175,3 +175,17 @@ async def test_a_running_workflow_is_told_of_the_new_status(tracked, httpserver)
         "email": "delivered",
         "sms": "sent",
     }
+
+
+async def test_an_unsubscribe_reported_on_a_digest_turns_off_what_it_collects(tracked, httpserver):
+    """As the digest's own unsubscribe link does: the opt-out is from `payment`, not `digest`."""
+    who = recipient(f"{uuid.uuid4().hex[:8]}@example.com")
+    delivery = await send_email_through_sendgrid(
+        tracked, httpserver, recipient=who, event_key="digest.payment"
+    )
+
+    response = await post_sendgrid(tracked, [sendgrid_event("unsubscribe", delivery)])
+
+    assert response.json()["applied"] == 1
+    prefs = (await tracked.api.get(f"/v1/recipients/{who['external_id']}/preferences")).json()
+    assert prefs["rules"] == {"payment": {"email": False}}
