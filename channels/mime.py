@@ -39,7 +39,7 @@ def compose(message: EmailMessage) -> tuple[bytes, str]:
         if len(alternatives) > 1
         else alternatives[0]
     )
-    message_id = _message_id(message.reference, wire.sender.rpartition("@")[2])
+    message_id = message_id_for(message.reference, wire.sender.rpartition("@")[2])
     headers = {
         "From": email.utils.formataddr((wire.sender_name, wire.sender), charset="utf-8"),
         **({"Reply-To": wire.reply_to} if wire.reply_to else {}),
@@ -60,7 +60,7 @@ def compose(message: EmailMessage) -> tuple[bytes, str]:
     return to + mime.as_bytes(policy=_SMTP), message_id
 
 
-def _message_id(reference: str, domain: str) -> str:
+def message_id_for(reference: str, domain: str) -> str:
     """One delivery's Message-ID, the same on every attempt: when an attempt's outcome was
     unknown (the process died after the server took the message, before it was recorded) and
     the retry sends it again, receiving systems see one message twice and can drop the copy.

@@ -14,6 +14,7 @@ from sendgrid.helpers.mail import CustomArg, Email, Header, Mail, ReplyTo, To
 from channels.base import EmailMessage, PermanentSendError, SendResult, TransientSendError
 from channels.email_headers import wire_headers
 from channels.http_status import error_for_status
+from channels.mime import message_id_for
 
 
 class SendGridEmailProvider:
@@ -49,6 +50,10 @@ class SendGridEmailProvider:
         for name, value in wire.extra.items():
             mail.header = Header(name, value)
         if message.reference:
+            # The delivery's Message-ID, as over SMTP: the same on every attempt, so a message
+            # sent twice after an unknown outcome can be deduplicated by its receivers.
+            domain = wire.sender.rpartition("@")[2]
+            mail.header = Header("Message-ID", message_id_for(message.reference, domain))
             # Echoed back in event webhooks, so events can be matched to the delivery.
             mail.custom_arg = CustomArg("herald_delivery_id", message.reference)
         try:

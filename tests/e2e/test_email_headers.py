@@ -226,6 +226,9 @@ async def test_sendgrid_gets_the_same_headers(sendgrid_identity_stack, httpserve
     assert payload["subject"] == CLEAN_SUBJECT
     assert payload["headers"]["Auto-Submitted"] == "auto-generated"
     assert payload["headers"]["List-Unsubscribe"].startswith("<http")
+    # The delivery's own Message-ID, the same on every attempt (as over SMTP)
+    [delivery] = (await stack.notification(accepted["id"]))["deliveries"]
+    assert payload["headers"]["Message-ID"] == f"<{delivery['id']}@acme.example>"
 
 
 async def test_sendgrid_refuses_a_non_ascii_local_part_without_a_request(
