@@ -291,3 +291,22 @@ async def test_the_tenants_retry_window_bounds_how_long_a_send_is_retried(harnes
     assert result.status == N.FAILED
     # 1 + 2 + 4 + 8 s, then every 10 s, for two minutes
     assert 10 <= len(harness.notifications.attempts) <= 16
+
+
+async def test_a_30_minute_outage_of_the_only_provider_ends_with_the_message_sent(harness):
+    """Herald's defaults (no attempt limit, an hour's window, backoff up to 5 minutes): a send
+    failing for half an hour is still sent once the provider is back."""
+    input = notification(retry=DeliveryRetry())  # Herald's defaults
+    # The local attempt, then retries 2, 4, ... 256 s apart, then 300 s apart: the 14th failure
+    # comes about 33 minutes in (1 + 510 + 5 * 300 s).
+    failures = 14
+    harness.notifications.one_email(input, *(transient() for _ in range(failures)))
+
+    handle = await harness.start(NotificationWorkflow.run, input)
+    result = await handle.result()
+
+    assert result.status == N.SENT
+    assert len(harness.notifications.attempts) == failures + 1
+    events = [e async for e in handle.fetch_history_events()]
+    elapsed = events[-1].event_time.ToDatetime() - events[0].event_time.ToDatetime()
+    assert elapsed >= timedelta(minutes=30)
