@@ -7,11 +7,11 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
-import sqlalchemy.exc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.bookkeeping import UNAVAILABLE as DATABASE_UNAVAILABLE
 from activities.circuits import ProviderCircuits
 from activities.content import Content, render_content
 from channels.base import EmailMessage, SendError, SendResult, SmsMessage, TransientSendError
@@ -35,12 +35,6 @@ RECORD_SENT_PATIENCE_SECONDS = 10.0
 MAX_RATE_WAIT_SECONDS = 5.0
 # A send's claim on its delivery outlives the attempt's own timeout by this much.
 CLAIM_MARGIN_SECONDS = 5.0
-# The database restarting, unreachable, or its pool exhausted.
-DATABASE_AWAY = (
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-    sqlalchemy.exc.TimeoutError,
-)
 
 
 class DeliveryActivities:
@@ -157,7 +151,7 @@ class DeliveryActivities:
             try:
                 await self.record_sent(record)
                 return True
-            except DATABASE_AWAY as exc:
+            except DATABASE_UNAVAILABLE as exc:
                 if time.monotonic() + pause > deadline:
                     log.warning(
                         "delivery %s was sent but not recorded (%s): the workflow records it",
@@ -205,7 +199,7 @@ class DeliveryActivities:
         try:
             async with autocommit(self._sessions) as session:
                 await store.release_send(session, delivery_id)
-        except DATABASE_AWAY:  # the claim runs out by itself
+        except DATABASE_UNAVAILABLE:  # the claim runs out by itself
             log.warning("claim on delivery %s not released", delivery_id)
 
     async def _take_send_slot(self, provider: str) -> None:

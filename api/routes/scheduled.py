@@ -12,6 +12,15 @@ from services import scheduled
 router = APIRouter(prefix="/v1/scheduled", tags=["scheduled"])
 
 
+# What cancel and reschedule answer when there is nothing left to change.
+FINISHED: dict[int | str, dict] = {
+    409: {
+        "description": "It has been sent, cancelled or otherwise finished, or the reminder "
+        "cannot change any more."
+    }
+}
+
+
 @router.get("", response_model=ScheduledPage)
 async def list_scheduled(
     tenant: TenantDep, session: SessionDep, limit: Limit = 50, cursor: Cursor = None
@@ -24,12 +33,7 @@ async def list_scheduled(
 @router.post(
     "/{id}/cancel",
     response_model=ScheduledChange,
-    responses={
-        409: {
-            "description": "It has been sent, cancelled or otherwise finished, or the reminder "
-            "cannot change any more."
-        }
-    },
+    responses=FINISHED,
 )
 async def cancel_scheduled(
     id: uuid.UUID, tenant: TenantDep, session: SessionDep, temporal: TemporalDep
@@ -40,12 +44,7 @@ async def cancel_scheduled(
 @router.post(
     "/{id}/reschedule",
     response_model=ScheduledChange,
-    responses={
-        409: {
-            "description": "It has been sent, cancelled or otherwise finished, or the reminder "
-            "cannot change any more."
-        }
-    },
+    responses=FINISHED,
 )
 async def reschedule_scheduled(
     id: uuid.UUID,
