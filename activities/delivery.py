@@ -19,9 +19,11 @@ from channels.registry import Providers
 from config.settings import Settings
 from db import deliveries as store
 from db.email_identity import load_email_identity
+from db.inbox_events import append_event
 from db.session import autocommit
 from domain.contracts import DeliverInput, DeliverResult, SentRecord
 from domain.email_headers import EmailIdentity, sender_for
+from domain.inbox import InboxEventKind
 from domain.send_failures import SendFailure
 from domain.send_rate import parse_send_rates
 from domain.types import FINAL_DELIVERY_STATUSES, Channel, DeliveryStatus, subscription_category
@@ -282,7 +284,7 @@ class DeliveryActivities:
         """An in-app message is delivered the moment its row exists."""
         now = store.now()
         async with self._sessions.begin() as session:
-            await store.store_in_app_message(
+            message = await store.store_in_app_message(
                 session,
                 dict(
                     id=job.delivery.id,
@@ -295,6 +297,14 @@ class DeliveryActivities:
                     priority=job.notification.priority,
                 ),
             )
+            if message is not None:  # the recipient's open inboxes show it at once
+                await append_event(
+                    session,
+                    job.delivery.tenant_id,
+                    job.recipient.id,
+                    InboxEventKind.CREATED,
+                    {"message": message.as_json()},
+                )
             await store.update_delivery(
                 session,
                 job.delivery.id,

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.opt_outs import unsubscribed_sql
 from db.policy_store import settings_from_columns
+from domain.inbox import InboxMessage
 from domain.policy import TenantSettings
 from domain.types import OPEN_DELIVERY_STATUSES
 
@@ -354,16 +355,29 @@ async def set_notification_status(
     )
 
 
+# The notification says what else the message carries: its event key is the inbox category, and
+# its inbox_options the tags and the expiry. A retry finds the row there and stores nothing.
 _STORE_IN_APP = text("""
     INSERT INTO in_app_messages
-        (id, tenant_id, recipient_id, notification_id, title, body, action_url, priority)
-    VALUES (:id, :tenant_id, :recipient_id, :notification_id, :title, :body, :action_url, :priority)
+        (id, tenant_id, recipient_id, notification_id, title, body, action_url, priority,
+         category, tags, expires_at)
+    SELECT :id, :tenant_id, :recipient_id, n.id, :title, :body, :action_url, :priority,
+           n.event_key,
+           coalesce(ARRAY(SELECT jsonb_array_elements_text(n.inbox_options -> 'tags')), '{}'),
+           CAST(n.inbox_options ->> 'expires_at' AS timestamptz)
+    FROM notifications n WHERE n.id = :notification_id
     ON CONFLICT (id) DO NOTHING
+    RETURNING id, notification_id, title, body, action_url, priority, category, tags, created_at,
+              read_at, seen_at, archived_at, snoozed_until, expires_at
 """)
 
 
-async def store_in_app_message(session: AsyncSession, values: dict[str, Any]) -> None:
-    await session.execute(_STORE_IN_APP, values)
+async def store_in_app_message(
+    session: AsyncSession, values: dict[str, Any]
+) -> InboxMessage | None:
+    """The message as stored, or None when an earlier attempt stored it already."""
+    row = (await session.execute(_STORE_IN_APP, values)).one_or_none()
+    return None if row is None else InboxMessage(**row._asdict())
 
 
 _APPEND_FAILOVER = text("""

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -111,6 +112,8 @@ class Notification(Base):
     # The recipient's addresses when it was accepted: what planning sends to (migration 0009).
     recipient_email: Mapped[str | None] = mapped_column(String(320))
     recipient_phone: Mapped[str | None] = mapped_column(String(16))
+    # What the sender asked of the in-app message: {"tags": [...], "expires_at": "..."}.
+    inbox_options: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = _now_column()
     updated_at: Mapped[datetime] = _now_column()
 
@@ -169,7 +172,10 @@ class ProviderCircuit(Base):
 
 class InAppMessage(Base):
     __tablename__ = "in_app_messages"
-    __table_args__ = (Index("ix_in_app_recipient_created", "recipient_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_in_app_recipient_created", "recipient_id", "created_at"),
+        Index("ix_in_app_recipient_feed", "recipient_id", text("created_at DESC"), text("id DESC")),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # the delivery id: retries upsert
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
