@@ -12,6 +12,15 @@ from enum import StrEnum
 from typing import Any
 
 
+@dataclass(frozen=True)
+class InboxRecipient:
+    """Who is asking, on an inbox route: one recipient of one tenant, from a recipient token."""
+
+    tenant_id: uuid.UUID
+    recipient_id: uuid.UUID
+    external_id: str
+
+
 class InboxEventKind(StrEnum):
     """The stream's `event:` names. Every event's data carries the recipient's fresh `counts`."""
 
