@@ -30,6 +30,7 @@ from activities.agenda import AgendaActivities
 from activities.booking import BookingActivities
 from activities.delivery import DeliveryActivities
 from activities.digest import DigestActivities
+from activities.inbox import InboxActivities
 from activities.maintenance import MaintenanceActivities
 from activities.notices import NoticeActivities
 from activities.outcomes import OutcomeActivities
@@ -44,6 +45,7 @@ from temporal_clients.payload_codec import data_converter
 from workflows.agenda import DailyAgendaWorkflow
 from workflows.booking import BookingWorkflow
 from workflows.digest import DigestWorkflow
+from workflows.inbox_snooze import InboxSnoozeWorkflow
 from workflows.maintenance import (
     FailureRateMonitorWorkflow,
     PurgeLogsWorkflow,
@@ -59,6 +61,7 @@ WORKFLOWS = [
     PurgeLogsWorkflow,
     RetryFailedDeliveriesWorkflow,
     FailureRateMonitorWorkflow,
+    InboxSnoozeWorkflow,
 ]
 
 
@@ -77,6 +80,7 @@ def activities(
     booking = BookingActivities(sessions)
     agenda = AgendaActivities(sessions)
     maintenance = MaintenanceActivities(sessions, settings)
+    inbox = InboxActivities(sessions)
     return [
         planning.plan_notification,
         planning.replan_waiting_channels,
@@ -94,6 +98,7 @@ def activities(
         maintenance.purge_logs,
         maintenance.retry_failed_deliveries,
         maintenance.check_failure_rates,
+        inbox.return_snoozed_message,
     ]
 
 

@@ -78,3 +78,12 @@ DIGEST_HANDOVER = ActivityOptions(
     start_to_close_timeout=timedelta(seconds=30),
     retry_policy=_bounded(timedelta(seconds=1), timedelta(minutes=1), attempts=10),
 )
+
+# A snoozed message's return (a regular activity: its retries are the server's, so they outlive
+# a worker). 20 attempts, 1 s apart at first, doubling to at most 5 min: about 58 min of waiting,
+# a database outage of that long ridden out. Past it the live `message.returned` event is lost,
+# not the message: the feed counts a snooze whose time has passed as over (db/inbox.py).
+RETURNING_A_MESSAGE = ActivityOptions(
+    start_to_close_timeout=timedelta(seconds=30),
+    retry_policy=_bounded(timedelta(seconds=1), timedelta(minutes=5), attempts=20),
+)

@@ -53,6 +53,7 @@ from domain.contracts import (
     SendDigestInput,
     SentRecord,
 )
+from domain.inbox_snooze import SnoozeWakeUp
 from domain.maintenance import (
     FailureMonitorInput,
     FailureMonitorResult,
@@ -180,6 +181,11 @@ def agenda_input(
 
 def agenda_day(organizer: Person | None, *bookings: dict[str, Any]) -> AgendaDay:
     return AgendaDay(organizer, "Tuesday, December 1, 2026", list(bookings))
+
+
+def snooze(ahead: timedelta) -> SnoozeWakeUp:
+    """A message snoozed until `ahead` from now."""
+    return SnoozeWakeUp(new_id(), new_id(), new_id(), utc_now() + ahead)
 
 
 # --- failures, as activities/delivery.py raises them ------------------------------------------
@@ -489,3 +495,17 @@ class MaintenanceActivities:
     @loud
     async def check_failure_rates(self, input: FailureMonitorInput) -> FailureMonitorResult:
         return self._answer("check_failure_rates", input, self.checked)
+
+
+class InboxActivities:
+    """A snoozed message's return: records each wake-up, and answers as the store would for a
+    message still snoozed until that time."""
+
+    def __init__(self) -> None:
+        self.returned: list[SnoozeWakeUp] = []
+
+    @activity.defn(name="return_snoozed_message")
+    @loud
+    async def return_snoozed_message(self, wake: SnoozeWakeUp) -> bool:
+        self.returned.append(wake)
+        return True

@@ -25,6 +25,7 @@ from tests.unit.workflows.fakes import (
     AgendaActivities,
     BookingActivities,
     DigestActivities,
+    InboxActivities,
     MaintenanceActivities,
     NoticeActivities,
     NotificationActivities,
@@ -64,6 +65,7 @@ class Harness:
     bookings: BookingActivities = field(default_factory=BookingActivities)
     agendas: AgendaActivities = field(default_factory=AgendaActivities)
     maintenance: MaintenanceActivities = field(default_factory=MaintenanceActivities)
+    inbox: InboxActivities = field(default_factory=InboxActivities)
     started: list[WorkflowHandle] = field(default_factory=list)
 
     def activities(self) -> list[Callable]:
@@ -74,6 +76,7 @@ class Harness:
             self.bookings,
             self.agendas,
             self.maintenance,
+            self.inbox,
         )
         return [activity for fake in fakes for activity in registered(fake)]
 

@@ -16,6 +16,7 @@ from tests.unit.workflows import (
     test_agenda,
     test_booking,
     test_digest,
+    test_inbox_snooze,
     test_maintenance,
     test_notification_bookkeeping,
     test_notification_sending,
@@ -62,6 +63,9 @@ SCENARIOS: dict[str, Callable[..., Awaitable[None]]] = {
         test_booking.test_reminder_updates_cancel_and_move_one_reminder_and_refuse_what_cannot_be
     ),
     "agenda": test_agenda.test_the_days_bookings_go_to_the_organizer_as_one_notice,
+    "inbox_snooze_returned": (
+        test_inbox_snooze.test_a_snoozed_message_returns_at_its_time_not_before
+    ),
     **{
         f"maintenance_{job[1]}_retried": functools.partial(
             maintenance_job,
