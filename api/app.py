@@ -8,6 +8,7 @@ from fastapi_offline import FastAPIOffline
 from temporalio.client import Client
 
 from api.errors import install_error_handlers
+from api.inbox_cors import InboxCors
 from api.middleware import BodySizeLimit, RequestMetrics
 from api.openapi import install_openapi, operation_id
 from api.routes import (
@@ -16,11 +17,13 @@ from api.routes import (
     deliveries,
     email_settings,
     health,
+    inbox_settings,
     logs,
     metrics,
     notifications,
     policy_settings,
     preferences,
+    recipient_tokens,
     recipients,
     scheduling,
     stats,
@@ -39,6 +42,7 @@ from bootstrap import (
 from config.settings import Settings, get_settings
 from services.auth import ApiKeyCache
 from services.health import PublicHealth
+from services.inbox_cache import InboxAuthCache
 
 
 @asynccontextmanager
@@ -63,6 +67,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         engine, app.state.sessions = database(settings)
         app.state.settings = settings
         app.state.api_keys = ApiKeyCache(settings.api_key_cache_seconds)
+        app.state.inbox_auth = InboxAuthCache(settings.api_key_cache_seconds)  # recipient tokens
         app.state.public_health = PublicHealth()  # GET /v1/health's shared answer
         app.state.temporal = temporal or await connect_temporal(settings, sdk_metrics=False)
         try:
@@ -100,6 +105,8 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
             allow_headers=["Authorization", "Content-Type", "X-Namespace"],
             allow_credentials=True,
         )
+    # Outermost: a preflight is answered before anything else reads the request.
+    app.add_middleware(InboxCors)
     install_error_handlers(app)
     install_openapi(app)
     for module in (
@@ -107,9 +114,11 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         deliveries,
         logs,
         recipients,
+        recipient_tokens,
         preferences,
         policy_settings,
         email_settings,
+        inbox_settings,
         unsubscribe,
         health,
         metrics,

@@ -1,19 +1,30 @@
 """Dependencies injected into routes, as `Annotated` aliases tests can override."""
 
 import hmac
+import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
 from api.errors import ApiError
+from api.inbox_cors import allow_origins
 from config.settings import Settings
+from domain.inbox import InboxRecipient
+from domain.inbox_tokens import HMAC_HEADER
 from domain.tenants import TenantIdentity
 from services.auth import ApiKeyCache, authenticate
+from services.inbox_auth import (
+    NotAuthenticated,
+    recipient_from_hmac,
+    recipient_from_token,
+    tenant_inbox_settings,
+)
+from services.inbox_cache import InboxAuthCache
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -80,6 +91,63 @@ async def require_operator(
         raise unauthorized("Authorization: the metrics token is not valid", "invalid_token")
 
 
+async def get_inbox_auth_cache(request: Request) -> InboxAuthCache:
+    return request.app.state.inbox_auth
+
+
+async def _inbox_recipient(request: Request, token: str | None) -> InboxRecipient:
+    """The recipient a token (or, where the tenant enabled it, the HMAC scheme's headers)
+    proves (services/inbox_auth.py); 401 otherwise. A tenant's API key is not a recipient token.
+    Records the tenant's allowed origins for the inbox's CORS (api/inbox_cors.py)."""
+    state = request.app.state
+    try:
+        if token is not None:
+            found = await recipient_from_token(
+                state.sessions, state.settings, state.inbox_auth, token
+            )
+        elif HMAC_HEADER in request.headers:
+            found = await recipient_from_hmac(
+                state.sessions, state.settings, state.inbox_auth, dict(request.headers)
+            )
+        else:
+            raise unauthorized("Authorization: send 'Bearer <recipient token>'")
+    except NotAuthenticated as exc:
+        if exc.tenant_id is not None:  # genuinely the tenant's: its page may read the 401
+            await _allow_tenant_origins(request, exc.tenant_id)
+        raise unauthorized(f"Authorization: {exc.message}", "invalid_token") from None
+    await _allow_tenant_origins(request, found.tenant_id)
+    return found
+
+
+async def _allow_tenant_origins(request: Request, tenant_id: uuid.UUID) -> None:
+    state = request.app.state
+    settings = await tenant_inbox_settings(state.sessions, state.inbox_auth, tenant_id)
+    allow_origins(request, settings.allowed_origins)
+
+
+async def get_inbox_recipient(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> InboxRecipient:
+    return await _inbox_recipient(request, credentials.credentials if credentials else None)
+
+
+async def get_inbox_stream_recipient(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    token: Annotated[
+        str | None,
+        Query(
+            max_length=4096,
+            description="The recipient token, for EventSource clients, which cannot send "
+            "headers. It may end up in access logs: prefer the Authorization header.",
+        ),
+    ] = None,
+) -> InboxRecipient:
+    """As get_inbox_recipient, and `?token=` too: for GET /v1/inbox/stream only."""
+    return await _inbox_recipient(request, credentials.credentials if credentials else token)
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -87,3 +155,8 @@ TemporalDep = Annotated[Client, Depends(get_temporal)]
 TenantDep = Annotated[TenantIdentity, Depends(get_tenant)]
 ApiKeyCacheDep = Annotated[ApiKeyCache, Depends(get_api_key_cache)]
 OperatorDep = Annotated[None, Depends(require_operator)]
+InboxAuthCacheDep = Annotated[InboxAuthCache, Depends(get_inbox_auth_cache)]
+# The recipient asking on an inbox route (a recipient token, or the HMAC scheme's headers).
+InboxRecipientDep = Annotated[InboxRecipient, Depends(get_inbox_recipient)]
+# The same, also taking `?token=`: GET /v1/inbox/stream only (EventSource sends no headers).
+InboxStreamRecipientDep = Annotated[InboxRecipient, Depends(get_inbox_stream_recipient)]

@@ -19,6 +19,9 @@ class InboxRecipient:
     tenant_id: uuid.UUID
     recipient_id: uuid.UUID
     external_id: str
+    # When the credentials stop being accepted (a token's `exp`; None for the HMAC scheme, which
+    # never expires): the stream ends then, and the client reconnects with a new token.
+    expires_at: datetime | None = None
 
 
 class InboxEventKind(StrEnum):

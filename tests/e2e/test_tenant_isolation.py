@@ -8,6 +8,7 @@ as they were. A new route fails this test until it is classified below."""
 
 from datetime import UTC, datetime, timedelta
 
+from api.inbox_cors import is_inbox_path
 from tests.conftest import new_tenant
 from tests.e2e.bookings_factory import booking_event, new_booking_id
 from tests.e2e.test_email_smtp import email_request
@@ -33,6 +34,8 @@ BY_ID = {
     ("POST", "/v1/scheduled/{id}/reschedule"),
     ("DELETE", "/v1/api-keys/{key_id}"),
     ("POST", "/v1/api-keys/{key_id}/rotate"),
+    ("POST", "/v1/recipients/{external_id}/token"),
+    ("DELETE", "/v1/settings/inbox/signing-secrets/{kid}"),
 }
 # Routes whose id is a name the caller chooses: B's call makes or changes B's own resource.
 BY_OWN_NAME = {
@@ -54,6 +57,8 @@ NOT_TENANT_KEYED = {
     ("GET", "/v1/health"),
     ("GET", "/v1/health/details"),
 }
+# /v1/inbox/* take a recipient token, not an API key: test_inbox_isolation.py classifies them
+# and shows that no recipient reaches another's (or another tenant's) inbox.
 
 SOON = datetime.now(UTC) + timedelta(days=30)
 BODIES = {
@@ -99,6 +104,8 @@ async def a_of_everything(stack) -> dict[str, str]:
     assert agenda.status_code in (200, 201), agenda.text
     keys = await api.get("/v1/api-keys")
     assert keys.status_code == 200, keys.text
+    secret = await api.post("/v1/settings/inbox/signing-secrets")
+    assert secret.status_code == 201, secret.text
     return {
         "notification_id": notification["id"],
         "delivery_id": notification["deliveries"][0]["id"],
@@ -108,6 +115,7 @@ async def a_of_everything(stack) -> dict[str, str]:
         "organizer_id": organizer_id,
         "id": later.json()["id"],
         "key_id": _items(keys.json())[0]["id"],
+        "kid": secret.json()["kid"],
     }
 
 
@@ -128,6 +136,8 @@ async def snapshot(api, ids: dict[str, str]) -> dict[str, object]:
         f"/v1/templates/{ids['template_id']}",
         f"/v1/organizers/{ids['organizer_id']}/agenda",
         "/v1/api-keys",
+        "/v1/settings/inbox",
+        "/v1/settings/inbox/signing-secrets",
     ]
     seen: dict[str, object] = {}
     for path in paths:
@@ -147,7 +157,7 @@ async def test_every_route_keeps_tenants_apart(stack, sessions):
         for method in route.methods or ()
         if method != "HEAD"
     }
-    with_params = {key for key in routes if "{" in key[1]}
+    with_params = {key for key in routes if "{" in key[1] and not is_inbox_path(key[1])}
     unclassified = with_params - BY_ID - BY_OWN_NAME - NOT_TENANT_KEYED
     assert not unclassified, f"classify these routes for tenant isolation: {unclassified}"
 
