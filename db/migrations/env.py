@@ -7,6 +7,7 @@ from sqlalchemy import create_engine, pool
 
 import db.booking_models
 import db.inbox_models
+import db.operator_models
 import db.policy_models
 import db.suppression_models
 import db.template_models
