@@ -48,6 +48,17 @@ class Unavailable(ServiceError):
     code = "unavailable"
 
 
+class TooManyAttempts(ServiceError):
+    """Too many attempts in a short time (429); another may be made after `retry_after`
+    seconds."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, retry_after: int, field: str | None = None):
+        super().__init__(message, field)
+        self.retry_after = retry_after
+
+
 def invalid_field(field: str, message: str) -> Invalid:
     """`send_at: is in the past`: the message starts with the field it is about."""
     return Invalid(f"{field}: {message}", field)
