@@ -16,6 +16,7 @@ from domain.contacts import address_external_id
 from domain.maintenance import (
     FailureMonitorInput,
     FailureMonitorResult,
+    PurgeCutoffs,
     PurgeInput,
     PurgeResult,
     RetryFailedInput,
@@ -37,13 +38,13 @@ class MaintenanceActivities:
 
     @activity.defn(name="purge_logs")
     async def purge_logs(self, input: PurgeInput) -> PurgeResult:
-        cutoff = _now() - timedelta(days=input.retention_days)
+        cutoffs = PurgeCutoffs.of(input, _now())
         deleted = {}
         for table in store.PURGED_TABLES:
             deleted[table] = 0
             for _ in range(input.max_batches):
                 async with self._sessions.begin() as session:  # one short transaction per batch
-                    count = await store.purge_batch(session, table, cutoff, input.batch_size)
+                    count = await store.purge_batch(session, table, cutoffs, input.batch_size)
                 deleted[table] += count
                 activity.heartbeat(table, deleted[table])
                 if count < input.batch_size:

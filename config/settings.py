@@ -154,6 +154,15 @@ class Settings(BaseSettings):
     failure_rate_min_deliveries: int = Field(default=20, ge=1)  # fewer in the hour: no alert
     failed_delivery_retries: int = Field(default=1, ge=0, le=5)  # new chains per failed delivery
 
+    # The inbox: the shortest snooze (POST /v1/inbox/messages/{id}/snooze), and what the daily
+    # purge keeps. A stream resuming from an event older than the event retention is told to
+    # refetch (`event: reset`); read and archived messages go after their retention; expired
+    # messages (hidden from the feed at once) are deleted after the grace.
+    inbox_min_snooze_seconds: int = Field(default=300, ge=1)
+    inbox_event_retention_days: int = Field(default=7, ge=1)
+    inbox_archived_retention_days: int = Field(default=30, ge=1)
+    inbox_expired_grace_hours: int = Field(default=24, ge=0)
+
     @field_validator("provider_rate_limits")
     @classmethod
     def _rates_readable(cls, value: str) -> str:

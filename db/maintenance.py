@@ -10,10 +10,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.booking_models import Booking, FailureAlert, ProcessedEvent
-from db.models import Delivery, Notification, Tenant
+from db.inbox_models import InboxEvent
+from db.models import Delivery, InAppMessage, Notification, Tenant
 from db.tracking_models import SeenProviderEvent
 from domain.booking_contracts import BookingStatus
 from domain.booking_notices import REMINDER
+from domain.maintenance import PurgeCutoffs
 from domain.send_failures import ATTEMPT_TIMED_OUT, SendFailure
 from domain.types import FAILED_DELIVERY_STATUSES, DeliveryStatus, NotificationStatus
 
@@ -41,9 +43,11 @@ ATTEMPTED = (
 )
 
 
-def _purges(cutoff: datetime) -> dict[str, tuple]:
-    """Per table: its key columns and which rows are old enough to go. A notification takes
-    its deliveries and in-app message with it (ON DELETE CASCADE); one still waiting stays."""
+def _purges(cutoffs: PurgeCutoffs) -> dict[str, tuple]:
+    """Per purge: the table's key columns and which rows are old enough to go. A notification
+    takes its deliveries and in-app message with it (ON DELETE CASCADE); one still waiting
+    stays."""
+    cutoff = cutoffs.logs
     return {
         "notifications": (
             (Notification.id,),
@@ -60,16 +64,39 @@ def _purges(cutoff: datetime) -> dict[str, tuple]:
             (SeenProviderEvent.provider, SeenProviderEvent.event_id),
             (SeenProviderEvent.received_at < cutoff,),
         ),
+        # The inbox's event log. Each recipient's inbox_cursors row stays, so the numbering
+        # goes on where it was: a stream resuming from a purged number is told to refetch.
+        "inbox_events": (
+            (InboxEvent.recipient_id, InboxEvent.seq),
+            (InboxEvent.created_at < cutoffs.inbox_events,),
+        ),
+        # Hidden from the feed since they expired; kept a grace for clocks that disagree.
+        "expired_inbox_messages": (
+            (InAppMessage.id,),
+            (InAppMessage.expires_at < cutoffs.expired_messages,),
+        ),
+        # Done with: read, and archived long enough ago. Unread ones stay with their
+        # notification.
+        "archived_inbox_messages": (
+            (InAppMessage.id,),
+            (
+                InAppMessage.read_at.is_not(None),
+                InAppMessage.archived_at < cutoffs.archived_messages,
+            ),
+        ),
     }
 
 
-PURGED_TABLES = tuple(_purges(datetime.min))  # their names, in the order the purge takes them
+# The purges' names, in the order a run takes them.
+PURGED_TABLES = tuple(_purges(PurgeCutoffs(datetime.min, datetime.min, datetime.min, datetime.min)))
 
 
-async def purge_batch(session: AsyncSession, table: str, cutoff: datetime, batch_size: int) -> int:
+async def purge_batch(
+    session: AsyncSession, table: str, cutoffs: PurgeCutoffs, batch_size: int
+) -> int:
     """Delete at most `batch_size` old rows: DELETE ... WHERE key IN (SELECT ... LIMIT n), so
     each transaction is short and locks only the rows it deletes."""
-    keys, conditions = _purges(cutoff)[table]
+    keys, conditions = _purges(cutoffs)[table]
     key = keys[0] if len(keys) == 1 else tuple_(*keys)
     model = keys[0].class_
     result = await session.execute(

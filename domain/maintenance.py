@@ -2,7 +2,7 @@
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 _RETRY_KEY = re.compile(r"^retry(\d+)-([a-z_]+)-([0-9a-f-]{36})$")
 
@@ -31,6 +31,30 @@ class PurgeInput:
     retention_days: int
     batch_size: int = 1000
     max_batches: int = 1000  # per run and table: a run stays bounded, the next one continues
+    # The inbox's own retentions (INBOX_* settings). Defaulted: a run started with an input
+    # written before they existed purges with Herald's defaults.
+    inbox_event_retention_days: int = 7
+    inbox_archived_retention_days: int = 30
+    inbox_expired_grace_hours: int = 24
+
+
+@dataclass(frozen=True)
+class PurgeCutoffs:
+    """What is old enough to go, at one moment: rows from before each of these times."""
+
+    logs: datetime  # finished notifications, processed events, ended bookings, alerts
+    inbox_events: datetime  # the per-recipient event log behind live streams
+    archived_messages: datetime  # read in-app messages archived before this
+    expired_messages: datetime  # in-app messages that expired before this
+
+    @classmethod
+    def of(cls, input: PurgeInput, now: datetime) -> "PurgeCutoffs":
+        return cls(
+            logs=now - timedelta(days=input.retention_days),
+            inbox_events=now - timedelta(days=input.inbox_event_retention_days),
+            archived_messages=now - timedelta(days=input.inbox_archived_retention_days),
+            expired_messages=now - timedelta(hours=input.inbox_expired_grace_hours),
+        )
 
 
 @dataclass

@@ -52,7 +52,12 @@ def maintenance_schedules(settings: Settings) -> dict[str, Schedule]:
                 settings,
                 "purge-logs",
                 PurgeLogsWorkflow.run,
-                PurgeInput(retention_days=settings.log_retention_days),
+                PurgeInput(
+                    retention_days=settings.log_retention_days,
+                    inbox_event_retention_days=settings.inbox_event_retention_days,
+                    inbox_archived_retention_days=settings.inbox_archived_retention_days,
+                    inbox_expired_grace_hours=settings.inbox_expired_grace_hours,
+                ),
                 # Once a day, at a quiet hour.
                 ScheduleSpec(
                     calendars=[
