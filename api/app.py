@@ -17,6 +17,7 @@ from api.routes import (
     deliveries,
     email_settings,
     health,
+    inbox_preferences,
     inbox_settings,
     logs,
     metrics,
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         policy_settings,
         email_settings,
         inbox_settings,
+        inbox_preferences,  # GET/PATCH /v1/inbox/preferences (recipient token)
         unsubscribe,
         health,
         metrics,
