@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, Field, StrictBool, StrictInt
+from pydantic import AfterValidator, BaseModel, Field, StrictBool, StrictInt, field_validator
 
 from api.schemas.common import InputModel
 from api.schemas.pages import Page
@@ -64,6 +64,14 @@ class InboxSettingsPatch(InputModel):
     token_ttl_seconds: StrictInt | None = Field(
         default=None, ge=MIN_TOKEN_TTL_SECONDS, le=MAX_TOKEN_TTL_SECONDS
     )
+
+    @field_validator("allowed_origins", "hmac_enabled", "token_ttl_seconds", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        """Left out, a field stays as it is; null is no value for any of them."""
+        if value is None:
+            raise ValueError("may not be null: leave the field out to keep it as it is")
+        return value
 
 
 class SigningSecretCreate(InputModel):
