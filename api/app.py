@@ -17,6 +17,7 @@ from api.routes import (
     deliveries,
     email_settings,
     health,
+    inbox,
     inbox_preferences,
     inbox_settings,
     logs,
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         email_settings,
         inbox_settings,
         inbox_preferences,  # GET/PATCH /v1/inbox/preferences (recipient token)
+        inbox,  # a recipient's own inbox (recipient token)
         unsubscribe,
         health,
         metrics,

@@ -10,12 +10,17 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.delivery_status import STAMP_COLUMNS, StatusChange
-from domain.provider_events import ProviderEvent
+from domain.provider_events import INBOX, ProviderEvent
 
 # The provider names a send through each webhook's provider is recorded under
-# (channels/registry.py: a second Twilio sender number is its own provider).
-PROVIDER_NAMES = {"twilio": ["twilio", "twilio_secondary"], "sendgrid": ["sendgrid"]}
-PROVIDER_CHANNELS = {"twilio": "sms", "sendgrid": "email"}
+# (channels/registry.py: a second Twilio sender number is its own provider). The inbox reports
+# on in-app messages, which the delivery activity stores as sent by "database".
+PROVIDER_NAMES = {
+    "twilio": ["twilio", "twilio_secondary"],
+    "sendgrid": ["sendgrid"],
+    INBOX: ["database"],
+}
+PROVIDER_CHANNELS = {"twilio": "sms", "sendgrid": "email", INBOX: "in_app"}
 
 
 @dataclass(frozen=True)

@@ -39,3 +39,18 @@ class ResendFilter:
     event_key: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """A recipient's in-app messages: by default the feed (not archived, not snoozed); `read`
+    narrows to read (True) or unread (False) ones, `archived` lists the archived ones instead,
+    `snoozed` only those snoozed now; `tags` keeps the messages that carry every one of them.
+    Expired messages are never listed."""
+
+    read: bool | None = None
+    archived: bool = False
+    snoozed: bool = False
+    priority: str | None = None
+    category: str | None = None
+    tags: tuple[str, ...] = ()

@@ -1,7 +1,8 @@
 """What a provider's status webhook says, in Herald's terms (pure: no I/O, no clock).
 
 Twilio posts one form per status change of an SMS; SendGrid posts JSON batches of email
-events. Both become `ProviderEvent`s: which message, which status it reports (if any), and
+events; the in-app inbox reports a message read or its link followed. All become
+`ProviderEvent`s: which message, which status it reports (if any), and
 the effects beyond the delivery (the recipient opting out, an address that will never work).
 """
 
@@ -54,9 +55,13 @@ SENDGRID_OPT_OUTS = frozenset({"spamreport", "unsubscribe"})
 DELIVERY_REFERENCE_ARG = "herald_delivery_id"  # the custom arg channels/sendgrid.py sets
 
 
+INBOX = "inbox"  # the in-app inbox, as a provider reporting on in-app deliveries
+INBOX_STATUSES = {"read": DeliveryStatus.OPENED, "clicked": DeliveryStatus.CLICKED}
+
+
 @dataclass(frozen=True)
 class ProviderEvent:
-    provider: str  # "twilio" or "sendgrid"
+    provider: str  # "twilio", "sendgrid" or INBOX
     kind: str  # the provider's own name for what happened
     message_id: str | None  # the id the send stored as provider_message_id
     delivery_id: str | None = None  # Herald's delivery id, when the provider echoes it
@@ -125,6 +130,20 @@ def from_sendgrid(event: dict[str, Any]) -> ProviderEvent:
         opt_out=kind in SENDGRID_OPT_OUTS,
         invalid_address=_hard_bounce(kind, event),
         payload=event,
+    )
+
+
+def from_inbox(kind: str, message_id: str, occurred_at: datetime) -> ProviderEvent:
+    """The recipient read an in-app message (`read`: opened) or followed its action link
+    (`clicked`); an in-app message's id is its delivery's id."""
+    return ProviderEvent(
+        provider=INBOX,
+        kind=kind,
+        message_id=None,
+        delivery_id=message_id,
+        status=INBOX_STATUSES[kind],
+        occurred_at=occurred_at,
+        payload={"inbox": kind},
     )
 
 

@@ -53,6 +53,7 @@ class NewNotification:
     channels: list[str] | None = None
     context: dict[str, Any] = field(default_factory=dict)
     send_at: datetime | None = None
+    inbox_options: dict[str, Any] | None = None  # the in-app message's tags and expiry
     # Herald drew the key itself (a request without one): no other request can share it, so
     # it needs no claim against concurrent requests.
     key_is_fresh: bool = False
@@ -81,6 +82,7 @@ async def accept(
         idempotency_key=new.idempotency_key,
         request_digest=new.request_digest,
         send_at=new.send_at,
+        inbox_options=new.inbox_options,
         workflow_id=notification_workflow_id(new.tenant_id, new.idempotency_key),
         status=NotificationStatus.ACCEPTED,
     )

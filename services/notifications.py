@@ -6,10 +6,12 @@ workflows/sending.py, which decides retries and failover from provider to provid
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
+from api.schemas.inbox import InboxOptions
 from api.schemas.notifications import (
     CancelOutcome,
     DeliveryPublic,
@@ -40,6 +42,8 @@ async def submit_notification(
     events, reschedules). Without a key, every call is a new notification."""
     if request.send_at is not None and request.send_at < datetime.now(UTC):
         raise invalid_field("send_at", "is in the past; omit it to send now")
+    refuse_expired_inbox(request)
+    inbox = request.inbox
     key = idempotency_key or str(uuid.uuid4())
     ref = request.recipient
     accepted = await accept(
@@ -50,13 +54,14 @@ async def submit_notification(
             tenant_id=tenant.id,
             event_key=request.event_key,
             idempotency_key=key,
-            request_digest=request_digest(request.model_dump(mode="json")),
+            request_digest=request_digest(_digested(request)),
             recipient_external_id=ref.external_id,
             contact=_contact(tenant.id, ref) if ref.has_contact else None,
             priority=request.priority,
             channels=[str(c) for c in request.channels] if request.channels else None,
             context=request.context,
             send_at=request.send_at,
+            inbox_options=inbox.model_dump(mode="json") if inbox is not None else None,
             key_is_fresh=idempotency_key is None,
         ),
     )
@@ -68,6 +73,31 @@ async def submit_notification(
         idempotency_key=key,
         replayed=accepted.replayed,
     )
+
+
+def refuse_expired_inbox(request: NotificationCreate) -> None:
+    """An in-app message that would expire before it is sent would never show: refused."""
+    expires_at = request.inbox.expires_at if request.inbox is not None else None
+    if expires_at is None:
+        return
+    if expires_at <= datetime.now(UTC):
+        raise invalid_field("inbox.expires_at", "is in the past: the message would never show")
+    if request.send_at is not None and expires_at <= request.send_at:
+        raise invalid_field(
+            "inbox.expires_at", "is not after send_at: the message would never show"
+        )
+
+
+def _digested(request: NotificationCreate) -> dict[str, Any]:
+    """What the request's digest covers. Without inbox options, what it did before they
+    existed: a key used before then still replays its notification instead of a 409."""
+    return request.model_dump(mode="json", exclude={"inbox"} if request.inbox is None else None)
+
+
+def stored_inbox_options(notification: Any) -> InboxOptions | None:
+    """A notification row's inbox options, as they were submitted."""
+    stored = notification.inbox_options
+    return None if stored is None else InboxOptions.model_validate(stored)
 
 
 def _contact(tenant_id: uuid.UUID, ref: RecipientRef) -> RecipientUpsert:
@@ -94,6 +124,7 @@ async def read_notification(
         context=notification.context,
         idempotency_key=notification.idempotency_key,
         send_at=notification.send_at,
+        inbox=stored_inbox_options(notification),
         workflow_id=notification.workflow_id,
         status=notification.status,
         status_reason=notification.status_reason,

@@ -22,7 +22,11 @@ from domain.booking_notices import REMINDER as REMINDER_EVENT_KEY
 from domain.tenants import TenantIdentity
 from domain.types import Channel, NotificationStatus, Priority
 from services.errors import Conflict, NotFound, invalid_field
-from services.notifications import submit_notification
+from services.notifications import (
+    refuse_expired_inbox,
+    stored_inbox_options,
+    submit_notification,
+)
 from services.pages import decode_cursor, page
 from temporal_clients.bookings import (
     BookingEnded,
@@ -105,8 +109,6 @@ async def reschedule_scheduled(
     found = await get_notification(session, tenant.id, id)
     if found is not None:
         notification, external_id, _ = found
-        await session.close()
-        await _cancel_notification(temporal, notification)
         copy = NotificationCreate(
             recipient=RecipientRef(external_id=external_id),
             event_key=notification.event_key,
@@ -118,7 +120,11 @@ async def reschedule_scheduled(
             context=notification.context,
             priority=Priority(notification.priority),
             send_at=send_at,
+            inbox=stored_inbox_options(notification),
         )
+        refuse_expired_inbox(copy)  # before the original is cancelled: refused, nothing changes
+        await session.close()
+        await _cancel_notification(temporal, notification)
         key = f"reschedule-{id}-{int(send_at.timestamp())}"
         accepted = await submit_notification(session, temporal, settings, tenant, copy, key)
         return ScheduledChange(

@@ -33,7 +33,9 @@ class TrackingSummary:
 
 
 @dataclass(frozen=True)
-class _Signal:
+class WorkflowNews:
+    """A delivery's new status, for its notification's workflow once the change is committed."""
+
     workflow_id: str
     event: DeliveryEvent
 
@@ -43,21 +45,37 @@ async def record_provider_events(
 ) -> TrackingSummary:
     """All or nothing: if anything fails the provider gets a 5xx and redelivers the batch,
     whose event ids were rolled back with everything else."""
-    outcomes: Counter[str] = Counter()
-    signals: list[_Signal] = []
     async with session.begin():
-        # One order for every batch (delivery, then time) keeps concurrent batches from
-        # locking the same deliveries in opposite orders, and applies each message's events
-        # oldest first, so first-time timestamps are the earliest.
-        for event in sorted(
-            events, key=lambda e: (e.delivery_id or e.message_id or "", e.occurred_at or _EPOCH)
-        ):
-            outcomes[await _apply(session, event, signals)] += 1
-    await asyncio.gather(*(tell_delivery_event(temporal, s.workflow_id, s.event) for s in signals))
+        outcomes, news = await apply_provider_events(session, events)
+    await tell_workflows(temporal, news)
     return TrackingSummary(received=len(events), **outcomes)
 
 
-async def _apply(session: AsyncSession, event: ProviderEvent, signals: list[_Signal]) -> str:
+async def apply_provider_events(
+    session: AsyncSession, events: list[ProviderEvent]
+) -> tuple[Counter[str], list[WorkflowNews]]:
+    """Apply the events to their deliveries in the caller's transaction: how many count toward
+    each TrackingSummary field, and the news to tell workflows once it commits (tell_workflows).
+    The provider webhooks and the in-app inbox (a message read or its link followed) both come
+    this way."""
+    outcomes: Counter[str] = Counter()
+    news: list[WorkflowNews] = []
+    # One order for every batch (delivery, then time) keeps concurrent batches from
+    # locking the same deliveries in opposite orders, and applies each message's events
+    # oldest first, so first-time timestamps are the earliest.
+    for event in sorted(
+        events, key=lambda e: (e.delivery_id or e.message_id or "", e.occurred_at or _EPOCH)
+    ):
+        outcomes[await _apply(session, event, news)] += 1
+    return outcomes, news
+
+
+async def tell_workflows(temporal: Client, news: list[WorkflowNews]) -> None:
+    """Signal each workflow its delivery's news (best effort: most have finished long before)."""
+    await asyncio.gather(*(tell_delivery_event(temporal, n.workflow_id, n.event) for n in news))
+
+
+async def _apply(session: AsyncSession, event: ProviderEvent, news: list[WorkflowNews]) -> str:
     """Apply one event; returns the TrackingSummary field it counts toward."""
     if not event.known:
         return "ignored"
@@ -74,8 +92,8 @@ async def _apply(session: AsyncSession, event: ProviderEvent, signals: list[_Sig
         occurred_at = event.occurred_at or now()
         await record_change(session, delivery.id, change, occurred_at, event.error, event.payload)
         if change.moved:
-            signals.append(
-                _Signal(
+            news.append(
+                WorkflowNews(
                     delivery.workflow_id,
                     DeliveryEvent(delivery.id, DeliveryStatus(change.status), occurred_at),
                 )

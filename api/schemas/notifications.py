@@ -23,6 +23,7 @@ from api.schemas.common import (
     Phone,
     TimeZone,
 )
+from api.schemas.inbox import InboxOptions
 from api.schemas.pages import Page
 from domain.types import Channel, Priority
 
@@ -78,6 +79,9 @@ class NotificationCreate(InputModel):
     context: dict[str, Any] = Field(default_factory=dict, description="Template variables.")
     priority: Priority = Priority.NORMAL
     send_at: DateTime | None = Field(default=None, description="Aware ISO 8601; omit to send now.")
+    inbox: InboxOptions | None = Field(
+        default=None, description="Tags and an expiry for the in-app message (channel in_app)."
+    )
 
     @field_validator("send_at")
     @classmethod
@@ -140,6 +144,9 @@ class NotificationPublic(BaseModel):
         None,
         description="Why it ended as it did when no channel says so: a planning or recording "
         "step that could never succeed, or still failed after its retries.",
+    )
+    inbox: InboxOptions | None = Field(
+        None, description="The in-app message's tags and expiry, as submitted."
     )
     created_at: datetime
     updated_at: datetime

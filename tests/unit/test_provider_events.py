@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from domain.delivery_stats import DeliveryFigures
-from domain.provider_events import MalformedEvent, from_sendgrid, from_twilio
+from domain.provider_events import MalformedEvent, from_inbox, from_sendgrid, from_twilio
 from domain.types import DeliveryStatus
 
 
@@ -107,6 +107,18 @@ def test_hard_bounces(kind, fields, invalid):
 def test_a_bounce_explains_itself():
     event = from_sendgrid(sendgrid("bounce", type="blocked", status="5.7.1", reason="blocked"))
     assert event.error == "sendgrid bounce: blocked; 5.7.1; blocked"
+
+
+@pytest.mark.parametrize("kind,status", [("read", "opened"), ("clicked", "clicked")])
+def test_the_inbox_reports_on_the_in_app_delivery_by_its_id(kind, status):
+    at = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
+    event = from_inbox(kind, "8c0e7f0e-5d8a-4a43-9c55-3f2b1c6f0a11", at)
+    assert (event.status, event.delivery_id, event.occurred_at) == (
+        status,
+        "8c0e7f0e-5d8a-4a43-9c55-3f2b1c6f0a11",
+        at,
+    )
+    assert event.known and event.message_id is None and not event.opt_out
 
 
 def test_sendgrid_event_without_a_name_is_malformed():
