@@ -1,5 +1,5 @@
 """The `herald` command: `herald tenant create NAME`, `herald key create|list|revoke|rotate`,
-`herald run`, `herald worker`, `herald migrate`."""
+`herald user create`, `herald run`, `herald worker`, `herald migrate`."""
 
 import argparse
 import asyncio
@@ -192,6 +192,42 @@ def _print_keys(keys: "list[ApiKeyPublic]") -> None:
         print("  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)))
 
 
+async def _create_user(args: argparse.Namespace) -> None:
+    """`herald user create`: an operator account (the first owner, say), checked as the
+    dashboard's forms check it. The password comes from stdin (--password-stdin) or is drawn
+    and shown once."""
+    import secrets
+
+    from pydantic import ValidationError
+
+    from api.schemas.operators import OperatorCreate
+    from services.errors import ServiceError, field_and_problem
+    from services.operators import NewOperator, create_operator
+
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    drawn = password is None
+    try:
+        checked = OperatorCreate(
+            email=args.email,
+            name=args.name or args.email.split("@")[0],
+            role=args.role,
+            password=password or secrets.token_urlsafe(18),
+        )
+    except ValidationError as invalid:
+        sys.exit("herald: --{}: {}".format(*field_and_problem(invalid.errors()[0])))
+    async with _sessions() as sessions:
+        tenant = await _tenant(sessions, args.tenant)
+        new = NewOperator(tenant.id, checked.email, checked.name, checked.role, checked.password)
+        try:
+            operator = await create_operator(sessions, new, "herald user create")
+        except ServiceError as refused:
+            sys.exit(f"herald: {refused.message}")
+    print(f"operator {operator.id}: {operator.email} ({operator.role}) of tenant {tenant.name}")
+    if drawn:
+        print(f"password: {checked.password}")
+        print("Store it now, or change it with 'Forgot your password?'.", file=sys.stderr)
+
+
 async def _migrate() -> None:
     """Database schema and Temporal search attributes: everything a deployment sets up once."""
     from bootstrap import connect_temporal, refuse_unfit_production
@@ -233,6 +269,22 @@ def _add_key_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPar
     )
 
 
+def _add_user_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    user = commands.add_parser("user", help="manage the dashboard's operators").add_subparsers(
+        dest="action", required=True
+    )
+    create = user.add_parser("create", help="create an operator account (e.g. the first owner)")
+    create.add_argument("--tenant", required=True, help="the tenant's name or id")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", default=None, help="shown in the dashboard; default: the email's")
+    create.add_argument("--role", required=True, choices=["owner", "editor", "viewer"])
+    create.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from stdin; without it one is drawn and printed",
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="herald", description="Herald notification service")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -243,6 +295,7 @@ def main(argv: list[str] | None = None) -> None:
     create.add_argument("name")
     create.add_argument("--operations-email", default=None)
     _add_key_commands(commands)
+    _add_user_commands(commands)
     commands.add_parser("run", help="run the whole development stack (what `make run` does)")
     commands.add_parser("worker", help="run a worker")
     commands.add_parser("migrate", help="apply database migrations and register search attributes")
@@ -258,6 +311,8 @@ def _run(args: argparse.Namespace) -> None:
         asyncio.run(_create_tenant(args.name, args.operations_email))
     elif args.command == "key":
         asyncio.run(_key_command(args))
+    elif args.command == "user":
+        asyncio.run(_create_user(args))
     elif args.command == "run":
         _devstack().main()
     elif args.command == "worker":

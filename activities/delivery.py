@@ -24,6 +24,7 @@ from db.session import autocommit
 from domain.contracts import DeliverInput, DeliverResult, SentRecord
 from domain.email_headers import EmailIdentity, sender_for
 from domain.inbox import InboxEventKind
+from domain.operators import operator_link
 from domain.send_failures import SendFailure
 from domain.send_rate import parse_send_rates
 from domain.types import FINAL_DELIVERY_STATUSES, Channel, DeliveryStatus, subscription_category
@@ -221,7 +222,7 @@ class DeliveryActivities:
 
     def _with_unsubscribe_link(self, job: store.DeliveryJob) -> store.DeliveryJob:
         """Every email gets a signed one-click link that turns off its category for this
-        recipient."""
+        recipient, and an operator's invitation or reset its link."""
         if job.delivery.channel != Channel.EMAIL or self._signing_key is None:
             return job
         link = unsubscribe_url(
@@ -234,6 +235,15 @@ class DeliveryActivities:
             ),
         )
         context = {**(job.notification.context or {}), "unsubscribe_url": link}
+        # An invitation or password reset to an operator: its link, made for this address
+        # (never stored, so Herald's history shows no usable link).
+        context |= operator_link(
+            self._public_base_url,
+            self._signing_key,
+            job.notification.event_key,
+            context,
+            job.delivery.address or "",
+        )
         return replace(job, notification=replace(job.notification, context=context))
 
     def _provider(self, channel: str, name: str | None):

@@ -85,6 +85,19 @@ async def pending_invitations(session: AsyncSession, tenant_id: uuid.UUID) -> li
     return list(rows)
 
 
+async def revoke_open_invitations(session: AsyncSession, tenant_id: uuid.UUID, email: str) -> None:
+    """An address invited again: only the newest invitation works."""
+    await session.execute(
+        update(OperatorInvitation)
+        .where(
+            OperatorInvitation.tenant_id == tenant_id,
+            OperatorInvitation.email == email,
+            _open_invitation(),
+        )
+        .values(revoked_at=func.now())
+    )
+
+
 async def revoke_invitation(
     session: AsyncSession, tenant_id: uuid.UUID, invitation_id: uuid.UUID
 ) -> str | None:
@@ -118,9 +131,9 @@ def _open_reset() -> Any:
     return PasswordReset.used_at.is_(None) & (PasswordReset.expires_at > func.now())
 
 
-async def recent_resets(session: AsyncSession, operator_id: uuid.UUID) -> int:
-    """Open resets of the operator: each forgotten-password request while one is open adds one,
-    and the count bounds the emails one address can be sent."""
+async def open_resets(session: AsyncSession, operator_id: uuid.UUID) -> int:
+    """How many of the operator's reset links still work: it bounds the emails one address can
+    be sent by asking again and again."""
     count = await session.scalar(
         select(func.count())
         .select_from(PasswordReset)

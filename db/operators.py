@@ -76,6 +76,14 @@ async def get_operator(
     return operator_of(row) if row else None
 
 
+async def operator_by_id(session: AsyncSession, operator_id: uuid.UUID) -> Operator | None:
+    """Any tenant's operator: for a link whose row names them."""
+    row = (
+        await session.execute(select(*_COLUMNS).where(OperatorRow.id == operator_id))
+    ).one_or_none()
+    return operator_of(row) if row else None
+
+
 @dataclass(frozen=True)
 class Account:
     """An operator as sign-in sees them: with their password hash and tenant's name."""

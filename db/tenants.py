@@ -1,5 +1,7 @@
 """Tenants. Their API keys are db/api_keys.py's."""
 
+import uuid
+
 from sqlalchemy import String, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,3 +25,8 @@ async def tenants_named(session: AsyncSession, name_or_id: str) -> list[TenantId
         or_(Tenant.name == name_or_id, cast(Tenant.id, String) == name_or_id.lower())
     )
     return [TenantIdentity(id=row.id, name=row.name) for row in await session.execute(statement)]
+
+
+async def tenant_name(session: AsyncSession, tenant_id: uuid.UUID) -> str:
+    name = await session.scalar(select(Tenant.name).where(Tenant.id == tenant_id))
+    return name or ""

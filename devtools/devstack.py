@@ -21,6 +21,7 @@ from db.api_keys import tenant_for_key
 from db.migrate import upgrade
 from db.session import create_engine, session_factory
 from db.tenants import create_tenant
+from devtools.dev_owner import DevLogin, ensure_dev_owner, login_lines
 from devtools.mailcatcher import MailCatcher, start_mailcatcher
 from temporal_clients.setup import register_search_attributes
 
@@ -120,6 +121,7 @@ def main() -> None:
         asyncio.run(_prepare_temporal(env["TEMPORAL_ADDRESS"]))
         upgrade(database_url)
         key = asyncio.run(_dev_api_key(database_url))
+        login = asyncio.run(ensure_dev_owner(database_url, key, DATA))
         catcher = start_mailcatcher(MailCatcher(DATA / "mail"), port=SMTP_PORT)
         # Own sessions: Ctrl-C reaches only this process, which then stops the API,
         # the worker and Temporal in that order (a worker outliving Temporal hangs).
@@ -143,7 +145,7 @@ def main() -> None:
             )
         )
         _wait_for_port(API_PORT)
-        _print_summary(env, key)
+        _print_summary(env, key, login)
         _wait_for_interrupt(children)
     finally:
         for child in reversed(children):
@@ -174,7 +176,7 @@ def _wait_for_interrupt(children: list[subprocess.Popen]) -> None:
         pass
 
 
-def _print_summary(env: dict, key: str) -> None:
+def _print_summary(env: dict, key: str, login: DevLogin) -> None:
     temporal_ui = (
         f"http://localhost:{TEMPORAL_UI_PORT}"
         if env["TEMPORAL_ADDRESS"] == f"localhost:{TEMPORAL_PORT}"
@@ -193,6 +195,7 @@ Herald is running.
   SMTP catcher   localhost:{SMTP_PORT}; received mail is saved in .data/mail/*.eml
   SMS outbox     {env["SMS_OUTBOX_PATH"]}
   API key        {key}
+{login_lines(login)}
   Metrics        curl -H 'Authorization: Bearer {env["METRICS_TOKEN"]}' \\
                    http://localhost:{API_PORT}/metrics   (also /v1/health/details)
 

@@ -57,7 +57,7 @@ def _key(request: Request) -> bytes:
     return _settings(request).signing_key()
 
 
-def _session_token(request: Request) -> str | None:
+def session_token_of(request: Request) -> str | None:
     """The session token of the request's cookie, if Herald signed it (whether the session
     still lasts is the database's to say)."""
     cookie = request.cookies.get(session_cookie_name(_settings(request)))
@@ -85,7 +85,7 @@ async def current_operator(request: Request) -> Operator:
     known: Operator | None = getattr(request.state, "operator", None)
     if known is not None:
         return known
-    token = _session_token(request)
+    token = session_token_of(request)
     operator = await session_operator(request.app.state.sessions, token) if token else None
     if operator is None:
         raise LoginRequired(_here(request))
@@ -119,7 +119,7 @@ OwnerOperator = Annotated[Operator, Depends(require_role(Role.OWNER))]
 def csrf_token(request: Request) -> str:
     """The token this browser's forms carry: bound to its session, or before sign-in to a
     random value in a cookie of its own (set on the response by install_access's middleware)."""
-    seed = _session_token(request) or request.cookies.get(
+    seed = session_token_of(request) or request.cookies.get(
         _anonymous_cookie_name(_settings(request))
     )
     if not seed:
@@ -137,7 +137,7 @@ async def check_csrf(request: Request) -> None:
     if sent is None and _is_form(request):
         value = (await request.form()).get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
-    seed = _session_token(request) or request.cookies.get(
+    seed = session_token_of(request) or request.cookies.get(
         _anonymous_cookie_name(_settings(request))
     )
     if (

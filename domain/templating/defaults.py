@@ -9,6 +9,7 @@ from typing import Any
 from domain.templating.compiled import is_blank
 from domain.templating.default_booking_templates import BOOKING_TEMPLATES
 from domain.templating.default_layout import DEFAULT_EMAIL_LAYOUT
+from domain.templating.default_operator_templates import OPERATOR_TEMPLATES
 from domain.templating.default_other_templates import (
     AGENDA_TEMPLATES,
     GENERIC_FALLBACKS,
@@ -20,7 +21,7 @@ from domain.templating.model import TemplateSource
 from domain.types import EVENT_KEY_PATTERN, Channel
 
 DEFAULT_LOCALE = "en"
-DEFAULT_TEMPLATES = BOOKING_TEMPLATES | PAYMENT_TEMPLATES | AGENDA_TEMPLATES
+DEFAULT_TEMPLATES = BOOKING_TEMPLATES | PAYMENT_TEMPLATES | AGENDA_TEMPLATES | OPERATOR_TEMPLATES
 
 __all__ = ["DEFAULT_EMAIL_LAYOUT", "DEFAULT_TEMPLATES", "default_template", "shipped_template"]
 

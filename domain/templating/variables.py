@@ -20,6 +20,7 @@ BOOKING_EVENTS = (
 )
 PAYMENT_EVENTS = ("payment.completed", "payment.failed", "payment.refunded")
 AGENDA_EVENTS = ("daily_agenda",)
+OPERATOR_EVENTS = ("herald.operator_invite", "herald.password_reset")  # Herald's own emails
 EVERY_EVENT = ("*",)
 CUSTOM_ANSWER_PREFIX = "custom_"
 
@@ -128,6 +129,25 @@ VARIABLES: tuple[Variable, ...] = tuple(
               "meeting_link": "https://meet.example.com/j/551020330",
               "booking_url": "https://book.example.com/b/bk_9Wd4Rt"},
          ]),
+    )
+    + _group(
+        OPERATOR_EVENTS,
+        ("team_name", "The team (tenant) the operator belongs to", "Acme Scheduling"),
+        ("expires_in", "How long the link works", "7 days"),
+    )
+    + _group(
+        ("herald.operator_invite",),
+        ("invite_url", "Link to accept the invitation (added when sent)",
+         "https://herald.example.com/dashboard/invite/Xk2"),
+        ("inviter_name", "Who sent the invitation", "Jordan Lee"),
+        ("role", "The role offered: owner, editor or viewer", "editor"),
+        ("invitation_id", "The invitation (Herald's own)", "5f0c2a4e-8f1d-4b7a-9a51-2d3c4b5a6f70"),
+    )
+    + _group(
+        ("herald.password_reset",),
+        ("reset_url", "Link to choose a new password (added when sent)",
+         "https://herald.example.com/dashboard/reset/Xk2"),
+        ("reset_id", "The reset (Herald's own)", "0b7d9e8c-1a2b-4c3d-8e9f-a0b1c2d3e4f5"),
     )
     + _group(
         EVERY_EVENT,

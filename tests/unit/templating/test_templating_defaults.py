@@ -14,6 +14,7 @@ from domain.templating.fallbacks import GENERIC_FALLBACK, TIME_FALLBACK
 EVENT_KEYS = [
     "booking.confirmation", "booking.reminder", "booking.cancellation", "booking.rescheduled",
     "booking.follow_up", "daily_agenda", "payment.completed", "payment.failed", "payment.refunded",
+    "herald.operator_invite", "herald.password_reset",
 ]  # fmt: skip
 CHANNELS = ["email", "sms", "in_app", "push"]
 
