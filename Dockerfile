@@ -25,6 +25,7 @@ COPY observability ./observability
 COPY services ./services
 COPY temporal_clients ./temporal_clients
 COPY workflows ./workflows
+COPY web ./web
 # Herald itself, built with the locked setuptools, its dependencies already there from the
 # lock: nothing is resolved or downloaded unpinned.
 RUN /opt/herald/bin/pip install --no-deps --no-build-isolation .

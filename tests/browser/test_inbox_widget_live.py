@@ -1,0 +1,87 @@
+"""The bell on a page of another origin, live (issue 13, flows 1 and 2): a notification sent
+through the API appears in the open dropdown without a reload and the badge rises within a
+second; marking read lowers the badge in this tab and in a second one."""
+
+import re
+from datetime import datetime
+
+from playwright.async_api import expect
+
+from tests.browser.inbox_widget import (
+    embed,
+    inbox_message,
+    new_recipient,
+    recipient_counts,
+    send_in_app,
+)
+
+
+async def test_a_sent_notification_appears_in_the_open_dropdown_and_the_badge_rises_within_a_second(
+    served, host_pages, new_page
+):
+    recipient = await new_recipient(served, host_pages)
+    widget = await embed(new_page, served, host_pages, recipient)
+    assert await widget.unread() == 0
+    await widget.open()
+    await expect(widget.page.get_by_text("No notifications yet.")).to_be_visible()
+    await widget.page.evaluate("window.notReloaded = true")
+
+    await send_in_app(
+        served.stack,
+        recipient,
+        "Your order shipped",
+        "Parcel 1Z999 left the warehouse.",
+        priority="high",
+        context={"action_url": f"{host_pages.origin}/orders/42"},
+    )
+
+    item = widget.item("Your order shipped")
+    await expect(item).to_be_visible(timeout=5000)
+    await expect(item).to_contain_text("Parcel 1Z999 left the warehouse.")
+    await expect(item).to_have_attribute("data-priority", "high")
+    await widget.wait_unread(1)
+    await expect(widget.page.locator("herald-inbox .badge")).to_have_text("1")
+    await expect(widget.bell).to_have_attribute("aria-label", "Notifications, 1 unread")
+    assert await widget.page.evaluate("window.notReloaded") is True  # the same page all along
+
+    # Within a second of the message's row being written (its created_at: the transaction's
+    # start, before the commit, so this errs on the strict side).
+    message = await inbox_message(served.stack, recipient, "Your order shipped")
+    written = datetime.fromisoformat(message["created_at"]).timestamp()
+    [rise] = [e for e in await widget.events("herald-unread-change") if e["detail"]["unread"] == 1]
+    assert 0 <= rise["at"] / 1000 - written < 1.0, rise["at"] / 1000 - written
+    [received] = await widget.events("herald-message-received")
+    assert received["detail"]["message"]["id"] == message["id"]
+
+
+async def test_mark_as_read_lowers_the_badge_in_this_tab_and_in_a_second_tab(
+    served, host_pages, new_page
+):
+    recipient = await new_recipient(served, host_pages)
+    for title in ("Invoice 1001 is ready", "Invoice 1002 is ready", "Invoice 1003 is ready"):
+        await send_in_app(served.stack, recipient, title)
+        await inbox_message(served.stack, recipient, title)
+    first = await embed(new_page, served, host_pages, recipient)
+    second = await embed(new_page, served, host_pages, recipient, beside=first.page)
+    await first.wait_unread(3)
+    await second.wait_unread(3)
+    await second.open()
+
+    await first.open()
+    await first.item("Invoice 1001 is ready").get_by_role("button", name="Mark as read").click()
+    await first.wait_unread(2, timeout=1)
+    await second.wait_unread(2, timeout=2)
+    # The second tab's open list shows it read, without a reload.
+    await expect(second.item("Invoice 1001 is ready")).not_to_have_class(re.compile(r"\bunread\b"))
+    await expect(second.item("Invoice 1002 is ready")).to_have_class(re.compile(r"\bunread\b"))
+
+    await first.page.get_by_role("button", name="Mark all as read").click()
+    await first.wait_unread(0, timeout=1)
+    await second.wait_unread(0, timeout=2)
+    await expect(second.page.locator("herald-inbox .badge")).to_be_hidden()
+    assert (await recipient_counts(served.stack, recipient))["unread"] == 0
+
+    # Unread again, from the second tab: the first follows.
+    await second.item("Invoice 1003 is ready").get_by_role("button", name="Mark as unread").click()
+    await first.wait_unread(1, timeout=2)
+    assert (await recipient_counts(served.stack, recipient))["unread"] == 1
