@@ -20,6 +20,7 @@ from api.routes import (
     inbox,
     inbox_preferences,
     inbox_settings,
+    inbox_stream,
     inbox_widget,
     logs,
     metrics,
@@ -46,6 +47,7 @@ from config.settings import Settings, get_settings
 from services.auth import ApiKeyCache
 from services.health import PublicHealth
 from services.inbox_cache import InboxAuthCache
+from services.inbox_hub import InboxHub
 
 
 @asynccontextmanager
@@ -74,7 +76,11 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         app.state.public_health = PublicHealth()  # GET /v1/health's shared answer
         app.state.temporal = temporal or await connect_temporal(settings, sdk_metrics=False)
         try:
-            async with _embedded_worker(app.state.temporal, settings, app.state.sessions):
+            async with (
+                _embedded_worker(app.state.temporal, settings, app.state.sessions),
+                # Live inbox streams: ended (and the listener stopped) before the worker stops.
+                InboxHub(settings.database_url).running() as app.state.inbox_hub,
+            ):
                 tune_runtime_for_the_event_loop()
                 yield
         finally:
@@ -125,6 +131,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         inbox_preferences,  # GET/PATCH /v1/inbox/preferences (recipient token)
         inbox_widget,  # GET /v1/inbox/widget.js (public)
         inbox,  # a recipient's own inbox (recipient token)
+        inbox_stream,  # GET /v1/inbox/stream
         unsubscribe,
         health,
         metrics,

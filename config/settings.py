@@ -146,6 +146,9 @@ class Settings(BaseSettings):
     webhook_max_request_bytes: int = 16 * 1024 * 1024
     # How long an API process remembers a key's tenant; a revoked key works at most this long.
     api_key_cache_seconds: float = Field(default=30.0, ge=0)
+    # An inbox stream (GET /v1/inbox/stream) with nothing to send writes a `: heartbeat` comment
+    # this often, so proxies and load balancers do not close it as idle (many do at 30-60 s).
+    inbox_stream_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
     public_base_url: str = "http://localhost:8000"
 
     # Maintenance Schedules: log retention, the failure-rate alert, retries of failed deliveries.
