@@ -48,6 +48,7 @@ from services.auth import ApiKeyCache
 from services.health import PublicHealth
 from services.inbox_cache import InboxAuthCache
 from services.inbox_hub import InboxHub
+from web.routes import mount_dashboard
 
 
 @asynccontextmanager
@@ -143,4 +144,5 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         codec,
     ):
         app.include_router(module.router)
+    mount_dashboard(app, settings)  # /dashboard: the operators' pages (web/)
     return app

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     twilio_base_url: str = "https://api.twilio.com"
     twilio_secondary_from_number: str | None = None  # a second sender: provider "twilio_secondary"
     sms_outbox_path: str = ".data/sms-outbox.jsonl"
+    # Where the development stack's mail catcher writes what it receives (`make run` sets
+    # .data/mail). Set, the dashboard shows those messages (Dev mailbox); never when
+    # HERALD_ENV=production.
+    dev_mailbox_path: str | None = None
     # Failover order per channel, comma-separated provider names (e.g. "sendgrid,smtp"):
     # a send that exhausts its retries on one provider moves to the next. Unset: the one above.
     email_providers: str = ""

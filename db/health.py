@@ -1,5 +1,7 @@
 """What GET /v1/health reads, across tenants: circuits, providers' failure rates, the backlog."""
 
+import uuid
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,11 +24,17 @@ _FAILURE_RATES = text("""
     failed=sorted(FAILED_DELIVERY_STATUSES),
     not_attempted=sorted(OPEN_DELIVERY_STATUSES | NEVER_SENT_STATUSES),
 )
-_BACKLOG = text("""
+_BACKLOG = """
     SELECT status, count(*) AS waiting FROM notifications
-    WHERE status = ANY(:unfinished)
+    WHERE status = ANY(:unfinished) {of_tenant}
     GROUP BY status
-""").bindparams(unfinished=sorted(UNFINISHED_NOTIFICATION_STATUSES))
+"""
+_EVERY_TENANTS_BACKLOG = text(_BACKLOG.format(of_tenant="")).bindparams(
+    unfinished=sorted(UNFINISHED_NOTIFICATION_STATUSES)
+)
+_ONE_TENANTS_BACKLOG = text(_BACKLOG.format(of_tenant="AND tenant_id = :tenant_id")).bindparams(
+    unfinished=sorted(UNFINISHED_NOTIFICATION_STATUSES)
+)
 
 
 async def ping(session: AsyncSession) -> None:
@@ -43,7 +51,11 @@ async def failure_counts_last_hour(session: AsyncSession) -> dict[str, tuple[int
     return {row.provider: (row.failed, row.total) for row in await session.execute(_FAILURE_RATES)}
 
 
-async def backlog(session: AsyncSession) -> dict[str, int]:
+async def backlog(session: AsyncSession, tenant_id: uuid.UUID | None = None) -> dict[str, int]:
     """Status -> how many notifications are not finished: waiting (send_at, quiet hours)
-    or being sent."""
-    return {row.status: row.waiting for row in await session.execute(_BACKLOG)}
+    or being sent; every tenant's, or one tenant's."""
+    if tenant_id is None:
+        rows = await session.execute(_EVERY_TENANTS_BACKLOG)
+    else:
+        rows = await session.execute(_ONE_TENANTS_BACKLOG, {"tenant_id": tenant_id})
+    return {row.status: row.waiting for row in rows}

@@ -26,6 +26,7 @@ from devtools.mailcatcher import MailCatcher, start_mailcatcher
 from temporal_clients.setup import register_search_attributes
 
 DATA = Path(".data")
+MAIL = DATA / "mail"  # the SMTP catcher's messages, one .eml file each
 TEMPORAL_PORT, TEMPORAL_UI_PORT, API_PORT, SMTP_PORT = 7233, 8233, 8000, 1025
 
 
@@ -115,6 +116,7 @@ def main() -> None:
         children.append(_start_temporal())
         env["TEMPORAL_ADDRESS"] = f"localhost:{TEMPORAL_PORT}"
     env.setdefault("SMS_OUTBOX_PATH", str(DATA / "sms-outbox.jsonl"))
+    env["DEV_MAILBOX_PATH"] = str(MAIL)  # the dashboard's Dev mailbox reads the catcher's files
     env.setdefault("SECRET_KEY", _dev_secret("secret-key"))
     env.setdefault("METRICS_TOKEN", _dev_secret("metrics-token"))
     try:
@@ -122,7 +124,7 @@ def main() -> None:
         upgrade(database_url)
         key = asyncio.run(_dev_api_key(database_url))
         login = asyncio.run(ensure_dev_owner(database_url, key, DATA))
-        catcher = start_mailcatcher(MailCatcher(DATA / "mail"), port=SMTP_PORT)
+        catcher = start_mailcatcher(MailCatcher(MAIL), port=SMTP_PORT)
         # Own sessions: Ctrl-C reaches only this process, which then stops the API,
         # the worker and Temporal in that order (a worker outliving Temporal hangs).
         children.append(
@@ -189,10 +191,12 @@ def _print_summary(env: dict, key: str, login: DevLogin) -> None:
         f"""
 Herald is running.
   API            http://localhost:{API_PORT}   (OpenAPI docs: http://localhost:{API_PORT}/docs)
+  Dashboard      http://localhost:{API_PORT}/dashboard
   Temporal UI    {temporal_ui}
   Temporal       {env["TEMPORAL_ADDRESS"]}
   PostgreSQL     {database}
-  SMTP catcher   localhost:{SMTP_PORT}; received mail is saved in .data/mail/*.eml
+  SMTP catcher   localhost:{SMTP_PORT}; received mail is saved in {MAIL}/*.eml and shown at
+                 http://localhost:{API_PORT}/dashboard/dev-mailbox
   SMS outbox     {env["SMS_OUTBOX_PATH"]}
   API key        {key}
 {login_lines(login)}

@@ -13,6 +13,7 @@ are reported without that. Each check answers {"status": ok|degraded|down, ...}.
 
 import asyncio
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -68,13 +69,19 @@ class PublicHealth:
 
 
 async def health_report(
-    sessions: async_sessionmaker[AsyncSession], temporal: Client, settings: Settings
+    sessions: async_sessionmaker[AsyncSession],
+    temporal: Client,
+    settings: Settings,
+    backlog_of: uuid.UUID | None = None,
 ) -> Check:
+    """The whole report. The backlog counts every tenant's notifications (the operator's
+    METRICS_TOKEN report), or only `backlog_of`'s (a tenant's dashboard: the rest of the report
+    is Herald's own infrastructure, shared by every tenant, and names none)."""
     database, temporal_state, providers, backlog, alerts = await asyncio.gather(
         check_database(sessions),
         check_temporal(temporal, settings.task_queue),
         check_providers(sessions, settings),
-        check_backlog(sessions),
+        check_backlog(sessions, backlog_of),
         provider_alerts(sessions),  # failure rates over the threshold
     )
     parts = [database, temporal_state, backlog, *providers.values()]
@@ -167,11 +174,14 @@ async def check_providers(
     return described
 
 
-async def check_backlog(sessions: async_sessionmaker[AsyncSession]) -> Check:
-    """Notifications not finished yet: waiting for send_at or quiet hours, or being sent."""
+async def check_backlog(
+    sessions: async_sessionmaker[AsyncSession], tenant_id: uuid.UUID | None = None
+) -> Check:
+    """Notifications not finished yet: waiting for send_at or quiet hours, or being sent
+    (every tenant's, or `tenant_id`'s)."""
     try:
         async with sessions() as session:
-            waiting = await store.backlog(session)
+            waiting = await store.backlog(session, tenant_id)
     except Exception as exc:
         return {"status": "down", "detail": type(exc).__name__}
     return {"status": "ok", "waiting": waiting, "total": sum(waiting.values())}
