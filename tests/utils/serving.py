@@ -1,10 +1,14 @@
 """An application running in the test process, and a client of it as one tenant."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import uvicorn
 from fastapi import FastAPI
+
+from tests.conftest import free_port
 
 
 @asynccontextmanager
@@ -19,3 +23,31 @@ async def serving(app: FastAPI, key: str) -> AsyncIterator[httpx.AsyncClient]:
         ) as api,
     ):
         yield api
+
+
+@asynccontextmanager
+async def on_a_port(app: FastAPI) -> AsyncIterator[str]:
+    """An app already running (its lifespan entered by the caller) served by uvicorn on a real
+    port, for what httpx's ASGI transport cannot do (it buffers a whole answer: no stream ever
+    arrives); its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            lifespan="off",
+            log_level="warning",
+            timeout_graceful_shutdown=1,  # a stream still open does not hold the test's end
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()  # raises why it could not start
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
