@@ -107,6 +107,7 @@ def _bulk_change(change: InboxChange, path: str, name: str, summary: str) -> Non
             session, temporal, recipient, change, body.ids, where
         )
 
+    endpoint.__name__ = endpoint.__qualname__ = name  # the operation id (api/openapi.py)
     router.add_api_route(
         path,
         endpoint,

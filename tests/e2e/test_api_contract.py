@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from api.deps import get_session
+from api.inbox_cors import is_inbox_path
 from api.schemas.pages import MAX_LIMIT, Page
 from api.schemas.problems import PROBLEM_JSON, Problem
 from tests.e2e.bookings_factory import (
@@ -20,6 +21,7 @@ from tests.e2e.bookings_factory import (
     new_booking_id,
     post_event,
 )
+from tests.e2e.inbox_factory import as_recipient, recipient_token
 from tests.e2e.test_email_smtp import email_request
 from tests.e2e.test_templates_api import create as create_template
 from tests.e2e.test_templates_api import email_template
@@ -233,6 +235,7 @@ def _page_model(route) -> bool:
 WHOLE_LISTS = {
     "list_template_variables": "Herald's fixed catalogue of template variables",
     "list_alerts": "the last 7 days of hourly failure-rate alerts",
+    "recent_inbox": "a recipient's newest feed messages, at most 50",
 }
 
 
@@ -240,6 +243,7 @@ async def test_every_list_route_pages_the_same_way(stack):
     """Every GET that answers a list takes `limit` (1 to MAX_LIMIT) and an opaque `cursor`, and
     answers {data, next_cursor}; a bad limit or cursor is a 422 naming it, never a 500."""
     template = await create_template(stack.api, email_template())
+    recipient = as_recipient(stack, await recipient_token(stack.api))  # for /v1/inbox lists
     lists = []
     for method, path, route in _operations(stack.app):
         if method != "GET" or route.name in WHOLE_LISTS:
@@ -250,19 +254,20 @@ async def test_every_list_route_pages_the_same_way(stack):
             continue
         lists.append(path)
         url = path.replace("{template_id}", template["id"])
+        client = recipient if is_inbox_path(path) else stack.api
         assert {"limit", "cursor"} <= {p.name for p in route.dependant.query_params}, path
         for limit in ("0", str(MAX_LIMIT + 1), str(2**64), "-1", "ten"):
-            refused = await stack.api.get(url, params={"limit": limit})
+            refused = await client.get(url, params={"limit": limit})
             assert_problem(refused, 422, "validation_error")
             assert [e["field"] for e in refused.json()["errors"]] == ["limit"], (path, limit)
         for cursor in ("garbage", "W10", "WzEsMl0", "Wzk5OTk5OTk5OTk5OTk5OTk5OTk5XQ", "x" * 201):
-            refused = await stack.api.get(url, params={"cursor": cursor})
+            refused = await client.get(url, params={"cursor": cursor})
             assert_problem(refused, 422, "validation_error")
             assert [e["field"] for e in refused.json()["errors"]] == ["cursor"], (path, cursor)
-        answered = await stack.api.get(url, params={"limit": MAX_LIMIT})
+        answered = await client.get(url, params={"limit": MAX_LIMIT})
         assert answered.status_code == 200, (path, answered.text)
         assert set(answered.json()) == {"data", "next_cursor"}, path
-    assert {"/v1/logs", "/v1/templates", "/v1/scheduled"} <= set(lists)
+    assert {"/v1/logs", "/v1/templates", "/v1/scheduled", "/v1/inbox"} <= set(lists)
 
 
 async def test_scheduled_items_of_both_kinds_page_by_due_time(stack):
