@@ -163,6 +163,10 @@ async def test_every_route_that_calls_temporal_answers_503_when_it_is_unreachabl
         ("PATCH", "/v1/recipients/{external_id}/preferences"),
         ("POST", "/v1/webhooks/sendgrid/events"),
         ("POST", "/v1/webhooks/twilio/status"),
+        # The inbox's changes: a first read or a click is told to the workflow, as a webhook's.
+        *(("POST", f"/v1/inbox/{change}") for change in ("read", "unread", "seen")),
+        *(("POST", f"/v1/inbox/{change}") for change in ("archive", "unarchive")),
+        ("POST", "/v1/inbox/messages/{message_id}/click"),
     }
     # Answered by the health check itself: "down", with a 503 of its own making.
     reports_it = {("GET", "/v1/health"), ("GET", "/v1/health/details")}
