@@ -31,7 +31,7 @@ from domain.operators import (
 )
 from domain.types import Channel, Priority
 from services import audit
-from services.errors import Conflict, Gone, Unavailable
+from services.errors import Conflict, Gone, NotFound, Unavailable
 from services.new_notifications import NewNotification, accept, idempotency_key_digest
 from services.operators import refuse_unless_owner
 from services.passwords import hash_password
@@ -131,8 +131,12 @@ async def revoke_invitation(
     refuse_unless_owner(owner)
     async with sessions.begin() as session:
         email = await links.revoke_invitation(session, owner.tenant_id, invitation_id)
-        if email is None:
-            raise Gone("invitation: it was accepted, revoked or has expired", "invitation")
+        if email is None:  # another tenant's is as unknown as one never made
+            raise NotFound(
+                f"invitation: the team has no open invitation {invitation_id} (it may have "
+                "been accepted, revoked or have expired)",
+                "invitation",
+            )
         await audit.record(session, owner, "operator.revoke_invitation", email)
 
 

@@ -11,12 +11,15 @@ import httpx
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def browser_client(app, ip_address: str | None = None) -> httpx.AsyncClient:
-    """A browser of its own (own cookies) at its own client address (default: a random one)."""
+def browser_client(
+    app, ip_address: str | None = None, base_url: str = "http://herald"
+) -> httpx.AsyncClient:
+    """A browser of its own (own cookies) at its own client address (default: a random one);
+    an https `base_url` for Secure cookies to be sent back."""
     address = ip_address or f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.7"
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app, client=(address, 40000)),
-        base_url="http://herald",
+        base_url=base_url,
     )
 
 
