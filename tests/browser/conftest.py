@@ -264,3 +264,12 @@ def host_pages() -> Iterator[HostPages]:
     pages = HostPages()
     yield pages
     pages.close()
+
+
+@pytest.fixture
+async def dashboard(make_stack, temporal_env, sessions, tmp_path):
+    """The dashboard on a real port, with a Dev mailbox (tests/browser/dashboard.py)."""
+    from tests.browser.dashboard import serving_dashboard  # it imports this module
+
+    async with serving_dashboard(make_stack, temporal_env, sessions, tmp_path / "mail") as served:
+        yield served
