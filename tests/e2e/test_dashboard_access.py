@@ -4,17 +4,23 @@ sign-in limits across processes, tenant isolation. Invitations and resets: test_
 """
 
 import uuid
-from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from sqlalchemy import text
 
 from domain.operators import Role, signed_session
-from services.operators import NewOperator, create_operator
-from tests.utils.dashboard_forms import browser_client, csrf_of, field_error, log_in, submit
+from tests.utils.dashboard_forms import (
+    PASSWORD,
+    browser_client,
+    csrf_of,
+    field_error,
+    log_in,
+    new_operator,
+    signed_in,
+    submit,
+)
 from tests.utils.routes import api_routes
 
-PASSWORD = "a long enough passphrase"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 # Routes a signed-out browser uses: anyone may post them (with the form's CSRF token).
@@ -42,22 +48,6 @@ DASHBOARD_TOKENS = {
     ("GET", "/dashboard/reset/{token}"),
     ("POST", "/dashboard/reset/{token}"),
 }
-
-
-async def new_operator(sessions, tenant_id, role: Role = Role.OWNER, name: str = "Ada"):
-    email = f"{role.value}-{uuid.uuid4().hex[:8]}@example.com"
-    return await create_operator(
-        sessions, NewOperator(tenant_id, email, name, role, PASSWORD), actor="tests"
-    )
-
-
-@asynccontextmanager
-async def signed_in(app, operator):
-    """A browser signed in as the operator through the login form."""
-    async with browser_client(app) as browser:
-        response = await log_in(browser, operator.email, PASSWORD)
-        assert response.status_code == 303, response.text
-        yield browser
 
 
 def dashboard_routes(app) -> set[tuple[str, str]]:

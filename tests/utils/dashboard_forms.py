@@ -5,9 +5,15 @@ test's choosing (sign-in limits count per address)."""
 import html
 import re
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 
+from domain.operators import Operator, Role
+from services.operators import NewOperator, create_operator
+
+PASSWORD = "a long enough passphrase"  # every operator new_operator makes
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -49,3 +55,22 @@ def field_error(page: str, field: str) -> str:
     found = re.search(rf'<p class="field-error" id="error-{field}">([^<]*)</p>', page)
     assert found, f"no problem shown beside {field}"
     return html.unescape(found.group(1))
+
+
+async def new_operator(
+    sessions, tenant_id: uuid.UUID, role: Role = Role.OWNER, name: str = "Ada"
+) -> Operator:
+    """An operator of the tenant with PASSWORD, made as `herald user create` makes one."""
+    email = f"{role.value}-{uuid.uuid4().hex[:8]}@example.com"
+    return await create_operator(
+        sessions, NewOperator(tenant_id, email, name, role, PASSWORD), actor="tests"
+    )
+
+
+@asynccontextmanager
+async def signed_in(app, operator: Operator) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser signed in as the operator through the login form."""
+    async with browser_client(app) as browser:
+        response = await log_in(browser, operator.email, PASSWORD)
+        assert response.status_code == 303, response.text
+        yield browser
