@@ -117,12 +117,6 @@ async def tenant_secrets(
     return list((await session.scalars(statement)).all())
 
 
-async def database_now(session: AsyncSession) -> datetime:
-    now = await session.scalar(select(func.now()))
-    assert now is not None
-    return now
-
-
 async def inbox_settings(session: AsyncSession, tenant_id: uuid.UUID) -> TenantInboxSettings | None:
     """The tenant's inbox settings; None: never set (the columns' defaults apply)."""
     return await session.get(TenantInboxSettings, tenant_id)

@@ -193,8 +193,7 @@ async def _tenant_secrets(
     if found is None:
         async with sessions() as session:
             rows = await secrets_db.valid_tenant_secrets(session, tenant_id)
-        box = secret_box(settings)
-        found = tuple(opened(box, row) for row in rows)
+        found = tuple(opened(secret_box(settings), row) for row in rows)
         ends = [s.expires_at for s in found if s.expires_at is not None]
         cache.tenant_secrets.put(tenant_id, found, until=min(ends, default=None))
     return found

@@ -33,6 +33,7 @@ from api.schemas.inbox_settings import (
 )
 from config.settings import Settings
 from db import inbox_secrets as db
+from db.api_keys import database_now
 from db.inbox_models import InboxSigningSecret
 from domain.tenants import TenantIdentity
 from services.errors import NotFound, Unavailable
@@ -130,7 +131,7 @@ async def rotate_secret(
         await db.lock_tenant_secrets(session, tenant.id)
         previous = await db.newest_secret(session, tenant.id)
         if previous is not None:
-            now = await db.database_now(session)
+            now = await database_now(session)
             previous.expires_at = now + timedelta(seconds=overlap_seconds)
         secret, row = await _add(session, box, tenant.id)
         answer = SigningSecretCreated(
@@ -162,7 +163,7 @@ async def revoke_secret(
         if row is None:  # another tenant's secret is not found either
             raise NotFound(f"signing secret {kid} not found")
         if row.revoked_at is None:
-            row.revoked_at = await db.database_now(session)
+            row.revoked_at = await database_now(session)
         answer = _public(row)
     cache.forget_secrets(tenant.id, kid)
     return answer

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 
 from api.deps import InboxAuthCacheDep, SessionDep, SettingsDep, TenantDep
 from api.paging import Cursor, Limit
+from api.routes.recipient_tokens import NO_SECRET_KEY
 from api.schemas.inbox_settings import (
     InboxSettingsPatch,
     InboxSettingsPublic,
@@ -31,7 +32,12 @@ async def patch_inbox_settings(
     return await inbox_settings.patch_inbox_settings(session, cache, tenant, body)
 
 
-@router.post("/signing-secrets", response_model=SigningSecretCreated, status_code=201)
+@router.post(
+    "/signing-secrets",
+    response_model=SigningSecretCreated,
+    status_code=201,
+    responses=NO_SECRET_KEY,
+)
 async def create_signing_secret(
     tenant: TenantDep,
     session: SessionDep,
