@@ -20,6 +20,7 @@ from api.routes import (
     inbox,
     inbox_preferences,
     inbox_settings,
+    inbox_snooze,
     inbox_stream,
     inbox_widget,
     logs,
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         inbox_settings,
         inbox_preferences,  # GET/PATCH /v1/inbox/preferences (recipient token)
         inbox_widget,  # GET /v1/inbox/widget.js (public)
+        inbox_snooze,  # POST /v1/inbox/messages/{message_id}/snooze, /unsnooze (recipient token)
         inbox,  # a recipient's own inbox (recipient token)
         inbox_stream,  # GET /v1/inbox/stream
         unsubscribe,
