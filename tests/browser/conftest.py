@@ -229,7 +229,12 @@ class HostPages:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                body = pages.get(self.path.split("?")[0])
+                path = self.path.split("?")[0]
+                if path == "/favicon.ico":  # asked for by every page: none, and no error
+                    self.send_response(204)
+                    self.end_headers()
+                    return
+                body = pages.get(path)
                 if body is None:
                     self.send_error(404)
                     return

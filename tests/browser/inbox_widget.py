@@ -13,12 +13,12 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import jwt
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Locator, Page, Request, expect
 
 from tests.browser.conftest import HostPages, NewPage, Served
 from tests.conftest import Stack
@@ -140,6 +140,7 @@ class Widget:
     """The bell and its dropdown, as one page shows them."""
 
     page: Page
+    streams: list[Request] = field(default_factory=list)  # its GET /v1/inbox/stream requests
 
     @property
     def bell(self) -> Locator:
@@ -203,8 +204,9 @@ async def embed(
     page = await new_page(**page_options)
     for name, function in (functions or {}).items():
         await page.expose_function(name, function)
-    await page.goto(url)
     widget = Widget(page)
+    page.on("request", lambda r: widget.streams.append(r) if "/v1/inbox/stream" in r.url else None)
+    await page.goto(url)
     if live:
         await widget.wait_live()
     return widget
@@ -256,3 +258,15 @@ async def recipient_counts(stack: Stack, recipient: Recipient) -> dict:
         response: httpx.Response = await inbox.get("/v1/inbox/counts")
     assert response.status_code == 200, response.text
     return response.json()
+
+
+async def wait_counts(stack: Stack, recipient: Recipient, timeout: float = 5.0, **expected: int):
+    """Until the recipient's counts on the server are as expected (a change the widget shows at
+    once may still be on its way there)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = await recipient_counts(stack, recipient)
+        if all(counts[name] == value for name, value in expected.items()):
+            return counts
+        assert time.monotonic() < deadline, f"counts {counts}, wanted {expected}"
+        await asyncio.sleep(0.1)

@@ -11,8 +11,8 @@ from tests.browser.inbox_widget import (
     embed,
     inbox_message,
     new_recipient,
-    recipient_counts,
     send_in_app,
+    wait_counts,
 )
 
 
@@ -79,9 +79,9 @@ async def test_mark_as_read_lowers_the_badge_in_this_tab_and_in_a_second_tab(
     await first.wait_unread(0, timeout=1)
     await second.wait_unread(0, timeout=2)
     await expect(second.page.locator("herald-inbox .badge")).to_be_hidden()
-    assert (await recipient_counts(served.stack, recipient))["unread"] == 0
+    await wait_counts(served.stack, recipient, unread=0)
 
     # Unread again, from the second tab: the first follows.
     await second.item("Invoice 1003 is ready").get_by_role("button", name="Mark as unread").click()
     await first.wait_unread(1, timeout=2)
-    assert (await recipient_counts(served.stack, recipient))["unread"] == 1
+    await wait_counts(served.stack, recipient, unread=1)

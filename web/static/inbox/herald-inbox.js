@@ -1230,7 +1230,8 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
       );
       this._bell.dataset.unread = String(unread);
       this._tabCounts.unread.hidden = unread === 0;
-      this._tabCounts.unread.textContent = unread > 99 ? "99+" : String(unread);
+      // ", " for assistive technology: the tab is named "Unread, 3", not "Unread3".
+      this._tabCounts.unread.replaceChildren(h("span", { class: "sr-only" }, ", "), unread > 99 ? "99+" : String(unread));
       this._markAll.disabled = unread === 0;
     }
 
@@ -1255,6 +1256,7 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
       this._feed.replaceChildren(...visible.map((m, i) => this._item(m, i, total, now)));
       const items = this._items();
       if (items.length) this._rove(items[0]);
+      this._feed.hidden = visible.length === 0; // an empty feed is no feed (it needs articles)
       this._empty.hidden = visible.length > 0 || this._feed.hasAttribute("aria-busy");
       this._empty.textContent = this._t(`empty_${this._tab}`);
       this._moreRow.hidden = !this._nextCursor;
@@ -1331,9 +1333,14 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
         this._tab === "archived"
           ? [actionButton("unarchive", this._t("unarchive"), () => this._change("unarchive", "unarchived", [message.id]))]
           : [
+              // One data-key for both: toggling keeps the focus on the button that replaces it.
               unread
-                ? actionButton("read", this._t("markRead"), () => this._change("read", "read", [message.id]))
-                : actionButton("unread", this._t("markUnread"), () => this._change("unread", "unread", [message.id])),
+                ? actionButton("read", this._t("markRead"), () => this._change("read", "read", [message.id]), {
+                    "data-key": key("read-state"),
+                  })
+                : actionButton("unread", this._t("markUnread"), () => this._change("unread", "unread", [message.id]), {
+                    "data-key": key("read-state"),
+                  }),
               actionButton("snooze", this._t("snooze"), (event) => this._openSnoozeMenu(message.id, event.currentTarget), {
                 "aria-haspopup": "menu",
                 "aria-expanded": "false",
