@@ -137,6 +137,7 @@ async def rotate_secret(
         answer = SigningSecretCreated(
             **_public(row).model_dump(),
             secret=secret,
+            tenant_id=tenant.id,
             previous=_public(previous) if previous is not None else None,
         )
     cache.forget_secrets(tenant.id, *([previous.kid] if previous is not None else []))

@@ -1,5 +1,6 @@
 """Bodies of /v1/settings/inbox: the tenant's inbox settings and its signing secrets."""
 
+import uuid
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -97,6 +98,10 @@ class SigningSecretPublic(BaseModel):
 
 class SigningSecretCreated(SigningSecretPublic):
     secret: str = Field(description="Shown this once. The HMAC-SHA256 key, used as it is.")
+    tenant_id: uuid.UUID = Field(
+        description="The tenant's id: a self-signed token's `tid`, the HMAC scheme's "
+        "X-Herald-Tenant."
+    )
     previous: SigningSecretPublic | None = Field(
         description="The secret this one replaces, with when it stops working."
     )

@@ -180,6 +180,7 @@ async def test_a_secret_is_sealed_at_rest(inbox_stack, sessions):
     stack = inbox_stack
     created = await new_secret(stack.api)
     assert created["secret"].startswith("hisk_")
+    assert created["tenant_id"] == str(stack.tenant_id)  # a self-signed token's tid
     async with sessions() as session:
         stored = await session.scalar(
             select(InboxSigningSecret.secret).where(InboxSigningSecret.kid == created["kid"])
@@ -207,6 +208,10 @@ async def test_a_backend_signs_its_own_token(inbox_stack):
     who = await whoami_as(stack, bearer(token))
     assert who.status_code == 200, who.text
     assert who.json()["external_id"] == "ann"
+    # Its clock a little ahead of Herald's: within the 30 s allowed.
+    now = int(time.time())
+    ahead = sign(secret["secret"], secret["kid"], stack.tenant_id, iat=now + 10, exp=now + 70)
+    assert (await whoami_as(stack, bearer(ahead))).status_code == 200
 
 
 def _unsigned(kid: str, claims: dict) -> str:
@@ -250,6 +255,7 @@ async def test_bad_credentials_get_401(inbox_stack, sessions):
         ),
         "another audience": sign(secret, kid, tenant, aud="someone-else"),
         "no expiry": _resigned(secret, kid, tenant, drop="exp"),
+        "issued in the future": sign(secret, kid, tenant, iat=now + 600, exp=now + 900),
         "lives longer than a day": sign(secret, kid, tenant, exp=now + 2 * 86400),
         "recipient unknown": sign(secret, kid, tenant, sub="nobody"),
         # Signed with A's secret, claiming the other tenant: tid must own the kid.
