@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 
+import httpx
 import jwt
 import pytest
 from fastapi import APIRouter
@@ -28,6 +29,8 @@ from services.inbox_auth import recipient_hmac
 from services.inbox_cache import InboxAuthCache
 from tests.conftest import Stack, new_tenant
 from tests.e2e.inbox_factory import recipient_token, recipient_token_answer
+from tests.utils.serving import on_a_port
+from tests.utils.sse import event_stream
 
 PROBE = "/v1/inbox/_whoami"
 PROBE_STREAM = "/v1/inbox/_whoami/stream"
@@ -559,3 +562,23 @@ async def test_the_widget_script_is_public_to_every_origin(inbox_stack):
         script = await client.get("/v1/inbox/widget.js", headers={"Origin": "https://any.example"})
     assert script.headers["access-control-allow-origin"] == "*"
     assert script.status_code in (200, 404)  # 404 until the widget's route is there
+
+
+async def test_a_live_stream_gets_cors_for_an_allowed_origin(inbox_stack):
+    """GET /v1/inbox/stream on a real port (an answer that never ends): the header is there."""
+    stack = inbox_stack
+    assert stack.app is not None
+    await stack.api.patch("/v1/settings/inbox", json={"allowed_origins": [APP_ORIGIN]})
+    token = await recipient_token(stack.api, "ann")
+    async with (
+        on_a_port(stack.app) as url,
+        httpx.AsyncClient(base_url=url) as client,
+        event_stream(
+            client, "/v1/inbox/stream", headers=bearer(token) | {"Origin": APP_ORIGIN}
+        ) as allowed,
+        event_stream(client, "/v1/inbox/stream", params={"token": token}) as no_origin,
+    ):
+        assert (await allowed.next()).kind == "ready"
+        assert allowed.response.headers["access-control-allow-origin"] == APP_ORIGIN
+        assert (await no_origin.next()).kind == "ready"
+        assert "access-control-allow-origin" not in no_origin.response.headers
