@@ -10,18 +10,13 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.inbox import MESSAGE_COLUMNS, NOT_EXPIRED
 from domain.inbox import InboxMessage
-
-_MESSAGE = (
-    "id, notification_id, title, body, action_url, priority, category, tags, created_at,"
-    " read_at, seen_at, archived_at, snoozed_until, expires_at"
-)
 
 # Expired messages are hidden from their recipient: to them, such a message does not exist.
 _LOCK = text(f"""
-    SELECT {_MESSAGE} FROM in_app_messages
-    WHERE id = :message_id AND recipient_id = :recipient_id
-      AND (expires_at IS NULL OR expires_at > now())
+    SELECT {MESSAGE_COLUMNS} FROM in_app_messages
+    WHERE id = :message_id AND recipient_id = :recipient_id AND {NOT_EXPIRED}
     FOR UPDATE
 """)
 
@@ -40,7 +35,7 @@ async def lock_message(
 _SET = text(f"""
     UPDATE in_app_messages SET snoozed_until = :until
     WHERE id = :message_id AND recipient_id = :recipient_id
-    RETURNING {_MESSAGE}
+    RETURNING {MESSAGE_COLUMNS}
 """)
 
 
@@ -61,7 +56,7 @@ async def set_snoozed_until(
 _END = text(f"""
     UPDATE in_app_messages SET snoozed_until = NULL
     WHERE id = :message_id AND recipient_id = :recipient_id AND snoozed_until = :until
-    RETURNING {_MESSAGE}
+    RETURNING {MESSAGE_COLUMNS}
 """)
 
 

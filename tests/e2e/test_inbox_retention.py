@@ -7,17 +7,17 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, text
 
 from config.settings import Settings
-from db.inbox_events import append_event, last_event_number
-from db.inbox_models import InboxEvent
+from db.inbox_events import append_event
 from db.models import InAppMessage
 from domain.inbox import InboxEventKind
 from domain.maintenance import PurgeInput
 from temporal_clients.maintenance import maintenance_schedules
-from tests.e2e.inbox_message_factory import in_app_message
+from tests.e2e.inbox_messages import inbox_events, last_event, new_inbox, send_in_app, set_message
 from workflows.maintenance import PurgeLogsWorkflow
 
 NOW = datetime.now(UTC)
 DAY = timedelta(days=1)
+SEEN = {"ids": [], "change": "seen"}  # an event's data, for events that only need to exist
 
 
 async def purge(stack, **retentions) -> dict[str, int]:
@@ -32,39 +32,31 @@ async def purge(stack, **retentions) -> dict[str, int]:
     return result.deleted
 
 
-async def set_state(sessions, message_id: uuid.UUID, **columns) -> None:
-    async with sessions.begin() as session:
-        await session.execute(
-            text(
-                f"UPDATE in_app_messages SET {', '.join(f'{c} = :{c}' for c in columns)} "
-                "WHERE id = :id"
-            ),
-            {"id": message_id, **columns},
-        )
-
-
-async def remaining(sessions, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+async def remaining(sessions, ids: list[str]) -> set[str]:
     async with sessions() as session:
-        return set(await session.scalars(select(InAppMessage.id).where(InAppMessage.id.in_(ids))))
+        found = await session.scalars(
+            select(InAppMessage.id).where(InAppMessage.id.in_([uuid.UUID(i) for i in ids]))
+        )
+        return {str(i) for i in found}
 
 
 async def test_expired_messages_go_after_the_grace_and_read_archived_ones_after_the_retention(
     stack, sessions
 ):
-    recipient = f"retention-{uuid.uuid4().hex[:8]}"
-    ids = [await in_app_message(stack, recipient) for _ in range(7)]
+    ann = await new_inbox(stack)
+    ids = [await send_in_app(stack, ann.external_id) for _ in range(7)]
     expired_long_ago, expired_just_now, read_archived_long_ago = ids[:3]
     unread_archived_long_ago, read_archived_lately, read_long_ago, fresh = ids[3:]
-    await set_state(sessions, expired_long_ago, expires_at=NOW - 2 * DAY)
-    await set_state(sessions, expired_just_now, expires_at=NOW - timedelta(hours=1))
-    await set_state(
+    await set_message(sessions, expired_long_ago, expires_at=NOW - 2 * DAY)
+    await set_message(sessions, expired_just_now, expires_at=NOW - timedelta(hours=1))
+    await set_message(
         sessions, read_archived_long_ago, read_at=NOW - 41 * DAY, archived_at=NOW - 40 * DAY
     )
-    await set_state(sessions, unread_archived_long_ago, archived_at=NOW - 40 * DAY)
-    await set_state(
+    await set_message(sessions, unread_archived_long_ago, archived_at=NOW - 40 * DAY)
+    await set_message(
         sessions, read_archived_lately, read_at=NOW - 41 * DAY, archived_at=NOW - 10 * DAY
     )
-    await set_state(sessions, read_long_ago, read_at=NOW - 41 * DAY)
+    await set_message(sessions, read_long_ago, read_at=NOW - 41 * DAY)
 
     deleted = await purge(stack, inbox_archived_retention_days=30, inbox_expired_grace_hours=24)
 
@@ -79,25 +71,12 @@ async def test_expired_messages_go_after_the_grace_and_read_archived_ones_after_
 
 
 async def test_old_inbox_events_go_and_the_numbering_goes_on(stack, sessions):
-    recipient = f"retention-{uuid.uuid4().hex[:8]}"
-    message_id = await in_app_message(stack, recipient)  # event 1: message.created
-    async with sessions() as session:
-        recipient_id, tenant_id = (
-            await session.execute(
-                select(InAppMessage.recipient_id, InAppMessage.tenant_id).where(
-                    InAppMessage.id == message_id
-                )
-            )
-        ).one()
+    ann = await new_inbox(stack)
+    await send_in_app(stack, ann.external_id)  # event 1: message.created
+    recipient_id = uuid.UUID(ann.recipient_id)
     async with sessions.begin() as session:
         for _ in range(4):  # events 2..5
-            await append_event(
-                session,
-                tenant_id,
-                recipient_id,
-                InboxEventKind.UPDATED,
-                {"ids": [], "change": "seen"},
-            )
+            await append_event(session, stack.tenant_id, recipient_id, InboxEventKind.UPDATED, SEEN)
         # Events 1..3 are eight days old, 4 and 5 are fresh.
         await session.execute(
             text(
@@ -109,22 +88,14 @@ async def test_old_inbox_events_go_and_the_numbering_goes_on(stack, sessions):
 
     deleted = await purge(stack, inbox_event_retention_days=7)
 
-    async with sessions() as session:
-        left = list(
-            await session.scalars(
-                select(InboxEvent.seq)
-                .where(InboxEvent.recipient_id == recipient_id)
-                .order_by(InboxEvent.seq)
-            )
-        )
-        last = await last_event_number(session, recipient_id)
+    left = [event.seq for event in await inbox_events(sessions, ann.recipient_id)]
     assert deleted["inbox_events"] >= 3
-    assert (left, last) == ([4, 5], 5)
+    assert (left, await last_event(sessions, ann.recipient_id)) == ([4, 5], 5)
     async with sessions.begin() as session:
         next_number = await append_event(
-            session, tenant_id, recipient_id, InboxEventKind.UPDATED, {"ids": [], "change": "seen"}
+            session, stack.tenant_id, recipient_id, InboxEventKind.UPDATED, SEEN
         )
-    assert next_number == 6  # not 1: a stream at 5 sees it as new
+    assert next_number == 6  # not 1: a stream that saw 5 takes it as new
 
 
 def test_the_daily_purge_takes_the_inbox_retentions_from_the_settings():
