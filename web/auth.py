@@ -211,7 +211,8 @@ class _AnonymousCsrfCookie:
                     httponly=True,
                     samesite="lax",
                 )
-                message["headers"] = [*message.get("headers", []), *cookie.raw_headers]
+                set_cookie = [h for h in cookie.raw_headers if h[0] == b"set-cookie"]
+                message["headers"] = [*message.get("headers", []), *set_cookie]
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
