@@ -1,28 +1,19 @@
-"""Operators, their sessions and sign-in attempts. Times are the database's clock, the one every
-API process shares; of a session's token only its digest is stored (domain.operators)."""
+"""Operators: a tenant's team, one account per (tenant, email). Their sessions and sign-in
+attempts: db/operator_sessions.py; invitations and resets: db/operator_links.py."""
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
-from sqlalchemy import insert as core_insert
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Tenant
-from db.operator_models import LoginAttempt, OperatorRow, OperatorSession
-from domain.operators import (
-    LOGIN_WINDOW,
-    SESSION_IDLE,
-    SESSION_LIFETIME,
-    TOUCH_INTERVAL,
-    Operator,
-    Role,
-)
+from db.operator_models import OperatorRow
+from domain.operators import Operator, Role
 
-_COLUMNS = (
+OPERATOR_COLUMNS = (
     OperatorRow.id,
     OperatorRow.tenant_id,
     OperatorRow.email,
@@ -57,7 +48,7 @@ async def insert_operator(
             password_hash=password_hash,
         )
         .on_conflict_do_nothing(constraint="uq_operators_tenant_email")
-        .returning(*_COLUMNS)
+        .returning(*OPERATOR_COLUMNS)
     )
     row = (await session.execute(statement)).one_or_none()
     return operator_of(row) if row else None
@@ -68,7 +59,7 @@ async def get_operator(
 ) -> Operator | None:
     row = (
         await session.execute(
-            select(*_COLUMNS).where(
+            select(*OPERATOR_COLUMNS).where(
                 OperatorRow.tenant_id == tenant_id, OperatorRow.id == operator_id
             )
         )
@@ -79,7 +70,7 @@ async def get_operator(
 async def operator_by_id(session: AsyncSession, operator_id: uuid.UUID) -> Operator | None:
     """Any tenant's operator: for a link whose row names them."""
     row = (
-        await session.execute(select(*_COLUMNS).where(OperatorRow.id == operator_id))
+        await session.execute(select(*OPERATOR_COLUMNS).where(OperatorRow.id == operator_id))
     ).one_or_none()
     return operator_of(row) if row else None
 
@@ -96,7 +87,7 @@ class Account:
 async def accounts_with_email(session: AsyncSession, email: str) -> list[Account]:
     """Every tenant's account with this (normalized) email, oldest tenant first."""
     rows = await session.execute(
-        select(*_COLUMNS, OperatorRow.password_hash, Tenant.name.label("tenant_name"))
+        select(*OPERATOR_COLUMNS, OperatorRow.password_hash, Tenant.name.label("tenant_name"))
         .join(Tenant, Tenant.id == OperatorRow.tenant_id)
         .where(OperatorRow.email == email)
         .order_by(Tenant.created_at, Tenant.id)
@@ -107,7 +98,7 @@ async def accounts_with_email(session: AsyncSession, email: str) -> list[Account
 async def tenant_operators(session: AsyncSession, tenant_id: uuid.UUID) -> list[Any]:
     """The tenant's team, by name: rows with the Operator's fields and created_at."""
     rows = await session.execute(
-        select(*_COLUMNS, OperatorRow.created_at)
+        select(*OPERATOR_COLUMNS, OperatorRow.created_at)
         .where(OperatorRow.tenant_id == tenant_id)
         .order_by(OperatorRow.name, OperatorRow.email)
     )
@@ -161,132 +152,3 @@ async def tenant_has_operators(session: AsyncSession, tenant_id: uuid.UUID) -> b
         select(OperatorRow.id).where(OperatorRow.tenant_id == tenant_id).limit(1)
     )
     return found is not None
-
-
-# Sessions
-
-
-async def insert_session(
-    session: AsyncSession,
-    operator_id: uuid.UUID,
-    digest: bytes,
-    user_agent: str | None,
-    ip_address: str | None,
-) -> None:
-    await session.execute(
-        core_insert(OperatorSession).values(
-            id=uuid.uuid4(),
-            token_digest=digest,
-            operator_id=operator_id,
-            user_agent=(user_agent or "")[:300] or None,
-            ip_address=ip_address,
-        )
-    )
-
-
-async def live_session_operator(session: AsyncSession, digest: bytes) -> Operator | None:
-    """The operator of a session that is neither revoked, idle past SESSION_IDLE nor older
-    than SESSION_LIFETIME; its last use is stamped (at most once per TOUCH_INTERVAL, so a page
-    with many requests writes once)."""
-    live = (
-        (OperatorSession.token_digest == digest)
-        & OperatorSession.revoked_at.is_(None)
-        & (OperatorSession.last_seen_at > func.now() - SESSION_IDLE)
-        & (OperatorSession.created_at > func.now() - SESSION_LIFETIME)
-    )
-    row = (
-        await session.execute(
-            select(*_COLUMNS, OperatorSession.id.label("session_id"), OperatorSession.last_seen_at)
-            .join(OperatorRow, OperatorRow.id == OperatorSession.operator_id)
-            .where(live)
-        )
-    ).one_or_none()
-    if row is None:
-        return None
-    await session.execute(
-        update(OperatorSession)
-        .where(
-            OperatorSession.id == row.session_id,
-            OperatorSession.last_seen_at < func.now() - TOUCH_INTERVAL,
-        )
-        .values(last_seen_at=func.now())
-    )
-    return operator_of(row)
-
-
-async def revoke_session(session: AsyncSession, digest: bytes) -> None:
-    await session.execute(
-        update(OperatorSession)
-        .where(OperatorSession.token_digest == digest, OperatorSession.revoked_at.is_(None))
-        .values(revoked_at=func.now())
-    )
-
-
-async def revoke_sessions(session: AsyncSession, operator_id: uuid.UUID) -> int:
-    """Ends every live session of the operator; how many there were."""
-    result = await session.execute(
-        update(OperatorSession)
-        .where(OperatorSession.operator_id == operator_id, OperatorSession.revoked_at.is_(None))
-        .values(revoked_at=func.now())
-        .returning(OperatorSession.id)
-    )
-    return len(result.all())
-
-
-# Sign-in attempts
-
-
-async def lock_sign_in(session: AsyncSession, email: str) -> None:
-    """Serializes sign-ins to one email across every API process (until the transaction ends),
-    so concurrent guesses cannot all pass the limit before any failure is recorded."""
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 14))"),
-        {"key": f"operator-sign-in:{email}"},
-    )
-
-
-@dataclass(frozen=True)
-class RecentFailures:
-    """Failed sign-ins within LOGIN_WINDOW, oldest first, and the database's time."""
-
-    by_email: list[datetime]
-    by_address: list[datetime]
-    now: datetime
-
-
-async def recent_failures(session: AsyncSession, email: str, ip_address: str) -> RecentFailures:
-    """An email's failures count since its last success (signing in clears them); an address's
-    all count, whoever they were for."""
-    since = func.now() - LOGIN_WINDOW
-    last_success = (
-        select(func.max(LoginAttempt.at))
-        .where(LoginAttempt.email == email, LoginAttempt.succeeded)
-        .scalar_subquery()
-    )
-    by_email = await session.scalars(
-        select(LoginAttempt.at)
-        .where(
-            LoginAttempt.email == email,
-            ~LoginAttempt.succeeded,
-            LoginAttempt.at > since,
-            LoginAttempt.at > func.coalesce(last_success, since),
-        )
-        .order_by(LoginAttempt.at)
-    )
-    by_address = await session.scalars(
-        select(LoginAttempt.at)
-        .where(LoginAttempt.ip_address == ip_address, ~LoginAttempt.succeeded)
-        .where(LoginAttempt.at > since)
-        .order_by(LoginAttempt.at)
-    )
-    now = await session.scalar(select(func.now()))
-    assert now is not None
-    return RecentFailures(list(by_email), list(by_address), now)
-
-
-async def record_attempt(
-    session: AsyncSession, email: str, ip_address: str, succeeded: bool
-) -> None:
-    await session.execute(
-        core_insert(LoginAttempt).values(email=email, ip_address=ip_address, succeeded=succeeded)
-    )

@@ -14,6 +14,7 @@ from temporalio.client import Client
 
 from config.settings import Settings
 from db import operator_links as links
+from db import operator_sessions
 from db import operators as store
 from db.recipients import RecipientUpsert
 from db.tenants import tenant_name
@@ -186,7 +187,7 @@ async def reset_password(
         if operator is None:
             raise _link_gone("password reset", "ask for a new one")
         await store.set_password_hash(session, operator.id, hashed)
-        await store.revoke_sessions(session, operator.id)
+        await operator_sessions.revoke_sessions(session, operator.id)
         await audit.record(session, operator, "operator.reset_password", operator.email)
     return operator
 

@@ -1,9 +1,9 @@
 """Signing operators in and out: the dashboard's sessions.
 
-A session is a row (db/operators.py) found by the digest of a random token; the browser holds
-the token, signed, in a cookie (web/auth.py). Sign-in attempts are recorded in the database and
-limited per email and per client address (domain/operators.py), so the limit holds across every
-API process."""
+A session is a row (db/operator_sessions.py) found by the digest of a random token; the browser
+holds the token, signed, in a cookie (web/auth.py). Sign-in attempts are recorded in the
+database and limited per email and per client address (domain/operators.py), so the limit holds
+across every API process."""
 
 import secrets
 import uuid
@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db import operators as store
+from db import operator_sessions as store
+from db import operators
 from db.session import autocommit
 from domain.operators import (
     MAX_FAILURES_PER_ACCOUNT,
@@ -72,7 +73,7 @@ async def sign_in(
         await _refuse_when_limited(session, email, attempt.ip_address)
         accounts = [
             account
-            for account in await store.accounts_with_email(session, email)
+            for account in await operators.accounts_with_email(session, email)
             if attempt.tenant_id in (None, account.operator.tenant_id)
         ]
         fitting = [a for a in accounts if await password_matches(a.password_hash, attempt.password)]
@@ -85,7 +86,7 @@ async def sign_in(
             account = fitting[0]
             if needs_rehash(account.password_hash):
                 hashed = await hash_password(attempt.password)
-                await store.set_password_hash(session, account.operator.id, hashed)
+                await operators.set_password_hash(session, account.operator.id, hashed)
             token = await _new_session(session, account.operator, attempt)
             return SignedIn(account.operator, token)
     # Outside the transaction: the failure it recorded stays recorded.

@@ -13,7 +13,7 @@ from db import operator_links as links
 from db import operators as store
 from domain.operators import Operator, Role
 from services import audit
-from services.errors import Conflict, Forbidden, NotFound, invalid_field
+from services.errors import Conflict, Forbidden, NotFound
 from services.passwords import hash_password
 
 
@@ -152,8 +152,3 @@ async def _keep_an_owner(session: AsyncSession, owner: Operator, field: str, why
     owners = await store.lock_owners(session, owner.tenant_id)
     if len(owners) <= 1:
         raise Conflict(f"{field}: {why}: make another member owner first", field)
-
-
-def invalid_role(value: str) -> Exception:
-    roles = ", ".join(role.value for role in Role)
-    return invalid_field("role", f"must be one of {roles}, not {value!r}")

@@ -2,6 +2,7 @@
 and revoke invitations) and the audit log (/dashboard/audit)."""
 
 import uuid
+from collections.abc import Awaitable
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -53,25 +54,28 @@ async def _team_page(
     )
 
 
-async def _refused(
+async def _make(
+    change: Awaitable[object],
+    notice: str,
     request: Request,
     sessions: SessionsDep,
     owner: Operator,
-    refused: ServiceError,
     values: dict[str, str] | None = None,
-) -> HTMLResponse:
-    """The team page again, the refusal beside its field, with the API's status for it."""
-    return await _team_page(
-        request,
-        sessions,
-        owner,
-        errors=refusal_errors(refused),
-        values=values,
-        status_code=STATUS.get(type(refused), 422),
-    )
-
-
-def _done(notice: str) -> Response:
+) -> Response:
+    """Makes the change, then back to the team page saying so (a redirect, so reloading it
+    does not post again); refused, the team page with the refusal beside its field and the
+    API's status for it."""
+    try:
+        await change
+    except ServiceError as refused:
+        return await _team_page(
+            request,
+            sessions,
+            owner,
+            errors=refusal_errors(refused),
+            values=values,
+            status_code=STATUS.get(type(refused), 422),
+        )
     return RedirectResponse(f"{TEAM}?{urlencode({'notice': notice})}", status_code=303)
 
 
@@ -96,22 +100,16 @@ async def invite_member(
         return await _team_page(
             request, sessions, owner, errors=errors, values=values, status_code=422
         )
-    try:
-        await operator_links.invite(sessions, temporal, settings, owner, form.email, form.role)
-    except ServiceError as refused:
-        return await _refused(request, sessions, owner, refused, values)
-    return _done("invited")
+    change = operator_links.invite(sessions, temporal, settings, owner, form.email, form.role)
+    return await _make(change, "invited", request, sessions, owner, values)
 
 
 @router.post(f"{TEAM}/invitations/{{invitation_id}}/revoke")
 async def revoke_invitation(
     request: Request, invitation_id: uuid.UUID, owner: OwnerOperator, sessions: SessionsDep
 ) -> Response:
-    try:
-        await operator_links.revoke_invitation(sessions, owner, invitation_id)
-    except ServiceError as refused:
-        return await _refused(request, sessions, owner, refused)
-    return _done("revoked")
+    change = operator_links.revoke_invitation(sessions, owner, invitation_id)
+    return await _make(change, "revoked", request, sessions, owner)
 
 
 @router.post(f"{TEAM}/members/{{operator_id}}/role")
@@ -121,22 +119,17 @@ async def change_member_role(
     form, errors = checked(RoleChange, await form_values(request))
     if form is None:
         return await _team_page(request, sessions, owner, errors=errors, status_code=422)
-    try:
-        await operators.change_role(sessions, owner, operator_id, form.role)
-    except ServiceError as refused:
-        return await _refused(request, sessions, owner, refused)
-    return _done("role_changed")
+    change = operators.change_role(sessions, owner, operator_id, form.role)
+    return await _make(change, "role_changed", request, sessions, owner)
 
 
 @router.post(f"{TEAM}/members/{{operator_id}}/remove")
 async def remove_member(
     request: Request, operator_id: uuid.UUID, owner: OwnerOperator, sessions: SessionsDep
 ) -> Response:
-    try:
-        await operators.remove(sessions, owner, operator_id)
-    except ServiceError as refused:
-        return await _refused(request, sessions, owner, refused)
-    return _done("removed")
+    return await _make(
+        operators.remove(sessions, owner, operator_id), "removed", request, sessions, owner
+    )
 
 
 @router.get(PAGES_BY_KEY["audit"].path)
