@@ -71,8 +71,8 @@ async def unsnooze(
             await _record(session, recipient, InboxChange.UNSNOOZED, message, now)
         counts = await inbox_counts(session, recipient.recipient_id)
     if snoozed:
-        # After the commit, and only to tidy up: a wake-up left waiting finds no snooze at its
-        # time and does nothing.
+        # After the commit, and only to tidy up (best effort): a wake-up left waiting finds no
+        # snooze at its time and does nothing.
         await end_wake_up(temporal, message_id)
     return SnoozeResult(message=public_message(message), counts=public_counts(counts))
 

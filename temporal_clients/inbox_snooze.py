@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from config.settings import Settings
 from domain.inbox_snooze import SnoozeWakeUp
@@ -42,12 +42,12 @@ async def start_wake_up(
 
 
 async def end_wake_up(client: Client, message_id: uuid.UUID) -> None:
-    """End the message's wake-up, if one is waiting. A wake-up that already ran, or none at
-    all, is fine: there is nothing to end."""
+    """End the message's wake-up, if one is waiting. Best effort: one that already ran, or
+    none at all, has nothing to end, and one left waiting (Temporal unreachable) finds no
+    snooze at its time and does nothing."""
     try:
         await client.get_workflow_handle(snooze_workflow_id(message_id)).terminate(
             reason="unsnoozed", rpc_timeout=RPC_TIMEOUT
         )
-    except RPCError as exc:
-        if exc.status != RPCStatusCode.NOT_FOUND:
-            raise
+    except RPCError:
+        pass

@@ -28,6 +28,11 @@ def ahead(seconds: float) -> str:
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
 
 
+async def sleep_past(until: str, margin: float = 1.0) -> None:
+    left = (datetime.fromisoformat(until) - datetime.now(UTC)).total_seconds()
+    await asyncio.sleep(max(left, 0) + margin)
+
+
 async def snooze(inbox, message_id: str, until: str) -> dict:
     response = await inbox.client.post(
         f"/v1/inbox/messages/{message_id}/snooze", json={"until": until}
@@ -85,7 +90,8 @@ async def test_a_snoozed_message_leaves_the_feed_at_once_and_returns_at_its_time
     snoozed, kept = [await send_in_app(stack, ann.external_id, t) for t in ("later", "now")]
     assert (await counts(ann))["total"] == 2
 
-    answer = await snooze(ann, snoozed, until := ahead(3))
+    # Long enough for the checks below to run before it returns, on a busy machine too.
+    answer = await snooze(ann, snoozed, until := ahead(5))
 
     assert answer["message"]["id"] == snoozed
     assert datetime.fromisoformat(answer["message"]["snoozed_until"]) == datetime.fromisoformat(
@@ -120,8 +126,8 @@ async def test_snoozing_again_moves_the_return_and_an_unsnooze_brings_it_back_no
 
     await snooze(ann, moved, ahead(3600))
     first_run = (await first.describe()).run_id
-    await snooze(ann, moved, ahead(2))  # sooner: the hour's wait is replaced
-    await snooze(ann, unsnoozed, ahead(2))
+    await snooze(ann, moved, ahead(3))  # sooner: the hour's wait is replaced
+    await snooze(ann, unsnoozed, old_time := ahead(5))
     answer = await ann.client.post(f"/v1/inbox/messages/{unsnoozed}/unsnooze")
 
     assert answer.status_code == 200, answer.text
@@ -130,8 +136,8 @@ async def test_snoozing_again_moves_the_return_and_an_unsnooze_brings_it_back_no
     assert await changes(sessions, ann, unsnoozed) == ["snoozed", "unsnoozed"]
     assert await wake_up_status(stack, unsnoozed) == WorkflowExecutionStatus.TERMINATED
 
-    await returned(sessions, ann, moved)  # after 2 s, not an hour
-    await asyncio.sleep(3)  # past the unsnoozed message's old time
+    await returned(sessions, ann, moved)  # after 3 s, not an hour
+    await sleep_past(old_time)
     assert await events_of(sessions, ann, "message.returned", unsnoozed) == []
     replaced = stack.client.get_workflow_handle(first.id, run_id=first_run)
     assert (await replaced.describe()).status == WorkflowExecutionStatus.TERMINATED
@@ -147,10 +153,10 @@ async def test_the_wait_survives_a_worker_restart(make_stack, temporal_env, sess
     async with make_stack(temporal_env, task_queue=task_queue, **QUICK) as stack:
         ann = await new_inbox(stack)
         message = await send_in_app(stack, ann.external_id)
-        await snooze(ann, message, ahead(2))
+        await snooze(ann, message, until := ahead(4))
         await ann.client.aclose()
     # No worker at all while its time comes and goes: the server holds the wait.
-    await asyncio.sleep(3)
+    await sleep_past(until)
     assert await wake_up_status(stack, message) == WorkflowExecutionStatus.RUNNING
     assert await events_of(sessions, ann, "message.returned", message) == []
 

@@ -17,6 +17,7 @@ from tests.e2e.bookings_factory import (
     new_booking_id,
     post_event,
 )
+from tests.e2e.inbox_messages import new_inbox, send_in_app
 from tests.e2e.test_email_smtp import email_request
 from tests.e2e.test_resend import failed_delivery
 from tests.e2e.test_templates_api import create as create_template
@@ -103,6 +104,13 @@ async def test_every_route_that_calls_temporal_answers_503_when_it_is_unreachabl
     failed, address = await failed_delivery(stack, smtp)
     template = await create_template(api, email_template())
     await api.put("/v1/recipients/org-down", json={"email": "org-down@example.com"})
+    inbox = await new_inbox(stack)
+    snoozed, unsnoozed = [await send_in_app(stack, inbox.external_id) for _ in range(2)]
+    as_inbox = {"headers": inbox.client.headers}  # the recipient's token, not the tenant's key
+    until = {"until": _later()}
+    assert (
+        await inbox.client.post(f"/v1/inbox/messages/{unsnoozed}/snooze", json=until)
+    ).is_success
     requests = {
         ("POST", "/v1/notifications"): (
             "post",
@@ -155,6 +163,12 @@ async def test_every_route_that_calls_temporal_answers_503_when_it_is_unreachabl
             f"/v1/templates/{template['id']}/test",
             {"json": {"email": new_address()}},
         ),
+        # Its wake-up is started before it commits: refused, nothing is snoozed.
+        ("POST", "/v1/inbox/messages/{message_id}/snooze"): (
+            "post",
+            f"/v1/inbox/messages/{snoozed}/snooze",
+            {"json": until, **as_inbox},
+        ),
     }
     # Best effort by design: what they change is committed first; workflows are told if possible
     # (preferences: waiting notifications decide again; webhooks: a waiting fallback learns).
@@ -167,6 +181,9 @@ async def test_every_route_that_calls_temporal_answers_503_when_it_is_unreachabl
         *(("POST", f"/v1/inbox/{change}") for change in ("read", "unread", "seen")),
         *(("POST", f"/v1/inbox/{change}") for change in ("archive", "unarchive")),
         ("POST", "/v1/inbox/messages/{message_id}/click"),
+        ("PATCH", "/v1/inbox/preferences"),
+        # Committed first; ending the wake-up is tidying (one left waiting returns nothing).
+        ("POST", "/v1/inbox/messages/{message_id}/unsnooze"),
     }
     # Answered by the health check itself: "down", with a 503 of its own making.
     reports_it = {("GET", "/v1/health"), ("GET", "/v1/health/details")}
@@ -197,6 +214,10 @@ async def test_every_route_that_calls_temporal_answers_503_when_it_is_unreachabl
         "/v1/recipients/org-down/preferences", json={"daily_agenda_time": "09:30"}
     )
     assert preferences.status_code == 200, preferences.text
+    unsnooze = await inbox.client.post(f"/v1/inbox/messages/{unsnoozed}/unsnooze")
+    assert unsnooze.status_code == 200, unsnooze.text
+    feed = {m["id"] for m in (await inbox.client.get("/v1/inbox")).json()["data"]}
+    assert {snoozed, unsnoozed} <= feed  # the refused snooze left its message in the feed
 
     # Nothing was lost: the resend stored while Temporal was down completes on the retry.
     stack.app.state.temporal = stack.client
