@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.booking_models import Booking, FailureAlert, ProcessedEvent
 from db.inbox_models import InboxEvent
 from db.models import Delivery, InAppMessage, Notification, Tenant
+from db.operator_models import LoginAttempt, OperatorInvitation, OperatorSession, PasswordReset
 from db.tracking_models import SeenProviderEvent
 from domain.booking_contracts import BookingStatus
 from domain.booking_notices import REMINDER
@@ -64,6 +65,16 @@ def _purges(cutoffs: PurgeCutoffs) -> dict[str, tuple]:
             (SeenProviderEvent.provider, SeenProviderEvent.event_id),
             (SeenProviderEvent.received_at < cutoff,),
         ),
+        # The dashboard's access: sign-in attempts (the limits read the last 15 minutes),
+        # sessions (none lasts more than 7 days), invitations and password resets (a week at
+        # most). The audit log stays.
+        "login_attempts": ((LoginAttempt.id,), (LoginAttempt.at < cutoff,)),
+        "operator_sessions": ((OperatorSession.id,), (OperatorSession.created_at < cutoff,)),
+        "operator_invitations": (
+            (OperatorInvitation.id,),
+            (OperatorInvitation.created_at < cutoff,),
+        ),
+        "password_resets": ((PasswordReset.id,), (PasswordReset.created_at < cutoff,)),
         # The inbox's event log. Each recipient's inbox_cursors row stays, so the numbering
         # goes on where it was: a stream resuming from a purged number is told to refetch.
         "inbox_events": (

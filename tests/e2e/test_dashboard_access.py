@@ -8,7 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy import text
 
+from domain.maintenance import PurgeInput
 from domain.operators import Role, signed_session
+from tests.e2e.test_maintenance import run
 from tests.utils.dashboard_forms import (
     PASSWORD,
     browser_client,
@@ -20,6 +22,7 @@ from tests.utils.dashboard_forms import (
     submit,
 )
 from tests.utils.routes import api_routes
+from workflows.maintenance import PurgeLogsWorkflow
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -473,3 +476,27 @@ async def audit_actions(sessions, tenant_id) -> list[tuple[str, str]]:
             {"t": tenant_id},
         )
         return [(row.action, row.target) for row in rows]
+
+
+async def test_the_daily_purge_deletes_old_access_records_but_not_the_audit_log(stack, sessions):
+    owner = await new_operator(sessions, stack.tenant_id)
+    async with signed_in(stack.app, owner):
+        pass
+    old = "now() - interval '100 days'"
+    async with sessions.begin() as session:
+        for table, column in (
+            ("login_attempts", "at"),
+            ("operator_sessions", "created_at"),
+            ("audit_log", "at"),
+        ):
+            await session.execute(text(f"UPDATE {table} SET {column} = {old}"))
+    result = await run(stack, PurgeLogsWorkflow.run, PurgeInput(retention_days=90))
+    assert result.deleted["login_attempts"] >= 1 and result.deleted["operator_sessions"] >= 1
+    async with sessions() as session:
+        for table in ("login_attempts", "operator_sessions"):
+            left = await session.scalar(text(f"SELECT count(*) FROM {table}"))
+            assert left == 0, table
+        kept = await session.scalar(
+            text("SELECT count(*) FROM audit_log WHERE tenant_id = :t"), {"t": stack.tenant_id}
+        )
+    assert kept >= 1
