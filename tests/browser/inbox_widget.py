@@ -35,6 +35,14 @@ EVENTS = (
     "herald-error",
 )
 
+# A recipient's messages of each priority, for the tests that look at the whole dropdown.
+SAMPLE_MESSAGES = [  # (title, body, priority)
+    ("Payment failed", "Card ending 4242 was declined.", "urgent"),
+    ("Your order shipped", "Parcel 1Z999 left the warehouse.", "high"),
+    ("New comment on your post", "Ada: Looks great!", "normal"),
+    ("Weekly digest is ready", "12 updates from your teams.", "low"),
+]
+
 
 @dataclass
 class Recipient:
@@ -270,3 +278,10 @@ async def wait_counts(stack: Stack, recipient: Recipient, timeout: float = 5.0, 
             return counts
         assert time.monotonic() < deadline, f"counts {counts}, wanted {expected}"
         await asyncio.sleep(0.1)
+
+
+async def send_samples(stack: Stack, recipient: Recipient, count: int = len(SAMPLE_MESSAGES)):
+    """SAMPLE_MESSAGES[:count], oldest first, each stored before the next is sent."""
+    for title, body, priority in SAMPLE_MESSAGES[:count]:
+        await send_in_app(stack, recipient, title, body, priority=priority)
+        await inbox_message(stack, recipient, title)

@@ -10,19 +10,12 @@ from playwright.async_api import Page, expect
 from tests.browser.conftest import assert_accessible
 from tests.browser.inbox_widget import (
     embed,
-    inbox_message,
     new_recipient,
     recipient_counts,
     send_in_app,
+    send_samples,
     wait_counts,
 )
-
-MESSAGES = [  # (title, body, priority)
-    ("Payment failed", "Card ending 4242 was declined.", "urgent"),
-    ("Your order shipped", "Parcel 1Z999 left the warehouse.", "high"),
-    ("New comment on your post", "Ada: Looks great!", "normal"),
-    ("Weekly digest is ready", "12 updates from your teams.", "low"),
-]
 
 
 async def focused(page: Page) -> str:
@@ -45,9 +38,7 @@ async def test_axe_finds_no_serious_violation_in_any_state_light_or_dark(
     served, host_pages, new_page
 ):
     recipient = await new_recipient(served, host_pages)
-    for title, body, priority in MESSAGES:
-        await send_in_app(served.stack, recipient, title, body, priority=priority)
-        await inbox_message(served.stack, recipient, title)
+    await send_samples(served.stack, recipient)
     widget = await embed(new_page, served, host_pages, recipient)
     page = widget.page
     await widget.wait_unread(4)
@@ -83,9 +74,7 @@ async def test_the_bell_the_tabs_the_list_and_the_snooze_menu_work_from_the_keyb
     served, host_pages, new_page
 ):
     recipient = await new_recipient(served, host_pages)
-    for title, body, priority in MESSAGES[:3]:
-        await send_in_app(served.stack, recipient, title, body, priority=priority)
-        await inbox_message(served.stack, recipient, title)
+    await send_samples(served.stack, recipient, 3)
     widget = await embed(new_page, served, host_pages, recipient)
     page = widget.page
     await widget.wait_unread(3)
@@ -156,7 +145,7 @@ async def test_the_bell_the_tabs_the_list_and_the_snooze_menu_work_from_the_keyb
     assert await focused(page) == "bell Notifications, 2 unread"
 
 
-async def test_past_99_the_badge_shows_99_plus_and_the_label_the_exact_count(
+async def test_past_99_the_badge_shows_99_plus_the_label_the_exact_count_and_pages_load(
     served, host_pages, new_page
 ):
     recipient = await new_recipient(served, host_pages)
@@ -168,3 +157,12 @@ async def test_past_99_the_badge_shows_99_plus_and_the_label_the_exact_count(
     await expect(widget.page.locator("herald-inbox .badge")).to_have_text("99+")
     await expect(widget.bell).to_have_attribute("aria-label", "Notifications, 120 unread")
     assert (await recipient_counts(served.stack, recipient))["unread"] == 120
+    # Loaded afresh, the list comes a page at a time (live, every new message joins it).
+    await widget.page.reload()
+    await widget.wait_unread(120)
+    await widget.open()
+    await expect(widget.items).to_have_count(20)
+    await widget.page.get_by_role("button", name="Load more").click()
+    await expect(widget.items).to_have_count(40)
+    titles = await widget.page.locator("herald-inbox [role=feed] .title").all_text_contents()
+    assert len(set(titles)) == 40

@@ -32,7 +32,10 @@
   const TABS = ["unread", "all", "archived"];
   const TAB_QUERY = { unread: { read: "false" }, all: {}, archived: { archived: "true" } };
   const PRIORITIES = ["low", "normal", "high", "urgent"];
-  const CHANNEL_ORDER = ["in_app", "email", "sms", "push"];
+  // The channels the preferences view shows unless the host sets element.channels; a channel
+  // the recipient turned off shows too, so it can be turned back on. A channel the document
+  // does not name is on.
+  const DEFAULT_CHANNELS = ["in_app", "email", "sms"];
   // What each change of a messages.updated event does to a message.
   const CHANGES = {
     read: (m, at) => ({ read_at: m.read_at || at, seen_at: m.seen_at || at }),
@@ -111,6 +114,7 @@
   font-size: var(--herald-font-size, 14px); line-height: 1.4; }
 :host([hidden]) { display: none; }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 .root {
   --bg: var(--herald-bg, #ffffff); --fg: var(--herald-fg, #1f2328);
   --muted: var(--herald-muted, #57606a); --border: var(--herald-border, #d0d7de);
@@ -144,7 +148,6 @@ svg { width: 20px; height: 20px; fill: currentColor; flex: none; }
 .badge { position: absolute; top: 2px; right: 0; min-width: 18px; height: 18px; padding: 0 5px;
   border-radius: 9px; background: var(--badge-bg); color: var(--badge-fg); font-size: 11px;
   font-weight: 700; line-height: 18px; text-align: center; }
-.badge[hidden] { display: none; }
 .panel { position: absolute; top: calc(100% + 8px); right: 0; z-index: var(--herald-z-index, 1000);
   width: var(--herald-panel-width, 380px); max-width: calc(100vw - 16px);
   max-height: min(var(--herald-panel-height, 560px), calc(100vh - 80px));
@@ -152,9 +155,7 @@ svg { width: 20px; height: 20px; fill: currentColor; flex: none; }
   border: 1px solid var(--border); border-radius: var(--herald-radius, 12px);
   box-shadow: var(--shadow); overflow: hidden; text-align: left; }
 .root[data-align="left"] .panel { right: auto; left: 0; }
-.panel[hidden] { display: none; }
 .list-view, .prefs-view { display: contents; }
-.list-view[hidden], .prefs-view[hidden] { display: none; }
 @media (max-width: 480px) {
   .panel { position: fixed; top: var(--herald-phone-top, 56px); left: 8px; right: 8px; width: auto;
     max-width: none; max-height: calc(100vh - var(--herald-phone-top, 56px) - 8px); }
@@ -175,7 +176,6 @@ svg { width: 20px; height: 20px; fill: currentColor; flex: none; }
 .tab[aria-selected="true"] { color: var(--fg); border-bottom-color: var(--accent); }
 .tab .count { display: inline-block; min-width: 18px; margin-left: 4px; padding: 0 5px;
   border-radius: 9px; background: var(--hover); color: var(--fg); font-size: 11px; line-height: 18px; }
-.tab .count[hidden] { display: none; }
 .tabpanel { flex: 1; min-height: 120px; overflow-y: auto; overscroll-behavior: contain; }
 .feed { margin: 0; padding: 0; }
 .item { position: relative; display: grid; grid-template-columns: 10px minmax(0, 1fr) auto; gap: 8px;
@@ -213,7 +213,6 @@ svg { width: 20px; height: 20px; fill: currentColor; flex: none; }
 .menu { position: absolute; right: 12px; z-index: 2; min-width: 220px; padding: 4px;
   background: var(--bg); color: var(--fg); border: 1px solid var(--border); border-radius: 8px;
   box-shadow: var(--shadow); }
-.menu[hidden] { display: none; }
 .menu button { display: flex; width: 100%; justify-content: space-between; gap: 12px; padding: 8px 10px;
   border: 0; border-radius: 6px; background: transparent; text-align: left; }
 .menu button:hover, .menu button:focus { background: var(--hover); }
@@ -411,6 +410,7 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
       this._strings = { ...STRINGS };
       this._categories = [];
       this._categoryLabels = {};
+      this._channels = null;
       this._tokenWaiters = [];
       this._counts = { total: 0, unread: 0, unseen: 0 };
       this._countsVersion = 0;
@@ -478,6 +478,15 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
       this._categories = Array.isArray(value) ? value.map(String) : [];
     }
 
+    /** The channels the preferences view offers: ["in_app", "email", "sms"] unless set. */
+    get channels() {
+      return [...(this._channels || DEFAULT_CHANNELS)];
+    }
+
+    set channels(value) {
+      this._channels = Array.isArray(value) && value.length ? value.map(String) : null;
+    }
+
     /** Display names of categories: {"booking.reminder": "Reminders"}. */
     get categoryLabels() {
       return { ...this._categoryLabels };
@@ -536,7 +545,7 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
 
     connectedCallback() {
       // Properties a host set before this script defined the element.
-      for (const name of ["token", "tokenProvider", "strings", "categories", "categoryLabels"]) {
+      for (const name of ["token", "tokenProvider", "strings", "channels", "categories", "categoryLabels"]) {
         if (Object.prototype.hasOwnProperty.call(this, name)) {
           const value = this[name];
           delete this[name];
@@ -1460,10 +1469,8 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
       const active = this.shadowRoot.activeElement;
       const focusKey = active && this._prefsBody.contains(active) ? active.dataset.key : null;
       const switches = prefs.channels || {};
-      const channels = [
-        ...CHANNEL_ORDER.filter((c) => c in switches),
-        ...Object.keys(switches).filter((c) => !CHANNEL_ORDER.includes(c)),
-      ];
+      const shown = this._channels || DEFAULT_CHANNELS;
+      const channels = [...shown, ...Object.keys(switches).filter((c) => switches[c] === false && !shown.includes(c))];
       const channelName = (c) => this._t(`channel_${c}`) || c;
       const checkbox = (dataKey, checked, label, onchange, extra = {}) =>
         h("input", { type: "checkbox", "data-key": dataKey, checked, "aria-label": label, onchange, ...extra });
