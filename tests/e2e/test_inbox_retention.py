@@ -5,6 +5,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, text
+from temporalio.client import ScheduleActionStartWorkflow
 
 from config.settings import Settings
 from db.inbox_events import append_event
@@ -102,8 +103,10 @@ def test_the_daily_purge_takes_the_inbox_retentions_from_the_settings():
     settings = Settings(
         inbox_event_retention_days=3, inbox_archived_retention_days=12, inbox_expired_grace_hours=6
     )
-    schedule = maintenance_schedules(settings)[f"herald-{settings.task_queue}-purge-logs"]
-    [input] = schedule.action.args
+    action = maintenance_schedules(settings)[f"herald-{settings.task_queue}-purge-logs"].action
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    [input] = action.args
+    assert isinstance(input, PurgeInput)
     assert (
         input.inbox_event_retention_days,
         input.inbox_archived_retention_days,
