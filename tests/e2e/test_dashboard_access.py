@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from domain.maintenance import PurgeInput
 from domain.operators import Role, signed_session
+from services.operators import NewOperator, create_operator
 from tests.e2e.test_maintenance import run
 from tests.utils.dashboard_forms import (
     PASSWORD,
@@ -500,3 +501,29 @@ async def test_the_daily_purge_deletes_old_access_records_but_not_the_audit_log(
             text("SELECT count(*) FROM audit_log WHERE tenant_id = :t"), {"t": stack.tenant_id}
         )
     assert kept >= 1
+
+
+async def test_an_address_on_two_teams_chooses_one_at_sign_in(make_stack, temporal_env, sessions):
+    async with make_stack(temporal_env) as a, make_stack(temporal_env) as b:
+        email = f"both-{uuid.uuid4().hex[:8]}@example.com"
+        for stack, name in ((a, "Ann of A"), (b, "Ann of B")):
+            await create_operator(
+                sessions,
+                NewOperator(stack.tenant_id, email, name, Role.EDITOR, PASSWORD),
+                actor="tests",
+            )
+        async with browser_client(a.app) as browser:
+            asked = await log_in(browser, email, PASSWORD)
+            assert asked.status_code == 200 and "which one?" in asked.text
+            assert "herald_session" not in browser.cookies
+            chosen = await browser.post(
+                "/dashboard/login",
+                data={
+                    "csrf_token": csrf_of(asked.text),
+                    "email": email,
+                    "password": PASSWORD,
+                    "tenant_id": str(b.tenant_id),
+                },
+            )
+            assert chosen.status_code == 303
+            assert "Ann of B" in (await browser.get("/dashboard/team")).text
