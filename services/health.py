@@ -26,12 +26,13 @@ from temporalio.client import Client
 from config.providers import describe_providers
 from config.settings import Settings
 from db import health as store
-from db.maintenance import recent_alerts
+from db.maintenance import FailureCount, failure_counts, recent_alerts
 
 CHECK_TIMEOUT = timedelta(seconds=3)
 PUBLIC_CHECK_TIMEOUT = timedelta(seconds=1)
 PUBLIC_ANSWER_SECONDS = 1.0  # how long one public answer is shared
 FAILURE_RATE_DEGRADED = 0.2
+FAILURE_RATE_WINDOW = timedelta(hours=1)
 
 Check = dict[str, Any]  # {"status": "ok" | "degraded" | "down", ...}: JSON
 
@@ -84,7 +85,35 @@ async def health_report(
         check_backlog(sessions, backlog_of),
         provider_alerts(sessions),  # failure rates over the threshold
     )
-    parts = [database, temporal_state, backlog, *providers.values()]
+    return _verdict(database, temporal_state, providers, alerts, backlog=backlog)
+
+
+async def health_glance(
+    sessions: async_sessionmaker[AsyncSession], temporal: Client, settings: Settings
+) -> Check:
+    """The report's parts that read no large table, for the dashboard's Overview: the
+    database, Temporal and its workers, each provider's circuit, provider alerts. The last
+    hour's failure rates and the backlog scan deliveries and notifications; the Health page
+    (health_report) shows them."""
+    database, temporal_state, providers, alerts = await asyncio.gather(
+        check_database(sessions),
+        check_temporal(temporal, settings.task_queue),
+        check_providers(sessions, settings, failure_rates=False),
+        provider_alerts(sessions),
+    )
+    return _verdict(database, temporal_state, providers, alerts)
+
+
+def _verdict(
+    database: Check,
+    temporal_state: Check,
+    providers: dict[str, Check],
+    alerts: list[Check],
+    **more: Check,
+) -> Check:
+    """`down` while Herald cannot accept and send (database or Temporal down); `degraded`
+    while any part is not ok or an alert stands; else `ok`."""
+    parts = [database, temporal_state, *providers.values(), *more.values()]
     if database["status"] == "down" or temporal_state["status"] == "down":
         status = "down"
     elif any(part["status"] != "ok" for part in parts) or alerts:
@@ -96,7 +125,7 @@ async def health_report(
         "database": database,
         "temporal": temporal_state,
         "providers": providers,
-        "backlog": backlog,
+        **more,
         "alerts": alerts,
     }
 
@@ -149,14 +178,19 @@ async def check_temporal(client: Client, task_queue: str) -> Check:
 
 
 async def check_providers(
-    sessions: async_sessionmaker[AsyncSession], settings: Settings
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, failure_rates: bool = True
 ) -> dict[str, Check]:
-    """Per channel: providers in failover order, each circuit's state and the last hour's
-    failure rate."""
+    """Per channel: providers in failover order, each circuit's state and (unless told not
+    to) the failure rate of the deliveries created in the last hour that a provider was asked
+    to take, counted as the failure-rate alert counts them (db.maintenance.failure_counts:
+    tenant by tenant on the (tenant_id, created_at) index)."""
+    rates: dict[str, tuple[int, int]] = {}
     try:
         async with sessions() as session:
             circuits = await store.circuit_states(session)
-            rates = await store.failure_counts_last_hour(session)
+            if failure_rates:
+                since = datetime.now(UTC) - FAILURE_RATE_WINDOW
+                rates = _per_provider(await failure_counts(session, since))
     except Exception:
         circuits, rates = {}, {}
     described: dict[str, Check] = dict(describe_providers(settings))
@@ -172,6 +206,16 @@ async def check_providers(
         channel["status"] = "degraded" if troubled else "ok"
         channel["configured"] = True
     return described
+
+
+def _per_provider(counts: list[FailureCount]) -> dict[str, tuple[int, int]]:
+    """Provider -> (failed, attempted), every tenant's deliveries added up."""
+    totals: dict[str, tuple[int, int]] = {}
+    for count in counts:
+        if count.provider is not None:
+            failed, attempted = totals.get(count.provider, (0, 0))
+            totals[count.provider] = (failed + count.failed, attempted + count.total)
+    return totals
 
 
 async def check_backlog(

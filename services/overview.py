@@ -1,6 +1,6 @@
 """The dashboard's Overview: a tenant's day at a glance (today's figures, failures needing
-attention, recent activity) beside Herald's health. Every part is a bounded query (a day's
-range, a LIMIT); the health report runs on its own sessions while the tenant's queries run."""
+attention, recent activity) beside Herald's health at a glance. Every part is a bounded query (a
+day's range, a LIMIT); the glance runs on its own sessions while the tenant's queries run."""
 
 import asyncio
 from dataclasses import dataclass
@@ -15,7 +15,7 @@ from config.settings import Settings
 from db.overview import UnresolvedFailure, deferred_count, unresolved_failures
 from domain.filters import LogFilter
 from domain.tenants import TenantIdentity
-from services.health import Check, health_report
+from services.health import Check, health_glance
 from services.logs import delivery_log
 from services.stats import tenant_stats
 
@@ -36,7 +36,7 @@ class Overview:
     today: Today
     failures: list[UnresolvedFailure]  # failed or bounced in FAILURES_WINDOW, not resent
     recent: list[LogEntry]  # the newest deliveries
-    health: Check  # services.health.health_report, the backlog the tenant's own
+    health: Check  # services.health.health_glance: the parts that read no large table
 
 
 async def overview(
@@ -47,7 +47,7 @@ async def overview(
     tenant: TenantIdentity,
 ) -> Overview:
     now = datetime.now(UTC)
-    health = asyncio.create_task(health_report(sessions, temporal, settings, backlog_of=tenant.id))
+    health = asyncio.create_task(health_glance(sessions, temporal, settings))
     try:
         today = await _today(session, tenant, now)
         failures = await unresolved_failures(

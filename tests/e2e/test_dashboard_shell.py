@@ -160,7 +160,8 @@ async def test_the_overview_and_health_show_nothing_of_another_tenant(stack, smt
     assert "Nothing waiting." in section(health, "backlog")
 
 
-async def test_health_shows_each_part_the_report_has(stack, browser, sessions):
+async def test_health_shows_each_part_the_report_has(stack, smtp, browser, sessions):
+    await failed_delivery(stack, smtp)
     later = (datetime.now(UTC) + timedelta(days=3)).isoformat()
     scheduled = await stack.api.post(
         "/v1/notifications", json=email_request("later@example.com", send_at=later)
@@ -193,6 +194,8 @@ async def test_health_shows_each_part_the_report_has(stack, browser, sessions):
         r'<td class="mono">smtp</td>\s*<td>1</td>\s*<td><span class="badge bad">open', providers
     )
     assert f"127.0.0.1:{stack.settings.smtp_port}" in providers
+    smtp_rate = report["providers"]["email"]["failure_rate_last_hour"]["smtp"]
+    assert smtp_rate > 0 and f"{smtp_rate * 100:.1f}%" in providers
     backlog = section(page, "backlog")
     assert re.search(r"<dt>scheduled</dt><dd>1</dd>", backlog), backlog
 
