@@ -186,10 +186,11 @@ class Served:
 
 
 @asynccontextmanager
-async def serving_on_a_port(stack: Stack) -> AsyncIterator[Served]:
-    """The stack's application (already running: its lifespan is the stack's) on uvicorn."""
+async def serving_on_a_port(stack: Stack, port: int | None = None) -> AsyncIterator[Served]:
+    """The stack's application (already running: its lifespan is the stack's) on uvicorn, on
+    `port` or a free one. Leaving the block stops the server and closes its connections."""
     assert stack.app is not None
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             stack.app,

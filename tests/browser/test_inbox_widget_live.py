@@ -1,12 +1,14 @@
 """The bell on a page of another origin, live (issue 13, flows 1 and 2): a notification sent
 through the API appears in the open dropdown without a reload and the badge rises within a
-second; marking read lowers the badge in this tab and in a second one."""
+second; marking read lowers the badge in this tab and in a second one; a stream cut by the
+server going away resumes where it stopped once it is back."""
 
 import re
 from datetime import datetime
 
 from playwright.async_api import expect
 
+from tests.browser.conftest import serving_on_a_port
 from tests.browser.inbox_widget import (
     embed,
     inbox_message,
@@ -14,6 +16,7 @@ from tests.browser.inbox_widget import (
     send_in_app,
     wait_counts,
 )
+from tests.conftest import free_port
 
 
 async def test_a_sent_notification_appears_in_the_open_dropdown_and_the_badge_rises_within_a_second(
@@ -85,3 +88,31 @@ async def test_mark_as_read_lowers_the_badge_in_this_tab_and_in_a_second_tab(
     await second.item("Invoice 1003 is ready").get_by_role("button", name="Mark as unread").click()
     await first.wait_unread(1, timeout=2)
     await wait_counts(served.stack, recipient, unread=1)
+
+
+async def test_when_the_server_goes_away_and_comes_back_the_stream_resumes_and_misses_nothing(
+    make_stack, temporal_env, host_pages, new_page, console
+):
+    # The cut stream and the reconnection attempts while the port is closed.
+    console.allow(r"ERR_INCOMPLETE_CHUNKED_ENCODING|ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE")
+    port = free_port()
+    async with make_stack(temporal_env) as stack:
+        async with serving_on_a_port(stack, port) as served:
+            recipient = await new_recipient(served, host_pages)
+            widget = await embed(new_page, served, host_pages, recipient)
+            await widget.open()
+            await send_in_app(stack, recipient, "Before the outage")
+            await expect(widget.item("Before the outage")).to_be_visible(timeout=5000)
+        # Herald's port is closed, and with it the widget's stream; a message is sent meanwhile.
+        await send_in_app(stack, recipient, "During the outage")
+        await inbox_message(stack, recipient, "During the outage")
+        async with serving_on_a_port(stack, port):
+            await expect(widget.item("During the outage")).to_be_visible(timeout=20000)
+            await widget.wait_unread(2)
+            received = await widget.events("herald-message-received")
+            assert [e["detail"]["message"]["title"] for e in received] == [
+                "Before the outage",
+                "During the outage",
+            ]
+            resumed = widget.streams[-1]
+            assert int(resumed.headers["last-event-id"]) >= 1
