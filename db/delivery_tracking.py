@@ -1,6 +1,7 @@
 """Applying provider webhook events to deliveries, inside the caller's transaction."""
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,15 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.delivery_status import STAMP_COLUMNS, StatusChange
 from domain.provider_events import INBOX, ProviderEvent
+from domain.types import DeliveryStatus
 
 # The provider names a send through each webhook's provider is recorded under
-# (channels/registry.py: a second Twilio sender number is its own provider). The inbox reports
-# on in-app messages, which the delivery activity stores as sent by "database".
-PROVIDER_NAMES = {
-    "twilio": ["twilio", "twilio_secondary"],
-    "sendgrid": ["sendgrid"],
-    INBOX: ["database"],
-}
+# (channels/registry.py: a second Twilio sender number is its own provider).
+PROVIDER_NAMES = {"twilio": ["twilio", "twilio_secondary"], "sendgrid": ["sendgrid"]}
 PROVIDER_CHANNELS = {"twilio": "sms", "sendgrid": "email", INBOX: "in_app"}
 
 
@@ -124,6 +121,70 @@ async def record_change(
             "provider_response": provider_response,
         },
     )
+
+
+@dataclass(frozen=True)
+class ReportedDelivery:
+    """A delivery one report was recorded on (record_report_on_many)."""
+
+    id: uuid.UUID
+    status: str  # after the report
+    moved: bool  # the status changed
+    workflow_id: str  # its notification's
+    notification_status: str
+
+
+async def record_report_on_many(
+    session: AsyncSession,
+    delivery_ids: list[uuid.UUID],
+    channel: str,
+    changes: Mapping[DeliveryStatus, StatusChange],
+    occurred_at: datetime,
+    provider_response: dict[str, Any],
+) -> list[ReportedDelivery]:
+    """One report on many deliveries of a channel, in one statement: what `record_change`
+    writes for each, as `changes` (domain.delivery_status.report_on_each_status) decides by the
+    delivery's status; a delivery in a status it leaves out is not touched. Returns the
+    deliveries recorded on.
+
+    The rows are locked in id order first, so two bulk reports at once (a recipient's two tabs
+    both marking everything read) take turns instead of deadlocking."""
+    stamps = {change.stamp for change in changes.values()}
+    if len(stamps) != 1 or not stamps <= _STAMPS:
+        raise ValueError(f"one report dates one timestamp column, not {stamps!r}")
+    [stamp] = stamps
+    before, after = zip(*((s, c.status) for s, c in changes.items()), strict=True)
+    statement = text(f"""
+        WITH target AS (
+            SELECT id, status FROM deliveries
+            WHERE id = ANY(:ids) AND channel = :channel
+            ORDER BY id
+            FOR UPDATE
+        )
+        UPDATE deliveries d
+        SET status = rule.after,
+            {stamp} = coalesce(d.{stamp}, :occurred_at),
+            provider_response = :provider_response,
+            updated_at = now()
+        FROM target,
+             unnest(CAST(:before AS text[]), CAST(:after AS text[])) AS rule(before, after),
+             notifications n
+        WHERE d.id = target.id AND rule.before = target.status AND n.id = d.notification_id
+        RETURNING d.id, rule.after AS status, rule.before <> rule.after AS moved,
+                  n.workflow_id, n.status AS notification_status
+    """).bindparams(bindparam("provider_response", type_=JSONB))
+    rows = await session.execute(
+        statement,
+        {
+            "ids": delivery_ids,
+            "channel": channel,
+            "before": [str(s) for s in before],
+            "after": [str(s) for s in after],
+            "occurred_at": occurred_at,
+            "provider_response": provider_response,
+        },
+    )
+    return sorted((ReportedDelivery(**row._mapping) for row in rows), key=lambda d: d.id)
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:

@@ -67,3 +67,11 @@ def _ignored(current: DeliveryStatus, reported: DeliveryStatus) -> bool:
     if current in _FAILURES or current not in _RANK:  # ended, or never sent
         return True
     return reported in _FAILURES and current in _CONFIRMED
+
+
+def report_on_each_status(reported: str) -> dict[DeliveryStatus, StatusChange]:
+    """`apply_report` of one report, decided for every status a delivery can be in: the table a
+    single SQL statement applies the report to many deliveries by (db/delivery_tracking.py),
+    the rule stated once. The statuses it records nothing on are left out."""
+    changes = {current: apply_report(current, reported) for current in DeliveryStatus}
+    return {current: change for current, change in changes.items() if change.stamp is not None}

@@ -133,14 +133,14 @@ def from_sendgrid(event: dict[str, Any]) -> ProviderEvent:
     )
 
 
-def from_inbox(kind: str, message_id: str, occurred_at: datetime) -> ProviderEvent:
-    """The recipient read an in-app message (`read`: opened) or followed its action link
-    (`clicked`); an in-app message's id is its delivery's id."""
+def inbox_report(kind: str, occurred_at: datetime) -> ProviderEvent:
+    """The recipient read in-app messages (`read`: opened) or followed one's action link
+    (`clicked`): one report for the deliveries of those messages (an in-app message's id is its
+    delivery's id), applied to them all at once (services.tracking.apply_report_to_many)."""
     return ProviderEvent(
         provider=INBOX,
         kind=kind,
         message_id=None,
-        delivery_id=message_id,
         status=INBOX_STATUSES[kind],
         occurred_at=occurred_at,
         payload={"inbox": kind},

@@ -19,10 +19,10 @@ from db import inbox as store
 from db.inbox_events import append_event
 from domain.filters import InboxFilter
 from domain.inbox import InboxChange, InboxEventKind, InboxRecipient
-from domain.provider_events import from_inbox
+from domain.provider_events import inbox_report
 from services.errors import NotFound, invalid_field
 from services.inbox import public_counts
-from services.tracking import WorkflowNews, apply_provider_events, tell_workflows
+from services.tracking import WorkflowNews, apply_report_to_many, tell_workflows
 
 
 async def change_messages(
@@ -110,10 +110,9 @@ async def _record(
             InboxEventKind.UPDATED,
             {"ids": [str(i) for i in changed], "change": change.value, "at": now.isoformat()},
         )
-    reports = [from_inbox("read", str(i), now) for i in changed if change is InboxChange.READ]
-    if clicked is not None:
-        reports.append(from_inbox("clicked", str(clicked), now))
-    if not reports:
-        return []
-    _, news = await apply_provider_events(session, reports)
+    news = []
+    if change is InboxChange.READ and changed:
+        news += await apply_report_to_many(session, inbox_report("read", now), changed)
+    if clicked is not None:  # after the read: a first read dates the opening, then the click
+        news += await apply_report_to_many(session, inbox_report("clicked", now), [clicked])
     return news

@@ -4,9 +4,16 @@ notification's workflow is told, so an "in-app, then email unless opened" fallba
 email only when the message was not read."""
 
 import asyncio
+import uuid
 from datetime import datetime
 
-from tests.e2e.inbox_messages import Inbox, inbox_events, last_event, new_inbox
+from sqlalchemy import text
+from temporalio.client import Client, Interceptor, OutboundInterceptor, SignalWorkflowInput
+
+from domain.contracts import DeliveryEvent
+from domain.types import DeliveryStatus
+from services.tracking import SIGNALS_AT_ONCE, WorkflowNews, tell_workflows
+from tests.e2e.inbox_messages import Inbox, inbox_events, last_event, new_inbox, send_in_app
 
 WAITS = "inbox.waits"  # read within the window (10 minutes): the workflow learns of it
 SHORT = "inbox.short"  # nobody reads it within the window (3 seconds): the email goes
@@ -129,3 +136,116 @@ async def test_a_click_reads_the_message_moves_it_to_clicked_and_gives_the_link(
     assert again.json() == {"action_url": "https://example.com/inv/7"}
     assert await last_event(sessions, ann.recipient_id) == event.seq
     assert smtp.to(f"{ann.external_id}@example.com") == []
+
+
+# What a first read does to an in-app delivery in each status (domain/delivery_status.py): a
+# delivery on its way moves to opened; a clicked one stays clicked, its opening dated; one that
+# failed or was never sent is left alone.
+FIRST_READ = {
+    "pending": ("opened", True),
+    "deferred": ("opened", True),
+    "sent": ("opened", True),
+    "delivered": ("opened", True),
+    "opened": ("opened", True),
+    "clicked": ("clicked", True),
+    "failed": ("failed", False),
+    "bounced": ("bounced", False),
+    "cancelled": ("cancelled", False),
+    "suppressed": ("suppressed", False),
+    "digested": ("digested", False),
+}
+
+
+async def test_one_bulk_read_applies_the_status_rule_to_each_delivery(stack, sessions):
+    ann = await new_inbox(stack)
+    ids = await asyncio.gather(*(send_in_app(stack, ann.external_id) for _ in FIRST_READ))
+    status_of = dict(zip(ids, FIRST_READ, strict=True))
+    async with sessions.begin() as session:
+        for delivery_id, status in status_of.items():
+            await session.execute(
+                text("UPDATE deliveries SET status = :status, opened_at = NULL WHERE id = :id"),
+                {"status": status, "id": uuid.UUID(delivery_id)},
+            )
+
+    read = await ann.client.post("/v1/inbox/read", json={"ids": ids})
+    assert read.status_code == 200 and read.json()["updated"] == len(ids), read.text
+
+    async with sessions() as session:
+        rows = await session.execute(
+            text(
+                "SELECT id, status, opened_at, provider_response FROM deliveries "
+                "WHERE id = ANY(:ids)"
+            ),
+            {"ids": [uuid.UUID(i) for i in ids]},
+        )
+        after = {str(row.id): row for row in rows}
+    for delivery_id, before in status_of.items():
+        status, dated = FIRST_READ[before]
+        row = after[delivery_id]
+        assert (row.status, row.opened_at is not None) == (status, dated), before
+        assert (row.provider_response == {"inbox": "read"}) == dated, before
+
+
+class CountingSignals(Interceptor):
+    """Counts the client's signals, and the most in flight at once (a real client to a real
+    server; the count is all it adds)."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.in_flight = self.most_in_flight = 0
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        counter = self
+
+        class Counting(OutboundInterceptor):
+            async def signal_workflow(self, input: SignalWorkflowInput) -> None:
+                counter.sent.append(input.id)
+                counter.in_flight += 1
+                counter.most_in_flight = max(counter.most_in_flight, counter.in_flight)
+                try:
+                    await asyncio.sleep(0.01)  # long enough for the others to start, if allowed
+                    await super().signal_workflow(input)
+                finally:
+                    counter.in_flight -= 1
+
+        return Counting(next)
+
+
+def counting(client: Client) -> tuple[Client, CountingSignals]:
+    signals = CountingSignals()
+    config = client.config()
+    config["interceptors"] = [signals]
+    return Client(**config), signals
+
+
+async def test_only_a_notification_still_waiting_is_told_of_its_read(stack, sessions, smtp):
+    await in_app_unless(stack, "opened")
+    ann = await new_inbox(stack)
+    waiting = await send_waiting(stack, ann, WAITS)
+    finished = await send_in_app(stack, ann.external_id)  # no fallback: its workflow is done
+    stack.app.state.temporal, signals = counting(stack.client)
+
+    read = await ann.client.post("/v1/inbox/read", json={"filter": {}})
+
+    assert read.json()["updated"] == 2, read.text
+    assert signals.sent == [waiting["workflow_id"]]  # the finished one has nobody to listen
+    result = await result_of(stack, waiting)
+    assert [(c["channel"], c["status"]) for c in result["channels"]] == [("in_app", "opened")]
+    async with sessions() as session:
+        status = await session.scalar(
+            text("SELECT status FROM deliveries WHERE id = :id"), {"id": uuid.UUID(finished)}
+        )
+    assert status == "opened"  # recorded all the same
+
+
+async def test_workflows_are_told_a_bounded_number_at_a_time(stack):
+    client, signals = counting(stack.client)
+    news = [
+        WorkflowNews(f"gone-{uuid.uuid4()}", DeliveryEvent(uuid.uuid4(), DeliveryStatus.OPENED))
+        for _ in range(3 * SIGNALS_AT_ONCE)
+    ]
+
+    await tell_workflows(client, news)  # none of them exists: best effort, nothing raised
+
+    assert sorted(signals.sent) == sorted(n.workflow_id for n in news)
+    assert signals.most_in_flight == SIGNALS_AT_ONCE

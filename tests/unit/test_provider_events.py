@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from domain.delivery_stats import DeliveryFigures
-from domain.provider_events import MalformedEvent, from_inbox, from_sendgrid, from_twilio
+from domain.provider_events import MalformedEvent, from_sendgrid, from_twilio, inbox_report
 from domain.types import DeliveryStatus
 
 
@@ -110,15 +110,11 @@ def test_a_bounce_explains_itself():
 
 
 @pytest.mark.parametrize("kind,status", [("read", "opened"), ("clicked", "clicked")])
-def test_the_inbox_reports_on_the_in_app_delivery_by_its_id(kind, status):
+def test_the_inbox_reports_a_status_on_in_app_deliveries(kind, status):
     at = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
-    event = from_inbox(kind, "8c0e7f0e-5d8a-4a43-9c55-3f2b1c6f0a11", at)
-    assert (event.status, event.delivery_id, event.occurred_at) == (
-        status,
-        "8c0e7f0e-5d8a-4a43-9c55-3f2b1c6f0a11",
-        at,
-    )
-    assert event.known and event.message_id is None and not event.opt_out
+    event = inbox_report(kind, at)
+    assert (event.provider, event.status, event.occurred_at) == ("inbox", status, at)
+    assert event.known and not event.opt_out and event.invalid_address is None
 
 
 def test_sendgrid_event_without_a_name_is_malformed():
