@@ -12,7 +12,6 @@ Shared by every browser test (the inbox widget's, the dashboard's):
   little HTTP server, another origin, for the pages that embed Herald.
 """
 
-import asyncio
 import os
 import re
 import shutil
@@ -26,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 
-from tests.conftest import Stack, free_port
+from tests.conftest import Stack
+from tests.utils.serving import on_a_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -190,28 +189,8 @@ async def serving_on_a_port(stack: Stack, port: int | None = None) -> AsyncItera
     """The stack's application (already running: its lifespan is the stack's) on uvicorn, on
     `port` or a free one. Leaving the block stops the server and closes its connections."""
     assert stack.app is not None
-    port = port or free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            stack.app,
-            host="127.0.0.1",
-            port=port,
-            lifespan="off",
-            log_level="warning",
-            # Open streams would hold the shutdown; the pages are closed by then anyway.
-            timeout_graceful_shutdown=1,
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()  # raises why it could not start
-        await asyncio.sleep(0.02)
-    try:
-        yield Served(stack, f"http://127.0.0.1:{port}")
-    finally:
-        server.should_exit = True
-        await task
+    async with on_a_port(stack.app, port) as base_url:
+        yield Served(stack, base_url)
 
 
 @pytest.fixture

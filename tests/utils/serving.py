@@ -26,11 +26,11 @@ async def serving(app: FastAPI, key: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @asynccontextmanager
-async def on_a_port(app: FastAPI) -> AsyncIterator[str]:
+async def on_a_port(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
     """An app already running (its lifespan entered by the caller) served by uvicorn on a real
-    port, for what httpx's ASGI transport cannot do (it buffers a whole answer: no stream ever
-    arrives); its base URL."""
-    port = free_port()
+    port (`port`, or a free one), for what httpx's ASGI transport cannot do (it buffers a whole
+    answer: no stream ever arrives); its base URL. Leaving the block closes the port."""
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             app,
