@@ -1,6 +1,7 @@
 """The bell on a page of another origin, live (issue 13, flows 1 and 2): a notification sent
 through the API appears in the open dropdown without a reload and the badge rises within a
-second; marking read lowers the badge in this tab and in a second one; a stream cut by the
+second; marking read lowers the badge in this tab and in a second one (and the other changes reach
+both: unread, deleted); a stream cut by the
 server going away resumes where it stopped once it is back."""
 
 import re
@@ -17,6 +18,7 @@ from tests.browser.inbox_widget import (
     wait_counts,
 )
 from tests.conftest import free_port
+from tests.e2e.inbox_factory import as_recipient
 
 
 async def test_a_sent_notification_appears_in_the_open_dropdown_and_the_badge_rises_within_a_second(
@@ -88,6 +90,14 @@ async def test_mark_as_read_lowers_the_badge_in_this_tab_and_in_a_second_tab(
     await second.item("Invoice 1003 is ready").get_by_role("button", name="Mark as unread").click()
     await first.wait_unread(1, timeout=2)
     await wait_counts(served.stack, recipient, unread=1)
+
+    # The read ones deleted from another device: both lists drop them (messages.deleted).
+    async with as_recipient(served.stack, recipient.token) as phone:
+        deleted = await phone.delete("/v1/inbox/read")
+    assert deleted.status_code == 200 and deleted.json()["deleted"] == 2, deleted.text
+    for tab in (first, second):
+        await expect(tab.items).to_have_count(1)
+        await expect(tab.item("Invoice 1003 is ready")).to_be_visible()
 
 
 async def test_when_the_server_goes_away_and_comes_back_the_stream_resumes_and_misses_nothing(
