@@ -8,6 +8,7 @@ pages pass axe-core at desktop and phone width; screenshots: dashboard-login, -i
 import asyncio
 import re
 import time
+import uuid
 
 from playwright.async_api import Page, expect
 
@@ -17,7 +18,7 @@ from tests.browser.conftest import assert_accessible, screenshot
 from tests.browser.dashboard import DESKTOP, PHONE
 from tests.utils.dashboard_forms import PASSWORD, new_operator
 
-INVITEE = "new.editor@example.com"
+INVITEE = f"new.editor.{uuid.uuid4().hex[:8]}@example.com"  # on no other test's team
 
 
 async def wait_for_mail(catcher, address: str, timeout: float = 20.0):

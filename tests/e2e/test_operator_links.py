@@ -5,6 +5,7 @@ id carries a link that does not work."""
 
 import html
 import re
+import uuid
 
 from sqlalchemy import text
 
@@ -45,7 +46,7 @@ async def stored_contexts(sessions, tenant_id, event_key: str) -> list[dict]:
 
 async def test_an_invited_editor_joins_through_the_emailed_link(stack, sessions, smtp):
     owner = await new_operator(sessions, stack.tenant_id, name="Olga Owner")
-    invitee = "new.editor@example.com"
+    invitee = f"new.editor.{uuid.uuid4().hex[:8]}@example.com"
     async with signed_in(stack.app, owner) as browser:
         sent = await submit(
             browser, "/dashboard/team", "/dashboard/team/invitations",
