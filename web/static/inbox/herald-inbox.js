@@ -396,6 +396,9 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
   })();
 
   let instances = 0;
+  // Properties a page may set before this script has defined the element (they are then the
+  // element's own, hiding the accessors until connectedCallback moves them).
+  const UPGRADED_PROPERTIES = ["token", "tokenProvider", "strings", "channels", "categories", "categoryLabels"];
 
   class HeraldInbox extends HTMLElement {
     static get observedAttributes() {
@@ -545,14 +548,15 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
 
     connectedCallback() {
       // Properties a host set before this script defined the element.
-      for (const name of ["token", "tokenProvider", "strings", "channels", "categories", "categoryLabels"]) {
+      for (const name of UPGRADED_PROPERTIES) {
         if (Object.prototype.hasOwnProperty.call(this, name)) {
           const value = this[name];
           delete this[name];
           this[name] = value;
         }
       }
-      if (!this._tab) this._tab = TABS.includes(this.getAttribute("default-tab")) ? this.getAttribute("default-tab") : "all";
+      const first = this.getAttribute("default-tab");
+      if (!this._tab) this._tab = TABS.includes(first) ? first : "all";
       this._applyTheme();
       if (this._darkScheme) this._darkScheme.addEventListener("change", this._onSchemeChange);
       document.addEventListener("pointerdown", this._onDocumentPointer, true);
@@ -1111,8 +1115,9 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
 
     _snooze(id, until) {
       const at = new Date().toISOString();
-      const local = { type: "messages.updated", data: { ids: [id], change: "snoozed", at, until: until.toISOString() } };
-      return this._send(`/v1/inbox/messages/${encodeURIComponent(id)}/snooze`, { until: until.toISOString() }, local);
+      const data = { ids: [id], change: "snoozed", at, until: until.toISOString() };
+      const path = `/v1/inbox/messages/${encodeURIComponent(id)}/snooze`;
+      return this._send(path, { until: until.toISOString() }, { type: "messages.updated", data });
     }
 
     // ---- tabs and views
@@ -1240,7 +1245,8 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
       this._bell.dataset.unread = String(unread);
       this._tabCounts.unread.hidden = unread === 0;
       // ", " for assistive technology: the tab is named "Unread, 3", not "Unread3".
-      this._tabCounts.unread.replaceChildren(h("span", { class: "sr-only" }, ", "), unread > 99 ? "99+" : String(unread));
+      const shown = unread > 99 ? "99+" : String(unread);
+      this._tabCounts.unread.replaceChildren(h("span", { class: "sr-only" }, ", "), shown);
       this._markAll.disabled = unread === 0;
     }
 
@@ -1290,72 +1296,16 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
     }
 
     _item(message, index, total, now) {
-      const key = (what) => `${message.id}:${what}`;
       const base = `${this._uid}-m-${message.id}`;
       const unread = !message.read_at;
       const priority = PRIORITIES.includes(message.priority) ? message.priority : "normal";
-      const href = safeHref(message.action_url);
-      const title = href
-        ? h(
-            "a",
-            {
-              href,
-              "data-key": key("open"),
-              onclick: (event) => {
-                if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) {
-                  this._activate(message.id, { navigate: false }); // a new tab: the browser opens it
-                  return;
-                }
-                event.preventDefault();
-                this._activate(message.id);
-              },
-            },
-            message.title,
-          )
-        : message.title;
       const chip =
         priority === "normal" ? null : h("span", { class: `chip ${priority}` }, this._t(`priority_${priority}`));
-      let fullDate = message.created_at;
-      try {
-        fullDate = new Intl.DateTimeFormat(this._locale(), { dateStyle: "medium", timeStyle: "short" }).format(
-          new Date(message.created_at),
-        );
-      } catch (_) {
-        // an unknown locale: the ISO time
-      }
-      const actionButton = (name, label, onclick, extra) =>
-        h(
-          "button",
-          {
-            type: "button",
-            class: "icon-button",
-            "aria-label": label,
-            title: label,
-            "aria-describedby": `${base}-title`,
-            "data-key": key(name),
-            onclick,
-            ...extra,
-          },
-          icon(name),
-        );
-      const actions =
-        this._tab === "archived"
-          ? [actionButton("unarchive", this._t("unarchive"), () => this._change("unarchive", "unarchived", [message.id]))]
-          : [
-              // One data-key for both: toggling keeps the focus on the button that replaces it.
-              unread
-                ? actionButton("read", this._t("markRead"), () => this._change("read", "read", [message.id]), {
-                    "data-key": key("read-state"),
-                  })
-                : actionButton("unread", this._t("markUnread"), () => this._change("unread", "unread", [message.id]), {
-                    "data-key": key("read-state"),
-                  }),
-              actionButton("snooze", this._t("snooze"), (event) => this._openSnoozeMenu(message.id, event.currentTarget), {
-                "aria-haspopup": "menu",
-                "aria-expanded": "false",
-              }),
-              actionButton("archive", this._t("archive"), () => this._change("archive", "archived", [message.id])),
-            ];
+      const when = h(
+        "time",
+        { datetime: message.created_at, title: this._fullDate(message.created_at) },
+        relativeTime(message.created_at, this._locale(), now),
+      );
       return h(
         "article",
         {
@@ -1368,23 +1318,79 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
           "aria-setsize": total,
           "data-id": message.id,
           "data-priority": priority,
-          "data-key": key("item"),
+          "data-key": `${message.id}:item`,
         },
         h("span", { class: "marker", "aria-hidden": "true" }),
         h(
           "div",
           { class: "content" },
-          h("p", { class: "title", id: `${base}-title` }, unread ? h("span", { class: "sr-only" }, `${this._t("unread")}: `) : null, title),
-          message.body ? h("p", { class: "body", id: `${base}-body` }, message.body) : null,
           h(
             "p",
-            { class: "meta" },
-            chip,
-            h("time", { datetime: message.created_at, title: fullDate }, relativeTime(message.created_at, this._locale(), now)),
+            { class: "title", id: `${base}-title` },
+            unread ? h("span", { class: "sr-only" }, `${this._t("unread")}: `) : null,
+            this._itemTitle(message),
           ),
+          message.body ? h("p", { class: "body", id: `${base}-body` }, message.body) : null,
+          h("p", { class: "meta" }, chip, when),
         ),
-        h("div", { class: "actions" }, actions),
+        h("div", { class: "actions" }, this._itemActions(message, `${base}-title`)),
       );
+    }
+
+    /** The title: a link when the message has an http(s) one. A plain click records the click
+     * and then navigates (_activate); a click for a new tab is recorded and left to the browser. */
+    _itemTitle(message) {
+      const href = safeHref(message.action_url);
+      if (!href) return message.title;
+      const onclick = (event) => {
+        const newTab = event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey;
+        if (!newTab) event.preventDefault();
+        this._activate(message.id, { navigate: !newTab });
+      };
+      return h("a", { href, "data-key": `${message.id}:open`, onclick }, message.title);
+    }
+
+    _itemActions(message, titleId) {
+      const id = message.id;
+      const button = (iconName, label, onclick, extra) =>
+        h(
+          "button",
+          {
+            type: "button",
+            class: "icon-button",
+            "aria-label": label,
+            title: label,
+            "aria-describedby": titleId,
+            "data-key": `${id}:${iconName}`,
+            onclick,
+            ...extra,
+          },
+          icon(iconName),
+        );
+      if (this._tab === "archived") {
+        return [button("unarchive", this._t("unarchive"), () => this._change("unarchive", "unarchived", [id]))];
+      }
+      // One data-key for read and unread: toggling keeps the focus on the button replacing it.
+      const readState = { "data-key": `${id}:read-state` };
+      return [
+        message.read_at
+          ? button("unread", this._t("markUnread"), () => this._change("unread", "unread", [id]), readState)
+          : button("read", this._t("markRead"), () => this._change("read", "read", [id]), readState),
+        button("snooze", this._t("snooze"), (event) => this._openSnoozeMenu(id, event.currentTarget), {
+          "aria-haspopup": "menu",
+          "aria-expanded": "false",
+        }),
+        button("archive", this._t("archive"), () => this._change("archive", "archived", [id])),
+      ];
+    }
+
+    _fullDate(iso) {
+      try {
+        const format = new Intl.DateTimeFormat(this._locale(), { dateStyle: "medium", timeStyle: "short" });
+        return format.format(new Date(iso));
+      } catch (_) {
+        return iso; // an unknown locale
+      }
     }
 
     // ---- the snooze menu
@@ -1422,7 +1428,8 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
       const anchor = button.getBoundingClientRect();
       const height = this._menu.offsetHeight;
       const below = anchor.bottom - panel.top + 4;
-      this._menu.style.top = `${below + height > panel.height ? Math.max(4, anchor.top - panel.top - height - 4) : below}px`;
+      const above = Math.max(4, anchor.top - panel.top - height - 4);
+      this._menu.style.top = `${below + height > panel.height ? above : below}px`; // inside the panel
       this._menu.querySelector("button").focus();
     }
 
@@ -1465,116 +1472,115 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
     }
 
     _renderPreferences() {
-      const prefs = this._prefs;
       const active = this.shadowRoot.activeElement;
       const focusKey = active && this._prefsBody.contains(active) ? active.dataset.key : null;
-      const switches = prefs.channels || {};
+      const switches = this._prefs.channels || {};
       const shown = this._channels || DEFAULT_CHANNELS;
-      const channels = [...shown, ...Object.keys(switches).filter((c) => switches[c] === false && !shown.includes(c))];
-      const channelName = (c) => this._t(`channel_${c}`) || c;
-      const checkbox = (dataKey, checked, label, onchange, extra = {}) =>
-        h("input", { type: "checkbox", "data-key": dataKey, checked, "aria-label": label, onchange, ...extra });
+      const turnedOff = Object.keys(switches).filter((c) => switches[c] === false && !shown.includes(c));
+      const channels = [...shown, ...turnedOff];
+      this._prefsBody.replaceChildren(
+        this._channelSwitches(channels),
+        this._categorySwitches(channels),
+        this._doNotDisturb(),
+      );
+      if (focusKey) {
+        const again = this._prefsBody.querySelector(`[data-key="${CSS.escape(focusKey)}"]`);
+        if (again) again.focus();
+      }
+    }
 
-      const master = h(
+    _channelName(channel) {
+      return this._strings[`channel_${channel}`] || channel;
+    }
+
+    /** A switch per channel: off, nothing is sent to the recipient through it. */
+    _channelSwitches(channels) {
+      const switches = this._prefs.channels || {};
+      const toggle = (channel) =>
+        h(
+          "label",
+          { class: "check" },
+          h("input", {
+            type: "checkbox",
+            role: "switch",
+            "data-key": `channel:${channel}`,
+            checked: switches[channel] !== false,
+            onchange: (e) => this._savePreferences({ channels: { [channel]: e.target.checked } }),
+          }),
+          this._channelName(channel),
+        );
+      return h(
         "fieldset",
         {},
         h("legend", {}, this._t("channels")),
         h("p", { class: "hint" }, this._t("channelsHint")),
-        h(
-          "div",
-          { class: "switches" },
-          channels.map((c) =>
-            h(
-              "label",
-              { class: "check" },
-              h("input", {
-                type: "checkbox",
-                role: "switch",
-                "data-key": `channel:${c}`,
-                checked: switches[c] !== false,
-                onchange: (e) => this._savePreferences({ channels: { [c]: e.target.checked } }),
-              }),
-              channelName(c),
-            ),
-          ),
-        ),
+        h("div", { class: "switches" }, channels.map(toggle)),
       );
+    }
 
-      const rules = prefs.rules || {};
+    /** A table: a row per category, a checkbox per channel (`rules` in the preferences). */
+    _categorySwitches(channels) {
       const categories = this._categoryList();
-      const byCategory = categories.length
-        ? h(
-            "fieldset",
-            {},
-            h("legend", {}, this._t("categories")),
-            h(
-              "table",
-              {},
-              h(
-                "thead",
-                {},
-                h("tr", {}, h("th", { scope: "col" }, this._t("category")), channels.map((c) => h("th", { scope: "col" }, channelName(c)))),
-              ),
-              h(
-                "tbody",
-                {},
-                categories.map(([key, label]) =>
-                  h(
-                    "tr",
-                    {},
-                    h("th", { scope: "row" }, label),
-                    channels.map((c) =>
-                      h(
-                        "td",
-                        {},
-                        checkbox(
-                          `rule:${key}:${c}`,
-                          switches[c] !== false && (rules[key] || {})[c] !== false,
-                          this._t("categorySwitch", { channel: channelName(c), category: label }),
-                          (e) => this._savePreferences({ rules: { [key]: { [c]: e.target.checked } } }),
-                          { disabled: switches[c] === false },
-                        ),
-                      ),
-                    ),
-                  ),
-                ),
-              ),
-            ),
-          )
-        : null;
+      if (!categories.length) return null;
+      const switches = this._prefs.channels || {};
+      const rules = this._prefs.rules || {};
+      const cell = (key, label, channel) =>
+        h(
+          "td",
+          {},
+          h("input", {
+            type: "checkbox",
+            "data-key": `rule:${key}:${channel}`,
+            "aria-label": this._t("categorySwitch", { channel: this._channelName(channel), category: label }),
+            checked: switches[channel] !== false && (rules[key] || {})[channel] !== false,
+            disabled: switches[channel] === false, // the channel's own switch is off
+            onchange: (e) => this._savePreferences({ rules: { [key]: { [channel]: e.target.checked } } }),
+          }),
+        );
+      const head = h(
+        "tr",
+        {},
+        h("th", { scope: "col" }, this._t("category")),
+        channels.map((c) => h("th", { scope: "col" }, this._channelName(c))),
+      );
+      const rows = categories.map(([key, label]) =>
+        h("tr", {}, h("th", { scope: "row" }, label), channels.map((c) => cell(key, label, c))),
+      );
+      return h(
+        "fieldset",
+        {},
+        h("legend", {}, this._t("categories")),
+        h("table", {}, h("thead", {}, head), h("tbody", {}, rows)),
+      );
+    }
 
-      const dnd = prefs.dnd || { enabled: false, start: "22:00", end: "07:00" };
-      const hhmm = (value) => String(value || "").slice(0, 5);
-      const saveDnd = () =>
+    /** The do-not-disturb window: on or off, from and until (the recipient's local times). */
+    _doNotDisturb() {
+      const dnd = this._prefs.dnd || { enabled: false, start: "22:00", end: "07:00" };
+      const field = (name) => this._prefsBody.querySelector(`[data-key='dnd:${name}']`);
+      const save = () =>
         this._savePreferences({
-          dnd: {
-            enabled: this._prefsBody.querySelector("[data-key='dnd:enabled']").checked,
-            start: this._prefsBody.querySelector("[data-key='dnd:start']").value,
-            end: this._prefsBody.querySelector("[data-key='dnd:end']").value,
-          },
+          dnd: { enabled: field("enabled").checked, start: field("start").value, end: field("end").value },
         });
-      const quiet = h(
+      const time = (name, value) =>
+        h("input", { type: "time", "data-key": `dnd:${name}`, value: String(value || "").slice(0, 5), onchange: save });
+      return h(
         "fieldset",
         {},
         h("legend", {}, this._t("dnd")),
         h(
           "label",
           { class: "check" },
-          h("input", { type: "checkbox", "data-key": "dnd:enabled", checked: Boolean(dnd.enabled), onchange: saveDnd }),
+          h("input", { type: "checkbox", "data-key": "dnd:enabled", checked: Boolean(dnd.enabled), onchange: save }),
           this._t("dndEnabled"),
         ),
         h(
           "div",
           { class: "times" },
-          h("label", {}, this._t("dndStart"), h("input", { type: "time", "data-key": "dnd:start", value: hhmm(dnd.start), onchange: saveDnd })),
-          h("label", {}, this._t("dndEnd"), h("input", { type: "time", "data-key": "dnd:end", value: hhmm(dnd.end), onchange: saveDnd })),
+          h("label", {}, this._t("dndStart"), time("start", dnd.start)),
+          h("label", {}, this._t("dndEnd"), time("end", dnd.end)),
         ),
       );
-      this._prefsBody.replaceChildren(master, byCategory, quiet);
-      if (focusKey) {
-        const again = this._prefsBody.querySelector(`[data-key="${CSS.escape(focusKey)}"]`);
-        if (again) again.focus();
-      }
     }
 
     async _savePreferences(patch) {
