@@ -1,14 +1,14 @@
 """Who is asking on a dashboard page, what they may do, and CSRF: the dashboard's access.
 
-For every dashboard router:
-    router = APIRouter(prefix="/dashboard", dependencies=[Depends(check_csrf)])
-and on its routes:
-    operator: CurrentOperator                   any signed-in operator (else 303 to the login page)
-    operator: EditorOperator                    editors and owners (a viewer gets the 403 page)
-    operator: OwnerOperator                     owners only
+Every router listed in web/routes/__init__.py ROUTERS is mounted with `check_csrf` as its
+dependency (mount_dashboard), so every request that changes something carries the browser's
+token. On a route:
+    operator: CurrentOperator     any signed-in operator (else 303 to the login page)
+    operator: EditorOperator      editors and owners (a viewer gets the 403 page)
+    operator: OwnerOperator       owners only
 Templates get the form's token from `csrf_token(request)` (web.templating puts it in every
 page's context): a form sends it in the field `csrf_token`, htmx in the header `X-CSRF-Token`.
-`install_access(app)` (api/app.py) installs the handlers of the refusals below.
+`install_access(app, ...)` installs the handlers of the refusals below.
 
 The session cookie holds a random token and its HMAC (domain.operators.signed_session), HttpOnly,
 SameSite=Lax, and Secure with the `__Host-` prefix when PUBLIC_BASE_URL is https; the session's

@@ -95,6 +95,10 @@ async def test_sign_in_and_out(stack, sessions):
         first = await browser.get("/dashboard/team")
         assert first.status_code == 303
         assert first.headers["location"] == "/dashboard/login?next=%2Fdashboard%2Fteam"
+        # htmx would swap a redirect's page into a part of the page: it is told to go instead.
+        part = await browser.get("/dashboard/team", headers={"HX-Request": "true"})
+        assert part.status_code == 401
+        assert part.headers["hx-redirect"] == "/dashboard/login?next=%2Fdashboard%2Fteam"
 
         wrong = await log_in(browser, owner.email, "not the password at all")
         assert wrong.status_code == 422
