@@ -87,6 +87,7 @@ bench: install
 	$(PY) -m bench.templates
 	$(PY) -m bench.run
 	$(PY) -m bench.load
+	$(PY) -m bench.dashboard
 
 clean:
 	rm -rf $(VENV) $(TOOLS) *.egg-info

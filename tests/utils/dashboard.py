@@ -1,6 +1,8 @@
-"""Signed-in dashboard clients for tests: an operator made and signed in by Herald's own service
-functions (services/operators.py, services/operator_sessions.py), the session cookie signed as
-web/auth.py signs it. Nothing about access is faked."""
+"""Signed-in dashboard sessions for tests and benchmarks that need the cookie itself (a real
+browser's context, a client of the app in-process): an operator made as `herald user create`
+makes one (tests/utils/dashboard_forms.new_operator), signed in by Herald's own service
+(services/operator_sessions.sign_in), the cookie signed as web/auth.py signs it. To go through
+the sign-in form instead: tests/utils/dashboard_forms.signed_in."""
 
 import uuid
 from dataclasses import dataclass
@@ -10,10 +12,8 @@ import httpx
 from config.settings import Settings
 from domain.operators import Operator, Role, signed_session
 from services.operator_sessions import SignedIn, SignIn, sign_in
-from services.operators import NewOperator, create_operator
+from tests.utils.dashboard_forms import PASSWORD, new_operator
 from web.auth import session_cookie_name
-
-PASSWORD = "correct horse battery staple"
 
 
 @dataclass(frozen=True)
@@ -26,13 +26,8 @@ async def signed_in_operator(
     sessions, settings: Settings, tenant_id: uuid.UUID, role: Role = Role.OWNER
 ) -> SignedInOperator:
     """A new operator of the tenant, signed in with their password."""
-    email = f"operator-{uuid.uuid4().hex[:8]}@example.com"
-    await create_operator(
-        sessions,
-        NewOperator(tenant_id, email, f"Ada {role.value.title()}", role, PASSWORD),
-        actor="tests",
-    )
-    signed = await sign_in(sessions, SignIn(email, PASSWORD, ip_address="127.0.0.1"))
+    operator = await new_operator(sessions, tenant_id, role, name=f"Ada {role.value.title()}")
+    signed = await sign_in(sessions, SignIn(operator.email, PASSWORD, ip_address="127.0.0.1"))
     assert isinstance(signed, SignedIn), signed
     cookie = signed_session(settings.signing_key(), signed.token)
     return SignedInOperator(signed.operator, {session_cookie_name(settings): cookie})
