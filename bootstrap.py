@@ -85,6 +85,7 @@ def activities(
         planning.plan_notification,
         planning.replan_waiting_channels,
         planning.plan_fallback_channel,
+        planning.recorded_delivery_status,
         outcomes.record_outcome,
         outcomes.record_failover,
         delivery.deliver,

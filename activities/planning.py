@@ -3,7 +3,8 @@
 Each asks the pure delivery policy (domain.policy, via domain.planning) what its channels
 should do, and records the answer on the delivery rows: `plan_notification` for a new
 notification, `replan_waiting_channels` after a wait, `plan_fallback_channel` for a fallback's
-channel. What the workflow records later is in activities/outcomes.py.
+channel (decided on the first channel's status as recorded: `recorded_delivery_status`). What
+the workflow records later is in activities/outcomes.py.
 """
 
 import uuid
@@ -17,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 from activities.bookkeeping import bookkeeping_step, reading
 from activities.send_counters import Subject, decide_with_counters, subject_of
 from db import deliveries as store
+from db.delivery_tracking import recorded_status
 from db.session import autocommit
 from domain import policy
 from domain.contracts import (
@@ -25,6 +27,8 @@ from domain.contracts import (
     FallbackSpec,
     Plan,
     PlanInput,
+    RecordedStatus,
+    RecordedStatusInput,
     ReplanInput,
 )
 from domain.planning import (
@@ -125,6 +129,15 @@ class PlanningActivities:
                 session, loaded.notification.id, [_new_row(loaded, p) for p in planned], None
             )
         return Plan([_planned_state(p) for p in planned], slots, _fallback_rule(loaded))
+
+    @activity.defn(name="recorded_delivery_status")
+    @bookkeeping_step
+    async def recorded_delivery_status(self, input: RecordedStatusInput) -> RecordedStatus:
+        """A delivery's status as recorded: what providers' webhooks and the inbox reported on
+        it, even when the signal that tells the workflow was lost (Temporal unreachable then)."""
+        async with autocommit(self._sessions) as reader:
+            status = await recorded_status(reader, input.delivery_id, input.tenant_id)
+        return RecordedStatus(DeliveryStatus(status) if status is not None else None)
 
     async def _load(
         self, notification_id: uuid.UUID, tenant_id: uuid.UUID

@@ -187,6 +187,19 @@ async def record_report_on_many(
     return sorted((ReportedDelivery(**row._mapping) for row in rows), key=lambda d: d.id)
 
 
+_RECORDED_STATUS = text("SELECT status FROM deliveries WHERE id = :id AND tenant_id = :tenant_id")
+
+
+async def recorded_status(
+    session: AsyncSession, delivery_id: uuid.UUID, tenant_id: uuid.UUID
+) -> str | None:
+    """The delivery's status as recorded; None if the tenant has no such delivery."""
+    status: str | None = await session.scalar(
+        _RECORDED_STATUS, {"id": delivery_id, "tenant_id": tenant_id}
+    )
+    return status
+
+
 def _uuid(value: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(value) if value else None

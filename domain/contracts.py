@@ -90,6 +90,19 @@ class FallbackPlanInput:
 
 
 @dataclass
+class RecordedStatusInput:
+    """Read a delivery's status as recorded (recorded_delivery_status)."""
+
+    delivery_id: uuid.UUID
+    tenant_id: uuid.UUID
+
+
+@dataclass
+class RecordedStatus:
+    status: DeliveryStatus | None  # None: no such delivery
+
+
+@dataclass
 class FallbackSpec:
     from_channel: Channel
     to_channel: Channel

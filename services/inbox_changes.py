@@ -6,7 +6,9 @@ recipient learns) commit in one transaction, one event per call naming the messa
 actually changed; a call that changes nothing records no event. Reading a message for the first
 time, or following its link, is reported on its delivery as a provider's webhook reports on an
 email (services/tracking.py): the delivery moves to `opened` or `clicked`, and the notification's
-workflow is told, which is what an "in-app, then email unless opened" fallback waits for."""
+workflow is told, which is what an "in-app, then email unless opened" fallback waits for (a
+signal lost with Temporal unreachable is made good when the window ends: the fallback decides
+on the delivery's recorded status)."""
 
 import uuid
 from datetime import UTC, datetime

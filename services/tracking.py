@@ -109,8 +109,10 @@ async def apply_report_to_many(
 
 
 async def tell_workflows(temporal: Client, news: list[WorkflowNews]) -> None:
-    """Signal each workflow its delivery's news, SIGNALS_AT_ONCE at a time (best effort: most
-    have finished long before)."""
+    """Signal each workflow its delivery's news, SIGNALS_AT_ONCE at a time. Best effort: most
+    have finished long before, and a fallback still waiting reads the delivery's recorded
+    status when its window ends (workflows/notification.py), so a lost signal only keeps it
+    waiting until then."""
     at_once = asyncio.Semaphore(SIGNALS_AT_ONCE)
 
     async def tell(news: WorkflowNews) -> None:

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         NotificationResult,
         Plan,
         PlanInput,
+        RecordedStatusInput,
         RecordOutcomeInput,
         ReplanInput,
     )
@@ -42,6 +43,10 @@ with workflow.unsafe.imports_passed_through():
 # notification `failed` with the reason, where it used to fail the workflow and leave the
 # notification `accepted`. Histories from before replay as they were.
 BOOKKEEPING_FAILURE_RECORDED = "bookkeeping-failure-recorded"
+# workflow.patched() id: a fallback whose window ends with no news re-reads its first channel's
+# recorded status before deciding, where it used to decide on what signals had told it.
+# Histories from before replay as they were.
+FALLBACK_READS_RECORDED_STATUS = "fallback-reads-recorded-status"
 
 
 # The input of one planning step: plan_notification, replan_waiting_channels or
@@ -187,7 +192,10 @@ class NotificationWorkflow:
 
     async def _fall_back(self, input: NotificationInput, spec: FallbackSpec) -> list[ChannelState]:
         """Wait (durably) for the first channel to reach `unless`; if it fails or the time runs
-        out first, send the fallback channel. Status news arrives by the delivery_event signal."""
+        out first, send the fallback channel. Status news arrives by the delivery_event signal,
+        which is best effort (a webhook or an inbox read while Temporal is unreachable is
+        recorded, not signalled): when the time runs out, the status recorded in the database
+        decides, and the signal is only the fast path."""
         rule = FallbackRule(spec.from_channel, spec.to_channel, spec.unless, spec.within_minutes)
         source = self._channels.get(rule.from_channel)
         if source is None or rule.to_channel in self._channels:
@@ -198,7 +206,8 @@ class NotificationWorkflow:
                 timeout=timedelta(minutes=rule.within_minutes),
             )
         except TimeoutError:
-            pass
+            if workflow.patched(FALLBACK_READS_RECORDED_STATUS):
+                await self._read_recorded_status(input, source)
         if self._cancel_requested or fallback_verdict(source.status, rule) is False:
             return []
         plan = await self._planned(
@@ -211,6 +220,16 @@ class NotificationWorkflow:
         self._sends = [asyncio.create_task(self._deliver(c, input)) for c in added]
         await asyncio.gather(*self._sends)
         return added
+
+    async def _read_recorded_status(self, input: NotificationInput, channel: ChannelState) -> None:
+        """Learn the channel's recorded status, as if a signal had told it."""
+        recorded = await workflow.execute_local_activity_method(
+            PlanningActivities.recorded_delivery_status,
+            RecordedStatusInput(channel.delivery_id, input.tenant_id),
+            **BOOKKEEPING,
+        )
+        if recorded.status is not None:
+            self._learn(DeliveryEvent(channel.delivery_id, recorded.status))
 
     async def _resend(self, input: NotificationInput, channel: ChannelState) -> NotificationResult:
         """An operator's resend: one new delivery (`channel`, the input's `resend`), sent now
@@ -318,6 +337,10 @@ class NotificationWorkflow:
     @workflow.signal
     def delivery_event(self, event: DeliveryEvent) -> None:
         """A provider's later news about a channel (delivered, bounced, opened...)."""
+        self._learn(event)
+
+    def _learn(self, event: DeliveryEvent) -> None:
+        """A channel's news, from a signal or from the database: its status moves forward."""
         if event.status not in STAMP_COLUMNS:  # not something a provider reports: ignore it
             return
         for channel in self._channels.values():

@@ -14,9 +14,11 @@ from domain.contracts import DeliveryEvent
 from domain.types import DeliveryStatus
 from services.tracking import SIGNALS_AT_ONCE, WorkflowNews, tell_workflows
 from tests.e2e.inbox_messages import Inbox, inbox_events, last_event, new_inbox, send_in_app
+from tests.e2e.test_use_case_paths import unreachable_temporal  # noqa: F401  (a fixture)
 
 WAITS = "inbox.waits"  # read within the window (10 minutes): the workflow learns of it
 SHORT = "inbox.short"  # nobody reads it within the window (3 seconds): the email goes
+UNHEARD = "inbox.unheard"  # read within the window (9 seconds), the workflow never told
 
 
 async def in_app_unless(stack, unless: str) -> None:
@@ -28,6 +30,7 @@ async def in_app_unless(stack, unless: str) -> None:
             "fallbacks": {
                 WAITS: rule | {"within_minutes": 10},
                 SHORT: rule | {"within_minutes": 0.05},
+                UNHEARD: rule | {"within_minutes": 0.15},
             }
         },
     )
@@ -102,6 +105,40 @@ async def test_an_unread_message_falls_back_to_email(stack, smtp):
     assert len(await smtp.wait_for(f"{ann.external_id}@example.com")) == 1
     in_app = (await ann.client.get("/v1/inbox")).json()["data"]
     assert [m["read_at"] for m in in_app] == [None]
+
+
+async def test_a_read_whose_signal_was_lost_still_stops_the_email(
+    stack,
+    smtp,
+    unreachable_temporal,  # noqa: F811  (the fixture imported above)
+):
+    """The database is the truth, the signal the fast path: a message read while Temporal
+    cannot be reached is recorded `opened`, and when the window ends the workflow reads that
+    and sends no email; the unread one still falls back."""
+    await in_app_unless(stack, "opened")
+    ann, bob = await new_inbox(stack), await new_inbox(stack)
+    read, unread = await asyncio.gather(
+        send_waiting(stack, ann, UNHEARD), send_waiting(stack, bob, UNHEARD)
+    )
+    stack.app.state.temporal = unreachable_temporal  # the API's signals go nowhere
+
+    answer = await ann.client.post("/v1/inbox/read", json={"filter": {}})
+
+    assert answer.status_code == 200 and answer.json()["updated"] == 1, answer.text
+    [delivery] = (await stack.notification(read["id"]))["deliveries"]
+    assert delivery["status"] == "opened"
+    told = await stack.client.get_workflow_handle(read["workflow_id"]).query("status")
+    assert [c["status"] for c in told["channels"]] == ["delivered"]  # the workflow never heard
+    read_result, unread_result = await asyncio.gather(
+        result_of(stack, read), result_of(stack, unread)
+    )
+    assert [(c["channel"], c["status"]) for c in read_result["channels"]] == [("in_app", "opened")]
+    assert {c["channel"]: c["status"] for c in unread_result["channels"]} == {
+        "in_app": "delivered",
+        "email": "sent",
+    }
+    assert len(await smtp.wait_for(f"{bob.external_id}@example.com")) == 1
+    assert smtp.to(f"{ann.external_id}@example.com") == []
 
 
 async def test_a_click_reads_the_message_moves_it_to_clicked_and_gives_the_link(

@@ -48,6 +48,8 @@ from domain.contracts import (
     NotificationInput,
     Plan,
     PlanInput,
+    RecordedStatus,
+    RecordedStatusInput,
     RecordOutcomeInput,
     ReplanInput,
     SendDigestInput,
@@ -267,7 +269,8 @@ PlanStep = PlanInput | ReplanInput | FallbackPlanInput
 
 class NotificationActivities:
     """NotificationWorkflow's activities. A test scripts the plans its three planning steps
-    answer, in turn, and what each delivery's sends do; an unscripted send succeeds."""
+    answer, in turn, what each delivery's sends do (an unscripted send succeeds), and the
+    statuses the database holds (a delivery sent and never reported on is `sent`)."""
 
     def __init__(self) -> None:
         self._plans: dict[uuid.UUID, list[Plan | Exception]] = {}
@@ -281,6 +284,8 @@ class NotificationActivities:
         self.failovers: list[FailoverInput] = []
         self.digested: list[EnqueueDigestInput] = []
         self.recorded_sends: list[SentRecord] = []
+        self.recorded_statuses: dict[uuid.UUID, DeliveryStatus] = {}
+        self.status_reads: list[RecordedStatusInput] = []  # what recorded_delivery_status read
 
     def will_plan(self, notification_id: uuid.UUID, *plans: Plan | Exception) -> None:
         """The answers to this notification's planning steps (each attempt of each), in order;
@@ -328,6 +333,12 @@ class NotificationActivities:
     @loud
     async def plan_fallback_channel(self, input: FallbackPlanInput) -> Plan:
         return self._next_plan(input)
+
+    @activity.defn(name="recorded_delivery_status")
+    @loud
+    async def recorded_delivery_status(self, input: RecordedStatusInput) -> RecordedStatus:
+        self.status_reads.append(input)
+        return RecordedStatus(self.recorded_statuses.get(input.delivery_id, DeliveryStatus.SENT))
 
     @activity.defn(name="deliver")
     @loud

@@ -45,7 +45,12 @@ SCENARIOS: dict[str, Callable[..., Awaitable[None]]] = {
         waiting.test_cancel_while_deferred_cancels_the_channels_and_gives_the_slots_back
     ),
     "notification_digest_hand_over": waiting.test_a_digested_channel_is_handed_to_the_digest_once,
+    # (notification_fallback_before_status_read.json: the same, from before a fallback read the
+    # recorded status when its time ran out.)
     "notification_fallback": waiting.test_no_news_within_the_time_falls_back_to_the_other_channel,
+    "notification_fallback_not_needed_as_recorded": (
+        waiting.test_news_recorded_but_never_signalled_needs_no_fallback
+    ),
     "notification_planning_cannot_succeed": (
         bookkeeping.test_planning_that_can_never_succeed_ends_failed_with_the_reason_at_once
     ),

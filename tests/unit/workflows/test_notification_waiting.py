@@ -11,6 +11,7 @@ from domain.contracts import (
     FallbackPlanInput,
     FallbackSpec,
     PlanInput,
+    RecordedStatusInput,
     ReplanInput,
 )
 from domain.preferences import DigestFrequency
@@ -206,6 +207,43 @@ async def test_no_news_within_the_time_falls_back_to_the_other_channel(harness):
         a.input.settles_as is None for a in attempts
     )  # a fallback may follow: recorded at the end
     assert [o.notification_status for o in harness.notifications.outcomes] == [N.SENT]
+    # The time ran out: the email's recorded status (sent, no news) decided.
+    assert harness.notifications.status_reads == [
+        RecordedStatusInput(email.delivery_id, input.tenant_id)
+    ]
+
+
+async def test_news_recorded_but_never_signalled_needs_no_fallback(harness):
+    """The provider's (or the inbox's) news reached the database but its signal was lost:
+    when the time runs out, the recorded status decides."""
+    input = notification()
+    email = channel(input.notification_id, "email")
+    rule = FallbackSpec(Channel.EMAIL, Channel.SMS, unless=D.DELIVERED, within_minutes=30)
+    harness.notifications.will_plan(input.notification_id, plan(email, fallback=rule))
+    harness.notifications.recorded_statuses[email.delivery_id] = D.OPENED
+
+    result = await harness.execute(NotificationWorkflow.run, input)
+
+    assert (result.status, [(c.channel, c.status) for c in result.channels]) == (
+        N.SENT,
+        [("email", D.OPENED)],
+    )
+    assert len(harness.notifications.planned) == 1  # no fallback channel planned
+    assert [a.input.delivery_id for a in harness.notifications.attempts] == [email.delivery_id]
+    assert [r.delivery_id for r in harness.notifications.status_reads] == [email.delivery_id]
+
+
+async def test_a_failure_recorded_but_never_signalled_falls_back(harness):
+    input = notification()
+    email, sms = channel(input.notification_id, "email"), channel(input.notification_id, "sms")
+    rule = FallbackSpec(Channel.EMAIL, Channel.SMS, unless=D.DELIVERED, within_minutes=30)
+    harness.notifications.will_plan(input.notification_id, plan(email, fallback=rule), plan(sms))
+    harness.notifications.recorded_statuses[email.delivery_id] = D.BOUNCED
+
+    result = await harness.execute(NotificationWorkflow.run, input)
+
+    assert {c.channel: c.status for c in result.channels} == {"email": D.BOUNCED, "sms": D.SENT}
+    assert result.status == N.PARTIALLY_FAILED
 
 
 async def test_a_delivery_reported_in_time_needs_no_fallback(harness):
@@ -225,6 +263,7 @@ async def test_a_delivery_reported_in_time_needs_no_fallback(harness):
     result = await handle.result()
     assert (result.status, [c.status for c in result.channels]) == (N.SENT, [D.DELIVERED])
     assert len(harness.notifications.planned) == 1 and len(harness.notifications.attempts) == 1
+    assert harness.notifications.status_reads == []  # the signal decided: nothing to re-read
 
 
 async def test_a_bounce_falls_back_at_once(harness):
