@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.exceptions import ApplicationError
 
-from db.deliveries import DeliveryJob
+from db.deliveries import DeliveryJob, NotificationRow, RecipientRow
 from db.template_lookup import SendTemplates, StoredTemplate, send_candidates, send_version
 from domain.send_failures import SendFailure
 from domain.templating import (
@@ -61,15 +61,28 @@ async def render_content(session: AsyncSession, job: DeliveryJob) -> Content:
     MissingPlaceholders (naming them), InvalidContext, InvalidTemplate (naming the field and
     why: a limit of the sandbox, its render budget included, or a template stored before a
     check that now refuses it) or TemplateNotFound."""
-    notification, recipient = job.notification, job.recipient
+    return await render_message(
+        session, job.delivery.tenant_id, job.delivery.channel, job.notification, job.recipient
+    )
+
+
+async def render_message(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    channel: str,
+    notification: NotificationRow,
+    recipient: RecipientRow,
+) -> Content:
+    """What `channel` says for the notification to the recipient, as `render_content` renders
+    it (the dashboard renders a delivery again with it: Herald keeps no message bodies)."""
     context = notification.context or {}
-    found = await _templates_for(session, job, context)
+    found = await _templates_for(session, tenant_id, channel, notification.event_key, context)
     stored = _chosen(found, context, recipient.locale)
     source: TemplateSource | None
     if stored is not None:
         source = stored.source
     else:
-        source = shipped_template(notification.event_key, job.delivery.channel, context)
+        source = shipped_template(notification.event_key, channel, context)
     if source is None:  # an event key or channel the API would have refused
         raise _permanent(
             SendFailure.TEMPLATE_NOT_FOUND, f"no template for {notification.event_key}"
@@ -114,18 +127,19 @@ def _permanent(kind: SendFailure, message: str) -> ApplicationError:
 
 
 async def _templates_for(
-    session: AsyncSession, job: DeliveryJob, context: Mapping[str, Any]
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    channel: str,
+    event_key: str,
+    context: Mapping[str, Any],
 ) -> SendTemplates:
-    tenant_id, channel = job.delivery.tenant_id, job.delivery.channel
     if context.get(TEMPLATE_VERSION_KEY):
         try:
             version_id = uuid.UUID(str(context[TEMPLATE_VERSION_KEY]))
         except ValueError:
             return SendTemplates()
         return await send_version(session, tenant_id, version_id, channel)
-    return await send_candidates(
-        session, tenant_id, job.notification.event_key, channel, context.get(OWNER_KEY)
-    )
+    return await send_candidates(session, tenant_id, event_key, channel, context.get(OWNER_KEY))
 
 
 def as_content(
