@@ -1,21 +1,24 @@
 """Delivery statistics of one tenant's time range: one SQL aggregate over `deliveries`.
 
-The range condition and every column read are in ix_deliveries_stats (db/tracking_models.py),
-so PostgreSQL answers from the index alone; the totals come from the same scan as the
-groups (GROUPING SETS).
+The query counts deliveries per status and per each key asked for (day, channel, provider,
+template version or event key); the service adds those counts up into figures
+(domain/delivery_stats.py) per grouping, so one scan serves every grouping a page shows. The
+range condition and every column read but the event key are in ix_deliveries_stats
+(db/tracking_models.py): PostgreSQL answers from the index alone.
 """
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.delivery_stats import ATTEMPTED_STATUSES, COUNTED_STATUSES, DeliveryFigures
+from domain.delivery_stats import ATTEMPTED_STATUSES
 
-# group_by -> (the group's key expression, the join it needs)
-GROUPINGS = {
+# key -> (its expression, the join it needs)
+KEYS = {
     "day": ("(d.created_at AT TIME ZONE 'UTC')::date", ""),  # UTC days
     "channel": ("d.channel", ""),
     "provider": ("d.provider", ""),
@@ -23,75 +26,90 @@ GROUPINGS = {
         "n.event_key",
         "JOIN notifications n ON n.id = d.notification_id AND n.tenant_id = d.tenant_id",
     ),
-    # by template, whatever its version; no key: Herald's shipped text or the context's message
-    "template": (
-        "tv.template_id",
-        "LEFT JOIN template_versions tv ON tv.id = d.template_version_id",
-    ),
+    # no version: Herald's shipped text or the context's message
+    "template_version": ("d.template_version_id", ""),
 }
+# filter -> the condition it adds (its value is the bound parameter of the same name)
+FILTERS = {"channel": "d.channel = :channel", "provider": "d.provider = :provider"}
 
-
-@dataclass(frozen=True)
-class StatsGroup:
-    key: str | None
-    figures: DeliveryFigures
-
-
-@dataclass(frozen=True)
-class DeliveryStats:
-    totals: DeliveryFigures
-    groups: list[StatsGroup]
-
-
-def _quoted(statuses) -> str:
-    return ", ".join(f"'{status}'" for status in statuses)  # enum values: constants, not input
-
-
-_COUNTS = ",\n".join(
-    f"count(*) FILTER (WHERE d.status IN ({_quoted(statuses)})) AS {name}"
-    for name, statuses in COUNTED_STATUSES.items()
-)
+_ATTEMPTED = ", ".join(f"'{status}'" for status in ATTEMPTED_STATUSES)  # constants, not input
 _RANGE = f"""
     d.tenant_id = :tenant_id AND d.created_at >= :start AND d.created_at < :end
-    AND d.status IN ({_quoted(ATTEMPTED_STATUSES)})
+    AND d.status IN ({_ATTEMPTED})
 """
 
+KeyValue = str | date | uuid.UUID | None
 
-def stats_sql(group_by: str | None) -> str:
-    if group_by is None:
-        return f"SELECT NULL AS key, true AS is_total, {_COUNTS} FROM deliveries d WHERE {_RANGE}"
-    key, join = GROUPINGS[group_by]
+
+@dataclass(frozen=True)
+class StatusCount:
+    keys: dict[str, KeyValue]  # key -> its value, for each key asked for
+    status: str
+    count: int
+
+
+def counts_sql(keys: Sequence[str] = (), filters: Sequence[str] = ()) -> str:
+    """How many attempted deliveries of the range have each status, per value of `keys`
+    (names of KEYS), among those matching `filters` (names of FILTERS)."""
+    columns = [f"{KEYS[key][0]} AS {key}" for key in keys]
+    joins = " ".join(KEYS[key][1] for key in keys)
+    where = " AND ".join([_RANGE, *(FILTERS[name] for name in filters)])
+    grouped = [*(KEYS[key][0] for key in keys), "d.status"]
     return f"""
-        SELECT {key} AS key, GROUPING({key}) = 1 AS is_total, {_COUNTS}
-        FROM deliveries d {join}
-        WHERE {_RANGE}
-        GROUP BY GROUPING SETS (({key}), ())
-        ORDER BY is_total, key NULLS LAST
+        SELECT {", ".join([*columns, "d.status", "count(*) AS count"])}
+        FROM deliveries d {joins}
+        WHERE {where}
+        GROUP BY {", ".join(grouped)}
     """
 
 
-async def delivery_stats(
+async def status_counts(
     session: AsyncSession,
     tenant_id: uuid.UUID,
     start: datetime,
     end: datetime,
-    group_by: str | None,
-) -> DeliveryStats:
-    """Counts of deliveries created in [start, end), in total and per group."""
-    rows = (
-        (
-            await session.execute(
-                text(stats_sql(group_by)), {"tenant_id": tenant_id, "start": start, "end": end}
-            )
-        )
-        .mappings()
-        .all()
+    keys: Sequence[str] = (),
+    filters: dict[str, str] | None = None,
+) -> list[StatusCount]:
+    """The counts of deliveries created in [start, end) matching `filters` (FILTERS' names ->
+    values), per status and value of each key."""
+    filters = filters or {}
+    rows = await session.execute(
+        text(counts_sql(keys, sorted(filters))),
+        {"tenant_id": tenant_id, "start": start, "end": end, **filters},
     )
-    totals, groups = DeliveryFigures(), []
-    for row in rows:
-        figures = DeliveryFigures(**{name: row[name] for name in COUNTED_STATUSES})
-        if row["is_total"]:
-            totals = figures
-        else:
-            groups.append(StatsGroup(None if row["key"] is None else str(row["key"]), figures))
-    return DeliveryStats(totals, groups)
+    return [
+        StatusCount({key: row[key] for key in keys}, row["status"], row["count"])
+        for row in rows.mappings()
+    ]
+
+
+@dataclass(frozen=True)
+class VersionsTemplate:
+    template_id: uuid.UUID
+    name: str
+    event_key: str
+    channel: str
+    deleted: bool
+
+
+async def versions_templates(
+    session: AsyncSession, tenant_id: uuid.UUID, version_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, VersionsTemplate]:
+    """The template of each of these versions that is one of the tenant's (deleted templates
+    too: their deliveries still count)."""
+    if not version_ids:
+        return {}
+    rows = await session.execute(
+        text(
+            """SELECT v.id AS version_id, t.id, t.name, t.event_key, t.channel,
+                      t.deleted_at IS NOT NULL AS deleted
+               FROM template_versions v JOIN templates t ON t.id = v.template_id
+               WHERE t.tenant_id = :tenant_id AND v.id = ANY(:ids)"""
+        ),
+        {"tenant_id": tenant_id, "ids": list(version_ids)},
+    )
+    return {
+        row.version_id: VersionsTemplate(row.id, row.name, row.event_key, row.channel, row.deleted)
+        for row in rows
+    }

@@ -7,6 +7,7 @@ proves the open even when the recipient's mail client blocked the tracking pixel
 Deliveries never attempted (pending, deferred, suppressed, cancelled, digested) count nowhere.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from domain.types import DeliveryStatus as S
@@ -48,3 +49,13 @@ class DeliveryFigures:
 
 def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+def figures_of(counts: Mapping[str, int]) -> DeliveryFigures:
+    """The figures of deliveries counted per status (a status not in `counts`: none)."""
+    return DeliveryFigures(
+        **{
+            name: sum(counts.get(status, 0) for status in statuses)
+            for name, statuses in COUNTED_STATUSES.items()
+        }
+    )

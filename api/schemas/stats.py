@@ -1,13 +1,20 @@
-"""Schemas of GET /v1/stats."""
+"""Schemas of GET /v1/stats, and of the dashboard's Analytics filters."""
 
 from datetime import datetime
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
+from api.schemas.common import InputModel
 from domain.delivery_stats import DeliveryFigures
+from domain.types import Channel
 
 GroupBy = Literal["day", "channel", "event_key", "template", "provider"]
+# A provider's name as deliveries record it (sendgrid, smtp, twilio, outbox, database).
+ProviderName = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
+]
+PERIOD_DAYS = (7, 30, 90)
 
 
 class StatsFigures(BaseModel):
@@ -51,3 +58,12 @@ class StatsPublic(BaseModel):
     group_by: str | None
     totals: StatsFigures
     groups: list[StatsGroupPublic]
+
+
+class AnalyticsFilters(InputModel):
+    """The dashboard's Analytics: the last `days` UTC days (today included), of one channel
+    and one provider or all (empty)."""
+
+    days: Literal[7, 30, 90] = 30
+    channel: Channel | None = None
+    provider: ProviderName | None = None

@@ -1,22 +1,17 @@
 """GET /v1/stats against deliveries inserted with exact statuses: every count and rate."""
 
-import hashlib
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert
 
-from db.models import Delivery, Notification, Recipient
-from db.template_models import NotificationTemplate, TemplateVersion
 from tests.conftest import new_tenant
+from tests.utils.deliveries import Batch, add_deliveries, add_template
 
 DAY1 = datetime(2025, 3, 1, 10, tzinfo=UTC)
 DAY2 = DAY1 + timedelta(days=1)
 RANGE = {"from": "2025-03-01T00:00:00Z", "to": "2025-03-03T00:00:00Z"}
 
-# (created_at, channel, provider, event_key, template, {status: how many})
-FIXTURE = [
+FIXTURE: list[Batch] = [
     (
         DAY1,
         "email",
@@ -58,69 +53,15 @@ FIXTURE = [
 ]
 
 
-async def _template_version(session, tenant_id, name: str) -> tuple[uuid.UUID, uuid.UUID]:
-    """A template and its one version; their ids."""
-    template_id, version_id = uuid.uuid4(), uuid.uuid4()
-    common = dict(name=name, locale="en", subject="s", text_body="t")
-    await session.execute(
-        insert(NotificationTemplate).values(
-            id=template_id,
-            tenant_id=tenant_id,
-            event_key="booking.confirmation",
-            channel="email",
-            current_version_id=version_id,
-            **common,
-        )
-    )
-    await session.execute(
-        insert(TemplateVersion).values(id=version_id, template_id=template_id, version=1, **common)
-    )
-    return template_id, version_id
-
-
 @pytest.fixture
 async def known_deliveries(stack, sessions) -> dict[str, str]:
     """Inserts FIXTURE for the stack's tenant; returns the template ids by fixture name."""
-    tenant_id = stack.tenant_id
     async with sessions.begin() as session:
         templates = {
-            name: await _template_version(session, tenant_id, name) for name in ("T1", "T2")
+            name: await add_template(session, stack.tenant_id, name) for name in ("T1", "T2")
         }
-        recipient_id = uuid.uuid4()
-        await session.execute(
-            insert(Recipient).values(id=recipient_id, tenant_id=tenant_id, external_id="stats")
-        )
-        for created_at, channel, provider, event_key, template, counts in FIXTURE:
-            for status, how_many in counts.items():
-                for _ in range(how_many):
-                    notification_id = uuid.uuid4()
-                    await session.execute(
-                        insert(Notification).values(
-                            id=notification_id,
-                            tenant_id=tenant_id,
-                            recipient_id=recipient_id,
-                            event_key=event_key,
-                            priority="normal",
-                            context={},
-                            idempotency_key=str(notification_id),
-                            request_digest=hashlib.sha256(b"").digest(),
-                            workflow_id=f"wf-{notification_id}",
-                            status="sent",
-                            created_at=created_at,
-                        )
-                    )
-                    await session.execute(
-                        insert(Delivery).values(
-                            id=uuid.uuid4(),
-                            tenant_id=tenant_id,
-                            notification_id=notification_id,
-                            channel=channel,
-                            provider=provider,
-                            status=status,
-                            created_at=created_at,
-                            template_version_id=templates[template][1] if template else None,
-                        )
-                    )
+        versions = {name: ids[1] for name, ids in templates.items()}
+        await add_deliveries(session, stack.tenant_id, FIXTURE, versions)
     return {name: str(ids[0]) for name, ids in templates.items()}
 
 
@@ -216,6 +157,20 @@ async def test_by_template(stack, known_deliveries):
     }
 
 
+async def test_filtered_to_a_channel_or_a_provider(stack, known_deliveries):
+    sms = await stats(stack, channel="sms", group_by="day")
+    assert sms["totals"] == figures(sent=4, delivered=4, opened=0, clicked=0, failed=2, bounced=0)
+    assert [group["key"] for group in sms["groups"]] == ["2025-03-01"]
+    sendgrid = await stats(stack, provider="sendgrid", group_by="template")
+    assert sendgrid["totals"] == figures(
+        sent=11, delivered=9, opened=6, clicked=3, failed=1, bounced=3
+    )
+    assert set(by_key(sendgrid)) == {known_deliveries["T1"], known_deliveries["T2"]}
+    both = await stats(stack, channel="email", provider="smtp")
+    assert both["totals"] == figures(sent=3, delivered=0, opened=0, clicked=0, failed=0, bounced=0)
+    assert (await stats(stack, channel="sms", provider="smtp"))["totals"]["attempted"] == 0
+
+
 async def test_another_tenant_sees_none_of_it(stack, sessions, known_deliveries):
     _, key = await new_tenant(sessions, "Other")
     async with await stack.as_tenant(key) as other:
@@ -240,6 +195,8 @@ async def test_default_range_is_the_last_30_days(stack):
         ({"to": "2025-13-01"}, "to"),
         ({"from": "2020-01-01T00:00:00Z", "to": "2025-01-01T00:00:00Z"}, "to"),
         ({"group_by": "recipient"}, "group_by"),
+        ({"channel": "fax"}, "channel"),
+        ({"provider": "send grid"}, "provider"),
     ],
 )
 async def test_invalid_parameters_are_422_naming_the_field(stack, params, field):

@@ -10,11 +10,18 @@ from fastapi.staticfiles import StaticFiles
 from config.settings import Settings
 from web.auth import check_csrf, install_access
 from web.pages import dev_mailbox_enabled, navigation
-from web.routes import access, dev_mailbox, health, overview, team
+from web.routes import access, analytics, dev_mailbox, health, overview, team, tenant_settings
 from web.routes.placeholders import placeholder_router
 from web.templating import STATIC_DIRECTORY, STATIC_PATH, forbidden_page
 
-ROUTERS: list[APIRouter] = [overview.router, health.router, access.router, team.router]
+ROUTERS: list[APIRouter] = [
+    overview.router,
+    health.router,
+    access.router,
+    team.router,
+    analytics.router,
+    tenant_settings.router,
+]
 
 
 def mount_dashboard(app: FastAPI, settings: Settings) -> None:
