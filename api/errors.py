@@ -156,7 +156,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.ServiceError)
     async def refused(request: Request, exc: errors.ServiceError) -> JSONResponse:
         status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
-        return problem_response(status, exc.code, exc.message, _named_field(exc.field, exc.message))
+        fields = [FieldProblem(field=field, problem=problem) for field, problem in exc.problems]
+        named = fields or _named_field(exc.field, exc.message)
+        return problem_response(status, exc.code, exc.message, named)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:

@@ -140,6 +140,52 @@ async def list_versions(
     return list(result)
 
 
+async def get_version(
+    session: AsyncSession, template_id: uuid.UUID, version: int
+) -> TemplateVersion | None:
+    """One saved version by its number. The caller has checked the template's tenant."""
+    return await session.scalar(
+        select(TemplateVersion).where(
+            TemplateVersion.template_id == template_id, TemplateVersion.version == version
+        )
+    )
+
+
+async def list_by_event(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    filters: TemplateFilter,
+    after: tuple[str, str, str, uuid.UUID] | None,
+    limit: int,
+) -> list[NotificationTemplate]:
+    """Live templates by event key, channel and name (the dashboard's list), from after `after`
+    (event key, channel, name, id), at most `limit`."""
+    conditions = [
+        NotificationTemplate.tenant_id == tenant_id,
+        NotificationTemplate.deleted_at.is_(None),
+    ]
+    for column, value in (
+        (NotificationTemplate.event_key, filters.event_key),
+        (NotificationTemplate.channel, filters.channel),
+        (NotificationTemplate.owner_id, filters.owner_id),
+        (NotificationTemplate.is_active, filters.active),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    order = (
+        NotificationTemplate.event_key,
+        NotificationTemplate.channel,
+        NotificationTemplate.name,
+        NotificationTemplate.id,
+    )
+    if after is not None:
+        conditions.append(tuple_(*order) > tuple_(*after))
+    found = await session.scalars(
+        select(NotificationTemplate).where(*conditions).order_by(*order).limit(limit)
+    )
+    return list(found)
+
+
 async def _save_version(
     session: AsyncSession, template: NotificationTemplate, *, add: bool
 ) -> NotificationTemplate:

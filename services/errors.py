@@ -1,17 +1,29 @@
 """The refusals a use case can answer with. Each names the problem (and the field, when one
 is at fault); the API maps each kind to its HTTP status in one place (api/errors.py)."""
 
+from collections.abc import Sequence
+
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 
 class ServiceError(Exception):
+    """`field` names the input at fault; `problems` each of several, as (field, problem)
+    pairs (a template refused for its subject and its body at once), when there are more."""
+
     code = "error"
 
-    def __init__(self, message: str, field: str | None = None, code: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        field: str | None = None,
+        code: str | None = None,
+        problems: Sequence[tuple[str, str]] = (),
+    ):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.problems = tuple(problems)
         if code is not None:
             self.code = code
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from services.errors import invalid_field
 
 Row = TypeVar("Row")
-Value = datetime | uuid.UUID | int
+Value = datetime | uuid.UUID | int | str
 Position = tuple[Value, ...]
 
 
@@ -49,6 +49,8 @@ def _value(kind: type, value: Any) -> Value:
     if kind is uuid.UUID:
         return uuid.UUID(value)
     if kind is int and type(value) is int and -(2**63) <= value < 2**63:  # a bigint column
+        return value
+    if kind is str and isinstance(value, str):
         return value
     raise ValueError(f"not a {kind.__name__}")
 

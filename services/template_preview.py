@@ -1,6 +1,9 @@
 """Previewing a template with sample data, and sending it as a real, marked test notification."""
 
+import json
 import uuid
+from dataclasses import dataclass, replace
+from hashlib import sha256
 from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,18 +21,22 @@ from domain.templating import (
     RenderedEmail,
     RenderedInApp,
     RenderedSms,
+    SmsInfo,
     TemplateError,
     TemplateIssue,
     TemplateRenderer,
+    TemplateRenderError,
     TemplateSource,
     TemplateValidationError,
     notification_variables,
     sample_context,
+    validate_template,
 )
 from domain.templating.compiled import is_blank
 from domain.templating.context import TEMPLATE_VERSION_KEY, TEST_SEND_KEY
 from domain.templating.fallbacks import fallback_text
 from domain.templating.render_thread import in_render_thread
+from domain.templating.validation import render_issue
 from domain.tenants import TenantIdentity
 from domain.types import Channel
 from services.errors import invalid_field
@@ -38,6 +45,9 @@ from services.templates import find_template, invalid
 
 # The API process's own compiled-template cache (the worker has its own).
 PREVIEW_RENDERER = TemplateRenderer()
+# Drafts change at every keystroke: a small cache of their own, so they push no saved
+# template out of the one above.
+DRAFT_RENDERER = TemplateRenderer(cache_size=32)
 
 
 async def preview(
@@ -50,6 +60,57 @@ async def preview(
     """The template rendered with the event's sample data overlaid with `context`."""
     rendered = await _render_current(session, tenant, template_id, context)
     return _result(rendered.message, rendered.warnings, max_sms_segments)
+
+
+@dataclass(frozen=True)
+class DraftPreview:
+    """A template's content as it is being written, before it is saved: rendered with its
+    event's sample data when it compiles (`result`), and what a save would refuse (`issues`,
+    each with its field and line), in the same words as a refused save."""
+
+    result: PreviewResult | None  # None: it does not compile (see `issues`)
+    issues: list[TemplateIssue]
+    sms: SmsInfo | None  # an SMS's encoding, segments and length
+
+
+async def preview_draft(
+    session: AsyncSession, tenant: TenantIdentity, draft: TemplateSource, max_sms_segments: int
+) -> DraftPreview:
+    """`draft` (unsaved: its version_id is not read) checked as a save would check it and
+    rendered with the event's sample data, in the tenant's email layout."""
+    async with session.begin():
+        stored = await store.get_layout(session, tenant.id)
+    layout = store.as_layout(stored) if stored else DEFAULT_EMAIL_LAYOUT
+    source = replace(draft, version_id=_draft_version(draft, layout))
+    values = _variables(sample_context(source.event_key), source.locale)
+    return await in_render_thread(_render_draft, source, layout, values, max_sms_segments)
+
+
+def _render_draft(
+    source: TemplateSource, layout: EmailLayout, values: dict[str, Any], max_sms_segments: int
+) -> DraftPreview:
+    """Runs in the render thread."""
+    frame = layout if source.channel == Channel.EMAIL else None
+    issues = validate_template(source, frame, max_sms_segments=max_sms_segments)
+    try:
+        message, warnings, _ = _render_preview(source, layout, values, DRAFT_RENDERER)
+    except TemplateValidationError:  # does not compile: `issues` say why
+        return DraftPreview(None, issues, None)
+    except TemplateRenderError as error:  # fails with the sample data
+        issue = render_issue(error)
+        return DraftPreview(None, issues if issue in issues else [*issues, issue], None)
+    sms = message.info if isinstance(message, RenderedSms) else None
+    # A save refuses an SMS over the segment limit: said once, among the issues.
+    return DraftPreview(_result(message, warnings, None), issues, sms)
+
+
+def _draft_version(draft: TemplateSource, layout: EmailLayout) -> str:
+    """An id for exactly this content (in this layout), so the drafts' cache never serves a
+    compiled template for other content."""
+    content = [draft.event_key, draft.channel, draft.field_sources(), layout.version_id]
+    content += [list(draft.required_placeholders), dict(draft.fallbacks)]
+    digest = sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+    return f"draft:{digest}"
 
 
 async def send_test(
@@ -111,12 +172,15 @@ async def _render_current(
 
 
 def _render_preview(
-    source: TemplateSource, layout: EmailLayout, values: dict[str, Any]
+    source: TemplateSource,
+    layout: EmailLayout,
+    values: dict[str, Any],
+    renderer: TemplateRenderer = PREVIEW_RENDERER,
 ) -> tuple[Rendered, list[str], list[str]]:
     """Runs in the render thread: the message, its warnings and the required names missing."""
     missing = [name for name in source.required_placeholders if is_blank(values.get(name))]
     warnings = []
-    for name in sorted(PREVIEW_RENDERER.compiled(source, layout).variable_names):
+    for name in sorted(renderer.compiled(source, layout).variable_names):
         if name in missing:
             warnings.append(f"{name}: required but missing, so a real send would fail")
         elif values.get(name) is None:
@@ -125,7 +189,7 @@ def _render_preview(
                 f"{fallback_text(name, source.fallbacks)!r}"
             )
     values |= {name: fallback_text(name, source.fallbacks) for name in missing}
-    return PREVIEW_RENDERER.render(source, values, layout), warnings, missing
+    return renderer.render(source, values, layout), warnings, missing
 
 
 class _Preview(NamedTuple):
@@ -148,7 +212,8 @@ def _variables(context: dict[str, Any], locale: str) -> dict[str, Any]:
         raise invalid_field("context", str(error)) from None
 
 
-def _result(rendered: Rendered, warnings: list[str], max_sms_segments: int) -> PreviewResult:
+def _result(rendered: Rendered, warnings: list[str], max_sms_segments: int | None) -> PreviewResult:
+    """The API's preview; an SMS over `max_sms_segments` (None: no limit) has a warning."""
     if isinstance(rendered, RenderedEmail):
         return PreviewResult(
             channel=Channel.EMAIL,
@@ -159,7 +224,7 @@ def _result(rendered: Rendered, warnings: list[str], max_sms_segments: int) -> P
         )
     if isinstance(rendered, RenderedSms):
         info = rendered.info
-        if info.segments > max_sms_segments:
+        if max_sms_segments is not None and info.segments > max_sms_segments:
             warnings.append(f"body: {info.segments} segments, over the limit of {max_sms_segments}")
         sms = SmsPreview(encoding=info.encoding, segments=info.segments, characters=info.characters)
         return PreviewResult(channel=Channel.SMS, text=rendered.body, sms=sms, warnings=warnings)

@@ -21,6 +21,7 @@ from api.schemas.templates import (
 from db import templates as store
 from db.template_models import NotificationTemplate, TenantEmailLayout
 from domain.filters import TemplateFilter
+from domain.operators import Operator
 from domain.templating import (
     DEFAULT_EMAIL_LAYOUT,
     EmailLayout,
@@ -32,19 +33,22 @@ from domain.templating import (
 from domain.templating.render_thread import in_render_thread
 from domain.tenants import TenantIdentity
 from domain.types import Channel
-from services.errors import Conflict, Invalid, NotFound
+from services import audit
+from services.errors import Conflict, Invalid, NotFound, invalid_field
 from services.pages import decode_cursor, page
 
 UNSAVED = "unsaved"  # the version id of content being validated before it has one
 
 
 def invalid(issues: list[TemplateIssue]) -> Invalid:
-    """A refusal naming each problem's field and line: `html_body line 3: syntax error ...`."""
+    """A refusal naming each problem's field and line: `html_body line 3: syntax error ...`;
+    its `problems` hold each one by field (`html_body`, `line 3: syntax error ...`)."""
+    problems = [(i.field, f"line {i.line}: {i.message}" if i.line else i.message) for i in issues]
     described = [
-        f"{i.field} line {i.line}: {i.message}" if i.line else f"{i.field}: {i.message}"
-        for i in issues
+        f"{field} {problem}" if problem.startswith("line ") else f"{field}: {problem}"
+        for field, problem in problems
     ]
-    return Invalid("; ".join(described), issues[0].field)
+    return Invalid("; ".join(described), issues[0].field, problems=problems)
 
 
 async def find_template(
@@ -59,7 +63,8 @@ async def find_template(
 async def read_template(
     session: AsyncSession, tenant: TenantIdentity, template_id: uuid.UUID
 ) -> TemplatePublic:
-    return TemplatePublic.model_validate(await find_template(session, tenant, template_id))
+    async with session.begin():  # its own transaction: a caller may go on to save
+        return TemplatePublic.model_validate(await find_template(session, tenant, template_id))
 
 
 async def list_templates(
@@ -94,9 +99,14 @@ async def list_versions(
 
 
 async def create_template(
-    session: AsyncSession, tenant: TenantIdentity, body: TemplateCreate, max_sms_segments: int
+    session: AsyncSession,
+    tenant: TenantIdentity,
+    body: TemplateCreate,
+    max_sms_segments: int,
+    actor: Operator | None = None,
 ) -> TemplatePublic:
-    """Validate and store a template as its version 1."""
+    """Validate and store a template as its version 1; `actor`: the operator who made it, in
+    the audit log (the API's keys are not people)."""
     fields = body.model_dump()
     async with session.begin():
         layout = await _layout_for(session, tenant, fields["channel"])
@@ -104,6 +114,9 @@ async def create_template(
     async with session.begin():
         with _conflicts_refused():
             template = await store.create_template(session, tenant.id, fields)
+        if actor is not None:
+            details = {name: fields[name] for name in ("name", "event_key", "channel")}
+            await audit.record(session, actor, "template.create", _target(template), details)
     return TemplatePublic.model_validate(template)
 
 
@@ -113,18 +126,64 @@ async def update_template(
     template_id: uuid.UUID,
     body: TemplateUpdate,
     max_sms_segments: int,
+    actor: Operator | None = None,
 ) -> TemplatePublic:
     """Every update is a new immutable version, even when only a flag changes."""
     changes = body.model_dump(exclude_unset=True)
+    return await _save_changes(session, tenant, template_id, changes, max_sms_segments, actor)
+
+
+async def restore_version(
+    session: AsyncSession,
+    tenant: TenantIdentity,
+    template_id: uuid.UUID,
+    version: int,
+    max_sms_segments: int,
+    actor: Operator,
+) -> TemplatePublic:
+    """A new version equal to `version` (its content, name and locale; the template's active
+    and default flags stay as they are), checked as any save is: history is never rewritten."""
+    async with session.begin():
+        template = await find_template(session, tenant, template_id)
+        old = await store.get_version(session, template.id, version)
+    if old is None:
+        raise invalid_field("version", f"template {template_id} has no version {version}")
+    if old.id == template.current_version_id:
+        raise invalid_field("version", f"version {version} is the current version already")
+    changes = {column: getattr(old, column) for column in store.VERSIONED_COLUMNS}
+    restored = {"restored_version": version}
+    return await _save_changes(
+        session, tenant, template_id, changes, max_sms_segments, actor, restored
+    )
+
+
+async def _save_changes(
+    session: AsyncSession,
+    tenant: TenantIdentity,
+    template_id: uuid.UUID,
+    changes: dict[str, Any],
+    max_sms_segments: int,
+    actor: Operator | None,
+    restored: dict[str, int] | None = None,
+) -> TemplatePublic:
     async with session.begin():
         template = await find_template(session, tenant, template_id)
         current = {column: getattr(template, column) for column in _FIELDS}
         fields = current | changes
         layout = await _layout_for(session, tenant, fields["channel"])
         await _require_valid(fields, layout, max_sms_segments)
+        changed = sorted(name for name, value in changes.items() if current[name] != value)
         with _conflicts_refused():
             template = await store.update_template(session, template, changes)
+        if actor is not None:
+            action = "template.restore" if restored else "template.update"
+            details = {"fields": changed, "version": template.version, **(restored or {})}
+            await audit.record(session, actor, action, _target(template), details)
     return TemplatePublic.model_validate(template)
+
+
+def _target(template: NotificationTemplate) -> str:
+    return f"template {template.id} ({template.name})"
 
 
 async def delete_template(

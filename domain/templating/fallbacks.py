@@ -58,3 +58,27 @@ class FallbackUndefined(ChainableUndefined):
 
     def __str__(self) -> str:
         return self._fallback_text
+
+
+def fallbacks_as_lines(fallbacks: Mapping[str, str]) -> str:
+    """`name = text`, one a line: how the dashboard writes a template's fallbacks."""
+    return "\n".join(f"{name} = {text}" for name, text in fallbacks.items())
+
+
+def fallbacks_from_lines(text: str) -> tuple[dict[str, str], list[str]]:
+    """What `fallbacks_as_lines` wrote (blank lines skipped), and each line that is not
+    `name = text` as a problem naming it (`line 2: ...`)."""
+    fallbacks: dict[str, str] = {}
+    problems = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, equals, value = line.partition("=")
+        name = name.strip()
+        if not equals or not name:
+            problems.append(f"line {number}: write it as name = text")
+        elif name in fallbacks:
+            problems.append(f"line {number}: {name} has a fallback already")
+        else:
+            fallbacks[name] = value.strip()
+    return fallbacks, problems

@@ -21,6 +21,15 @@ class SmsInfo:
     characters: int  # code points, as a person counts them
     units: int  # septets (GSM-7) or UTF-16 code units (UCS-2)
 
+    @property
+    def capacity(self) -> int:
+        """The units this many segments carry (at most: a pair is never split across two
+        parts), so `units` of `capacity` says how far the text is from one more segment."""
+        single, part = (
+            (GSM7_SINGLE, GSM7_PART) if self.encoding == "GSM-7" else (UCS2_SINGLE, UCS2_PART)
+        )
+        return single if self.segments <= 1 else part * self.segments
+
 
 def sms_segments(text: str) -> SmsInfo:
     if all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in text):

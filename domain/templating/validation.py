@@ -48,12 +48,12 @@ def validate_template(
         # that is too long or too costly with typical values will be so in production.
         fields = compiled.render_fields(sample_context(source.event_key), check_required=False)
     except TemplateSecurityError as error:  # a limit (time, size, loops) or an unsafe access
-        return [*issues, _render_issue(error)]
+        return [*issues, render_issue(error)]
     except TemplateRenderError as error:
         # Other failures depend on the data (a real context may well have what the sample
         # lacks); an SMS body is measured on the sample, so it must render with it.
         if source.channel == Channel.SMS:
-            return [*issues, _render_issue(error)]
+            return [*issues, render_issue(error)]
         return issues
     if source.channel == Channel.SMS:
         issues += _sms_length_issues(fields["body"], max_sms_segments)
@@ -72,7 +72,7 @@ def validate_layout(layout: EmailLayout) -> list[TemplateIssue]:
     except TemplateValidationError as error:
         return [TemplateIssue(LAYOUT_FIELD, issue.line, issue.message) for issue in error.issues]
     except TemplateSecurityError as error:
-        return [TemplateIssue(LAYOUT_FIELD, None, _render_issue(error).message)]
+        return [TemplateIssue(LAYOUT_FIELD, None, render_issue(error).message)]
     except TemplateError:
         pass  # depends on the data, as for templates
     return []
@@ -92,7 +92,8 @@ def require_valid_layout(layout: EmailLayout) -> None:
         raise TemplateValidationError(issues)
 
 
-def _render_issue(error: TemplateRenderError) -> TemplateIssue:
+def render_issue(error: TemplateRenderError) -> TemplateIssue:
+    """A render that failed with the event's sample data, as an issue of its field."""
     return TemplateIssue(error.field, None, f"does not render with sample data: {error.detail}")
 
 

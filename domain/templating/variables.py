@@ -167,13 +167,22 @@ def catalogue() -> list[dict[str, Any]]:
     return [asdict(variable) | {"event_keys": list(variable.event_keys)} for variable in VARIABLES]
 
 
+def variables_for(event_key: str) -> list[Variable]:
+    """The variables `event_key` carries (custom events: the generic ones), the event's own
+    first."""
+    return [
+        variable
+        for variable in VARIABLES
+        if event_key in variable.event_keys or variable.event_keys == EVERY_EVENT
+    ]
+
+
 def sample_context(event_key: str) -> dict[str, Any]:
     """Example values for every variable `event_key` carries (custom events: the generic ones)."""
     context = {
         variable.name: copy.deepcopy(variable.example)
-        for variable in VARIABLES
-        if (event_key in variable.event_keys or variable.event_keys == EVERY_EVENT)
-        and not variable.name.endswith("<key>")
+        for variable in variables_for(event_key)
+        if not variable.name.endswith("<key>")
     }
     if "custom_answers" in context:
         context |= flatten_custom_answers(context["custom_answers"])

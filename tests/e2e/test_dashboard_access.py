@@ -12,6 +12,7 @@ from domain.maintenance import PurgeInput
 from domain.operators import Role, signed_session
 from services.operators import NewOperator, create_operator
 from tests.e2e.test_maintenance import run
+from tests.e2e.test_templates_api import sms_template
 from tests.utils.dashboard_forms import (
     PASSWORD,
     browser_client,
@@ -43,6 +44,13 @@ DASHBOARD_BY_ID = {
     ("POST", "/dashboard/team/members/{operator_id}/role"): {"role": "viewer"},
     ("POST", "/dashboard/team/members/{operator_id}/remove"): {},
     ("POST", "/dashboard/team/invitations/{invitation_id}/revoke"): {},
+    ("GET", "/dashboard/templates/{template_id}"): {},
+    ("POST", "/dashboard/templates/{template_id}"): {"name": "Taken over", "body": "x"},
+    ("GET", "/dashboard/templates/{template_id}/email"): {},
+    ("POST", "/dashboard/templates/{template_id}/test"): {"to": "+14155550123"},
+    ("GET", "/dashboard/templates/{template_id}/versions"): {},
+    ("GET", "/dashboard/templates/{template_id}/diff"): {},
+    ("POST", "/dashboard/templates/{template_id}/restore"): {"version": "1"},
 }
 # The secret is the credential: a made-up one finds nothing (410), whoever asks
 # (tests/e2e/test_operator_links.py follows real ones).
@@ -66,7 +74,7 @@ def dashboard_routes(app) -> set[tuple[str, str]]:
 
 def example_url(path: str) -> str:
     """The path with each parameter filled with a made-up id."""
-    for name in ("operator_id", "invitation_id", "token", "message_id", "id"):
+    for name in ("operator_id", "invitation_id", "token", "message_id", "template_id", "id"):
         path = path.replace(f"{{{name}}}", str(uuid.uuid4()))
     assert "{" not in path, f"give {path}'s parameter an example here"
     return path
@@ -364,7 +372,9 @@ async def test_operators_see_and_change_only_their_own_tenant(make_stack, tempor
             )  # fmt: skip
             assert invited.status_code == 303, invited.text
         a_invitation = await _invitation_id(sessions, a.tenant_id, "a-invitee@example.com")
+        a_template = await a.api.post("/v1/templates", json=sms_template())
         ids = {"operator_id": str(a_editor.id), "invitation_id": str(a_invitation)}
+        ids["template_id"] = a_template.json()["id"]
         before = await audit_actions(sessions, a.tenant_id)
 
         async with signed_in(b.app, b_owner) as bob:
@@ -380,6 +390,8 @@ async def test_operators_see_and_change_only_their_own_tenant(make_stack, tempor
                 assert page.status_code < 500, (path, page.text[:300])
                 for secret in (a_owner.email, a_editor.email, "a-invitee@example.com"):
                     assert secret not in page.text, (path, secret)
+        template = (await a.api.get(f"/v1/templates/{ids['template_id']}")).json()
+        assert template["version"] == 1 and template["name"] != "Taken over"
     assert await audit_actions(sessions, a.tenant_id) == before
     async with sessions() as session:
         role = await session.scalar(

@@ -10,7 +10,18 @@ from fastapi.staticfiles import StaticFiles
 from config.settings import Settings
 from web.auth import check_csrf, install_access
 from web.pages import dev_mailbox_enabled, navigation
-from web.routes import access, analytics, dev_mailbox, health, overview, team, tenant_settings
+from web.routes import (
+    access,
+    analytics,
+    dev_mailbox,
+    health,
+    overview,
+    team,
+    template_preview,
+    template_versions,
+    templates,
+    tenant_settings,
+)
 from web.routes.placeholders import placeholder_router
 from web.templating import STATIC_DIRECTORY, STATIC_PATH, forbidden_page
 
@@ -19,6 +30,10 @@ ROUTERS: list[APIRouter] = [
     health.router,
     access.router,
     team.router,
+    # The preview's fixed paths before the editor's /{template_id} (a UUID only, all the same).
+    template_preview.router,
+    template_versions.router,
+    templates.router,
     analytics.router,
     tenant_settings.router,
 ]
