@@ -22,6 +22,7 @@ from config.settings import Settings
 from db import preferences as store
 from db.opt_outs import clear_suppressions, unsubscribed_addresses
 from domain.merge_patch import merge_patch
+from domain.operators import Operator
 from domain.preferences import (
     Preferences,
     as_document,
@@ -30,6 +31,7 @@ from domain.preferences import (
     resolve_preferences,
 )
 from domain.tenants import TenantIdentity
+from services import audit
 from services.agendas import AGENDA_PREFERENCES, follow_preferences
 from services.errors import field_and_problem, first_invalid_field, invalid_field
 from services.recipients import find_recipient
@@ -83,9 +85,11 @@ async def patch_preferences(
     tenant: TenantIdentity,
     external_id: str,
     patch: dict[str, Any],
+    by: Operator | None = None,
 ) -> RecipientPreferences:
     """Merge-patch the recipient's changes (RFC 7396): `null` removes a change, so the field
-    follows the tenant's default again; objects merge; arrays and values replace."""
+    follows the tenant's default again; objects merge; arrays and values replace. A change an
+    operator makes (`by`, from the dashboard) goes in the audit log with it."""
     patch = _settable(patch)
     return await _store(
         session,
@@ -95,6 +99,7 @@ async def patch_preferences(
         external_id,
         patch,
         lambda current: merge_patch(as_document(current), patch),
+        by,
     )
 
 
@@ -156,6 +161,7 @@ async def _store(
     external_id: str,
     body: dict[str, Any],
     change: Callable[[Any], dict[str, Any]],
+    by: Operator | None = None,
 ) -> RecipientPreferences:
     async with session.begin():
         # Locked: an unsubscribe merging its rule in meanwhile must not be lost to this write.
@@ -168,6 +174,9 @@ async def _store(
         await clear_suppressions(session, tenant.id, recipient.id, opted_in(body))
         unsubscribed = await unsubscribed_addresses(session, tenant.id, recipient.id)
         waiting = await store.waiting_workflow_ids(session, tenant.id, recipient.id)
+        if by is not None:
+            target = f"recipient {external_id}"
+            await audit.record(session, by, "preferences.update", target, {"fields": sorted(body)})
     await notify_preferences_changed(temporal, waiting)
     if any(getattr(before, name) != getattr(effective, name) for name in AGENDA_PREFERENCES):
         await follow_preferences(session, temporal, settings, tenant, external_id)

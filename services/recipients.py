@@ -10,7 +10,9 @@ from api.schemas.notifications import RecipientFields, RecipientPublic
 from db.models import Recipient
 from db.recipients import get_recipient, upsert_recipient
 from domain.merge_patch import merge_patch
+from domain.operators import Operator
 from domain.tenants import TenantIdentity
+from services import audit
 from services.errors import NotFound, first_invalid_field
 
 
@@ -40,11 +42,16 @@ async def put_recipient(
 
 
 async def patch_recipient(
-    session: AsyncSession, tenant: TenantIdentity, external_id: str, patch: dict[str, Any]
+    session: AsyncSession,
+    tenant: TenantIdentity,
+    external_id: str,
+    patch: dict[str, Any],
+    by: Operator | None = None,
 ) -> RecipientPublic:
     """Change some contact details of an existing recipient (RFC 7396: `null` removes a
     field, which then takes its default; fields left out keep their values). The result is
-    validated as a whole; when it is not valid nothing is written."""
+    validated as a whole; when it is not valid nothing is written. A change an operator
+    makes (`by`, from the dashboard) goes in the audit log with it."""
     async with session.begin():
         current = await find_recipient(session, tenant, external_id, for_update=True)
         document = {
@@ -57,6 +64,9 @@ async def patch_recipient(
         except ValidationError as exc:
             raise first_invalid_field(exc) from None
         recipient = await upsert_recipient(session, tenant.id, external_id, fields.model_dump())
+        if by is not None:
+            details = {"fields": sorted(patch)}
+            await audit.record(session, by, "recipient.update", f"recipient {external_id}", details)
     return _public(recipient)
 
 

@@ -19,8 +19,10 @@ from db.notifications import get_notification
 from db.scheduled import scheduled_notifications
 from domain.booking_contracts import ReminderChange, ReminderState
 from domain.booking_notices import REMINDER as REMINDER_EVENT_KEY
+from domain.operators import Operator
 from domain.tenants import TenantIdentity
 from domain.types import Channel, NotificationStatus, Priority
+from services import audit
 from services.errors import Conflict, NotFound, invalid_field
 from services.notifications import (
     refuse_expired_inbox,
@@ -78,19 +80,27 @@ async def list_scheduled(
 
 
 async def cancel_scheduled(
-    session: AsyncSession, temporal: Client, tenant: TenantIdentity, id: uuid.UUID
+    session: AsyncSession,
+    temporal: Client,
+    tenant: TenantIdentity,
+    id: uuid.UUID,
+    by: Operator | None = None,
 ) -> ScheduledChange:
+    """A change an operator makes (`by`, from the dashboard) goes in the audit log once made."""
     found = await get_notification(session, tenant.id, id)
     if found is not None:
         notification = found[0]
         await session.close()
         status = await _cancel_notification(temporal, notification)
-        return ScheduledChange(id=id, kind=NOTIFICATION, status=status)
-    reminder, booking = await _reminder(session, tenant, id)
-    state = await _reminder_changed(
-        cancel_reminder(temporal, booking.workflow_id, ReminderChange(reminder.offset_minutes))
-    )
-    return ScheduledChange(id=id, kind=REMINDER, status=state.status, due_at=state.due)
+        change = ScheduledChange(id=id, kind=NOTIFICATION, status=status)
+    else:
+        reminder, booking = await _reminder(session, tenant, id)
+        state = await _reminder_changed(
+            cancel_reminder(temporal, booking.workflow_id, ReminderChange(reminder.offset_minutes))
+        )
+        change = ScheduledChange(id=id, kind=REMINDER, status=state.status, due_at=state.due)
+    await _audit(session, by, "scheduled.cancel", change)
+    return change
 
 
 async def reschedule_scheduled(
@@ -100,10 +110,12 @@ async def reschedule_scheduled(
     tenant: TenantIdentity,
     id: uuid.UUID,
     send_at: datetime,
+    by: Operator | None = None,
 ) -> ScheduledChange:
     """A reminder moves within its chain. A notification cannot change its timer in flight:
     it is cancelled and a copy accepted with the new send_at (keyed by the old id and the new
-    time, so a retried request neither sends twice nor loses the copy)."""
+    time, so a retried request neither sends twice nor loses the copy). A change an operator
+    makes (`by`) goes in the audit log once made."""
     if send_at <= datetime.now(UTC):
         raise invalid_field("send_at", "must be in the future")
     found = await get_notification(session, tenant.id, id)
@@ -127,17 +139,31 @@ async def reschedule_scheduled(
         await _cancel_notification(temporal, notification)
         key = f"reschedule-{id}-{int(send_at.timestamp())}"
         accepted = await submit_notification(session, temporal, settings, tenant, copy, key)
-        return ScheduledChange(
+        changed = ScheduledChange(
             id=id,
             kind=NOTIFICATION,
             status=NotificationStatus.CANCELLED,
             due_at=send_at,
             replaced_by=accepted.id,
         )
-    reminder, booking = await _reminder(session, tenant, id)
-    change = ReminderChange(reminder.offset_minutes, due=send_at)
-    state = await _reminder_changed(reschedule_reminder(temporal, booking.workflow_id, change))
-    return ScheduledChange(id=id, kind=REMINDER, status=state.status, due_at=state.due)
+    else:
+        reminder, booking = await _reminder(session, tenant, id)
+        change = ReminderChange(reminder.offset_minutes, due=send_at)
+        state = await _reminder_changed(reschedule_reminder(temporal, booking.workflow_id, change))
+        changed = ScheduledChange(id=id, kind=REMINDER, status=state.status, due_at=state.due)
+    await _audit(session, by, "scheduled.reschedule", changed)
+    return changed
+
+
+async def _audit(
+    session: AsyncSession, by: Operator | None, action: str, change: ScheduledChange
+) -> None:
+    """The change is Temporal's, already made: its audit entry is a transaction of its own."""
+    if by is None:
+        return
+    details = change.model_dump(mode="json", exclude={"id", "kind"}, exclude_none=True)
+    async with session.begin():
+        await audit.record(session, by, action, f"{change.kind} {change.id}", details)
 
 
 async def _cancel_notification(temporal: Client, notification: Notification) -> str:

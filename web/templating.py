@@ -10,6 +10,7 @@ gets `operator`, `csrf_token` (for its forms' `csrf_token` field; htmx sends it 
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import Request
@@ -66,6 +67,12 @@ def when(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def in_zone(value: datetime, zone: str) -> str:
+    """A time as the clocks of `zone` (an IANA name) show it, to the minute, with the zone's
+    abbreviation: a recipient's wall time."""
+    return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
 def _shared_context(request: Request) -> dict[str, Any]:
     settings = request.app.state.settings
     return {
@@ -90,6 +97,7 @@ _environment = jinja2.Environment(
 )
 _environment.filters["tone"] = tone
 _environment.filters["when"] = when
+_environment.filters["in_zone"] = in_zone
 _environment.globals["static_url"] = static_url
 templates = Jinja2Templates(env=_environment, context_processors=[_shared_context])
 

@@ -4,7 +4,7 @@ sign-in limits across processes, tenant isolation. Invitations and resets: test_
 """
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
@@ -44,6 +44,12 @@ DASHBOARD_BY_ID = {
     ("POST", "/dashboard/team/members/{operator_id}/role"): {"role": "viewer"},
     ("POST", "/dashboard/team/members/{operator_id}/remove"): {},
     ("POST", "/dashboard/team/invitations/{invitation_id}/revoke"): {},
+    ("GET", "/dashboard/recipients/{external_id}"): {},
+    ("GET", "/dashboard/recipients/{external_id}/dnd-preview"): {},
+    ("POST", "/dashboard/recipients/{external_id}/contact"): {"name": "Taken over"},
+    ("POST", "/dashboard/recipients/{external_id}/preferences"): {"dnd.enabled": "on"},
+    ("POST", "/dashboard/scheduled/{id}/cancel"): {},
+    ("POST", "/dashboard/scheduled/{id}/reschedule"): {"send_at": "2099-01-01T09:00"},
     ("GET", "/dashboard/templates/{template_id}"): {},
     ("POST", "/dashboard/templates/{template_id}"): {"name": "Taken over", "body": "x"},
     ("GET", "/dashboard/templates/{template_id}/email"): {},
@@ -74,7 +80,15 @@ def dashboard_routes(app) -> set[tuple[str, str]]:
 
 def example_url(path: str) -> str:
     """The path with each parameter filled with a made-up id."""
-    for name in ("operator_id", "invitation_id", "token", "message_id", "template_id", "id"):
+    for name in (
+        "operator_id",
+        "invitation_id",
+        "token",
+        "message_id",
+        "template_id",
+        "external_id",
+        "id",
+    ):
         path = path.replace(f"{{{name}}}", str(uuid.uuid4()))
     assert "{" not in path, f"give {path}'s parameter an example here"
     return path
@@ -374,6 +388,8 @@ async def test_operators_see_and_change_only_their_own_tenant(make_stack, tempor
         a_invitation = await _invitation_id(sessions, a.tenant_id, "a-invitee@example.com")
         a_template = await a.api.post("/v1/templates", json=sms_template())
         ids = {"operator_id": str(a_editor.id), "invitation_id": str(a_invitation)}
+        ids["external_id"] = await _recipient_with_scheduled_notification(a)
+        ids["id"] = (await a.api.get("/v1/scheduled")).json()["data"][0]["id"]
         ids["template_id"] = a_template.json()["id"]
         before = await audit_actions(sessions, a.tenant_id)
 
@@ -390,6 +406,9 @@ async def test_operators_see_and_change_only_their_own_tenant(make_stack, tempor
                 assert page.status_code < 500, (path, page.text[:300])
                 for secret in (a_owner.email, a_editor.email, "a-invitee@example.com"):
                     assert secret not in page.text, (path, secret)
+        recipient = (await a.api.get(f"/v1/recipients/{ids['external_id']}")).json()
+        assert recipient["name"] == "Of A"
+        assert (await a.notification(ids["id"]))["status"] == "scheduled"
         template = (await a.api.get(f"/v1/templates/{ids['template_id']}")).json()
         assert template["version"] == 1 and template["name"] != "Taken over"
     assert await audit_actions(sessions, a.tenant_id) == before
@@ -402,6 +421,28 @@ async def test_operators_see_and_change_only_their_own_tenant(make_stack, tempor
             {"id": a_invitation},
         )
     assert role == "editor" and open_invitations == 1
+
+
+async def _recipient_with_scheduled_notification(stack) -> str:
+    """A recipient of the stack's tenant, with a notification scheduled for a month ahead."""
+    external_id = f"of-a-{uuid.uuid4().hex[:8]}"
+    put = await stack.api.put(
+        f"/v1/recipients/{external_id}",
+        json={"name": "Of A", "email": f"{external_id}@example.com"},
+    )
+    assert put.status_code == 200, put.text
+    later = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    body = {
+        "recipient": {"external_id": external_id},
+        "event_key": "booking.confirmation",
+        "channels": ["email"],
+        "context": {"subject": "Later", "message": "Later."},
+        "send_at": later,
+    }
+    accepted = await stack.api.post("/v1/notifications", json=body)
+    assert accepted.status_code == 202, accepted.text
+    await stack.wait_for_status(accepted.json()["id"], "scheduled")
+    return external_id
 
 
 async def _invitation_id(sessions, tenant_id, email) -> uuid.UUID:

@@ -16,6 +16,8 @@ from web.routes import (
     dev_mailbox,
     health,
     overview,
+    recipients,
+    scheduled,
     team,
     template_preview,
     template_versions,
@@ -30,6 +32,8 @@ ROUTERS: list[APIRouter] = [
     health.router,
     access.router,
     team.router,
+    recipients.router,
+    scheduled.router,
     # The preview's fixed paths before the editor's /{template_id} (a UUID only, all the same).
     template_preview.router,
     template_versions.router,
