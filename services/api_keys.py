@@ -10,6 +10,8 @@ tenant's keys) and the `herald key` command both come here.
   period of up to 7 days (`grace_seconds`) so that clients can be moved over without downtime.
 - A revoked key stops working at once on the process that revoked it (`cache`), and within
   API_KEY_CACHE_SECONDS on every other one (services/auth.py).
+- A key created or revoked by an operator from the dashboard (`by`) is recorded in the tenant's
+  audit log in the same transaction.
 """
 
 import uuid
@@ -20,15 +22,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.schemas.api_keys import ApiKeyCreated, ApiKeyPublic, ApiKeyRotation, ApiKeysPublic
 from db import api_keys
 from db.models import ApiKey
+from domain.operators import Operator
 from domain.tenants import TenantIdentity
+from services import audit
 from services.auth import ApiKeyCache
 from services.errors import Conflict, NotFound
 from services.pages import decode_cursor, page
 
 
-async def create_key(session: AsyncSession, tenant: TenantIdentity, name: str) -> ApiKeyCreated:
+async def create_key(
+    session: AsyncSession, tenant: TenantIdentity, name: str, by: Operator | None = None
+) -> ApiKeyCreated:
     async with session.begin():
         row, key = await api_keys.add_api_key(session, tenant.id, name)
+        if by is not None:
+            await _audit(session, by, "api_key.create", row)
     return _created(row, key)
 
 
@@ -47,6 +55,7 @@ async def revoke_key(
     tenant: TenantIdentity,
     key_id: uuid.UUID,
     force: bool = False,
+    by: Operator | None = None,
 ) -> ApiKeyPublic:
     """Revoke the key now. Revoking a revoked key changes nothing (and answers as it is)."""
     async with session.begin():
@@ -63,6 +72,8 @@ async def revoke_key(
                 code="last_api_key",
             )
         await api_keys.revoke(session, key, now)
+        if by is not None:
+            await _audit(session, by, "api_key.revoke", key)
     if cache is not None:
         cache.forget(key.key_digest)
     return _public(key)
@@ -99,6 +110,13 @@ async def _find(session: AsyncSession, tenant: TenantIdentity, key_id: uuid.UUID
     if key is None:  # another tenant's key is not found either: its existence is not ours to tell
         raise NotFound(f"api key {key_id} not found")
     return key
+
+
+async def _audit(session: AsyncSession, by: Operator, action: str, key: ApiKey) -> None:
+    """An operator's change to a key, named by its name and prefix (never the key)."""
+    await audit.record(
+        session, by, action, f"api key {key.key_prefix}", {"id": str(key.id), "name": key.name}
+    )
 
 
 def _public(row: ApiKey) -> ApiKeyPublic:

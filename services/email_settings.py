@@ -7,7 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.schemas.email_settings import EmailSettings
 from db.email_identity import load_email_identity, save_email_identity
 from domain.email_headers import EmailIdentity, identity_problem, without_bidi_controls
+from domain.operators import Operator
 from domain.tenants import TenantIdentity
+from services import audit
 from services.errors import invalid_field
 
 
@@ -20,10 +22,11 @@ async def save_email_settings(
     tenant: TenantIdentity,
     body: EmailSettings,
     allowed_from_domains: Sequence[str],
+    by: Operator | None = None,
 ) -> EmailSettings:
     """Refuses (422 naming the field, nothing written) an address that is not valid, a From
     address on a domain not allowed, or a name with control characters; bidirectional
-    controls in the name are removed."""
+    controls in the name are removed. An operator's change (`by`) is audited with it."""
     identity = EmailIdentity(
         from_name=without_bidi_controls(body.from_name) if body.from_name is not None else None,
         from_address=body.from_address,
@@ -32,9 +35,12 @@ async def save_email_settings(
     problem = identity_problem(identity, allowed_from_domains)
     if problem is not None:
         raise invalid_field(*problem)
+    saved = _as_settings(identity)
     async with session.begin():
         await save_email_identity(session, tenant.id, identity)
-    return _as_settings(identity)
+        if by is not None:
+            await audit.record(session, by, "settings.email", "sender", saved.model_dump())
+    return saved
 
 
 def _as_settings(identity: EmailIdentity) -> EmailSettings:

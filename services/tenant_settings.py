@@ -1,4 +1,7 @@
-"""A tenant's own settings: its delivery policy and its booking follow-up; and its alerts."""
+"""A tenant's own settings: its delivery policy and its booking follow-up; and its alerts.
+
+A change made by an operator from the dashboard (`by`) is recorded in the tenant's audit log
+in the change's own transaction (services/audit.py)."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,7 +13,9 @@ from api.schemas.settings import DeliveryPolicySettings
 from db import policy_store
 from db.bookings import get_booking_settings, put_booking_settings
 from db.maintenance import recent_alerts
+from domain.operators import Operator
 from domain.tenants import TenantIdentity
+from services import audit
 
 
 async def delivery_policy(session: AsyncSession, tenant: TenantIdentity) -> DeliveryPolicySettings:
@@ -27,7 +32,10 @@ async def delivery_policy(session: AsyncSession, tenant: TenantIdentity) -> Deli
 
 
 async def save_delivery_policy(
-    session: AsyncSession, tenant: TenantIdentity, policy: DeliveryPolicySettings
+    session: AsyncSession,
+    tenant: TenantIdentity,
+    policy: DeliveryPolicySettings,
+    by: Operator | None = None,
 ) -> DeliveryPolicySettings:
     async with session.begin():
         await policy_store.save_tenant_settings(
@@ -38,6 +46,14 @@ async def save_delivery_policy(
             {key: rule.model_dump(mode="json") for key, rule in policy.fallbacks.items()},
             policy.retry_window_minutes,
         )
+        if by is not None:
+            await audit.record(
+                session,
+                by,
+                "settings.delivery_policy",
+                "delivery policy",
+                policy.model_dump(mode="json"),
+            )
     return policy
 
 
@@ -50,13 +66,24 @@ async def booking_settings(session: AsyncSession, tenant: TenantIdentity) -> Boo
 
 
 async def save_booking_settings(
-    session: AsyncSession, tenant: TenantIdentity, settings: BookingSettings
+    session: AsyncSession,
+    tenant: TenantIdentity,
+    settings: BookingSettings,
+    by: Operator | None = None,
 ) -> BookingSettings:
     """Applies to bookings created or rescheduled from now on."""
     async with session.begin():
         await put_booking_settings(
             session, tenant.id, settings.follow_up_enabled, settings.follow_up_delay_minutes
         )
+        if by is not None:
+            await audit.record(
+                session,
+                by,
+                "settings.bookings",
+                "booking settings",
+                settings.model_dump(mode="json"),
+            )
     return settings
 
 

@@ -57,6 +57,7 @@ DASHBOARD_BY_ID = {
     ("GET", "/dashboard/templates/{template_id}/versions"): {},
     ("GET", "/dashboard/templates/{template_id}/diff"): {},
     ("POST", "/dashboard/templates/{template_id}/restore"): {"version": "1"},
+    ("POST", "/dashboard/settings/api-keys/{key_id}/revoke"): {},
 }
 # The secret is the credential: a made-up one finds nothing (410), whoever asks
 # (tests/e2e/test_operator_links.py follows real ones).
@@ -87,6 +88,7 @@ def example_url(path: str) -> str:
         "message_id",
         "template_id",
         "external_id",
+        "key_id",
         "id",
     ):
         path = path.replace(f"{{{name}}}", str(uuid.uuid4()))
@@ -391,6 +393,7 @@ async def test_operators_see_and_change_only_their_own_tenant(make_stack, tempor
         ids["external_id"] = await _recipient_with_scheduled_notification(a)
         ids["id"] = (await a.api.get("/v1/scheduled")).json()["data"][0]["id"]
         ids["template_id"] = a_template.json()["id"]
+        ids["key_id"] = (await a.api.get("/v1/api-keys")).json()["data"][0]["id"]
         before = await audit_actions(sessions, a.tenant_id)
 
         async with signed_in(b.app, b_owner) as bob:
