@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     )
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
+    # Temporal's Web UI as an operator's browser reaches it: the dashboard's History links each
+    # delivery's workflow there. `make run`'s dev server serves it on 8233; docker-compose.yml's
+    # temporal-ui on 8080.
+    temporal_ui_url: str = "http://localhost:8233"
     task_queue: str = "herald"
     # The API process also works the task queue, so a notification it starts begins right
     # there (eager workflow start): no round trip through the server's task matching.

@@ -54,3 +54,35 @@ class InboxFilter:
     priority: str | None = None
     category: str | None = None
     tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    """The dashboard's History: deliveries created in [since, until) by status, channel, event
+    key and provider; a search resolved to the recipients it names (`recipient_ids`) or to
+    deliveries and notifications by id (`ids`). None does not narrow; an empty tuple matches
+    nothing."""
+
+    since: datetime
+    until: datetime
+    status: str | None = None
+    channel: str | None = None
+    event_key: str | None = None
+    provider: str | None = None
+    recipient_ids: tuple[uuid.UUID, ...] | None = None
+    ids: tuple[uuid.UUID, ...] | None = None  # deliveries or notifications, by their id
+
+    @property
+    def narrows(self) -> bool:
+        """Whether anything but the time range narrows the list."""
+        return any(
+            value is not None
+            for value in (
+                self.status,
+                self.channel,
+                self.event_key,
+                self.provider,
+                self.recipient_ids,
+                self.ids,
+            )
+        )

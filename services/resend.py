@@ -117,6 +117,18 @@ async def resend_matching(
     """Resend every failed or bounced delivery matching the filter (at most `limit`)."""
     async with session.begin():
         ids = await resend_candidates(session, tenant_id, filters)
+    return await resend_each(session, temporal, settings, tenant_id, ids)
+
+
+async def resend_each(
+    session: AsyncSession,
+    temporal: Client,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    ids: list[uuid.UUID],
+) -> BulkResendResult:
+    """Resend each of the deliveries, one after another; one that cannot be resent (no longer
+    failed, its address suppressed meanwhile) is skipped with the reason."""
     resent, skipped = [], []
     for delivery_id in ids:
         try:

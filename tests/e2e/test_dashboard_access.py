@@ -57,6 +57,9 @@ DASHBOARD_BY_ID = {
     ("GET", "/dashboard/templates/{template_id}/versions"): {},
     ("GET", "/dashboard/templates/{template_id}/diff"): {},
     ("POST", "/dashboard/templates/{template_id}/restore"): {"version": "1"},
+    ("GET", "/dashboard/history/{delivery_id}"): {},
+    ("GET", "/dashboard/history/{delivery_id}/html"): {},
+    ("POST", "/dashboard/history/{delivery_id}/resend"): {},
     ("POST", "/dashboard/settings/api-keys/{key_id}/revoke"): {},
 }
 # The secret is the credential: a made-up one finds nothing (410), whoever asks
@@ -89,6 +92,7 @@ def example_url(path: str) -> str:
         "template_id",
         "external_id",
         "key_id",
+        "delivery_id",
         "id",
     ):
         path = path.replace(f"{{{name}}}", str(uuid.uuid4()))
@@ -393,6 +397,7 @@ async def test_operators_see_and_change_only_their_own_tenant(make_stack, tempor
         ids["external_id"] = await _recipient_with_scheduled_notification(a)
         ids["id"] = (await a.api.get("/v1/scheduled")).json()["data"][0]["id"]
         ids["template_id"] = a_template.json()["id"]
+        ids["delivery_id"] = await _a_delivery(a)
         ids["key_id"] = (await a.api.get("/v1/api-keys")).json()["data"][0]["id"]
         before = await audit_actions(sessions, a.tenant_id)
 
@@ -446,6 +451,20 @@ async def _recipient_with_scheduled_notification(stack) -> str:
     assert accepted.status_code == 202, accepted.text
     await stack.wait_for_status(accepted.json()["id"], "scheduled")
     return external_id
+
+
+async def _a_delivery(stack) -> str:
+    """A delivery of the stack's tenant: an email sent (to the test's mail catcher)."""
+    body = {
+        "recipient": {"email": f"a-{uuid.uuid4().hex[:8]}@example.com"},
+        "event_key": "payment.completed",
+        "channels": ["email"],
+        "context": {"amount": "1.00", "currency": "EUR"},
+    }
+    accepted = await stack.api.post("/v1/notifications", json=body)
+    assert accepted.status_code == 202, accepted.text
+    sent = await stack.wait_for_status(accepted.json()["id"], "sent")
+    return sent["deliveries"][0]["id"]
 
 
 async def _invitation_id(sessions, tenant_id, email) -> uuid.UUID:

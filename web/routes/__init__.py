@@ -15,9 +15,11 @@ from web.routes import (
     analytics,
     dev_mailbox,
     health,
+    history,
     overview,
     recipients,
     scheduled,
+    send,
     team,
     template_preview,
     template_versions,
@@ -40,6 +42,8 @@ ROUTERS: list[APIRouter] = [
     templates.router,
     analytics.router,
     tenant_settings.router,
+    history.router,
+    send.router,
 ]
 
 
