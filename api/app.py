@@ -36,6 +36,7 @@ from api.routes import (
     unsubscribe,
     webhooks,
 )
+from api.routes.inbox_stream import InboxStreamHandoff
 from api.strict_input import refuse_unstorable_input
 from bootstrap import (
     build_worker,
@@ -147,4 +148,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     ):
         app.include_router(module.router)
     mount_dashboard(app, settings)  # /dashboard: the operators' pages (web/)
+    # Added last, so the outermost of the app's middlewares: a live inbox stream's events are
+    # written from there, once everything inside has handled its request and returned.
+    app.add_middleware(InboxStreamHandoff)
     return app

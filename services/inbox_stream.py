@@ -76,6 +76,7 @@ class InboxStream:
         subscription: Subscription,
         recipient_id: uuid.UUID,
         after: int,
+        behind: bool,
         opening: Opening | None,
         expires_at: datetime | None,
         heartbeat_seconds: float,
@@ -85,6 +86,7 @@ class InboxStream:
         self._subscription = subscription
         self._recipient_id = recipient_id
         self._last = after
+        self._behind = behind  # events after `after` were committed before the opening read
         self._opening = opening
         self._expires_at = expires_at
         self._heartbeat_seconds = heartbeat_seconds
@@ -106,7 +108,9 @@ class InboxStream:
                 yield self._opening
             next_heartbeat = loop.time() + self._heartbeat_seconds
             retry_at: float | None = None
-            read = True  # at once: a change may have come between the opening and now
+            # At once only to replay: a change after the opening read raised the flag (the
+            # hub was joined before it), so waiting cannot miss it.
+            read = self._behind
             while True:
                 if subscription.ended:
                     if subscription.ended is not StreamEnd.DISCONNECTED:
@@ -124,12 +128,9 @@ class InboxStream:
                 if loop.time() >= expiry:
                     subscription.end(StreamEnd.EXPIRED)
                     continue
-                try:
-                    async with asyncio.timeout_at(min(next_heartbeat, expiry, retry_at or expiry)):
-                        await subscription.wake.wait()
-                    subscription.wake.clear()  # before reading: a change during it wakes again
-                    read = True
-                except TimeoutError:
+                # Woken, the flag is lowered before reading: a change during the read wakes again.
+                read = await subscription.wait(min(next_heartbeat, expiry, retry_at or expiry))
+                if not read:
                     now = loop.time()
                     read = retry_at is not None and now >= retry_at
                     if now >= next_heartbeat:
@@ -171,7 +172,7 @@ async def open_inbox_stream(
     subscription = hub.subscribe(recipient_id)
     try:
         async with autocommit(sessions) as session:
-            after, opening = await _starting_point(session, recipient_id, last_event_id)
+            after, last, opening = await _starting_point(session, recipient_id, last_event_id)
     except BaseException:
         hub.unsubscribe(subscription)
         raise
@@ -181,6 +182,7 @@ async def open_inbox_stream(
         subscription,
         recipient_id,
         after,
+        after < last,
         opening,
         expires_at,
         heartbeat_seconds,
@@ -189,20 +191,21 @@ async def open_inbox_stream(
 
 async def _starting_point(
     session: AsyncSession, recipient_id: uuid.UUID, last_event_id: int | None
-) -> tuple[int, Opening | None]:
-    """The number to read after, and the opening event, if any."""
+) -> tuple[int, int, Opening | None]:
+    """The number to read after, the newest number, and the opening event, if any."""
     # The number first, then the counts: every event up to the number is committed before the
     # counts are read, so they include it; any later change comes as an event with its own.
     last = await last_event_number(session, recipient_id)
     if last_event_id is None:
-        return last, Opening(OpeningKind.READY, last, await inbox_counts(session, recipient_id))
+        ready = Opening(OpeningKind.READY, last, await inbox_counts(session, recipient_id))
+        return last, last, ready
     if last_event_id > last:  # a number this inbox never reached (another database?)
-        return last, await _reset(session, recipient_id, last)
+        return last, last, await _reset(session, recipient_id, last)
     if last_event_id < last:
         following = await events_after(session, recipient_id, last_event_id, limit=1)
         if not following or following[0].seq != last_event_id + 1:  # purged
-            return last, await _reset(session, recipient_id, last)
-    return last_event_id, None
+            return last, last, await _reset(session, recipient_id, last)
+    return last_event_id, last, None
 
 
 async def _reset(

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import InboxStreamRecipientDep, SessionsDep, SettingsDep
 from services.inbox_hub import InboxHub, StreamEnd
@@ -36,6 +36,8 @@ router = APIRouter(tags=["inbox"])
 # buffer, 64 KiB, is full) ends the stream: a reading client needs a fraction of a second.
 WRITE_TIMEOUT_SECONDS = 30.0
 MEDIA_TYPE = "text/event-stream"
+STREAM_PATH = "/v1/inbox/stream"
+_HANDOFF = "herald.inbox_stream"  # the scope key where the route's response leaves the stream
 
 
 async def get_inbox_hub(request: Request) -> InboxHub:
@@ -69,8 +71,8 @@ def encode(item: StreamItem) -> bytes:
 
 
 class EventStreamResponse(Response):
-    """The stream as an ASGI response: one task writes, another waits for the client to leave.
-    (Starlette's StreamingResponse would do, with a task group and two tasks per stream more.)"""
+    """What the route answers: the opened stream, written by `send_events`; under
+    InboxStreamHandoff (api/app.py), from that middleware once the app has returned."""
 
     media_type = MEDIA_TYPE
 
@@ -88,37 +90,87 @@ class EventStreamResponse(Response):
         self.write_timeout = write_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        leaving = asyncio.create_task(self._client_leaves(receive))
-        try:
+        handoff = scope.get(_HANDOFF)
+        start = {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
+        if handoff is None:  # no InboxStreamHandoff around the app: everything from here
+            await send_events(self.stream, self.write_timeout, receive, send, start)
+            return
+        try:  # the answer starts in here, through the app's middlewares (CORS, metrics)
             async with asyncio.timeout(self.write_timeout):
-                await send(
-                    {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
-                )
-            async for item in self.stream.items():
-                async with asyncio.timeout(self.write_timeout):
-                    await send(
-                        {"type": "http.response.body", "body": encode(item), "more_body": True}
-                    )
-            async with asyncio.timeout(self.write_timeout):
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except TimeoutError:
-            # Returning without finishing the response makes the server close the connection
-            # (uvicorn logs that it was not completed): what is buffered for it is freed.
-            log.warning(
-                "inbox stream: the client read nothing for %.0f s; dropped", self.write_timeout
-            )
-        finally:
-            leaving.cancel()
+                await send(start)
+        except BaseException:
             self.stream.close()
+            raise
+        handoff.append((self.stream, self.write_timeout))  # not the response: its headers go
 
-    async def _client_leaves(self, receive: Receive) -> None:
-        while (await receive())["type"] != "http.disconnect":
-            pass
-        self.stream.close()
+
+async def send_events(
+    stream: InboxStream,
+    write_timeout: float,
+    receive: Receive,
+    send: Send,
+    start: Message | None = None,
+) -> None:
+    """Writes the stream (after `start`, unless the answer has started) until it ends or the
+    client leaves (a second task waits for that: Starlette's StreamingResponse would spend a
+    task group and two tasks a stream)."""
+    leaving = asyncio.create_task(_client_leaves(stream, receive))
+    try:
+        if start is not None:
+            async with asyncio.timeout(write_timeout):
+                await send(start)
+        async for item in stream.items():
+            async with asyncio.timeout(write_timeout):
+                await send({"type": "http.response.body", "body": encode(item), "more_body": True})
+        async with asyncio.timeout(write_timeout):
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+    except TimeoutError:
+        # Returning without finishing the response makes the server close the connection
+        # (uvicorn logs that it was not completed): what is buffered for it is freed.
+        log.warning("inbox stream: the client read nothing for %.0f s; dropped", write_timeout)
+    finally:
+        leaving.cancel()
+        stream.close()
+
+
+async def _client_leaves(stream: InboxStream, receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    stream.close()
+
+
+class InboxStreamHandoff:
+    """ASGI middleware, the outermost of the app's own: a stream lasts hours, and everything
+    handling its request (FastAPI's routing, dependency exit stacks and exception handlers, the
+    app's middlewares and their closures: ~10 KB of frames and objects) would stay alive as
+    long as the response runs. So the route validates, authenticates and opens the stream,
+    its response starts the answer through the middlewares (CORS headers, the metrics) and
+    hands the stream over to this one; everything inside returns, and the events are written
+    from here."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != STREAM_PATH:
+            return await self.app(scope, receive, send)
+        handed = await self._handled(scope, receive, send)
+        if handed is not None:
+            await send_events(*handed, receive, send)
+
+    async def _handled(
+        self, scope: Scope, receive: Receive, send: Send
+    ) -> tuple[InboxStream, float] | None:
+        """The app handles the request (a refusal is sent from in there, as usual), in a copy
+        of the scope: FastAPI keeps per-request objects (its exit stacks) in the scope it is
+        given, and the copy goes when this returns."""
+        handed: list[tuple[InboxStream, float]] = []
+        await self.app({**scope, _HANDOFF: handed}, receive, send)
+        return handed[0] if handed else None
 
 
 @router.get(
-    "/v1/inbox/stream",
+    STREAM_PATH,
     response_class=EventStreamResponse,
     responses={
         200: {

@@ -12,7 +12,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 import jwt
@@ -100,6 +100,19 @@ async def send_in_app(api: httpx.AsyncClient, external_id: str, title: str) -> s
     return accepted.json()["id"]
 
 
+@asynccontextmanager
+async def stream_on(
+    process: ApiProcess, recipient: dict | None, headers: dict | None = None, **request
+) -> AsyncIterator[EventStream]:
+    """A stream on `process` of `recipient`'s inbox (its token in Authorization)."""
+    headers = (bearer(recipient) if recipient else {}) | (headers or {})
+    async with (
+        httpx.AsyncClient(base_url=process.url) as client,
+        event_stream(client, STREAM, headers=headers, **request) as stream,
+    ):
+        yield stream
+
+
 async def created(stream: EventStream, title: str) -> dict:
     """The stream's next event: the message.created of the message titled `title`."""
     event = await stream.next()
@@ -112,10 +125,7 @@ async def test_a_message_sent_through_one_process_reaches_a_stream_on_the_other(
     _, b = processes
     api_a, _ = tenant
     ann = await new_recipient(api_a)
-    async with (
-        httpx.AsyncClient(base_url=b.url) as on_b,
-        event_stream(on_b, STREAM, headers=bearer(ann)) as stream,
-    ):
+    async with stream_on(b, ann) as stream:
         ready = await stream.next()
         assert (ready.kind, ready.id) == ("ready", 0)
         assert ready.data == {"counts": {"total": 0, "unread": 0, "unseen": 0}, "last_event_id": 0}
@@ -132,9 +142,8 @@ async def test_a_read_through_one_process_reaches_a_stream_on_the_other(processe
     api_a, _ = tenant
     ann = await new_recipient(api_a)
     async with (
-        httpx.AsyncClient(base_url=a.url) as on_a,
         httpx.AsyncClient(base_url=b.url, headers=bearer(ann)) as inbox_on_b,
-        event_stream(on_a, STREAM, headers=bearer(ann)) as stream,
+        stream_on(a, ann) as stream,
     ):
         await stream.next()  # ready
         await send_in_app(api_a, ann["external_id"], "Read me")
@@ -156,46 +165,39 @@ async def test_a_stream_resumes_after_its_process_restarts_missing_and_repeating
     a, b = processes
     api_a, _ = tenant
     ann = await new_recipient(api_a)
-    async with httpx.AsyncClient(base_url=b.url) as on_b, httpx.AsyncClient(base_url=a.url) as on_a:
-        async with event_stream(on_b, STREAM, headers=bearer(ann)) as stream:
-            await stream.next()  # ready
-            await send_in_app(api_a, ann["external_id"], "Before")
-            seen = (await stream.next()).id
-            assert seen == 1
+    async with stream_on(b, ann) as stream:
+        await stream.next()  # ready
+        await send_in_app(api_a, ann["external_id"], "Before")
+        seen = (await stream.next()).id
+        assert seen == 1
 
-            # SIGTERM with the stream open: it ends, and the process does not hang on it.
-            assert await b.stop() < 20
-            await stream.wait_ended()
+        # SIGTERM with the stream open: it ends, and the process does not hang on it.
+        assert await b.stop() < 20
+        await stream.wait_ended()
 
-        # While B is down, three messages are stored (through A): seen on a stream on A.
-        titles = [f"While down {n}" for n in range(3)]
+    # While B is down, three messages are stored (through A): seen on a stream on A.
+    titles = [f"While down {n}" for n in range(3)]
+    for title in titles:
+        await send_in_app(api_a, ann["external_id"], title)
+    resume = {"Last-Event-ID": str(seen)}
+    async with stream_on(a, ann, resume) as witness:
         for title in titles:
-            await send_in_app(api_a, ann["external_id"], title)
-        async with event_stream(
-            on_a, STREAM, headers=bearer(ann) | {"Last-Event-ID": str(seen)}
-        ) as witness:
-            for title in titles:
-                await created(witness, title)
+            await created(witness, title)
 
-        await b.start()
-        async with event_stream(
-            on_b, STREAM, headers=bearer(ann) | {"Last-Event-ID": str(seen)}
-        ) as resumed:
-            for title in titles:
-                await created(resumed, title)
-            await send_in_app(api_a, ann["external_id"], "After")
-            await created(resumed, "After")
-            await asyncio.sleep(2 * HEARTBEAT_SECONDS)  # room for anything repeated to show
-            assert [e.id for e in resumed.events] == [2, 3, 4, 5]
+    await b.start()
+    async with stream_on(b, ann, resume) as resumed:
+        for title in titles:
+            await created(resumed, title)
+        await send_in_app(api_a, ann["external_id"], "After")
+        await created(resumed, "After")
+        await asyncio.sleep(2 * HEARTBEAT_SECONDS)  # room for anything repeated to show
+        assert [e.id for e in resumed.events] == [2, 3, 4, 5]
 
 
 async def test_heartbeats_keep_an_idle_stream_open(processes, tenant):
     _, b = processes
     ann = await new_recipient(tenant[0])
-    async with (
-        httpx.AsyncClient(base_url=b.url) as on_b,
-        event_stream(on_b, STREAM, headers=bearer(ann)) as stream,
-    ):
+    async with stream_on(b, ann) as stream:
         await stream.next()  # ready
         for _ in range(2):
             sent = await stream.next(heartbeats=True)
@@ -220,14 +222,7 @@ async def test_the_stream_ends_when_its_token_expires(processes, tenant):
     token = jwt.encode(
         claims, secret.json()["secret"], algorithm="HS256", headers={"kid": secret.json()["kid"]}
     )
-    async with (
-        httpx.AsyncClient(base_url=a.url) as on_a,
-        event_stream(
-            on_a,
-            STREAM,
-            params={"token": token},  # as an EventSource sends it
-        ) as stream,
-    ):
+    async with stream_on(a, None, params={"token": token}) as stream:  # as EventSource sends it
         assert (await stream.next()).kind == "ready"
         expired = await stream.next()
         assert expired.kind == "expired", expired
@@ -246,10 +241,9 @@ async def test_a_stream_carries_only_its_own_recipients_events(processes, tenant
     ) as other_api:
         namesake = await new_recipient(other_api, ann["external_id"])
     async with (
-        httpx.AsyncClient(base_url=b.url) as on_b,
-        event_stream(on_b, STREAM, headers=bearer(bob)) as bobs,
-        event_stream(on_b, STREAM, headers=bearer(namesake)) as namesakes,
-        event_stream(on_b, STREAM, headers=bearer(ann)) as anns,
+        stream_on(b, bob) as bobs,
+        stream_on(b, namesake) as namesakes,
+        stream_on(b, ann) as anns,
     ):
         for stream in (bobs, namesakes, anns):
             await stream.next()  # ready
@@ -267,43 +261,36 @@ async def test_events_no_longer_stored_are_a_reset(processes, tenant, sessions):
     a, _ = processes
     api_a, _ = tenant
     ann = await new_recipient(api_a)
-    async with httpx.AsyncClient(base_url=a.url) as on_a:
-        async with event_stream(on_a, STREAM, headers=bearer(ann)) as stream:
-            await stream.next()
-            for title in ("One", "Two", "Three"):
-                await send_in_app(api_a, ann["external_id"], title)
-                await created(stream, title)
-        async with sessions.begin() as session:  # what the maintenance purge does to old ones
-            await session.execute(
-                text("DELETE FROM inbox_events WHERE recipient_id = :r AND seq <= 2"),
-                {"r": ann["recipient_id"]},
-            )
-        for asked in ("1", "99"):  # purged; never reached
-            async with event_stream(
-                on_a, STREAM, headers=bearer(ann) | {"Last-Event-ID": asked}
-            ) as stream:
-                reset = await stream.next()
-                assert (reset.kind, reset.id) == ("reset", 3), reset
-                assert reset.data == {
-                    "counts": {"total": 3, "unread": 3, "unseen": 3},
-                    "last_event_id": 3,
-                }
-        async with event_stream(  # event 3 is still there: no reset
-            on_a, STREAM, headers=bearer(ann), params={"last_event_id": "2"}
-        ) as stream:
-            event = await stream.next()
-            assert (event.kind, event.id) == ("message.created", 3)
+    async with stream_on(a, ann) as stream:
+        await stream.next()
+        for title in ("One", "Two", "Three"):
+            await send_in_app(api_a, ann["external_id"], title)
+            await created(stream, title)
+    async with sessions.begin() as session:  # what the maintenance purge does to old ones
+        await session.execute(
+            text("DELETE FROM inbox_events WHERE recipient_id = :r AND seq <= 2"),
+            {"r": ann["recipient_id"]},
+        )
+    for asked in ("1", "99"):  # purged; never reached
+        async with stream_on(a, ann, {"Last-Event-ID": asked}) as stream:
+            reset = await stream.next()
+            assert (reset.kind, reset.id) == ("reset", 3), reset
+            assert reset.data == {
+                "counts": {"total": 3, "unread": 3, "unseen": 3},
+                "last_event_id": 3,
+            }
+    async with stream_on(a, ann, params={"last_event_id": "2"}) as stream:  # 3 is still there
+        event = await stream.next()
+        assert (event.kind, event.id) == ("message.created", 3)
 
 
 async def test_past_the_stream_limit_the_oldest_stream_closes(processes, tenant):
     a, _ = processes
     ann = await new_recipient(tenant[0])
-    async with AsyncExitStack() as opened, httpx.AsyncClient(base_url=a.url) as on_a:
+    async with AsyncExitStack() as opened:
         streams = []
         for _ in range(11):
-            stream = await opened.enter_async_context(
-                event_stream(on_a, STREAM, headers=bearer(ann))
-            )
+            stream = await opened.enter_async_context(stream_on(a, ann))
             await stream.next()  # ready
             streams.append(stream)
         closed = await streams[0].next()
@@ -319,10 +306,7 @@ async def test_streams_catch_up_when_the_listener_reconnects(processes, tenant, 
     by reading the log when its process listens again."""
     a, _ = processes
     ann = await new_recipient(tenant[0])
-    async with (
-        httpx.AsyncClient(base_url=a.url) as on_a,
-        event_stream(on_a, STREAM, headers=bearer(ann)) as stream,
-    ):
+    async with stream_on(a, ann) as stream:
         await stream.next()  # ready
         listeners = text(
             "SELECT pid, backend_start FROM pg_stat_activity"
