@@ -1,14 +1,7 @@
-"""What the dashboard's Recipients page reads: a search over a tenant's recipients and one
-recipient's latest notifications with their deliveries. Both are bounded whatever the tables
-hold: the search examines at most `scan` recipients, the activity at most `limit`
-notifications of the one recipient.
+"""What the dashboard's Recipients page reads besides a search (db/recipient_search.py): the
+first recipients of a tenant, and one recipient's latest notifications with their deliveries.
+Both are bounded whatever the tables hold."""
 
-Recipients have one index, the unique (tenant_id, external_id): an exact external id is found
-through it alone; a search by part of a name, email address or phone number walks the tenant's
-recipients in that index's order, so it is complete for tenants with up to `scan` recipients
-and says so when it is not (an index on those columns needs a migration)."""
-
-import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,80 +9,21 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-PHONE_LIKE = re.compile(r"^[\d\s+().-]*\d{3}[\d\s+().-]*$")
+from db.recipient_search import RecipientMatch
 
-
-@dataclass(frozen=True)
-class RecipientMatch:
-    external_id: str
-    name: str | None
-    email: str | None
-    phone: str | None
-    timezone: str
-
-
-@dataclass(frozen=True)
-class RecipientMatches:
-    matches: list[RecipientMatch]
-    more: bool  # more matched than were returned
-    partial: bool  # the tenant has more recipients than the search examines
-
-
-# The exact external id first (the unique index), then the matches among the first :scan
-# recipients in external id order (the same index, read in order: the LIMIT stops the walk).
-_SEARCH = text(r"""
-    SELECT external_id, name, email, phone, timezone FROM (
-        SELECT external_id, name, email, phone, timezone, 0 AS rank
-        FROM recipients WHERE tenant_id = :tenant_id AND external_id = :query
-        UNION ALL
-        SELECT external_id, name, email, phone, timezone, 1 AS rank FROM (
-            SELECT external_id, name, email, phone, timezone FROM recipients
-            WHERE tenant_id = :tenant_id ORDER BY external_id LIMIT :scan
-        ) scanned
-        WHERE external_id <> :query
-          AND (external_id ILIKE :pattern ESCAPE '\'
-               OR name ILIKE :pattern ESCAPE '\'
-               OR email ILIKE :pattern ESCAPE '\'
-               OR (:digits <> '' AND phone LIKE :digit_pattern))
-    ) found
-    ORDER BY rank, external_id
-    LIMIT :limit
-""")
-
-_MORE_THAN_SCANNED = text("""
-    SELECT count(*) > :scan FROM (
-        SELECT 1 FROM recipients WHERE tenant_id = :tenant_id LIMIT :scan + 1
-    ) first
+# The unique (tenant_id, external_id) index, read in order: the LIMIT stops the walk.
+_FIRST = text("""
+    SELECT id, external_id, name, email, phone FROM recipients
+    WHERE tenant_id = :tenant_id ORDER BY external_id LIMIT :limit
 """)
 
 
-async def search_recipients(
-    session: AsyncSession, tenant_id: uuid.UUID, query: str, limit: int, scan: int
-) -> RecipientMatches:
-    """Recipients whose external id is `query`, or whose external id, name or email contains
-    it (any case), or whose phone number contains its digits (3 or more)."""
-    # A phone number as people type one (+1 415 555-0123): its digits, matched in the stored
-    # E.164 form. A name or an address with digits in it is not one.
-    digits = re.sub(r"\D", "", query) if PHONE_LIKE.match(query) else ""
-    rows = await session.execute(
-        _SEARCH,
-        {
-            "tenant_id": tenant_id,
-            "query": query,
-            "pattern": f"%{_escape_like(query)}%",
-            "digits": digits,
-            "digit_pattern": f"%{digits}%",
-            "scan": scan,
-            "limit": limit + 1,
-        },
-    )
-    matches = [RecipientMatch(**row._mapping) for row in rows]
-    partial = bool(await session.scalar(_MORE_THAN_SCANNED, {"tenant_id": tenant_id, "scan": scan}))
-    return RecipientMatches(matches[:limit], more=len(matches) > limit, partial=partial)
-
-
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+async def first_recipients(
+    session: AsyncSession, tenant_id: uuid.UUID, limit: int
+) -> list[RecipientMatch]:
+    """The tenant's first `limit` recipients by external id (the page before any search)."""
+    rows = await session.execute(_FIRST, {"tenant_id": tenant_id, "limit": limit})
+    return [RecipientMatch(**row._mapping) for row in rows]
 
 
 @dataclass(frozen=True)

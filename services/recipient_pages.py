@@ -12,12 +12,8 @@ from temporalio.client import Client
 from api.schemas.notifications import RecipientPublic
 from api.schemas.preferences import RecipientPreferences
 from config.settings import Settings
-from db.recipient_pages import (
-    NotificationLine,
-    RecipientMatches,
-    recent_notifications,
-    search_recipients,
-)
+from db.recipient_pages import NotificationLine, first_recipients, recent_notifications
+from db.recipient_search import RecipientMatch, search_recipients
 from domain.merge_patch import patch_between
 from domain.operators import Operator
 from domain.preferences import as_document
@@ -26,18 +22,27 @@ from services.preferences import get_preferences, patch_preferences
 from services.recipients import find_recipient
 
 SHOWN = 20  # search results, and notifications on a recipient's page
-SCANNED = 50_000  # recipients a search by part of a name, address or number examines
 LONGEST_QUERY = 255  # an external id's length
+
+
+@dataclass(frozen=True)
+class RecipientMatches:
+    matches: list[RecipientMatch]
+    more: bool  # more matched than are shown
 
 
 async def find_recipients(
     session: AsyncSession, tenant: TenantIdentity, query: str
 ) -> RecipientMatches:
-    """Recipients by external id (exact), or by part of their external id, name, email or
-    phone; with no query, the first ones by external id."""
-    return await search_recipients(
-        session, tenant.id, query.strip()[:LONGEST_QUERY], SHOWN, SCANNED
-    )
+    """Recipients by the start of their external id, email or phone, or of a word of their
+    name (db/recipient_search.py, as History and Send find them); with no query, the first
+    ones by external id."""
+    typed = query.strip()[:LONGEST_QUERY]
+    if typed:
+        found = await search_recipients(session, tenant.id, typed, SHOWN + 1)
+    else:
+        found = await first_recipients(session, tenant.id, SHOWN + 1)
+    return RecipientMatches(found[:SHOWN], more=len(found) > SHOWN)
 
 
 @dataclass(frozen=True)

@@ -85,30 +85,30 @@ async def test_search_by_external_id_name_email_and_phone_in_the_tenant_only(
 ):
     marker = uuid.uuid4().hex[:6]
     ada = await new_recipient(
-        stack, external_id=f"ada-{marker}", name=f"Ada Lovelace {marker}", phone="+14155550142"
+        stack, external_id=f"ada-{marker}", name="Ada Lovelace", phone="+14155550142"
     )
     grace = await new_recipient(
         stack, external_id=f"grace-{marker}", email=f"grace.{marker}@navy.example"
     )
-    _other_tenant, other_key = await new_tenant(sessions, "Other")
+    _, other_key = await new_tenant(sessions, "Other")
     theirs = await stack.as_tenant(other_key)
     hidden = f"ada-{marker}-theirs"
-    await theirs.put(f"/v1/recipients/{hidden}", json={"name": f"Ada Lovelace {marker}"})
+    await theirs.put(f"/v1/recipients/{hidden}", json={"name": "Ada Lovelace"})
 
     async def search(query: str) -> list[str]:
         response = await browser.get(PAGE, params={"q": query})
         assert response.status_code == 200, response.text
+        assert hidden not in response.text
         return found_ids(response.text)
 
     assert await search(ada) == [ada]  # the exact external id
-    assert await search(marker) == [ada, grace]  # part of an external id
-    assert await search(f"lovelace {marker}".upper()) == [ada]  # part of a name, any case
-    assert await search(f"{marker}@navy") == [grace]  # part of an email address
-    assert await search("+1 (415) 555-0142") == [ada]  # a phone number as people write it
-    assert await search(f"nobody-{marker}") == []
-    assert hidden not in (await browser.get(PAGE, params={"q": marker})).text
-    # LIKE's wildcards are searched for as themselves.
-    assert await search("%") == [] and await search("_") == []
+    assert await search("ADA-") == [ada]  # the start of an external id, any case
+    assert await search("lovelace") == [ada]  # a word of a name
+    assert await search(f"grace.{marker}@") == [grace]  # the start of an email address
+    assert await search("+1415555") == [ada]  # the start of a phone number
+    assert await search("ovelace") == [] and await search(f"nobody-{marker}") == []
+    assert await search("%") == [] and await search("_") == []  # LIKE's wildcards as such
+    assert await search("") == [ada, grace]  # no search: the first ones by external id
     page = (await browser.get(PAGE, params={"q": ada})).text
     assert f'href="{page_of(ada)}"' in page
 

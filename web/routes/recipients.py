@@ -25,7 +25,6 @@ from domain.tenants import TenantIdentity
 from services import recipients
 from services.errors import NotFound, ServiceError
 from services.recipient_pages import (
-    SCANNED,
     RecipientProfile,
     find_recipients,
     preferences_document,
@@ -64,7 +63,6 @@ async def recipients_page(
         page="recipients",
         query=q,
         found=found,
-        scanned=SCANNED,
         path_of=recipient_path,
     )
 
