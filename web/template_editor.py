@@ -61,12 +61,14 @@ async def editor_page(
     notice: str = "",
     test: dict[str, Any] | None = None,
     status_code: int = 200,
+    fresh: bool = False,
 ) -> HTMLResponse:
     """The editor for `form` (`saved`: the template it edits; None: a new one), each field with
-    what the preview found and, after a refused save (`refused`), why it was refused.
+    what the preview found (unless `fresh`: blank, not typed in yet) and, after a refused save
+    (`refused`), why it was refused.
     The frame shows the saved version, or a draft that templates.js posts into it."""
     preview, found = await previewed(session, settings, tenant, form)
-    problems = found
+    problems = {} if fresh else found  # a blank new template: nothing to reproach yet
     if refused is not None:  # why the save was refused, and anything else a save would meet
         problems = {name: list(each) for name, each in refused.items()}
         for name, each in found.items():

@@ -152,6 +152,10 @@ async def test_create_with_the_variable_helper_and_save_a_new_version(stack, bro
     assert 'data-insert="payment_id"' not in new.text  # a payment event's, not a booking's
     assert 'name="required_placeholders" value="invitee_name"' in new.text
     assert 'name="body"' in new.text and 'name="html_body"' not in new.text
+    assert 'class="field-error"' not in new.text  # blank: nothing to reproach before typing
+    # The event first: one that is not an event key is said so beside it.
+    bad = await browser.get(f"{BASE}/new", params={"event_key": "Order Shipped", "channel": "sms"})
+    assert bad.status_code == 422 and "must be dotted lowercase words" in bad.text
 
     created = await post_form(
         browser, f"{BASE}/new?event_key=booking.reminder&channel=sms", BASE, sms_form()
@@ -179,6 +183,14 @@ async def test_create_with_the_variable_helper_and_save_a_new_version(stack, bro
     actions = await audit_entries(sessions, stack.tenant_id)
     assert [action for action, _ in actions] == ["template.create", "template.update"]
     assert actions[1][1]["fields"] == ["body", "required_placeholders"]
+
+    # Duplicate: a new template's editor filled in with this one's content.
+    copy = await browser.get(
+        f"{BASE}/new",
+        params={"event_key": "booking.reminder", "channel": "sms", "start": template_id},
+    )
+    assert 'value="Copy of Reminder SMS"' in copy.text
+    assert "{{ event_name }} soon, {{ invitee_name }}</textarea>" in copy.text
 
 
 async def test_a_bad_template_shows_each_problem_beside_its_field_at_its_line_and_saves_nothing(

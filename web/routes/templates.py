@@ -95,14 +95,17 @@ async def new_template_page(
     blank, with Herald's own wording, or as a copy of a template (`start` is its id)."""
     if not EVENT_KEY_PATTERN.match(event_key) or channel not in CHANNELS:
         chosen = {"event_key": event_key, "channel": channel}
+        typed_wrong = bool(event_key) and not EVENT_KEY_PATTERN.match(event_key)
         return render(
             request,
             "templates/choose.html",
             page="templates",
             title="New template",
             chosen=chosen,
+            error="must be dotted lowercase words, e.g. order.shipped" if typed_wrong else "",
             channels=CHANNELS,
             known_events=KNOWN_EVENTS,
+            status_code=422 if typed_wrong else 200,
         )
     form = TemplateForm({"event_key": event_key, "channel": channel, "is_active": "on"})
     if start == "herald" and (shipped := default_template(event_key, channel)):
@@ -113,7 +116,8 @@ async def new_template_page(
         form.values |= {"name": f"Copy of {copied.name}", "event_key": event_key}
         form.values |= {"channel": channel}
         form.values.pop("is_default", None)
-    return await editor_page(request, session, settings, operator, tenant, form, None)
+    fresh = not form.values.get("name")  # blank: its problems show once typed in
+    return await editor_page(request, session, settings, operator, tenant, form, None, fresh=fresh)
 
 
 async def _copied(session: SessionDep, tenant: CurrentTenant, start: str) -> Any:
