@@ -28,6 +28,7 @@ from domain.templating.variables import (
     variables_for,
 )
 from domain.tenants import TenantIdentity
+from domain.types import Channel
 from services import audit, template_preview
 from services.errors import Invalid, Unavailable, invalid_field
 from services.notifications import submit_notification
@@ -162,16 +163,18 @@ class ManualSend:
 
 
 async def preview(
-    session: AsyncSession, settings: Settings, tenant_id: uuid.UUID, send: ManualSend
+    session: AsyncSession,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    template_id: uuid.UUID,
+    context: dict[str, Any],
 ) -> PreviewResult:
-    """The chosen template rendered with the context (the preview service)."""
-    if send.template_id is None:
-        raise invalid_field("template_id", "choose a template to preview it")
+    """The template rendered with the context (the preview service)."""
     return await template_preview.preview(
         session,
         TenantIdentity(id=tenant_id, name=""),
-        send.template_id,
-        send.request.context,
+        template_id,
+        context,
         settings.sms_max_segments,
     )
 
@@ -233,4 +236,4 @@ async def _with_template(
             problems=[(f"context.{name}", "is required by the template") for name in missing],
         )
     context = request.context | {TEMPLATE_VERSION_KEY: str(template.current_version_id)}
-    return request.model_copy(update={"channels": [template.channel], "context": context})
+    return request.model_copy(update={"channels": [Channel(template.channel)], "context": context})

@@ -44,17 +44,41 @@ def read_send_form(
         body["send_at"] = _in_utc(values["send_at"].strip())
     request, problems = checked(NotificationCreate, body)
     for field, text in problems.items():
-        errors.setdefault(_FORM_FIELD.get(field, field), text)
-    template_id = None
-    if values.get("template_id"):
-        try:
-            template_id = uuid.UUID(values["template_id"])
-        except ValueError:
-            errors["template_id"] = "is not a template id"
+        errors.setdefault(_form_field(field), text)
+    template_id = _template_id(values, errors)
     if errors or request is None:
         return None, errors
     key = values.get("idempotency_key") or f"dashboard-{uuid.uuid4()}"
     return ManualSend(request, template_id, key), {}
+
+
+def read_preview_form(
+    values: dict[str, str],
+) -> tuple[uuid.UUID | None, dict[str, Any], FieldErrors]:
+    """What a preview needs of the form: the template and the context (no recipient yet)."""
+    errors: FieldErrors = {}
+    context = _context(values, values.get("event_key", "").strip(), errors)
+    template_id = _template_id(values, errors)
+    if template_id is None and "template_id" not in errors:
+        errors["template_id"] = "choose a template to preview it"
+    return template_id, context, errors
+
+
+def _template_id(values: dict[str, str], errors: FieldErrors) -> uuid.UUID | None:
+    if not values.get("template_id"):
+        return None
+    try:
+        return uuid.UUID(values["template_id"])
+    except ValueError:
+        errors["template_id"] = "is not a template id"
+        return None
+
+
+def _form_field(field: str) -> str:
+    """The form's name for a field the API names (`channels.0` is the channels' checkboxes)."""
+    if field.startswith("channels."):
+        return "channels"
+    return _FORM_FIELD.get(field, field)
 
 
 def _in_utc(typed: str) -> str:
@@ -95,7 +119,5 @@ def _context(values: dict[str, str], event_key: str, errors: FieldErrors) -> dic
 
 def send_refusal_errors(refused: ServiceError) -> FieldErrors:
     """A refusal of the send beside its fields, in the form's names."""
-    errors = {
-        _FORM_FIELD.get(field, field): text for field, text in refused.problems
-    } or refusal_errors(refused)
-    return {_FORM_FIELD.get(field, field): text for field, text in errors.items()}
+    errors = dict(refused.problems) or refusal_errors(refused)
+    return {_form_field(field): text for field, text in errors.items()}

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import STATUS
+from api.schemas.templates import PreviewResult
 from domain.operators import Operator, Role
 from domain.types import Channel, Priority
 from services import manual_send
@@ -19,7 +20,7 @@ from web.auth import CurrentOperator, EditorOperator
 from web.forms import FieldErrors, form_values
 from web.pages import PAGES_BY_KEY
 from web.routes.dev_mailbox import EMAIL_HTML_HEADERS
-from web.send_form import read_send_form, send_refusal_errors
+from web.send_form import read_preview_form, read_send_form, send_refusal_errors
 from web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -130,15 +131,9 @@ async def chosen_recipient(request: Request, _: CurrentOperator) -> HTMLResponse
 async def preview(
     request: Request, operator: CurrentOperator, session: SessionDep, settings: SettingsDep
 ) -> HTMLResponse:
-    """The form as it is, previewed with the chosen template (the preview service)."""
+    """The form's template and context as they are, previewed (the preview service)."""
     params = request.query_params
-    send, errors = read_send_form(dict(params), params.getlist("channels"))
-    result = None
-    if send is not None:
-        try:
-            result = await manual_send.preview(session, settings, operator.tenant_id, send)
-        except ServiceError as refused:
-            errors = send_refusal_errors(refused)
+    result, errors = await _previewed(session, settings, operator, dict(params))
     frame = f"{SEND}/preview/email?{urlencode(list(params.multi_items()))}"
     return render(
         request, "send/_preview.html", page=None, preview=result, errors=errors, frame_src=frame
@@ -150,15 +145,24 @@ async def preview_email(
     request: Request, operator: CurrentOperator, session: SessionDep, settings: SettingsDep
 ) -> Response:
     """The previewed email's HTML, for its sandboxed frame."""
-    params = request.query_params
-    send, _ = read_send_form(dict(params), params.getlist("channels"))
-    html = None
-    if send is not None:
-        try:
-            html = (await manual_send.preview(session, settings, operator.tenant_id, send)).html
-        except ServiceError:
-            html = None
+    result, _ = await _previewed(session, settings, operator, dict(request.query_params))
+    html = result.html if result is not None else None
     return HTMLResponse(html or _NO_HTML, headers=EMAIL_HTML_HEADERS)
+
+
+async def _previewed(
+    session: SessionDep, settings: SettingsDep, operator: Operator, values: dict[str, str]
+) -> tuple[PreviewResult | None, FieldErrors]:
+    template_id, context, errors = read_preview_form(values)
+    if template_id is None or errors:
+        return None, errors
+    try:
+        found = await manual_send.preview(
+            session, settings, operator.tenant_id, template_id, context
+        )
+    except ServiceError as refused:
+        return None, send_refusal_errors(refused)
+    return found, {}
 
 
 @router.post(SEND)
