@@ -35,7 +35,14 @@ from tests.utils.dashboard import signed_in_operator
 
 ROWS = int(float(os.environ.get("BENCH_DASHBOARD_ROWS", "1e6")))
 RUNS = int(os.environ.get("BENCH_DASHBOARD_RUNS", "30"))
-PAGES = ["/dashboard", "/dashboard/health"]
+PAGES = [
+    "/dashboard",
+    "/dashboard/health",
+    "/dashboard/analytics",  # the last 30 days
+    "/dashboard/analytics?days=90",
+    "/dashboard/analytics/export.csv?days=90",
+    "/dashboard/settings",
+]
 RESULTS = Path(__file__).parent / "results" / "dashboard.json"
 GOAL_MS = 200
 

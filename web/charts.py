@@ -2,8 +2,9 @@
 nothing fetched, so a page shows them offline and under its Content-Security-Policy.
 
 A chart is a `Chart` (labels along the x axis, one or more `Series` of values, None where there
-is none) drawn by `line_chart` or `bar_chart`. Each SVG names itself for assistive technology
-(role="img" with its <title> and <desc>); the page prints the same figures in a table beside it.
+is none) drawn by `line_chart` or `bar_chart`. Each SVG is an image named by its <title> and
+described by its <desc> for assistive technology; the page prints the same figures in a table
+beside it.
 Colours come from the stylesheet by class (s0, s1, ...: dark mode included); lines also differ
 by their dashes, so colour is never the only signal."""
 
@@ -23,6 +24,7 @@ MAX_X_LABELS = 8  # more would overlap: every n-th label is written, all are in 
 MAX_LABEL_CHARACTERS = 14
 Y_INTERVALS = 4
 MAX_BAR_WIDTH = 40
+ZERO_HEIGHT = 1.5
 DASHES = ("", "7 4", "2 4", "10 4 2 4")  # one per series, repeating
 
 
@@ -90,7 +92,8 @@ def bar_chart(chart: Chart) -> Markup:
         for index, value in enumerate(series.values):
             if value is None:
                 continue
-            y = _y(value, top)
+            # A zero still shows, as a sliver on the axis: it is a value, unlike None.
+            y = min(_y(value, top), TOP + PLOT_HEIGHT - ZERO_HEIGHT)
             left = LEFT + index * band + (band - group) / 2 + number * width
             marks.append(
                 f'<rect class="bar s{number}" x="{left:.1f}" y="{y:.1f}" width="{width:.1f}" '
@@ -104,7 +107,8 @@ def bar_chart(chart: Chart) -> Markup:
 def _svg(chart: Chart, top: float, xs: list[float], marks: list[str], kind: str) -> Markup:
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart-svg" viewBox="0 0 {WIDTH} {HEIGHT}"'
-        f' role="img" aria-labelledby="{_id(chart, "title")} {_id(chart, "desc")}"'
+        f' role="img" aria-labelledby="{_id(chart, "title")}"'
+        f' aria-describedby="{_id(chart, "desc")}"'
         f' font-size="{FONT_SIZE}">',
         f'<title id="{_id(chart, "title")}">{escape(chart.title)}</title>',
         f'<desc id="{_id(chart, "desc")}">{escape(chart.description)}</desc>',
@@ -177,7 +181,9 @@ def _legend(chart: Chart, kind: str) -> list[str]:
                 f' stroke-width="2"{_dash(DASHES[number % len(DASHES)])}/>'
             )
         else:
-            swatch = f'<rect class="swatch s{number}" x="{x + 6:.1f}" y="8" width="12" height="12"/>'
+            swatch = (
+                f'<rect class="swatch s{number}" x="{x + 6:.1f}" y="8" width="12" height="12"/>'
+            )
         items.append(
             f'<g class="chart-legend">{swatch}<text x="{x + 28:.1f}" y="18">'
             f"{escape(series.name)}</text></g>"

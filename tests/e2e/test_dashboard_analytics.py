@@ -151,7 +151,7 @@ async def test_every_chart_is_an_svg_with_its_title_description_and_data_table(
         svg = re.search(r"<svg [^>]*>", part)
         assert svg, chart
         assert 'role="img"' in svg.group(0)
-        assert f'aria-labelledby="{chart}-title {chart}-desc"' in svg.group(0)
+        assert f'aria-labelledby="{chart}-title" aria-describedby="{chart}-desc"' in svg.group(0)
         assert re.search(rf'<title id="{chart}-title">[^<]+</title>', part), chart
         assert re.search(rf'<desc id="{chart}-desc">[^<]+</desc>', part), chart
         # The table is in a <details>: shown on demand, always there for assistive technology.
@@ -179,12 +179,15 @@ async def test_every_chart_is_an_svg_with_its_title_description_and_data_table(
         else:
             assert row[1] == str(counted["attempted"])
             assert rates_shown == [percent(counted[rate]) for rate in RATE_NAMES]
-    # The volume: a bar for each day, of height 0 but on the three days with deliveries.
-    heights = re.findall(
-        r'<rect class="bar s0" x="[^"]+" y="[^"]+" width="[^"]+" height="([^"]+)"',
-        section(shown, "volume-over-time-heading"),
+    # The volume: a bar for each day (a sliver for none), saying its value when pointed at.
+    volume = section(shown, "volume-over-time-heading")
+    attempted = re.findall(
+        r"<rect class=\"bar s0\"[^>]*><title>[^<]*: Attempted ([\d,]+)</title>", volume
     )
-    assert len(heights) == 30 and sum(float(height) > 0 for height in heights) == 3
+    assert [int(n) for n in attempted] == [
+        int(row[1]) for row in chart_table(shown, "volume-over-time")
+    ]
+    assert sum(n != "0" for n in attempted) == 3
 
 
 async def test_the_figures_are_the_stats_apis_for_the_period_shown(stack, browser, deliveries):
