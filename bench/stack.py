@@ -153,7 +153,8 @@ async def herald_stack(catcher: MailCatcher, bare_worker: bool = True) -> AsyncI
                     sys.executable,
                     "-m",
                     "uvicorn",
-                    "api.main:app",
+                    # bench.steps runs bench.step_probe:app: Herald's app, with timestamps
+                    os.environ.get("BENCH_API_APP", "api.main:app"),
                     "--port",
                     str(port),
                     "--log-level",
