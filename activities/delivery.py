@@ -18,7 +18,6 @@ from channels.base import EmailMessage, SendError, SendResult, SmsMessage, Trans
 from channels.registry import Providers
 from config.settings import Settings
 from db import deliveries as store
-from db.email_identity import load_email_identity
 from db.inbox_events import append_event
 from db.session import autocommit
 from domain.contracts import DeliverInput, DeliverResult, SentRecord
@@ -60,7 +59,15 @@ class DeliveryActivities:
         delivery_id = input.delivery_id
         # One session for the job and its template; closed before the provider is called.
         async with autocommit(self._sessions) as session:
-            job = await store.load_delivery_job(session, delivery_id, input.tenant_id)
+            # The read claims a send to a provider for this attempt, in the same round trip:
+            # another attempt of the same send (the workflow task timed out on a busy worker,
+            # and its local first attempt ran again) finds the claim and is retried once it
+            # ends, by when this attempt has recorded the send: the message goes once. The
+            # claim outlives the attempt's own timeout, after which Temporal has given up on
+            # this attempt.
+            job = await store.load_and_claim_delivery_job(
+                session, delivery_id, input.tenant_id, self._claim_seconds
+            )
             if job is None:
                 raise ApplicationError(
                     "delivery not found", type=SendFailure.NOT_FOUND, non_retryable=True
@@ -69,32 +76,40 @@ class DeliveryActivities:
                 # An earlier attempt finished after the server stopped waiting for it:
                 # never send twice.
                 return _result(job.delivery)
-            content = await render_content(session, self._with_unsubscribe_link(job))
-            identity = (
-                await load_email_identity(session, job.delivery.tenant_id)
-                if job.delivery.channel == Channel.EMAIL
-                else EmailIdentity()
-            )
+            if job.claim_held_for is not None:
+                raise ApplicationError(
+                    f"another attempt is sending delivery {delivery_id}; retried when it is done",
+                    type=SendFailure.IN_FLIGHT,
+                    next_retry_delay=timedelta(seconds=max(job.claim_held_for, 1.0)),
+                )
+            try:
+                content = await render_content(session, self._with_unsubscribe_link(job))
+            except BaseException:
+                await self._release_claim(job)
+                raise
         attempt = input.earlier_attempts + activity.info().attempt
         if job.delivery.channel == Channel.IN_APP:
             return await self._store_in_app(job, content, attempt, input.settles_as)
-        provider = self._provider(job.delivery.channel, input.provider)
-        address = job.delivery.address
-        if address is None:  # planning gives every email and SMS delivery its address
-            raise ApplicationError(
-                f"delivery {delivery_id} has no {job.delivery.channel} address",
-                type=SendFailure.PERMANENT,
-                non_retryable=True,
-            )
-        await self._take_send_slot(provider.name)
-        await self._claim_send(delivery_id)
+        try:
+            provider = self._provider(job.delivery.channel, input.provider)
+            address = job.delivery.address
+            if address is None:  # planning gives every email and SMS delivery its address
+                raise ApplicationError(
+                    f"delivery {delivery_id} has no {job.delivery.channel} address",
+                    type=SendFailure.PERMANENT,
+                    non_retryable=True,
+                )
+            await self._take_send_slot(provider.name)
+        except BaseException:  # nothing was sent: the next attempt need not wait for the claim
+            await self._release_claim(job)
+            raise
         # From the call to the provider until the send is recorded, nothing may interrupt: a
         # cancellation (the workflow task this attempt ran in timed out on a busy worker, the
         # worker stopping) between the provider taking the message and the record would leave
         # it unrecorded, and a later attempt would send it again. The shielded task finishes
         # on its own; this attempt stops waiting for it.
         return await asyncio.shield(
-            self._send_and_record(input, job, content, provider, address, identity, attempt)
+            self._send_and_record(input, job, content, provider, address, job.identity, attempt)
         )
 
     async def _send_and_record(
@@ -182,20 +197,9 @@ class DeliveryActivities:
                 retry_count=record.retry_count,
             )
 
-    async def _claim_send(self, delivery_id: uuid.UUID) -> None:
-        """Hold the delivery while this attempt calls the provider. Another attempt of the
-        same send (the workflow task timed out on a busy worker, and its local first attempt
-        ran again) finds the claim and is retried once it ends, by when this attempt has
-        recorded the send: the message goes once. The claim outlives the attempt's own
-        timeout, after which Temporal has given up on this attempt."""
-        async with autocommit(self._sessions) as session:
-            held = await store.claim_send(session, delivery_id, self._claim_seconds)
-        if held is not None:
-            raise ApplicationError(
-                f"another attempt is sending delivery {delivery_id}; retried when it is done",
-                type=SendFailure.IN_FLIGHT,
-                next_retry_delay=timedelta(seconds=max(held, 1.0)),
-            )
+    async def _release_claim(self, job: store.DeliveryJob) -> None:
+        if job.claimed:
+            await self._release_send(job.delivery.id)
 
     async def _release_send(self, delivery_id: uuid.UUID) -> None:
         """Nothing was sent: the next attempt need not wait for the claim to run out."""

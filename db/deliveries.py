@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.opt_outs import unsubscribed_sql
 from db.policy_store import settings_from_columns
+from domain.email_headers import EmailIdentity
 from domain.inbox import InboxMessage
 from domain.policy import TenantSettings
 from domain.types import OPEN_DELIVERY_STATUSES
@@ -96,6 +97,9 @@ class DeliveryJob:
     delivery: DeliveryRow
     notification: NotificationRow
     recipient: RecipientRow
+    identity: EmailIdentity  # the tenant's sender, for an email
+    claimed: bool  # this attempt holds the delivery's send claim
+    claim_held_for: float | None  # how many seconds another attempt's claim still holds it
 
 
 def _columns(table: str, record: type[RecordT], instead: dict[str, str] | None = None) -> str:
@@ -246,34 +250,33 @@ async def record_plan(
     )
 
 
-_LOAD_JOB = text(f"""
-    SELECT {_DELIVERY}, {_NOTIFICATION}, {_RECIPIENT}
+# A send's read and its claim, in one round trip: the delivery with its notification and
+# recipient, the tenant's email identity and, for a send to a provider (an open email or SMS
+# delivery with an address), the claim on it for one attempt's call to the provider. The claim is
+# taken unless another attempt's claim still holds (it runs out after its lease), so of two
+# attempts at the same moment exactly one claims it. The outer SELECT reads the rows as they were
+# before the claim: `held_for` is what is left of another attempt's claim, when this one took
+# none.
+_LOAD_AND_CLAIM_JOB = text(f"""
+    WITH claim AS (
+        UPDATE deliveries
+        SET send_claimed_until = now() + make_interval(secs => :lease_seconds)
+        WHERE id = :delivery_id AND tenant_id = :tenant_id
+            AND status IN ({_OPEN}) AND channel IN ('email', 'sms') AND address IS NOT NULL
+            AND (send_claimed_until IS NULL OR send_claimed_until < now())
+        RETURNING id
+    )
+    SELECT {_DELIVERY}, {_NOTIFICATION}, {_RECIPIENT},
+           e.from_name, e.from_address, e.reply_to,
+           d.status IN ({_OPEN}) AND d.channel IN ('email', 'sms') AND d.address IS NOT NULL
+               AS needs_claim,
+           EXISTS (SELECT FROM claim) AS claimed,
+           greatest(extract(epoch FROM d.send_claimed_until - now()), 0) AS held_for
     FROM deliveries d
     JOIN notifications n ON n.id = d.notification_id
     JOIN recipients r ON r.id = n.recipient_id
+    LEFT JOIN tenant_email_identities e ON e.tenant_id = d.tenant_id AND d.channel = 'email'
     WHERE d.id = :delivery_id AND d.tenant_id = :tenant_id
-""")
-
-
-async def load_delivery_job(
-    session: AsyncSession, delivery_id: uuid.UUID, tenant_id: uuid.UUID
-) -> DeliveryJob | None:
-    row = (
-        await session.execute(_LOAD_JOB, {"delivery_id": delivery_id, "tenant_id": tenant_id})
-    ).one_or_none()
-    if row is None:
-        return None
-    return DeliveryJob(
-        _record(row, "d", DeliveryRow),
-        _record(row, "n", NotificationRow),
-        _record(row, "r", RecipientRow),
-    )
-
-
-_CLAIM_SEND = text("""
-    UPDATE deliveries SET send_claimed_until = now() + make_interval(secs => :lease_seconds)
-    WHERE id = :delivery_id AND (send_claimed_until IS NULL OR send_claimed_until < now())
-    RETURNING id
 """)
 _CLAIM_HELD_FOR = text(
     "SELECT greatest(extract(epoch FROM send_claimed_until - now()), 0) FROM deliveries"
@@ -282,19 +285,36 @@ _CLAIM_HELD_FOR = text(
 _RELEASE_SEND = text("UPDATE deliveries SET send_claimed_until = NULL WHERE id = :delivery_id")
 
 
-async def claim_send(
-    session: AsyncSession, delivery_id: uuid.UUID, lease_seconds: float
-) -> float | None:
-    """Claim the delivery for one attempt's call to its provider, for `lease_seconds`: None
-    when claimed, else how many seconds another attempt's claim still holds. One statement,
-    so of two attempts at the same moment exactly one claims it."""
-    claimed = await session.execute(
-        _CLAIM_SEND, {"delivery_id": delivery_id, "lease_seconds": lease_seconds}
-    )
-    if claimed.one_or_none() is not None:
+async def load_and_claim_delivery_job(
+    session: AsyncSession, delivery_id: uuid.UUID, tenant_id: uuid.UUID, lease_seconds: float
+) -> DeliveryJob | None:
+    """The job of one send attempt, None when there is no such delivery. A send to a provider
+    is claimed for `lease_seconds` (`claimed`) unless another attempt's claim holds it
+    (`claim_held_for`: how many seconds it still does); a final delivery, an in-app one or one
+    without an address needs no claim and gets none."""
+    row = (
+        await session.execute(
+            _LOAD_AND_CLAIM_JOB,
+            {"delivery_id": delivery_id, "tenant_id": tenant_id, "lease_seconds": lease_seconds},
+        )
+    ).one_or_none()
+    if row is None:
         return None
-    held = await session.scalar(_CLAIM_HELD_FOR, {"delivery_id": delivery_id})
-    return float(held or 0)
+    held_for = None
+    if row.needs_claim and not row.claimed:
+        held_for = float(row.held_for or 0)
+        if held_for == 0:  # claimed by an attempt that committed after this statement began
+            held_for = float(
+                await session.scalar(_CLAIM_HELD_FOR, {"delivery_id": delivery_id}) or 0
+            )
+    return DeliveryJob(
+        _record(row, "d", DeliveryRow),
+        _record(row, "n", NotificationRow),
+        _record(row, "r", RecipientRow),
+        EmailIdentity(row.from_name, row.from_address, row.reply_to),
+        claimed=row.claimed,
+        claim_held_for=held_for,
+    )
 
 
 async def release_send(session: AsyncSession, delivery_id: uuid.UUID) -> None:

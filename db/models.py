@@ -153,7 +153,8 @@ class Delivery(Base):
     # Providers this delivery moved away from, in order: [{provider, moved_to, reason, at}].
     failover_log: Mapped[list[Any] | None] = mapped_column(JSONB)
     resent_from_id: Mapped[uuid.UUID | None] = mapped_column()  # the delivery a resend repeats
-    # An attempt calling the provider holds the delivery until then (db.deliveries.claim_send).
+    # An attempt calling the provider holds the delivery until then
+    # (db.deliveries.load_and_claim_delivery_job).
     send_claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = _now_column()
     updated_at: Mapped[datetime] = _now_column()

@@ -13,7 +13,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.delivery import DeliveryActivities
 from config.providers import build_providers
-from db.deliveries import claim_send, release_send
+from db.deliveries import load_and_claim_delivery_job, release_send
 from db.session import autocommit
 from devtools.mailcatcher import MailCatcher, start_mailcatcher
 from domain.contracts import DeliverInput
@@ -60,19 +60,51 @@ async def test_of_two_simultaneous_attempts_one_sends_and_the_other_waits(stack,
 
 
 async def test_a_claim_runs_out_and_can_be_released(stack, sessions):
-    delivery_id, _ = await a_pending_delivery(stack, f"lease-{uuid.uuid4().hex[:8]}@example.com")
+    delivery_id, tenant_id = await a_pending_delivery(
+        stack, f"lease-{uuid.uuid4().hex[:8]}@example.com"
+    )
+
+    async def claim(lease_seconds: float) -> float | None:
+        """None when this attempt claimed it, else how long another's claim still holds."""
+        job = await load_and_claim_delivery_job(session, delivery_id, tenant_id, lease_seconds)
+        assert job is not None and job.claimed == (job.claim_held_for is None)
+        return job.claim_held_for
+
     async with autocommit(sessions) as session:
-        assert await claim_send(session, delivery_id, lease_seconds=30) is None
-        held = await claim_send(session, delivery_id, lease_seconds=30)
+        assert await claim(lease_seconds=30) is None
+        held = await claim(lease_seconds=30)
         assert held == pytest.approx(30, abs=2)
         await release_send(session, delivery_id)  # a failed attempt lets the next go at once
-        assert await claim_send(session, delivery_id, lease_seconds=0.2) is None
+        assert await claim(lease_seconds=0.2) is None
         await asyncio.sleep(0.3)  # a claim whose holder died runs out by itself
-        assert await claim_send(session, delivery_id, lease_seconds=30) is None
+        assert await claim(lease_seconds=30) is None
         await session.execute(
             text("UPDATE deliveries SET send_claimed_until = NULL WHERE id = :id"),
             {"id": delivery_id},
         )
+
+
+async def test_an_attempt_that_fails_before_calling_the_provider_leaves_no_claim(stack, sessions):
+    """The read claims the send; an attempt that ends before the provider is called (here:
+    a provider this worker does not have) gives the claim back, so the next goes at once."""
+    delivery_id, tenant_id = await a_pending_delivery(
+        stack, f"noprovider-{uuid.uuid4().hex[:8]}@example.com"
+    )
+    providers = build_providers(stack.settings)
+    activities = DeliveryActivities(sessions, providers, stack.settings)
+    try:
+        with pytest.raises(ApplicationError) as refused:
+            await ActivityEnvironment().run(
+                activities.deliver, DeliverInput(delivery_id, tenant_id, provider="elsewhere")
+            )
+    finally:
+        await providers.close()
+    assert refused.value.type == SendFailure.PROVIDER_UNAVAILABLE
+    async with autocommit(sessions) as session:
+        claimed_until = await session.scalar(
+            text("SELECT send_claimed_until FROM deliveries WHERE id = :id"), {"id": delivery_id}
+        )
+    assert claimed_until is None
 
 
 class SlowMailServer(MailCatcher):
