@@ -22,8 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from config.settings import Settings
-from db.notifications import create_notification
+from db.notifications import Created, create_notification
 from db.recipients import RecipientUpsert, get_recipient
+from db.session import without_transaction
 from domain.booking_contracts import NoticeCreated, NoticeRequest
 from domain.types import NotificationStatus, Priority
 from observability.metrics import NOTIFICATIONS_ACCEPTED
@@ -86,14 +87,19 @@ async def accept(
         workflow_id=notification_workflow_id(new.tenant_id, new.idempotency_key),
         status=NotificationStatus.ACCEPTED,
     )
-    async with session.begin():
-        # The key is claimed first, in this transaction (db.notifications.create_notification):
-        # under any interleaving of two requests with one key, the one refused below (409)
-        # has written nothing, not even inline contact details.
-        recipient = new.contact or new.recipient_id or await _known_recipient(session, new)
-        created = await create_notification(
-            session, values, recipient, claim_key=not new.key_is_fresh
-        )
+    if new.key_is_fresh:
+        # A key Herald drew itself needs no claim: the notification, with the recipient's
+        # inline contact details, is then one statement, atomic on its own, which runs
+        # without the BEGIN and COMMIT round trips of a transaction.
+        await without_transaction(session)
+        created = await _create(session, new, values)
+        await session.commit()  # nothing left to commit: hands the connection back
+    else:
+        async with session.begin():
+            # The key is claimed first, in this transaction (db.notifications.
+            # create_notification): under any interleaving of two requests with one key, the
+            # one refused below (409) has written nothing, not even inline contact details.
+            created = await _create(session, new, values)
     notification = created.notification
     if created.replayed and notification.request_digest != new.request_digest:
         raise Conflict(
@@ -105,6 +111,11 @@ async def accept(
     if not created.replayed:
         NOTIFICATIONS_ACCEPTED.labels(notification.priority).inc()
     return Accepted(notification, created.replayed)
+
+
+async def _create(session: AsyncSession, new: NewNotification, values: dict[str, Any]) -> Created:
+    recipient = new.contact or new.recipient_id or await _known_recipient(session, new)
+    return await create_notification(session, values, recipient, claim_key=not new.key_is_fresh)
 
 
 def _start(notification: Any) -> NotificationStart:
