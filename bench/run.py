@@ -69,19 +69,21 @@ async def bare_once(client: Client) -> float:
     return time.perf_counter() - started
 
 
+def notification_to(address: str) -> dict[str, Any]:
+    """The body of the benchmark's POST /v1/notifications: one email, sent now."""
+    return {
+        "recipient": {"email": address},
+        "event_key": "payment.completed",
+        "channels": ["email"],
+        "context": {"subject": "Payment received", "message": "We received your payment."},
+    }
+
+
 async def herald_once(api: aiohttp.ClientSession, base_url: str, catcher: ArrivalCatcher) -> float:
     address = f"{uuid.uuid4().hex}@bench.example"
     arrival = catcher.expect(address)
     started = time.perf_counter()
-    async with api.post(
-        f"{base_url}/v1/notifications",
-        json={
-            "recipient": {"email": address},
-            "event_key": "payment.completed",
-            "channels": ["email"],
-            "context": {"subject": "Payment received", "message": "We received your payment."},
-        },
-    ) as response:
+    async with api.post(f"{base_url}/v1/notifications", json=notification_to(address)) as response:
         response.raise_for_status()
     return await asyncio.wait_for(arrival, timeout=60) - started
 

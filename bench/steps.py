@@ -33,7 +33,7 @@ from pathlib import Path
 import aiohttp
 from sqlalchemy import text
 
-from bench.run import ArrivalCatcher, bare_once
+from bench.run import ArrivalCatcher, bare_once, notification_to
 from bench.stack import herald_stack
 from db.session import create_engine
 
@@ -48,15 +48,7 @@ async def herald_once(
     address = f"{os.urandom(16).hex()}@bench.example"
     arrival = catcher.expect(address)
     started = time.monotonic()
-    async with api.post(
-        f"{base_url}/v1/notifications",
-        json={
-            "recipient": {"email": address},
-            "event_key": "payment.completed",
-            "channels": ["email"],
-            "context": {"subject": "Payment received", "message": "We received your payment."},
-        },
-    ) as response:
+    async with api.post(f"{base_url}/v1/notifications", json=notification_to(address)) as response:
         response.raise_for_status()
     answered = time.monotonic()
     # the catcher's clock (perf_counter) is CLOCK_MONOTONIC too
