@@ -30,6 +30,7 @@ from activities.agenda import AgendaActivities
 from activities.booking import BookingActivities
 from activities.delivery import DeliveryActivities
 from activities.digest import DigestActivities
+from activities.immediate import ImmediateActivities
 from activities.inbox import InboxActivities
 from activities.maintenance import MaintenanceActivities
 from activities.notices import NoticeActivities
@@ -81,7 +82,9 @@ def activities(
     agenda = AgendaActivities(sessions)
     maintenance = MaintenanceActivities(sessions, settings)
     inbox = InboxActivities(sessions)
+    immediate = ImmediateActivities(planning, delivery)
     return [
+        immediate.plan_and_send,
         planning.plan_notification,
         planning.replan_waiting_channels,
         planning.plan_fallback_channel,

@@ -56,6 +56,10 @@ class DeliveryActivities:
 
     @activity.defn(name="deliver")
     async def deliver(self, input: DeliverInput) -> DeliverResult:
+        return await self.attempt(input, input.earlier_attempts + activity.info().attempt)
+
+    async def attempt(self, input: DeliverInput, attempt: int) -> DeliverResult:
+        """Send attempt number `attempt` (the first is 1) of one delivery, and record it."""
         delivery_id = input.delivery_id
         # One session for the job and its template; closed before the provider is called.
         async with autocommit(self._sessions) as session:
@@ -87,7 +91,6 @@ class DeliveryActivities:
             except BaseException:
                 await self._release_claim(job)
                 raise
-        attempt = input.earlier_attempts + activity.info().attempt
         if job.delivery.channel == Channel.IN_APP:
             return await self._store_in_app(job, content, attempt, input.settles_as)
         try:

@@ -117,6 +117,18 @@ class Plan:
     fallback: FallbackSpec | None = None  # the tenant's fallback rule for this event key
     # The tenant's retry window for this notification's sends; None: the one it was started with.
     retry_window_seconds: float | None = None
+    # The first attempt at the one send the plan left to make now, made in the same step
+    # (plan_and_send); None when the step made none.
+    first_attempt: "FirstAttempt | None" = None
+
+
+@dataclass
+class PlanAndSendInput:
+    """Plan a new notification (as plan_notification does) and, when the plan leaves one
+    channel to send now, make that send's first attempt in the same step (plan_and_send)."""
+
+    plan: PlanInput
+    providers: dict[str, list[str]]  # the failover order per channel (NotificationInput's)
 
 
 @dataclass
@@ -163,6 +175,29 @@ class DeliverResult:
     # The provider took the message but the database could not record it (restarting): the
     # workflow records it (record_sent) rather than let a retry send it again.
     unrecorded: SentRecord | None = None
+
+
+@dataclass
+class SendFailureReport:
+    """How a send attempt failed, as data: what the ApplicationError it raised said (its type,
+    message, whether retrying can help, the wait the provider asked for). A first attempt made
+    inside plan_and_send reports its failure this way; the workflow reads it as it reads an
+    attempt's own failure (workflows/send_failures.py)."""
+
+    type: str
+    message: str
+    non_retryable: bool = False
+    retry_after_seconds: float | None = None
+
+
+@dataclass
+class FirstAttempt:
+    """The first attempt at a channel's send, made by the step that planned it: its result,
+    or how it failed (one of the two)."""
+
+    delivery_id: uuid.UUID
+    result: DeliverResult | None = None
+    failure: SendFailureReport | None = None
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """What a notification's overall status is, given its channels' statuses."""
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from domain.types import FAILED_DELIVERY_STATUSES
 from domain.types import DeliveryStatus as D
@@ -26,3 +26,13 @@ def overall_status(channel_statuses: Iterable[str], cancelled: bool = False) -> 
     if D.DIGESTED in statuses:
         return N.DIGESTED
     return N.SUPPRESSED
+
+
+def status_if_sent(pending: int, others: Collection[str], fallback: bool) -> N | None:
+    """When one send is all that is left to do (`pending` sends, every other channel settled as
+    suppressed, no fallback rule to wait on), the notification's status should that send
+    succeed: the send records it with its own result, sparing the record_outcome step. None
+    otherwise."""
+    if pending != 1 or fallback or any(s != D.SUPPRESSED for s in others):
+        return None
+    return overall_status([*others, D.SENT])

@@ -62,6 +62,20 @@ BOOKKEEPING = LocalActivityOptions(
     local_retry_threshold=timedelta(seconds=1),
 )
 
+
+def planning_and_first_send(attempt_timeout_seconds: float) -> LocalActivityOptions:
+    """plan_and_send (planning, then the first attempt of the send it leaves to make now): a
+    bookkeeping step's retries, and the time of a send attempt on top of the step's own. Its
+    send does not fail the step (it reports how it went), so only planning is retried; a step
+    retried after a send was made finds the send recorded, or claimed, and sends nothing."""
+    return LocalActivityOptions(
+        start_to_close_timeout=BOOKKEEPING["start_to_close_timeout"]
+        + timedelta(seconds=attempt_timeout_seconds),
+        retry_policy=BOOKKEEPING["retry_policy"],
+        local_retry_threshold=BOOKKEEPING["local_retry_threshold"],
+    )
+
+
 # Recording that a notification failed because a bookkeeping step did: one UPDATE per row,
 # reading no stored state, so only an unavailable database can stop it; it is given longer.
 # 20 attempts, 1 s apart at first, doubling to at most 5 min: 1 + 2 + ... + 256 + 10 x 300 =

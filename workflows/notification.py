@@ -11,6 +11,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.digest import DigestActivities
+    from activities.immediate import ImmediateActivities
     from activities.outcomes import OutcomeActivities
     from activities.planning import PlanningActivities
     from domain.bookkeeping import NON_RETRYABLE
@@ -21,9 +22,11 @@ with workflow.unsafe.imports_passed_through():
         EnqueueDigestInput,
         FallbackPlanInput,
         FallbackSpec,
+        FirstAttempt,
         NotificationInput,
         NotificationResult,
         Plan,
+        PlanAndSendInput,
         PlanInput,
         RecordedStatusInput,
         RecordOutcomeInput,
@@ -31,10 +34,16 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.delivery_status import STAMP_COLUMNS, apply_report
     from domain.fallback import FallbackRule, fallback_verdict
-    from domain.outcome import DECIDED_ENDS, SENT_STATUSES, overall_status
+    from domain.outcome import DECIDED_ENDS, SENT_STATUSES, overall_status, status_if_sent
     from domain.preferences import DigestFrequency
     from domain.types import NEVER_SENT_STATUSES, DeliveryStatus, NotificationStatus
-    from workflows.activity_options import BOOKKEEPING, DIGEST_HANDOVER, RECORDING_A_FAILURE
+    from workflows.activity_options import (
+        BOOKKEEPING,
+        DIGEST_HANDOVER,
+        RECORDING_A_FAILURE,
+        LocalActivityOptions,
+        planning_and_first_send,
+    )
     from workflows.send_failures import failure_message, was_cancelled
     from workflows.sending import FIRST_ATTEMPT_LOCAL, ChannelSender
     from workflows.status_board import StatusBoard
@@ -47,11 +56,18 @@ BOOKKEEPING_FAILURE_RECORDED = "bookkeeping-failure-recorded"
 # recorded status before deciding, where it used to decide on what signals had told it.
 # Histories from before replay as they were.
 FALLBACK_READS_RECORDED_STATUS = "fallback-reads-recorded-status"
+# workflow.patched() id: a new notification is planned by plan_and_send, which also makes the
+# first attempt of a send the plan leaves to make now. Histories from before plan with
+# plan_notification and make that attempt as a local activity of its own.
+PLAN_AND_SEND = "plan-and-send"
 
 
-# The input of one planning step: plan_notification, replan_waiting_channels or
-# plan_fallback_channel.
-_PlanStepInput = TypeVar("_PlanStepInput", PlanInput, ReplanInput, FallbackPlanInput)
+# The input of one planning step: plan_notification (or plan_and_send),
+# replan_waiting_channels or plan_fallback_channel.
+_PlanStepInput = TypeVar(
+    "_PlanStepInput", PlanInput, PlanAndSendInput, ReplanInput, FallbackPlanInput
+)
+_Planner = TypeVar("_Planner", PlanningActivities, ImmediateActivities)
 
 
 @workflow.defn
@@ -66,6 +82,8 @@ class NotificationWorkflow:
         self._in_digest = False
         # The notification status a successful send recorded.
         self._settled_as: NotificationStatus | None = None
+        # plan_and_send is running: a send it makes cannot be stopped halfway.
+        self._planning_and_sending = False
 
     @workflow.run
     async def run(self, input: NotificationInput) -> NotificationResult:
@@ -81,10 +99,12 @@ class NotificationWorkflow:
             return await self._end_failed(input, _reason(err))
 
     async def _notify(self, input: NotificationInput) -> NotificationResult:
-        plan = await self._planned(
-            PlanningActivities.plan_notification,
-            PlanInput(input.notification_id, input.tenant_id, workflow.now(), input.send_at),
-        )
+        planning = PlanInput(input.notification_id, input.tenant_id, workflow.now(), input.send_at)
+        if workflow.patched(PLAN_AND_SEND):
+            plan = await self._planned_and_first_sent(input, planning)
+        else:
+            plan = await self._planned(PlanningActivities.plan_notification, planning)
+        first_attempt = plan.first_attempt
         if plan.retry_window_seconds:  # the tenant's own retry window for its sends
             input = dataclasses.replace(
                 input,
@@ -113,8 +133,12 @@ class NotificationWorkflow:
                 attempted += pending
                 settles_as = self._status_if_sent(pending, plan.fallback)
                 self._sends = [
-                    asyncio.create_task(self._deliver(c, input, settles_as)) for c in pending
+                    asyncio.create_task(
+                        self._deliver(c, input, settles_as, _made_for(first_attempt, c))
+                    )
+                    for c in pending
                 ]
+                first_attempt = None
                 await asyncio.gather(*self._sends)
             await self._hand_over_to_digest(input)
             deferred = self._channels_in(DeliveryStatus.DEFERRED)
@@ -252,14 +276,30 @@ class NotificationWorkflow:
 
     async def _planned(
         self,
-        step: Callable[[PlanningActivities, _PlanStepInput], Awaitable[Plan]],
+        step: Callable[[_Planner, _PlanStepInput], Awaitable[Plan]],
         request: _PlanStepInput,
+        options: LocalActivityOptions = BOOKKEEPING,
     ) -> Plan:
         """Run one planning step (a local activity); the channels it decided join this
         notification's."""
-        plan = await workflow.execute_local_activity_method(step, request, **BOOKKEEPING)
+        plan = await workflow.execute_local_activity_method(step, request, **options)
         self._channels.update({c.channel: c for c in plan.channels})
         return plan
+
+    async def _planned_and_first_sent(self, input: NotificationInput, planning: PlanInput) -> Plan:
+        """Plan the notification and, when the plan leaves one channel to send now, make the
+        first attempt of that send in the same local activity (activities/immediate.py): a
+        notification sent at once is spared a workflow activation and a local activity's trip
+        through the worker between planning and sending. A cancel waits for the step to end."""
+        self._planning_and_sending = True
+        try:
+            return await self._planned(
+                ImmediateActivities.plan_and_send,
+                PlanAndSendInput(planning, input.providers),
+                planning_and_first_send(input.retry.attempt_timeout_seconds),
+            )
+        finally:
+            self._planning_and_sending = False
 
     def _channels_in(self, status: DeliveryStatus) -> list[ChannelState]:
         return [c for c in self._channels.values() if c.status == status]
@@ -301,30 +341,30 @@ class NotificationWorkflow:
         no fallback to wait for), the notification's status should it succeed. The send records
         it together with its own result, sparing the record_outcome step its round trips."""
         others = [c.status for c in self._channels.values() if c not in pending]
-        if (
-            len(pending) != 1
-            or fallback is not None
-            or any(s != DeliveryStatus.SUPPRESSED for s in others)
-        ):
+        status = status_if_sent(len(pending), others, fallback is not None)
+        if status is None:
             return None
         if not workflow.patched(FIRST_ATTEMPT_LOCAL):  # a history from before: recorded at the end
             return None
-        return overall_status([*others, DeliveryStatus.SENT])
+        return status
 
     async def _deliver(
         self,
         channel: ChannelState,
         input: NotificationInput,
         settles_as: NotificationStatus | None = None,
+        first_attempt: FirstAttempt | None = None,
     ) -> None:
         sender = ChannelSender(
             input, lambda: self._cancel_requested, on_retrying=self._board.publish
         )
-        if await sender.deliver(channel, settles_as):
+        if await sender.deliver(channel, settles_as, first_attempt):
             self._settled_as = settles_as
 
     @workflow.update
     async def cancel(self) -> CancelResult:
+        if self._planning_and_sending:  # its send cannot be stopped halfway: wait for it
+            await workflow.wait_condition(lambda: not self._planning_and_sending)
         if self._finished:
             return CancelResult(False, self._board.status, list(self._channels.values()))
         self._cancel_requested = True
@@ -358,6 +398,13 @@ class NotificationWorkflow:
     @workflow.query
     def status(self) -> NotificationResult:
         return NotificationResult(self._board.status, list(self._channels.values()))
+
+
+def _made_for(first_attempt: FirstAttempt | None, channel: ChannelState) -> FirstAttempt | None:
+    """The first attempt plan_and_send made, if it was this channel's."""
+    if first_attempt is not None and first_attempt.delivery_id == channel.delivery_id:
+        return first_attempt
+    return None
 
 
 def _reason(err: FailureError) -> str:

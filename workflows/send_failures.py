@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
 
+from domain.contracts import SendFailureReport
 from domain.send_failures import PROVIDER_SIDE, RETRYING_CANNOT_HELP
 
 # What a failed send raises in the workflow (asyncio's CancelledError: a cancel while waiting).
@@ -49,3 +50,15 @@ def failure_message(err: BaseException) -> str:
     while cause is not None and not isinstance(cause, ApplicationError):
         cause = cause.__cause__
     return cause.message if cause is not None else str(err)
+
+
+def reported_failure(report: SendFailureReport) -> ApplicationError:
+    """A failure reported as data (a first attempt plan_and_send made), as the attempt raised
+    it: read by the functions above as the attempt's own failure would be."""
+    retry_after = report.retry_after_seconds
+    return ApplicationError(
+        report.message,
+        type=report.type,
+        non_retryable=report.non_retryable,
+        next_retry_delay=None if retry_after is None else timedelta(seconds=retry_after),
+    )

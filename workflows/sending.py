@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
         DeliverInput,
         DeliverResult,
         FailoverInput,
+        FirstAttempt,
         NotificationInput,
     )
     from domain.types import DeliveryStatus, NotificationStatus
@@ -28,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         SEND_FAILURES,
         failure_message,
         failure_type,
+        reported_failure,
         retry_delay,
         was_cancelled,
     )
@@ -50,17 +52,27 @@ class ChannelSender:
         self._on_retrying = on_retrying  # a send goes on to retries: they take a while
 
     async def deliver(
-        self, channel: ChannelState, settles_as: NotificationStatus | None = None
+        self,
+        channel: ChannelState,
+        settles_as: NotificationStatus | None = None,
+        first_attempt: FirstAttempt | None = None,
     ) -> bool:
         """Send through each provider of the channel in turn, until one succeeds or the
         failure is the recipient's (which another provider would not change). Sets the
-        channel's status; True when a provider accepted it."""
+        channel's status; True when a provider accepted it. `first_attempt`: the first
+        provider's first attempt, made already (by plan_and_send)."""
         # No failover order given: one try with None, the channel's first provider.
         providers: Sequence[str | None] = self._input.providers.get(channel.channel) or [None]
         for position, provider in enumerate(providers):
             can_fail_over = position + 1 < len(providers)
             try:
-                result = await self._send_with(provider, channel, settles_as, can_fail_over)
+                result = await self._send_with(
+                    provider,
+                    channel,
+                    settles_as,
+                    can_fail_over,
+                    first_attempt if position == 0 else None,
+                )
                 if result.unrecorded is not None:
                     # Sent, but the database was away when the send was to be recorded: record
                     # it now, as bookkeeping is retried; never send it again.
@@ -94,9 +106,11 @@ class ChannelSender:
         channel: ChannelState,
         settles_as: NotificationStatus | None,
         can_fail_over: bool = False,
+        first_attempt: FirstAttempt | None = None,
     ) -> DeliverResult:
         """The first attempt runs as a local activity, inside the workflow task that decided
-        to send: most sends succeed at once, and so cost no server round trip. A transient
+        to send (or was made by plan_and_send, in the step that planned the send): most sends
+        succeed at once, and so cost no server round trip. A transient
         failure hands the send over to a regular activity, whose retries and backoff the
         server keeps, so they continue on another worker if this one crashes. (If the worker
         dies during the first attempt, the workflow task is retried, and so is the attempt;
@@ -114,6 +128,11 @@ class ChannelSender:
             can_fail_over=can_fail_over,
         )
         try:
+            if first_attempt is not None:  # made already, by the step that planned the send
+                if first_attempt.failure is not None:
+                    raise reported_failure(first_attempt.failure)
+                if first_attempt.result is not None:
+                    return first_attempt.result
             return await workflow.execute_local_activity_method(
                 DeliveryActivities.deliver,
                 deliver,

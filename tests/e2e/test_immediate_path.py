@@ -31,10 +31,18 @@ async def test_a_send_that_succeeds_at_once_takes_one_workflow_task(production_s
 
     handle = production_stack.client.get_workflow_handle(accepted["workflow_id"])
     await handle.result()
-    events = [event.event_type async for event in handle.fetch_history_events()]
+    history = [event async for event in handle.fetch_history_events()]
+    events = [event.event_type for event in history]
     assert events.count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) == 1
     assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in events  # plan and send ran locally
     assert events[-1] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+    # In one local activity (plan_and_send): no activation and local activity between the two.
+    local_activities = [
+        e
+        for e in history
+        if e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+    ]
+    assert len(local_activities) == 1
 
 
 async def test_a_transient_failure_hands_the_send_to_a_server_kept_retry(production_stack, smtp):

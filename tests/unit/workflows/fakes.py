@@ -10,13 +10,14 @@ import asyncio
 import functools
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.immediate import report
 from domain.booking_contracts import (
     AgendaDay,
     BookingConfigInput,
@@ -45,8 +46,10 @@ from domain.contracts import (
     FailoverInput,
     FallbackPlanInput,
     FallbackSpec,
+    FirstAttempt,
     NotificationInput,
     Plan,
+    PlanAndSendInput,
     PlanInput,
     RecordedStatus,
     RecordedStatusInput,
@@ -55,6 +58,7 @@ from domain.contracts import (
     SendDigestInput,
     SentRecord,
 )
+from domain.immediate import first_send
 from domain.inbox_snooze import SnoozeWakeUp
 from domain.maintenance import (
     FailureMonitorInput,
@@ -286,6 +290,13 @@ class NotificationActivities:
         self.recorded_sends: list[SentRecord] = []
         self.recorded_statuses: dict[uuid.UUID, DeliveryStatus] = {}
         self.status_reads: list[RecordedStatusInput] = []  # what recorded_delivery_status read
+        self.planning_and_sending = asyncio.Event()  # set once plan_and_send has begun
+        self._held_planning: asyncio.Event | None = None
+
+    def hold_plan_and_send(self) -> asyncio.Event:
+        """plan_and_send waits (once it has planned) until the returned event is set."""
+        self._held_planning = asyncio.Event()
+        return self._held_planning
 
     def will_plan(self, notification_id: uuid.UUID, *plans: Plan | Exception) -> None:
         """The answers to this notification's planning steps (each attempt of each), in order;
@@ -324,6 +335,26 @@ class NotificationActivities:
     async def plan_notification(self, input: PlanInput) -> Plan:
         return self._next_plan(input)
 
+    @activity.defn(name="plan_and_send")
+    @loud
+    async def plan_and_send(self, input: PlanAndSendInput) -> Plan:
+        """As the real step does (activities/immediate.py): the plan, then the first attempt
+        of the one send to make now, its failure reported, not raised."""
+        answer = self._next_plan(input.plan)
+        self.planning_and_sending.set()
+        if self._held_planning is not None:
+            await self._held_planning.wait()
+        send = first_send(answer, input)
+        if send is None:
+            return answer
+        try:
+            result = self._attempt(send, local=True, attempt=1)
+        except ApplicationError as err:
+            return replace(
+                answer, first_attempt=FirstAttempt(send.delivery_id, failure=report(err))
+            )
+        return replace(answer, first_attempt=FirstAttempt(send.delivery_id, result=result))
+
     @activity.defn(name="replan_waiting_channels")
     @loud
     async def replan_waiting_channels(self, input: ReplanInput) -> Plan:
@@ -344,7 +375,10 @@ class NotificationActivities:
     @loud
     async def deliver(self, input: DeliverInput) -> DeliverResult:
         info = activity.info()
-        self.attempts.append(Attempt(input, info.is_local, info.attempt))
+        return self._attempt(input, info.is_local, info.attempt)
+
+    def _attempt(self, input: DeliverInput, local: bool, attempt: int) -> DeliverResult:
+        self.attempts.append(Attempt(input, local, attempt))
         script = self._sends.get(input.delivery_id)
         outcome = (
             script.pop(0)

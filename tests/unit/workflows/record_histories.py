@@ -30,6 +30,8 @@ sending, waiting = test_notification_sending, test_notification_waiting
 bookkeeping = test_notification_bookkeeping
 maintenance_job = test_maintenance.test_a_job_returns_its_activitys_result_after_retrying_a_failure
 
+# (notification_*_before_plan_and_send.json: the notification scenarios as recorded before a
+# new notification was planned, and its first send made, by plan_and_send.)
 SCENARIOS: dict[str, Callable[..., Awaitable[None]]] = {
     "notification_immediate": (
         sending.test_one_channel_is_sent_at_once_and_the_send_settles_the_status
@@ -39,6 +41,9 @@ SCENARIOS: dict[str, Callable[..., Awaitable[None]]] = {
     ),
     "notification_permanent_failure": (
         sending.test_a_permanent_failure_fails_at_once_without_retries
+    ),
+    "notification_cancel_while_planning_and_sending": (
+        sending.test_a_cancel_while_the_planning_step_sends_stops_the_retries_of_a_failed_send
     ),
     "notification_deferred": waiting.test_a_deferred_channel_waits_until_its_time_then_is_sent,
     "notification_cancelled": (

@@ -1,5 +1,6 @@
 """NotificationWorkflow sending: one channel or several, retries, failover, resend."""
 
+import asyncio
 from datetime import timedelta
 
 from temporalio.api.enums.v1 import EventType
@@ -7,6 +8,7 @@ from temporalio.api.enums.v1 import EventType
 from domain.contracts import (
     ChannelState,
     CounterSlot,
+    DeliverInput,
     DeliverResult,
     DeliveryRetry,
     FailoverInput,
@@ -28,6 +30,7 @@ from tests.unit.workflows.fakes import (
     transient,
     utc_now,
 )
+from tests.unit.workflows.harness import reached
 from workflows.notification import NotificationWorkflow
 
 # Herald's default: no limit on attempts, an hour's window.
@@ -49,6 +52,67 @@ async def test_one_channel_is_sent_at_once_and_the_send_settles_the_status(harne
     # The one send records the notification's status with its own result: no record_outcome.
     assert attempt.input.settles_as == N.SENT
     assert fakes.outcomes == []
+
+
+async def test_the_send_a_plan_leaves_to_make_now_is_made_by_the_planning_step(harness):
+    """plan_and_send plans and makes the first attempt: one local activity, not two."""
+    input = notification(providers={"email": ["a", "b"]})
+    email = harness.notifications.one_email(input)
+
+    handle = await harness.start(NotificationWorkflow.run, input)
+    result = await handle.result()
+
+    assert result.status == N.SENT
+    [attempt] = harness.notifications.attempts
+    assert attempt.input == DeliverInput(
+        email.delivery_id, input.tenant_id, "a", settles_as=N.SENT, can_fail_over=True
+    )
+    local_activities = [
+        e
+        async for e in handle.fetch_history_events()
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+    ]
+    assert len(local_activities) == 1
+
+
+async def cancel_while_planning_and_sending(harness, input):
+    """Cancel once plan_and_send has planned, while it is still busy: a step longer than the
+    workflow task timeout, so the update comes in while it runs (as it can only then)."""
+    release = harness.notifications.hold_plan_and_send()
+    handle = await harness.start(
+        NotificationWorkflow.run, input, skip_time=False, task_timeout=timedelta(seconds=1)
+    )
+    await harness.notifications.planning_and_sending.wait()
+    cancelling = asyncio.create_task(handle.execute_update(NotificationWorkflow.cancel))
+    while not await reached(handle, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED):
+        await asyncio.sleep(0.05)
+    release.set()
+    return await cancelling, await handle.result()
+
+
+async def test_a_cancel_while_the_planning_step_sends_leaves_the_send_made(harness):
+    input = notification()
+    harness.notifications.one_email(input)
+
+    cancelled, result = await cancel_while_planning_and_sending(harness, input)
+
+    assert (cancelled.cancelled, cancelled.status) == (False, N.SENT)
+    assert result.status == N.SENT and [c.status for c in result.channels] == [D.SENT]
+    assert len(harness.notifications.attempts) == 1
+
+
+async def test_a_cancel_while_the_planning_step_sends_stops_the_retries_of_a_failed_send(
+    harness,
+):
+    input = notification()
+    harness.notifications.one_email(input, transient())
+
+    cancelled, result = await cancel_while_planning_and_sending(harness, input)
+
+    assert (cancelled.cancelled, cancelled.status) == (True, N.CANCELLED)
+    assert [c.status for c in result.channels] == [D.CANCELLED]
+    assert len(harness.notifications.attempts) == 1  # no retry after the cancel
 
 
 async def test_several_channels_are_sent_together_and_recorded_at_the_end(harness):
