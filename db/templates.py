@@ -54,15 +54,9 @@ def current_source(template: NotificationTemplate) -> TemplateSource:
     )
 
 
-async def list_templates(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    filters: TemplateFilter,
-    after: tuple[datetime, uuid.UUID] | None,
-    limit: int,
-) -> list[NotificationTemplate]:
-    """Most recently updated first, from after `after` (updated_at, id), at most `limit`."""
-    conditions = [
+def _live_and_filtered(tenant_id: uuid.UUID, filters: TemplateFilter) -> list[Any]:
+    """The conditions of a listing: the tenant's live templates, narrowed by `filters`."""
+    conditions: list[Any] = [
         NotificationTemplate.tenant_id == tenant_id,
         NotificationTemplate.deleted_at.is_(None),
     ]
@@ -74,6 +68,18 @@ async def list_templates(
     ):
         if value is not None:
             conditions.append(column == value)
+    return conditions
+
+
+async def list_templates(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    filters: TemplateFilter,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[NotificationTemplate]:
+    """Most recently updated first, from after `after` (updated_at, id), at most `limit`."""
+    conditions = _live_and_filtered(tenant_id, filters)
     position = tuple_(NotificationTemplate.updated_at, NotificationTemplate.id)
     if after is not None:
         conditions.append(position < tuple_(*after))
@@ -160,18 +166,7 @@ async def list_by_event(
 ) -> list[NotificationTemplate]:
     """Live templates by event key, channel and name (the dashboard's list), from after `after`
     (event key, channel, name, id), at most `limit`."""
-    conditions = [
-        NotificationTemplate.tenant_id == tenant_id,
-        NotificationTemplate.deleted_at.is_(None),
-    ]
-    for column, value in (
-        (NotificationTemplate.event_key, filters.event_key),
-        (NotificationTemplate.channel, filters.channel),
-        (NotificationTemplate.owner_id, filters.owner_id),
-        (NotificationTemplate.is_active, filters.active),
-    ):
-        if value is not None:
-            conditions.append(column == value)
+    conditions = _live_and_filtered(tenant_id, filters)
     order = (
         NotificationTemplate.event_key,
         NotificationTemplate.channel,

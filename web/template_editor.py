@@ -2,6 +2,7 @@
 template_preview.py, template_versions.py): the form beside the preview of what it holds, each
 problem beside its field and at its line."""
 
+import uuid
 from typing import Any
 
 from fastapi import Request
@@ -62,6 +63,7 @@ async def editor_page(
     test: dict[str, Any] | None = None,
     status_code: int = 200,
     fresh: bool = False,
+    sent_test: uuid.UUID | None = None,
 ) -> HTMLResponse:
     """The editor for `form` (`saved`: the template it edits; None: a new one), each field with
     what the preview found (unless `fresh`: blank, not typed in yet) and, after a refused save
@@ -89,6 +91,7 @@ async def editor_page(
         frame_src=f"{TEMPLATES}/{saved.id}/email" if saved and shows_saved else None,
         can_edit=operator.role.allows(Role.EDITOR),
         notice=notice,
+        sent_test=sent_test,
         test=test or {"to": "", "problems": []},
         status_code=status_code,
     )

@@ -1,12 +1,12 @@
 """Issue 14's second flow in Chromium, under the pages' real Content-Security-Policy: an editor
 creates an email template with the variable helper (a click inserts at the cursor), sees the
 live preview follow the typing (the email in its sandboxed frame, at desktop and phone width), a
-syntax error beside its field with a link that selects its line, saves it, and sends a test that
-arrives in the mail catcher; the SMS counter (characters, encoding, segments) changes as the
-message is typed, at phone width; a version is restored from its diff; a viewer reads a template
-and cannot save it. Every Templates page passes axe-core at desktop and 375 px; screenshots:
-dashboard-templates*.png (tests/artifacts/screenshots/, docs/screenshots/ by `make screenshots`).
-"""
+syntax error beside its field with a link that selects its line, saves it, sends a test that
+arrives in the mail catcher, and finds it in History with its timeline. The SMS counter
+(characters, encoding, segments) changes as the message is typed, at phone width; a version is
+restored from its diff; a viewer (flow 1's last step) reads a template and cannot save it. Every
+Templates page passes axe-core at desktop, 375 px and dark; screenshots: dashboard-templates*.png
+(tests/artifacts/screenshots/, docs/screenshots/ by `make screenshots`)."""
 
 import re
 import uuid
@@ -96,7 +96,16 @@ async def test_an_editor_creates_an_email_template_previews_it_saves_it_and_send
     mail = await wait_for_mail(dashboard.catcher, address)
     assert mail.subject == "[TEST] See you, Ana Souza"
     assert "Hello Intro call" in mail.text() and "Bye, Ana Souza" in mail.text()
-    # "Find it in History with its timeline": the History page's own test (another helper's).
+
+    # ... and finds it in History, with its timeline.
+    await page.get_by_role("link", name="See it in History").click()
+    deliveries = page.locator('section[aria-labelledby="deliveries"] tbody tr')
+    await expect(deliveries).to_have_count(1)
+    await expect(deliveries).to_contain_text("[TEST] See you, Ana Souza")
+    await deliveries.get_by_role("link").click()
+    timeline = page.locator("ol.timeline")
+    await expect(timeline).to_contain_text("Accepted")
+    await expect(timeline).to_contain_text("Sent via smtp", timeout=20_000)
 
 
 async def test_the_sms_counter_follows_the_typing_at_phone_width(dashboard, new_page):

@@ -321,11 +321,17 @@ async def test_a_test_send_from_the_editor_reaches_the_mail_server(stack, browse
     sent = await post_form(
         browser, f"{BASE}/{saved['id']}", f"{BASE}/{saved['id']}/test", {"to": address}
     )
-    assert sent.status_code == 303 and sent.headers["location"].endswith("notice=test_sent")
+    assert sent.status_code == 303 and "notice=test_sent" in sent.headers["location"]
+    editor = await browser.get(sent.headers["location"])
+    notification = first(
+        r'href="/dashboard/history\?q=([0-9a-f-]{36})">See it in History', editor.text
+    )
     [mail] = await smtp.wait_for(address)
     assert mail.subject == "[TEST] See you, Ana Souza"
     [(action, details)] = await audit_entries(sessions, stack.tenant_id)
     assert action == "template.test_send" and details["to"] == address and details["version"] == 1
+    assert details["notification"] == notification
+    await stack.wait_for_status(notification, "sent")  # the notification History links to
 
     refused = await post_form(
         browser, f"{BASE}/{saved['id']}", f"{BASE}/{saved['id']}/test", {"to": "not an address"}

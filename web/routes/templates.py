@@ -45,7 +45,7 @@ NOTICES = {
     "created": "Template created as version 1.",
     "saved": "Saved as a new version.",
     "restored": "Restored: the old version is now the current one, as a new version.",
-    "test_sent": "Test sent: it is in History, marked [TEST].",
+    "test_sent": "Test sent: it is in History, marked [TEST].",  # with a link to it there
 }
 
 
@@ -160,6 +160,7 @@ async def template_page(
     session: SessionDep,
     settings: SettingsDep,
     notice: str = "",
+    notification: str = "",
 ) -> HTMLResponse:
     try:
         template = await templates.read_template(session, tenant, template_id)
@@ -174,6 +175,7 @@ async def template_page(
         form_of(template),
         template,
         notice=NOTICES.get(notice, ""),
+        sent_test=_uuid_or_none(notification) if notice == "test_sent" else None,
     )
 
 
@@ -238,7 +240,7 @@ async def send_test_message(
                 await audit.record(
                     session, operator, "template.test_send", _target(template), details
                 )
-            return _back_to(template_id, "test_sent")
+            return _back_to(template_id, "test_sent", notification=accepted.id)
     return await editor_page(
         request,
         session,
@@ -252,11 +254,22 @@ async def send_test_message(
     )
 
 
+def _uuid_or_none(text: str) -> uuid.UUID | None:
+    """The test send's notification, for a link to it in History (only an id: nothing else
+    of the query string is shown)."""
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
 def _target(template: TemplatePublic) -> str:
     return f"template {template.id} ({template.name})"
 
 
-def _back_to(template_id: uuid.UUID, notice: str) -> RedirectResponse:
+def _back_to(
+    template_id: uuid.UUID, notice: str, notification: uuid.UUID | None = None
+) -> RedirectResponse:
     """To the editor, saying what was done (a redirect: reloading does not post again)."""
-    query = urlencode({"notice": notice})
+    query = urlencode({"notice": notice} | ({"notification": notification} if notification else {}))
     return RedirectResponse(f"{TEMPLATES}/{template_id}?{query}", status_code=303)
