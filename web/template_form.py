@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from api.schemas.templates import TemplateCreate, TemplateUpdate
 from domain.templating import TemplateSource
 from domain.templating.fallbacks import fallbacks_as_lines, fallbacks_from_lines
-from domain.templating.model import OPTIONAL_FIELDS, REQUIRED_FIELDS
+from domain.templating.model import OPTIONAL_FIELDS, REQUIRED_FIELDS, TEMPLATE_FIELDS
 from domain.types import Channel
 from services.errors import ServiceError
 from web.forms import checked
@@ -96,16 +96,16 @@ class TemplateForm:
 
     def draft(self) -> TemplateSource:
         """The content as a template to preview (a channel this form knows, checked first)."""
-        content = {name: self.values.get(name) or None for name in channel_fields(self.channel)}
+        content = self.content()
         return TemplateSource(
             version_id="draft",
-            name=self.values.get("name") or "draft",
+            name=content["name"] or "draft",
             event_key=self.event_key,
             channel=Channel(self.channel),
-            locale=self.values.get("locale") or "en",
+            locale=content["locale"],
             required_placeholders=tuple(self.required),
             fallbacks=self.fallbacks,
-            **content,
+            **{name: content[name] for name in channel_fields(self.channel)},
         )
 
 
@@ -124,7 +124,7 @@ def form_of(template: Any) -> TemplateForm:
     """A saved template (or a version, or Herald's own wording) as the editor shows it."""
     values = {
         name: str(value)
-        for name in ("name", "event_key", "channel", "locale", "owner_id", *FIELD_LABELS)
+        for name in ("name", "event_key", "channel", "locale", "owner_id", *TEMPLATE_FIELDS)
         if (value := getattr(template, name, None)) is not None
     }
     values["fallbacks"] = fallbacks_as_lines(template.fallbacks)

@@ -4,7 +4,6 @@ the version history web/routes/template_versions.py. Every change goes through t
 services as /v1/templates (so the same checks and messages), recorded in the audit log."""
 
 import uuid
-from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -111,16 +110,16 @@ async def new_template_page(
     if start == "herald" and (shipped := default_template(event_key, channel)):
         form = form_of(shipped)
         form.values["name"] = f"{event_key} ({channel})"
-    elif copied := await _copied(session, tenant, start):
+    elif (copied := await _copied(session, tenant, start)) and copied.channel == channel:
         form = form_of(copied)
-        form.values |= {"name": f"Copy of {copied.name}", "event_key": event_key}
-        form.values |= {"channel": channel}
-        form.values.pop("is_default", None)
+        form.values |= {"name": f"Copy of {copied.name}"}
+        form.values.pop("is_default", None)  # a copy is not the default until made so
     fresh = not form.values.get("name")  # blank: its problems show once typed in
     return await editor_page(request, session, settings, operator, tenant, form, None, fresh=fresh)
 
 
-async def _copied(session: SessionDep, tenant: CurrentTenant, start: str) -> Any:
+async def _copied(session: SessionDep, tenant: CurrentTenant, start: str) -> TemplatePublic | None:
+    """The template to copy, if `start` is the id of one of the tenant's."""
     try:
         return await templates.read_template(session, tenant, uuid.UUID(start))
     except (ValueError, ServiceError):
