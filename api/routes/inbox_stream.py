@@ -37,6 +37,7 @@ router = APIRouter(tags=["inbox"])
 WRITE_TIMEOUT_SECONDS = 30.0
 MEDIA_TYPE = "text/event-stream"
 STREAM_PATH = "/v1/inbox/stream"
+MAX_EVENT_ID = 2**63 - 1  # event numbers are PostgreSQL bigints
 _HANDOFF = "herald.inbox_stream"  # the scope key where the route's response leaves the stream
 
 
@@ -172,6 +173,7 @@ class InboxStreamHandoff:
 @router.get(
     STREAM_PATH,
     response_class=EventStreamResponse,
+    status_code=200,  # the response class takes none: OpenAPI is told here
     responses={
         200: {
             "description": "Server-sent events: `ready` (or `reset`) first, then every change to "
@@ -193,12 +195,17 @@ async def stream_inbox(
         Header(
             alias="Last-Event-ID",
             ge=0,
+            le=MAX_EVENT_ID,
             description="The `id:` of the last event received: the stream resumes after it.",
         ),
     ] = None,
     last_event_id: Annotated[
         int | None,
-        Query(ge=0, description="Last-Event-ID for the first connection of an EventSource."),
+        Query(
+            ge=0,
+            le=MAX_EVENT_ID,
+            description="Last-Event-ID for the first connection of an EventSource.",
+        ),
     ] = None,
 ) -> EventStreamResponse:
     """The recipient's inbox, live. With no Last-Event-ID, `ready` first (the counts and the

@@ -351,6 +351,7 @@ async def test_bad_input_and_credentials_are_refused(processes, tenant):
         for headers, params, field in (
             ({"Last-Event-ID": "soon"}, {}, "Last-Event-ID"),
             ({"Last-Event-ID": "-1"}, {}, "Last-Event-ID"),
+            ({"Last-Event-ID": str(2**63)}, {}, "Last-Event-ID"),
             ({}, {"last_event_id": "x"}, "last_event_id"),
         ):
             answer = await on_a.get(STREAM, headers=bearer(ann) | headers, params=params)
