@@ -3,6 +3,7 @@ the one builder that starts a NotificationWorkflow, and one handler answers 503 
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from temporalio.client import Client
@@ -111,7 +112,7 @@ async def test_every_route_that_calls_temporal_answers_503_when_it_is_unreachabl
     assert (
         await inbox.client.post(f"/v1/inbox/messages/{unsnoozed}/snooze", json=until)
     ).is_success
-    requests = {
+    requests: dict[tuple[str, str], tuple[str, str, dict[str, Any]]] = {
         ("POST", "/v1/notifications"): (
             "post",
             "/v1/notifications",
