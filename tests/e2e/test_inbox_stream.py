@@ -3,7 +3,7 @@ PostgreSQL and the Temporal dev server, as deployed behind a load balancer. A ch
 through one process (a message stored by a workflow, a read) reaches a stream on the other;
 a stream resumes with Last-Event-ID after its process restarted, missing and repeating
 nothing; heartbeats, token expiry, purged events, the stream limit, a lost LISTEN connection,
-and no event of anyone else.
+a database restart, and no event of anyone else.
 
 Waits are generous (10 s); how fast events arrive is measured by `make bench`
 (bench/inbox_streams.py), not here."""
@@ -17,13 +17,20 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import httpx
 import jwt
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
+from api.app import create_app
+from config.settings import Settings
 from db.inbox_events import append_event
+from db.session import create_engine, session_factory
 from domain.inbox import InboxEventKind
 from tests.conftest import new_tenant
 from tests.e2e.inbox_factory import recipient_token_answer
+from tests.e2e.test_database_restart import own_postgres, stop  # noqa: F401  (a fixture)
 from tests.utils.api_process import ApiProcess
+from tests.utils.serving import on_a_port, serving
 from tests.utils.sse import EventStream, event_stream
 
 HEARTBEAT_SECONDS = 1  # the processes' INBOX_STREAM_HEARTBEAT_SECONDS, so a test sees several
@@ -361,3 +368,51 @@ async def test_bad_input_and_credentials_are_refused(processes, tenant):
         assert (await on_a.get(STREAM, params={"token": "not-a-token"})).status_code == 401
         tenant_key = api_a.headers["Authorization"]
         assert (await on_a.get(STREAM, headers={"Authorization": tenant_key})).status_code == 401
+
+
+async def test_a_stream_outlives_a_database_restart(
+    own_postgres,  # noqa: F811  (the fixture imported above)
+    temporal_env,
+):
+    """PostgreSQL stopped and started again under an open stream: heartbeats go on while it is
+    down, and an event committed once it is back arrives (the listener reconnects by itself)."""
+    server, data = own_postgres
+    engine = create_engine(server.get_uri(), pool_size=2)
+    sessions = session_factory(engine)
+    _, key = await new_tenant(sessions)
+    settings = Settings(
+        database_url=server.get_uri(),
+        embedded_worker=False,
+        secret_key=SecretStr("inbox-stream-restart-key-0123456789"),
+        inbox_stream_heartbeat_seconds=HEARTBEAT_SECONDS,
+    )
+    app = create_app(settings, temporal=temporal_env.client)
+    async with serving(app, key) as api, on_a_port(app) as url:
+        ann = await new_recipient(api)
+        async with (
+            httpx.AsyncClient(base_url=url) as client,
+            event_stream(client, STREAM, headers=bearer(ann)) as stream,
+        ):
+            await stream.next()  # ready
+            stop(data)
+            down = len(stream.received)
+            await asyncio.sleep(3 * HEARTBEAT_SECONDS)
+            assert any(s.comment == "heartbeat" for s in stream.received[down:])
+            server.ensure_postgres_running()
+
+            for _ in range(20):  # the test's own pool drops its dead connections first
+                try:
+                    async with sessions.begin() as session:
+                        await append_event(
+                            session,
+                            uuid.UUID(ann["tenant_id"]),
+                            uuid.UUID(ann["recipient_id"]),
+                            InboxEventKind.DELETED,
+                            {"ids": []},
+                        )
+                    break
+                except DBAPIError:
+                    await asyncio.sleep(0.25)
+            event = await stream.next(timeout=20)  # the listener's backoff is 10 s at most
+            assert (event.kind, event.id) == ("messages.deleted", 1), event
+    await engine.dispose()
