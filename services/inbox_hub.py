@@ -98,11 +98,6 @@ class InboxHub:
         self._streams: dict[str, list[Subscription]] = {}
         self._listener: asyncio.Task[None] | None = None
         self.closing = False
-        self.listening = asyncio.Event()  # set while the LISTEN connection is up
-
-    @property
-    def stream_count(self) -> int:
-        return sum(len(streams) for streams in self._streams.values())
 
     def subscribe(self, recipient_id: uuid.UUID) -> Subscription:
         if self.closing:
@@ -149,14 +144,12 @@ class InboxHub:
             try:
                 async for payload in inbox_notifications(self._database_url):
                     if payload is LISTENING:
-                        self.listening.set()
                         delay = FIRST_RETRY_SECONDS
                         self._wake_all()
                     else:
                         self._notified(payload)
             except Exception as error:  # whatever broke, listening must go on
                 log.warning("inbox listener: %s; reconnecting in %.1f s", error, delay)
-            self.listening.clear()
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
             delay = min(delay * 2, MAX_RETRY_SECONDS)
 
