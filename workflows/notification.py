@@ -45,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
         planning_and_first_send,
     )
     from workflows.send_failures import failure_message, was_cancelled
-    from workflows.sending import FIRST_ATTEMPT_LOCAL, ChannelSender
+    from workflows.sending import ChannelSender, first_attempt_is_local
     from workflows.status_board import StatusBoard
 
 # workflow.patched() id: a bookkeeping step that fails for good (activity_options.py) ends the
@@ -84,6 +84,8 @@ class NotificationWorkflow:
         self._settled_as: NotificationStatus | None = None
         # plan_and_send is running: a send it makes cannot be stopped halfway.
         self._planning_and_sending = False
+        # Planned by plan_and_send, so sending first attempts locally (first_attempt_is_local).
+        self._plan_and_send = False
 
     @workflow.run
     async def run(self, input: NotificationInput) -> NotificationResult:
@@ -100,7 +102,8 @@ class NotificationWorkflow:
 
     async def _notify(self, input: NotificationInput) -> NotificationResult:
         planning = PlanInput(input.notification_id, input.tenant_id, workflow.now(), input.send_at)
-        if workflow.patched(PLAN_AND_SEND):
+        self._plan_and_send = workflow.patched(PLAN_AND_SEND)
+        if self._plan_and_send:
             plan = await self._planned_and_first_sent(input, planning)
         else:
             plan = await self._planned(PlanningActivities.plan_notification, planning)
@@ -344,7 +347,7 @@ class NotificationWorkflow:
         status = status_if_sent(len(pending), others, fallback is not None)
         if status is None:
             return None
-        if not workflow.patched(FIRST_ATTEMPT_LOCAL):  # a history from before: recorded at the end
+        if not first_attempt_is_local(self._plan_and_send):  # before: recorded at the end
             return None
         return status
 
@@ -356,7 +359,10 @@ class NotificationWorkflow:
         first_attempt: FirstAttempt | None = None,
     ) -> None:
         sender = ChannelSender(
-            input, lambda: self._cancel_requested, on_retrying=self._board.publish
+            input,
+            lambda: self._cancel_requested,
+            on_retrying=self._board.publish,
+            first_attempt_local=self._plan_and_send,
         )
         if await sender.deliver(channel, settles_as, first_attempt):
             self._settled_as = settles_as

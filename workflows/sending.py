@@ -40,16 +40,25 @@ BACKOFF = 2.0
 FIRST_ATTEMPT_LOCAL = "first-attempt-local"
 
 
+def first_attempt_is_local(known: bool = False) -> bool:
+    """Whether this workflow makes a send's first attempt locally: `known` when a later patch
+    implies it (a workflow planned by plan_and_send), else as FIRST_ATTEMPT_LOCAL says. Asking
+    no more than needed spares the workflow a patch marker and its search-attribute upsert."""
+    return known or workflow.patched(FIRST_ATTEMPT_LOCAL)
+
+
 class ChannelSender:
     def __init__(
         self,
         input: NotificationInput,
         cancel_requested: Callable[[], bool],
         on_retrying: Callable[[], None],
+        first_attempt_local: bool = False,
     ):
         self._input = input
         self._cancel_requested = cancel_requested
         self._on_retrying = on_retrying  # a send goes on to retries: they take a while
+        self._first_attempt_local = first_attempt_local  # known already (first_attempt_is_local)
 
     async def deliver(
         self,
@@ -116,7 +125,7 @@ class ChannelSender:
         dies during the first attempt, the workflow task is retried, and so is the attempt;
         `deliver` never sends a delivery that is already recorded as sent.)"""
         retry, started = self._input.retry, workflow.now()
-        if not workflow.patched(FIRST_ATTEMPT_LOCAL):  # a history from before: every attempt remote
+        if not first_attempt_is_local(self._first_attempt_local):  # before: every attempt remote
             return await self._retry_remotely(
                 provider, channel, None, earlier_attempts=0, started=started
             )
