@@ -89,6 +89,7 @@ bench: install
 	$(PY) -m bench.run
 	$(PY) -m bench.load
 	$(PY) -m bench.dashboard
+	$(PY) -m bench.recipient_pages
 	$(PY) -m bench.inbox_streams
 
 clean:
