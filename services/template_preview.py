@@ -30,13 +30,12 @@ from domain.templating import (
     TemplateValidationError,
     notification_variables,
     sample_context,
-    validate_template,
 )
 from domain.templating.compiled import is_blank
 from domain.templating.context import TEMPLATE_VERSION_KEY, TEST_SEND_KEY
 from domain.templating.fallbacks import fallback_text
 from domain.templating.render_thread import in_render_thread
-from domain.templating.validation import render_issue
+from domain.templating.validation import render_issue, validate_compiled
 from domain.tenants import TenantIdentity
 from domain.types import Channel
 from services.errors import invalid_field
@@ -89,13 +88,14 @@ async def preview_draft(
 def _render_draft(
     source: TemplateSource, layout: EmailLayout, values: dict[str, Any], max_sms_segments: int
 ) -> DraftPreview:
-    """Runs in the render thread."""
-    frame = layout if source.channel == Channel.EMAIL else None
-    issues = validate_template(source, frame, max_sms_segments=max_sms_segments)
+    """Runs in the render thread. Compiled once (checked as a save checks it, then rendered)."""
+    try:
+        compiled = DRAFT_RENDERER.compiled(source, layout)
+    except TemplateValidationError as error:  # its shape or syntax: it does not compile
+        return DraftPreview(None, error.issues, None)
+    issues = validate_compiled(compiled, max_sms_segments=max_sms_segments)
     try:
         message, warnings, _ = _render_preview(source, layout, values, DRAFT_RENDERER)
-    except TemplateValidationError:  # does not compile: `issues` say why
-        return DraftPreview(None, issues, None)
     except TemplateRenderError as error:  # fails with the sample data
         issue = render_issue(error)
         return DraftPreview(None, issues if issue in issues else [*issues, issue], None)

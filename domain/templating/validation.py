@@ -42,6 +42,15 @@ def validate_template(
         compiled = CompiledTemplate(source, layout)
     except TemplateValidationError as error:
         return error.issues
+    return validate_compiled(compiled, max_sms_segments=max_sms_segments)
+
+
+def validate_compiled(
+    compiled: CompiledTemplate, *, max_sms_segments: int = DEFAULT_MAX_SMS_SEGMENTS
+) -> list[TemplateIssue]:
+    """What `validate_template` checks once the template has compiled (compiling checked its
+    shape and syntax): for a caller that keeps the compiled template to render it."""
+    source = compiled.source
     issues = _unused_placeholder_issues(source)
     try:
         # Measured on the sample data of the event: real messages vary, but a template
