@@ -6,8 +6,9 @@ tenants, the large one with a quarter of the rows and 12,500 recipients), and fo
 large and a typical tenant: 2,000 notifications waiting for a send_at, 1,000 bookings with two
 pending reminders each, and one recipient who got 50,000 notifications (an organizer's agendas,
 say: the worst case of "their latest notifications"). Each page is timed through the
-application in-process (ASGI: the server's time, no network): a warm-up, then
-BENCH_RECIPIENT_RUNS requests one after another. Written to bench/results/recipient_pages.json.
+application in-process (ASGI: the server's time, no network), as bench/dashboard.py times its
+pages (a warm-up, then BENCH_DASHBOARD_RUNS requests one after another). Written to
+bench/results/recipient_pages.json.
 
     python -m bench.recipient_pages
 """
@@ -15,7 +16,6 @@ BENCH_RECIPIENT_RUNS requests one after another. Written to bench/results/recipi
 import asyncio
 import json
 import os
-import time
 from datetime import UTC, datetime
 
 import httpx
@@ -24,17 +24,19 @@ from sqlalchemy import create_engine, text
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+
+# The dashboard bench's timing of one page: a warm-up, then BENCH_DASHBOARD_RUNS requests.
 from bench.dashboard import GOAL_MS
+from bench.dashboard import _time as time_page
 from bench.scratch import scratch_database
 from bench.seed_deliveries import LARGE_TENANT, ROWS, TYPICAL_TENANT, seed, tenant_id
-from bench.stats import provenance, summary_ms
+from bench.stats import provenance
 from config.settings import Settings
 from db.session import create_engine as create_async_engine
 from db.session import session_factory, to_async_url
 from tests.conftest import temporal_binary
 from tests.utils.dashboard import signed_in_operator
 
-RUNS = int(os.environ.get("BENCH_RECIPIENT_RUNS", "30"))
 RESULTS = os.path.join(os.path.dirname(__file__), "results", "recipient_pages.json")
 TENANTS = {"large tenant": LARGE_TENANT, "typical tenant": TYPICAL_TENANT}
 HEAVY = "heavy-recipient"
@@ -123,23 +125,11 @@ async def measure(url: str) -> dict:
                     base_url="http://herald",
                     cookies=operator.cookies,
                 ) as browser:
-                    results[label] = {path: await _time(browser, path) for path in PAGES}
+                    results[label] = {path: await time_page(browser, path) for path in PAGES}
     finally:
         await engine.dispose()
         await env.shutdown()
     return {"rows": ROWS, "seed_s": round(seed_s, 1), "pages": results}
-
-
-async def _time(browser: httpx.AsyncClient, path: str) -> dict:
-    for _ in range(3):  # warm-up: connections, caches, the templates' compilation
-        assert (await browser.get(path)).status_code == 200, path
-    latencies = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        response = await browser.get(path)
-        latencies.append(time.perf_counter() - started)
-        assert response.status_code == 200, path
-    return summary_ms(latencies)
 
 
 def main() -> None:
