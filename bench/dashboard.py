@@ -12,6 +12,7 @@ page's median is under it. Written to bench/results/dashboard.json.
 """
 
 import asyncio
+import hashlib
 import json
 import os
 import time
@@ -35,9 +36,14 @@ from tests.utils.dashboard import signed_in_operator
 
 ROWS = int(float(os.environ.get("BENCH_DASHBOARD_ROWS", "1e6")))
 RUNS = int(os.environ.get("BENCH_DASHBOARD_RUNS", "30"))
+# "{template}": the tenant's first template (bench/stats_query.py's load gives each five, whose
+# versions render most of its emails).
 PAGES = [
     "/dashboard",
     "/dashboard/health",
+    "/dashboard/templates",
+    "/dashboard/templates/{template}",
+    "/dashboard/templates/{template}/versions",
     "/dashboard/analytics",  # the last 30 days
     "/dashboard/analytics?days=90",
     "/dashboard/analytics/export.csv?days=90",
@@ -82,7 +88,10 @@ async def measure(url: str) -> dict:
                 async with httpx.AsyncClient(
                     transport=transport, base_url="http://herald", cookies=operator.cookies
                 ) as browser:
-                    results[label] = {path: await _time(browser, path) for path in PAGES}
+                    template = uuid.UUID(hashlib.md5(f"t{tenant}-1".encode()).hexdigest())
+                    results[label] = {
+                        path: await _time(browser, path.format(template=template)) for path in PAGES
+                    }
     finally:
         await engine.dispose()
         await env.shutdown()
