@@ -63,24 +63,32 @@ _IN_RANGE = "d.tenant_id = :tenant_id AND d.created_at >= :since AND d.created_a
 _BEFORE = "(d.created_at, d.id) < (:after_created, :after_id)"
 
 
-def _narrowing(filters: HistoryFilter) -> tuple[list[str], dict[str, Any]]:
-    """The filter's conditions beyond the time range, and their parameters."""
+def _narrowing(
+    filters: HistoryFilter, on: str = "d", joined: bool = True
+) -> tuple[list[str], dict[str, Any]]:
+    """The filter's conditions beyond the time range, on the deliveries `on`, and their
+    parameters. Not `joined` to their notifications, a notification's event key and recipient
+    are looked up delivery by delivery: a join could be planned as a scan of every one."""
     clauses, params = [], {}
-    for column, name in (
-        ("d.status", "status"),
-        ("d.channel", "channel"),
-        ("n.event_key", "event_key"),
-        ("d.provider", "provider"),
-    ):
+    for name in ("status", "channel", "provider"):
         value = getattr(filters, name)
         if value is not None:
-            clauses.append(f"{column} = :{name}")
+            clauses.append(f"{on}.{name} = :{name}")
             params[name] = value
+
+    def notifications(column: str) -> str:
+        if joined:
+            return f"n.{column}"
+        return f"(SELECT n.{column} FROM notifications n WHERE n.id = {on}.notification_id)"
+
+    if filters.event_key is not None:
+        clauses.append(f"{notifications('event_key')} = :event_key")
+        params["event_key"] = filters.event_key
     if filters.recipient_ids is not None:
-        clauses.append("n.recipient_id = ANY(:recipient_ids)")
+        clauses.append(f"{notifications('recipient_id')} = ANY(:recipient_ids)")
         params["recipient_ids"] = list(filters.recipient_ids)
     if filters.ids is not None:
-        clauses.append("(d.id = ANY(:ids) OR d.notification_id = ANY(:ids))")
+        clauses.append(f"({on}.id = ANY(:ids) OR {on}.notification_id = ANY(:ids))")
         params["ids"] = list(filters.ids)
     return clauses, params
 
@@ -99,6 +107,36 @@ def _range(
     return where, params
 
 
+_FAILED = ("failed", "bounced")
+
+
+def _served_by_an_index(filters: HistoryFilter) -> bool:
+    """Whether an index leads straight to what the filter matches: recipients' notifications,
+    ids, or failed and bounced deliveries (ix_deliveries_failed) without an event key to join
+    for. The time range alone needs none: the first page's worth of it is what is shown."""
+    if filters.recipient_ids is not None or filters.ids is not None:
+        return True
+    if filters.status in _FAILED and filters.event_key is None:
+        return True
+    return not any(
+        getattr(filters, name) for name in ("status", "channel", "provider", "event_key")
+    )
+
+
+# A filter no index serves: the window of the range's next `scan_limit` deliveries is read
+# first (MATERIALIZED: the planner cannot trade it for a scan of a whole table, whatever it
+# guesses of the filter's values), filtered, and only the page's rows joined for their columns.
+_WINDOWED = """
+    WITH s AS MATERIALIZED (
+        SELECT d.id, d.created_at, d.status, d.channel, d.provider, d.notification_id
+        FROM deliveries d WHERE {in_range} {newest_first} LIMIT :scan_limit
+    ), matched AS MATERIALIZED (
+        SELECT s.id FROM s WHERE {where} ORDER BY s.created_at DESC, s.id DESC LIMIT :limit
+    )
+    SELECT {columns} FROM matched JOIN deliveries d ON d.id = matched.id {joins} {newest_first}
+"""
+
+
 async def history_rows(
     session: AsyncSession,
     tenant_id: uuid.UUID,
@@ -111,24 +149,23 @@ async def history_rows(
     if filters.recipient_ids == () or filters.ids == ():
         return HistoryRows([])  # the search named no one
     in_range, params = _range(tenant_id, filters, after)
-    clauses, narrowing = _narrowing(filters)
-    params |= narrowing | {"limit": limit}
-    indexed = filters.recipient_ids is not None or filters.ids is not None
-    where = "".join(f" AND {clause}" for clause in clauses)
-    if not clauses or indexed:
+    params["limit"] = limit
+    if _served_by_an_index(filters):
+        clauses, narrowing = _narrowing(filters)
+        where = "".join(f" AND {clause}" for clause in clauses)
         statement = f"""SELECT {_ROW_COLUMNS} FROM deliveries d {_JOINS}
             WHERE {in_range}{where} {_NEWEST_FIRST} LIMIT :limit"""
-        found = await session.execute(text(statement), params)
+        found = await session.execute(text(statement), params | narrowing)
         return HistoryRows([HistoryRow(**row._mapping) for row in found])
-    # MATERIALIZED: the planner looks through the window first, whatever it guesses of the
-    # filter (a value it thinks rare would otherwise lead it to scan a whole table).
-    statement = f"""
-        WITH scanned AS MATERIALIZED (
-            SELECT d.id FROM deliveries d WHERE {in_range} {_NEWEST_FIRST} LIMIT :scan_limit
-        )
-        SELECT {_ROW_COLUMNS} FROM scanned JOIN deliveries d ON d.id = scanned.id {_JOINS}
-        WHERE true{where} {_NEWEST_FIRST} LIMIT :limit"""
-    found = await session.execute(text(statement), params | {"scan_limit": scan_limit})
+    clauses, narrowing = _narrowing(filters, on="s", joined=False)
+    statement = _WINDOWED.format(
+        in_range=in_range,
+        newest_first=_NEWEST_FIRST,
+        where=" AND ".join(clauses),
+        columns=_ROW_COLUMNS,
+        joins=_JOINS,
+    )
+    found = await session.execute(text(statement), params | narrowing | {"scan_limit": scan_limit})
     rows = [HistoryRow(**row._mapping) for row in found]
     if len(rows) == limit:
         return HistoryRows(rows)
@@ -169,9 +206,10 @@ async def resendable_ids(
     if filters.status is not None and filters.status not in ("failed", "bounced"):
         return []
     in_range, params = _range(tenant_id, filters, None)
-    clauses, narrowing = _narrowing(filters)
+    clauses, narrowing = _narrowing(filters, joined=False)
     where = "".join(f" AND {clause}" for clause in clauses)
-    statement = f"""SELECT d.id FROM deliveries d {_JOINS}
+    # ix_deliveries_failed, newest first: the failures of the range, however many others.
+    statement = f"""SELECT d.id FROM deliveries d
         WHERE {in_range}{where} AND d.status IN ('failed', 'bounced') AND {_NOT_RESENT}
         {_NEWEST_FIRST} LIMIT :limit"""
     found = await session.scalars(text(statement), params | narrowing | {"limit": limit})

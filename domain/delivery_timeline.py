@@ -94,8 +94,10 @@ def herald_timeline(facts: DeliveryFacts) -> list[TimelineEntry]:
             entries.append(TimelineEntry(at, title, tone="ok"))
     if facts.failed_at is not None:
         title = "Bounced" if facts.status == "bounced" else "Failed"
-        attempts = f"after {facts.retry_count + 1} attempt(s)" if facts.status == "failed" else ""
-        detail = "; ".join(part for part in (facts.error or "", attempts) if part)
+        # A failed attempt records how many attempts were made by then (a sent one, its retries).
+        attempts = f"after {facts.retry_count} attempt(s)" if facts.status == "failed" else ""
+        answer = _answer(facts.provider_response) if facts.status == "failed" else ""
+        detail = "; ".join(part for part in (facts.error or "", answer, attempts) if part)
         entries.append(TimelineEntry(facts.failed_at, title, detail, "bad"))
     if facts.status in _SETTLED_WITHOUT_TIME:
         title, tone = _SETTLED_WITHOUT_TIME[facts.status]
@@ -117,12 +119,15 @@ def _response(facts: DeliveryFacts) -> str:
     """The provider's answer as recorded: its message id and what it said."""
     parts = [f"message id {facts.provider_message_id}"] if facts.provider_message_id else []
     if facts.provider_response:
-        parts.append(
-            ", ".join(f"{key}: {value}" for key, value in sorted(facts.provider_response.items()))
-        )
+        parts.append(_answer(facts.provider_response))
     if facts.retry_count:
         parts.append(f"after {facts.retry_count} retr{'y' if facts.retry_count == 1 else 'ies'}")
     return "; ".join(parts)
+
+
+def _answer(response: dict[str, Any] | None) -> str:
+    """What the provider answered, as recorded: `status: 202, x-message-id: ...`."""
+    return ", ".join(f"{key}: {value}" for key, value in sorted((response or {}).items()))
 
 
 def in_time_order(entries: list[TimelineEntry]) -> list[TimelineEntry]:

@@ -147,7 +147,8 @@ async def test_pages_follow_one_another_and_a_sparse_filter_looks_further_back(
     stack, browser, sessions, monkeypatch
 ):
     """Keyset pages: newest first, none listed twice, none left out. A filter no index serves
-    looks through SCAN_LIMIT deliveries a page and says how far back it looked."""
+    looks through SCAN_LIMIT deliveries a page and says how far back it looked; failures are
+    found through their own index however far back they are."""
     now = datetime.now(UTC).replace(microsecond=0)
     batches = [
         (
@@ -156,7 +157,7 @@ async def test_pages_follow_one_another_and_a_sparse_filter_looks_further_back(
             "smtp",
             "booking.reminder",
             None,
-            {"failed" if minute % 40 == 0 else "sent": 1},
+            {"delivered" if minute % 40 == 0 else "failed" if minute in (70, 110) else "sent": 1},
         )
         for minute in range(1, 121)
     ]
@@ -182,14 +183,17 @@ async def test_pages_follow_one_another_and_a_sparse_filter_looks_further_back(
         ).all()
     assert seen == list(newest_first)
 
-    monkeypatch.setattr(history, "SCAN_LIMIT", 50)  # failed at minutes 40, 80 and 120
-    page = (await browser.get(HISTORY, params={"status": "failed"})).text
+    monkeypatch.setattr(history, "SCAN_LIMIT", 50)  # delivered at minutes 40, 80 and 120
+    page = (await browser.get(HISTORY, params={"status": "delivered"})).text
     assert len(listed(page)) == 1
     assert "This page looked through 50 deliveries, back to" in page
     further = re.search(r'<a href="([^"]+)" rel="next">Look further', page)
     assert further, "no link to look further back"
     further_page = (await browser.get(html.unescape(further.group(1)))).text
     assert len(listed(further_page)) == 1
+    # Failures have an index of their own (ix_deliveries_failed): all of them, at once.
+    page = (await browser.get(HISTORY, params={"status": "failed"})).text
+    assert len(listed(page)) == 2 and "This page looked through" not in page
 
 
 async def test_a_failed_delivery_shows_its_timeline_content_and_workflow(stack, smtp, browser):

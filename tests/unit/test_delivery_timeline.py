@@ -94,12 +94,18 @@ def test_a_deferral_shows_its_start_and_end_with_the_reason():
     assert entries[2].at == at(8 * 3600) and entries[2].detail == "quiet hours"
 
 
-def test_a_failure_counts_its_attempts_and_a_bounce_says_bounced():
+def test_a_failure_says_why_what_the_provider_answered_and_after_how_many_attempts():
     failed = herald_timeline(
-        facts(status="failed", error="550 no such user", retry_count=3, failed_at=at(40))
+        facts(
+            status="failed",
+            error="twilio 21211: invalid To number",
+            provider_response={"code": 21211},
+            retry_count=3,
+            failed_at=at(40),
+        )
     )
     assert failed[-1].title == "Failed" and failed[-1].tone == "bad"
-    assert failed[-1].detail == "550 no such user; after 4 attempt(s)"
+    assert failed[-1].detail == "twilio 21211: invalid To number; code: 21211; after 3 attempt(s)"
     bounced = herald_timeline(
         facts(status="bounced", error="hard bounce", sent_at=at(2), failed_at=at(60))
     )

@@ -1,4 +1,4 @@
-"""history indexes: finding a delivery's resend, and recipients by what an operator types
+"""history indexes: a delivery's resend, failed deliveries, recipients by what is typed
 
 Revision ID: 0018_history_indexes
 Revises: 0016_operators
@@ -6,6 +6,10 @@ Revises: 0016_operators
 - ix_deliveries_resent_from: the resend made from a delivery (deliveries.resent_from_id). Resending
   looked for one with a scan of the whole table (145 ms at a million deliveries, for each
   delivery a bulk resend resends); partial, so only resends are in it.
+- ix_deliveries_failed: failed and bounced deliveries by tenant and time (partial: a few percent
+  of the rows). Resending every failed delivery a filter matches, and History's failed and
+  bounced lists, read these instead of every delivery of the time range (a sequential scan of
+  the whole table at a million deliveries, 390 ms, for a 90-day range of the largest tenant).
 - recipients by the start of their external id, email or phone, case-insensitively
   (text_pattern_ops: LIKE 'ada%' uses them in any collation), and by the words of their name
   (full text, the 'simple' configuration: no stemming, any language): the dashboard's History
@@ -23,6 +27,9 @@ depends_on = None
 
 INDEXES = {
     "ix_deliveries_resent_from": "deliveries (resent_from_id) WHERE resent_from_id IS NOT NULL",
+    "ix_deliveries_failed": (
+        "deliveries (tenant_id, created_at, id) WHERE status IN ('failed', 'bounced')"
+    ),
     "ix_recipients_external_id_prefix": (
         "recipients (tenant_id, lower(external_id) text_pattern_ops)"
     ),
