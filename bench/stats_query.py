@@ -38,12 +38,8 @@ END = datetime(2026, 1, 1, tzinfo=UTC)
 TENANTS = {"large (25% of rows)": 1, "typical (~4% of rows)": 2}
 
 _TENANT = "('00000000-0000-4000-8000-' || lpad(({})::text, 12, '0'))::uuid"
-_LOAD = [
-    f"""INSERT INTO tenants (id, name)
-        SELECT {_TENANT.format("t")}, 'bench ' || t FROM generate_series(1, 20) t""",
-    f"""INSERT INTO recipients (id, tenant_id, external_id)
-        SELECT {_TENANT.format("t")}, {_TENANT.format("t")}, 'r' || t
-        FROM generate_series(1, 20) t""",
+# Five email templates per tenant, each with its one version (bench/seed_deliveries.py too).
+TEMPLATES = [
     f"""INSERT INTO templates (id, tenant_id, name, locale, event_key, channel, is_active,
                               is_default, version, current_version_id, required_placeholders,
                               fallbacks)
@@ -54,6 +50,14 @@ _LOAD = [
     """INSERT INTO template_versions (id, template_id, version, name, locale,
                                       required_placeholders, fallbacks)
        SELECT current_version_id, id, 1, name, locale, '[]', '{}' FROM templates""",
+]
+_LOAD = [
+    f"""INSERT INTO tenants (id, name)
+        SELECT {_TENANT.format("t")}, 'bench ' || t FROM generate_series(1, 20) t""",
+    f"""INSERT INTO recipients (id, tenant_id, external_id)
+        SELECT {_TENANT.format("t")}, {_TENANT.format("t")}, 'r' || t
+        FROM generate_series(1, 20) t""",
+    *TEMPLATES,
     # Tenants interleave in time, as they do in production: a tenant's rows are spread over the
     # heap.
     f"""INSERT INTO notifications (id, tenant_id, recipient_id, event_key, priority, context,

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.e2e.webhooks_factory import tracking_settings
+from tests.utils.dashboard import dashboard_client, signed_in_operator
 
 
 @pytest.fixture
@@ -31,3 +32,16 @@ async def failover_stack(make_stack, temporal_env, httpserver):
         circuit_cool_down_seconds=5,  # long enough that a slow CI machine still finds it open
     ) as stack:
         yield stack
+
+
+@pytest.fixture
+async def owner(stack, sessions):
+    """An owner of the stack's tenant, signed in to the dashboard (their session's cookie)."""
+    return await signed_in_operator(sessions, stack.settings, stack.tenant_id)
+
+
+@pytest.fixture
+async def owner_browser(stack, owner):
+    """A browser-like client of the dashboard, signed in as `owner`."""
+    async with dashboard_client(stack.app, owner.cookies) as client:
+        yield client

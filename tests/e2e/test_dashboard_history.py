@@ -9,7 +9,6 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import text
 from werkzeug import Response
 
@@ -27,17 +26,6 @@ from tests.utils.deliveries import add_deliveries
 
 HISTORY = "/dashboard/history"
 LISTED = re.compile(r'href="/dashboard/history/([0-9a-f-]{36})"')
-
-
-@pytest.fixture
-async def owner(stack, sessions):
-    return await signed_in_operator(sessions, stack.settings, stack.tenant_id)
-
-
-@pytest.fixture
-async def browser(stack, owner):
-    async with dashboard_client(stack.app, owner.cookies) as client:
-        yield client
 
 
 def listed(page: str) -> list[str]:
@@ -67,7 +55,7 @@ async def sms(stack, phone: str, external_id: str) -> dict:
     return await stack.wait_for_status(response.json()["id"], "sent")
 
 
-async def test_history_filters_by_each_field_and_searches(stack, smtp, browser, sessions):
+async def test_history_filters_by_each_field_and_searches(stack, smtp, owner_browser, sessions):
     sent = await stack.api.post("/v1/notifications", json=email_request("ada@example.com"))
     sent = await stack.wait_for_status(sent.json()["id"], "sent")
     failed, failed_address = await failed_delivery(stack, smtp)
@@ -90,12 +78,12 @@ async def test_history_filters_by_each_field_and_searches(stack, smtp, browser, 
     while not await theirs_sent():
         await asyncio.sleep(0.1)
 
-    everything = listed((await browser.get(HISTORY)).text)
+    everything = listed((await owner_browser.get(HISTORY)).text)
     assert everything[:4] == [waiting["id"], text_message["id"], failure["id"], email["id"]]
     assert theirs["deliveries"][0]["id"] not in everything  # another tenant's
 
     async def only(params: dict) -> list[str]:
-        response = await browser.get(HISTORY, params=params)
+        response = await owner_browser.get(HISTORY, params=params)
         assert response.status_code == 200, response.text
         return listed(response.text)
 
@@ -125,26 +113,26 @@ async def test_history_filters_by_each_field_and_searches(stack, smtp, browser, 
     assert await only({"q": quiet_address}) == [waiting["id"]]
 
 
-async def test_bad_filters_are_shown_beside_their_field(browser):
-    response = await browser.get(HISTORY, params={"status": "lost"})
+async def test_bad_filters_are_shown_beside_their_field(owner_browser):
+    response = await owner_browser.get(HISTORY, params={"status": "lost"})
     assert response.status_code == 422
     assert field_error(response.text, "status").startswith("Input should be 'pending'")
     now = datetime.now(UTC)
     backwards = {"from": now.isoformat(), "to": (now - timedelta(hours=1)).isoformat()}
-    response = await browser.get(HISTORY, params=backwards)
+    response = await owner_browser.get(HISTORY, params=backwards)
     assert response.status_code == 422 and field_error(response.text, "to") == "must be after from"
     too_long = {"from": (now - timedelta(days=200)).strftime("%Y-%m-%dT%H:%M")}
-    response = await browser.get(HISTORY, params=too_long)
+    response = await owner_browser.get(HISTORY, params=too_long)
     assert field_error(response.text, "from") == "the range is at most 93 days; narrow it"
-    response = await browser.get(HISTORY, params={"from": "yesterday"})
+    response = await owner_browser.get(HISTORY, params={"from": "yesterday"})
     assert "must be an ISO 8601 date and time" in field_error(response.text, "from")
-    response = await browser.get(HISTORY, params={"cursor": "not-ours"})
+    response = await owner_browser.get(HISTORY, params={"cursor": "not-ours"})
     assert response.status_code == 422
     assert "cursor: is not a cursor this API returned" in html.unescape(response.text)
 
 
 async def test_pages_follow_one_another_and_a_sparse_filter_looks_further_back(
-    stack, browser, sessions, monkeypatch
+    stack, owner_browser, sessions, monkeypatch
 ):
     """Keyset pages: newest first, none listed twice, none left out. A filter no index serves
     looks through SCAN_LIMIT deliveries a page and says how far back it looked; failures are
@@ -166,7 +154,7 @@ async def test_pages_follow_one_another_and_a_sparse_filter_looks_further_back(
     seen: list[str] = []
     url: str | None = HISTORY
     while url:
-        page = (await browser.get(url)).text
+        page = (await owner_browser.get(url)).text
         seen += listed(page)
         found = re.search(r'<a href="([^"]+)" rel="next">', page)
         url = html.unescape(found.group(1)) if found else None
@@ -184,22 +172,24 @@ async def test_pages_follow_one_another_and_a_sparse_filter_looks_further_back(
     assert seen == list(newest_first)
 
     monkeypatch.setattr(history, "SCAN_LIMIT", 50)  # delivered at minutes 40, 80 and 120
-    page = (await browser.get(HISTORY, params={"status": "delivered"})).text
+    page = (await owner_browser.get(HISTORY, params={"status": "delivered"})).text
     assert len(listed(page)) == 1
     assert "This page looked through 50 deliveries, back to" in page
     further = re.search(r'<a href="([^"]+)" rel="next">Look further', page)
     assert further, "no link to look further back"
-    further_page = (await browser.get(html.unescape(further.group(1)))).text
+    further_page = (await owner_browser.get(html.unescape(further.group(1)))).text
     assert len(listed(further_page)) == 1
     # Failures have an index of their own (ix_deliveries_failed): all of them, at once.
-    page = (await browser.get(HISTORY, params={"status": "failed"})).text
+    page = (await owner_browser.get(HISTORY, params={"status": "failed"})).text
     assert len(listed(page)) == 2 and "This page looked through" not in page
 
 
-async def test_a_failed_delivery_shows_its_timeline_content_and_workflow(stack, smtp, browser):
+async def test_a_failed_delivery_shows_its_timeline_content_and_workflow(
+    stack, smtp, owner_browser
+):
     failed, to = await failed_delivery(stack, smtp)
     [delivery] = failed["deliveries"]
-    response = await browser.get(f"{HISTORY}/{delivery['id']}")
+    response = await owner_browser.get(f"{HISTORY}/{delivery['id']}")
     assert response.status_code == 200, response.text
     page = response.text
     steps = timeline(page)
@@ -221,20 +211,20 @@ async def test_a_failed_delivery_shows_its_timeline_content_and_workflow(stack, 
     assert "<strong>Subject:</strong> Payment received" in page
     assert "We received 42.00 EUR." in page
     assert f'<iframe class="mail-frame" sandbox src="{HISTORY}/{delivery["id"]}/html"' in page
-    frame = await browser.get(f"{HISTORY}/{delivery['id']}/html")
+    frame = await owner_browser.get(f"{HISTORY}/{delivery['id']}/html")
     assert frame.status_code == 200 and "We received 42.00 EUR." in frame.text
     assert frame.headers["content-security-policy"].startswith("sandbox; default-src 'none'")
     assert to in page and 'action="/dashboard/history/' in page  # the resend button
 
 
-async def test_a_deferred_delivery_shows_its_wait_and_the_workflows_timer(stack, browser):
+async def test_a_deferred_delivery_shows_its_wait_and_the_workflows_timer(stack, owner_browser):
     start, end, ends_at = quiet_window_around_now()
     quiet, _ = await recipient(stack, dnd={"enabled": True, "start": start, "end": end})
     deferred = await stack.wait_for_status((await send(stack, quiet))["id"], "deferred")
     [delivery] = deferred["deliveries"]
     steps = ""
     for _ in range(50):  # the timer is recorded when the plan's workflow task completes
-        steps = timeline((await browser.get(f"{HISTORY}/{delivery['id']}")).text)
+        steps = timeline((await owner_browser.get(f"{HISTORY}/{delivery['id']}")).text)
         if "Timer started for" in steps:
             break
         await asyncio.sleep(0.1)
@@ -262,14 +252,14 @@ async def test_a_failover_is_on_the_timeline(failover_stack, httpserver, smtp, s
 async def test_with_temporal_down_the_delivery_page_renders_from_heralds_records(
     stack,
     smtp,
-    browser,
+    owner_browser,
     unreachable_temporal,  # noqa: F811
 ):
     failed, _ = await failed_delivery(stack, smtp)
     [delivery] = failed["deliveries"]
     stack.app.state.temporal = unreachable_temporal
     try:
-        response = await browser.get(f"{HISTORY}/{delivery['id']}")
+        response = await owner_browser.get(f"{HISTORY}/{delivery['id']}")
     finally:
         stack.app.state.temporal = stack.client
     assert response.status_code == 200, response.text
@@ -282,11 +272,11 @@ async def test_with_temporal_down_the_delivery_page_renders_from_heralds_records
     assert "http://localhost:8233/namespaces/default/workflows?query=WorkflowId%3D%22" in page
 
 
-async def test_resending_one_delivery_from_its_page(stack, smtp, sessions, browser):
+async def test_resending_one_delivery_from_its_page(stack, smtp, sessions, owner_browser):
     failed, to = await failed_delivery(stack, smtp)
     [delivery] = failed["deliveries"]
-    page = await browser.get(f"{HISTORY}/{delivery['id']}")
-    resend = await browser.post(
+    page = await owner_browser.get(f"{HISTORY}/{delivery['id']}")
+    resend = await owner_browser.post(
         f"{HISTORY}/{delivery['id']}/resend", data={"csrf_token": csrf_of(page.text)}
     )
     assert resend.status_code == 303, resend.text
@@ -294,16 +284,16 @@ async def test_resending_one_delivery_from_its_page(stack, smtp, sessions, brows
     assert new_id != delivery["id"]
     await smtp.wait_for(to)
     await stack.wait_for_status(failed["id"], "sent")
-    new_page = (await browser.get(f"{HISTORY}/{new_id}")).text
+    new_page = (await owner_browser.get(f"{HISTORY}/{new_id}")).text
     assert f"Resent repeats delivery {delivery['id']}" in timeline(new_page)
     assert "Sent via smtp" in timeline(new_page)
-    old_page = (await browser.get(f"{HISTORY}/{delivery['id']}")).text
+    old_page = (await owner_browser.get(f"{HISTORY}/{delivery['id']}")).text
     assert f"Resent as a new delivery {new_id}" in timeline(old_page)
     assert "Resend this delivery" not in old_page  # resent already
     audited = await audit_actions(sessions, stack.tenant_id)
     assert ("delivery.resend", f"delivery {delivery['id']}") in audited
     # Again: refused, saying why, on the delivery's own page.
-    again = await browser.post(
+    again = await owner_browser.post(
         f"{HISTORY}/{delivery['id']}/resend", data={"csrf_token": csrf_of(page.text)}
     )
     assert again.status_code == 409
@@ -311,17 +301,17 @@ async def test_resending_one_delivery_from_its_page(stack, smtp, sessions, brows
 
 
 async def test_resending_every_failed_delivery_a_filter_matches(
-    stack, smtp, sessions, browser, monkeypatch
+    stack, smtp, sessions, owner_browser, monkeypatch
 ):
     failures = [await failed_delivery(stack, smtp) for _ in range(3)]
     filters = {"status": "failed", "channel": "email"}
-    confirm = await browser.get(f"{HISTORY}/resend", params=filters)
+    confirm = await owner_browser.get(f"{HISTORY}/resend", params=filters)
     assert confirm.status_code == 200
     assert "Resend 3 failed deliveries?" in html.unescape(confirm.text)
     monkeypatch.setattr(history, "RESEND_AT_ONCE", 2)
-    confirm = await browser.get(f"{HISTORY}/resend", params=filters)
+    confirm = await owner_browser.get(f"{HISTORY}/resend", params=filters)
     assert "More than 2 failed or bounced deliveries" in html.unescape(confirm.text)
-    done = await browser.post(
+    done = await owner_browser.post(
         f"{HISTORY}/resend", data={"csrf_token": csrf_of(confirm.text), **filters}
     )
     assert done.status_code == 202, done.text
@@ -334,7 +324,7 @@ async def test_resending_every_failed_delivery_a_filter_matches(
     actions = [action for action, _ in await audit_actions(sessions, stack.tenant_id)]
     assert actions.count("delivery.resend_matching") == 1
     monkeypatch.setattr(history, "RESEND_AT_ONCE", 1000)
-    confirm = await browser.get(f"{HISTORY}/resend", params=filters)
+    confirm = await owner_browser.get(f"{HISTORY}/resend", params=filters)
     assert "Resend 1 failed delivery?" in html.unescape(confirm.text)
 
 

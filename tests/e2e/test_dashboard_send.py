@@ -10,7 +10,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
 from domain.operators import Role
@@ -21,17 +20,6 @@ from tests.utils.dashboard import dashboard_client, signed_in_operator
 from tests.utils.dashboard_forms import csrf_of, field_error
 
 SEND = "/dashboard/send"
-
-
-@pytest.fixture
-async def owner(stack, sessions):
-    return await signed_in_operator(sessions, stack.settings, stack.tenant_id)
-
-
-@pytest.fixture
-async def browser(stack, owner):
-    async with dashboard_client(stack.app, owner.cookies) as client:
-        yield client
 
 
 async def new_recipient(stack, name: str = "Ada Lovelace", **contact) -> str:
@@ -57,16 +45,18 @@ def notification_of(response) -> str:
     return location.split("q=")[1].split("&")[0]
 
 
-async def test_sending_now_goes_as_the_api_sends_and_is_audited(stack, smtp, browser, sessions):
+async def test_sending_now_goes_as_the_api_sends_and_is_audited(
+    stack, smtp, owner_browser, sessions
+):
     external_id = await new_recipient(stack)
     fields = await form(
-        browser,
+        owner_browser,
         event_key="payment.completed",
         recipient=external_id,
         channels="email",
         **{"context.amount": "42.00", "context.currency": "EUR"},
     )
-    sent = await browser.post(SEND, data=fields)
+    sent = await owner_browser.post(SEND, data=fields)
     notification_id = notification_of(sent)
     notification = await stack.wait_for_status(notification_id, "sent")
     assert notification["recipient"] == external_id
@@ -74,7 +64,7 @@ async def test_sending_now_goes_as_the_api_sends_and_is_audited(stack, smtp, bro
     [mail] = await smtp.wait_for(f"{external_id}@example.com")
     assert "42.00" in mail.text()
     # The same form again (a double click, a reload): the same notification, sent once.
-    again = await browser.post(SEND, data=fields)
+    again = await owner_browser.post(SEND, data=fields)
     assert notification_of(again) == notification_id
     assert ("notification.send", f"notification {notification_id}") in await audit_actions(
         sessions, stack.tenant_id
@@ -82,28 +72,28 @@ async def test_sending_now_goes_as_the_api_sends_and_is_audited(stack, smtp, bro
     sends = [a for a, _ in await audit_actions(sessions, stack.tenant_id)]
     assert sends.count("notification.send") == 1
     # History shows it.
-    history = (await browser.get(sent.headers["location"])).text
+    history = (await owner_browser.get(sent.headers["location"])).text
     assert notification["deliveries"][0]["id"] in history
     assert "Sent. Its deliveries are listed here" in history
 
 
-async def test_sending_at_a_time_schedules_it(stack, browser):
+async def test_sending_at_a_time_schedules_it(stack, owner_browser):
     external_id = await new_recipient(stack)
     at = (datetime.now(UTC) + timedelta(days=2)).replace(second=0, microsecond=0)
     fields = await form(
-        browser,
+        owner_browser,
         event_key="payment.completed",
         recipient=external_id,
         send_at=at.strftime("%Y-%m-%dT%H:%M"),  # as the form's field gives it: UTC
         **{"context.amount": "1.00", "context.currency": "EUR"},
     )
-    notification_id = notification_of(await browser.post(SEND, data=fields))
+    notification_id = notification_of(await owner_browser.post(SEND, data=fields))
     notification = await stack.wait_for_status(notification_id, "scheduled")
     assert datetime.fromisoformat(notification["send_at"]) == at
 
 
 async def test_refusals_are_the_apis_beside_their_field_and_nothing_is_sent(
-    stack, browser, sessions
+    stack, owner_browser, sessions
 ):
     external_id = await new_recipient(stack)
     past = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
@@ -118,7 +108,7 @@ async def test_refusals_are_the_apis_beside_their_field_and_nothing_is_sent(
         ),
     ]
     for fields, field in cases:
-        response = await browser.post(SEND, data=await form(browser, **fields))
+        response = await owner_browser.post(SEND, data=await form(owner_browser, **fields))
         assert response.status_code == 422, (fields, response.status_code)
         shown = field_error(response.text, field)
         # The API's own words for the same request.
@@ -141,12 +131,12 @@ async def test_refusals_are_the_apis_beside_their_field_and_nothing_is_sent(
         assert shown in [problems.get(f) for f in api_field], (field, shown, problems)
     # Context typed as JSON must be JSON, beside its field.
     bad_json = await form(
-        browser,
+        owner_browser,
         recipient=external_id,
         event_key="daily_agenda",
         **{"context.bookings": "[{not json"},
     )
-    response = await browser.post(SEND, data=bad_json)
+    response = await owner_browser.post(SEND, data=bad_json)
     assert response.status_code == 422
     assert field_error(response.text, "context-bookings").startswith("is not JSON")
     async with sessions() as session:
@@ -158,12 +148,12 @@ async def test_refusals_are_the_apis_beside_their_field_and_nothing_is_sent(
 
 
 async def test_a_template_marks_its_required_variables_and_is_sent_on_its_channel(
-    stack, smtp, browser
+    stack, smtp, owner_browser
 ):
     template = await create(
         stack.api, sms_template(required_placeholders=["event_name", "start_time_invitee"])
     )
-    fields_page = await browser.get(
+    fields_page = await owner_browser.get(
         f"{SEND}/fields", params={"event_key": "booking.reminder", "template_id": template["id"]}
     )
     page = fields_page.text
@@ -176,18 +166,18 @@ async def test_a_template_marks_its_required_variables_and_is_sent_on_its_channe
 
     external_id = await new_recipient(stack, phone="+14155550111")
     missing = await form(
-        browser,
+        owner_browser,
         event_key="booking.reminder",
         template_id=template["id"],
         recipient=external_id,
         **{"context.event_name": "Intro call"},
     )
-    refused = await browser.post(SEND, data=missing)
+    refused = await owner_browser.post(SEND, data=missing)
     assert refused.status_code == 422
     assert field_error(refused.text, "context-start_time_invitee") == "is required by the template"
 
     complete = {**missing, "context.start_time_invitee": "Monday, 4:00 PM"}
-    notification_id = notification_of(await browser.post(SEND, data=complete))
+    notification_id = notification_of(await owner_browser.post(SEND, data=complete))
     notification = await stack.wait_for_status(notification_id, "sent")
     assert notification["channels"] == ["sms"]
     assert notification["context"]["_template_version_id"] == template["current_version_id"]
@@ -195,14 +185,14 @@ async def test_a_template_marks_its_required_variables_and_is_sent_on_its_channe
     assert "Intro call at Monday, 4:00 PM" in outbox
 
 
-async def test_the_preview_is_the_preview_services(stack, browser):
+async def test_the_preview_is_the_preview_services(stack, owner_browser):
     template = await create(stack.api, email_template(subject="Hello {{ invitee_name }}"))
     params = {
         "event_key": "booking.confirmation",
         "template_id": template["id"],
         "context.invitee_name": "Grace",
     }
-    preview = await browser.get(f"{SEND}/preview", params=params)
+    preview = await owner_browser.get(f"{SEND}/preview", params=params)
     assert preview.status_code == 200
     assert "<strong>Subject:</strong> Hello Grace" in preview.text
     service = await stack.api.post(
@@ -211,11 +201,11 @@ async def test_the_preview_is_the_preview_services(stack, browser):
     frame = html.unescape(
         re.search(r'<iframe class="mail-frame" sandbox src="([^"]+)"', preview.text)[1]
     )
-    email = await browser.get(frame)
+    email = await owner_browser.get(frame)
     assert email.text == service.json()["html"]
     assert email.headers["content-security-policy"].startswith("sandbox;")
     sms = await create(stack.api, sms_template(body="{{ event_name }} 🎉"))
-    counted = await browser.get(
+    counted = await owner_browser.get(
         f"{SEND}/preview",
         params={
             "event_key": "booking.reminder",
@@ -224,24 +214,24 @@ async def test_the_preview_is_the_preview_services(stack, browser):
         },
     )
     assert "UCS-2" in counted.text and "1 segment," in counted.text
-    without = await browser.get(
+    without = await owner_browser.get(
         f"{SEND}/preview", params={"event_key": "booking.reminder", "template_id": ""}
     )
     assert "template_id: choose a template to preview it" in html.unescape(without.text)
 
 
-async def test_typing_finds_recipients_of_this_tenant_only(stack, browser, sessions):
+async def test_typing_finds_recipients_of_this_tenant_only(stack, owner_browser, sessions):
     mine = await new_recipient(stack, name="Katherine Johnson", phone="+14155550123")
     _, other_key = await new_tenant(sessions, "Other")
     other = await stack.as_tenant(other_key)
     await other.put("/v1/recipients/kj-other", json={"name": "Katherine Other"})
     for typed in ("katherine", "JOHN", mine[:8], f"{mine}@exa", "+1415555012"):
-        found = await browser.get(f"{SEND}/recipients", params={"recipient": typed})
+        found = await owner_browser.get(f"{SEND}/recipients", params={"recipient": typed})
         assert mine in found.text, typed
         assert "kj-other" not in found.text
-    nothing = await browser.get(f"{SEND}/recipients", params={"recipient": "zz-nobody"})
+    nothing = await owner_browser.get(f"{SEND}/recipients", params={"recipient": "zz-nobody"})
     assert "No recipient found for “zz-nobody”" in html.unescape(nothing.text)
-    chosen = await browser.get(f"{SEND}/recipient", params={"recipient": mine})
+    chosen = await owner_browser.get(f"{SEND}/recipient", params={"recipient": mine})
     assert f'name="recipient" type="text" value="{mine}"' in chosen.text
 
 

@@ -3,6 +3,8 @@
 failed one the filter matches (confirmed first)."""
 
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -20,6 +22,7 @@ from web.pages import PAGES_BY_KEY
 from web.routes.dev_mailbox import EMAIL_HTML_HEADERS
 from web.templating import render
 
+T = TypeVar("T")
 router = APIRouter(include_in_schema=False)
 HISTORY = PAGES_BY_KEY["history"].path
 STATUS_OPTIONS = [
@@ -60,19 +63,31 @@ def _can_change(operator: Operator) -> bool:
     return operator.role.allows(Role.EDITOR)
 
 
-@router.get(HISTORY)
-async def history_page(
-    request: Request, operator: CurrentOperator, session: SessionDep, settings: SettingsDep
-) -> HTMLResponse:
+async def _with_query(
+    request: Request, session: SessionDep, read: Callable[[history.HistoryQuery], Awaitable[T]]
+) -> tuple[dict[str, str], history.HistoryQuery | None, T | None, FieldErrors]:
+    """The filter the query string asks for, and what `read` finds with it; or its problems."""
     values = _query_values(request)
     query, errors = checked(history.HistoryQuery, values)
     found = None
     if query is not None:
         try:
             async with session.begin():
-                found = await history.history_page(session, operator.tenant_id, query)
+                found = await read(query)
         except ServiceError as refused:
             errors = refusal_errors(refused)
+    return values, query, found, errors
+
+
+@router.get(HISTORY)
+async def history_page(
+    request: Request, operator: CurrentOperator, session: SessionDep, settings: SettingsDep
+) -> HTMLResponse:
+    values, query, found, errors = await _with_query(
+        request,
+        session,
+        lambda query: history.history_page(session, operator.tenant_id, query),
+    )
     errors = _beside_fields(errors)
     providers = [("", "Any provider"), *((p, p) for p in history.provider_names(settings))]
     return render(
@@ -107,15 +122,9 @@ async def resend_matching_page(
     request: Request, operator: CurrentOperator, session: SessionDep
 ) -> HTMLResponse:
     """What "resend every failed delivery" would resend, to confirm."""
-    values = _query_values(request)
-    query, errors = checked(history.HistoryQuery, values)
-    plan = None
-    if query is not None:
-        try:
-            async with session.begin():
-                plan = await history.resend_plan(session, operator.tenant_id, query)
-        except ServiceError as refused:
-            errors = refusal_errors(refused)
+    values, query, plan, errors = await _with_query(
+        request, session, lambda query: history.resend_plan(session, operator.tenant_id, query)
+    )
     return render(
         request,
         "history/resend.html",

@@ -4,6 +4,7 @@ typing finds, a preview (GETs: they change nothing, so a viewer may look too); s
 the form (editors and owners) and leads to the notification in History."""
 
 import uuid
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -39,6 +40,20 @@ def _template_id(value: str | None) -> uuid.UUID | None:
         return None
 
 
+async def _fields_for(
+    session: SessionDep, operator: Operator, chosen: Mapping[str, str]
+) -> manual_send.MessageFields | None:
+    """The event's templates and context fields the form's `event_key` and `template_id` ask
+    for (no `template_id` at all: the event's default template; an empty one: none)."""
+    return await manual_send.message_fields(
+        session,
+        operator.tenant_id,
+        chosen.get("event_key"),
+        _template_id(chosen.get("template_id")),
+        chosen_default="template_id" not in chosen,
+    )
+
+
 async def _send_page(
     request: Request,
     operator: Operator,
@@ -50,13 +65,7 @@ async def _send_page(
 ) -> HTMLResponse:
     async with session.begin():
         event_keys = await manual_send.event_keys(session, operator.tenant_id)
-        fields = await manual_send.message_fields(
-            session,
-            operator.tenant_id,
-            values.get("event_key"),
-            _template_id(values.get("template_id")),
-            chosen_default="template_id" not in values,
-        )
+        fields = await _fields_for(session, operator, values)
     return render(
         request,
         "send/page.html",
@@ -90,15 +99,8 @@ async def message_fields(
     request: Request, operator: CurrentOperator, session: SessionDep
 ) -> HTMLResponse:
     """The chosen event's templates and context fields (when the event or template changes)."""
-    params = request.query_params
     async with session.begin():
-        fields = await manual_send.message_fields(
-            session,
-            operator.tenant_id,
-            params.get("event_key"),
-            _template_id(params.get("template_id")),
-            chosen_default="template_id" not in params,
-        )
+        fields = await _fields_for(session, operator, request.query_params)
     return render(
         request, "send/_message_fields.html", page=None, fields=fields, values={}, errors={}
     )
