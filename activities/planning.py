@@ -8,6 +8,7 @@ the workflow records later is in activities/outcomes.py.
 """
 
 import uuid
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import datetime
 
@@ -23,6 +24,7 @@ from db.session import autocommit
 from domain import policy
 from domain.contracts import (
     ChannelState,
+    CounterSlot,
     FallbackPlanInput,
     FallbackSpec,
     Plan,
@@ -51,31 +53,25 @@ class PlanningActivities:
 
         Sending now takes the recipient's cap and rate-limit slots atomically with the plan;
         a plan for a later instant takes nothing and is decided again then."""
-        loaded = await self._load(input.notification_id, input.tenant_id)
-        fallback = _fallback_rule(loaded)
-        window = _retry_window(loaded)
-        if loaded.deliveries:  # a retry of this step after it committed
-            return Plan(
-                [_state(d) for d in loaded.deliveries],
-                fallback=fallback,
-                retry_window_seconds=window,
-            )
-        as_of = max(input.as_of, input.now) if input.as_of else input.now
-        subject = _subject(loaded, as_of)
-        # Send counters are read and taken in the transaction that records the plan, so no
-        # slot is kept for a plan that was not recorded. Without counters, the plan is
-        # written in one statement, which needs no transaction.
-        async with (
-            self._sessions.begin() if subject.counted else autocommit(self._sessions) as session
-        ):
-            decision, slots = await decide_with_counters(
-                session, subject, loaded.policy_settings, as_of, take_slots=as_of <= input.now
-            )
-            planned = _planned(loaded, decision)
-            status = notification_status(planned, scheduled=as_of > input.now)
-            await store.record_plan(
-                session, loaded.notification.id, [_new_row(loaded, p) for p in planned], status
-            )
+        async with autocommit(self._sessions) as reader:
+            loaded = await self._load(input.notification_id, input.tenant_id, reader)
+            fallback = _fallback_rule(loaded)
+            window = _retry_window(loaded)
+            if loaded.deliveries:  # a retry of this step after it committed
+                return Plan(
+                    [_state(d) for d in loaded.deliveries],
+                    fallback=fallback,
+                    retry_window_seconds=window,
+                )
+            as_of = max(input.as_of, input.now) if input.as_of else input.now
+            subject = _subject(loaded, as_of)
+            if not subject.counted:  # the plan is one statement, atomic alone: the reader's
+                planned, slots = await _record_new_plan(reader, loaded, subject, as_of, input.now)
+        if subject.counted:
+            # Send counters are read and taken in the transaction that records the plan, so
+            # no slot is kept for a plan that was not recorded.
+            async with self._sessions.begin() as session:
+                planned, slots = await _record_new_plan(session, loaded, subject, as_of, input.now)
         return Plan([_planned_state(p) for p in planned], slots, fallback, window)
 
     @activity.defn(name="replan_waiting_channels")
@@ -140,16 +136,40 @@ class PlanningActivities:
         return RecordedStatus(DeliveryStatus(status) if status is not None else None)
 
     async def _load(
-        self, notification_id: uuid.UUID, tenant_id: uuid.UUID
+        self,
+        notification_id: uuid.UUID,
+        tenant_id: uuid.UUID,
+        reader: AsyncSession | None = None,
     ) -> store.NotificationContext:
-        async with autocommit(self._sessions) as reader:
+        """In `reader` (an autocommit session), or in a session of its own."""
+        async with nullcontext(reader) if reader else autocommit(self._sessions) as session:
             with reading("the notification, its recipient or its tenant's policy settings"):
-                loaded = await store.load_notification_context(reader, notification_id, tenant_id)
+                loaded = await store.load_notification_context(session, notification_id, tenant_id)
         if loaded is None:
             raise ApplicationError(
                 "notification not found", type=SendFailure.NOT_FOUND, non_retryable=True
             )
         return loaded
+
+
+async def _record_new_plan(
+    session: AsyncSession,
+    loaded: store.NotificationContext,
+    subject: Subject,
+    as_of: datetime,
+    now: datetime,
+) -> tuple[list[PlannedChannel], list[CounterSlot]]:
+    """Decide every channel as of `as_of` (taking the send counters' slots when that is now)
+    and record the plan: its deliveries and the notification's status."""
+    decision, slots = await decide_with_counters(
+        session, subject, loaded.policy_settings, as_of, take_slots=as_of <= now
+    )
+    planned = _planned(loaded, decision)
+    status = notification_status(planned, scheduled=as_of > now)
+    await store.record_plan(
+        session, loaded.notification.id, [_new_row(loaded, p) for p in planned], status
+    )
+    return planned, slots
 
 
 def _subject(loaded: store.NotificationContext, as_of: datetime) -> Subject:
