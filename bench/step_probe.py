@@ -74,6 +74,7 @@ STEPS = {
     "db.execute": ("sqlalchemy.ext.asyncio.session", "AsyncSession.execute"),
     "db.commit": ("sqlalchemy.ext.asyncio.session", "AsyncSessionTransaction.commit"),
     "db.close": ("sqlalchemy.ext.asyncio.session", "AsyncSession.close"),
+    "rpc": ("temporalio.service", "_BridgeServiceClient._rpc_call"),
 }
 _SYNC = {"wf.activate", "wf.create"}
 
