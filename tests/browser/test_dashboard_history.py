@@ -53,7 +53,7 @@ async def screenshot_whole(page: Page, name: str, viewport: dict) -> None:
         email = page.frame_locator("iframe.mail-frame").locator("body")
         await expect(email).to_contain_text("We received 42.00 EUR.")
     await screenshot(page, name, full_page=True)
-    await page.set_viewport_size(viewport)
+    await page.set_viewport_size({"width": viewport["width"], "height": viewport["height"]})
 
 
 async def test_a_refused_email_is_found_by_filter_resent_and_delivered(dashboard, new_page):

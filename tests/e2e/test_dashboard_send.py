@@ -198,9 +198,9 @@ async def test_the_preview_is_the_preview_services(stack, owner_browser):
     service = await stack.api.post(
         f"/v1/templates/{template['id']}/preview", json={"context": {"invitee_name": "Grace"}}
     )
-    frame = html.unescape(
-        re.search(r'<iframe class="mail-frame" sandbox src="([^"]+)"', preview.text)[1]
-    )
+    framed = re.search(r'<iframe class="mail-frame" sandbox src="([^"]+)"', preview.text)
+    assert framed, "no frame for the email"
+    frame = html.unescape(framed.group(1))
     email = await owner_browser.get(frame)
     assert email.text == service.json()["html"]
     assert email.headers["content-security-policy"].startswith("sandbox;")
