@@ -15,11 +15,14 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    column,
     func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from domain.types import UNFINISHED_NOTIFICATION_STATUSES
 
 
 class Base(DeclarativeBase):
@@ -93,6 +96,16 @@ class Notification(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "idempotency_key"),
         Index("ix_notifications_tenant_created", "tenant_id", "created_at"),
+        # Migration 0019: a tenant's backlog (Health) and waiting notifications (Scheduled),
+        # and a recipient's newest notifications (the dashboard's recipient page).
+        Index(
+            "ix_notifications_unfinished",
+            "tenant_id",
+            postgresql_where=column("status", String).in_(
+                sorted(str(status) for status in UNFINISHED_NOTIFICATION_STATUSES)
+            ),
+        ),
+        Index("ix_notifications_recipient_created", "recipient_id", text("created_at DESC")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -176,6 +189,11 @@ class InAppMessage(Base):
     __table_args__ = (
         Index("ix_in_app_recipient_created", "recipient_id", "created_at"),
         Index("ix_in_app_recipient_feed", "recipient_id", text("created_at DESC"), text("id DESC")),
+        # Migration 0019: the inbox purges (db/maintenance.py), expired and archived messages.
+        Index("ix_in_app_expires", "expires_at", postgresql_where=text("expires_at IS NOT NULL")),
+        Index(
+            "ix_in_app_archived", "archived_at", postgresql_where=text("archived_at IS NOT NULL")
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # the delivery id: retries upsert

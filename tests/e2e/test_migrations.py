@@ -1,6 +1,8 @@
 """Alembic keeps one linear chain, and both an empty database and one at the schema of the six
-former heads (0002 to 0007, each revising 0001) upgrade to its single head, to the same schema."""
+former heads (0002 to 0007, each revising 0001) upgrade to its single head, to the same schema;
+every index the models declare is built by the migrations as the models declare it."""
 
+import importlib
 import os
 import subprocess
 import sys
@@ -13,12 +15,18 @@ import psycopg
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
 
 from db.migrate import alembic_config, upgrade
+from db.models import Base
+from db.session import to_async_url
 from tests.conftest import _with_database
 
 ROOT = Path(__file__).resolve().parents[2]
 MERGE = "0008_single_head"
+# Every module of db/ that declares tables (db/models.py and db/*_models.py).
+MODEL_MODULES = sorted(f"db.{path.stem}" for path in (ROOT / "db").glob("*models.py"))
 # The six former heads, in the reverse of file order (0007 and 0005 first pull in 0004 and 0002).
 SIX_HEADS = [
     "0007_fallbacks",
@@ -160,3 +168,35 @@ def test_a_database_at_the_six_former_heads_upgrades_to_the_same_schema(new_data
     fresh = new_database()
     upgrade(fresh)
     assert schema(six_heads) == schema(fresh)
+
+
+def declared_indexes() -> set[str]:
+    """The names of the indexes the models declare, every model module imported (as
+    db/migrations/env.py does)."""
+    for module in MODEL_MODULES:
+        importlib.import_module(module)
+    return {
+        str(index.name)  # every index of Herald's is named (a migration drops it by name)
+        for table in Base.metadata.tables.values()
+        for index in table.indexes
+    }
+
+
+def test_the_migrations_build_every_index_the_models_declare(new_database):
+    """An index written in a migration and mirrored in the models (e.g. 0019's partial indexes)
+    is the same in both: what the models would create is what the migrations created."""
+    migrated, from_models = new_database(), new_database()
+    upgrade(migrated)
+    engine = create_engine(to_async_url(from_models), poolclass=NullPool)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    declared = declared_indexes()
+
+    def definitions(url: str) -> dict[str, str]:
+        return {name: definition for _, name, definition in schema(url)["indexes"]}
+
+    built, modelled = definitions(migrated), definitions(from_models)
+    assert declared <= set(modelled)  # create_all built every declared index
+    assert {name: built.get(name) for name in declared} == {
+        name: modelled[name] for name in declared
+    }
