@@ -103,6 +103,7 @@
     failed: "That did not work: {detail}",
     loadFailed: "Could not load notifications: {detail}",
     reconnecting: "Reconnecting…",
+    paused: "Live updates are paused while this inbox is open in many windows.",
     signedOut: "Your session has ended. Reload the page to see new notifications.",
   };
 
@@ -520,6 +521,7 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
       this._tabButtons[this._tab].focus();
       this._clock = setInterval(() => this._renderTimes(), 30000);
       this._markSeen();
+      if (this._lookedAt) this._lookedAt(); // a paused stream resumes
       this._emit("herald-open-change", { open: true });
     }
 
@@ -881,6 +883,7 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
         const controller = new AbortController();
         this._streamAbort = controller;
         this._streamExpired = false;
+        this._streamClosed = false;
         let authRefused = false;
         try {
           const headers = { Authorization: `Bearer ${token}`, Accept: "text/event-stream" };
@@ -913,6 +916,15 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
         }
         if (generation !== this._streamGeneration) return;
         this._setLive(false);
+        if (this._streamClosed) {
+          // Herald closed this stream for a newer one of the same recipient (it keeps at most
+          // 10 per process): reconnecting at once would close another window's in turn. Wait
+          // until this window is looked at again, then resume from the last event.
+          this._showStatus(this._t("paused"));
+          await this._untilLookedAt();
+          this._showStatus("");
+          continue;
+        }
         if (authRefused || this._streamExpired) {
           // The token ran out: a new one, then resume from the last event at once.
           if (await this._refreshToken(token)) continue;
@@ -926,11 +938,32 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
       }
     }
 
+    /** Resolves when the page becomes visible again or the dropdown is opened. */
+    _untilLookedAt() {
+      return new Promise((resolve) => {
+        const onVisible = () => {
+          if (document.visibilityState === "visible") done();
+        };
+        const done = () => {
+          document.removeEventListener("visibilitychange", onVisible);
+          this._lookedAt = null;
+          resolve();
+        };
+        document.addEventListener("visibilitychange", onVisible);
+        this._lookedAt = done;
+      });
+    }
+
     _onStreamEvent({ type, data }, controller) {
       let payload = {};
       try {
         payload = data ? JSON.parse(data) : {};
       } catch (_) {
+        return;
+      }
+      if (type === "closed") {
+        this._streamClosed = true;
+        controller.abort();
         return;
       }
       if (type === "expired") {
