@@ -53,8 +53,8 @@ class NotificationLine:
     deliveries: list[DeliveryLine] = field(default_factory=list)
 
 
-# The recipient's newest notifications (ix_notifications_recipient_status leads with the
-# recipient), then each one's deliveries (ix_deliveries_notification).
+# The recipient's newest notifications (ix_notifications_recipient_created, newest first), then
+# each one's deliveries (ix_deliveries_notification).
 _ACTIVITY = text("""
     SELECT n.id AS n_id, n.event_key, n.status AS n_status, n.status_reason AS n_status_reason,
            n.send_at, n.created_at AS n_created_at,
