@@ -37,6 +37,8 @@ PAGE_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",  # pages show a tenant's data: no shared or back-button cache
 }
+# A page that could not do its work for an outage (503) says when to try again, as the API does.
+RETRY_AFTER = "5"
 
 # What a status reads as: its badge's colour (the word is always printed beside it).
 _TONES = {
@@ -125,7 +127,7 @@ def render(
             **context,
         },
         status_code=status_code,
-        headers=PAGE_HEADERS,
+        headers=PAGE_HEADERS | ({"Retry-After": RETRY_AFTER} if status_code == 503 else {}),
     )
 
 

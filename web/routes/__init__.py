@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from config.settings import Settings
 from web.auth import check_csrf, install_access
+from web.error_pages import install_error_pages
 from web.pages import dev_mailbox_enabled, navigation
 from web.routes import (
     access,
@@ -48,9 +49,11 @@ ROUTERS: list[APIRouter] = [
 
 
 def mount_dashboard(app: FastAPI, settings: Settings) -> None:
-    """The dashboard's access (web/auth.py: sign-in redirects, role and CSRF refusals), static
-    files and pages; the Dev mailbox only where it may exist."""
+    """The dashboard's access (web/auth.py: sign-in redirects, role and CSRF refusals), its
+    error pages (web/error_pages.py: after the API's handlers, which it wraps), static files and
+    pages; the Dev mailbox only where it may exist."""
     install_access(app, settings, forbidden_page)
+    install_error_pages(app)
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIRECTORY), name="dashboard-static")
     routers = [*ROUTERS, *([dev_mailbox.router] if dev_mailbox_enabled(settings) else [])]
     served = {

@@ -154,12 +154,12 @@ async def resend_matching(
         if name != "csrf_token" and value.strip()
     }
     query, errors = checked(history.HistoryQuery, values)
-    result = None
+    result, status = None, 422
     if query is not None:
         try:
             result = await history.resend_matching(session, temporal, settings, operator, query)
-        except ServiceError as refused:
-            errors = refusal_errors(refused)
+        except ServiceError as refused:  # Temporal unreachable: 503
+            errors, status = refusal_errors(refused), STATUS.get(type(refused), 422)
     return render(
         request,
         "history/resent.html",
@@ -168,7 +168,7 @@ async def resend_matching(
         errors=errors,
         result=result,
         back_url=f"{HISTORY}?{urlencode(query.as_params())}" if query else HISTORY,
-        status_code=202 if result is not None else 422,
+        status_code=202 if result is not None else status,
     )
 
 
