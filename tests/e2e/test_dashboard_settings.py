@@ -5,6 +5,7 @@ API keys (shown once) and revoke them; editors change settings but not keys; vie
 
 import html
 import re
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -15,7 +16,7 @@ from tests.utils.dashboard import dashboard_client, signed_in_operator
 from tests.utils.dashboard_forms import csrf_of, field_error, submit
 
 SETTINGS = "/dashboard/settings"
-POLICY = {
+POLICY: dict[str, Any] = {
     "reminder_event_keys": ["booking.reminder", "class.reminder"],
     "urgent_bypass": {"payment.failed": False},
     "fallbacks": {

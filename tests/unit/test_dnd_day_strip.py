@@ -123,7 +123,9 @@ def test_equal_ends_are_no_window():
 @pytest.mark.parametrize(
     "window", [(time(22), time(7)), (time(2, 30), time(3)), (time(9), time(17))]
 )
-def test_every_day_of_a_year_the_hours_tile_the_day_and_agree_with_the_window(zone, window):
+def test_every_day_of_a_year_the_hours_tile_the_day_and_agree_with_the_window(
+    zone: ZoneInfo, window: tuple[time, time]
+):
     recipient_window = DailyWindow(*window, BERLIN)
     day = date(2025, 1, 1)
     while day.year == 2025:
