@@ -66,7 +66,7 @@ async def test_one_trace_spans_the_api_the_workflow_and_its_activities(
                 await smtp.wait_for(to)
                 await wait_until(
                     lambda: any(
-                        s.name.startswith("RunActivity:deliver")
+                        s.name.startswith("RunActivity:plan_and_send")
                         for s in exporter.get_finished_spans()
                     )
                 )
@@ -75,7 +75,7 @@ async def test_one_trace_spans_the_api_the_workflow_and_its_activities(
     assert {
         "StartWorkflow:NotificationWorkflow",
         "RunWorkflow:NotificationWorkflow",
-        "RunActivity:deliver",
+        "RunActivity:plan_and_send",  # a notification sent at once: planned and sent in one step
     } <= names
     assert len({s.context.trace_id for s in spans}) == 1  # one trace from the request down
 
