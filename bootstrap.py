@@ -50,6 +50,7 @@ from workflows.inbox_snooze import InboxSnoozeWorkflow
 from workflows.maintenance import (
     FailureRateMonitorWorkflow,
     PurgeLogsWorkflow,
+    RefreshDailyStatsWorkflow,
     RetryFailedDeliveriesWorkflow,
 )
 from workflows.notification import NotificationWorkflow
@@ -62,6 +63,7 @@ WORKFLOWS = [
     PurgeLogsWorkflow,
     RetryFailedDeliveriesWorkflow,
     FailureRateMonitorWorkflow,
+    RefreshDailyStatsWorkflow,
     InboxSnoozeWorkflow,
 ]
 
@@ -102,6 +104,7 @@ def activities(
         maintenance.purge_logs,
         maintenance.retry_failed_deliveries,
         maintenance.check_failure_rates,
+        maintenance.refresh_daily_stats,
         inbox.return_snoozed_message,
     ]
 

@@ -1,5 +1,5 @@
 """Activities of the maintenance Schedules: purge old logs, retry failed deliveries, watch
-failure rates."""
+failure rates, refresh the statistics' daily rollup."""
 
 import uuid
 from collections import defaultdict
@@ -14,6 +14,8 @@ from db import maintenance as store
 from db.recipients import upsert_recipient
 from domain.contacts import address_external_id
 from domain.maintenance import (
+    DailyStatsInput,
+    DailyStatsResult,
     FailureMonitorInput,
     FailureMonitorResult,
     PurgeCutoffs,
@@ -26,6 +28,7 @@ from domain.maintenance import (
     retry_key,
 )
 from domain.types import Channel, Priority
+from services.daily_stats import refresh_daily_stats
 from services.new_notifications import NewNotification, accept, idempotency_key_digest
 
 ALERT_EVENT_KEY = "operations.failure_rate"
@@ -50,6 +53,15 @@ class MaintenanceActivities:
                 if count < input.batch_size:
                     break
         return PurgeResult(deleted)
+
+    @activity.defn(name="refresh_daily_stats")
+    async def refresh_daily_stats(self, input: DailyStatsInput) -> DailyStatsResult:
+        return await refresh_daily_stats(
+            self._sessions,
+            _now().date(),
+            input,
+            computed=lambda day: activity.heartbeat(day.isoformat()),
+        )
 
     @activity.defn(name="retry_failed_deliveries")
     async def retry_failed_deliveries(self, input: RetryFailedInput) -> RetryFailedResult:

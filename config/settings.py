@@ -164,6 +164,9 @@ class Settings(BaseSettings):
     failure_rate_threshold: float = Field(default=0.25, gt=0, le=1)
     failure_rate_min_deliveries: int = Field(default=20, ge=1)  # fewer in the hour: no alert
     failed_delivery_retries: int = Field(default=1, ge=0, le=5)  # new chains per failed delivery
+    # The statistics' daily rollup (domain/daily_stats.py): each night recomputes the days 2 to
+    # this many days old, so late opens, clicks and bounces of those days reach it.
+    daily_stats_refresh_days: int = Field(default=14, ge=2, le=366)
 
     # The inbox: the shortest snooze (POST /v1/inbox/messages/{id}/snooze), and what the daily
     # purge keeps. A stream resuming from an event older than the event retention is told to

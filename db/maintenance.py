@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.booking_models import Booking, FailureAlert, ProcessedEvent
+from db.daily_stats_models import DailyStatsDay
 from db.inbox_models import InboxEvent
 from db.models import Delivery, InAppMessage, Notification, Tenant
 from db.operator_models import LoginAttempt, OperatorInvitation, OperatorSession, PasswordReset
@@ -50,6 +51,14 @@ def _purges(cutoffs: PurgeCutoffs) -> dict[str, tuple]:
     stays."""
     cutoff = cutoffs.logs
     return {
+        # First: the statistics' daily rollup of the days this purge may thin out (the day of
+        # the cutoff and before), so they are counted from what their deliveries keep, as the
+        # rollup's refresh leaves them (domain/daily_stats.days_to_refresh). A day's counts go
+        # with it.
+        "daily_stats_days": (
+            (DailyStatsDay.day,),
+            (DailyStatsDay.day <= cutoff.date(),),  # cutoffs are UTC times
+        ),
         "notifications": (
             (Notification.id,),
             (Notification.created_at < cutoff, Notification.status.in_(FINISHED_NOTIFICATIONS)),

@@ -83,3 +83,17 @@ class FailureMonitorInput:
 class FailureMonitorResult:
     alerts: int
     notified: int
+
+
+@dataclass
+class DailyStatsInput:
+    """The daily statistics rollup's refresh (domain/daily_stats.py)."""
+
+    refresh_days: int  # recompute the days 2 to this many days old (DAILY_STATS_REFRESH_DAYS)
+    retention_days: int  # LOG_RETENTION_DAYS: older days are the purge's, counted raw
+
+
+@dataclass
+class DailyStatsResult:
+    days: int  # days computed
+    rows: int  # rows those days hold

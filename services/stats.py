@@ -60,23 +60,29 @@ async def _counts(
 async def _added_up(
     session: AsyncSession, tenant: TenantIdentity, rows: list[StatusCount], groupings: Sequence[str]
 ) -> Counted:
-    """The figures of the counts, in total and per group of each grouping."""
+    """The figures of the counts (per status and the value of each grouping's key on its own),
+    in total and per group of each grouping."""
+    grouping_of = {COUNTED_BY[grouping]: grouping for grouping in groupings}
     versions: dict[uuid.UUID, VersionsTemplate] = {}
     if "template" in groupings:
-        found = {row.keys["template_version"] for row in rows} - {None}
+        found = {row.value for row in rows if row.key == "template_version"} - {None}
         versions = await versions_templates(session, tenant.id, list(found))  # type: ignore[arg-type]
+    # Every grouping counts each delivery once: the totals are any one grouping's sum.
+    totalled_by = COUNTED_BY[groupings[0]] if groupings else None
     totals: Counter[str] = Counter()
     per_group: dict[str, defaultdict[str | None, Counter[str]]] = {
         grouping: defaultdict(Counter) for grouping in groupings
     }
     for row in rows:
-        totals[row.status] += row.count
-        for grouping in groupings:
-            key = row.keys[COUNTED_BY[grouping]]
-            if grouping == "template":
-                template = versions.get(key)  # type: ignore[arg-type]
-                key = template.template_id if template else None
-            per_group[grouping][None if key is None else str(key)][row.status] += row.count
+        if row.key == totalled_by:
+            totals[row.status] += row.count
+        if row.key is None:
+            continue
+        grouping, value = grouping_of[row.key], row.value
+        if grouping == "template":
+            template = versions.get(value)  # type: ignore[arg-type]
+            value = template.template_id if template else None
+        per_group[grouping][None if value is None else str(value)][row.status] += row.count
     return Counted(
         figures_of(totals),
         {
@@ -168,15 +174,17 @@ async def analytics(
     now: datetime | None = None,
 ) -> Analytics:
     """The period's totals and its figures per day, channel, provider and template, from one
-    read of the stats index (and one of the templates' names)."""
+    count (db/stats.py: the daily rollup's settled days, the deliveries of the rest) and one
+    read of the templates' names."""
     start, end = analytics_period(filters.days, now or datetime.now(UTC))
     groupings = ["day", "channel", "provider", "template"]
-    rows = await _counts(session, tenant, start, end, groupings, filters.channel)
-    # The provider filter applies here, so that the filter can offer every provider of the
-    # period (of the channel chosen) from the same read.
-    providers = {row.keys["provider"] for row in rows} - {None}
+    rows = await _counts(session, tenant, start, end, groupings, filters.channel, filters.provider)
+    # The provider filter offers every provider of the period (of the channel chosen): with a
+    # provider chosen, those are read again without it (one grouping, a few rows).
+    by_provider = rows
     if filters.provider:
-        rows = [row for row in rows if row.keys["provider"] == filters.provider]
+        by_provider = await _counts(session, tenant, start, end, ["provider"], filters.channel)
+    providers = {row.value for row in by_provider if row.key == "provider"} - {None}
     result = await _added_up(session, tenant, rows, groupings)
     return Analytics(
         filters=filters,

@@ -21,10 +21,11 @@ from temporalio.client import (
 from temporalio.types import MethodAsyncSingleParam
 
 from config.settings import Settings
-from domain.maintenance import FailureMonitorInput, PurgeInput, RetryFailedInput
+from domain.maintenance import DailyStatsInput, FailureMonitorInput, PurgeInput, RetryFailedInput
 from workflows.maintenance import (
     FailureRateMonitorWorkflow,
     PurgeLogsWorkflow,
+    RefreshDailyStatsWorkflow,
     RetryFailedDeliveriesWorkflow,
 )
 
@@ -62,6 +63,22 @@ def maintenance_schedules(settings: Settings) -> dict[str, Schedule]:
                 ScheduleSpec(
                     calendars=[
                         ScheduleCalendarSpec(hour=[ScheduleRange(3)], minute=[ScheduleRange(17)])
+                    ]
+                ),
+            ),
+            _maintenance_schedule(
+                settings,
+                "daily-stats",
+                RefreshDailyStatsWorkflow.run,
+                DailyStatsInput(
+                    refresh_days=settings.daily_stats_refresh_days,
+                    retention_days=settings.log_retention_days,
+                ),
+                # Soon after midnight UTC, once the day before yesterday has left the live
+                # window (domain/daily_stats.py): the sooner, the less is read raw.
+                ScheduleSpec(
+                    calendars=[
+                        ScheduleCalendarSpec(hour=[ScheduleRange(0)], minute=[ScheduleRange(37)])
                     ]
                 ),
             ),

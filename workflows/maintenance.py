@@ -12,6 +12,8 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from activities.maintenance import MaintenanceActivities
     from domain.maintenance import (
+        DailyStatsInput,
+        DailyStatsResult,
         FailureMonitorInput,
         FailureMonitorResult,
         PurgeInput,
@@ -60,4 +62,19 @@ class FailureRateMonitorWorkflow:
             input,
             start_to_close_timeout=timedelta(minutes=5),
             retry_policy=RETRY,  # alerts are unique per subject and hour: a repeat adds none
+        )
+
+
+@workflow.defn
+class RefreshDailyStatsWorkflow:
+    @workflow.run
+    async def run(self, input: DailyStatsInput) -> DailyStatsResult:
+        return await workflow.execute_activity_method(
+            MaintenanceActivities.refresh_daily_stats,
+            input,
+            # A day per transaction (the first run computes the whole retention): a long run,
+            # watched through its heartbeats. A repeat recomputes the same days: harmless.
+            start_to_close_timeout=timedelta(hours=2),
+            heartbeat_timeout=timedelta(minutes=5),
+            retry_policy=RETRY,
         )

@@ -166,7 +166,7 @@ async def test_a_failure_rate_over_the_threshold_alerts_once_and_tells_the_opera
 async def test_maintenance_schedules_are_created_once_and_follow_the_settings(stack):
     ids = await ensure_maintenance_schedules(stack.client, stack.settings)
     assert ids == await ensure_maintenance_schedules(stack.client, stack.settings)  # idempotent
-    assert len(ids) == 3
+    assert len(ids) == 4
     purge = stack.client.get_schedule_handle(f"herald-{stack.settings.task_queue}-purge-logs")
     description = await purge.describe()
     assert description.schedule.action.workflow == "PurgeLogsWorkflow"

@@ -61,6 +61,8 @@ from domain.contracts import (
 from domain.immediate import first_send
 from domain.inbox_snooze import SnoozeWakeUp
 from domain.maintenance import (
+    DailyStatsInput,
+    DailyStatsResult,
     FailureMonitorInput,
     FailureMonitorResult,
     PurgeInput,
@@ -502,7 +504,7 @@ class AgendaActivities:
 
 @dataclass
 class MaintenanceActivities:
-    """The three maintenance jobs; `failing[name]` attempts of a job fail before it succeeds."""
+    """The maintenance jobs; `failing[name]` attempts of a job fail before it succeeds."""
 
     purged: PurgeResult = field(
         default_factory=lambda: PurgeResult({"deliveries": 120, "events": 7})
@@ -512,6 +514,9 @@ class MaintenanceActivities:
     )
     checked: FailureMonitorResult = field(
         default_factory=lambda: FailureMonitorResult(alerts=2, notified=1)
+    )
+    refreshed: DailyStatsResult = field(
+        default_factory=lambda: DailyStatsResult(days=13, rows=4200)
     )
     failing: dict[str, int] = field(default_factory=dict)
     calls: list[tuple[str, Any, int]] = field(default_factory=list)
@@ -540,6 +545,11 @@ class MaintenanceActivities:
     @loud
     async def check_failure_rates(self, input: FailureMonitorInput) -> FailureMonitorResult:
         return self._answer("check_failure_rates", input, self.checked)
+
+    @activity.defn(name="refresh_daily_stats")
+    @loud
+    async def refresh_daily_stats(self, input: DailyStatsInput) -> DailyStatsResult:
+        return self._answer("refresh_daily_stats", input, self.refreshed)
 
 
 class InboxActivities:

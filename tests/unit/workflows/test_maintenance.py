@@ -3,10 +3,11 @@
 import pytest
 from temporalio.client import WorkflowFailureError
 
-from domain.maintenance import FailureMonitorInput, PurgeInput, RetryFailedInput
+from domain.maintenance import DailyStatsInput, FailureMonitorInput, PurgeInput, RetryFailedInput
 from workflows.maintenance import (
     FailureRateMonitorWorkflow,
     PurgeLogsWorkflow,
+    RefreshDailyStatsWorkflow,
     RetryFailedDeliveriesWorkflow,
 )
 
@@ -23,6 +24,12 @@ JOBS = [
         "check_failure_rates",
         FailureMonitorInput(window_minutes=15),
         "checked",
+    ),
+    (
+        RefreshDailyStatsWorkflow,
+        "refresh_daily_stats",
+        DailyStatsInput(refresh_days=14, retention_days=90),
+        "refreshed",
     ),
 ]
 
