@@ -27,7 +27,7 @@ from domain.delivery_stats import ATTEMPTED_STATUSES
 class Key:
     over_deliveries: str  # its expression over deliveries d
     join: str  # the join that expression needs
-    in_rollup: str  # its column of daily_stats r
+    in_rollup: str  # its column of the rollup table r (db/daily_stats_models.py)
 
 
 KEYS = {
