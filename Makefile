@@ -65,7 +65,7 @@ screenshots: install tools chromium
 	HERALD_SCREENSHOTS_TO_DOCS=1 $(PY) -m pytest -q tests/browser/test_inbox_widget_screenshots.py \
 		tests/browser/test_dashboard_shell.py tests/browser/test_dashboard_recipients.py \
 		tests/browser/test_dashboard_templates.py tests/browser/test_dashboard_analytics.py \
-		tests/browser/test_dashboard_history.py
+		tests/browser/test_dashboard_history.py tests/browser/test_dashboard_access_flow.py
 
 # Faults injected into the whole stack run as processes (tests/faults, README "Fault tests"):
 # FAULTS_SCALE / FAULTS_TIME_SCALE shrink the sizes and outages for a quick run.
