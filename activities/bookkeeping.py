@@ -30,21 +30,27 @@ def bookkeeping_step(run: Callable[..., Awaitable[T]]) -> Callable[..., Awaitabl
 
     @functools.wraps(run)
     async def step(*args: Any) -> T:
-        try:
-            return await run(*args)
-        except ApplicationError:
-            raise  # the activity decided already
-        except UNAVAILABLE as err:
-            raise ApplicationError(
-                f"{run.__name__}: the database is unavailable ({type(err).__name__})",
-                type=type(err).__name__,
-            ) from err
-        except Exception as err:
-            raise ApplicationError(
-                f"{run.__name__}: {describe(err)}", type=CANNOT_SUCCEED, non_retryable=True
-            ) from err
+        return await as_bookkeeping(run.__name__, run(*args))
 
     return step
+
+
+async def as_bookkeeping(step: str, work: Awaitable[T]) -> T:
+    """A bookkeeping step's work, its failures sorted as above and named after `step`: for an
+    activity that does a step's work among other things (plan_and_send plans)."""
+    try:
+        return await work
+    except ApplicationError:
+        raise  # the activity decided already
+    except UNAVAILABLE as err:
+        raise ApplicationError(
+            f"{step}: the database is unavailable ({type(err).__name__})",
+            type=type(err).__name__,
+        ) from err
+    except Exception as err:
+        raise ApplicationError(
+            f"{step}: {describe(err)}", type=CANNOT_SUCCEED, non_retryable=True
+        ) from err
 
 
 class UnreadableStoredState(Exception):

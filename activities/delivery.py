@@ -58,34 +58,45 @@ class DeliveryActivities:
     async def deliver(self, input: DeliverInput) -> DeliverResult:
         return await self.attempt(input, input.earlier_attempts + activity.info().attempt)
 
-    async def attempt(self, input: DeliverInput, attempt: int) -> DeliverResult:
-        """Send attempt number `attempt` (the first is 1) of one delivery, and record it."""
+    @property
+    def claim_seconds(self) -> float:
+        """How long a send's claim holds: past the attempt's own timeout."""
+        return self._claim_seconds
+
+    async def attempt(
+        self, input: DeliverInput, attempt: int, job: store.DeliveryJob | None = None
+    ) -> DeliverResult:
+        """Send attempt number `attempt` (the first is 1) of one delivery, and record it.
+        `job`: the delivery's job, read and claimed for this attempt already (plan_and_send
+        claims the send it makes in the statement that records the plan)."""
         delivery_id = input.delivery_id
         # One session for the job and its template; closed before the provider is called.
         async with autocommit(self._sessions) as session:
-            # The read claims a send to a provider for this attempt, in the same round trip:
-            # another attempt of the same send (the workflow task timed out on a busy worker,
-            # and its local first attempt ran again) finds the claim and is retried once it
-            # ends, by when this attempt has recorded the send: the message goes once. The
-            # claim outlives the attempt's own timeout, after which Temporal has given up on
-            # this attempt.
-            job = await store.load_and_claim_delivery_job(
-                session, delivery_id, input.tenant_id, self._claim_seconds
-            )
             if job is None:
-                raise ApplicationError(
-                    "delivery not found", type=SendFailure.NOT_FOUND, non_retryable=True
+                # The read claims a send to a provider for this attempt, in the same round
+                # trip: another attempt of the same send (the workflow task timed out on a busy
+                # worker, and its local first attempt ran again) finds the claim and is retried
+                # once it ends, by when this attempt has recorded the send: the message goes
+                # once. The claim outlives the attempt's own timeout, after which Temporal has
+                # given up on this attempt.
+                job = await store.load_and_claim_delivery_job(
+                    session, delivery_id, input.tenant_id, self._claim_seconds
                 )
-            if job.delivery.status in FINAL_DELIVERY_STATUSES:
-                # An earlier attempt finished after the server stopped waiting for it:
-                # never send twice.
-                return _result(job.delivery)
-            if job.claim_held_for is not None:
-                raise ApplicationError(
-                    f"another attempt is sending delivery {delivery_id}; retried when it is done",
-                    type=SendFailure.IN_FLIGHT,
-                    next_retry_delay=timedelta(seconds=max(job.claim_held_for, 1.0)),
-                )
+                if job is None:
+                    raise ApplicationError(
+                        "delivery not found", type=SendFailure.NOT_FOUND, non_retryable=True
+                    )
+                if job.delivery.status in FINAL_DELIVERY_STATUSES:
+                    # An earlier attempt finished after the server stopped waiting for it:
+                    # never send twice.
+                    return _result(job.delivery)
+                if job.claim_held_for is not None:
+                    raise ApplicationError(
+                        f"another attempt is sending delivery {delivery_id}; retried when it is"
+                        " done",
+                        type=SendFailure.IN_FLIGHT,
+                        next_retry_delay=timedelta(seconds=max(job.claim_held_for, 1.0)),
+                    )
             try:
                 content = await render_content(session, self._with_unsubscribe_link(job))
             except BaseException:

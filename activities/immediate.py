@@ -7,14 +7,22 @@ workflow activation and a local activity's trip through the worker between them.
 failure does not fail the step: it is reported (Plan.first_attempt), and the workflow reads it
 as the failure of its own first attempt (workflows/sending.py): retries, failover."""
 
+import uuid
 from dataclasses import replace
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.bookkeeping import as_bookkeeping
 from activities.delivery import DeliveryActivities
-from activities.planning import PlanningActivities
-from domain.contracts import FirstAttempt, Plan, PlanAndSendInput, SendFailureReport
+from activities.planning import ClaimFirstSend, PlanningActivities
+from domain.contracts import (
+    DeliverInput,
+    FirstAttempt,
+    Plan,
+    PlanAndSendInput,
+    SendFailureReport,
+)
 from domain.immediate import first_send
 
 
@@ -26,19 +34,29 @@ class ImmediateActivities:
     @activity.defn(name="plan_and_send")
     async def plan_and_send(self, input: PlanAndSendInput) -> Plan:
         """Plan as plan_notification does (its failures are this step's, retried as
-        bookkeeping), then make the first attempt of the one send to make now, if any."""
-        plan = await self._planning.plan_notification(input.plan)
+        bookkeeping), then make the first attempt of the one send to make now, if any. The
+        statement that records the plan claims that send and returns its job: the attempt
+        starts from there, with no read of its own."""
+        claim = ClaimFirstSend(
+            lambda plan: _delivery_id(first_send(plan, input)), self._delivery.claim_seconds
+        )
+        new = await as_bookkeeping("plan_notification", self._planning.plan_new(input.plan, claim))
+        plan = new.plan
         send = first_send(plan, input)
         if send is None:
             return plan
         try:
-            result = await self._delivery.attempt(send, attempt=1)
+            result = await self._delivery.attempt(send, attempt=1, job=new.job)
         except ApplicationError as err:
             return replace(plan, first_attempt=FirstAttempt(send.delivery_id, failure=report(err)))
         except Exception as err:  # as Temporal would report it, had the attempt raised it
             failure = SendFailureReport(type(err).__name__, str(err))
             return replace(plan, first_attempt=FirstAttempt(send.delivery_id, failure=failure))
         return replace(plan, first_attempt=FirstAttempt(send.delivery_id, result=result))
+
+
+def _delivery_id(send: DeliverInput | None) -> uuid.UUID | None:
+    return None if send is None else send.delivery_id
 
 
 def report(err: ApplicationError) -> SendFailureReport:

@@ -8,8 +8,9 @@ the workflow records later is in activities/outcomes.py.
 """
 
 import uuid
+from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,7 +25,6 @@ from db.session import autocommit
 from domain import policy
 from domain.contracts import (
     ChannelState,
-    CounterSlot,
     FallbackPlanInput,
     FallbackSpec,
     Plan,
@@ -42,6 +42,24 @@ from domain.send_failures import SendFailure
 from domain.types import OPEN_DELIVERY_STATUSES, Channel, DeliveryStatus
 
 
+@dataclass(frozen=True)
+class ClaimFirstSend:
+    """Which delivery of a new plan the caller sends next (None: none), to be claimed for that
+    send, for `lease_seconds`, in the statement that records the plan."""
+
+    pick: Callable[[Plan], uuid.UUID | None]
+    lease_seconds: float
+
+
+@dataclass(frozen=True)
+class NewPlan:
+    plan: Plan
+    # The job of the send ClaimFirstSend picked, claimed; None when none was picked, or when
+    # the plan was recorded already (a retry, or another attempt first): the send then reads
+    # and claims its job as every send does.
+    job: store.DeliveryJob | None = None
+
+
 class PlanningActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]):
         self._sessions = sessions
@@ -53,26 +71,28 @@ class PlanningActivities:
 
         Sending now takes the recipient's cap and rate-limit slots atomically with the plan;
         a plan for a later instant takes nothing and is decided again then."""
+        return (await self.plan_new(input)).plan
+
+    async def plan_new(self, input: PlanInput, claim: ClaimFirstSend | None = None) -> NewPlan:
+        """plan_notification's work; with `claim`, the statement that records a new plan also
+        claims the send the caller makes next, and returns its job (plan_and_send)."""
         async with autocommit(self._sessions) as reader:
             loaded = await self._load(input.notification_id, input.tenant_id, reader)
-            fallback = _fallback_rule(loaded)
-            window = _retry_window(loaded)
+            kept = Plan(
+                [], fallback=_fallback_rule(loaded), retry_window_seconds=_retry_window(loaded)
+            )
             if loaded.deliveries:  # a retry of this step after it committed
-                return Plan(
-                    [_state(d) for d in loaded.deliveries],
-                    fallback=fallback,
-                    retry_window_seconds=window,
-                )
+                return NewPlan(replace(kept, channels=[_state(d) for d in loaded.deliveries]))
             as_of = max(input.as_of, input.now) if input.as_of else input.now
             subject = _subject(loaded, as_of)
             if not subject.counted:  # the plan is one statement, atomic alone: the reader's
-                planned, slots = await _record_new_plan(reader, loaded, subject, as_of, input.now)
-        if subject.counted:
-            # Send counters are read and taken in the transaction that records the plan, so
-            # no slot is kept for a plan that was not recorded.
-            async with self._sessions.begin() as session:
-                planned, slots = await _record_new_plan(session, loaded, subject, as_of, input.now)
-        return Plan([_planned_state(p) for p in planned], slots, fallback, window)
+                return await _record_new_plan(
+                    reader, loaded, subject, as_of, input.now, kept, claim
+                )
+        # Send counters are read and taken in the transaction that records the plan, so no
+        # slot is kept for a plan that was not recorded.
+        async with self._sessions.begin() as session:
+            return await _record_new_plan(session, loaded, subject, as_of, input.now, kept, claim)
 
     @activity.defn(name="replan_waiting_channels")
     @bookkeeping_step
@@ -158,18 +178,26 @@ async def _record_new_plan(
     subject: Subject,
     as_of: datetime,
     now: datetime,
-) -> tuple[list[PlannedChannel], list[CounterSlot]]:
+    kept: Plan,
+    claim: ClaimFirstSend | None,
+) -> NewPlan:
     """Decide every channel as of `as_of` (taking the send counters' slots when that is now)
-    and record the plan: its deliveries and the notification's status."""
+    and record the plan: its deliveries and the notification's status. `kept`: what the plan
+    carries from the notification's context (its fallback rule, its retry window)."""
     decision, slots = await decide_with_counters(
         session, subject, loaded.policy_settings, as_of, take_slots=as_of <= now
     )
     planned = _planned(loaded, decision)
-    status = notification_status(planned, scheduled=as_of > now)
-    await store.record_plan(
-        session, loaded.notification.id, [_new_row(loaded, p) for p in planned], status
+    plan = replace(kept, channels=[_planned_state(p) for p in planned], slots=slots)
+    first = claim.pick(plan) if claim else None
+    job = await store.record_plan(
+        session,
+        loaded.notification.id,
+        [_new_row(loaded, p) for p in planned],
+        notification_status(planned, scheduled=as_of > now),
+        claim=None if claim is None or first is None else (first, claim.lease_seconds),
     )
-    return planned, slots
+    return NewPlan(plan, job)
 
 
 def _subject(loaded: store.NotificationContext, as_of: datetime) -> Subject:

@@ -218,36 +218,105 @@ _PLAN_COLUMNS = (
 )
 
 
+# A send's job (DeliveryJob) from a delivery `d`: its notification and recipient, and the
+# tenant's email identity.
+_JOB = f"{_DELIVERY}, {_NOTIFICATION}, {_RECIPIENT}, e.from_name, e.from_address, e.reply_to"
+_JOB_JOINS = """
+    JOIN notifications n ON n.id = d.notification_id
+    JOIN recipients r ON r.id = n.recipient_id
+    LEFT JOIN tenant_email_identities e ON e.tenant_id = d.tenant_id AND d.channel = 'email'
+"""
+_CLAIMED_UNTIL = "now() + make_interval(secs => :lease_seconds)"
+_CLAIMED_CHANNELS = ("email", "sms")
+
+
+def _needs_claim(table: str) -> str:
+    """A send to a provider is claimed: an open email or SMS delivery with an address (the
+    same as `_claimable`, in SQL)."""
+    return (
+        f"{table}.status IN ({_OPEN}) AND {table}.channel IN {_CLAIMED_CHANNELS}"
+        f" AND {table}.address IS NOT NULL"
+    )
+
+
+def _claimable(row: dict[str, Any]) -> bool:
+    """`_needs_claim` of a row about to be inserted."""
+    return (
+        row["status"] in OPEN_DELIVERY_STATUSES
+        and row["channel"] in _CLAIMED_CHANNELS
+        and row["address"] is not None
+    )
+
+
+def _job(row: Row[Any], claimed: bool, claim_held_for: float | None) -> DeliveryJob:
+    return DeliveryJob(
+        _record(row, "d", DeliveryRow),
+        _record(row, "n", NotificationRow),
+        _record(row, "r", RecipientRow),
+        EmailIdentity(row.from_name, row.from_address, row.reply_to),
+        claimed=claimed,
+        claim_held_for=claim_held_for,
+    )
+
+
 async def record_plan(
     session: AsyncSession,
     notification_id: uuid.UUID,
     rows: list[dict[str, Any]],
     status: str | None,
-) -> None:
+    claim: tuple[uuid.UUID, float] | None = None,
+) -> DeliveryJob | None:
     """A new plan's deliveries and (unless None) the notification's status, in one statement:
-    atomic without a transaction, and a single round trip."""
+    atomic without a transaction, and a single round trip.
+
+    With `claim` (one of the plan's deliveries, and a lease in seconds), that delivery, when it
+    is a send to a provider, is inserted claimed for the send the caller makes next (as
+    load_and_claim_delivery_job claims one), and its job is returned. None when there is no
+    such send, or when the row was there already: another attempt planned it first, and a send
+    reads and claims its job as every send does."""
     if not rows:
         if status is not None:
             await set_notification_status(session, notification_id, status)
-        return
+        return None
+    claimed = next(
+        (
+            i
+            for i, row in enumerate(rows)
+            if claim is not None and row["id"] == claim[0] and _claimable(row)
+        ),
+        None,
+    )
+    columns = _PLAN_COLUMNS if claimed is None else (*_PLAN_COLUMNS, "send_claimed_until")
     values = ", ".join(
-        "(" + ", ".join(f":{column}_{i}" for column in _PLAN_COLUMNS) + ")"
+        "("
+        + ", ".join(f":{column}_{i}" for column in _PLAN_COLUMNS)
+        + ("" if claimed is None else f", {_CLAIMED_UNTIL if i == claimed else 'NULL'}")
+        + ")"
         for i in range(len(rows))
     )
-    statement = text(f"""
-        WITH planned AS (
-            INSERT INTO deliveries ({", ".join(_PLAN_COLUMNS)}) VALUES {values}
-            ON CONFLICT (id) DO NOTHING
-        )
+    insert = f"""
+        INSERT INTO deliveries ({", ".join(columns)}) VALUES {values}
+        ON CONFLICT (id) DO NOTHING
+    """
+    settle = """
         UPDATE notifications SET status = CAST(:status AS text), updated_at = now()
         WHERE id = :notification_id AND CAST(:status AS text) IS NOT NULL
-    """)
+    """
     parameters = {
         f"{column}_{i}": row[column] for i, row in enumerate(rows) for column in _PLAN_COLUMNS
     }
-    await session.execute(
-        statement, {**parameters, "notification_id": notification_id, "status": status}
-    )
+    parameters |= {"notification_id": notification_id, "status": status}
+    if claim is None or claimed is None:
+        await session.execute(text(f"WITH planned AS ({insert}) {settle}"), parameters)
+        return None
+    # The SELECT reads what the INSERT returns: the claimed row only if this statement made it.
+    statement = text(f"""
+        WITH d AS ({insert} RETURNING *), settled AS ({settle})
+        SELECT {_JOB} FROM d {_JOB_JOINS} WHERE d.id = :claimed_id
+    """)
+    lease_parameters = {"claimed_id": rows[claimed]["id"], "lease_seconds": claim[1]}
+    row = (await session.execute(statement, parameters | lease_parameters)).one_or_none()
+    return None if row is None else _job(row, claimed=True, claim_held_for=None)
 
 
 # A send's read and its claim, in one round trip: the delivery with its notification and
@@ -259,23 +328,16 @@ async def record_plan(
 # none.
 _LOAD_AND_CLAIM_JOB = text(f"""
     WITH claim AS (
-        UPDATE deliveries
-        SET send_claimed_until = now() + make_interval(secs => :lease_seconds)
-        WHERE id = :delivery_id AND tenant_id = :tenant_id
-            AND status IN ({_OPEN}) AND channel IN ('email', 'sms') AND address IS NOT NULL
+        UPDATE deliveries SET send_claimed_until = {_CLAIMED_UNTIL}
+        WHERE id = :delivery_id AND tenant_id = :tenant_id AND {_needs_claim("deliveries")}
             AND (send_claimed_until IS NULL OR send_claimed_until < now())
         RETURNING id
     )
-    SELECT {_DELIVERY}, {_NOTIFICATION}, {_RECIPIENT},
-           e.from_name, e.from_address, e.reply_to,
-           d.status IN ({_OPEN}) AND d.channel IN ('email', 'sms') AND d.address IS NOT NULL
-               AS needs_claim,
+    SELECT {_JOB},
+           {_needs_claim("d")} AS needs_claim,
            EXISTS (SELECT FROM claim) AS claimed,
            greatest(extract(epoch FROM d.send_claimed_until - now()), 0) AS held_for
-    FROM deliveries d
-    JOIN notifications n ON n.id = d.notification_id
-    JOIN recipients r ON r.id = n.recipient_id
-    LEFT JOIN tenant_email_identities e ON e.tenant_id = d.tenant_id AND d.channel = 'email'
+    FROM deliveries d {_JOB_JOINS}
     WHERE d.id = :delivery_id AND d.tenant_id = :tenant_id
 """)
 _CLAIM_HELD_FOR = text(
@@ -307,14 +369,7 @@ async def load_and_claim_delivery_job(
             held_for = float(
                 await session.scalar(_CLAIM_HELD_FOR, {"delivery_id": delivery_id}) or 0
             )
-    return DeliveryJob(
-        _record(row, "d", DeliveryRow),
-        _record(row, "n", NotificationRow),
-        _record(row, "r", RecipientRow),
-        EmailIdentity(row.from_name, row.from_address, row.reply_to),
-        claimed=row.claimed,
-        claim_held_for=held_for,
-    )
+    return _job(row, row.claimed, held_for)
 
 
 async def release_send(session: AsyncSession, delivery_id: uuid.UUID) -> None:

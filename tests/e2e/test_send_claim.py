@@ -12,12 +12,16 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.delivery import DeliveryActivities
+from activities.immediate import ImmediateActivities
+from activities.planning import ClaimFirstSend, PlanningActivities
 from config.providers import build_providers
 from db.deliveries import load_and_claim_delivery_job, release_send
+from db.recipients import RecipientUpsert
 from db.session import autocommit
 from devtools.mailcatcher import MailCatcher, start_mailcatcher
-from domain.contracts import DeliverInput
+from domain.contracts import DeliverInput, PlanAndSendInput, PlanInput
 from domain.send_failures import SendFailure
+from services.new_notifications import NewNotification, accept, idempotency_key_digest
 from tests.conftest import free_port
 from tests.e2e.test_email_smtp import email_request
 
@@ -32,9 +36,22 @@ async def a_pending_delivery(stack, address: str) -> tuple[uuid.UUID, uuid.UUID]
     return uuid.UUID(notification["deliveries"][0]["id"]), stack.tenant_id
 
 
+async def connections_ready(sessions, count: int) -> None:
+    """`count` connections open in the pool, so that as many attempts start at once: opening
+    one takes longer than a whole send, and an attempt that connected last could find the
+    delivery sent already (it then sends nothing either, but waits for no claim)."""
+
+    async def open_one() -> None:
+        async with sessions() as session:
+            await session.execute(text("SELECT 1"))
+
+    await asyncio.gather(*(open_one() for _ in range(count)))
+
+
 async def test_of_two_simultaneous_attempts_one_sends_and_the_other_waits(stack, sessions, smtp):
     address = f"claim-{uuid.uuid4().hex[:8]}@example.com"
     delivery_id, tenant_id = await a_pending_delivery(stack, address)
+    await connections_ready(sessions, 4)
     providers = build_providers(stack.settings)
     activities = DeliveryActivities(sessions, providers, stack.settings)
     attempt = DeliverInput(delivery_id, tenant_id)
@@ -105,6 +122,80 @@ async def test_an_attempt_that_fails_before_calling_the_provider_leaves_no_claim
             text("SELECT send_claimed_until FROM deliveries WHERE id = :id"), {"id": delivery_id}
         )
     assert claimed_until is None
+
+
+async def an_unplanned_notification(stack, sessions, address: str):
+    """Accepted, its workflow on a task queue no worker polls: nothing has planned it yet."""
+    key = f"unplanned-{uuid.uuid4()}"
+    idle = stack.settings.model_copy(update={"task_queue": f"nobody-polls-{uuid.uuid4()}"})
+    async with sessions() as session:
+        accepted = await accept(
+            session,
+            stack.client,
+            idle,
+            NewNotification(
+                tenant_id=stack.tenant_id,
+                event_key="payment.completed",
+                idempotency_key=key,
+                request_digest=idempotency_key_digest(key),
+                contact=RecipientUpsert(stack.tenant_id, f"email:{address}", {"email": address}),
+                channels=["email"],
+                context={"subject": "s", "message": "m"},
+            ),
+        )
+    return accepted.notification
+
+
+async def test_the_record_of_a_new_plan_claims_the_send_made_next(stack, sessions):
+    address = f"record-claim-{uuid.uuid4().hex[:8]}@example.com"
+    notification = await an_unplanned_notification(stack, sessions, address)
+    planning = PlanningActivities(sessions)
+    asked = PlanInput(notification.id, stack.tenant_id, datetime.now(UTC))
+    claim = ClaimFirstSend(lambda plan: plan.channels[0].delivery_id, lease_seconds=30)
+
+    new = await planning.plan_new(asked, claim)
+    again = await planning.plan_new(asked, claim)  # a retry finds the plan recorded
+
+    assert new.job is not None and new.job.claimed and new.job.delivery.address == address
+    assert new.job.delivery.id == new.plan.channels[0].delivery_id
+    assert again.job is None and again.plan.channels == new.plan.channels
+    async with autocommit(sessions) as session:
+        job = await load_and_claim_delivery_job(
+            session, new.job.delivery.id, stack.tenant_id, lease_seconds=30
+        )
+    assert job is not None and job.claim_held_for == pytest.approx(30, abs=2)  # held: ours
+    await stack.client.get_workflow_handle(notification.workflow_id).terminate("test done")
+
+
+async def test_of_two_simultaneous_plan_and_send_steps_one_sends(stack, sessions, smtp):
+    """The plan's record claims the send plan_and_send makes: when the step runs twice at once
+    (its workflow task retried while the first still ran), the email goes once."""
+    address = f"plan-claim-{uuid.uuid4().hex[:8]}@example.com"
+    notification = await an_unplanned_notification(stack, sessions, address)
+    providers = build_providers(stack.settings)
+    delivery = DeliveryActivities(sessions, providers, stack.settings)
+    step = ImmediateActivities(PlanningActivities(sessions), delivery)
+    asked = PlanAndSendInput(
+        PlanInput(notification.id, stack.tenant_id, datetime.now(UTC)), {"email": ["smtp"]}
+    )
+    await connections_ready(sessions, 6)
+    try:
+        plans = await asyncio.gather(
+            *(ActivityEnvironment().run(step.plan_and_send, asked) for _ in range(3))
+        )
+    finally:
+        await providers.close()
+    attempts = [plan.first_attempt for plan in plans]
+    assert all(a is not None for a in attempts), plans
+    sent = [a.result for a in attempts if a and a.result]
+    refused = [a.failure for a in attempts if a and a.failure]
+    assert len(sent) >= 1 and len(sent) + len(refused) == 3, attempts
+    assert {f.type for f in refused} <= {SendFailure.IN_FLIGHT}
+    # One message: a second "sent" is an attempt that found the delivery sent already.
+    assert len({r.provider_message_id for r in sent}) == 1
+    await asyncio.sleep(0.5)
+    assert len(smtp.to(address)) == 1
+    await stack.client.get_workflow_handle(notification.workflow_id).terminate("test done")
 
 
 class SlowMailServer(MailCatcher):
