@@ -99,13 +99,9 @@ async def test_concurrent_requests_with_their_own_keys_each_reach_their_own_addr
         assert [d["address"] for d in sent["deliveries"]] == [address]
 
 
-async def test_a_later_write_to_the_recipient_does_not_redirect_an_accepted_notification(
-    stack, sessions
-):
-    """Accepted (its workflow on a task queue no worker polls, so it waits), then the recipient
-    changes address, then planned: the plan sends to the address it was accepted with."""
-    external_id = f"later-{uuid.uuid4().hex[:12]}"
-    key = f"later-{uuid.uuid4()}"
+async def an_unplanned_notification(stack, sessions, external_id: str, email: str):
+    """Accepted, its workflow on a task queue no worker polls: nothing plans it but the test."""
+    key = f"unplanned-{uuid.uuid4()}"
     idle = stack.settings.model_copy(update={"task_queue": f"nobody-polls-{uuid.uuid4()}"})
     async with sessions() as session:
         accepted = await accept(
@@ -117,19 +113,28 @@ async def test_a_later_write_to_the_recipient_does_not_redirect_an_accepted_noti
                 event_key="payment.completed",
                 idempotency_key=key,
                 request_digest=idempotency_key_digest(key),
-                contact=RecipientUpsert(
-                    stack.tenant_id, external_id, {"email": "accepted@example.com"}
-                ),
+                contact=RecipientUpsert(stack.tenant_id, external_id, {"email": email}),
                 channels=["email"],
                 context={"subject": "s", "message": "m"},
             ),
         )
+    return accepted.notification
+
+
+async def test_a_later_write_to_the_recipient_does_not_redirect_an_accepted_notification(
+    stack, sessions
+):
+    """Accepted (its workflow on a task queue no worker polls, so it waits), then the recipient
+    changes address, then planned: the plan sends to the address it was accepted with."""
+    external_id = f"later-{uuid.uuid4().hex[:12]}"
+    notification = await an_unplanned_notification(
+        stack, sessions, external_id, "accepted@example.com"
+    )
     changed = await stack.api.put(
         f"/v1/recipients/{external_id}", json={"email": "changed-later@example.com"}
     )
     assert changed.status_code == 200, changed.text
 
-    notification = accepted.notification
     plan = await PlanningActivities(sessions).plan_notification(
         PlanInput(notification.id, stack.tenant_id, notification.created_at, None)
     )

@@ -16,14 +16,13 @@ from activities.immediate import ImmediateActivities
 from activities.planning import ClaimFirstSend, PlanningActivities
 from config.providers import build_providers
 from db.deliveries import load_and_claim_delivery_job, release_send
-from db.recipients import RecipientUpsert
 from db.session import autocommit
 from devtools.mailcatcher import MailCatcher, start_mailcatcher
 from domain.contracts import DeliverInput, PlanAndSendInput, PlanInput
 from domain.send_failures import SendFailure
-from services.new_notifications import NewNotification, accept, idempotency_key_digest
 from tests.conftest import free_port
 from tests.e2e.test_email_smtp import email_request
+from tests.e2e.test_idempotency_races import an_unplanned_notification
 
 
 async def a_pending_delivery(stack, address: str) -> tuple[uuid.UUID, uuid.UUID]:
@@ -124,31 +123,9 @@ async def test_an_attempt_that_fails_before_calling_the_provider_leaves_no_claim
     assert claimed_until is None
 
 
-async def an_unplanned_notification(stack, sessions, address: str):
-    """Accepted, its workflow on a task queue no worker polls: nothing has planned it yet."""
-    key = f"unplanned-{uuid.uuid4()}"
-    idle = stack.settings.model_copy(update={"task_queue": f"nobody-polls-{uuid.uuid4()}"})
-    async with sessions() as session:
-        accepted = await accept(
-            session,
-            stack.client,
-            idle,
-            NewNotification(
-                tenant_id=stack.tenant_id,
-                event_key="payment.completed",
-                idempotency_key=key,
-                request_digest=idempotency_key_digest(key),
-                contact=RecipientUpsert(stack.tenant_id, f"email:{address}", {"email": address}),
-                channels=["email"],
-                context={"subject": "s", "message": "m"},
-            ),
-        )
-    return accepted.notification
-
-
 async def test_the_record_of_a_new_plan_claims_the_send_made_next(stack, sessions):
     address = f"record-claim-{uuid.uuid4().hex[:8]}@example.com"
-    notification = await an_unplanned_notification(stack, sessions, address)
+    notification = await an_unplanned_notification(stack, sessions, f"email:{address}", address)
     planning = PlanningActivities(sessions)
     asked = PlanInput(notification.id, stack.tenant_id, datetime.now(UTC))
     claim = ClaimFirstSend(lambda plan: plan.channels[0].delivery_id, lease_seconds=30)
@@ -171,7 +148,7 @@ async def test_of_two_simultaneous_plan_and_send_steps_one_sends(stack, sessions
     """The plan's record claims the send plan_and_send makes: when the step runs twice at once
     (its workflow task retried while the first still ran), the email goes once."""
     address = f"plan-claim-{uuid.uuid4().hex[:8]}@example.com"
-    notification = await an_unplanned_notification(stack, sessions, address)
+    notification = await an_unplanned_notification(stack, sessions, f"email:{address}", address)
     providers = build_providers(stack.settings)
     delivery = DeliveryActivities(sessions, providers, stack.settings)
     step = ImmediateActivities(PlanningActivities(sessions), delivery)
