@@ -106,6 +106,13 @@ class Notification(Base):
             ),
         ),
         Index("ix_notifications_recipient_created", "recipient_id", text("created_at DESC")),
+        # Migration 0021: a broadcast's notifications, by recipient (its pages, its sweeps).
+        Index(
+            "ix_notifications_broadcast",
+            "broadcast_id",
+            "recipient_id",
+            postgresql_where=text("broadcast_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -127,6 +134,10 @@ class Notification(Base):
     recipient_phone: Mapped[str | None] = mapped_column(String(16))
     # What the sender asked of the in-app message: {"tags": [...], "expires_at": "..."}.
     inbox_options: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # The broadcast this notification is one recipient's part of (migration 0021).
+    broadcast_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="SET NULL", name="fk_notifications_broadcast")
+    )
     created_at: Mapped[datetime] = _now_column()
     updated_at: Mapped[datetime] = _now_column()
 

@@ -1,0 +1,146 @@
+"""Broadcasts: one notification to a whole audience (docs/broadcasts.md).
+
+The vocabulary and the dataclasses that cross the Temporal boundary between BroadcastWorkflow
+(workflows/broadcast.py) and its activities (activities/broadcasts.py). As in domain/contracts.py:
+one input and one result type per call; new fields get defaults, so running workflows keep
+working.
+
+How a broadcast runs, in one paragraph: the API stores the broadcast row (and, for a listed
+audience, its broadcast_recipients) and starts BroadcastWorkflow. The workflow walks the
+audience in pages ordered by recipient id: `plan_broadcast_page` writes, in one transaction per
+page, one notification per recipient (idempotency key "broadcast:<broadcast>:<recipient>", so a
+page written twice writes nothing twice) and its deliveries as the pure policy decides them
+(domain/policy: opt-outs, suppressions, DND deferral, digests, caps), the in-app messages and
+their inbox events in one statement each, and advances the broadcast's counters and cursor.
+`send_broadcast_batch` then sends the page's pending email and SMS deliveries with bounded
+concurrency per provider. Deferred deliveries wait in the table (deliveries.deferred_until);
+the workflow sleeps until the earliest and `release_broadcast_deferred` plans and sends those
+due: no workflow per recipient. Transient send failures stay pending with their error and are
+swept again after a backoff until the tenant's retry window ends (then failed).
+"""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from domain.contracts import DeliveryRetry
+
+MAX_LISTED_RECIPIENTS = 10_000  # recipients one POST /v1/broadcasts may list
+DEFAULT_PAGE_SIZE = 500  # recipients per page (BROADCAST_PAGE_SIZE)
+# Pages walked before the workflow continues as new, keeping its history small.
+PAGES_PER_RUN = 50
+
+
+class AudienceKind(StrEnum):
+    RECIPIENTS = "recipients"  # the recipients the request listed (broadcast_recipients)
+    TOPIC = "topic"  # a topic's subscribers, as they are when each page is read
+    TENANT = "tenant"  # every recipient of the tenant, as they are when each page is read
+
+
+class BroadcastStatus(StrEnum):
+    SCHEDULED = "scheduled"  # waiting for send_at
+    RUNNING = "running"  # walking its audience, sending, or waiting for deferred recipients
+    PAUSED = "paused"
+    CANCELLED = "cancelled"  # nothing more is written or sent; what was sent stays sent
+    COMPLETED = "completed"  # every recipient written and every delivery settled
+    FAILED = "failed"  # a step that could not succeed (the reason in the workflow's history)
+
+
+FINISHED_BROADCAST_STATUSES = frozenset(
+    {BroadcastStatus.CANCELLED, BroadcastStatus.COMPLETED, BroadcastStatus.FAILED}
+)
+
+
+def broadcast_notification_key(broadcast_id: uuid.UUID, recipient_id: uuid.UUID) -> str:
+    """The idempotency key of a broadcast's notification for one recipient."""
+    return f"broadcast:{broadcast_id}:{recipient_id}"
+
+
+@dataclass
+class BroadcastInput:
+    broadcast_id: uuid.UUID
+    tenant_id: uuid.UUID
+    send_at: datetime | None = None
+    page_size: int = DEFAULT_PAGE_SIZE
+    providers: dict[str, list[str]] = field(default_factory=dict)  # failover order per channel
+    retry: DeliveryRetry = field(default_factory=DeliveryRetry)
+    # Carried across continue-as-new: where the walk is, and what the workflow was doing.
+    cursor: uuid.UUID | None = None  # the last recipient id whose page was written
+    walked: bool = False  # every page written; only deferred and retried sends remain
+    paused: bool = False
+    retry_round: int = 0  # sweeps of transient failures made so far
+
+
+@dataclass
+class PageInput:
+    broadcast_id: uuid.UUID
+    tenant_id: uuid.UUID
+    after: uuid.UUID | None  # the page starts after this recipient id (None: the first page)
+    limit: int
+
+
+@dataclass
+class PageResult:
+    # The page's last recipient id; None when the audience had no recipient after `after`.
+    last_recipient_id: uuid.UUID | None
+    written: int  # notifications this page wrote (0 when an earlier run had written them)
+    pending: dict[str, int] = field(default_factory=dict)  # channel -> deliveries to send now
+    deferred_until: datetime | None = None  # the earliest deferral the page wrote
+
+
+@dataclass
+class SendBatchInput:
+    """Send the pending deliveries of one channel of the broadcast's recipients in
+    (after, through]; through None: every recipient (a retry sweep)."""
+
+    broadcast_id: uuid.UUID
+    tenant_id: uuid.UUID
+    channel: str
+    after: uuid.UUID | None
+    through: uuid.UUID | None
+    providers: list[str]  # the channel's providers in failover order
+    retry_window_ends: datetime | None = None  # a transient failure after this is final
+
+
+@dataclass
+class SendBatchResult:
+    sent: int = 0
+    failed: int = 0  # failed for good (permanent, or the retry window ended)
+    retrying: int = 0  # transient failures left pending for the next sweep
+    retry_after_seconds: float | None = None  # the longest Retry-After a provider asked for
+
+
+@dataclass
+class ReleaseInput:
+    broadcast_id: uuid.UUID
+    tenant_id: uuid.UUID
+    now: datetime  # the workflow's time: deferrals due by then are planned again
+
+
+@dataclass
+class ReleaseResult:
+    pending: dict[str, int] = field(default_factory=dict)  # channel -> now to send
+    next_deferred_until: datetime | None = None  # the earliest deferral still waiting
+
+
+@dataclass
+class BroadcastStatusInput:
+    broadcast_id: uuid.UUID
+    tenant_id: uuid.UUID
+    status: BroadcastStatus
+
+
+@dataclass
+class BroadcastProgress:
+    """What GET /v1/broadcasts/{id} and the workflow's `progress` query report."""
+
+    status: BroadcastStatus
+    total: int | None
+    planned: int
+    sent: int
+    suppressed: int
+    deferred: int
+    failed: int
+    rate_per_second: float | None = None  # recipients written per second since it started
+    eta_seconds: float | None = None  # until every recipient is written, at that rate
