@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     # there (eager workflow start): no round trip through the server's task matching.
     # Worker processes still serve everything else (timers, retries, schedules) and scale out.
     embedded_worker: bool = True
+    # Lanes (issue 15, README "Broadcasts"): broadcasts run on a task queue of their own, so
+    # their pages and batched sends never hold up a single notification's workflow task, and
+    # urgent and high-priority notifications on another, so nothing waits behind a backlog.
+    # Empty: "<TASK_QUEUE>-broadcast" and "<TASK_QUEUE>-urgent".
+    broadcast_task_queue: str = ""
+    urgent_task_queue: str = ""
+    # Recipients a broadcast writes per page (one transaction), and the sends of one page
+    # made at once per provider (PROVIDER_RATE_LIMITS still bounds their rate).
+    broadcast_page_size: int = Field(default=500, ge=1, le=5000)
+    broadcast_send_concurrency: int = Field(default=20, ge=1, le=500)
     # Temporal's workflow sandbox: a guard against non-deterministic workflow code. `make test`
     # turns it on, so CI catches such code; production saves its CPU (see herald/workers.py).
     workflow_sandbox: bool = False
@@ -207,6 +217,14 @@ class Settings(BaseSettings):
                 "TWILIO_FROM_NUMBER"
             )
         return self
+
+    def broadcast_queue(self) -> str:
+        """The task queue broadcasts run on (BroadcastWorkflow and its activities)."""
+        return self.broadcast_task_queue or f"{self.task_queue}-broadcast"
+
+    def urgent_queue(self) -> str:
+        """The task queue of urgent and high-priority notifications."""
+        return self.urgent_task_queue or f"{self.task_queue}-urgent"
 
     def signing_key(self) -> bytes:
         if self.secret_key is None or len(self.secret_key.get_secret_value()) < 16:
