@@ -58,6 +58,19 @@ def broadcast_notification_key(broadcast_id: uuid.UUID, recipient_id: uuid.UUID)
 
 
 @dataclass
+class BroadcastCounters:
+    """What the workflow has counted so far (as the activities reported it): its `progress`
+    query reads them, and continue-as-new carries them."""
+
+    total: int | None = None  # the audience when the broadcast started running
+    planned: int = 0
+    sent: int = 0
+    suppressed: int = 0
+    deferred: int = 0  # deferred now (a release takes its deliveries off)
+    failed: int = 0
+
+
+@dataclass
 class BroadcastInput:
     broadcast_id: uuid.UUID
     tenant_id: uuid.UUID
@@ -70,6 +83,11 @@ class BroadcastInput:
     walked: bool = False  # every page written; only deferred and retried sends remain
     paused: bool = False
     retry_round: int = 0  # sweeps of transient failures made so far
+    started_at: datetime | None = None  # when it started running (None: not yet)
+    counters: BroadcastCounters = field(default_factory=BroadcastCounters)
+    deferred_until: datetime | None = None  # the earliest deferral written so far
+    retrying: list[str] = field(default_factory=list)  # channels with transient failures pending
+    retry_window_ends: datetime | None = None  # after this, a transient failure is final
 
 
 @dataclass
@@ -87,6 +105,9 @@ class PageResult:
     written: int  # notifications this page wrote (0 when an earlier run had written them)
     pending: dict[str, int] = field(default_factory=dict)  # channel -> deliveries to send now
     deferred_until: datetime | None = None  # the earliest deferral the page wrote
+    suppressed: int = 0  # what this page wrote suppressed (counted as broadcasts.suppressed)
+    deferred: int = 0  # what this page wrote deferred (counted as broadcasts.deferred)
+    total: int | None = None  # broadcasts.total, for the workflow's progress query
 
 
 @dataclass
@@ -122,6 +143,8 @@ class ReleaseInput:
 class ReleaseResult:
     pending: dict[str, int] = field(default_factory=dict)  # channel -> now to send
     next_deferred_until: datetime | None = None  # the earliest deferral still waiting
+    released: int = 0  # deferrals planned again (no longer counted as deferred)
+    suppressed: int = 0  # of those, the ones the policy now suppressed
 
 
 @dataclass
