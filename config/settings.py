@@ -9,6 +9,24 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from domain.send_rate import parse_send_rates
 
 MIN_METRICS_TOKEN_LENGTH = 16
+# A worker's lanes (WORKER_QUEUES): the default task queue (TASK_QUEUE), urgent and
+# high-priority notifications' (URGENT_TASK_QUEUE), broadcasts' (BROADCAST_TASK_QUEUE).
+LANES = ("default", "urgent", "broadcast")
+
+
+def parse_lanes(value: str) -> tuple[str, ...]:
+    """WORKER_QUEUES read: "all" or a comma-separated list of LANES; ValueError otherwise."""
+    names = [name.strip().lower() for name in value.split(",") if name.strip()]
+    if names == ["all"]:
+        return LANES
+    unknown = [name for name in names if name not in LANES]
+    if unknown or not names:
+        problem = "all stands alone" if "all" in unknown else f"{', '.join(unknown)} unknown"
+        raise ValueError(
+            f"WORKER_QUEUES must be all or a comma-separated list of {', '.join(LANES)}; "
+            f"got {value!r}" + (f" ({problem})" if unknown else "")
+        )
+    return tuple(lane for lane in LANES if lane in names)
 
 
 class Settings(BaseSettings):
@@ -41,6 +59,10 @@ class Settings(BaseSettings):
     # Empty: "<TASK_QUEUE>-broadcast" and "<TASK_QUEUE>-urgent".
     broadcast_task_queue: str = ""
     urgent_task_queue: str = ""
+    # The lanes a worker process (`herald worker`) serves, each with its own Worker and slots:
+    # "all", or a comma-separated list of default, urgent, broadcast (e.g. "broadcast" for
+    # processes that only run broadcasts). The API's embedded worker serves default and urgent.
+    worker_queues: str = "all"
     # Recipients a broadcast writes per page (one transaction), and the sends of one page
     # made at once per provider (PROVIDER_RATE_LIMITS still bounds their rate).
     broadcast_page_size: int = Field(default=500, ge=1, le=5000)
@@ -125,7 +147,8 @@ class Settings(BaseSettings):
     delivery_max_retry_seconds: float = Field(default=3600.0, gt=0)
     delivery_attempt_timeout_seconds: float = Field(default=30.0, gt=0)
 
-    # Signs unsubscribe links (and later webhooks' and inbox tokens). Required in production;
+    # Signs unsubscribe links, operators' emailed links and sessions, and seals the inbox's
+    # signing secrets (a key derived from it). Required in production;
     # `make run` creates one under .data/.
     secret_key: SecretStr | None = None
 
@@ -193,6 +216,26 @@ class Settings(BaseSettings):
         parse_send_rates(value)  # raises, naming the entry it cannot read
         return value
 
+    @field_validator("worker_queues")
+    @classmethod
+    def _lanes_known(cls, value: str) -> str:
+        parse_lanes(value)  # raises, naming what it cannot read
+        return value
+
+    @model_validator(mode="after")
+    def _lanes_on_their_own_queues(self) -> "Settings":
+        queues = [self.task_queue, self.urgent_queue(), self.broadcast_queue()]
+        if len(set(queues)) < len(queues):
+            raise ValueError(
+                "TASK_QUEUE, URGENT_TASK_QUEUE and BROADCAST_TASK_QUEUE must be three different "
+                f"task queues (got {', '.join(queues)}): each lane has a worker of its own"
+            )
+        return self
+
+    def worker_lanes(self) -> tuple[str, ...]:
+        """The lanes WORKER_QUEUES names, in LANES' order."""
+        return parse_lanes(self.worker_queues)
+
     @field_validator("metrics_token", mode="before")
     @classmethod
     def _metrics_token_set_or_long(cls, value: object) -> object:
@@ -228,7 +271,10 @@ class Settings(BaseSettings):
 
     def signing_key(self) -> bytes:
         if self.secret_key is None or len(self.secret_key.get_secret_value()) < 16:
-            raise ValueError("SECRET_KEY must be set (16+ characters) to sign unsubscribe links")
+            raise ValueError(
+                "SECRET_KEY must be set (16+ characters): it signs unsubscribe links, operators' links"
+                " and sessions, and seals inbox signing secrets"
+            )
         return self.secret_key.get_secret_value().encode()
 
     @property

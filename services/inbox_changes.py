@@ -62,7 +62,7 @@ async def click(
             session, recipient.recipient_id, recipient.tenant_id, message_id
         )
         if message is None:
-            raise NotFound(f"message {message_id} not found", "id")
+            raise NotFound(f"message {message_id} not found", "message_id")
         read = await store.change_messages(
             session,
             recipient.recipient_id,

@@ -82,7 +82,7 @@ async def _own_message(
 ) -> InboxMessage:
     message = await store.lock_message(session, recipient.recipient_id, message_id)
     if message is None:
-        raise NotFound(f"message {message_id} not found", "id")
+        raise NotFound(f"message {message_id} not found", "message_id")
     return message
 
 

@@ -186,9 +186,9 @@ async def test_bad_snoozes_are_refused_naming_the_field_and_nothing_changes(stac
         "missing": (message, {}, 422, "until"),
         "an unknown field": (message, {"until": ahead(600), "for": "1h"}, 422, "for"),
         "after it expires": (expiring, {"until": ahead(7200)}, 422, "until"),
-        "expired": (expired, {"until": ahead(600)}, 404, "id"),
-        "another recipient's": (bobs, {"until": ahead(600)}, 404, "id"),
-        "no such message": (str(uuid.uuid4()), {"until": ahead(600)}, 404, "id"),
+        "expired": (expired, {"until": ahead(600)}, 404, "message_id"),
+        "another recipient's": (bobs, {"until": ahead(600)}, 404, "message_id"),
+        "no such message": (str(uuid.uuid4()), {"until": ahead(600)}, 404, "message_id"),
         "not an id": ("not-a-uuid", {"until": ahead(600)}, 422, "message_id"),
     }
     for case, (target, body, status, field) in refused.items():
