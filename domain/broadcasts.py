@@ -167,3 +167,30 @@ class BroadcastProgress:
     failed: int
     rate_per_second: float | None = None  # recipients written per second since it started
     eta_seconds: float | None = None  # until every recipient is written, at that rate
+
+
+def broadcast_progress(
+    status: BroadcastStatus,
+    counters: BroadcastCounters,
+    started_at: datetime | None,
+    now: datetime,
+) -> BroadcastProgress:
+    """Progress from counters: the rate is recipients written per second since the broadcast
+    started running, the ETA the audience left at that rate (None until both can be told)."""
+    rate = eta = None
+    elapsed = (now - started_at).total_seconds() if started_at is not None else 0.0
+    if elapsed > 0 and counters.planned > 0:
+        rate = counters.planned / elapsed
+        if counters.total is not None:
+            eta = max(counters.total - counters.planned, 0) / rate
+    return BroadcastProgress(
+        status,
+        counters.total,
+        counters.planned,
+        counters.sent,
+        counters.suppressed,
+        counters.deferred,
+        counters.failed,
+        rate_per_second=rate,
+        eta_seconds=eta,
+    )
