@@ -9,7 +9,6 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import STATUS
 from api.schemas.templates import TemplatePublic
 from config.settings import Settings
 from domain.operators import Operator, Role
@@ -94,15 +93,4 @@ async def editor_page(
         sent_test=sent_test,
         test=test or {"to": "", "problems": []},
         status_code=status_code,
-    )
-
-
-def refused_page(request: Request, refused: ServiceError) -> HTMLResponse:
-    """A template that is not the operator's tenant's (or not at all): the API's status."""
-    return render(
-        request,
-        "error.html",
-        page="templates",
-        message=refused.message,
-        status_code=STATUS.get(type(refused), 422),
     )

@@ -16,7 +16,7 @@ from services.template_history import USAGE_DAYS, compare_versions, version_hist
 from services.templates import read_template, restore_version
 from web.auth import CurrentOperator, EditorOperator
 from web.deps import CurrentTenant
-from web.template_editor import TEMPLATES, refused_page
+from web.template_editor import TEMPLATES
 from web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -49,7 +49,7 @@ async def _versions_page(
         history = await version_history(session, tenant, template_id, cursor)
     except ServiceError as refused:
         if refused.field != "cursor":
-            return refused_page(request, refused)
+            raise  # the dashboard's error page (web/error_pages.py)
         history = await version_history(session, tenant, template_id, None)
     return render(
         request,
@@ -87,7 +87,7 @@ async def diff_page(
                 request, operator, tenant, session, template_id, error=refused.message,
                 status_code=422,
             )  # fmt: skip
-        return refused_page(request, refused)
+        raise  # the dashboard's error page (web/error_pages.py)
     return render(
         request,
         "templates/diff.html",
@@ -120,7 +120,7 @@ async def restore(
         )
     except ServiceError as refused:
         if refused.code == "not_found":
-            return refused_page(request, refused)
+            raise  # the dashboard's error page (web/error_pages.py)
         error = refused.message  # each field at its line, as the API says it
         return await _versions_page(
             request, operator, tenant, session, template_id, error=error, status_code=422

@@ -23,7 +23,7 @@ from services.template_preview import send_test
 from web.auth import CurrentOperator, EditorOperator
 from web.deps import CurrentTenant
 from web.forms import checked
-from web.template_editor import TEMPLATES, editor_page, refused_page
+from web.template_editor import TEMPLATES, editor_page
 from web.template_form import (
     TemplateForm,
     as_create,
@@ -161,10 +161,7 @@ async def template_page(
     notice: str = "",
     notification: str = "",
 ) -> HTMLResponse:
-    try:
-        template = await templates.read_template(session, tenant, template_id)
-    except ServiceError as refused:
-        return refused_page(request, refused)
+    template = await templates.read_template(session, tenant, template_id)
     return await editor_page(
         request,
         session,
@@ -188,10 +185,7 @@ async def save_template(
     settings: SettingsDep,
 ) -> Response:
     """The form's content as the template's next version."""
-    try:
-        template = await templates.read_template(session, tenant, template_id)
-    except ServiceError as refused:
-        return refused_page(request, refused)
+    template = await templates.read_template(session, tenant, template_id)
     form = await read_template_form(request)
     form.values |= {"event_key": template.event_key, "channel": template.channel}
     body, problems = as_update(form)
@@ -220,10 +214,7 @@ async def send_test_message(
     temporal: TemporalDep,
 ) -> Response:
     """The saved version, sent to the address typed, as a real notification marked [TEST]."""
-    try:
-        template = await templates.read_template(session, tenant, template_id)
-    except ServiceError as refused:
-        return refused_page(request, refused)
+    template = await templates.read_template(session, tenant, template_id)
     to = str((await request.form()).get("to", "")).strip()
     address = "phone" if template.channel == Channel.SMS else "email"
     body, errors = checked(TestSendRequest, {address: to or None})

@@ -9,9 +9,9 @@ settings; only owners create and revoke API keys; viewers see everything and cha
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import ApiKeyCacheDep, SessionDep, SessionsDep, SettingsDep
@@ -67,46 +67,62 @@ def _tenant(operator: Operator) -> TenantIdentity:
     return TenantIdentity(id=operator.tenant_id, name="")
 
 
-async def _settings_page(
-    request: Request,
-    session: SessionDep,
-    sessions: SessionsDep,
-    settings: Settings,
-    operator: Operator,
-    refused: Refused | None = None,
-    new_key: ApiKeyCreated | None = None,
-) -> HTMLResponse:
-    tenant = _tenant(operator)
+@dataclass
+class SettingsPage:
+    """What drawing the page takes, for every handler of it: each shows the page again with
+    what it refused (or the new key) beside the section it concerns."""
 
-    def sent(section: str) -> Any:
-        return refused.values if refused and refused.section == section else None
+    request: Request
+    session: SessionDep
+    sessions: SessionsDep
+    settings: Settings
 
-    policy = sent("policy") or form_of(await delivery_policy(session, tenant))
-    bookings = sent("bookings") or _as_values(await booking_settings(session, tenant))
-    sender = sent("email") or _as_values(await email_settings(session, tenant))
-    keys = await api_keys.list_keys(session, tenant, None, KEYS_SHOWN)
-    return render(
-        request,
-        "settings.html",
-        page="settings",
-        policy=policy,
-        bookings=bookings,
-        sender=sender,
-        keys=keys.data,
-        more_keys=keys.next_cursor is not None,
-        new_key=new_key,
-        team=await operators.team(sessions, operator),
-        errors={refused.section: refused.errors} if refused else {},
-        refusal=refused.extra if refused else {},
-        notice=NOTICES.get(request.query_params.get("saved", ""), ("", "")),
-        can_edit=operator.role.allows(Role.EDITOR),
-        is_owner=operator.role == Role.OWNER,
-        from_domains=settings.from_domains,
-        channels=CHANNELS,
-        unless=UNLESS,
-        bypass=BYPASS,
-        status_code=refused.status_code if refused else 200,
-    )
+    async def show(
+        self,
+        operator: Operator,
+        refused: Refused | None = None,
+        new_key: ApiKeyCreated | None = None,
+    ) -> HTMLResponse:
+        session, tenant = self.session, _tenant(operator)
+
+        def sent(section: str) -> Any:
+            return refused.values if refused and refused.section == section else None
+
+        policy = sent("policy") or form_of(await delivery_policy(session, tenant))
+        bookings = sent("bookings") or _as_values(await booking_settings(session, tenant))
+        sender = sent("email") or _as_values(await email_settings(session, tenant))
+        keys = await api_keys.list_keys(session, tenant, None, KEYS_SHOWN)
+        return render(
+            self.request,
+            "settings.html",
+            page="settings",
+            policy=policy,
+            bookings=bookings,
+            sender=sender,
+            keys=keys.data,
+            more_keys=keys.next_cursor is not None,
+            new_key=new_key,
+            team=await operators.team(self.sessions, operator),
+            errors={refused.section: refused.errors} if refused else {},
+            refusal=refused.extra if refused else {},
+            notice=NOTICES.get(self.request.query_params.get("saved", ""), ("", "")),
+            can_edit=operator.role.allows(Role.EDITOR),
+            is_owner=operator.role == Role.OWNER,
+            from_domains=self.settings.from_domains,
+            channels=CHANNELS,
+            unless=UNLESS,
+            bypass=BYPASS,
+            status_code=refused.status_code if refused else 200,
+        )
+
+
+def _settings_page(
+    request: Request, session: SessionDep, sessions: SessionsDep, settings: SettingsDep
+) -> SettingsPage:
+    return SettingsPage(request, session, sessions, settings)
+
+
+PageDep = Annotated[SettingsPage, Depends(_settings_page)]
 
 
 def _as_values(model: Any) -> dict[str, str]:
@@ -123,42 +139,24 @@ def _saved(notice: str) -> RedirectResponse:
 
 
 @router.get(SETTINGS)
-async def settings_page(
-    request: Request,
-    operator: CurrentOperator,
-    session: SessionDep,
-    sessions: SessionsDep,
-    settings: SettingsDep,
-) -> HTMLResponse:
-    return await _settings_page(request, session, sessions, settings, operator)
+async def settings_page(page: PageDep, operator: CurrentOperator) -> HTMLResponse:
+    return await page.show(operator)
 
 
 @router.post(f"{SETTINGS}/delivery-policy")
-async def save_policy(
-    request: Request,
-    editor: EditorOperator,
-    session: SessionDep,
-    sessions: SessionsDep,
-    settings: SettingsDep,
-) -> Response:
-    form: PolicyForm = submitted_policy(await form_values(request))
+async def save_policy(page: PageDep, editor: EditorOperator) -> Response:
+    form: PolicyForm = submitted_policy(await form_values(page.request))
     policy, errors = checked_policy(form)
     if policy is None:
         refused = Refused("policy", errors, form)
-        return await _settings_page(request, session, sessions, settings, editor, refused)
-    await save_delivery_policy(session, _tenant(editor), policy, by=editor)
+        return await page.show(editor, refused)
+    await save_delivery_policy(page.session, _tenant(editor), policy, by=editor)
     return _saved("policy")
 
 
 @router.post(f"{SETTINGS}/bookings")
-async def save_bookings(
-    request: Request,
-    editor: EditorOperator,
-    session: SessionDep,
-    sessions: SessionsDep,
-    settings: SettingsDep,
-) -> Response:
-    values = await form_values(request)
+async def save_bookings(page: PageDep, editor: EditorOperator) -> Response:
+    values = await form_values(page.request)
     delay = values.get("follow_up_delay_minutes", "").strip()
     body = {
         "follow_up_enabled": values.get("follow_up_enabled") == "true",
@@ -168,67 +166,49 @@ async def save_bookings(
     if booking is None:
         shown = {**values, "follow_up_enabled": str(body["follow_up_enabled"]).lower()}
         refused = Refused("bookings", errors, shown)
-        return await _settings_page(request, session, sessions, settings, editor, refused)
-    await save_booking_settings(session, _tenant(editor), booking, by=editor)
+        return await page.show(editor, refused)
+    await save_booking_settings(page.session, _tenant(editor), booking, by=editor)
     return _saved("bookings")
 
 
 @router.post(f"{SETTINGS}/email")
-async def save_sender(
-    request: Request,
-    editor: EditorOperator,
-    session: SessionDep,
-    sessions: SessionsDep,
-    settings: SettingsDep,
-) -> Response:
-    values = await form_values(request)
+async def save_sender(page: PageDep, editor: EditorOperator) -> Response:
+    values = await form_values(page.request)
     body = {name: values.get(name, "").strip() or None for name in EMAIL_FIELDS}
     sender, errors = checked(EmailSettings, body)
     if sender is not None:
         try:
             await save_email_settings(
-                session, _tenant(editor), sender, settings.from_domains, by=editor
+                page.session, _tenant(editor), sender, page.settings.from_domains, by=editor
             )
             return _saved("email")
         except ServiceError as problem:
             errors = refusal_errors(problem)
     refused = Refused("email", errors, values)
-    return await _settings_page(request, session, sessions, settings, editor, refused)
+    return await page.show(editor, refused)
 
 
 @router.post(f"{SETTINGS}/api-keys")
-async def create_api_key(
-    request: Request,
-    owner: OwnerOperator,
-    session: SessionDep,
-    sessions: SessionsDep,
-    settings: SettingsDep,
-) -> Response:
+async def create_api_key(page: PageDep, owner: OwnerOperator) -> Response:
     """The new key is on the page this once (never in a URL, a log or the audit)."""
-    values = await form_values(request)
+    values = await form_values(page.request)
     form, errors = checked(ApiKeyCreate, {"name": values.get("name", "")})
     if form is None:
         refused = Refused("api_keys", errors, values)
-        return await _settings_page(request, session, sessions, settings, owner, refused)
-    created = await api_keys.create_key(session, _tenant(owner), form.name, by=owner)
-    return await _settings_page(request, session, sessions, settings, owner, new_key=created)
+        return await page.show(owner, refused)
+    created = await api_keys.create_key(page.session, _tenant(owner), form.name, by=owner)
+    return await page.show(owner, new_key=created)
 
 
 @router.post(f"{SETTINGS}/api-keys/{{key_id}}/revoke")
 async def revoke_api_key(
-    request: Request,
-    key_id: uuid.UUID,
-    owner: OwnerOperator,
-    session: SessionDep,
-    sessions: SessionsDep,
-    settings: SettingsDep,
-    cache: ApiKeyCacheDep,
+    key_id: uuid.UUID, page: PageDep, owner: OwnerOperator, cache: ApiKeyCacheDep
 ) -> Response:
     """The tenant's last active key is revoked only when asked again (`force`): the API would
     refuse it too (409 last_api_key), since it locks out every client until a key is made."""
-    force = (await form_values(request)).get("force") == "yes"
+    force = (await form_values(page.request)).get("force") == "yes"
     try:
-        await api_keys.revoke_key(session, cache, _tenant(owner), key_id, force, by=owner)
+        await api_keys.revoke_key(page.session, cache, _tenant(owner), key_id, force, by=owner)
     except ServiceError as problem:
         refused = Refused(
             "api_keys",
@@ -236,5 +216,5 @@ async def revoke_api_key(
             status_code=STATUS.get(type(problem), 422),
             extra={"last_key": key_id} if problem.code == "last_api_key" else {},
         )
-        return await _settings_page(request, session, sessions, settings, owner, refused)
+        return await page.show(owner, refused)
     return _saved("revoked")
