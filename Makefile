@@ -92,6 +92,7 @@ bench: install
 	$(PY) -m bench.dashboard
 	$(PY) -m bench.recipient_pages
 	$(PY) -m bench.inbox_streams
+	$(PY) -m bench.broadcast
 
 clean:
 	rm -rf $(VENV) $(TOOLS) *.egg-info
