@@ -1,14 +1,16 @@
 """The composition root: the one place that builds Herald's collaborators from Settings.
 
-A worker's workflows and activities (for `worker.py` and for the API process's embedded
-worker, which lets the notifications it starts begin in-process: eager workflow start),
+A worker's workflows and activities, one Worker per lane (task queue) it serves (for
+`worker.py` and for the API process's embedded worker, which lets the notifications it starts
+begin in-process: eager workflow start),
 the Temporal client and runtime, and the database engine."""
 
+import asyncio
 import gc
 import os
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 from typing import Any
 from wsgiref.simple_server import WSGIServer
@@ -109,30 +111,84 @@ def activities(
     ]
 
 
+# The API process's embedded worker: the lanes of single notifications, whose starts it makes
+# eager; never broadcasts, whose pages and batches would share the API's event loop and CPU.
+EMBEDDED_LANES = ("default", "urgent")
+
+
+def broadcast_worker_parts(
+    client: Client,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    providers: Providers,
+) -> tuple[list[type], list[Callable[..., Any]]]:
+    """The broadcast lane's workflows and activities (BroadcastWorkflow, BroadcastActivities'
+    methods), bound to their collaborators. Empty: the lane has no Worker."""
+    return [], []
+
+
+def lane_queue(settings: Settings, lane: str) -> str:
+    """The task queue a lane (config.settings.LANES) is served on."""
+    return {
+        "default": settings.task_queue,
+        "urgent": settings.urgent_queue(),
+        "broadcast": settings.broadcast_queue(),
+    }[lane]
+
+
 @asynccontextmanager
 async def build_worker(
-    client: Client, settings: Settings, sessions: async_sessionmaker[AsyncSession], **options: Any
-) -> AsyncIterator[Worker]:
-    """A Herald worker, polling while the `async with` block runs. Leaving the block stops it
-    gracefully: polling stops, the activities in flight get WORKER_SHUTDOWN_GRACE_SECONDS to
-    finish before they are cancelled (a send cancelled mid-call may already be with its
-    provider, and its retry would send it again), and only then are the providers' open
-    connections (SMTP sessions) closed."""
+    client: Client,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    lanes: tuple[str, ...] | None = None,
+    **options: Any,
+) -> AsyncIterator[dict[str, Worker]]:
+    """Herald's Workers, one per lane served (`lanes`, else WORKER_QUEUES), by lane, polling
+    while the `async with` block runs. A Worker serves one task queue, with its own slots and
+    pollers: a broadcast filling the broadcast lane's activity slots, or a backlog of ordinary
+    notifications the default lane's, leaves the urgent lane's free. They share the client,
+    the providers (one SMTP pool, one rate limit per provider) and the process's event loop.
+
+    Leaving the block stops them all at once, gracefully: polling stops, the activities in
+    flight get WORKER_SHUTDOWN_GRACE_SECONDS to finish before they are cancelled (a send
+    cancelled mid-call may already be with its provider, and its retry would send it again),
+    and only then are the providers' open connections (SMTP sessions) closed."""
     providers = build_providers(settings)
+    bound = activities(client, settings, sessions, providers)
+    parts: dict[str, tuple[list[type], list[Callable[..., Any]]]] = {
+        "default": (WORKFLOWS, bound),
+        # A NotificationWorkflow's activities run on its own task queue: every activity is
+        # registered (what it calls may change), and its slots are this lane's.
+        "urgent": ([NotificationWorkflow], bound),
+        "broadcast": broadcast_worker_parts(client, settings, sessions, providers),
+    }
     grace = timedelta(seconds=settings.worker_shutdown_grace_seconds)
-    worker = Worker(
-        client,
-        task_queue=settings.task_queue,
-        workflows=WORKFLOWS,
-        workflow_runner=workflow_runner(settings),
-        activities=activities(client, settings, sessions, providers),
-        **({"graceful_shutdown_timeout": grace} | worker_tuning(settings) | options),
-    )
+    workers = {
+        lane: Worker(
+            client,
+            task_queue=lane_queue(settings, lane),
+            workflows=parts[lane][0],
+            workflow_runner=workflow_runner(settings),
+            activities=parts[lane][1],
+            **({"graceful_shutdown_timeout": grace} | worker_tuning(settings) | options),
+        )
+        for lane in (lanes or settings.worker_lanes())
+        if parts[lane] != ([], [])  # nothing to serve (no broadcasts yet)
+    }
     try:
-        async with worker:
-            yield worker
+        async with AsyncExitStack() as running:
+            for worker in workers.values():
+                await running.enter_async_context(worker)
+            # Left first: every lane's shutdown starts at once, so they share one grace.
+            running.push_async_callback(_shut_down_together, list(workers.values()))
+            yield workers
     finally:
-        await providers.close()  # after the worker: no send is using them any more
+        await providers.close()  # after the workers: no send is using them any more
+
+
+async def _shut_down_together(workers: list[Worker]) -> None:
+    await asyncio.gather(*(worker.shutdown() for worker in workers))
 
 
 def worker_tuning(settings: Settings) -> dict[str, Any]:

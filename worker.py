@@ -31,8 +31,9 @@ async def main() -> None:
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     log = logging.getLogger("herald.worker")
     try:
-        async with build_worker(client, settings, session_factory(engine)):
-            log.info("worker polling task queue %r", settings.task_queue)
+        async with build_worker(client, settings, session_factory(engine)) as workers:
+            queues = ", ".join(f"{lane}: {w.task_queue!r}" for lane, w in workers.items())
+            log.info("worker polling task queues (%s)", queues)
             tune_runtime_for_the_event_loop()
             await stop.wait()
             grace = settings.worker_shutdown_grace_seconds

@@ -39,6 +39,7 @@ from api.routes import (
 from api.routes.inbox_stream import InboxStreamHandoff
 from api.strict_input import refuse_unstorable_input
 from bootstrap import (
+    EMBEDDED_LANES,
     build_worker,
     connect_temporal,
     database,
@@ -62,7 +63,7 @@ async def _embedded_worker(client: Client, settings: Settings, sessions):
     if not settings.embedded_worker:
         yield
         return
-    async with build_worker(client, settings, sessions):
+    async with build_worker(client, settings, sessions, lanes=EMBEDDED_LANES):
         yield
 
 

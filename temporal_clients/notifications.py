@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import Priority as TemporalPriority
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -23,7 +24,7 @@ from domain.contracts import (
     DeliveryRetry,
     NotificationInput,
 )
-from domain.types import Channel
+from domain.types import Channel, Priority
 from workflows import search_attributes as sa
 
 if TYPE_CHECKING:
@@ -41,6 +42,19 @@ def _notification_workflow() -> "type[NotificationWorkflow]":
     from workflows.notification import NotificationWorkflow
 
     return NotificationWorkflow
+
+
+# The urgent lane (settings.urgent_queue(), its own workers and slots): nothing these wait for
+# is queued behind a broadcast or a backlog of ordinary notifications.
+URGENT_LANE = frozenset({Priority.URGENT, Priority.HIGH})
+# Temporal's task-queue priority (1 first, 3 unless set) orders a lane's backlog when one forms:
+# urgent before high on the urgent lane, low after normal on the default one.
+TEMPORAL_PRIORITY_KEYS = {Priority.URGENT: 1, Priority.HIGH: 2, Priority.NORMAL: 3, Priority.LOW: 4}
+
+
+def notification_queue(settings: Settings, priority: str) -> str:
+    """The task queue of a notification of this priority."""
+    return settings.urgent_queue() if priority in URGENT_LANE else settings.task_queue
 
 
 def notification_workflow_id(tenant_id: uuid.UUID | str, idempotency_key: str) -> str:
@@ -96,15 +110,18 @@ async def start_notification(client: Client, settings: Settings, start: Notifica
                 resend=start.resend,
             ),
             id=start.workflow_id,
-            task_queue=settings.task_queue,
+            task_queue=notification_queue(settings, start.priority),
+            priority=TemporalPriority(
+                priority_key=TEMPORAL_PRIORITY_KEYS[Priority(start.priority)]
+            ),
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             search_attributes=sa.for_new_notification(str(start.tenant_id), start.event_key),
             static_summary=summary,
             rpc_timeout=RPC_TIMEOUT,
-            # With a worker in this process (the API's embedded one, or the worker running the
-            # activity that starts it), the server hands the first workflow task straight back
-            # in the reply; otherwise this changes nothing.
+            # With a worker for its lane in this process (the API's embedded one, or the worker
+            # running the activity that starts it), the server hands the first workflow task
+            # straight back in the reply; otherwise this changes nothing.
             request_eager_start=True,
         )
     except WorkflowAlreadyStartedError:

@@ -51,9 +51,11 @@ async def test_one_trace_spans_the_api_the_workflow_and_its_activities(
                 traced,
                 base.settings.model_copy(update={"task_queue": f"traced-{uuid.uuid4()}"}),
                 sessions,
-            ) as worker,
+            ) as workers,
         ):
-            app.state.settings = base.settings.model_copy(update={"task_queue": worker.task_queue})
+            app.state.settings = base.settings.model_copy(
+                update={"task_queue": workers["default"].task_queue}
+            )
             async with httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app),
                 base_url="http://herald",

@@ -20,18 +20,20 @@ async def test_tuning_settings_reach_the_worker(temporal_env, sessions, database
         worker_activities_per_second=25.0,
         task_queue_activities_per_second=100.0,
     )
-    async with build_worker(temporal_env.client, settings, sessions) as worker:
-        config = worker.config()
-    assert (
-        config["max_concurrent_activities"],
-        config["max_concurrent_local_activities"],
-        config["max_concurrent_workflow_tasks"],
-        config["workflow_task_poller_behavior"].maximum,
-        config["activity_task_poller_behavior"].maximum,
-        config["max_cached_workflows"],
-        config["max_activities_per_second"],
-        config["max_task_queue_activities_per_second"],
-    ) == (7, 9, 11, 2, 3, 50, 25.0, 100.0)
+    async with build_worker(temporal_env.client, settings, sessions) as workers:
+        configs = [worker.config() for worker in workers.values()]
+    assert len(configs) >= 2  # every lane's Worker has them (default, urgent, broadcast)
+    for config in configs:
+        assert (
+            config["max_concurrent_activities"],
+            config["max_concurrent_local_activities"],
+            config["max_concurrent_workflow_tasks"],
+            config["workflow_task_poller_behavior"].maximum,
+            config["activity_task_poller_behavior"].maximum,
+            config["max_cached_workflows"],
+            config["max_activities_per_second"],
+            config["max_task_queue_activities_per_second"],
+        ) == (7, 9, 11, 2, 3, 50, 25.0, 100.0)
     # Unset, they are Temporal's defaults: what `make bench` measured with.
     defaults = Settings(database_url=database_url)
     assert (defaults.worker_max_concurrent_activities, defaults.worker_max_cached_workflows) == (
