@@ -2,12 +2,18 @@
 
 Herald runs as processes (tests/faults/harness.py): the API (its embedded worker serves the
 notification queues, not the broadcast queue) and one worker process, which serves the broadcast
-queue. A broadcast of BROADCAST_CRASH_N (5,000) recipients, in-app and email, is started through
-the API; once some of its pages are written and a fifth of its emails have arrived, the worker is
-killed with SIGKILL (no shutdown of any kind) and a new worker started. The broadcast must then
-complete as if nothing had happened: every recipient exactly one notification, one in-app
-message and one email at the SMTP server (counted by address: none missed, none twice), and
-GET /v1/broadcasts/{id} completed with counters equal to the rows."""
+queue. A broadcast of 5,000 recipients (FAULTS_SCALE shrinks it), in-app and email, is started
+through the API; once some of its pages are written and a fifth of its emails have arrived, the
+worker is killed with SIGKILL (no shutdown of any kind) and a new worker started. The broadcast
+must then complete as if nothing had happened: every recipient exactly one notification and one
+in-app message (each page is one transaction), one email at the SMTP server (counted by
+address: none missed), and GET /v1/broadcasts/{id} completed with counters equal to the rows.
+
+No email twice, with the one exception no sender can avoid (test_faults.py's SIGKILL scenario
+allows it too): an email the SMTP server had taken when the worker died, before the worker
+recorded it as sent. Such an email is sent again once its claim runs out, with the same
+Message-ID (receivers deduplicate on it); there can be no more of them than sends in flight at
+once (BROADCAST_SEND_CONCURRENCY), and none may have been sent first after the kill."""
 
 import asyncio
 import signal
@@ -19,6 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
+from config.settings import Settings
 from tests.conftest import wait_until
 from tests.faults.harness import FaultSmtp, Herald, Postgres, launch, scaled, tally
 from tests.utils.audience import (
@@ -31,6 +38,8 @@ from tests.utils.audience import (
 )
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(1800)]
+
+IN_FLIGHT = Settings.model_fields["broadcast_send_concurrency"].default  # sends at once, at most
 
 
 async def restart_worker(herald: Herald) -> None:
@@ -119,11 +128,14 @@ async def test_sigkill_the_broadcast_worker_mid_broadcast(
         "every recipient exactly one in-app message"
     )
     assert figures["lost"] == 0, f"{figures['lost']} emails missed, e.g. {figures['lost_examples']}"
-    assert figures["duplicate_addresses"] == 0, (
-        f"{figures['duplicate_addresses']} recipients got two emails "
-        f"({figures['duplicates_first_sent_before_kill']} of them first sent before the kill), "
-        f"e.g. {figures['duplicate_examples']}"
-    )
-    assert figures["emails"] == count
     assert written.deliveries == {("in_app", "sent"): count, ("email", "sent"): count}
     assert counters_match_rows(done, written) == {}, "the progress' counters are the rows'"
+    duplicates = figures["duplicate_addresses"]
+    assert duplicates == figures["duplicates_first_sent_before_kill"], (
+        f"an email first sent after the kill was sent twice: {figures['duplicate_examples']}"
+    )
+    assert figures["duplicates_with_new_message_id"] == 0, "a repeated email keeps its Message-ID"
+    assert duplicates <= IN_FLIGHT, (
+        f"{duplicates} recipients got two emails: more than the {IN_FLIGHT} sends that can be in "
+        f"flight at once, e.g. {figures['duplicate_examples']}"
+    )
