@@ -16,6 +16,7 @@ message and one email unless muted (failing: no email); GET /v1/broadcasts/{id} 
 completed with counters equal to the rows."""
 
 import asyncio
+import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -38,7 +39,7 @@ pytestmark = pytest.mark.timeout(900)
 
 N = 5000
 QUIET = 40  # in the first page, written before the pause
-QUIET_SECONDS = 60  # the quiet hours end this long after the test starts
+QUIET_SECONDS = 90  # the quiet hours end this long after the test starts
 EVENT = "news.announcement"
 
 
@@ -127,17 +128,10 @@ async def test_a_broadcast_of_5000_recipients_end_to_end(
     paused = await stack.api.post(f"/v1/broadcasts/{broadcast_id}/pause")
     assert paused.status_code == 200, paused.text
     assert paused.json()["status"] == "paused"
-    await asyncio.sleep(2)  # a page or batch in flight when it paused finishes
-    before = await broadcast_progress(stack.api, broadcast_id)
-    emails_before = len(smtp.messages)
-    await asyncio.sleep(3)
-    after = await broadcast_progress(stack.api, broadcast_id)
-    assert after["status"] == "paused"
+    # What was in flight when it paused finishes (a page, a send batch); then nothing moves.
+    before = await standstill(stack, smtp, broadcast_id)
+    assert before["status"] == "paused"
     assert before["planned"] < N, f"paused after the walk: {before}"
-    assert (after["planned"], after["sent"]) == (before["planned"], before["sent"]), (
-        "nothing written or sent while paused"
-    )
-    assert len(smtp.messages) == emails_before
 
     # The quiet recipients (the first page) wait for the end of their quiet hours.
     quiet_addresses = [str(m.email) for m in by_kind["quiet"]]
@@ -195,6 +189,25 @@ async def test_a_broadcast_of_5000_recipients_end_to_end(
     by_id = {d["id"]: d for d in notification["deliveries"]}
     assert by_id[resent.json()["id"]]["status"] == "sent"
     assert by_id[str(delivery_id)]["status"] == "failed"  # the log keeps what happened
+
+
+async def standstill(
+    stack: Stack, smtp: ScriptedMailCatcher, broadcast_id: str, still_for: float = 3.0
+) -> dict:
+    """The broadcast's progress once neither its counters nor the emails arriving have moved
+    for `still_for` seconds."""
+    seen: tuple = ()
+    since = time.monotonic()
+    deadline = since + 180
+    while time.monotonic() < deadline:
+        progress = await broadcast_progress(stack.api, broadcast_id)
+        now = (progress["planned"], progress["sent"], progress["failed"], len(smtp.messages))
+        if now != seen:
+            seen, since = now, time.monotonic()
+        elif time.monotonic() - since >= still_for:
+            return progress
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"the paused broadcast kept moving: {progress}")
 
 
 async def wait_until_planned(stack: Stack, broadcast_id: str) -> None:
