@@ -59,6 +59,11 @@ class DeliveryActivities:
         return await self.attempt(input, input.earlier_attempts + activity.info().attempt)
 
     @property
+    def circuits(self) -> ProviderCircuits:
+        """This worker's circuit breakers (one per provider), shared by every send it makes."""
+        return self._circuits
+
+    @property
     def claim_seconds(self) -> float:
         """How long a send's claim holds: past the attempt's own timeout."""
         return self._claim_seconds
@@ -98,14 +103,14 @@ class DeliveryActivities:
                         next_retry_delay=timedelta(seconds=max(job.claim_held_for, 1.0)),
                     )
             try:
-                content = await render_content(session, self._with_unsubscribe_link(job))
+                content = await render_content(session, self.with_unsubscribe_link(job))
             except BaseException:
                 await self._release_claim(job)
                 raise
         if job.delivery.channel == Channel.IN_APP:
             return await self._store_in_app(job, content, attempt, input.settles_as)
         try:
-            provider = self._provider(job.delivery.channel, input.provider)
+            provider = self.provider_for(job.delivery.channel, input.provider)
             address = job.delivery.address
             if address is None:  # planning gives every email and SMS delivery its address
                 raise ApplicationError(
@@ -113,7 +118,7 @@ class DeliveryActivities:
                     type=SendFailure.PERMANENT,
                     non_retryable=True,
                 )
-            await self._take_send_slot(provider.name)
+            await self.take_send_slot(provider.name)
         except BaseException:  # nothing was sent: the next attempt need not wait for the claim
             await self._release_claim(job)
             raise
@@ -223,7 +228,7 @@ class DeliveryActivities:
         except DATABASE_UNAVAILABLE:  # the claim runs out by itself
             log.warning("claim on delivery %s not released", delivery_id)
 
-    async def _take_send_slot(self, provider: str) -> None:
+    async def take_send_slot(self, provider: str) -> None:
         """Wait for the provider's next send slot (PROVIDER_RATE_LIMITS); one further away
         than MAX_RATE_WAIT_SECONDS is retried by the server then, not waited for here."""
         rate = self._send_rates.get(provider)
@@ -238,7 +243,7 @@ class DeliveryActivities:
             )
         await asyncio.sleep(wait)
 
-    def _with_unsubscribe_link(self, job: store.DeliveryJob) -> store.DeliveryJob:
+    def with_unsubscribe_link(self, job: store.DeliveryJob) -> store.DeliveryJob:
         """Every email gets a signed one-click link that turns off its category for this
         recipient, and an operator's invitation or reset its link."""
         if job.delivery.channel != Channel.EMAIL or self._signing_key is None:
@@ -264,7 +269,9 @@ class DeliveryActivities:
         )
         return replace(job, notification=replace(job.notification, context=context))
 
-    def _provider(self, channel: str, name: str | None):
+    def provider_for(self, channel: str, name: str | None):
+        """The named provider of the channel (None: its first); ProviderUnavailable when this
+        worker has no such provider."""
         try:
             if channel == Channel.EMAIL:
                 return self._providers.email_provider(name)
@@ -288,23 +295,29 @@ class DeliveryActivities:
         address: str,
         identity: EmailIdentity,
     ) -> SendResult:
+        message = self.message_for(job, content, address, identity)
+        if isinstance(message, EmailMessage):
+            return await provider.send_email(message)
+        return await provider.send_sms(message)
+
+    def message_for(
+        self, job: store.DeliveryJob, content: Content, address: str, identity: EmailIdentity
+    ) -> EmailMessage | SmsMessage:
+        """What the provider is handed for the delivery: an email from the tenant's sender, or
+        an SMS; either refers to the delivery (its Message-ID, the provider's echo)."""
         reference = str(job.delivery.id)
         if job.delivery.channel == Channel.EMAIL:
-            return await provider.send_email(
-                EmailMessage(
-                    to=address,
-                    subject=content.subject,
-                    text=content.text,
-                    html=content.html,
-                    sender=sender_for(identity, self._email_from, self._from_domains),
-                    reply_to=identity.reply_to or "",
-                    headers=content.headers,
-                    reference=reference,
-                )
+            return EmailMessage(
+                to=address,
+                subject=content.subject,
+                text=content.text,
+                html=content.html,
+                sender=sender_for(identity, self._email_from, self._from_domains),
+                reply_to=identity.reply_to or "",
+                headers=content.headers,
+                reference=reference,
             )
-        return await provider.send_sms(
-            SmsMessage(to=address, body=content.text, reference=reference)
-        )
+        return SmsMessage(to=address, body=content.text, reference=reference)
 
     async def _store_in_app(
         self, job: store.DeliveryJob, content, attempt: int, settles_as: str | None

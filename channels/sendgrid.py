@@ -1,11 +1,20 @@
 """Email through SendGrid's v3 Mail Send API, with the official SDK.
 
 SendGrid takes no SMTPUTF8 addresses: an address with a non-ASCII local part fails at once,
-before any request, as a fault of this provider (a failover provider may carry it)."""
+before any request, as a fault of this provider (a failover provider may carry it).
+
+`send_email_batch` sends one content to many recipients in one request, one personalization
+each (up to MAX_PERSONALIZATIONS): what differs between them (the unsubscribe link) is a
+substitution or a header of their own. Each carries its delivery id as a custom arg, which
+SendGrid echoes in every webhook event, so events are matched to the delivery as for a
+single send; the batch's X-Message-Id is the same for all of them."""
 
 import asyncio
 import json
 import urllib.error
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
@@ -15,6 +24,21 @@ from channels.base import EmailMessage, PermanentSendError, SendResult, Transien
 from channels.email_headers import wire_headers
 from channels.http_status import error_for_status
 from channels.mime import message_id_for
+from domain.email_headers import needs_smtputf8, wire_address
+from domain.provider_events import DELIVERY_REFERENCE_ARG
+
+MAX_PERSONALIZATIONS = 1000  # SendGrid's limit for one request
+
+
+@dataclass(frozen=True)
+class Personalization:
+    """One recipient of a batch: its address, its delivery (the Message-ID and the custom arg
+    events echo), the values of the content's placeholders, and headers of its own."""
+
+    to: str
+    reference: str
+    substitutions: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class SendGridEmailProvider:
@@ -55,9 +79,64 @@ class SendGridEmailProvider:
             domain = wire.sender.rpartition("@")[2]
             mail.header = Header("Message-ID", message_id_for(message.reference, domain))
             # Echoed back in event webhooks, so events can be matched to the delivery.
-            mail.custom_arg = CustomArg("herald_delivery_id", message.reference)
+            mail.custom_arg = CustomArg(DELIVERY_REFERENCE_ARG, message.reference)
+        return self._post(mail.get())
+
+    async def send_email_batch(
+        self, message: EmailMessage, recipients: Sequence[Personalization]
+    ) -> SendResult:
+        """`message` (its `to` and `reference` unused) to every recipient, in one request."""
+        return await asyncio.to_thread(self._send_batch, message, recipients)
+
+    def _send_batch(
+        self, message: EmailMessage, recipients: Sequence[Personalization]
+    ) -> SendResult:
+        if not 0 < len(recipients) <= MAX_PERSONALIZATIONS:
+            raise ValueError(f"a batch has 1 to {MAX_PERSONALIZATIONS} recipients")
         try:
-            response = self._client.send(mail)
+            wire = wire_headers(message)
+            addresses = [wire_address(r.to) for r in recipients]
+        except ValueError as exc:
+            raise PermanentSendError(f"cannot write this email: {exc}") from exc
+        if any(needs_smtputf8(address) for address in addresses):
+            raise PermanentSendError(
+                "SendGrid cannot send to an address with a non-ASCII local part",
+                provider_fault=True,
+            )
+        domain = wire.sender.rpartition("@")[2]
+        own = {name.lower() for r in recipients for name in r.headers}
+        body: dict[str, Any] = {
+            "from": {
+                "email": wire.sender,
+                **({"name": wire.sender_name} if wire.sender_name else {}),
+            },
+            "subject": wire.subject,
+            "content": [{"type": "text/plain", "value": message.text}]
+            + ([{"type": "text/html", "value": message.html}] if message.html else []),
+            "headers": {k: v for k, v in wire.extra.items() if k.lower() not in own},
+            "personalizations": [
+                {
+                    "to": [{"email": address}],
+                    "headers": {
+                        **r.headers,
+                        "Message-ID": message_id_for(r.reference, domain),
+                    },
+                    "custom_args": {DELIVERY_REFERENCE_ARG: r.reference},
+                    **({"substitutions": r.substitutions} if r.substitutions else {}),
+                }
+                for address, r in zip(addresses, recipients, strict=True)
+            ],
+        }
+        if wire.reply_to:
+            body["reply_to"] = {"email": wire.reply_to}
+        result = self._post(body)
+        return SendResult(
+            result.provider, result.message_id, {**result.response, "batch": len(recipients)}
+        )
+
+    def _post(self, body: dict[str, Any]) -> SendResult:
+        try:
+            response = self._client.send(body)
         except HTTPError as exc:
             raise error_for_status(
                 self.name,

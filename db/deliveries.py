@@ -220,13 +220,13 @@ _PLAN_COLUMNS = (
 
 # A send's job (DeliveryJob) from a delivery `d`: its notification and recipient, and the
 # tenant's email identity.
-_JOB = f"{_DELIVERY}, {_NOTIFICATION}, {_RECIPIENT}, e.from_name, e.from_address, e.reply_to"
-_JOB_JOINS = """
+JOB_COLUMNS = f"{_DELIVERY}, {_NOTIFICATION}, {_RECIPIENT}, e.from_name, e.from_address, e.reply_to"
+JOB_JOINS = """
     JOIN notifications n ON n.id = d.notification_id
     JOIN recipients r ON r.id = n.recipient_id
     LEFT JOIN tenant_email_identities e ON e.tenant_id = d.tenant_id AND d.channel = 'email'
 """
-_CLAIMED_UNTIL = "now() + make_interval(secs => :lease_seconds)"
+CLAIMED_UNTIL = "now() + make_interval(secs => :lease_seconds)"
 _CLAIMED_CHANNELS = ("email", "sms")
 
 
@@ -248,7 +248,7 @@ def _claimable(row: dict[str, Any]) -> bool:
     )
 
 
-def _job(row: Row[Any], claimed: bool, claim_held_for: float | None) -> DeliveryJob:
+def job_from_row(row: Row[Any], claimed: bool, claim_held_for: float | None) -> DeliveryJob:
     return DeliveryJob(
         _record(row, "d", DeliveryRow),
         _record(row, "n", NotificationRow),
@@ -290,7 +290,7 @@ async def record_plan(
     values = ", ".join(
         "("
         + ", ".join(f":{column}_{i}" for column in _PLAN_COLUMNS)
-        + ("" if claimed is None else f", {_CLAIMED_UNTIL if i == claimed else 'NULL'}")
+        + ("" if claimed is None else f", {CLAIMED_UNTIL if i == claimed else 'NULL'}")
         + ")"
         for i in range(len(rows))
     )
@@ -312,11 +312,11 @@ async def record_plan(
     # The SELECT reads what the INSERT returns: the claimed row only if this statement made it.
     statement = text(f"""
         WITH d AS ({insert} RETURNING *), settled AS ({settle})
-        SELECT {_JOB} FROM d {_JOB_JOINS} WHERE d.id = :claimed_id
+        SELECT {JOB_COLUMNS} FROM d {JOB_JOINS} WHERE d.id = :claimed_id
     """)
     lease_parameters = {"claimed_id": rows[claimed]["id"], "lease_seconds": claim[1]}
     row = (await session.execute(statement, parameters | lease_parameters)).one_or_none()
-    return None if row is None else _job(row, claimed=True, claim_held_for=None)
+    return None if row is None else job_from_row(row, claimed=True, claim_held_for=None)
 
 
 # A send's read and its claim, in one round trip: the delivery with its notification and
@@ -328,16 +328,16 @@ async def record_plan(
 # none.
 _LOAD_AND_CLAIM_JOB = text(f"""
     WITH claim AS (
-        UPDATE deliveries SET send_claimed_until = {_CLAIMED_UNTIL}
+        UPDATE deliveries SET send_claimed_until = {CLAIMED_UNTIL}
         WHERE id = :delivery_id AND tenant_id = :tenant_id AND {_needs_claim("deliveries")}
             AND (send_claimed_until IS NULL OR send_claimed_until < now())
         RETURNING id
     )
-    SELECT {_JOB},
+    SELECT {JOB_COLUMNS},
            {_needs_claim("d")} AS needs_claim,
            EXISTS (SELECT FROM claim) AS claimed,
            greatest(extract(epoch FROM d.send_claimed_until - now()), 0) AS held_for
-    FROM deliveries d {_JOB_JOINS}
+    FROM deliveries d {JOB_JOINS}
     WHERE d.id = :delivery_id AND d.tenant_id = :tenant_id
 """)
 _CLAIM_HELD_FOR = text(
@@ -369,7 +369,7 @@ async def load_and_claim_delivery_job(
             held_for = float(
                 await session.scalar(_CLAIM_HELD_FOR, {"delivery_id": delivery_id}) or 0
             )
-    return _job(row, row.claimed, held_for)
+    return job_from_row(row, row.claimed, held_for)
 
 
 async def release_send(session: AsyncSession, delivery_id: uuid.UUID) -> None:
