@@ -103,17 +103,7 @@ class BroadcastSends:
         position: store.Position | None = None
         while True:
             async with autocommit(self._sessions) as session:
-                jobs = await store.claim_chunk(
-                    session,
-                    broadcast_id=input.broadcast_id,
-                    tenant_id=input.tenant_id,
-                    channel=input.channel,
-                    after=input.after,
-                    through=input.through,
-                    position=position,
-                    limit=CHUNK_SIZE,
-                    lease_seconds=lease,
-                )
+                jobs = await store.claim_chunk(session, input, position, CHUNK_SIZE, lease)
                 if jobs:
                     await _read_templates(session, input, jobs, templates)
             if not jobs:
@@ -126,14 +116,7 @@ class BroadcastSends:
         # Deliveries another attempt holds (a batch still running, or one whose worker died
         # with them claimed) are the next sweep's once their claim has run out.
         async with autocommit(self._sessions) as session:
-            held, longest = await store.held_elsewhere(
-                session,
-                broadcast_id=input.broadcast_id,
-                tenant_id=input.tenant_id,
-                channel=input.channel,
-                after=input.after,
-                through=input.through,
-            )
+            held, longest = await store.held_elsewhere(session, input)
         if held:
             result.retrying += held
             result.retry_after_seconds = max(result.retry_after_seconds or 0, longest or 0)

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.deliveries import CLAIMED_UNTIL, JOB_COLUMNS, JOB_JOINS, DeliveryJob, job_from_row
+from domain.broadcasts import SendBatchInput
 from domain.outcome import overall_status
 from domain.types import OPEN_DELIVERY_STATUSES
 
@@ -27,19 +28,23 @@ class Position:
     delivery_id: uuid.UUID
 
 
-# The broadcast's notifications of recipients in (after, through] (ix_notifications_broadcast),
-# their pending deliveries of the channel nobody holds, in recipient order from `position`.
-# SKIP LOCKED: a row another batch is claiming at this moment is that batch's.
+# The pending deliveries of the channel to the broadcast's recipients in (after, through]
+# (through ix_notifications_broadcast).
+_PENDING_IN_RANGE = """
+    FROM notifications n JOIN deliveries d ON d.notification_id = n.id
+    WHERE n.broadcast_id = :broadcast_id AND n.tenant_id = :tenant_id
+        AND (CAST(:after AS uuid) IS NULL OR n.recipient_id > :after)
+        AND (CAST(:through AS uuid) IS NULL OR n.recipient_id <= :through)
+        AND d.channel = :channel AND d.status = 'pending' AND d.address IS NOT NULL
+"""
+
+# Those nobody holds, in recipient order from `position`. SKIP LOCKED: a row another batch is
+# claiming at this moment is that batch's.
 _CLAIM = text(f"""
     WITH candidate AS (
-        SELECT d.id FROM notifications n
-        JOIN deliveries d ON d.notification_id = n.id
-        WHERE n.broadcast_id = :broadcast_id AND n.tenant_id = :tenant_id
-            AND (CAST(:after AS uuid) IS NULL OR n.recipient_id > :after)
-            AND (CAST(:through AS uuid) IS NULL OR n.recipient_id <= :through)
+        SELECT d.id {_PENDING_IN_RANGE}
             AND (CAST(:from_recipient AS uuid) IS NULL
                  OR (n.recipient_id, d.id) > (:from_recipient, :from_delivery))
-            AND d.channel = :channel AND d.status = 'pending' AND d.address IS NOT NULL
             AND (d.send_claimed_until IS NULL OR d.send_claimed_until < now())
         ORDER BY n.recipient_id, d.id
         LIMIT :limit
@@ -58,28 +63,19 @@ _CLAIM = text(f"""
 
 async def claim_chunk(
     session: AsyncSession,
-    *,
-    broadcast_id: uuid.UUID,
-    tenant_id: uuid.UUID,
-    channel: str,
-    after: uuid.UUID | None,
-    through: uuid.UUID | None,
+    batch: SendBatchInput,
     position: Position | None,
     limit: int,
     lease_seconds: float,
 ) -> list[DeliveryJob]:
-    """Claim up to `limit` of the broadcast's pending `channel` deliveries to recipients in
-    (after, through] (through None: to the end) past `position`, in recipient order, for
-    `lease_seconds`; their jobs, as a single send reads its own. Fewer than `limit`: none
-    are left past the last one (but those other batches hold)."""
+    """Claim up to `limit` of the batch's pending deliveries (its channel, its broadcast's
+    recipients in (after, through], through None: to the end) past `position`, in recipient
+    order, for `lease_seconds`; their jobs, as a single send reads its own. Fewer than
+    `limit`: none are left past the last one (but those other batches hold)."""
     rows = await session.execute(
         _CLAIM,
-        {
-            "broadcast_id": broadcast_id,
-            "tenant_id": tenant_id,
-            "channel": channel,
-            "after": after,
-            "through": through,
+        _range(batch)
+        | {
             "from_recipient": position.recipient_id if position else None,
             "from_delivery": position.delivery_id if position else None,
             "limit": limit,
@@ -89,41 +85,27 @@ async def claim_chunk(
     return [job_from_row(row, claimed=True, claim_held_for=None) for row in rows]
 
 
-_HELD = text("""
+_HELD = text(f"""
     SELECT count(*) AS held,
            greatest(max(extract(epoch FROM d.send_claimed_until - now())), 0) AS longest
-    FROM notifications n JOIN deliveries d ON d.notification_id = n.id
-    WHERE n.broadcast_id = :broadcast_id AND n.tenant_id = :tenant_id
-        AND (CAST(:after AS uuid) IS NULL OR n.recipient_id > :after)
-        AND (CAST(:through AS uuid) IS NULL OR n.recipient_id <= :through)
-        AND d.channel = :channel AND d.status = 'pending' AND d.address IS NOT NULL
-        AND d.send_claimed_until >= now()
+    {_PENDING_IN_RANGE} AND d.send_claimed_until >= now()
 """)
 
 
-async def held_elsewhere(
-    session: AsyncSession,
-    *,
-    broadcast_id: uuid.UUID,
-    tenant_id: uuid.UUID,
-    channel: str,
-    after: uuid.UUID | None,
-    through: uuid.UUID | None,
-) -> tuple[int, float | None]:
-    """Pending deliveries of the range another attempt still holds (a batch running, or one
+def _range(batch: SendBatchInput) -> dict[str, Any]:
+    return {
+        "broadcast_id": batch.broadcast_id,
+        "tenant_id": batch.tenant_id,
+        "channel": batch.channel,
+        "after": batch.after,
+        "through": batch.through,
+    }
+
+
+async def held_elsewhere(session: AsyncSession, batch: SendBatchInput) -> tuple[int, float | None]:
+    """The batch's pending deliveries another attempt still holds (a batch running, or one
     whose worker died with them claimed), and how long the longest claim has left."""
-    row = (
-        await session.execute(
-            _HELD,
-            {
-                "broadcast_id": broadcast_id,
-                "tenant_id": tenant_id,
-                "channel": channel,
-                "after": after,
-                "through": through,
-            },
-        )
-    ).one()
+    row = (await session.execute(_HELD, _range(batch))).one()
     return row.held, None if row.longest is None else float(row.longest)
 
 

@@ -90,6 +90,17 @@ async def run(sends: BroadcastSends, input: SendBatchInput, heartbeats: list | N
     return await env.run(sends.send_batch, input)
 
 
+def twilio(server: HTTPServer, concurrency: int) -> dict:
+    return {
+        "twilio_account_sid": SID,
+        "twilio_auth_token": SecretStr("secret-token"),
+        "twilio_from_number": "+15005550006",
+        "twilio_base_url": server.url_for("").rstrip("/"),
+        "sms_providers": "twilio",
+        "broadcast_send_concurrency": concurrency,
+    }
+
+
 def sendgrid(server: HTTPServer) -> dict:
     return {
         "sendgrid_api_key": SecretStr("SG.test-key"),
@@ -346,14 +357,7 @@ async def test_sends_in_flight_are_bounded_per_provider(
 
     threaded_http.expect_request(TWILIO_MESSAGES).respond_with_handler(slow_accept)
     page = await pending_page(sessions, tenant, 24, channel="sms")
-    async with make_sends(
-        twilio_account_sid=SID,
-        twilio_auth_token=SecretStr("secret-token"),
-        twilio_from_number="+15005550006",
-        twilio_base_url=threaded_http.url_for("").rstrip("/"),
-        sms_providers="twilio",
-        broadcast_send_concurrency=3,
-    ) as sends:
+    async with make_sends(**twilio(threaded_http, concurrency=3)) as sends:
         result = await run(sends, batch(page, ["twilio"]))
 
     assert result.sent == 24 and len(threaded_http.log) == 24
@@ -376,15 +380,7 @@ async def test_a_cancelled_batch_records_what_the_provider_took(
 
     threaded_http.expect_request(TWILIO_MESSAGES).respond_with_handler(slow_accept)
     page = await pending_page(sessions, tenant, 10, channel="sms")
-    settings = dict(
-        twilio_account_sid=SID,
-        twilio_auth_token=SecretStr("secret-token"),
-        twilio_from_number="+15005550006",
-        twilio_base_url=threaded_http.url_for("").rstrip("/"),
-        sms_providers="twilio",
-        broadcast_send_concurrency=2,
-    )
-    async with make_sends(**settings) as sends:
+    async with make_sends(**twilio(threaded_http, concurrency=2)) as sends:
         env = ActivityEnvironment()
         task = asyncio.create_task(env.run(sends.send_batch, batch(page, ["twilio"])))
         await asyncio.to_thread(started.wait, 5)
