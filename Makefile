@@ -10,7 +10,7 @@ HELM := $(TOOLS)/helm
 AXE_VERSION := 4.10.3
 AXE := $(TOOLS)/axe-core-$(AXE_VERSION)/axe.min.js
 
-.PHONY: install tools axe chromium run test test-faults lint bench screenshots clean
+.PHONY: install tools axe chromium run test test-faults lint bench bench-deps screenshots clean
 
 # Development installs everything: the development-only servers (dev), the test and lint tools.
 # A production install is `pip install .` (see the Dockerfile).
@@ -85,13 +85,23 @@ lint: install
 	if grep -nE '^\s*(from|import)\s+devtools' bootstrap.py worker.py; then status=1; fi; \
 	exit $$status
 
-bench: install
+# The benchmark's own needs: Celery and py-spy (the bench extra), and redis-server for the
+# Celery baseline, from Debian when missing and running as root (else bench.run skips Celery,
+# saying so).
+bench-deps: install
+	$(PY) -m pip install --quiet -e '.[bench]'
+	@command -v redis-server >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y redis-server; \
+		else echo "redis-server is missing and this is not root: the Celery baseline will skip"; fi; }
+
+bench: install bench-deps
 	$(PY) -m bench.templates
 	$(PY) -m bench.run
 	$(PY) -m bench.load
 	$(PY) -m bench.dashboard
 	$(PY) -m bench.recipient_pages
 	$(PY) -m bench.inbox_streams
+	$(PY) -m bench.chains
 	$(PY) -m bench.broadcast
 
 clean:

@@ -1,9 +1,10 @@
-"""The baseline: a bare workflow with one no-op activity, served by its own worker process."""
+"""The baselines: a bare workflow with one no-op activity (bench/run.py), and a bare chain that
+only waits for its two reminders' times (bench/chains.py), served by their own worker process."""
 
 import asyncio
 import signal
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import activity, workflow
 from temporalio.client import Client
@@ -26,11 +27,27 @@ class BareWorkflow:
         )
 
 
+@workflow.defn
+class BareChainWorkflow:
+    """A booking chain at its barest: two durable timers, one after the other, and nothing
+    sent."""
+
+    @workflow.run
+    async def run(self, reminders_due: list[str]) -> None:  # ISO 8601 times
+        for due in reminders_due:
+            await workflow.sleep(max(datetime.fromisoformat(due) - workflow.now(), timedelta(0)))
+
+
 async def main(address: str) -> None:
     client = await Client.connect(address)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    async with Worker(client, task_queue=TASK_QUEUE, workflows=[BareWorkflow], activities=[noop]):
+    async with Worker(
+        client,
+        task_queue=TASK_QUEUE,
+        workflows=[BareWorkflow, BareChainWorkflow],
+        activities=[noop],
+    ):
         print("ready", flush=True)
         await stop.wait()
 

@@ -1,23 +1,35 @@
-"""`make bench`: Herald against a bare Temporal workflow, measured in the same run on the same
-server.
+"""`make bench`: Herald's email against three baselines, measured in the same run on the same
+servers.
 
-(a) a bare workflow with one no-op activity, started from this process, its worker in another;
-(b) a Herald email: POST /v1/notifications to an API replica, whose embedded worker starts the
-    workflow eagerly and sends -> the message arriving at the SMTP server in this process.
-    Herald runs as deployed: one API replica per core, plus a worker process.
-Latency at concurrency 1 (p50/p99) and sustained throughput at concurrency 50, then the ratios.
-The machine is shared and noisy, so only ratios within one run are goals, never absolute times.
+(a) bare: a bare workflow with one no-op activity, started from this process, its worker in
+    another (bench/bare.py);
+(b) eager: the fastest durable path Temporal offers for the same job: a bare workflow started
+    eagerly whose local activity sends the same email through aiosmtplib, one process per core
+    each with its worker, as Herald's API replicas (bench/eager_local.py);
+(c) celery: the same email sent by Celery with a Redis broker, one worker process per core
+    with as many threads in all as the concurrency (bench/celery_baseline.py); skipped, saying
+    why, when redis-server or Celery is missing;
+(d) herald: POST /v1/notifications to an API replica, whose embedded worker starts the
+    workflow eagerly and sends. Herald runs as deployed: one API replica per core, plus a
+    worker process.
+Every email is timed from its request to its arrival at the SMTP server in this process.
+Latency at concurrency 1 (p50/p99), sustained throughput at concurrency 50 and the CPU each
+process spent per email, then Herald's ratios to each baseline. The machine is shared and noisy,
+so only ratios within one run are goals, never absolute times.
 """
 
 import asyncio
 import itertools
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
+import sys
 import time
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +38,22 @@ from temporalio.client import Client
 
 from bench.bare import TASK_QUEUE, BareWorkflow
 from bench.cpu import per_item_ms, snapshot
-from bench.stack import herald_stack
+from bench.stack import API_PROCESSES, Stack, herald_stack
 from bench.stats import provenance, summary_ms
 from devtools.mailcatcher import MailCatcher
+from tests.conftest import free_port
+
+# Herald first, then the baselines it is compared with (each round measures them in this order).
+VARIANTS = ("herald", "bare", "eager", "celery")
+GOALS = {
+    "latency_ratio_max": 1.5,  # Herald's p50 against the bare workflow's
+    "throughput_ratio_min": 0.8,  # against the bare workflow
+    "eager_throughput_ratio_min": 0.9,  # against the eager + local activity workflow
+}
 
 LATENCY_N = int(os.environ.get("BENCH_LATENCY_N", 60))
 THROUGHPUT_N = int(os.environ.get("BENCH_THROUGHPUT_N", 600))
-CONCURRENCY = 50
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", 50))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 5))  # the median of 5 resists one noisy round
 RESULTS = Path(__file__).parent / "results"
 PROFILES = Path(__file__).parent / "profiles"
@@ -112,10 +133,15 @@ async def throughput(
     await asyncio.gather(*(runner() for _ in range(CONCURRENCY)))
     rate = THROUGHPUT_N / (time.perf_counter() - started)
     used = per_item_ms(before, snapshot(groups), THROUGHPUT_N)
+    stop_profilers(samplers)
+    return rate, used
+
+
+def stop_profilers(samplers: list[subprocess.Popen]) -> None:
+    """py-spy writes its file on SIGINT."""
     for sampler in samplers:
         sampler.send_signal(signal.SIGINT)
         sampler.wait(timeout=60)
-    return rate, used
 
 
 def start_profilers(targets: dict[str, int]) -> list[subprocess.Popen]:
@@ -123,10 +149,11 @@ def start_profilers(targets: dict[str, int]) -> list[subprocess.Popen]:
     if not os.environ.get("BENCH_PROFILE"):
         return []
     PROFILES.mkdir(exist_ok=True)
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     return [
         subprocess.Popen(
             [
-                "py-spy",
+                py_spy,
                 "record",
                 "--pid",
                 str(pid),
@@ -145,100 +172,251 @@ def start_profilers(targets: dict[str, int]) -> list[subprocess.Popen]:
     ]
 
 
+def start_eager_local(stack: Stack, exits: ExitStack) -> list[tuple[subprocess.Popen, int]]:
+    """The eager + local activity baseline: one process per API replica, each listening for
+    addresses on the port it prints."""
+    started = []
+    for number in range(API_PROCESSES):
+        log = (stack.logs / f"eager-{number}.log").open("w")
+        exits.callback(log.close)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bench.eager_local",
+                stack.client.service_client.config.target_host,
+                str(stack.smtp_port),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+        exits.callback(_stop, process)
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.startswith("ready "):
+            raise RuntimeError(f"bench.eager_local did not start (see {log.name})")
+        started.append((process, int(line.split()[1])))
+    return started
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def start_celery(stack: Stack, exits: ExitStack) -> tuple[Any, list[int]] | None:
+    """The Celery baseline's submit function and its processes' pids (workers, then Redis), or
+    None, saying why, when it cannot run here."""
+    try:
+        from bench import celery_baseline
+    except ImportError as exc:
+        print(f"Celery baseline skipped: {exc} (make bench installs the bench extra)", flush=True)
+        return None
+    why = celery_baseline.unavailable()
+    if why:
+        print(f"Celery baseline skipped: {why}", flush=True)
+        return None
+    redis = exits.enter_context(celery_baseline.redis_broker(free_port(), stack.logs / "redis.log"))
+    workers = exits.enter_context(
+        celery_baseline.celery_workers(API_PROCESSES, CONCURRENCY, stack.smtp_port, stack.logs)
+    )
+    return celery_baseline.submit, [w.pid for w in workers] + [redis.pid]
+
+
+async def line_sender(port: int) -> asyncio.StreamWriter:
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    return writer
+
+
+async def eager_once(writer: asyncio.StreamWriter, catcher: ArrivalCatcher) -> float:
+    address = f"{uuid.uuid4().hex}@bench.example"
+    arrival = catcher.expect(address)
+    started = time.perf_counter()
+    writer.write(f"{address}\n".encode())
+    await writer.drain()
+    return await asyncio.wait_for(arrival, timeout=60) - started
+
+
+async def celery_once(submit, catcher: ArrivalCatcher) -> float:
+    address = f"{uuid.uuid4().hex}@bench.example"
+    arrival = catcher.expect(address)
+    started = time.perf_counter()
+    submit(address)
+    return await asyncio.wait_for(arrival, timeout=60) - started
+
+
+def api_session(stack: Stack, concurrency: int, timeout_s: float = 60) -> aiohttp.ClientSession:
+    """The load generator's HTTP client, authenticated as the stack's tenant.
+
+    aiohttp rather than httpx: the load generator shares the two cores with what it measures,
+    and aiohttp spends about a third of httpx's CPU per request."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=concurrency + 10),
+        headers={"Authorization": f"Bearer {stack.key}"},
+        timeout=aiohttp.ClientTimeout(total=timeout_s),
+    )
+
+
 async def main() -> None:
     catcher = ArrivalCatcher(asyncio.get_running_loop())
-    # aiohttp rather than httpx: the load generator shares the two cores with what it measures,
-    # and aiohttp spends about a third of httpx's CPU per request.
-    async with (
-        herald_stack(catcher) as stack,
-        aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=CONCURRENCY + 10),
-            headers={"Authorization": f"Bearer {stack.key}"},
-            timeout=aiohttp.ClientTimeout(total=60),
-        ) as api,
-    ):
-        # Requests take turns among the API replicas, as a load balancer would spread them.
-        replicas = itertools.cycle(stack.api_urls)
-        bare = lambda: bare_once(stack.client)  # noqa: E731
-        herald = lambda: herald_once(api, next(replicas), catcher)  # noqa: E731
-        for warm in (bare, herald):  # connections, caches, the sandbox's first imports
-            for _ in range(20):
-                await warm()
-        assert stack.bare_worker is not None  # started by default
-        temporal, bare_worker, herald_worker = (
-            p.pid for p in (stack.temporal, stack.bare_worker, stack.worker)
-        )
-        cpu_groups: dict[str, list[int] | int] = {
-            "temporal": [temporal],
-            "bare_worker": [bare_worker],
-            "herald_worker": [herald_worker],
-            "api": [p.pid for p in stack.apis],
-            "postgres": stack.postmaster,
-            "bench_client": [os.getpid()],
-        }
-        rounds: list[dict[str, Any]] = []
-        for round_no in range(ROUNDS):  # alternate, so drift in machine load hits both alike
-            bare_rate, bare_cpu = await throughput(bare, cpu_groups)
-            herald_rate, herald_cpu = await throughput(
-                herald,
-                cpu_groups,
-                profile={
-                    "herald_worker": herald_worker,
-                    **{f"api{i}": p.pid for i, p in enumerate(stack.apis)},
-                },
-            )
-            result: dict[str, Any] = {
-                "bare_latency": summary_ms(await latency(bare)),
-                "herald_latency": summary_ms(await latency(herald)),
-                "bare_throughput": round(bare_rate, 1),
-                "herald_throughput": round(herald_rate, 1),
-                "bare_cpu_ms_per_item": bare_cpu,
-                "herald_cpu_ms_per_item": herald_cpu,
-            }
-            result["latency_ratio"] = round(
-                result["herald_latency"]["p50_ms"] / result["bare_latency"]["p50_ms"], 2
-            )
-            result["throughput_ratio"] = round(
-                result["herald_throughput"] / result["bare_throughput"], 2
-            )
-            print(f"round {round_no + 1}: {json.dumps(result)}", flush=True)
-            rounds.append(result)
+    with ExitStack() as exits:
+        async with (
+            herald_stack(catcher) as stack,
+            api_session(stack, CONCURRENCY) as api,
+        ):
+            try:
+                rounds = await measure(stack, api, catcher, exits)
+            finally:
+                exits.close()  # the baselines' processes, before the stack's servers
     report(rounds)
 
 
-def report(rounds: list[dict[str, Any]]) -> None:
-    def med(key: str, sub: str | None = None) -> float:
-        return statistics.median(r[key][sub] if sub else r[key] for r in rounds)
-
-    m = {
-        "bare_p50_ms": med("bare_latency", "p50_ms"),
-        "bare_p99_ms": med("bare_latency", "p99_ms"),
-        "herald_p50_ms": med("herald_latency", "p50_ms"),
-        "herald_p99_ms": med("herald_latency", "p99_ms"),
-        "bare_throughput_per_s": med("bare_throughput"),
-        "herald_throughput_per_s": med("herald_throughput"),
-        "latency_ratio": med("latency_ratio"),
-        "throughput_ratio": med("throughput_ratio"),
+async def measure(
+    stack: Stack, api: aiohttp.ClientSession, catcher: ArrivalCatcher, exits: ExitStack
+) -> list[dict[str, Any]]:
+    eager_processes = start_eager_local(stack, exits)
+    writers = [await line_sender(port) for _, port in eager_processes]
+    celery = start_celery(stack, exits)
+    # Requests take turns among the API replicas (and the eager processes), as a load balancer
+    # would spread them.
+    replicas = itertools.cycle(stack.api_urls)
+    eager_targets = itertools.cycle(writers)
+    onces = {
+        "herald": lambda: herald_once(api, next(replicas), catcher),
+        "bare": lambda: bare_once(stack.client),
+        "eager": lambda: eager_once(next(eager_targets), catcher),
     }
+    if celery is not None:
+        onces["celery"] = lambda: celery_once(celery[0], catcher)
+    for warm in onces.values():  # connections, caches, the sandbox's first imports
+        for _ in range(20):
+            await warm()
+    assert stack.bare_worker is not None  # started by default
+    herald_worker = stack.worker.pid
+    cpu_groups: dict[str, list[int] | int] = {
+        "temporal": [stack.temporal.pid],
+        "bare_worker": [stack.bare_worker.pid],
+        "herald_worker": [herald_worker],
+        "api": [p.pid for p in stack.apis],
+        "postgres": stack.postmaster,
+        "eager_local": [p.pid for p, _ in eager_processes],
+        "celery": celery[1] if celery else [],
+        "bench_client": [os.getpid()],
+    }
+    profiled = {
+        "herald_worker": herald_worker,
+        **{f"api{i}": p.pid for i, p in enumerate(stack.apis)},
+    }
+    rounds: list[dict[str, Any]] = []
+    for round_no in range(ROUNDS):  # alternate, so drift in machine load hits all alike
+        result: dict[str, Any] = {}
+        for name, once in onces.items():
+            rate, cpu = await throughput(
+                once, cpu_groups, profile=profiled if name == "herald" else None
+            )
+            result[f"{name}_throughput"] = round(rate, 1)
+            result[f"{name}_cpu_ms_per_item"] = cpu
+            result[f"{name}_cpu_ms_total"] = round(sum(cpu.values()), 2)
+        for name, once in onces.items():
+            result[f"{name}_latency"] = summary_ms(await latency(once))
+        result |= ratios(result)
+        print(f"round {round_no + 1}: {json.dumps(result)}", flush=True)
+        rounds.append(result)
+    return rounds
+
+
+def ratios(result: dict[str, Any]) -> dict[str, float]:
+    """Herald's latency (p50) and throughput against each baseline measured in `result`:
+    `latency_ratio` and `throughput_ratio` against the bare workflow, `<baseline>_..._ratio`
+    against the others."""
+    found = {}
+    for baseline in VARIANTS[1:]:
+        if f"{baseline}_throughput" not in result:
+            continue
+        prefix = "" if baseline == "bare" else f"{baseline}_"
+        found[f"{prefix}latency_ratio"] = round(
+            result["herald_latency"]["p50_ms"] / result[f"{baseline}_latency"]["p50_ms"], 2
+        )
+        found[f"{prefix}throughput_ratio"] = round(
+            result["herald_throughput"] / result[f"{baseline}_throughput"], 2
+        )
+        found[f"{prefix}cpu_ratio"] = round(
+            result["herald_cpu_ms_total"] / result[f"{baseline}_cpu_ms_total"], 2
+        )
+    return found
+
+
+def medians(rounds: list[dict[str, Any]]) -> dict[str, float]:
+    """Each figure's median over the rounds: latencies, throughputs, CPU totals, ratios."""
+    m: dict[str, float] = {}
+    for key, value in rounds[0].items():
+        if isinstance(value, dict) and "p50_ms" in value:
+            name = key.removesuffix("_latency")
+            for p in ("p50_ms", "p99_ms"):
+                m[f"{name}_{p}"] = statistics.median(r[key][p] for r in rounds)
+        elif key.endswith("_throughput"):
+            m[f"{key}_per_s"] = statistics.median(r[key] for r in rounds)
+        elif not isinstance(value, dict):
+            m[key] = statistics.median(r[key] for r in rounds)
+    return m
+
+
+def goals_met(m: dict[str, float]) -> bool:
+    return (
+        m["latency_ratio"] <= GOALS["latency_ratio_max"]
+        and m["throughput_ratio"] >= GOALS["throughput_ratio_min"]
+        and m["eager_throughput_ratio"] >= GOALS["eager_throughput_ratio_min"]
+    )
+
+
+def report(rounds: list[dict[str, Any]]) -> None:
+    m = medians(rounds)
     summary = {
         **provenance(),
+        "sizes": {
+            "latency_n": LATENCY_N,
+            "throughput_n": THROUGHPUT_N,
+            "concurrency": CONCURRENCY,
+            "rounds": ROUNDS,
+            "api_processes": API_PROCESSES,
+        },
         "rounds": rounds,
         "median": m,
-        "goals": {"latency_ratio_max": 1.5, "throughput_ratio_min": 0.8},
-        "goals_met": m["latency_ratio"] <= 1.5 and m["throughput_ratio"] >= 0.8,
+        "goals": GOALS,
+        "goals_met": goals_met(m),
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "notification.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(
-        f"\nmedian of {len(rounds)} rounds:\n"
-        f"  latency p50/p99   bare {m['bare_p50_ms']}/{m['bare_p99_ms']} ms   "
-        f"herald {m['herald_p50_ms']}/{m['herald_p99_ms']} ms   "
-        f"ratio {m['latency_ratio']} (goal <= 1.5)\n"
-        f"  throughput @50    bare {m['bare_throughput_per_s']}/s   "
-        f"herald {m['herald_throughput_per_s']}/s   "
-        f"ratio {m['throughput_ratio']} (goal >= 0.8)\n"
-        f"  goals met: {summary['goals_met']}   (written to bench/results/notification.json)"
+    lines = [
+        f"\nmedian of {len(rounds)} rounds (latency p50/p99, throughput @{CONCURRENCY}, "
+        "CPU ms per email, Herald's ratios to it: latency p50, throughput, CPU):"
+    ]
+    for name in VARIANTS:
+        if f"{name}_throughput_per_s" not in m:
+            continue
+        prefix = "" if name == "bare" else f"{name}_"
+        ratio = (
+            ""
+            if name == "herald"
+            else f"   ratios {m[prefix + 'latency_ratio']} / {m[prefix + 'throughput_ratio']}"
+            f" / {m[prefix + 'cpu_ratio']}"
+        )
+        lines.append(
+            f"  {name:7} {m[name + '_p50_ms']}/{m[name + '_p99_ms']} ms   "
+            f"{m[name + '_throughput_per_s']}/s   {m[name + '_cpu_ms_total']} ms CPU{ratio}"
+        )
+    lines.append(
+        f"  goals: latency ratio to bare <= {GOALS['latency_ratio_max']}, throughput ratio to "
+        f"bare >= {GOALS['throughput_ratio_min']}, to eager >= "
+        f"{GOALS['eager_throughput_ratio_min']}; met: {summary['goals_met']} "
+        "(written to bench/results/notification.json)"
     )
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +46,7 @@ class Stack:
     apis: list[subprocess.Popen]
     api_urls: list[str]
     logs: Path  # the processes' output, one file each
+    smtp_port: int  # the caller's SMTP catcher, where Herald sends
 
 
 def start(args: list[str], env: dict, log: Path, ready: str | None = None) -> subprocess.Popen:
@@ -84,8 +85,15 @@ async def wait_http(url: str, process: subprocess.Popen) -> None:
 
 
 @asynccontextmanager
-async def herald_stack(catcher: MailCatcher, bare_worker: bool = True) -> AsyncIterator[Stack]:
-    """Everything started, the API replicas answering; stopped again on exit."""
+async def herald_stack(
+    catcher: MailCatcher,
+    bare_worker: bool = True,
+    api_env: Mapping[str, str] | None = None,
+    worker_envs: Sequence[Mapping[str, str]] = ({},),
+) -> AsyncIterator[Stack]:
+    """Everything started, the API replicas answering; stopped again on exit. `api_env` adds to
+    the API replicas' environment; one worker process per entry of `worker_envs`, each with that
+    added to its environment (bench/priority.py: WORKER_QUEUES per process)."""
     work = Path(tempfile.mkdtemp(prefix="herald-bench-"))
     logs = work / "logs"  # each process's output
     logs.mkdir()
@@ -144,8 +152,12 @@ async def herald_stack(catcher: MailCatcher, bare_worker: bool = True) -> AsyncI
                 [sys.executable, "-m", "bench.bare", address], env, logs / "bare.log", "ready"
             )
             processes.append(bare)
-        worker = start([sys.executable, "worker.py"], env, logs / "worker.log")
-        processes.append(worker)
+        workers = [
+            start([sys.executable, "worker.py"], env | dict(extra), logs / f"worker-{i}.log")
+            for i, extra in enumerate(worker_envs)
+        ]
+        worker = workers[0]
+        processes += workers
         api_ports = [free_port() for _ in range(API_PROCESSES)]
         apis = [
             start(
@@ -161,7 +173,7 @@ async def herald_stack(catcher: MailCatcher, bare_worker: bool = True) -> AsyncI
                     "warning",
                     "--no-access-log",
                 ],
-                env,
+                env | dict(api_env or {}),
                 logs / f"api-{port}.log",
             )
             for port in api_ports
@@ -182,6 +194,7 @@ async def herald_stack(catcher: MailCatcher, bare_worker: bool = True) -> AsyncI
             apis=apis,
             api_urls=api_urls,
             logs=logs,
+            smtp_port=smtp_port,
         )
         smtp.stop()
     finally:
