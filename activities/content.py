@@ -75,8 +75,28 @@ async def render_message(
 ) -> Content:
     """What `channel` says for the notification to the recipient, as `render_content` renders
     it (the dashboard renders a delivery again with it: Herald keeps no message bodies)."""
+    found = await read_templates(session, tenant_id, channel, notification)
+    # In the render thread, within the render budget: a template that runs too long or
+    # builds too much fails this delivery, never the worker's event loop.
+    return await in_render_thread(render_read, found, channel, notification, recipient)
+
+
+async def read_templates(
+    session: AsyncSession, tenant_id: uuid.UUID, channel: str, notification: NotificationRow
+) -> SendTemplates:
+    """The templates that may render `channel` of the notification: read once, they render it
+    for any number of recipients (`render_read`; a broadcast's page)."""
     context = notification.context or {}
-    found = await _templates_for(session, tenant_id, channel, notification.event_key, context)
+    return await _templates_for(session, tenant_id, channel, notification.event_key, context)
+
+
+def render_read(
+    found: SendTemplates, channel: str, notification: NotificationRow, recipient: RecipientRow
+) -> Content:
+    """`render_message` with its templates read (`read_templates`): CPU only, so call it in the
+    render thread (render_thread.in_render_thread). Each template version compiles once per
+    process. Raises what render_content raises."""
+    context = notification.context or {}
     stored = _chosen(found, context, recipient.locale)
     source: TemplateSource | None
     if stored is not None:
@@ -98,11 +118,7 @@ async def render_message(
     except ValueError as error:
         raise _permanent(SendFailure.INVALID_CONTEXT, f"context: {error}") from None
     try:
-        # In the render thread, within the render budget: a template that runs too long or
-        # builds too much fails this delivery, never the worker's event loop.
-        rendered = await in_render_thread(
-            RENDERER.render, source, variables, found.layout or DEFAULT_EMAIL_LAYOUT
-        )
+        rendered = RENDERER.render(source, variables, found.layout or DEFAULT_EMAIL_LAYOUT)
     except MissingPlaceholdersError as error:
         raise _permanent(SendFailure.MISSING_PLACEHOLDERS, str(error)) from None
     except TemplateError as error:

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.inbox import inbox_counts
-from domain.inbox import InboxEventKind
+from db.inbox import inbox_counts, inbox_counts_of
+from domain.inbox import InboxCounts, InboxEventKind
 
 INBOX_CHANNEL = "herald_inbox"
 
@@ -66,6 +66,75 @@ async def append_event(
     )
     await session.execute(_NOTIFY, {"channel": INBOX_CHANNEL, "payload": f"{recipient_id}:{seq}"})
     return int(seq)
+
+
+@dataclass(frozen=True)
+class NewInboxEvent:
+    """One change to append with `append_events`."""
+
+    recipient_id: uuid.UUID
+    kind: InboxEventKind
+    data: dict[str, Any]
+
+
+# Each recipient's cursor advanced by its number of new events, in recipient id order: two bulk
+# appends lock the cursors they share in the same order, so they take turns, never deadlock.
+_NEXT_SEQS = text("""
+    INSERT INTO inbox_cursors (recipient_id, last_seq)
+    SELECT recipient_id, added
+    FROM unnest(CAST(:recipient_ids AS uuid[]), CAST(:added AS bigint[])) AS a(recipient_id, added)
+    ORDER BY recipient_id
+    ON CONFLICT (recipient_id) DO UPDATE SET last_seq = inbox_cursors.last_seq + excluded.last_seq
+    RETURNING recipient_id, last_seq
+""")
+_BULK_INSERT = text("""
+    INSERT INTO inbox_events (recipient_id, seq, tenant_id, kind, data)
+    SELECT recipient_id, seq, :tenant_id, kind, CAST(data AS jsonb)
+    FROM unnest(CAST(:recipient_ids AS uuid[]), CAST(:seqs AS bigint[]),
+                CAST(:kinds AS text[]), CAST(:data AS text[])) AS e(recipient_id, seq, kind, data)
+""")
+_BULK_NOTIFY = text(
+    "SELECT count(pg_notify(:channel, payload)) FROM unnest(CAST(:payloads AS text[])) AS payload"
+)
+
+
+async def append_events(
+    session: AsyncSession, tenant_id: uuid.UUID, events: list[NewInboxEvent]
+) -> list[int]:
+    """`append_event` for many changes at once (a broadcast's page): the same rows and
+    announcements, in four statements however many recipients; returns each event's number,
+    in the order given. A recipient's events are numbered in the order given too."""
+    if not events:
+        return []
+    added: dict[uuid.UUID, int] = {}
+    for event in events:
+        added[event.recipient_id] = added.get(event.recipient_id, 0) + 1
+    recipient_ids = sorted(added)
+    parameters = {"recipient_ids": recipient_ids, "added": [added[r] for r in recipient_ids]}
+    last = {row.recipient_id: row.last_seq for row in await session.execute(_NEXT_SEQS, parameters)}
+    next_seq = {r: last[r] - added[r] + 1 for r in recipient_ids}
+    seqs = []
+    for event in events:
+        seqs.append(next_seq[event.recipient_id])
+        next_seq[event.recipient_id] += 1
+    counts = await inbox_counts_of(session, recipient_ids)
+    no_messages = InboxCounts(0, 0, 0)
+    await session.execute(
+        _BULK_INSERT,
+        {
+            "tenant_id": tenant_id,
+            "recipient_ids": [e.recipient_id for e in events],
+            "seqs": seqs,
+            "kinds": [e.kind.value for e in events],
+            "data": [
+                json.dumps({**e.data, "counts": counts.get(e.recipient_id, no_messages).as_json()})
+                for e in events
+            ],
+        },
+    )
+    payloads = [f"{e.recipient_id}:{seq}" for e, seq in zip(events, seqs, strict=True)]
+    await session.execute(_BULK_NOTIFY, {"channel": INBOX_CHANNEL, "payloads": payloads})
+    return seqs
 
 
 _AFTER = text("""

@@ -30,12 +30,13 @@ def normalised(
 _ADDRESSES = {"email": normalised(Recipient.email), "sms": normalised(Recipient.phone)}
 
 
-def unsubscribed_sql(channel: str, address: str) -> str:
+def unsubscribed_sql(channel: str, address: str, tenant: str = "n.tenant_id") -> str:
     """The same normalisation, in the SQL text of planning's query: the categories the
     address `address` (an SQL expression) on `channel` is unsubscribed from, as an array,
-    within the tenant of `n` (the notifications row). An index lookup (the primary key)."""
+    within the tenant `tenant` (an SQL expression; by default that of `n`, the notifications
+    row). An index lookup (the primary key)."""
     return f"""ARRAY(SELECT s.category FROM address_suppressions s
-                     WHERE s.tenant_id = n.tenant_id AND s.channel = '{channel}'
+                     WHERE s.tenant_id = {tenant} AND s.channel = '{channel}'
                        AND s.address = lower(btrim({address})))"""
 
 

@@ -108,6 +108,9 @@ class PageResult:
     suppressed: int = 0  # what this page wrote suppressed (counted as broadcasts.suppressed)
     deferred: int = 0  # what this page wrote deferred (counted as broadcasts.deferred)
     total: int | None = None  # broadcasts.total, for the workflow's progress query
+    sent: int = 0  # in-app messages this page delivered (counted as broadcasts.sent)
+    failed: int = 0  # what this page wrote failed: in-app content that cannot render, a
+    # recipient whose stored preferences cannot be read (counted as broadcasts.failed)
 
 
 @dataclass
@@ -145,6 +148,8 @@ class ReleaseResult:
     next_deferred_until: datetime | None = None  # the earliest deferral still waiting
     released: int = 0  # deferrals planned again (no longer counted as deferred)
     suppressed: int = 0  # of those, the ones the policy now suppressed
+    sent: int = 0  # of those, in-app messages delivered now
+    failed: int = 0  # of those, the ones that failed (in-app content that cannot render)
 
 
 @dataclass

@@ -1,0 +1,534 @@
+"""A broadcast's pages (activities/broadcasts.py): the audience read by keyset, what the policy
+needs for a page's recipients, and the page's rows written, each in a few set-based statements.
+
+Plain SQL over arrays (`unnest`), as db/deliveries.py: a page of 500 recipients is one round
+trip per kind of row, never one per recipient.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.deliveries import NotificationRow, RecipientRow
+from db.opt_outs import unsubscribed_sql
+from db.policy_store import settings_from_columns
+from domain.broadcasts import FINISHED_BROADCAST_STATUSES, AudienceKind, BroadcastStatus
+from domain.inbox import InboxMessage
+from domain.policy import TenantSettings
+from domain.types import DeliveryStatus
+
+FINISHED_SQL = ", ".join(f"'{status}'" for status in sorted(FINISHED_BROADCAST_STATUSES))
+
+
+@dataclass(frozen=True)
+class BroadcastRow:
+    """A broadcast with what planning each of its recipients needs from its tenant."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    event_key: str
+    priority: str
+    channels: list[str] | None
+    context: dict[str, Any]
+    audience_kind: AudienceKind
+    topic_key: str | None
+    status: BroadcastStatus
+    preference_defaults: dict[str, Any]
+    policy_settings: TenantSettings
+
+    @property
+    def notification(self) -> NotificationRow:
+        """The notification each recipient gets, as planning and rendering read one (its id
+        is the recipient's own: `notification_id_for`)."""
+        return NotificationRow(
+            self.id, self.tenant_id, self.event_key, self.priority, self.channels, self.context,
+            None,
+        )  # fmt: skip
+
+
+_BROADCAST = """
+    SELECT b.id, b.tenant_id, b.event_key, b.priority, b.channels, b.context, b.audience_kind,
+           b.topic_key, b.status, t.preference_defaults,
+           p.reminder_event_keys, p.urgent_bypass, p.fallbacks, p.retry_window_minutes
+    FROM broadcasts b
+    JOIN tenants t ON t.id = b.tenant_id
+    LEFT JOIN tenant_policy_settings p ON p.tenant_id = b.tenant_id
+    WHERE b.id = :broadcast_id AND b.tenant_id = :tenant_id
+"""
+# The page's transaction holds the broadcast's row: two runs of one page (a retry while the
+# first still runs) take turns, and the second finds the first's notifications written.
+_LOCK_BROADCAST = text(_BROADCAST + " FOR UPDATE OF b")
+
+
+async def lock_broadcast(
+    session: AsyncSession, broadcast_id: uuid.UUID, tenant_id: uuid.UUID
+) -> BroadcastRow | None:
+    row = (
+        await session.execute(
+            _LOCK_BROADCAST, {"broadcast_id": broadcast_id, "tenant_id": tenant_id}
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    settings, _fallbacks = settings_from_columns(
+        row.reminder_event_keys, row.urgent_bypass, row.fallbacks, row.retry_window_minutes
+    )
+    return BroadcastRow(
+        row.id,
+        row.tenant_id,
+        row.event_key,
+        row.priority,
+        row.channels,
+        row.context or {},
+        AudienceKind(row.audience_kind),
+        row.topic_key,
+        BroadcastStatus(row.status),
+        row.preference_defaults,
+        settings,
+    )
+
+
+# The audience's recipient ids, by kind; `{after}` is the keyset condition (or nothing).
+_AUDIENCE = {
+    AudienceKind.RECIPIENTS: """SELECT recipient_id FROM broadcast_recipients
+        WHERE broadcast_id = :broadcast_id {after}""",
+    AudienceKind.TOPIC: """SELECT recipient_id FROM topic_subscriptions
+        WHERE tenant_id = :tenant_id AND topic_key = :topic_key {after}""",
+    AudienceKind.TENANT: """SELECT id AS recipient_id FROM recipients
+        WHERE tenant_id = :tenant_id {after}""",
+}
+
+
+def _audience(kind: AudienceKind, after: uuid.UUID | None, column: str = "recipient_id") -> str:
+    column = "id" if kind == AudienceKind.TENANT else column
+    return _AUDIENCE[kind].format(after=f"AND {column} > :after" if after else "")
+
+
+def _audience_parameters(broadcast: BroadcastRow, after: uuid.UUID | None) -> dict[str, Any]:
+    return {
+        "broadcast_id": broadcast.id,
+        "tenant_id": broadcast.tenant_id,
+        "topic_key": broadcast.topic_key,
+        "after": after,
+    }
+
+
+async def audience_size(session: AsyncSession, broadcast: BroadcastRow) -> int:
+    statement = text(f"SELECT count(*) FROM ({_audience(broadcast.audience_kind, None)}) a")
+    return int(await session.scalar(statement, _audience_parameters(broadcast, None)) or 0)
+
+
+@dataclass(frozen=True)
+class Member:
+    """One recipient of a page: who, whether an earlier run wrote its notification, and what
+    the policy reads about its addresses (as db/deliveries.load_notification_context)."""
+
+    recipient: RecipientRow
+    written: bool
+    invalid_addresses: dict[str, str]  # channel -> why its address there is undeliverable
+    unsubscribed: frozenset[tuple[str, str]]  # (channel, category) of its addresses
+
+
+def invalid_sql(channel: str, address: str) -> str:
+    return f"""(SELECT i.reason FROM invalid_addresses i WHERE i.tenant_id = r.tenant_id
+                AND i.channel = '{channel}' AND lower(i.address) = lower({address}))"""
+
+
+_PAGE = """
+    WITH page AS ({audience} ORDER BY recipient_id LIMIT :limit)
+    SELECT r.id, r.external_id, r.name, r.email, r.phone, r.timezone, r.locale,
+           r.preference_overrides,
+           EXISTS (SELECT FROM notifications n WHERE n.broadcast_id = :broadcast_id
+                   AND n.recipient_id = r.id) AS written,
+           {email_invalid} AS email_invalid, {sms_invalid} AS sms_invalid,
+           {email_unsubscribed} AS email_unsubscribed, {sms_unsubscribed} AS sms_unsubscribed
+    FROM page JOIN recipients r ON r.id = page.recipient_id AND r.tenant_id = :tenant_id
+    ORDER BY r.id
+"""
+
+
+async def audience_page(
+    session: AsyncSession, broadcast: BroadcastRow, after: uuid.UUID | None, limit: int
+) -> list[Member]:
+    """The next `limit` recipients of the audience after `after`, by id, in one query."""
+    statement = text(
+        _PAGE.format(
+            audience=_audience(broadcast.audience_kind, after),
+            email_invalid=invalid_sql("email", "r.email"),
+            sms_invalid=invalid_sql("sms", "r.phone"),
+            email_unsubscribed=unsubscribed_sql("email", "r.email", tenant="r.tenant_id"),
+            sms_unsubscribed=unsubscribed_sql("sms", "r.phone", tenant="r.tenant_id"),
+        )
+    )
+    rows = await session.execute(
+        statement, _audience_parameters(broadcast, after) | {"limit": limit}
+    )
+    return [member_of(row) for row in rows]
+
+
+def member_of(row: Row[Any]) -> Member:
+    """A Member from a row with `_PAGE`'s columns."""
+    return Member(
+        RecipientRow(
+            row.id,
+            row.external_id,
+            row.name,
+            row.email,
+            row.phone,
+            row.timezone,
+            row.locale,
+            row.preference_overrides,
+        ),
+        row.written,
+        {
+            channel: reason
+            for channel, reason in (("email", row.email_invalid), ("sms", row.sms_invalid))
+            if reason
+        },
+        frozenset(
+            (channel, category)
+            for channel, categories in (
+                ("email", row.email_unsubscribed),
+                ("sms", row.sms_unsubscribed),
+            )
+            for category in categories
+        ),
+    )
+
+
+# --- send counters (caps and rate limits), many recipients at once -------------------------
+
+CounterKey = tuple[uuid.UUID, str, datetime]  # recipient, kind, window start
+
+_COUNTS = text("""
+    SELECT c.recipient_id, c.kind, c.window_start, c.count AS sent
+    FROM unnest(CAST(:recipient_ids AS uuid[]), CAST(:kinds AS text[]),
+                CAST(:windows AS timestamptz[])) AS w(recipient_id, kind, window_start)
+    JOIN send_counters c USING (recipient_id, kind, window_start)
+""")
+
+
+async def sent_counts(session: AsyncSession, keys: list[CounterKey]) -> dict[CounterKey, int]:
+    """policy_store.sent_in for many counters: those never taken are left out (0)."""
+    if not keys:
+        return {}
+    rows = await session.execute(_COUNTS, _counter_parameters(keys))
+    return {(r.recipient_id, r.kind, r.window_start): r.sent for r in rows}
+
+
+# policy_store.take_slot for many counters: a slot is taken only while fewer than the counter's
+# cap are; the rows are locked in key order, so two pages (or a single notification) sharing a
+# recipient take turns.
+_TAKE = text("""
+    WITH wanted AS (
+        SELECT * FROM unnest(CAST(:recipient_ids AS uuid[]), CAST(:kinds AS text[]),
+                             CAST(:windows AS timestamptz[]), CAST(:caps AS int[]))
+            AS w(recipient_id, kind, window_start, cap)
+    )
+    INSERT INTO send_counters AS c (recipient_id, kind, window_start, count)
+    SELECT recipient_id, kind, window_start, 1 FROM wanted
+    ORDER BY recipient_id, kind, window_start
+    ON CONFLICT (recipient_id, kind, window_start) DO UPDATE SET count = c.count + 1
+    WHERE c.count < (SELECT w.cap FROM wanted w WHERE w.recipient_id = c.recipient_id
+                     AND w.kind = c.kind AND w.window_start = c.window_start)
+    RETURNING c.recipient_id, c.kind, c.window_start
+""")
+
+
+async def take_slots(
+    session: AsyncSession, wanted: list[tuple[CounterKey, int]]
+) -> set[CounterKey]:
+    """The counters (with their caps) whose slot was taken; the others were full."""
+    if not wanted:
+        return set()
+    parameters = _counter_parameters([key for key, _cap in wanted])
+    parameters["caps"] = [cap for _key, cap in wanted]
+    rows = await session.execute(_TAKE, parameters)
+    return {(r.recipient_id, r.kind, r.window_start) for r in rows}
+
+
+def _counter_parameters(keys: list[CounterKey]) -> dict[str, Any]:
+    return {
+        "recipient_ids": [key[0] for key in keys],
+        "kinds": [key[1] for key in keys],
+        "windows": [key[2] for key in keys],
+    }
+
+
+# --- the page's rows -----------------------------------------------------------------------
+
+
+@dataclass
+class PageRows:
+    """Everything a page writes, column by column (the arrays `unnest` reads)."""
+
+    notifications: dict[str, list[Any]]  # NOTIFICATION_COLUMNS
+    deliveries: dict[str, list[Any]]  # DELIVERY_COLUMNS
+    messages: dict[str, list[Any]]  # MESSAGE_COLUMNS
+
+
+NOTIFICATION_COLUMNS = (
+    "id",
+    "recipient_id",
+    "key",
+    "digest",
+    "status",
+    "status_reason",
+    "email",
+    "phone",
+)
+DELIVERY_COLUMNS = (
+    "id",
+    "notification_id",
+    "channel",
+    "address",
+    "status",
+    "status_reason",
+    "deferred_until",
+    "subject",
+    "template_version_id",
+    "error",
+)
+MESSAGE_COLUMNS = ("id", "recipient_id", "notification_id", "title", "body", "action_url")
+_TYPES = {
+    "id": "uuid",
+    "recipient_id": "uuid",
+    "notification_id": "uuid",
+    "template_version_id": "uuid",
+    "deferred_until": "timestamptz",
+    "digest": "bytea",
+}
+
+
+def unnest_columns(prefix: str, columns: tuple[str, ...]) -> str:
+    """`unnest(...) AS prefix(columns)` over the arrays bound as `:prefix_column`."""
+    arrays = ", ".join(f"CAST(:{prefix}_{c} AS {_TYPES.get(c, 'text')}[])" for c in columns)
+    return f"unnest({arrays}) AS {prefix}({', '.join(columns)})"
+
+
+def empty_page_rows() -> PageRows:
+    return PageRows(
+        {c: [] for c in NOTIFICATION_COLUMNS},
+        {c: [] for c in DELIVERY_COLUMNS},
+        {c: [] for c in MESSAGE_COLUMNS},
+    )
+
+
+_DELIVERED, _FAILED = DeliveryStatus.DELIVERED.value, DeliveryStatus.FAILED.value
+
+
+# One statement: the notifications not written yet (ON CONFLICT: a page written twice writes
+# nothing twice), then only the new notifications' deliveries and in-app messages. An in-app
+# message is delivered the moment its row exists (as activities/delivery.py stores one).
+# Returns one row per new notification and delivery, with the in-app message it stored.
+def _insert_messages(where: str) -> str:
+    """Insert the in-app messages of `m` (MESSAGE_COLUMNS) with the broadcast `b`'s priority,
+    category (its event key), tags and expiry (its inbox options), returning them as stored
+    (the feed's columns) where `where` holds."""
+    return f"""
+        INSERT INTO in_app_messages
+            (id, tenant_id, recipient_id, notification_id, title, body, action_url, priority,
+             category, tags, expires_at)
+        SELECT m.id, b.tenant_id, m.recipient_id, m.notification_id, m.title, m.body,
+               m.action_url, b.priority, b.event_key,
+               coalesce(ARRAY(SELECT jsonb_array_elements_text(b.inbox_options -> 'tags')), '{{}}'),
+               CAST(b.inbox_options ->> 'expires_at' AS timestamptz)
+        FROM {unnest_columns("m", MESSAGE_COLUMNS)}, b
+        {where}
+        ON CONFLICT (id) DO NOTHING
+        RETURNING recipient_id, id, notification_id, title, body, action_url, priority,
+                  category, tags, created_at, read_at, seen_at, archived_at, snoozed_until,
+                  expires_at
+    """
+
+
+_WRITE_PAGE = text(f"""
+    WITH b AS (SELECT * FROM broadcasts WHERE id = :broadcast_id),
+    new_n AS (
+        INSERT INTO notifications
+            (id, tenant_id, recipient_id, event_key, priority, channels, context, idempotency_key,
+             request_digest, workflow_id, status, status_reason, recipient_email, recipient_phone,
+             inbox_options, broadcast_id)
+        SELECT n.id, b.tenant_id, n.recipient_id, b.event_key, b.priority, b.channels, b.context,
+               n.key, n.digest, b.workflow_id, n.status, n.status_reason, n.email, n.phone,
+               b.inbox_options, b.id
+        FROM {unnest_columns("n", NOTIFICATION_COLUMNS)}, b
+        ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+        RETURNING id, recipient_id, status
+    ),
+    new_d AS (
+        INSERT INTO deliveries
+            (id, tenant_id, notification_id, channel, address, status, status_reason,
+             deferred_until, provider, subject, template_version_id, error, sent_at, delivered_at,
+             failed_at)
+        SELECT d.id, :tenant_id, d.notification_id, d.channel, d.address, d.status,
+               d.status_reason, d.deferred_until,
+               CASE WHEN d.status = '{_DELIVERED}' THEN 'database' END, d.subject,
+               d.template_version_id, d.error,
+               CASE WHEN d.status = '{_DELIVERED}' THEN now() END,
+               CASE WHEN d.status = '{_DELIVERED}' THEN now() END,
+               CASE WHEN d.status = '{_FAILED}' THEN now() END
+        FROM {unnest_columns("d", DELIVERY_COLUMNS)}
+        WHERE d.notification_id IN (SELECT id FROM new_n)
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id, notification_id, channel, status, deferred_until
+    ),
+    new_m AS ({_insert_messages("WHERE m.notification_id IN (SELECT id FROM new_n)")})
+    SELECT new_n.id AS notification_id, new_n.recipient_id, new_n.status AS notification_status,
+           new_d.id AS delivery_id, new_d.channel, new_d.status, new_d.deferred_until,
+           to_jsonb(new_m) AS message
+    FROM new_n
+    LEFT JOIN new_d ON new_d.notification_id = new_n.id
+    LEFT JOIN new_m ON new_m.id = new_d.id
+""")
+
+
+@dataclass(frozen=True)
+class WrittenDelivery:
+    notification_id: uuid.UUID
+    recipient_id: uuid.UUID
+    notification_status: str
+    delivery_id: uuid.UUID | None  # None: a new notification without deliveries
+    channel: str | None
+    status: str | None
+    deferred_until: datetime | None
+    message: InboxMessage | None  # the in-app message it stored
+
+
+async def write_page(
+    session: AsyncSession, broadcast: BroadcastRow, rows: PageRows
+) -> list[WrittenDelivery]:
+    """The page's rows that were not written before, and what was written (see _WRITE_PAGE)."""
+    parameters: dict[str, Any] = {"broadcast_id": broadcast.id, "tenant_id": broadcast.tenant_id}
+    for prefix, columns in (
+        ("n", rows.notifications),
+        ("d", rows.deliveries),
+        ("m", rows.messages),
+    ):
+        parameters |= {f"{prefix}_{name}": values for name, values in columns.items()}
+    written = await session.execute(_WRITE_PAGE, parameters)
+    return [
+        WrittenDelivery(
+            row.notification_id,
+            row.recipient_id,
+            row.notification_status,
+            row.delivery_id,
+            row.channel,
+            row.status,
+            row.deferred_until,
+            _message(row.message) if row.message else None,
+        )
+        for row in written
+    ]
+
+
+_STORE_MESSAGES = text(f"""
+    WITH b AS (SELECT * FROM broadcasts WHERE id = :broadcast_id)
+    {_insert_messages("")}
+""")
+
+
+async def store_messages(
+    session: AsyncSession, broadcast: BroadcastRow, messages: dict[str, list[Any]]
+) -> list[tuple[uuid.UUID, InboxMessage]]:
+    """In-app messages of the broadcast's notifications (MESSAGE_COLUMNS), but those stored
+    already; (recipient id, message) of each stored now."""
+    if not messages["id"]:
+        return []
+    parameters = {f"m_{name}": values for name, values in messages.items()}
+    rows = await session.execute(_STORE_MESSAGES, parameters | {"broadcast_id": broadcast.id})
+    return [(row.recipient_id, _message(row._asdict())) for row in rows]
+
+
+def _message(stored: dict[str, Any]) -> InboxMessage:
+    """An in_app_messages row, as to_jsonb gives it."""
+    return InboxMessage(
+        id=_uuid(stored["id"]),
+        notification_id=_uuid(stored["notification_id"]),
+        title=stored["title"],
+        body=stored["body"],
+        action_url=stored["action_url"],
+        priority=stored["priority"],
+        category=stored["category"],
+        tags=list(stored["tags"] or []),
+        created_at=_stamp(stored["created_at"]),  # type: ignore[arg-type]
+        read_at=_stamp(stored["read_at"]),
+        seen_at=_stamp(stored["seen_at"]),
+        archived_at=_stamp(stored["archived_at"]),
+        snoozed_until=_stamp(stored["snoozed_until"]),
+        expires_at=_stamp(stored["expires_at"]),
+    )
+
+
+def _stamp(value: str | datetime | None) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _uuid(value: str | uuid.UUID) -> uuid.UUID:
+    return uuid.UUID(value) if isinstance(value, str) else value
+
+
+# --- the broadcast's row -------------------------------------------------------------------
+
+_ADVANCE = text(f"""
+    UPDATE broadcasts
+    SET cursor = CASE WHEN cursor IS NULL OR cursor < CAST(:last AS uuid) THEN CAST(:last AS uuid)
+                      ELSE cursor END,
+        planned = planned + :planned, sent = sent + :sent, suppressed = suppressed + :suppressed,
+        deferred = deferred + :deferred, failed = failed + :failed
+    WHERE id = :broadcast_id AND status NOT IN ({FINISHED_SQL})
+""")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a page or a release adds to the broadcast's counters (negative: takes away)."""
+
+    planned: int = 0
+    sent: int = 0
+    suppressed: int = 0
+    deferred: int = 0
+    failed: int = 0
+
+
+async def advance(
+    session: AsyncSession, broadcast_id: uuid.UUID, last: uuid.UUID | None, added: Progress
+) -> None:
+    """Add to the counters and move the cursor forward to `last` (never back)."""
+    await session.execute(
+        _ADVANCE,
+        {
+            "broadcast_id": broadcast_id,
+            "last": last,
+            "planned": added.planned,
+            "sent": added.sent,
+            "suppressed": added.suppressed,
+            "deferred": added.deferred,
+            "failed": added.failed,
+        },
+    )
+
+
+_PENDING = text(f"""
+    SELECT d.channel, count(*) AS pending
+    FROM notifications n JOIN deliveries d ON d.notification_id = n.id
+    WHERE n.broadcast_id = :broadcast_id AND n.recipient_id = ANY(CAST(:recipient_ids AS uuid[]))
+      AND d.status = '{DeliveryStatus.PENDING.value}'
+    GROUP BY d.channel
+""")
+
+
+async def pending_counts(
+    session: AsyncSession, broadcast_id: uuid.UUID, recipient_ids: list[uuid.UUID]
+) -> dict[str, int]:
+    """The pending deliveries of these recipients' notifications of the broadcast, by channel."""
+    if not recipient_ids:
+        return {}
+    rows = await session.execute(
+        _PENDING, {"broadcast_id": broadcast_id, "recipient_ids": recipient_ids}
+    )
+    return {row.channel: row.pending for row in rows}
