@@ -30,6 +30,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.agenda import AgendaActivities
 from activities.booking import BookingActivities
+from activities.broadcasts import BroadcastActivities
 from activities.delivery import DeliveryActivities
 from activities.digest import DigestActivities
 from activities.immediate import ImmediateActivities
@@ -47,6 +48,7 @@ from observability.tracing import tracing_interceptors
 from temporal_clients.payload_codec import data_converter
 from workflows.agenda import DailyAgendaWorkflow
 from workflows.booking import BookingWorkflow
+from workflows.broadcast import BroadcastWorkflow
 from workflows.digest import DigestWorkflow
 from workflows.inbox_snooze import InboxSnoozeWorkflow
 from workflows.maintenance import (
@@ -68,6 +70,8 @@ WORKFLOWS = [
     RefreshDailyStatsWorkflow,
     InboxSnoozeWorkflow,
 ]
+# The broadcast lane's (broadcast_worker_parts), on settings.broadcast_queue() only.
+BROADCAST_WORKFLOWS: list[type] = [BroadcastWorkflow]
 
 
 def activities(
@@ -123,8 +127,14 @@ def broadcast_worker_parts(
     providers: Providers,
 ) -> tuple[list[type], list[Callable[..., Any]]]:
     """The broadcast lane's workflows and activities (BroadcastWorkflow, BroadcastActivities'
-    methods), bound to their collaborators. Empty: the lane has no Worker."""
-    return [], []
+    methods), bound to their collaborators."""
+    broadcasts = BroadcastActivities(sessions, providers, settings, client)
+    return BROADCAST_WORKFLOWS, [
+        broadcasts.set_broadcast_status,
+        broadcasts.plan_broadcast_page,
+        broadcasts.release_broadcast_deferred,
+        broadcasts.send_broadcast_batch,
+    ]
 
 
 def lane_queue(settings: Settings, lane: str) -> str:

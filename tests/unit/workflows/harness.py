@@ -20,7 +20,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from bootstrap import WORKFLOWS
+from bootstrap import BROADCAST_WORKFLOWS
+from bootstrap import WORKFLOWS as DEFAULT_LANE_WORKFLOWS
+from tests.unit.workflows.broadcast_fakes import BroadcastActivities
 from tests.unit.workflows.fakes import (
     AgendaActivities,
     BookingActivities,
@@ -33,6 +35,9 @@ from tests.unit.workflows.fakes import (
 )
 from tests.utils.temporal import FAST_TIMERS, TIME_SKIPPING_FLAGS, temporal_binary
 from workflows import search_attributes as sa
+
+# Every Herald workflow: the default lane's, and the broadcast lane's (bootstrap.py).
+WORKFLOWS = [*DEFAULT_LANE_WORKFLOWS, *BROADCAST_WORKFLOWS]
 
 T = TypeVar("T")
 
@@ -66,6 +71,7 @@ class Harness:
     agendas: AgendaActivities = field(default_factory=AgendaActivities)
     maintenance: MaintenanceActivities = field(default_factory=MaintenanceActivities)
     inbox: InboxActivities = field(default_factory=InboxActivities)
+    broadcasts: BroadcastActivities = field(default_factory=BroadcastActivities)
     started: list[WorkflowHandle] = field(default_factory=list)
 
     def activities(self) -> list[Callable]:
@@ -77,6 +83,7 @@ class Harness:
             self.agendas,
             self.maintenance,
             self.inbox,
+            self.broadcasts,
         )
         return [activity for fake in fakes for activity in registered(fake)]
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from tests.unit.workflows import (
     test_agenda,
     test_booking,
+    test_broadcast,
     test_digest,
     test_inbox_snooze,
     test_maintenance,
@@ -75,6 +76,21 @@ SCENARIOS: dict[str, Callable[..., Awaitable[None]]] = {
     "agenda": test_agenda.test_the_days_bookings_go_to_the_organizer_as_one_notice,
     "inbox_snooze_returned": (
         test_inbox_snooze.test_a_snoozed_message_returns_at_its_time_not_before
+    ),
+    "broadcast_walked": (
+        test_broadcast.test_the_walk_writes_every_page_and_sends_each_pages_channels_in_its_bounds
+    ),
+    "broadcast_paused_and_resumed": (
+        test_broadcast.test_pause_stops_new_pages_and_sends_and_resume_continues
+    ),
+    "broadcast_cancelled": (
+        test_broadcast.test_cancel_records_cancelled_and_ends_without_sending_what_is_left
+    ),
+    "broadcast_deferred_released": (
+        test_broadcast.test_deferred_recipients_are_released_at_their_time_by_the_broadcast_itself
+    ),
+    "broadcast_retries_swept": (
+        test_broadcast.test_transient_failures_are_swept_with_backoff_and_final_after_the_window
     ),
     **{
         f"maintenance_{job[1]}_retried": functools.partial(
