@@ -13,6 +13,7 @@ from api.middleware import BodySizeLimit, RequestMetrics
 from api.openapi import install_openapi, operation_id
 from api.routes import (
     api_keys,
+    broadcasts,
     codec,
     deliveries,
     email_settings,
@@ -33,6 +34,7 @@ from api.routes import (
     scheduling,
     stats,
     templates,
+    topics,
     unsubscribe,
     webhooks,
 )
@@ -142,6 +144,8 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         metrics,
         templates,
         scheduling,  # events, agendas, scheduled notifications, booking settings
+        broadcasts,
+        topics,  # and GET /v1/recipients/{external_id}/topics
         stats,
         webhooks,
         api_keys,

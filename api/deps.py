@@ -1,17 +1,18 @@
 """Dependencies injected into routes, as `Annotated` aliases tests can override."""
 
 import hmac
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
-from api.errors import ApiError
+from api.errors import ApiError, field_error
 from api.inbox_cors import allow_origins
 from config.settings import Settings
 from domain.inbox import InboxRecipient
@@ -148,6 +149,21 @@ async def get_inbox_stream_recipient(
     return await _inbox_recipient(request, credentials.credentials if credentials else token)
 
 
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+async def get_idempotency_key(
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> str | None:
+    """The request's Idempotency-Key (POST /v1/notifications, /v1/broadcasts): the same key
+    answers what the first request made; none, and Herald draws one."""
+    if idempotency_key is not None and not _IDEMPOTENCY_KEY.match(idempotency_key):
+        raise field_error(
+            "Idempotency-Key", "must be 1-255 visible ASCII characters without spaces"
+        )
+    return idempotency_key
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -156,6 +172,7 @@ TenantDep = Annotated[TenantIdentity, Depends(get_tenant)]
 ApiKeyCacheDep = Annotated[ApiKeyCache, Depends(get_api_key_cache)]
 OperatorDep = Annotated[None, Depends(require_operator)]
 InboxAuthCacheDep = Annotated[InboxAuthCache, Depends(get_inbox_auth_cache)]
+IdempotencyKeyDep = Annotated[str | None, Depends(get_idempotency_key)]
 # The recipient asking on an inbox route (a recipient token, or the HMAC scheme's headers).
 InboxRecipientDep = Annotated[InboxRecipient, Depends(get_inbox_recipient)]
 # The same, also taking `?token=`: GET /v1/inbox/stream only (EventSource sends no headers).

@@ -11,6 +11,9 @@ from api.errors import problem_response
 from api.schemas.problems import FieldProblem
 from observability.metrics import HTTP_REQUESTS, HTTP_SECONDS, method_label
 
+# POST /v1/broadcasts lists up to 10,000 external ids of up to 255 characters each.
+BROADCAST_MAX_BYTES = 4 * 1024 * 1024
+
 
 class BodySizeLimit:
     """413 for a body over the limit, whether its Content-Length declares it or it streams in
@@ -30,9 +33,7 @@ class BodySizeLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        limit = (
-            self.webhook_max_bytes if scope["path"].startswith("/v1/webhooks/") else self.max_bytes
-        )
+        limit = self._limit(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             return await self._refuse(scope, receive, send, limit)
@@ -50,6 +51,13 @@ class BodySizeLimit:
                 break
         body = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
         await self.app(scope, _replay(body, receive), send)
+
+    def _limit(self, path: str) -> int:
+        if path.startswith("/v1/webhooks/"):
+            return self.webhook_max_bytes
+        if path == "/v1/broadcasts":  # up to 10,000 listed recipients' ids
+            return max(self.max_bytes, BROADCAST_MAX_BYTES)
+        return self.max_bytes
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         detail = f"body: request body is larger than {limit} bytes"

@@ -102,11 +102,7 @@ async def accept(
             created = await _create(session, new, values)
     notification = created.notification
     if created.replayed and notification.request_digest != new.request_digest:
-        raise Conflict(
-            "Idempotency-Key: this key was already used for a different request",
-            "Idempotency-Key",
-            code="idempotency_conflict",
-        )
+        raise idempotency_conflict()
     await start_notification(temporal, settings, _start(notification))
     if not created.replayed:
         NOTIFICATIONS_ACCEPTED.labels(notification.priority).inc()
@@ -168,6 +164,16 @@ async def submit_notice(
         ),
     )
     return NoticeCreated(accepted.notification.id, accepted.notification.workflow_id)
+
+
+def idempotency_conflict() -> Conflict:
+    """The key was used before for a request with another digest (a notification's or a
+    broadcast's): 409, and the request writes nothing."""
+    return Conflict(
+        "Idempotency-Key: this key was already used for a different request",
+        "Idempotency-Key",
+        code="idempotency_conflict",
+    )
 
 
 def idempotency_key_digest(idempotency_key: str) -> bytes:

@@ -15,6 +15,7 @@ from api.schemas.inbox import InboxOptions
 from api.schemas.notifications import (
     CancelOutcome,
     DeliveryPublic,
+    MessageFields,
     NotificationAccepted,
     NotificationCreate,
     NotificationPublic,
@@ -40,9 +41,7 @@ async def submit_notification(
 ) -> NotificationAccepted:
     """POST /v1/notifications, and what else submits as the API does (test sends, payment
     events, reschedules). Without a key, every call is a new notification."""
-    if request.send_at is not None and request.send_at < datetime.now(UTC):
-        raise invalid_field("send_at", "is in the past; omit it to send now")
-    refuse_expired_inbox(request)
+    refuse_untimely(request)
     inbox = request.inbox
     key = idempotency_key or str(uuid.uuid4())
     ref = request.recipient
@@ -75,7 +74,15 @@ async def submit_notification(
     )
 
 
-def refuse_expired_inbox(request: NotificationCreate) -> None:
+def refuse_untimely(request: MessageFields) -> None:
+    """A send_at in the past, or an in-app message that would expire before it is sent:
+    refused (a notification's and a broadcast's alike)."""
+    if request.send_at is not None and request.send_at < datetime.now(UTC):
+        raise invalid_field("send_at", "is in the past; omit it to send now")
+    refuse_expired_inbox(request)
+
+
+def refuse_expired_inbox(request: MessageFields) -> None:
     """An in-app message that would expire before it is sent would never show: refused."""
     expires_at = request.inbox.expires_at if request.inbox is not None else None
     if expires_at is None:

@@ -46,7 +46,7 @@ def _value(kind: type, value: Any) -> Value:
         if found.tzinfo is None:
             raise ValueError("a position's time has its offset")
         return found
-    if kind is uuid.UUID:
+    if kind is uuid.UUID and isinstance(value, str):
         return uuid.UUID(value)
     if kind is int and type(value) is int and -(2**63) <= value < 2**63:  # a bigint column
         return value

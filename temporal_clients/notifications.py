@@ -75,6 +75,11 @@ def delivery_retry(settings: Settings) -> DeliveryRetry:
     )
 
 
+def channel_providers(settings: Settings) -> dict[str, list[str]]:
+    """Each provider channel's providers in failover order, as workflows are started with."""
+    return {str(channel): settings.provider_order(channel) for channel in PROVIDER_CHANNELS}
+
+
 @dataclass(frozen=True)
 class NotificationStart:
     """A stored notification whose workflow is to run (a row of the notifications table has
@@ -104,9 +109,7 @@ async def start_notification(client: Client, settings: Settings, start: Notifica
                 event_key=start.event_key,
                 send_at=start.send_at,
                 retry=delivery_retry(settings),
-                providers={
-                    str(channel): settings.provider_order(channel) for channel in PROVIDER_CHANNELS
-                },
+                providers=channel_providers(settings),
                 resend=start.resend,
             ),
             id=start.workflow_id,

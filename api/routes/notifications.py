@@ -1,13 +1,10 @@
 """POST/GET /v1/notifications and cancel."""
 
-import re
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Response
 
-from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
-from api.errors import field_error
+from api.deps import IdempotencyKeyDep, SessionDep, SettingsDep, TemporalDep, TenantDep
 from api.schemas.notifications import (
     CancelOutcome,
     NotificationAccepted,
@@ -17,7 +14,6 @@ from api.schemas.notifications import (
 from services import notifications
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
 @router.post(
@@ -38,13 +34,9 @@ async def create_notification(
     temporal: TemporalDep,
     settings: SettingsDep,
     response: Response,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: IdempotencyKeyDep,
 ) -> NotificationAccepted:
     """Accept a notification; the same Idempotency-Key returns the same notification."""
-    if idempotency_key is not None and not _KEY.match(idempotency_key):
-        raise field_error(
-            "Idempotency-Key", "must be 1-255 visible ASCII characters without spaces"
-        )
     accepted = await notifications.submit_notification(
         session, temporal, settings, tenant, body, idempotency_key
     )

@@ -70,8 +70,10 @@ class RecipientRef(InputModel):
         )
 
 
-class NotificationCreate(InputModel):
-    recipient: RecipientRef
+class MessageFields(InputModel):
+    """What a notification and a broadcast (api/schemas/broadcasts.py) both say: the event and
+    its context, the channels, the priority, when to send, the in-app message's options."""
+
     event_key: EventKey = Field(examples=["booking.confirmation", "payment.completed"])
     channels: Annotated[list[Channel], Field(min_length=1)] | None = Field(
         default=None, description="Omit to use the recipient's preferred method."
@@ -89,6 +91,10 @@ class NotificationCreate(InputModel):
         if value is not None and value.tzinfo is None:
             raise ValueError("must include a timezone offset, e.g. 2026-05-01T09:00:00Z")
         return value
+
+
+class NotificationCreate(MessageFields):
+    recipient: RecipientRef
 
 
 class NotificationAccepted(BaseModel):

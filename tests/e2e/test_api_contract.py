@@ -244,6 +244,10 @@ async def test_every_list_route_pages_the_same_way(stack):
     answers {data, next_cursor}; a bad limit or cursor is a 422 naming it, never a 500."""
     template = await create_template(stack.api, email_template())
     recipient = as_recipient(stack, await recipient_token(stack.api))  # for /v1/inbox lists
+    await stack.api.put("/v1/recipients/paged", json={"email": "paged@example.com"})
+    topic = await stack.api.put("/v1/topics/paged/subscribers", json={"recipients": ["paged"]})
+    assert topic.status_code == 200, topic.text
+    names = {"{template_id}": template["id"], "{key}": "paged", "{external_id}": "paged"}
     lists = []
     for method, path, route in _operations(stack.app):
         if method != "GET" or route.name in WHOLE_LISTS:
@@ -253,7 +257,9 @@ async def test_every_list_route_pages_the_same_way(stack):
             assert "data" not in fields, f"{path} answers a list that is not a Page"
             continue
         lists.append(path)
-        url = path.replace("{template_id}", template["id"])
+        url = path
+        for name, value in names.items():
+            url = url.replace(name, value)
         client = recipient if is_inbox_path(path) else stack.api
         assert {"limit", "cursor"} <= {p.name for p in route.dependant.query_params}, path
         for limit in ("0", str(MAX_LIMIT + 1), str(2**64), "-1", "ten"):

@@ -36,6 +36,14 @@ BY_ID = {
     ("POST", "/v1/api-keys/{key_id}/rotate"),
     ("POST", "/v1/recipients/{external_id}/token"),
     ("DELETE", "/v1/settings/inbox/signing-secrets/{kid}"),
+    ("GET", "/v1/broadcasts/{broadcast_id}"),
+    ("POST", "/v1/broadcasts/{broadcast_id}/pause"),
+    ("POST", "/v1/broadcasts/{broadcast_id}/resume"),
+    ("POST", "/v1/broadcasts/{broadcast_id}/cancel"),
+    ("GET", "/v1/topics/{key}/subscribers"),
+    ("DELETE", "/v1/topics/{key}/subscribers"),
+    ("DELETE", "/v1/topics/{key}"),
+    ("GET", "/v1/recipients/{external_id}/topics"),
 }
 # Routes whose id is a name the caller chooses: B's call makes or changes B's own resource.
 BY_OWN_NAME = {
@@ -44,6 +52,7 @@ BY_OWN_NAME = {
     ("PUT", "/v1/recipients/{external_id}/preferences"),
     ("PATCH", "/v1/recipients/{external_id}/preferences"),
     ("PUT", "/v1/organizers/{organizer_id}/agenda"),
+    ("PUT", "/v1/topics/{key}/subscribers"),  # B's own topic, of B's own recipients
 }
 # Credentials other than an API key: the signed unsubscribe token carries its tenant (tested in
 # test_unsubscribe.py); provider webhooks are signed by the provider; metrics and health
@@ -71,6 +80,8 @@ BODIES = {
     ("PUT", "/v1/recipients/{external_id}/preferences"): {"channels": {"email": False}},
     ("PATCH", "/v1/recipients/{external_id}/preferences"): {"channels": {"sms": False}},
     ("PUT", "/v1/organizers/{organizer_id}/agenda"): {"time": "07:30"},
+    ("PUT", "/v1/topics/{key}/subscribers"): {"recipients": ["iso-recipient"]},
+    ("DELETE", "/v1/topics/{key}/subscribers"): {"recipients": ["iso-recipient"]},
 }
 
 
@@ -106,6 +117,17 @@ async def a_of_everything(stack) -> dict[str, str]:
     assert keys.status_code == 200, keys.text
     secret = await api.post("/v1/settings/inbox/signing-secrets")
     assert secret.status_code == 201, secret.text
+    topic = await api.put("/v1/topics/iso-topic/subscribers", json={"recipients": [external_id]})
+    assert topic.status_code == 200, topic.text
+    broadcast = await api.post(  # scheduled: it stays as it is while B tries
+        "/v1/broadcasts",
+        json={
+            "audience": {"topic": "iso-topic"},
+            "event_key": "iso.news",
+            "send_at": SOON.isoformat(),
+        },
+    )
+    assert broadcast.status_code == 202, broadcast.text
     return {
         "notification_id": notification["id"],
         "delivery_id": notification["deliveries"][0]["id"],
@@ -116,6 +138,8 @@ async def a_of_everything(stack) -> dict[str, str]:
         "id": later.json()["id"],
         "key_id": _items(keys.json())[0]["id"],
         "kid": secret.json()["kid"],
+        "key": "iso-topic",
+        "broadcast_id": broadcast.json()["id"],
     }
 
 
@@ -138,6 +162,9 @@ async def snapshot(api, ids: dict[str, str]) -> dict[str, object]:
         "/v1/api-keys",
         "/v1/settings/inbox",
         "/v1/settings/inbox/signing-secrets",
+        f"/v1/topics/{ids['key']}/subscribers",
+        f"/v1/recipients/{ids['external_id']}/topics",
+        f"/v1/broadcasts/{ids['broadcast_id']}",
     ]
     seen: dict[str, object] = {}
     for path in paths:
@@ -197,5 +224,5 @@ async def test_every_route_keeps_tenants_apart(stack, sessions):
 
 def _mentions(text: str, ids: dict[str, str], besides: str = "") -> bool:
     """Whether `text` shows one of A's ids (other than those the request itself named)."""
-    unique = {v for k, v in ids.items() if k not in ("external_id", "organizer_id")}
+    unique = {v for k, v in ids.items() if k not in ("external_id", "organizer_id", "key")}
     return any(value in text and value not in besides for value in unique)

@@ -108,6 +108,8 @@ async def test_every_route_that_calls_temporal_answers_503_when_it_is_unreachabl
     inbox = await new_inbox(stack)
     snoozed, unsnoozed = [await send_in_app(stack, inbox.external_id) for _ in range(2)]
     as_inbox = {"headers": inbox.client.headers}  # the recipient's token, not the tenant's key
+    broadcast = {"audience": {"all": True}, "event_key": "news.down", "send_at": _later()}
+    waiting = (await api.post("/v1/broadcasts", json=broadcast)).json()  # its workflow waits
     until = {"until": _later()}
     assert (
         await inbox.client.post(f"/v1/inbox/messages/{unsnoozed}/snooze", json=until)
@@ -164,6 +166,16 @@ async def test_every_route_that_calls_temporal_answers_503_when_it_is_unreachabl
             f"/v1/templates/{template['id']}/test",
             {"json": {"email": new_address()}},
         ),
+        # Stored, then refused: the same Idempotency-Key again starts it (test_broadcasts_api).
+        ("POST", "/v1/broadcasts"): ("post", "/v1/broadcasts", {"json": broadcast}),
+        **{
+            ("POST", f"/v1/broadcasts/{{broadcast_id}}/{action}"): (
+                "post",
+                f"/v1/broadcasts/{waiting['id']}/{action}",
+                {},
+            )
+            for action in ("pause", "resume", "cancel")
+        },
         # Its wake-up is started before it commits: refused, nothing is snoozed.
         ("POST", "/v1/inbox/messages/{message_id}/snooze"): (
             "post",
