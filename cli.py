@@ -1,5 +1,6 @@
 """The `herald` command: `herald tenant create NAME`, `herald key create|list|revoke|rotate`,
-`herald user create`, `herald run`, `herald worker`, `herald migrate`."""
+`herald user create`, `herald broadcast watch ID`, `herald run`, `herald worker`,
+`herald migrate`."""
 
 import argparse
 import asyncio
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from api.schemas.api_keys import ApiKeyPublic
+    from api.schemas.broadcasts import BroadcastPublic
     from domain.tenants import TenantIdentity
 
 
@@ -228,6 +230,57 @@ async def _create_user(args: argparse.Namespace) -> None:
         print("Store it now, or change it with 'Forgot your password?'.", file=sys.stderr)
 
 
+async def _watch_broadcast(broadcast_id: uuid.UUID, every: float) -> None:
+    """`herald broadcast watch ID`: a live progress bar of recipients written out of the
+    audience, with what their deliveries came to, the rate and the ETA, as GET
+    /v1/broadcasts/{id} reports them (services/broadcasts.py, from the broadcast's row), polled
+    every `every` seconds until the broadcast finishes. Exits 1 unless it completed."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from db.broadcast_store import broadcast_tenant
+    from domain.broadcasts import FINISHED_BROADCAST_STATUSES
+    from services.broadcasts import read_broadcast
+
+    async with _sessions() as sessions:
+        async with sessions() as session:
+            tenant = await broadcast_tenant(session, broadcast_id)
+        if tenant is None:
+            sys.exit(f"herald: broadcast {broadcast_id} not found")
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, TextColumn("{task.fields[details]}")) as bar:
+            task = bar.add_task("", total=None, details="")
+            while True:
+                async with sessions() as session:
+                    shown = await read_broadcast(session, tenant, broadcast_id)
+                bar.update(
+                    task,
+                    description=shown.status,
+                    completed=shown.planned,
+                    total=shown.total,
+                    details=_watch_details(shown),
+                )
+                if shown.status in FINISHED_BROADCAST_STATUSES:
+                    break
+                await asyncio.sleep(every)
+    print(
+        f"broadcast {broadcast_id} {shown.status}: {shown.planned}/{shown.total} recipients, "
+        f"{shown.sent} sent, {shown.suppressed} suppressed, {shown.deferred} deferred, "
+        f"{shown.failed} failed"
+    )
+    if shown.status != "completed":
+        sys.exit(1)
+
+
+def _watch_details(shown: "BroadcastPublic") -> str:
+    rate = shown.rate_per_second
+    rate_text = "-" if rate is None else f"{rate:,.0f}/s" if rate >= 10 else f"{rate:.2f}/s"
+    eta = "-" if shown.eta_seconds is None else f"{round(shown.eta_seconds)}s"
+    return (
+        f"sent {shown.sent} · suppressed {shown.suppressed} · deferred {shown.deferred} · "
+        f"failed {shown.failed} · {rate_text} · ETA {eta}"
+    )
+
+
 async def _migrate() -> None:
     """Database schema and Temporal search attributes: everything a deployment sets up once."""
     from bootstrap import connect_temporal, refuse_unfit_production
@@ -285,6 +338,21 @@ def _add_user_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPa
     )
 
 
+def _add_broadcast_commands(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]",
+) -> None:
+    broadcast = commands.add_parser("broadcast", help="follow broadcasts").add_subparsers(
+        dest="action", required=True
+    )
+    watch = broadcast.add_parser(
+        "watch", help="a live progress bar of a broadcast (rate, ETA) until it finishes"
+    )
+    watch.add_argument("broadcast_id", type=uuid.UUID)
+    watch.add_argument(
+        "--every", type=float, default=1.0, help="seconds between two looks; default 1"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="herald", description="Herald notification service")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -296,6 +364,7 @@ def main(argv: list[str] | None = None) -> None:
     create.add_argument("--operations-email", default=None)
     _add_key_commands(commands)
     _add_user_commands(commands)
+    _add_broadcast_commands(commands)
     commands.add_parser("run", help="run the whole development stack (what `make run` does)")
     commands.add_parser("worker", help="run a worker")
     commands.add_parser("migrate", help="apply database migrations and register search attributes")
@@ -313,6 +382,8 @@ def _run(args: argparse.Namespace) -> None:
         asyncio.run(_key_command(args))
     elif args.command == "user":
         asyncio.run(_create_user(args))
+    elif args.command == "broadcast":
+        asyncio.run(_watch_broadcast(args.broadcast_id, args.every))
     elif args.command == "run":
         _devstack().main()
     elif args.command == "worker":
