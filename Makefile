@@ -103,6 +103,8 @@ bench: install bench-deps
 	$(PY) -m bench.inbox_streams
 	$(PY) -m bench.chains
 	$(PY) -m bench.broadcast
+	$(PY) -m bench.priority
+	$(PY) -m bench.queue_priority
 
 clean:
 	rm -rf $(VENV) $(TOOLS) *.egg-info
