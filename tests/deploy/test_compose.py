@@ -16,7 +16,7 @@ from config.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = {name.upper() for name in Settings.model_fields}
-HERALD = ("migrate", "api", "worker")
+HERALD = ("migrate", "api", "worker", "broadcast-worker")
 JOBS = ("temporal-schema", "temporal-namespace", "migrate")  # run once, then exit
 
 
@@ -58,7 +58,7 @@ def test_everything_starts_in_order():
     assert after("temporal", "temporal-schema", "service_completed_successfully")
     assert after("temporal-namespace", "temporal", "service_healthy")
     assert after("migrate", "temporal-namespace", "service_completed_successfully")
-    for service in ("api", "worker"):
+    for service in ("api", "worker", "broadcast-worker"):
         assert after(service, "migrate", "service_completed_successfully")
     assert s["migrate"]["command"] == ["herald", "migrate"]  # tables and search attributes
     assert s["worker"]["command"] == ["herald", "worker"]
@@ -91,7 +91,7 @@ def test_every_setting_herald_reads_can_reach_its_containers():
         assert set(s[name]["environment"]) <= SETTINGS, set(s[name]["environment"]) - SETTINGS
         # a wired value can be overridden from .env too
         for key, value in s[name]["environment"].items():
-            if key != "WORKER_METRICS_ADDRESS":
+            if key not in ("WORKER_METRICS_ADDRESS", "WORKER_QUEUES"):  # fixed per service
                 assert str(value).startswith(f"${{{key}:"), (name, key, value)
     example = (ROOT / ".env.example").read_text()
     listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, flags=re.MULTILINE))
@@ -115,7 +115,7 @@ def test_herald_processes_get_longer_to_stop_than_a_send_may_take():
     longest_send = max(
         settings.delivery_attempt_timeout_seconds, settings.worker_shutdown_grace_seconds
     )
-    for service in ("api", "worker"):
+    for service in ("api", "worker", "broadcast-worker"):
         grace = services()[service]["stop_grace_period"]
         assert grace.endswith("s") and float(grace[:-1]) > longest_send, service
 
@@ -127,3 +127,13 @@ def test_the_api_gets_its_metrics_token_and_worker_metrics_stay_inside():
     # the Compose network for a Prometheus beside them, never published on the host.
     assert Settings().worker_metrics_address == "127.0.0.1"
     assert s["worker"]["environment"]["WORKER_METRICS_ADDRESS"] == "0.0.0.0"
+
+
+def test_broadcasts_run_in_workers_of_their_own():
+    """The lanes (WORKER_QUEUES): single notifications' workers and the API's embedded one
+    never run a broadcast's pages, which would share their event loop and CPU."""
+    s = services()
+    assert s["worker"]["environment"]["WORKER_QUEUES"] == "default,urgent"
+    assert s["broadcast-worker"]["environment"]["WORKER_QUEUES"] == "broadcast"
+    assert s["broadcast-worker"]["command"] == ["herald", "worker"]
+    assert "ports" not in s["broadcast-worker"]

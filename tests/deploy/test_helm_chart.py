@@ -177,3 +177,22 @@ def test_with_mtls_every_herald_container_reaches_temporal_with_the_certificate(
         assert env["TEMPORAL_TLS_SERVER_CA_CERT_PATH"] == f"{directory}/ca.crt"
         secrets = {v["name"]: v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
         assert secrets["temporal-tls"] == "herald-temporal-tls"
+
+
+def worker_queues(docs: dict, name: str) -> str:
+    container = docs[("Deployment", name)]["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e.get("value") for e in container["env"]}["WORKER_QUEUES"]
+
+
+def test_broadcasts_run_in_workers_of_their_own_unless_disabled():
+    docs = by_kind(render(*REQUIRED_SECRETS, "--set", "networkPolicy.enabled=true"))
+    assert worker_queues(docs, "herald-worker") == "default,urgent"
+    assert worker_queues(docs, "herald-broadcast-worker") == "broadcast"
+    broadcast = docs[("Deployment", "herald-broadcast-worker")]["spec"]
+    assert broadcast["selector"]["matchLabels"]["app.kubernetes.io/component"] == (
+        "broadcast-worker"
+    )
+    assert ("NetworkPolicy", "herald-broadcast-worker") in docs  # its metrics: Prometheus only
+    alone = by_kind(render(*REQUIRED_SECRETS, "--set", "broadcastWorker.enabled=false"))
+    assert worker_queues(alone, "herald-worker") == "all"
+    assert ("Deployment", "herald-broadcast-worker") not in alone
