@@ -10,26 +10,15 @@ import psycopg
 
 from tests.conftest import new_tenant
 from tests.e2e.test_api_contract import assert_problem
+from tests.e2e.test_topics import fields, seed
 from tests.e2e.test_use_case_paths import unreachable_temporal  # noqa: F401  (a fixture)
-from tests.utils.audience import Member, copy_recipients
+from tests.utils.audience import wait_for_broadcast, written_by
 
 LATER = (datetime.now(UTC) + timedelta(days=30)).isoformat()
 
 
-async def seed(database_url: str, tenant_id: uuid.UUID, count: int) -> list[str]:
-    """`count` recipients of the tenant (one COPY); their external ids."""
-    run = uuid.uuid4().hex[:8]
-    members = [Member(f"b-{run}-{i:05d}", f"b-{run}-{i:05d}@example.com") for i in range(count)]
-    await copy_recipients(database_url, tenant_id, members)
-    return [m.external_id for m in members]
-
-
-def broadcast(audience: dict, **fields) -> dict:
-    return {"audience": audience, "event_key": "news.update", "context": {"n": 1}} | fields
-
-
-def fields(response) -> list[str]:
-    return [e["field"] for e in response.json()["errors"]]
+def broadcast(audience: dict, **extra) -> dict:
+    return {"audience": audience, "event_key": "news.update", "context": {"n": 1}} | extra
 
 
 async def stored(database_url: str, tenant_id: uuid.UUID) -> tuple[int, int]:
@@ -230,3 +219,74 @@ async def test_a_broadcast_stored_while_temporal_is_down_starts_on_the_retry(
     described = await stack.client.get_workflow_handle(retried.json()["workflow_id"]).describe()
     assert described.task_queue == stack.settings.broadcast_queue()
     assert await stored(database_url, stack.tenant_id) == (1, 2)
+
+
+async def test_pause_resume_and_cancel_steer_the_workflow(stack, database_url):
+    """Each an update of the broadcast's workflow, answering its progress; what the workflow
+    refuses is a 409 with its reason; once finished, a 409 naming the status."""
+    api = stack.api
+    ids = await seed(database_url, stack.tenant_id, 3)
+    created = await api.post("/v1/broadcasts", json=broadcast({"recipients": ids}, send_at=LATER))
+    broadcast_id = created.json()["id"]
+
+    paused = await api.post(f"/v1/broadcasts/{broadcast_id}/pause")
+    assert paused.status_code == 200, paused.text
+    assert paused.json()["id"] == broadcast_id and paused.json()["status"] == "paused"
+    assert (await api.get(f"/v1/broadcasts/{broadcast_id}")).json()["status"] == "paused"
+    again = assert_problem(
+        await api.post(f"/v1/broadcasts/{broadcast_id}/pause"), 409, "broadcast_refused"
+    )
+    assert "already paused" in again["detail"]
+
+    resumed = await api.post(f"/v1/broadcasts/{broadcast_id}/resume")
+    assert resumed.status_code == 200, resumed.text
+    assert resumed.json()["status"] == "scheduled"  # still waiting for its send_at
+    again = assert_problem(
+        await api.post(f"/v1/broadcasts/{broadcast_id}/resume"), 409, "broadcast_refused"
+    )
+    assert "not paused" in again["detail"]
+
+    cancelled = await api.post(f"/v1/broadcasts/{broadcast_id}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    shown = (await api.get(f"/v1/broadcasts/{broadcast_id}")).json()
+    assert shown["status"] == "cancelled" and shown["finished_at"] is not None
+    assert shown["planned"] == 0  # nothing was written: it never started
+    for action in ("pause", "resume", "cancel"):
+        refused = await api.post(f"/v1/broadcasts/{broadcast_id}/{action}")
+        assert "(cancelled)" in assert_problem(refused, 409, "already_finished")["detail"]
+
+
+async def test_a_topic_broadcast_reaches_every_subscriber_once(stack, database_url, smtp):
+    """The whole way: POST to a topic of 50, the workflow and its activities write and send
+    (in-app and email), and GET /v1/broadcasts/{id} ends completed with the rows' counts."""
+    api = stack.api
+    ids = await seed(database_url, stack.tenant_id, 50)
+    others = await seed(database_url, stack.tenant_id, 3)  # not subscribed: not reached
+    assert (await api.put("/v1/topics/all-hands/subscribers", json={"recipients": ids})).is_success
+    response = await api.post(
+        "/v1/broadcasts",
+        json=broadcast({"topic": "all-hands"}, channels=["in_app", "email"]),
+    )
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] == "running" and response.json()["total"] is None
+    broadcast_id = response.json()["id"]
+
+    progress = await wait_for_broadcast(api, broadcast_id, timeout=120)
+    assert progress["status"] == "completed", progress
+    assert (progress["total"], progress["planned"], progress["sent"]) == (50, 50, 100)
+    assert (progress["failed"], progress["suppressed"], progress["deferred"]) == (0, 0, 0)
+    assert progress["started_at"] and progress["finished_at"] and progress["eta_seconds"] is None
+    written = await written_by(database_url, broadcast_id)
+    # An in-app message is delivered once written (as a single notification's): it counts as
+    # sent. (tests/utils/audience.counters_match_rows counts status "sent" only.)
+    assert written.deliveries == {("in_app", "delivered"): 50, ("email", "sent"): 50}
+    assert progress["sent"] == written.deliveries_with("sent") + written.deliveries_with(
+        "delivered"
+    )
+    assert len(written.notifications) == 50 and set(written.notifications.values()) == {1}
+    assert len(written.in_app_messages) == 50 and set(written.in_app_messages.values()) == {1}
+    for external_id in ids:
+        assert len(smtp.to(f"{external_id}@example.com")) == 1, external_id
+    for external_id in others:
+        assert smtp.to(f"{external_id}@example.com") == []
