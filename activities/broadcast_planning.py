@@ -8,6 +8,7 @@ In-app deliveries due now are rendered here, each template compiled once, in one
 render thread.
 """
 
+import json
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, replace
@@ -26,6 +27,7 @@ from domain import policy
 from domain.broadcasts import broadcast_notification_key
 from domain.outcome import overall_status
 from domain.planning import PlannedChannel, planned_channels
+from domain.preferences import Preferences, effective_preferences
 from domain.templating.render_thread import in_render_thread
 from domain.types import Channel, DeliveryStatus, NotificationStatus
 
@@ -98,10 +100,18 @@ async def plan_all(
     deliveries get planning's deterministic ids)."""
     subjects: list[Subject | None] = []
     failures: list[str | None] = []
+    # Most recipients share their overrides (none, often): each distinct document is resolved
+    # once a page, not once a recipient.
+    resolved: dict[str, Preferences] = {}
     for member, notification in wanted:
         try:
             with reading("the recipient's timezone or preferences"):
-                subjects.append(subject_of(context_of(broadcast, member, notification), now))
+                overrides = member.recipient.preference_overrides
+                key = json.dumps(overrides, sort_keys=True)
+                if key not in resolved:
+                    resolved[key] = effective_preferences(broadcast.preference_defaults, overrides)
+                loaded = context_of(broadcast, member, notification)
+                subjects.append(subject_of(loaded, now, resolved[key]))
             failures.append(None)
         except Exception as err:  # this recipient's stored state: the others go on
             subjects.append(None)
@@ -211,16 +221,25 @@ async def render_in_app(
     contents = await in_render_thread(_render_each, found, broadcast.notification, recipients)
     rendered: Rendered = {c.delivery_id: out for (_p, c), out in zip(due, contents, strict=True)}
 
-    def settled(channel: PlannedChannel) -> PlannedChannel:
-        out = rendered.get(channel.delivery_id)
-        if out is None:
-            return channel
-        failed = isinstance(out, str)
-        return replace(
-            channel, status=DeliveryStatus.FAILED if failed else DeliveryStatus.DELIVERED
-        )
+    def settled(p: Planned) -> Planned:
+        if not any(c.delivery_id in rendered for c in p.channels):
+            return p
+        channels = [
+            c
+            if c.delivery_id not in rendered
+            else PlannedChannel(
+                c.delivery_id,
+                c.channel,
+                DeliveryStatus.FAILED
+                if isinstance(rendered[c.delivery_id], str)
+                else DeliveryStatus.DELIVERED,
+                c.status_reason,
+            )
+            for c in p.channels
+        ]
+        return Planned(p.notification, p.member, channels, p.decision, p.failure)
 
-    return [replace(p, channels=[settled(c) for c in p.channels]) for p in planned], rendered
+    return [settled(p) for p in planned], rendered
 
 
 def _render_each(

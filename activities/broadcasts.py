@@ -10,7 +10,6 @@ due; `set_broadcast_status` moves the broadcast (a cancel also cancels what wait
 """
 
 import asyncio
-import hashlib
 import uuid
 from collections import Counter
 from dataclasses import replace
@@ -191,7 +190,7 @@ class BroadcastActivities:
         planned = await plan_all(session, broadcast, wanted, now, delivery_ids=[d.due for d in due])
         planned, rendered = await render_in_app(session, broadcast, planned)
         await self._hand_over_digests(broadcast, planned)
-        columns: dict[str, list] = {name: [] for name in runs.REPLAN_COLUMNS}
+        columns: store.Rows = []
         statuses: dict[uuid.UUID, str] = {}
         outcomes: Counter[str] = Counter()
         for d, p in zip(due, planned, strict=True):
@@ -202,15 +201,16 @@ class BroadcastActivities:
             for c in channels:
                 out = rendered.get(c.delivery_id)
                 content = out if isinstance(out, Content) else None
-                _append(
-                    columns,
-                    id=c.delivery_id,
-                    status=c.status.value,
-                    status_reason=c.status_reason,
-                    deferred_until=c.deferred_until,
-                    subject=content.subject if content else None,
-                    template_version_id=content.template_version_id if content else None,
-                    error=out if isinstance(out, str) else p.failure,
+                columns.append(
+                    dict(
+                        id=c.delivery_id,
+                        status=c.status.value,
+                        status_reason=c.status_reason,
+                        deferred_until=c.deferred_until,
+                        subject=content.subject if content else None,
+                        template_version_id=content.template_version_id if content else None,
+                        error=out if isinstance(out, str) else p.failure,
+                    )
                 )
                 outcomes[c.status] += 1
             statuses[d.notification_id] = status_of([*d.others, *(c.status for c in channels)])
@@ -307,65 +307,61 @@ def _page_rows(
 ) -> store.PageRows:
     """The page's notifications, their deliveries and in-app messages, column by column. Each
     keeps the recipient's addresses as they are now, as a single notification does."""
-    rows = store.empty_page_rows()
+    rows = store.PageRows()
     for p in planned:
         recipient = p.member.recipient
         key = broadcast_notification_key(broadcast.id, recipient.id)
-        _append(
-            rows.notifications,
-            id=p.notification.id,
-            recipient_id=recipient.id,
-            key=key,
-            digest=hashlib.sha256(key.encode()).digest(),  # its key says all it stands for
-            status=p.status.value,
-            status_reason=p.failure,
-            email=recipient.email,
-            phone=recipient.phone,
+        rows.notifications.append(
+            dict(
+                id=p.notification.id,
+                recipient_id=recipient.id,
+                key=key,
+                status=p.status.value,
+                status_reason=p.failure,
+                email=recipient.email,
+                phone=recipient.phone,
+            )
         )
         addresses = {Channel.EMAIL: recipient.email, Channel.SMS: recipient.phone}
         for c in p.channels:
             out = rendered.get(c.delivery_id)
             content = out if isinstance(out, Content) else None
-            _append(
-                rows.deliveries,
-                id=c.delivery_id,
-                notification_id=p.notification.id,
-                channel=c.channel.value,
-                address=addresses.get(c.channel),
-                status=c.status.value,
-                status_reason=c.status_reason,
-                deferred_until=c.deferred_until,
-                subject=content.subject if content else None,
-                template_version_id=content.template_version_id if content else None,
-                error=out if isinstance(out, str) else None,
+            rows.deliveries.append(
+                dict(
+                    id=c.delivery_id,
+                    notification_id=p.notification.id,
+                    channel=c.channel.value,
+                    address=addresses.get(c.channel),
+                    status=c.status.value,
+                    status_reason=c.status_reason,
+                    deferred_until=c.deferred_until,
+                    subject=content.subject if content else None,
+                    template_version_id=content.template_version_id if content else None,
+                    error=out if isinstance(out, str) else None,
+                )
             )
     rows.messages = _message_rows(planned, rendered)
     return rows
 
 
-def _message_rows(planned: list[Planned], rendered: Rendered) -> dict[str, list]:
+def _message_rows(planned: list[Planned], rendered: Rendered) -> store.Rows:
     """The in-app messages of the deliveries rendered (MESSAGE_COLUMNS)."""
-    messages: dict[str, list] = {name: [] for name in store.MESSAGE_COLUMNS}
+    messages: store.Rows = []
     for p in planned:
         for c in p.channels:
             content = rendered.get(c.delivery_id)
             if isinstance(content, Content):
-                _append(
-                    messages,
-                    id=c.delivery_id,
-                    recipient_id=p.member.recipient.id,
-                    notification_id=p.notification.id,
-                    title=content.subject,
-                    body=content.text,
-                    action_url=content.action_url,
+                messages.append(
+                    dict(
+                        id=c.delivery_id,
+                        recipient_id=p.member.recipient.id,
+                        notification_id=p.notification.id,
+                        title=content.subject,
+                        body=content.text,
+                        action_url=content.action_url,
+                    )
                 )
     return messages
-
-
-def _append(columns: dict[str, list], **values: object) -> None:
-    """One row more in columns of values (what `unnest` reads)."""
-    for name, value in values.items():
-        columns[name].append(value)
 
 
 def _tally(written: list[store.WrittenDelivery]) -> store.Progress:

@@ -12,7 +12,7 @@ from db import policy_store
 from domain import policy
 from domain.contracts import CounterSlot
 from domain.planning import reachable_channels
-from domain.preferences import effective_preferences
+from domain.preferences import Preferences, effective_preferences
 from domain.send_windows import local_day_start, rate_window
 from domain.types import Priority
 
@@ -35,9 +35,14 @@ class Subject:
         return self.reminder_day is not None or self.rate_window is not None
 
 
-def subject_of(loaded: store.NotificationContext, as_of: datetime) -> Subject:
+def subject_of(
+    loaded: store.NotificationContext, as_of: datetime, prefs: Preferences | None = None
+) -> Subject:
+    """`prefs`: the recipient's effective preferences, when the caller has them already (a
+    broadcast's page resolves each distinct overrides document once)."""
     notification, recipient = loaded.notification, loaded.recipient
-    prefs = effective_preferences(loaded.preference_defaults, recipient.preference_overrides)
+    if prefs is None:
+        prefs = effective_preferences(loaded.preference_defaults, recipient.preference_overrides)
     who = policy.Recipient(
         preferences=prefs,
         addresses=reachable_channels(recipient.email, recipient.phone),

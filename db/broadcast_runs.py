@@ -2,21 +2,21 @@
 few set-based statements over the broadcast's notifications (ix_notifications_broadcast)."""
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.broadcasts import FINISHED_SQL, Member, invalid_sql, member_of, unnest_columns
+from db.broadcasts import FINISHED_SQL, Member, Rows, as_json, invalid_sql, member_of, recordset
 from db.opt_outs import unsubscribed_sql
 from domain.broadcasts import BroadcastStatus
 from domain.outcome import SENT_STATUSES
 from domain.types import FAILED_DELIVERY_STATUSES, Channel, DeliveryStatus, NotificationStatus
 
 
-def _sql_list(values: Any) -> str:
+def _sql_list(values: Iterable[str]) -> str:
     return ", ".join(f"'{value}'" for value in sorted(values))
 
 
@@ -167,15 +167,15 @@ async def due_notifications(
     ]
 
 
-REPLAN_COLUMNS = (
-    "id",
-    "status",
-    "status_reason",
-    "deferred_until",
-    "subject",
-    "template_version_id",
-    "error",
-)
+REPLAN_COLUMNS = {
+    "id": "uuid",
+    "status": "text",
+    "status_reason": "text",
+    "deferred_until": "timestamptz",
+    "subject": "text",
+    "template_version_id": "uuid",
+    "error": "text",
+}
 # The released deliveries as decided again (only while still deferred), and their
 # notifications' statuses.
 _REPLAN = text(f"""
@@ -191,32 +191,22 @@ _REPLAN = text(f"""
             delivered_at = CASE WHEN u.status = '{DeliveryStatus.DELIVERED.value}' THEN now() END,
             failed_at = CASE WHEN u.status = '{DeliveryStatus.FAILED.value}' THEN now() END,
             updated_at = now()
-        FROM {unnest_columns("u", REPLAN_COLUMNS)}
+        FROM {recordset("u", REPLAN_COLUMNS)}
         WHERE d.id = u.id AND d.status = '{DeliveryStatus.DEFERRED.value}'
         RETURNING d.id
     )
     UPDATE notifications n SET status = s.status, updated_at = now()
-    FROM unnest(CAST(:notification_ids AS uuid[]), CAST(:notification_statuses AS text[]))
-        AS s(id, status)
+    FROM {recordset("s", {"id": "uuid", "status": "text"})}
     WHERE n.id = s.id
 """)
 
 
 async def replan_deliveries(
-    session: AsyncSession,
-    deliveries: dict[str, list[Any]],
-    notification_statuses: dict[uuid.UUID, str],
+    session: AsyncSession, deliveries: Rows, notification_statuses: dict[uuid.UUID, str]
 ) -> None:
-    """`deliveries`: REPLAN_COLUMNS, column by column."""
-    parameters = {f"u_{name}": values for name, values in deliveries.items()}
-    await session.execute(
-        _REPLAN,
-        parameters
-        | {
-            "notification_ids": list(notification_statuses),
-            "notification_statuses": list(notification_statuses.values()),
-        },
-    )
+    """`deliveries`: REPLAN_COLUMNS of each delivery decided again."""
+    statuses = [{"id": n, "status": status} for n, status in notification_statuses.items()]
+    await session.execute(_REPLAN, {"u": as_json(deliveries), "s": as_json(statuses)})
 
 
 _NEXT_DEFERRAL = text(f"""
