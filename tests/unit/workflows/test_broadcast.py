@@ -3,12 +3,13 @@ wake-ups, retry sweeps and the progress query, against the fake of broadcast_fak
 
 import asyncio
 import itertools
+import uuid
 from collections import Counter
 from datetime import timedelta
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 
 from domain.broadcasts import PAGES_PER_RUN, BroadcastStatus
 from domain.contracts import DeliveryRetry
@@ -29,6 +30,17 @@ async def refusal(update) -> str:
 
 async def events_of(handle, event_type) -> list:
     return [e async for e in handle.fetch_history_events() if e.event_type == event_type]
+
+
+async def started_with_its_first_page_held(
+    harness, audience: int
+) -> tuple[WorkflowHandle, list[uuid.UUID], asyncio.Event]:
+    """A broadcast in pages of 2 whose first page is being written, until the event is set."""
+    recipients = harness.broadcasts.with_audience(audience)
+    release_page = harness.broadcasts.hold_pages()
+    handle = await harness.start(BroadcastWorkflow.run, broadcast(page_size=2))
+    await asyncio.wait_for(harness.broadcasts.page_started.wait(), 10)
+    return handle, recipients, release_page
 
 
 async def test_the_walk_writes_every_page_and_sends_each_pages_channels_in_its_bounds(harness):
@@ -107,10 +119,7 @@ async def test_continue_as_new_keeps_the_cursor_and_no_page_is_written_twice(har
 
 async def test_pause_stops_new_pages_and_sends_and_resume_continues(harness):
     fake = harness.broadcasts
-    r = fake.with_audience(5)
-    release_page = fake.hold_pages()
-    handle = await harness.start(BroadcastWorkflow.run, broadcast(page_size=2))
-    await asyncio.wait_for(fake.page_started.wait(), 10)
+    handle, r, release_page = await started_with_its_first_page_held(harness, 5)
 
     assert "broadcast is not paused" in await refusal(
         handle.execute_update(BroadcastWorkflow.resume)
@@ -134,10 +143,7 @@ async def test_pause_stops_new_pages_and_sends_and_resume_continues(harness):
 
 async def test_cancel_records_cancelled_and_ends_without_sending_what_is_left(harness):
     fake = harness.broadcasts
-    fake.with_audience(6)
-    release_page = fake.hold_pages()
-    handle = await harness.start(BroadcastWorkflow.run, broadcast(page_size=2))
-    await asyncio.wait_for(fake.page_started.wait(), 10)
+    handle, _, release_page = await started_with_its_first_page_held(harness, 6)
 
     cancelling = asyncio.create_task(handle.execute_update(BroadcastWorkflow.cancel))
     await asyncio.sleep(0.2)
@@ -171,10 +177,7 @@ async def test_a_pause_arriving_as_the_broadcast_completes_is_refused(harness):
 
 async def test_a_paused_broadcast_can_be_cancelled(harness):
     fake = harness.broadcasts
-    fake.with_audience(4)
-    release_page = fake.hold_pages()
-    handle = await harness.start(BroadcastWorkflow.run, broadcast(page_size=2))
-    await asyncio.wait_for(fake.page_started.wait(), 10)
+    handle, _, release_page = await started_with_its_first_page_held(harness, 4)
     await handle.execute_update(BroadcastWorkflow.pause)
     release_page.set()
 
@@ -200,6 +203,26 @@ async def test_send_at_waits_on_a_durable_timer_then_runs(harness, workflow_env)
     assert fake.statuses == [RUNNING, COMPLETED]
     assert fake.pages[0].at >= send_at
     assert sorted(fake.sent) == fake.every_delivery()
+
+
+async def test_a_scheduled_broadcast_paused_resumes_scheduled_and_cancels_before_its_time(
+    harness,
+):
+    fake = harness.broadcasts
+    fake.with_audience(3)
+    handle = await harness.start(
+        BroadcastWorkflow.run, broadcast(send_at=utc_now() + timedelta(days=1)), skip_time=False
+    )
+    await eventually(lambda: reached(handle, EventType.EVENT_TYPE_TIMER_STARTED), bool)
+
+    assert (await handle.execute_update(BroadcastWorkflow.pause)).status == PAUSED
+    resumed = await handle.execute_update(BroadcastWorkflow.resume)
+    assert resumed.status == BroadcastStatus.SCHEDULED  # still waiting for send_at
+    cancelled = await handle.execute_update(BroadcastWorkflow.cancel)
+
+    assert cancelled.status == CANCELLED and (await handle.result()).status == CANCELLED
+    assert fake.statuses == [PAUSED, BroadcastStatus.SCHEDULED, CANCELLED]
+    assert fake.pages == [] and fake.batches == []
 
 
 async def test_deferred_recipients_are_released_at_their_time_by_the_broadcast_itself(harness):
