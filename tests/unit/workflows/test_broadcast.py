@@ -269,9 +269,9 @@ async def test_transient_failures_are_swept_with_backoff_and_final_after_the_win
     gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(times)]
     doubling = [1, 2, 4, 8, 10, 10, 10, 10]  # to max_interval_seconds (plus the sends' time)
     assert len(gaps) == len(doubling) + 1
-    assert all(wait <= gap < wait + 1 for gap, wait in zip(gaps, doubling, strict=False))
+    assert all(wait <= gap < wait + 2 for gap, wait in zip(gaps, doubling, strict=False))
     # The last at the end of the window, 60 s after the broadcast started (just before the walk).
-    assert 59 < (times[-1] - times[0]).total_seconds() < 61
+    assert 59 < (times[-1] - times[0]).total_seconds() < 62
     assert sorted(fake.sent) == [(r[1], "email"), (r[2], "email")]
     assert fake.deliveries[(r[0], "email")].status == "failed"
     assert (progress.status, progress.sent, progress.failed) == (COMPLETED, 2, 1)
@@ -286,7 +286,7 @@ async def test_a_providers_retry_after_lengthens_the_wait_before_a_sweep(harness
     await harness.execute(BroadcastWorkflow.run, broadcast())
 
     walk, sweep = fake.batches
-    assert round((sweep.at - walk.at).total_seconds()) == 30
+    assert 30 <= (sweep.at - walk.at).total_seconds() < 32  # plus the sends' time
     assert fake.sent == [(r[0], "email")]
 
 
