@@ -128,7 +128,7 @@ async def test_sigkill_the_broadcast_worker_mid_broadcast(
         "every recipient exactly one in-app message"
     )
     assert figures["lost"] == 0, f"{figures['lost']} emails missed, e.g. {figures['lost_examples']}"
-    assert written.deliveries == {("in_app", "sent"): count, ("email", "sent"): count}
+    assert written.deliveries == {("in_app", "delivered"): count, ("email", "sent"): count}
     assert counters_match_rows(done, written) == {}, "the progress' counters are the rows'"
     duplicates = figures["duplicate_addresses"]
     assert duplicates == figures["duplicates_first_sent_before_kill"], (

@@ -123,8 +123,9 @@ async def written_by(database_url: str, broadcast_id: str) -> Written:
 def counters_match_rows(progress: dict[str, Any], written: Written) -> dict[str, tuple[Any, Any]]:
     """The progress' counters that differ from the rows ({counter: (reported, counted)}): planned
     counts recipients written, the others deliveries (deferred: those deferred now)."""
-    counted = {"planned": len(written.notifications)} | {
-        status: written.deliveries_with(status)
-        for status in ("sent", "suppressed", "deferred", "failed")
-    }
+    counted = {
+        "planned": len(written.notifications),
+        # An in-app message is delivered the moment its row is written: it counts as sent.
+        "sent": written.deliveries_with("sent") + written.deliveries_with("delivered"),
+    } | {status: written.deliveries_with(status) for status in ("suppressed", "deferred", "failed")}
     return {k: (progress.get(k), v) for k, v in counted.items() if progress.get(k) != v}
