@@ -73,6 +73,8 @@ async def submit_broadcast(
             broadcast, created = await _create(session, tenant, request, key, digest)
     if not created and broadcast.request_digest != digest:
         raise idempotency_conflict()
+    if broadcast.status in FINISHED_BROADCAST_STATUSES:  # its workflow's history may be gone
+        return _accepted(broadcast, key, created)
     await start_broadcast(
         temporal,
         settings,
@@ -84,6 +86,10 @@ async def submit_broadcast(
             send_at=broadcast.send_at,
         ),
     )
+    return _accepted(broadcast, key, created)
+
+
+def _accepted(broadcast: Broadcast, key: str, created: bool) -> BroadcastAccepted:
     return BroadcastAccepted(
         id=broadcast.id,
         status=broadcast.status,

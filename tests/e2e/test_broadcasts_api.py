@@ -3,6 +3,7 @@ Idempotency-Key replays and conflicts (as POST /v1/notifications), the listing n
 progress read from the row, pause/resume/cancel through the workflow's updates, and another
 tenant kept out."""
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -109,6 +110,28 @@ async def test_the_same_key_replays_and_another_body_conflicts(stack, database_u
     assert await stored(database_url, stack.tenant_id) == (3, 15)
 
 
+async def test_requests_with_one_key_at_once_make_one_broadcast(stack, database_url):
+    """They take turns on the key's unique index: the first stored wins; the same body is its
+    replay, another body a 409 that wrote nothing."""
+    ids = await seed(database_url, stack.tenant_id, 4)
+    key = {"Idempotency-Key": f"race-{uuid.uuid4()}"}
+    bodies = [broadcast({"recipients": ids[:2]}, send_at=LATER)] * 3 + [
+        broadcast({"recipients": ids[2:]}, send_at=LATER)
+    ] * 2
+    answers = await asyncio.gather(
+        *(stack.api.post("/v1/broadcasts", json=body, headers=key) for body in bodies)
+    )
+    made = [a for a in answers if a.status_code == 202 and not a.json()["replayed"]]
+    assert len(made) == 1, [a.text for a in answers]
+    winner = bodies[answers.index(made[0])]
+    for body, answer in zip(bodies, answers, strict=True):
+        if body == winner:
+            assert answer.status_code == 202 and answer.json()["id"] == made[0].json()["id"]
+        else:
+            assert_problem(answer, 409, "idempotency_conflict")
+    assert await stored(database_url, stack.tenant_id) == (1, 2)
+
+
 async def test_broadcasts_are_listed_newest_first_with_their_progress(stack, database_url):
     api = stack.api
     await seed(database_url, stack.tenant_id, 1)
@@ -140,9 +163,9 @@ async def test_progress_is_read_from_the_row_with_rate_and_eta(stack, database_u
     """As the workflow's pages advance the row's counters: rate = planned per second since
     started, ETA = the audience left at that rate."""
     ids = await seed(database_url, stack.tenant_id, 2)
-    response = await stack.api.post(
-        "/v1/broadcasts", json=broadcast({"recipients": ids}, send_at=LATER)
-    )
+    key = {"Idempotency-Key": f"progress-{uuid.uuid4()}"}
+    body = broadcast({"recipients": ids}, send_at=LATER)
+    response = await stack.api.post("/v1/broadcasts", json=body, headers=key)
     broadcast_id = response.json()["id"]
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         await conn.execute(
@@ -164,6 +187,8 @@ async def test_progress_is_read_from_the_row_with_rate_and_eta(stack, database_u
         )
     done = (await stack.api.get(f"/v1/broadcasts/{broadcast_id}")).json()
     assert done["rate_per_second"] == 50 and done["eta_seconds"] is None
+    replay = await stack.api.post("/v1/broadcasts", json=body, headers=key)
+    assert replay.status_code == 202 and replay.json()["status"] == "completed", replay.text
     # Finished: pause, resume and cancel are refused naming its status, Temporal not asked.
     for action in ("pause", "resume", "cancel"):
         refused = await stack.api.post(f"/v1/broadcasts/{broadcast_id}/{action}")
