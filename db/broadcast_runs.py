@@ -9,7 +9,16 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.broadcasts import FINISHED_SQL, Member, Rows, as_json, invalid_sql, member_of, recordset
+from db.broadcasts import (
+    DELIVERY_COLUMNS,
+    FINISHED_SQL,
+    Member,
+    Rows,
+    as_json,
+    invalid_sql,
+    member_of,
+    recordset,
+)
 from db.opt_outs import unsubscribed_sql
 from domain.broadcasts import BroadcastStatus
 from domain.outcome import SENT_STATUSES
@@ -167,14 +176,18 @@ async def due_notifications(
     ]
 
 
+# What deciding a deferred delivery again may change.
 REPLAN_COLUMNS = {
-    "id": "uuid",
-    "status": "text",
-    "status_reason": "text",
-    "deferred_until": "timestamptz",
-    "subject": "text",
-    "template_version_id": "uuid",
-    "error": "text",
+    name: DELIVERY_COLUMNS[name]
+    for name in (
+        "id",
+        "status",
+        "status_reason",
+        "deferred_until",
+        "subject",
+        "template_version_id",
+        "error",
+    )
 }
 # The released deliveries as decided again (only while still deferred), and their
 # notifications' statuses.
