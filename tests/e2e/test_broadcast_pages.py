@@ -306,6 +306,50 @@ async def test_each_recipient_is_decided_as_a_single_notification_would_be(
     assert progress["cursor"] == max(in_broadcast)
 
 
+async def test_the_daily_reminder_cap_holds_a_broadcast_as_a_single_notification(
+    sessions, tenant, activities
+):
+    """A reminder broadcast to twins who have had their one reminder today: the same decision
+    as planning one reminder for the twin, and no slot taken beyond the cap."""
+    capped = await add_recipients(
+        sessions, tenant, 2, preference_overrides={"max_reminders_per_day": 1}
+    )
+    fresh = await add_recipients(
+        sessions, tenant, 2, preference_overrides={"max_reminders_per_day": 1}
+    )
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    for recipient_id in capped:
+        await sql(
+            sessions,
+            "INSERT INTO send_counters (recipient_id, kind, window_start, count)"
+            " VALUES (:r, 'reminders_day', :w, 1)",
+            r=recipient_id,
+            w=midnight,
+        )
+    broadcast_id = await a_broadcast(
+        sessions,
+        tenant,
+        listed=[capped[0], fresh[0]],
+        channels=["email"],
+        event_key="booking.reminder",
+    )
+    await walk(activities, broadcast_id, tenant)
+
+    decided = await deliveries_of(sessions, broadcast_id)
+    for member, twin in (capped, fresh):
+        alone = await single_plan(sessions, tenant, twin, ["email"], "booking.reminder")
+        assert as_planned(decided[member]) == alone
+    assert decided[capped[0]]["email"][0] in {"deferred", "suppressed"}
+    assert decided[fresh[0]]["email"][0] == "pending"
+    slots = await sql(
+        sessions,
+        "SELECT recipient_id, count FROM send_counters WHERE kind = 'reminders_day'"
+        " AND recipient_id = ANY(CAST(:ids AS uuid[]))",
+        ids=[capped[0], fresh[0]],
+    )
+    assert {s.recipient_id: s.count for s in slots} == {capped[0]: 1, fresh[0]: 1}
+
+
 async def test_a_digested_recipient_is_handed_to_its_digest(
     sessions, tenant, activities, temporal_env
 ):
