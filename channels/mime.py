@@ -9,6 +9,8 @@ line break in a header value (header injection) is refused. Which addresses, nam
 headers an email carries is decided in channels/email_headers.py, for SendGrid too."""
 
 import email.utils
+import random
+import re
 from datetime import UTC, datetime
 from email import charset, policy
 from email.header import Header
@@ -20,9 +22,28 @@ from channels.email_headers import wire_headers
 
 _UTF8_QUOTED_PRINTABLE = charset.Charset("utf-8")
 _UTF8_QUOTED_PRINTABLE.body_encoding = charset.QP
+# Printable ASCII words, one space between them: what most header values are.
+_PLAIN_VALUE = re.compile(r"[!-~]+(?: [!-~]+)*")
+
+
+class _SmtpPolicy(type(policy.compat32)):  # type: ignore[misc]
+    """compat32 writing a plain header value that fits on its line as it is. compat32 folds
+    every value through email.header.Header, which returns such a value unchanged (checked on
+    random values) at the cost of half of composing an email (cProfile, a broadcast's sends)."""
+
+    def _fold(self, name, value, sanitize):
+        if (
+            isinstance(value, str)
+            and len(name) + 2 + len(value) <= self.max_line_length
+            and _PLAIN_VALUE.fullmatch(value)
+        ):
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)
+
+
 # RFC 5322 allows 998 characters a line. Folding at 78 would split a long header without
 # spaces, such as List-Unsubscribe's signed link, which mail clients then fail to read.
-_SMTP = policy.compat32.clone(linesep="\r\n", max_line_length=998)
+_SMTP = _SmtpPolicy(linesep="\r\n", max_line_length=998)
 
 
 def compose(message: EmailMessage) -> tuple[bytes, str]:
@@ -35,7 +56,7 @@ def compose(message: EmailMessage) -> tuple[bytes, str]:
     if message.html:
         alternatives.append(_text_part(message.html, "html"))
     mime = (
-        MIMEMultipart("alternative", _subparts=alternatives)
+        MIMEMultipart("alternative", boundary=_boundary(), _subparts=alternatives)
         if len(alternatives) > 1
         else alternatives[0]
     )
@@ -68,6 +89,15 @@ def message_id_for(reference: str, domain: str) -> str:
     if reference:
         return f"<{reference}@{domain}>"
     return email.utils.make_msgid(domain=domain)
+
+
+def _boundary() -> str:
+    """A multipart boundary no part can contain: the parts are quoted-printable, in which "="
+    is followed only by two hex digits or a line break, never by "_". Given one, the email
+    package skips making its own (a random one, checked against every part with a regular
+    expression compiled for it): about a fifth of composing an email (cProfile, a broadcast's
+    2,000 sends)."""
+    return f"=_herald_{random.getrandbits(128):032x}"  # unique enough: no system call
 
 
 def _text_part(body: str, subtype: str) -> MIMENonMultipart:

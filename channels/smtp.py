@@ -30,7 +30,11 @@ class SmtpEmailProvider:
         start_tls: bool = False,
         timeout: float = 10.0,
         local_hostname: str | None = None,
+        keep_sessions: int = 10,
     ):
+        """`keep_sessions`: open sessions kept for reuse, at least as many as this worker
+        sends at once (a broadcast's BROADCAST_SEND_CONCURRENCY), or each send beyond them
+        opens (and closes) a session of its own."""
         self._sessions = SmtpSessions(
             dict(
                 hostname=host,
@@ -42,7 +46,8 @@ class SmtpEmailProvider:
                 timeout=timeout,
                 # Named once here: aiosmtplib would otherwise look up our FQDN for every session.
                 local_hostname=local_hostname or socket.getfqdn(),
-            )
+            ),
+            keep=keep_sessions,
         )
 
     async def send_email(self, message: EmailMessage) -> SendResult:

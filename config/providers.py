@@ -12,6 +12,8 @@ from channels.smtp import SmtpEmailProvider
 from channels.twilio import TwilioSmsProvider
 from config.settings import Settings
 
+SMTP_SESSIONS_KEPT = 10  # at the least, for single sends
+
 
 def build_providers(settings: Settings) -> Providers:
     return Providers(
@@ -38,6 +40,8 @@ def _email(settings: Settings, name: str) -> EmailProvider:
             use_tls=settings.smtp_use_tls,
             start_tls=settings.smtp_start_tls,
             timeout=settings.provider_timeout_seconds,
+            # A broadcast's batch sends that many at once: each keeps its session.
+            keep_sessions=max(SMTP_SESSIONS_KEPT, settings.broadcast_send_concurrency),
         )
     raise ValueError(f"unknown email provider {name!r}; known: {', '.join(EMAIL_PROVIDERS)}")
 

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from temporalio.testing import ActivityEnvironment
 
 from activities.broadcast_sends import CHUNK_SIZE, UNSUBSCRIBE_PLACEHOLDER, BroadcastSends
+from channels.smtp_sessions import SmtpSessions
 from config.providers import build_providers
 from config.settings import Settings
 from db.delivery_tracking import lock_delivery
@@ -399,3 +400,27 @@ async def test_a_cancelled_batch_records_what_the_provider_took(
     assert rest.sent == 10 - taken
     assert len(threaded_http.log) == 10  # none twice
     assert await broadcast_counters(sessions, page.broadcast_id) == {"sent": 10, "failed": 0}
+
+
+async def test_concurrent_smtp_sends_keep_their_sessions(
+    make_sends, sessions, tenant, smtp, monkeypatch
+):
+    """Each of the sends in flight at once keeps its session for its next email, also across
+    chunks (between two, every session is given back at once), rather than all but the ten
+    kept for single sends being closed there, and opened again for the next chunk."""
+    opened = 0
+    open_session = SmtpSessions.open
+
+    async def counted(self):
+        nonlocal opened
+        opened += 1
+        return await open_session(self)
+
+    monkeypatch.setattr(SmtpSessions, "open", counted)
+    count = 2 * CHUNK_SIZE + 50
+    page = await pending_page(sessions, tenant, count)
+    async with make_sends(broadcast_send_concurrency=15) as sends:
+        result = await run(sends, batch(page, ["smtp"]))
+
+    assert result.sent == count
+    assert opened <= 15
