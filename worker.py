@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 
@@ -22,6 +23,7 @@ async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
     refuse_unfit_production(settings)
+    os.nice(settings.worker_nice)  # 0: as started
     engine = create_engine(settings.database_url, pool_size=20)
     serve_worker_metrics(settings)  # Herald's own: deliveries, provider latency
     client = await connect_temporal(settings)

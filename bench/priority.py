@@ -54,6 +54,11 @@ LAYOUTS: dict[str, tuple[dict[str, str], list[dict[str, str]]]] = {
         {"EMBEDDED_WORKER": "false"},
         [{"WORKER_QUEUES": "default,urgent"}, {"WORKER_QUEUES": "broadcast"}],
     ),
+    "split-nice": (
+        {"EMBEDDED_WORKER": "false"},
+        [{"WORKER_QUEUES": "default,urgent"}, {"WORKER_QUEUES": "broadcast", "WORKER_NICE": "10"}],
+    ),
+    "embedded-nice": ({}, [{"WORKER_NICE": "10"}]),
 }
 CHOSEN = os.environ.get("BENCH_PRIORITY_LAYOUTS", ",".join(LAYOUTS)).split(",")
 GOAL_P99_RATIO = 2.0

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     # "all", or a comma-separated list of default, urgent, broadcast (e.g. "broadcast" for
     # processes that only run broadcasts). The API's embedded worker serves default and urgent.
     worker_queues: str = "all"
+    # A worker process's CPU niceness (0-19, Linux `nice`): a broadcast worker sharing a host's
+    # cores with the API or urgent workers (Compose, one machine) at 10 yields the CPU to them.
+    # Kubernetes pods have their own CPU requests instead.
+    worker_nice: int = Field(default=0, ge=0, le=19)
     # Recipients a broadcast writes per page (one transaction), and the sends of one page
     # made at once per provider (PROVIDER_RATE_LIMITS still bounds their rate).
     broadcast_page_size: int = Field(default=500, ge=1, le=5000)

@@ -4,6 +4,8 @@ broadcast or a backlog of ordinary notifications; WORKER_QUEUES says which lanes
 """
 
 import asyncio
+import os
+import sys
 import uuid
 
 import pytest
@@ -16,6 +18,7 @@ from temporalio.client import Client
 from bootstrap import build_worker
 from config.settings import Settings
 from tests.e2e.test_email_smtp import email_request
+from tests.e2e.test_graceful_shutdown import WorkerProcess, worker_env
 
 
 async def accept(stack, address: str, priority: str) -> dict:
@@ -145,3 +148,31 @@ def test_worker_queues_reads_lists_in_any_order_and_case():
 def test_the_lanes_need_three_different_task_queues():
     with pytest.raises(ValidationError, match="must be three different task queues"):
         Settings(task_queue="herald", urgent_task_queue="herald")
+
+
+async def test_a_worker_process_serves_the_lanes_of_worker_queues_at_its_niceness(stack):
+    """`herald worker` with WORKER_QUEUES=broadcast (a broadcast worker) polls that lane alone,
+    and WORKER_NICE lowers its CPU priority: a broadcast yields the host's cores to the rest."""
+    env = worker_env(stack.settings) | {
+        "TEMPORAL_ADDRESS": stack.client.service_client.config.target_host,
+        "WORKER_QUEUES": "broadcast",
+        "WORKER_NICE": "7",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "worker.py", env=env, stderr=asyncio.subprocess.PIPE
+    )
+    worker = WorkerProcess(process)
+    try:
+        await asyncio.wait_for(worker.polling.wait(), timeout=60)  # its log says it polls
+        assert os.getpriority(os.PRIO_PROCESS, process.pid) == min(19, os.nice(0) + 7)
+        settings = stack.settings
+        assert f"broadcast: '{settings.broadcast_queue()}'" in worker.log()
+        assert "urgent:" not in worker.log() and "default:" not in worker.log()
+        for _ in range(50):
+            if await pollers(stack.client, settings.broadcast_queue()):
+                break
+            await asyncio.sleep(0.1)
+        assert await pollers(stack.client, settings.broadcast_queue()) >= 1
+    finally:
+        process.terminate()
+        await process.wait()
