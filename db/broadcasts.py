@@ -60,17 +60,22 @@ _BROADCAST = """
     LEFT JOIN tenant_policy_settings p ON p.tenant_id = b.tenant_id
     WHERE b.id = :broadcast_id AND b.tenant_id = :tenant_id
 """
-# The page's transaction holds the broadcast's row: two runs of one page (a retry while the
-# first still runs) take turns, and the second finds the first's notifications written.
-_LOCK_BROADCAST = text(_BROADCAST + " FOR UPDATE OF b")
+# A page's transaction (and a release's, and a status change's) holds the broadcast's lock:
+# two runs of one page (a retry while the first still runs) take turns, and the second finds
+# the first's notifications written; a cancel waits for the page under way. An advisory lock,
+# not the row's: the sends' counter updates of the row do not wait for a page being planned.
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(CAST(:broadcast_id AS text), 15))")
+_READ_BROADCAST = text(_BROADCAST)
 
 
 async def lock_broadcast(
     session: AsyncSession, broadcast_id: uuid.UUID, tenant_id: uuid.UUID
 ) -> BroadcastRow | None:
+    """The broadcast, read once its lock is held (so as it is after the run before)."""
+    await session.execute(_LOCK, {"broadcast_id": broadcast_id})
     row = (
         await session.execute(
-            _LOCK_BROADCAST, {"broadcast_id": broadcast_id, "tenant_id": tenant_id}
+            _READ_BROADCAST, {"broadcast_id": broadcast_id, "tenant_id": tenant_id}
         )
     ).one_or_none()
     if row is None:

@@ -3,6 +3,7 @@ recipient decided as a single notification would be, in bulk; in-app messages an
 events written with the page; a page run twice writing nothing twice; every audience walked
 once by keyset; a cancel cancelling what waits; deferrals released when due."""
 
+import asyncio
 import hashlib
 import json
 import time
@@ -476,6 +477,39 @@ async def test_a_page_run_again_writes_nothing_twice(sessions, tenant, activitie
     # Its sends may not have been made: the page run again still reports them.
     assert again.last_recipient_id == first.last_recipient_id == recipients[-1]
     assert again.pending == first.pending == {"email": 12}
+
+
+async def test_two_runs_of_a_page_at_once_write_it_once(sessions, tenant, activities):
+    """The second waits for the first, and decides no one again (no second counter slot)."""
+    recipients = await add_recipients(
+        sessions,
+        tenant,
+        40,
+        preference_overrides={"rate_limit": {"max_count": 5, "window_minutes": 60}},
+    )
+    broadcast_id = await a_broadcast(sessions, tenant, listed=recipients)
+    page = PageInput(broadcast_id, tenant, None, 40)
+
+    both = await asyncio.gather(
+        run(activities.plan_broadcast_page, page), run(activities.plan_broadcast_page, page)
+    )
+
+    assert sorted(r.written for r in both) == [0, 40]
+    [(notifications, messages)] = await sql(
+        sessions,
+        "SELECT count(DISTINCT n.id), count(m.id) FROM notifications n"
+        " LEFT JOIN in_app_messages m ON m.notification_id = n.id WHERE n.broadcast_id = :id",
+        id=broadcast_id,
+    )
+    assert (notifications, messages) == (40, 40)
+    progress = await counters(sessions, broadcast_id)
+    assert (progress["planned"], progress["sent"]) == (40, 40)
+    [(slots,)] = await sql(
+        sessions,
+        "SELECT sum(count) FROM send_counters WHERE recipient_id = ANY(CAST(:ids AS uuid[]))",
+        ids=recipients,
+    )
+    assert slots == 40
 
 
 @pytest.mark.parametrize("kind", list(AudienceKind))
