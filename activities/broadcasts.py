@@ -138,6 +138,7 @@ class BroadcastActivities:
             ),
             suppressed=added.suppressed,
             deferred=added.deferred,
+            total=broadcast.total,
             sent=added.sent,
             failed=added.failed,
         )

@@ -38,6 +38,7 @@ class BroadcastRow:
     audience_kind: AudienceKind
     topic_key: str | None
     status: BroadcastStatus
+    total: int | None  # the audience's size when it started running
     preference_defaults: dict[str, Any]
     policy_settings: TenantSettings
 
@@ -53,7 +54,7 @@ class BroadcastRow:
 
 _BROADCAST = """
     SELECT b.id, b.tenant_id, b.event_key, b.priority, b.channels, b.context, b.audience_kind,
-           b.topic_key, b.status, t.preference_defaults,
+           b.topic_key, b.status, b.total, t.preference_defaults,
            p.reminder_event_keys, p.urgent_bypass, p.fallbacks, p.retry_window_minutes
     FROM broadcasts b
     JOIN tenants t ON t.id = b.tenant_id
@@ -93,6 +94,7 @@ async def lock_broadcast(
         AudienceKind(row.audience_kind),
         row.topic_key,
         BroadcastStatus(row.status),
+        row.total,
         row.preference_defaults,
         settings,
     )

@@ -560,6 +560,7 @@ async def test_keyset_paging_covers_every_recipient_once(sessions, activities, k
     )
     progress = await counters(sessions, broadcast_id)
     assert progress["total"] == progress["planned"] == len(audience)
+    assert {p.total for p in pages} == {len(audience)}  # for the workflow's progress query
 
 
 async def test_running_fills_started_at_and_total_once_and_a_finished_broadcast_never_moves(
