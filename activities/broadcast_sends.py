@@ -61,6 +61,7 @@ CHUNK_SIZE = 200  # deliveries claimed, rendered, sent and recorded together
 # personalization's own link in its place.
 UNSUBSCRIBE_PLACEHOLDER = "-herald-unsubscribe-url-"
 _LINK_HEADER = "List-Unsubscribe"
+HEARTBEAT_EVERY_SECONDS = 5.0
 
 
 @dataclass
@@ -76,6 +77,27 @@ class _Send:
     error: BaseException | None = None  # the last attempt's failure, until it is settled
     settled: store.Unsent | None = None
     retry_after: float | None = None
+
+
+@dataclass
+class _Run:
+    """One send_batch call: its progress, and whether it is to stop starting sends."""
+
+    result: SendBatchResult
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    beaten_at: float = field(default_factory=time.monotonic)
+
+    def beat(self, now: bool = False) -> None:
+        """Heartbeat the progress as sends finish, so the workflow's heartbeat timeout notices a
+        dead worker within about a send's time; at most every HEARTBEAT_EVERY_SECONDS (each
+        heartbeat is encoded, and encrypted, on its way), unless `now`."""
+        moment = time.monotonic()
+        if not activity.in_activity() or (
+            not now and moment - self.beaten_at < HEARTBEAT_EVERY_SECONDS
+        ):
+            return
+        self.beaten_at = moment
+        activity.heartbeat(self.result.sent, self.result.failed, self.result.retrying)
 
 
 class BroadcastSends:
@@ -95,7 +117,8 @@ class BroadcastSends:
         self._slots: dict[str, asyncio.Semaphore] = {}  # per provider, for every batch at once
 
     async def send_batch(self, input: SendBatchInput) -> SendBatchResult:
-        result = SendBatchResult()
+        run = _Run(SendBatchResult())
+        result = run.result
         templates: dict[tuple, SendTemplates] = {}
         # A chunk's claim outlives every send the chunk can make, one provider after another.
         rounds = math.ceil(CHUNK_SIZE / self._concurrency) * max(len(input.providers), 1)
@@ -109,8 +132,8 @@ class BroadcastSends:
             if not jobs:
                 break
             position = store.Position(jobs[-1].recipient.id, jobs[-1].delivery.id)
-            await self._shielded_chunk(input, jobs, templates, result)
-            _heartbeat(result)
+            await self._shielded_chunk(input, jobs, templates, run)
+            run.beat(now=True)
             if len(jobs) < CHUNK_SIZE:
                 break
         # Deliveries another attempt holds (a batch still running, or one whose worker died
@@ -127,13 +150,13 @@ class BroadcastSends:
         input: SendBatchInput,
         jobs: list[DeliveryJob],
         templates: dict[tuple, SendTemplates],
-        result: SendBatchResult,
+        run: _Run,
     ) -> None:
         """Send and record one chunk. Cancelled meanwhile (the workflow, the worker stopping),
         it starts no further send, but the sends a provider has taken are recorded before the
         cancellation goes on: otherwise a later batch would send them again."""
-        stop = asyncio.Event()
-        chunk = asyncio.create_task(self._chunk(input, jobs, templates, stop))
+        run.stopping.clear()
+        chunk = asyncio.create_task(self._chunk(input, jobs, templates, run))
         cancelled = False
         while not chunk.done():
             try:
@@ -142,8 +165,9 @@ class BroadcastSends:
                 if chunk.done():
                     break
                 cancelled = True
-                stop.set()
+                run.stopping.set()
         sent, failed, retrying, retry_after = chunk.result()
+        result = run.result
         result.sent += sent
         result.failed += failed
         result.retrying += retrying
@@ -157,13 +181,13 @@ class BroadcastSends:
         input: SendBatchInput,
         jobs: list[DeliveryJob],
         templates: dict[tuple, SendTemplates],
-        stop: asyncio.Event,
+        run: _Run,
     ) -> tuple[int, int, int, float | None]:
         sends = await self._rendered(input, jobs, templates)
         window_ended = (
             input.retry_window_ends is not None and input.retry_window_ends <= datetime.now(UTC)
         )
-        await self._send_all(input, [s for s in sends if s.settled is None], stop, window_ended)
+        await self._send_all(input, [s for s in sends if s.settled is None], run, window_ended)
         sent = [_sent_record(s) for s in sends if s.sent is not None]
         unsent = [s.settled or _untried(s) for s in sends if s.sent is None]
         await self._record(input.broadcast_id, jobs, sent, unsent)
@@ -199,7 +223,7 @@ class BroadcastSends:
         return sends
 
     async def _send_all(
-        self, input: SendBatchInput, sends: list[_Send], stop: asyncio.Event, window_ended: bool
+        self, input: SendBatchInput, sends: list[_Send], run: _Run, window_ended: bool
     ) -> None:
         """Through each provider in turn, for the sends the previous one could not take."""
         providers: Sequence[str | None] = input.providers or [None]
@@ -215,8 +239,8 @@ class BroadcastSends:
                 batches, singles = _grouped(provider, waiting)
                 can_fail_over = following is not None
                 await asyncio.gather(
-                    *(self._send_batch(provider, b, can_fail_over, stop) for b in batches),
-                    *(self._send_one(provider, s, can_fail_over, stop) for s in singles),
+                    *(self._send_batch(provider, b, can_fail_over, run) for b in batches),
+                    *(self._send_one(provider, s, can_fail_over, run) for s in singles),
                 )
             moving = []
             for send in waiting:
@@ -235,9 +259,9 @@ class BroadcastSends:
                 send.settled = _unsent(send, name, error, str(kind), final=final)
             waiting = moving
 
-    async def _send_one(self, provider, send: _Send, can_fail_over: bool, stop: asyncio.Event):
+    async def _send_one(self, provider, send: _Send, can_fail_over: bool, run: _Run):
         async with self._slot(provider.name):
-            if stop.is_set():  # cancelled: left as it was, for the next batch
+            if run.stopping.is_set():  # cancelled: left as it was, for the next batch
                 return
             try:
                 await self._delivery.take_send_slot(provider.name)
@@ -249,9 +273,10 @@ class BroadcastSends:
             except Exception as err:
                 send.error = err
         _count(send.job.delivery.channel, provider.name, [send])
+        run.beat()
 
     async def _send_batch(
-        self, provider, sends: list[_Send], can_fail_over: bool, stop: asyncio.Event
+        self, provider, sends: list[_Send], can_fail_over: bool, run: _Run
     ) -> None:
         """One request for every send of the group; a refusal that may be one recipient's
         (SendGrid names the personalization) sends each of them on its own instead."""
@@ -266,7 +291,7 @@ class BroadcastSends:
             for send in sends
         ]
         async with self._slot(provider.name):
-            if stop.is_set():
+            if run.stopping.is_set():
                 return
             try:
                 await self._delivery.take_send_slot(provider.name)
@@ -286,9 +311,10 @@ class BroadcastSends:
                 for send in sends:
                     send.sent = result
                 _count(Channel.EMAIL, provider.name, sends)
+                run.beat()
                 return
         log.info("a batch of %s was refused (%s): sent one by one", len(sends), refused.message)
-        await asyncio.gather(*(self._send_one(provider, s, can_fail_over, stop) for s in sends))
+        await asyncio.gather(*(self._send_one(provider, s, can_fail_over, run) for s in sends))
 
     def _slot(self, provider: str) -> asyncio.Semaphore:
         if provider not in self._slots:
@@ -488,9 +514,3 @@ def _shared_form(send: _Send) -> tuple:
         message.html,
         tuple(sorted(message.headers.items())),
     )
-
-
-def _heartbeat(result: SendBatchResult) -> None:
-    """Progress for the workflow's heartbeat timeout (a dead worker's batch is retried soon)."""
-    if activity.in_activity():
-        activity.heartbeat(result.sent, result.failed, result.retrying)

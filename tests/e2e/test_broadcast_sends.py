@@ -16,6 +16,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import text
 from temporalio.testing import ActivityEnvironment
 
+from activities import broadcast_sends
 from activities.broadcast_sends import CHUNK_SIZE, UNSUBSCRIBE_PLACEHOLDER, BroadcastSends
 from channels.smtp_sessions import SmtpSessions
 from config.providers import build_providers
@@ -341,8 +342,11 @@ async def test_sendgrid_sends_personal_content_one_by_one(
 
 
 async def test_sends_in_flight_are_bounded_per_provider(
-    make_sends, sessions, tenant, threaded_http
+    make_sends, sessions, tenant, threaded_http, monkeypatch
 ):
+    """At most BROADCAST_SEND_CONCURRENCY calls to a provider at once; the batch heartbeats as
+    its sends finish (here after each one), not only between chunks."""
+    monkeypatch.setattr(broadcast_sends, "HEARTBEAT_EVERY_SECONDS", 0)
     in_flight, most = 0, 0
     lock = threading.Lock()
 
@@ -359,10 +363,12 @@ async def test_sends_in_flight_are_bounded_per_provider(
     threaded_http.expect_request(TWILIO_MESSAGES).respond_with_handler(slow_accept)
     page = await pending_page(sessions, tenant, 24, channel="sms")
     async with make_sends(**twilio(threaded_http, concurrency=3)) as sends:
-        result = await run(sends, batch(page, ["twilio"]))
+        heartbeats: list = []
+        result = await run(sends, batch(page, ["twilio"]), heartbeats)
 
     assert result.sent == 24 and len(threaded_http.log) == 24
     assert most == 3
+    assert len(heartbeats) == 24 + 1  # each send, and the chunk's end
     recorded = await deliveries_of(sessions, page)
     assert len({d["provider_message_id"] for d in recorded.values()}) == 24
 
