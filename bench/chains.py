@@ -275,7 +275,7 @@ async def measure(stack: Stack, api: aiohttp.ClientSession, catcher: ArrivalLog)
     )
 
     herald_rate = CHAINS / herald_s
-    due = await punctuality(herald, catcher, herald_rate)
+    due = await punctuality(herald, catcher, herald_rate) if DUE_REMINDERS else {}
     return {
         "bare_starts_per_s": round(CHAINS / bare_s, 1),
         "herald_starts_per_s": round(herald_rate, 1),
@@ -356,7 +356,7 @@ def _reminder_arrival(catcher: ArrivalLog, number: int) -> float | None:
 
 
 def report(result: dict[str, Any]) -> None:
-    reminders = result["reminders"]
+    reminders = result["reminders"] or lateness_summary([], 0)
     worst_rss = max(m["rss_mb"] for m in result["waiting_memory"].values())
     met = {
         "start_ratio": result["start_ratio"] >= GOALS["start_ratio_min"],
