@@ -135,7 +135,8 @@ async def a_broadcast(
 
 
 async def walk(activities, broadcast_id, tenant_id, limit: int = 50) -> list[PageResult]:
-    pages, after = [], None
+    pages: list[PageResult] = []
+    after = None
     while True:
         page = await run(
             activities.plan_broadcast_page, PageInput(broadcast_id, tenant_id, after, limit)
