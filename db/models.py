@@ -75,7 +75,11 @@ class ApiKey(Base):
 
 class Recipient(Base):
     __tablename__ = "recipients"
-    __table_args__ = (UniqueConstraint("tenant_id", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "external_id"),
+        # Migration 0021: a broadcast to every recipient of a tenant walks them by id.
+        Index("ix_recipients_tenant_id", "tenant_id", "id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))

@@ -12,6 +12,8 @@ Revises: 0020_daily_stats
 - notifications.broadcast_id: a broadcast's per-recipient notification (idempotency key
   "broadcast:<broadcast id>:<recipient id>", so a page written twice writes nothing twice), and
   the partial index its pages' sends and the deferred sweep read by.
+- ix_recipients_tenant_id: a broadcast to every recipient of a tenant walks them by id (without
+  it each page reads and sorts the rest of the tenant: quadratic in the audience).
 """
 
 import sqlalchemy as sa
@@ -25,6 +27,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_index("ix_recipients_tenant_id", "recipients", ["tenant_id", "id"])
     op.create_table(
         "topics",
         sa.Column(
@@ -135,3 +138,4 @@ def downgrade() -> None:
     op.drop_index("ix_topic_subscriptions_recipient", table_name="topic_subscriptions")
     op.drop_table("topic_subscriptions")
     op.drop_table("topics")
+    op.drop_index("ix_recipients_tenant_id", table_name="recipients")
