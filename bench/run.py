@@ -38,7 +38,7 @@ from temporalio.client import Client
 
 from bench.bare import TASK_QUEUE, BareWorkflow
 from bench.cpu import per_item_ms, snapshot
-from bench.stack import API_PROCESSES, Stack, herald_stack
+from bench.stack import API_PROCESSES, Stack, herald_stack, stop
 from bench.stats import provenance, summary_ms
 from devtools.mailcatcher import MailCatcher
 from tests.conftest import free_port
@@ -202,11 +202,7 @@ def start_eager_local(stack: Stack, exits: ExitStack) -> list[tuple[subprocess.P
 
 def _stop(process: subprocess.Popen) -> None:
     process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop(process)
 
 
 def start_celery(stack: Stack, exits: ExitStack) -> tuple[Any, list[int]] | None:
