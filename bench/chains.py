@@ -126,14 +126,27 @@ class Herald:
         self.outcomes: dict[str, int] = defaultdict(int)
 
     async def create(self, body: dict[str, Any]) -> None:
-        async with self.api.post(f"{next(self.replicas)}/v1/events", json=body) as response:
-            if response.status != 202:
-                self.outcomes[f"http {response.status}"] += 1
-                return
-            self.outcomes[(await response.json()).get("outcome") or "none"] += 1
+        """Posts the event; once more if the connection broke (an API replica closes a
+        keep-alive connection idle for 5 s, which the client may be reusing just then). The
+        same event id is accepted once: a repeat that finds it answers `duplicate`."""
+        for attempt in (1, 2):
+            try:
+                async with self.api.post(f"{next(self.replicas)}/v1/events", json=body) as response:
+                    answer = await response.json() if response.status in (200, 202) else {}
+                    outcome = (
+                        "duplicate"
+                        if answer.get("duplicate")
+                        else answer.get("outcome") or f"http {response.status}"
+                    )
+                    self.outcomes[outcome] += 1
+                    return
+            except aiohttp.ClientConnectionError:
+                if attempt == 2:
+                    self.outcomes["http connection broken"] += 1
 
     def started(self) -> int:
-        """Chains started so far: events answered 202 (applied, or queued for the chain)."""
+        """Chains started so far: events answered 202 (applied, or queued for the chain), or
+        found a duplicate on a repeat."""
         return sum(n for outcome, n in self.outcomes.items() if not outcome.startswith("http"))
 
 
