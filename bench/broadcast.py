@@ -220,6 +220,17 @@ async def history_events(client: Client, workflow_id: str) -> dict[str, Any]:
             "by_type": dict(events.most_common())}  # fmt: skip
 
 
+def actions_figures(url: str | None, actions: Counter[str], recipients: int) -> dict[str, Any]:
+    return {
+        "source": "the dev server's `action` counter (/metrics), namespace default"
+        if url
+        else "no metrics endpoint found",
+        "total": actions.total(),
+        "per_recipient": round(actions.total() / recipients, 4),
+        "by_type": dict(actions.most_common()),
+    }
+
+
 def cpu_groups(stack: Stack) -> dict[str, list[int] | int]:
     return {
         "worker": [stack.worker.pid],
@@ -323,14 +334,7 @@ async def in_app_part(stack: Stack) -> dict[str, Any]:
         "cpu_ratio": round(raw_cpu_ms / sum(cpu.values()), 3),
         "load_average": os.getloadavg(),
         "worker_rss": rss.figures(),
-        "temporal_actions": {
-            "source": "the dev server's `action` counter (/metrics), namespace default"
-            if metrics
-            else "no metrics endpoint found",
-            "total": actions.total(),
-            "per_recipient": round(actions.total() / INAPP, 4),
-            "by_type": dict(actions.most_common()),
-        },
+        "temporal_actions": actions_figures(metrics, actions, INAPP),
         "workflow_history": {
             **history,
             "events_per_recipient": round(history["events"] / INAPP, 4),
@@ -359,6 +363,8 @@ async def email_part(stack: Stack, catcher: KeepingCatcher) -> dict[str, Any]:
     members = [Member(f"email-{i:06d}", f"b{i:06d}-{run_tag}@bench.example") for i in range(EMAILS)]
     await copy_recipients(stack.database_url, tenant_id, members)
     first = len(catcher.kept)
+    metrics = temporal_metrics_url(stack)
+    actions_before = server_actions(metrics)
     groups = cpu_groups(stack)
     cpu_before = snapshot(groups)
     samplers = start_profilers({"broadcast-email-worker": stack.worker.pid})
@@ -366,6 +372,7 @@ async def email_part(stack: Stack, catcher: KeepingCatcher) -> dict[str, Any]:
         run = await run_broadcast(api, ["email"])
     stop_profilers(samplers)
     cpu = per_item_ms(cpu_before, snapshot(groups), EMAILS)
+    actions = server_actions(metrics) - actions_before
     await api.aclose()
     arrived = catcher.kept[first:]
     addresses = Counter(a for (_, rcpts, _), _ in arrived for a in rcpts)
@@ -401,6 +408,7 @@ async def email_part(stack: Stack, catcher: KeepingCatcher) -> dict[str, Any]:
         "cpu_ratio": round(raw_cpu_ms / sum(cpu.values()), 3),
         "load_average": os.getloadavg(),
         "worker_rss": rss.figures(),
+        "temporal_actions": actions_figures(metrics, actions, EMAILS),
         "cpu_ms_per_email": cpu,
         "goals": {"ratio": GOALS["email_ratio"]},
         "met": {"ratio": herald_rate / raw_rate >= GOALS["email_ratio"]},
