@@ -11,8 +11,10 @@ first workflow tasks not started eagerly (with how long they waited for a poller
 the round's CPU per item by process (`other`: the rest of the host), the SMTP sessions and
 PostgreSQL connections opened, the end-to-end distribution (the slow tail), the longest gap
 between two arrivals and, for the slowest notifications and those whose task timed out, their
-histories' events in time (seconds after the POST, and which process ran each task). The
-processes' logs stay in /tmp/herald-bench-*/logs."""
+histories' events in time (seconds after the POST, and which process ran each task). The bare
+workflows' task timeouts and longest run, and the errors the Temporal dev server has logged,
+show what the server's own stalls did to either side. The processes' logs stay in
+/tmp/herald-bench-*/logs."""
 
 import asyncio
 import itertools
@@ -31,6 +33,7 @@ import psycopg
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
+from bench.bare import TASK_QUEUE, BareWorkflow
 from bench.cpu import per_item_ms, snapshot
 from bench.run import CONCURRENCY, ArrivalCatcher, bare_once, notification_to
 from bench.stack import herald_stack
@@ -192,8 +195,8 @@ async def main() -> None:
             "bench_client": [os.getpid()],
         }
         for round_no in range(ROUNDS):  # as bench/run.py: each round's latency part after
-            bare_s, _, bare_cpu = await at_concurrency(
-                lambda _began: bare_once(stack.client), groups
+            bare_s, bare_ids, bare_cpu = await at_concurrency(
+                lambda _began: bare_workflow(stack.client), groups
             )
             smtp_before = catcher.sessions
             database_before = await database_sessions(stack.database_url)
@@ -219,7 +222,46 @@ async def main() -> None:
             )
             await read_histories(stack.client, sends)
             report(round_no + 1, ratio, sends)
+            print(f"  bare workflows: {json.dumps(await bare_counts(stack.client, bare_ids))}")
+            errors = server_errors(stack.logs / "temporal.log")
+            print(f"  Temporal server errors logged so far: {json.dumps(errors)}", flush=True)
         print(f"logs: {stack.logs}")
+
+
+def server_errors(log: Path) -> dict[str, int]:
+    """The Temporal dev server's logged errors by message (its persistence giving up on an
+    update under load: a task it then loses until the task's timeout)."""
+    found = re.findall(r'level=ERROR msg="([^"]+)"', log.read_text(errors="replace"))
+    return dict(Counter(found))
+
+
+async def bare_workflow(client: Client) -> str:
+    """As bench.run.bare_once; the workflow's id."""
+    workflow_id = f"bare-{uuid.uuid4()}"
+    await client.execute_workflow(BareWorkflow.run, "x", id=workflow_id, task_queue=TASK_QUEUE)
+    return workflow_id
+
+
+async def bare_counts(client: Client, workflow_ids: list[str]) -> dict[str, float]:
+    """The bare workflows' task timeouts, and their longest run: Temporal's own stalls show
+    there as they do in Herald's workflows."""
+    at_once = asyncio.Semaphore(20)
+    counts: Counter = Counter()
+    longest = 0.0
+
+    async def read(workflow_id: str) -> None:
+        nonlocal longest
+        async with at_once:
+            history = await client.get_workflow_handle(workflow_id).fetch_history()
+        names = [EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in history.events]
+        counts.update(name for name in names if "TIMED_OUT" in name)
+        took = (
+            history.events[-1].event_time.ToDatetime() - history.events[0].event_time.ToDatetime()
+        )
+        longest = max(longest, took.total_seconds())
+
+    await asyncio.gather(*(read(w) for w in workflow_ids))
+    return {**counts, "longest run s": round(longest, 2)}
 
 
 async def read_histories(client: Client, sends: list[Sent]) -> None:
