@@ -55,6 +55,7 @@ from workflows.maintenance import (
     FailureRateMonitorWorkflow,
     PurgeLogsWorkflow,
     RefreshDailyStatsWorkflow,
+    RestartStrandedBroadcastsWorkflow,
     RetryFailedDeliveriesWorkflow,
 )
 from workflows.notification import NotificationWorkflow
@@ -68,6 +69,7 @@ WORKFLOWS = [
     RetryFailedDeliveriesWorkflow,
     FailureRateMonitorWorkflow,
     RefreshDailyStatsWorkflow,
+    RestartStrandedBroadcastsWorkflow,
     InboxSnoozeWorkflow,
 ]
 # The broadcast lane's (broadcast_worker_parts), on settings.broadcast_queue() only.
@@ -111,6 +113,7 @@ def activities(
         maintenance.retry_failed_deliveries,
         maintenance.check_failure_rates,
         maintenance.refresh_daily_stats,
+        maintenance.restart_stranded_broadcasts,
         inbox.return_snoozed_message,
     ]
 

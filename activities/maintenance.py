@@ -1,5 +1,5 @@
 """Activities of the maintenance Schedules: purge old logs, retry failed deliveries, watch
-failure rates, refresh the statistics' daily rollup."""
+failure rates, refresh the statistics' daily rollup, start stranded broadcasts."""
 
 import uuid
 from collections import defaultdict
@@ -23,6 +23,8 @@ from domain.maintenance import (
     PurgeResult,
     RetryFailedInput,
     RetryFailedResult,
+    StrandedBroadcastsInput,
+    StrandedBroadcastsResult,
     hour_of,
     over_threshold,
     retry_key,
@@ -30,6 +32,7 @@ from domain.maintenance import (
 from domain.types import Channel, Priority
 from services.daily_stats import refresh_daily_stats
 from services.new_notifications import NewNotification, accept, idempotency_key_digest
+from services.stranded_broadcasts import restart_stranded_broadcasts
 
 ALERT_EVENT_KEY = "operations.failure_rate"
 
@@ -61,6 +64,14 @@ class MaintenanceActivities:
             _now().date(),
             input,
             computed=lambda day: activity.heartbeat(day.isoformat()),
+        )
+
+    @activity.defn(name="restart_stranded_broadcasts")
+    async def restart_stranded_broadcasts(
+        self, input: StrandedBroadcastsInput
+    ) -> StrandedBroadcastsResult:
+        return await restart_stranded_broadcasts(
+            self._sessions, activity.client(), self._settings, input, _now()
         )
 
     @activity.defn(name="retry_failed_deliveries")

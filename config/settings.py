@@ -204,6 +204,9 @@ class Settings(BaseSettings):
     # The statistics' daily rollup (domain/daily_stats.py): each night recomputes the days 2 to
     # this many days old, so late opens, clicks and bounces of those days reach it.
     daily_stats_refresh_days: int = Field(default=14, ge=2, le=366)
+    # How often the sweep starts the workflow of a broadcast stored without one (Temporal was
+    # unreachable when it was submitted without an Idempotency-Key, so no retry will come).
+    broadcast_sweep_minutes: int = Field(default=2, ge=1, le=60)
 
     # The inbox: the shortest snooze (POST /v1/inbox/messages/{id}/snooze), and what the daily
     # purge keeps. A stream resuming from an event older than the event retention is told to

@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.broadcast_models import Broadcast
 from db.models import Tenant
+from domain.broadcasts import BroadcastStatus
 from domain.tenants import TenantIdentity
 
 
@@ -86,6 +87,26 @@ async def tenant_broadcasts(
     if before is not None:
         query = query.where(tuple_(Broadcast.created_at, Broadcast.id) < tuple_(*before))
     query = query.order_by(Broadcast.created_at.desc(), Broadcast.id.desc()).limit(limit)
+    return list(await session.scalars(query))
+
+
+async def unstarted_broadcasts(
+    session: AsyncSession, created_before: datetime, due_by: datetime, limit: int
+) -> list[Broadcast]:
+    """Every tenant's broadcasts whose walk has not begun (scheduled or running, no
+    started_at) though due (no send_at, or one at or before `due_by`), created before
+    `created_before`: oldest first. A sequential scan: the table holds a row per broadcast."""
+    query = (
+        select(Broadcast)
+        .where(
+            Broadcast.status.in_([BroadcastStatus.SCHEDULED, BroadcastStatus.RUNNING]),
+            Broadcast.started_at.is_(None),
+            Broadcast.created_at < created_before,
+            or_(Broadcast.send_at.is_(None), Broadcast.send_at <= due_by),
+        )
+        .order_by(Broadcast.created_at, Broadcast.id)
+        .limit(limit)
+    )
     return list(await session.scalars(query))
 
 

@@ -1,7 +1,8 @@
 """Pure rules of the maintenance Schedules: retry chains, failure-rate alerts, their inputs."""
 
 import re
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 _RETRY_KEY = re.compile(r"^retry(\d+)-([a-z_]+)-([0-9a-f-]{36})$")
@@ -97,3 +98,22 @@ class DailyStatsInput:
 class DailyStatsResult:
     days: int  # days computed
     rows: int  # rows those days hold
+
+
+@dataclass
+class StrandedBroadcastsInput:
+    """The sweep of broadcasts stored without a workflow (services/stranded_broadcasts.py)."""
+
+    # Younger broadcasts may still be starting: their request is between its INSERT and its
+    # workflow start.
+    min_age_seconds: int = 60
+    limit: int = 100  # per run, oldest first: the next run takes the rest
+
+
+@dataclass
+class StrandedBroadcastsResult:
+    restarted: list[uuid.UUID] = field(default_factory=list)  # had no workflow: started now
+    running: list[uuid.UUID] = field(default_factory=list)  # have one (not started yet): untouched
+    # Their workflow ended without finishing the row (terminated, say): starting it again is
+    # refused until Temporal's retention forgets it.
+    ended: list[uuid.UUID] = field(default_factory=list)

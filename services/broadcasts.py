@@ -75,18 +75,19 @@ async def submit_broadcast(
         raise idempotency_conflict()
     if broadcast.status in FINISHED_BROADCAST_STATUSES:  # its workflow's history may be gone
         return _accepted(broadcast, key, created)
-    await start_broadcast(
-        temporal,
-        settings,
-        BroadcastStart(
-            id=broadcast.id,
-            tenant_id=broadcast.tenant_id,
-            event_key=broadcast.event_key,
-            workflow_id=broadcast.workflow_id,
-            send_at=broadcast.send_at,
-        ),
-    )
+    await start_broadcast(temporal, settings, broadcast_start(broadcast))
     return _accepted(broadcast, key, created)
+
+
+def broadcast_start(broadcast: Broadcast) -> BroadcastStart:
+    """What starting a stored broadcast's workflow takes from its row."""
+    return BroadcastStart(
+        id=broadcast.id,
+        tenant_id=broadcast.tenant_id,
+        event_key=broadcast.event_key,
+        workflow_id=broadcast.workflow_id,
+        send_at=broadcast.send_at,
+    )
 
 
 def _accepted(broadcast: Broadcast, key: str, created: bool) -> BroadcastAccepted:

@@ -9,9 +9,9 @@ workflow gets (temporal_clients/notifications.py), and steered by its updates `p
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -86,6 +86,29 @@ async def start_broadcast(client: Client, settings: Settings, start: BroadcastSt
         )
     except WorkflowAlreadyStartedError:
         pass  # it ran to completion already: nothing to do
+
+
+# What start_missing_broadcast found: no workflow (so it started one), one running, or one
+# that ended without finishing the broadcast's row (terminated, say; a new start is refused
+# until Temporal's retention forgets it).
+StartOutcome = Literal["started", "running", "ended"]
+
+
+async def start_missing_broadcast(
+    client: Client, settings: Settings, start: BroadcastStart
+) -> StartOutcome:
+    """Start the broadcast's workflow if Temporal has none under its id; one it has is left
+    alone."""
+    try:
+        described = await client.get_workflow_handle(start.workflow_id).describe(
+            rpc_timeout=RPC_TIMEOUT
+        )
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        await start_broadcast(client, settings, start)  # idempotent, should one start meanwhile
+        return "started"
+    return "running" if described.status == WorkflowExecutionStatus.RUNNING else "ended"
 
 
 class BroadcastRefused(Exception):

@@ -21,11 +21,18 @@ from temporalio.client import (
 from temporalio.types import MethodAsyncSingleParam
 
 from config.settings import Settings
-from domain.maintenance import DailyStatsInput, FailureMonitorInput, PurgeInput, RetryFailedInput
+from domain.maintenance import (
+    DailyStatsInput,
+    FailureMonitorInput,
+    PurgeInput,
+    RetryFailedInput,
+    StrandedBroadcastsInput,
+)
 from workflows.maintenance import (
     FailureRateMonitorWorkflow,
     PurgeLogsWorkflow,
     RefreshDailyStatsWorkflow,
+    RestartStrandedBroadcastsWorkflow,
     RetryFailedDeliveriesWorkflow,
 )
 
@@ -95,6 +102,19 @@ def maintenance_schedules(settings: Settings) -> dict[str, Schedule]:
                 FailureRateMonitorWorkflow.run,
                 FailureMonitorInput(),
                 ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=10))]),
+            ),
+            _maintenance_schedule(
+                settings,
+                "stranded-broadcasts",
+                RestartStrandedBroadcastsWorkflow.run,
+                StrandedBroadcastsInput(),
+                ScheduleSpec(
+                    intervals=[
+                        ScheduleIntervalSpec(
+                            every=timedelta(minutes=settings.broadcast_sweep_minutes)
+                        )
+                    ]
+                ),
             ),
         ]
     )

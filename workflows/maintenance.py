@@ -20,6 +20,8 @@ with workflow.unsafe.imports_passed_through():
         PurgeResult,
         RetryFailedInput,
         RetryFailedResult,
+        StrandedBroadcastsInput,
+        StrandedBroadcastsResult,
     )
 
 RETRY = RetryPolicy(
@@ -77,4 +79,16 @@ class RefreshDailyStatsWorkflow:
             start_to_close_timeout=timedelta(hours=2),
             heartbeat_timeout=timedelta(minutes=5),
             retry_policy=RETRY,
+        )
+
+
+@workflow.defn
+class RestartStrandedBroadcastsWorkflow:
+    @workflow.run
+    async def run(self, input: StrandedBroadcastsInput) -> StrandedBroadcastsResult:
+        return await workflow.execute_activity_method(
+            MaintenanceActivities.restart_stranded_broadcasts,
+            input,
+            start_to_close_timeout=timedelta(minutes=5),
+            retry_policy=RETRY,  # safe to repeat: a workflow it started is found, not started again
         )

@@ -69,6 +69,8 @@ from domain.maintenance import (
     PurgeResult,
     RetryFailedInput,
     RetryFailedResult,
+    StrandedBroadcastsInput,
+    StrandedBroadcastsResult,
 )
 from domain.preferences import DigestFrequency
 from domain.types import Channel, DeliveryStatus
@@ -518,6 +520,11 @@ class MaintenanceActivities:
     refreshed: DailyStatsResult = field(
         default_factory=lambda: DailyStatsResult(days=13, rows=4200)
     )
+    swept: StrandedBroadcastsResult = field(
+        default_factory=lambda: StrandedBroadcastsResult(
+            restarted=[uuid.uuid4()], running=[uuid.uuid4(), uuid.uuid4()]
+        )
+    )
     failing: dict[str, int] = field(default_factory=dict)
     calls: list[tuple[str, Any, int]] = field(default_factory=list)
 
@@ -550,6 +557,13 @@ class MaintenanceActivities:
     @loud
     async def refresh_daily_stats(self, input: DailyStatsInput) -> DailyStatsResult:
         return self._answer("refresh_daily_stats", input, self.refreshed)
+
+    @activity.defn(name="restart_stranded_broadcasts")
+    @loud
+    async def restart_stranded_broadcasts(
+        self, input: StrandedBroadcastsInput
+    ) -> StrandedBroadcastsResult:
+        return self._answer("restart_stranded_broadcasts", input, self.swept)
 
 
 class InboxActivities:

@@ -3,11 +3,18 @@
 import pytest
 from temporalio.client import WorkflowFailureError
 
-from domain.maintenance import DailyStatsInput, FailureMonitorInput, PurgeInput, RetryFailedInput
+from domain.maintenance import (
+    DailyStatsInput,
+    FailureMonitorInput,
+    PurgeInput,
+    RetryFailedInput,
+    StrandedBroadcastsInput,
+)
 from workflows.maintenance import (
     FailureRateMonitorWorkflow,
     PurgeLogsWorkflow,
     RefreshDailyStatsWorkflow,
+    RestartStrandedBroadcastsWorkflow,
     RetryFailedDeliveriesWorkflow,
 )
 
@@ -30,6 +37,12 @@ JOBS = [
         "refresh_daily_stats",
         DailyStatsInput(refresh_days=14, retention_days=90),
         "refreshed",
+    ),
+    (
+        RestartStrandedBroadcastsWorkflow,
+        "restart_stranded_broadcasts",
+        StrandedBroadcastsInput(min_age_seconds=60, limit=100),
+        "swept",
     ),
 ]
 
