@@ -32,6 +32,11 @@ from temporalio.exceptions import ApplicationError
 from activities.bookkeeping import UNAVAILABLE as DATABASE_UNAVAILABLE
 from activities.content import Content, read_templates, render_read
 from activities.delivery import RECORD_SENT_PATIENCE_SECONDS, DeliveryActivities
+
+# Stands for the recipient's unsubscribe link in a batch's shared content (a SendGrid batch puts
+# each personalization's own link in its place), as in rendering's.
+from activities.render_memo import PLACEHOLDER as UNSUBSCRIBE_PLACEHOLDER
+from activities.render_memo import RenderMemo
 from channels.base import (
     EmailMessage,
     PermanentSendError,
@@ -57,9 +62,6 @@ from observability.metrics import DELIVERIES
 log = logging.getLogger("herald.broadcast_sends")
 
 CHUNK_SIZE = 200  # deliveries claimed, rendered, sent and recorded together
-# Stands for the recipient's unsubscribe link in a batch's shared content; SendGrid puts each
-# personalization's own link in its place.
-UNSUBSCRIBE_PLACEHOLDER = "-herald-unsubscribe-url-"
 _LINK_HEADER = "List-Unsubscribe"
 HEARTBEAT_EVERY_SECONDS = 5.0
 
@@ -206,7 +208,7 @@ class BroadcastSends:
         rendered is failed (rendering it again would fail the same way)."""
         linked = [self._delivery.with_unsubscribe_link(job) for job in jobs]
         contents = await in_render_thread(
-            _render_all, [(job, templates[_template_key(job)]) for job in linked]
+            _render_all, [(job, templates[_template_key(job)]) for job in linked], RenderMemo()
         )
         sends = []
         for job, content in zip(jobs, contents, strict=True):
@@ -446,15 +448,15 @@ async def _read_templates(
 
 
 def _render_all(
-    work: list[tuple[DeliveryJob, SendTemplates]],
+    work: list[tuple[DeliveryJob, SendTemplates]], memo: RenderMemo
 ) -> list[Content | ApplicationError]:
-    """In the render thread: each job's content, or why it cannot have one."""
+    """In the render thread: each job's content, or why it cannot have one; the recipients of
+    the same content are rendered once (render_memo)."""
     rendered: list[Content | ApplicationError] = []
     for job, found in work:
         try:
-            rendered.append(
-                render_read(found, job.delivery.channel, job.notification, job.recipient)
-            )
+            channel, notification, recipient = job.delivery.channel, job.notification, job.recipient
+            rendered.append(render_read(found, channel, notification, recipient, memo.render))
         except ApplicationError as error:
             rendered.append(error)
     return rendered

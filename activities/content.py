@@ -10,7 +10,7 @@ Context keys with a meaning here (besides the template variables):
 
 import textwrap
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,11 +91,16 @@ async def read_templates(
 
 
 def render_read(
-    found: SendTemplates, channel: str, notification: NotificationRow, recipient: RecipientRow
+    found: SendTemplates,
+    channel: str,
+    notification: NotificationRow,
+    recipient: RecipientRow,
+    render: Callable[..., Rendered] = RENDERER.render,
 ) -> Content:
     """`render_message` with its templates read (`read_templates`): CPU only, so call it in the
     render thread (render_thread.in_render_thread). Each template version compiles once per
-    process. Raises what render_content raises."""
+    process. Raises what render_content raises. `render`: RENDERER.render or a stand-in with
+    its signature (a broadcast's activities/render_memo.RenderMemo)."""
     context = notification.context or {}
     stored = _chosen(found, context, recipient.locale)
     source: TemplateSource | None
@@ -118,7 +123,7 @@ def render_read(
     except ValueError as error:
         raise _permanent(SendFailure.INVALID_CONTEXT, f"context: {error}") from None
     try:
-        rendered = RENDERER.render(source, variables, found.layout or DEFAULT_EMAIL_LAYOUT)
+        rendered = render(source, variables, found.layout or DEFAULT_EMAIL_LAYOUT)
     except MissingPlaceholdersError as error:
         raise _permanent(SendFailure.MISSING_PLACEHOLDERS, str(error)) from None
     except TemplateError as error:
