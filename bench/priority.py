@@ -11,7 +11,7 @@ On bench/stack.py's stack, per layout (a fresh stack each):
    page, the same urgent emails again: the loaded figures. The broadcast must still be running
    when the last one arrives (else the result says so), and it is awaited to the end.
 
-Layouts (BENCH_PRIORITY_LAYOUTS, comma-separated; all three by default):
+Layouts (BENCH_PRIORITY_LAYOUTS, comma-separated; the first three by default):
 - embedded: as deployed by default. The API replicas' embedded workers serve the default and
   urgent lanes (an urgent notification starts eagerly and is sent in the API process); the
   worker process serves every lane, the broadcast's included.
@@ -19,9 +19,13 @@ Layouts (BENCH_PRIORITY_LAYOUTS, comma-separated; all three by default):
   and the broadcast share its event loop (as notifications started by workers do: resends,
   booking reminders, agendas).
 - split: EMBEDDED_WORKER=false, a worker process with WORKER_QUEUES=default,urgent and another
-  with WORKER_QUEUES=broadcast.
+  with WORKER_QUEUES=broadcast (the Helm chart's shape).
+- split-nice: split, the broadcast worker at WORKER_NICE=10.
+- embedded-nice: embedded, the worker process at WORKER_NICE=10.
 
-Results: bench/results/priority.json (with the hardware).
+Results: bench/results/priority.json (with the hardware). With BENCH_PROFILE set, py-spy samples
+the first API replica and the (first) worker process while the urgent emails go out under the
+broadcast (bench/profiles/priority-<layout>-api.txt, -worker.txt).
 
     python -m bench.priority
     BENCH_PRIORITY_RECIPIENTS=20000 BENCH_PRIORITY_LAYOUTS=embedded python -m bench.priority
@@ -37,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.broadcast import tenant_api
-from bench.run import ArrivalCatcher, api_session, notification_to
+from bench.run import ArrivalCatcher, api_session, notification_to, start_profilers, stop_profilers
 from bench.stack import Stack, herald_stack
 from bench.stats import provenance, summary_ms
 from tests.utils.audience import FINISHED, Member, broadcast_progress, copy_recipients
@@ -60,7 +64,7 @@ LAYOUTS: dict[str, tuple[dict[str, str], list[dict[str, str]]]] = {
     ),
     "embedded-nice": ({}, [{"WORKER_NICE": "10"}]),
 }
-CHOSEN = os.environ.get("BENCH_PRIORITY_LAYOUTS", ",".join(LAYOUTS)).split(",")
+CHOSEN = os.environ.get("BENCH_PRIORITY_LAYOUTS", "embedded,shared,split").split(",")
 GOAL_P99_RATIO = 2.0
 BROADCAST_TIMEOUT_S = 3600
 RESULTS = Path(__file__).parent / "results" / "priority.json"
@@ -112,7 +116,14 @@ async def measure_layout(name: str) -> dict[str, Any]:
             response.raise_for_status()
             broadcast_id = response.json()["id"]
             before = await first_page_written(broadcaster, broadcast_id)
+            samplers = start_profilers(
+                {
+                    f"priority-{name}-api": stack.apis[0].pid,
+                    f"priority-{name}-worker": stack.worker.pid,
+                }
+            )
             loaded = await urgent_latencies(stack, catcher, URGENT)
+            stop_profilers(samplers)
             after = await broadcast_progress(broadcaster, broadcast_id)
             print(f"[{name}] under the broadcast {summary_ms(loaded)}; broadcast at {after}")
             finished = await finished_broadcast(broadcaster, broadcast_id)
