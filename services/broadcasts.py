@@ -4,7 +4,8 @@ them, pause, resume or cancel one.
 
 A submission is idempotent by its Idempotency-Key as a notification's is
 (services/new_notifications.py): the same key and body answers the broadcast made the first
-time (and starts its workflow if that failed then); the same key with another body is a 409;
+time (and starts its workflow if that failed then; a broadcast whose request had no key is
+started by the sweep of services/stranded_broadcasts.py); the same key with another body is a 409;
 a refused request writes nothing. The broadcast row and a listed audience are written in one
 transaction, then BroadcastWorkflow (workflows/broadcast.py) is started on the broadcast lane
 (temporal_clients/broadcasts.py) and walks the audience in pages."""

@@ -166,18 +166,26 @@ async def test_a_failure_rate_over_the_threshold_alerts_once_and_tells_the_opera
 async def test_maintenance_schedules_are_created_once_and_follow_the_settings(stack):
     ids = await ensure_maintenance_schedules(stack.client, stack.settings)
     assert ids == await ensure_maintenance_schedules(stack.client, stack.settings)  # idempotent
-    assert len(ids) == 4
+    assert len(ids) == 5
     purge = stack.client.get_schedule_handle(f"herald-{stack.settings.task_queue}-purge-logs")
     description = await purge.describe()
     assert description.schedule.action.workflow == "PurgeLogsWorkflow"
     assert description.schedule.action.task_queue == stack.settings.task_queue
 
-    shorter = stack.settings.model_copy(update={"log_retention_days": 30})
+    sweep = stack.client.get_schedule_handle(
+        f"herald-{stack.settings.task_queue}-stranded-broadcasts"
+    )
+    assert (await sweep.describe()).schedule.spec.intervals[0].every == timedelta(minutes=2)
+
+    shorter = stack.settings.model_copy(
+        update={"log_retention_days": 30, "broadcast_sweep_minutes": 5}
+    )
     await ensure_maintenance_schedules(stack.client, shorter)
     [input] = await stack.client.data_converter.decode(
         (await purge.describe()).schedule.action.args, [PurgeInput]
     )
     assert input.retention_days == 30
+    assert (await sweep.describe()).schedule.spec.intervals[0].every == timedelta(minutes=5)
     assert set(maintenance_schedules(shorter)) == set(ids)
     for schedule_id in ids:
         await stack.client.get_schedule_handle(
