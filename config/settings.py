@@ -279,8 +279,8 @@ class Settings(BaseSettings):
     def signing_key(self) -> bytes:
         if self.secret_key is None or len(self.secret_key.get_secret_value()) < 16:
             raise ValueError(
-                "SECRET_KEY must be set (16+ characters): it signs unsubscribe links, operators' links"
-                " and sessions, and seals inbox signing secrets"
+                "SECRET_KEY must be set (16+ characters): it signs unsubscribe links,"
+                " operators' links and sessions, and seals inbox signing secrets"
             )
         return self.secret_key.get_secret_value().encode()
 

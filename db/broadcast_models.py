@@ -65,6 +65,12 @@ class Broadcast(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "idempotency_key"),
         Index("ix_broadcasts_tenant_created", "tenant_id", text("created_at DESC")),
+        # The stranded-broadcasts sweep: stored but never started.
+        Index(
+            "ix_broadcasts_unstarted",
+            "created_at",
+            postgresql_where=text("started_at IS NULL AND status IN ('scheduled', 'running')"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

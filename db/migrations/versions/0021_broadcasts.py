@@ -95,6 +95,13 @@ def upgrade() -> None:
     op.create_index(
         "ix_broadcasts_tenant_created", "broadcasts", ["tenant_id", sa.text("created_at DESC")]
     )
+    # The stranded-broadcasts sweep: stored but never started (services/stranded_broadcasts.py).
+    op.create_index(
+        "ix_broadcasts_unstarted",
+        "broadcasts",
+        ["created_at"],
+        postgresql_where=sa.text("started_at IS NULL AND status IN ('scheduled', 'running')"),
+    )
     op.create_table(
         "broadcast_recipients",
         sa.Column(
@@ -133,6 +140,7 @@ def downgrade() -> None:
     op.drop_constraint("fk_notifications_broadcast", "notifications", type_="foreignkey")
     op.drop_column("notifications", "broadcast_id")
     op.drop_table("broadcast_recipients")
+    op.drop_index("ix_broadcasts_unstarted", table_name="broadcasts")
     op.drop_index("ix_broadcasts_tenant_created", table_name="broadcasts")
     op.drop_table("broadcasts")
     op.drop_index("ix_topic_subscriptions_recipient", table_name="topic_subscriptions")
