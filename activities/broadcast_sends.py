@@ -21,9 +21,10 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -32,9 +33,6 @@ from temporalio.exceptions import ApplicationError
 from activities.bookkeeping import UNAVAILABLE as DATABASE_UNAVAILABLE
 from activities.content import Content, read_templates, render_read
 from activities.delivery import RECORD_SENT_PATIENCE_SECONDS, DeliveryActivities
-
-# Stands for the recipient's unsubscribe link in a batch's shared content (a SendGrid batch puts
-# each personalization's own link in its place), as in rendering's.
 from activities.render_memo import PLACEHOLDER as UNSUBSCRIBE_PLACEHOLDER
 from activities.render_memo import RenderMemo
 from channels.base import (
@@ -240,9 +238,9 @@ class BroadcastSends:
             else:
                 batches, singles = _grouped(provider, waiting)
                 can_fail_over = following is not None
-                await asyncio.gather(
-                    *(self._send_batch(provider, b, can_fail_over, run) for b in batches),
-                    *(self._send_one(provider, s, can_fail_over, run) for s in singles),
+                await self._each(
+                    [partial(self._send_batch, provider, b, can_fail_over, run) for b in batches]
+                    + [partial(self._send_one, provider, s, can_fail_over, run) for s in singles]
                 )
             moving = []
             for send in waiting:
@@ -316,7 +314,19 @@ class BroadcastSends:
                 run.beat()
                 return
         log.info("a batch of %s was refused (%s): sent one by one", len(sends), refused.message)
-        await asyncio.gather(*(self._send_one(provider, s, can_fail_over, run) for s in sends))
+        await self._each([partial(self._send_one, provider, s, can_fail_over, run) for s in sends])
+
+    async def _each(self, calls: list[Callable[[], Awaitable[None]]]) -> None:
+        """Every call, by at most BROADCAST_SEND_CONCURRENCY tasks taking the next in turn:
+        a chunk's 200 sends all waiting on the provider's semaphore at once made each of its
+        acquisitions scan the waiters (asyncio, Python 3.11), a tenth of the batch's CPU."""
+        pending = iter(calls)
+
+        async def taking_turns() -> None:
+            for call in pending:
+                await call()
+
+        await asyncio.gather(*(taking_turns() for _ in range(min(self._concurrency, len(calls)))))
 
     def _slot(self, provider: str) -> asyncio.Semaphore:
         if provider not in self._slots:
