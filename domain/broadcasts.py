@@ -52,6 +52,15 @@ FINISHED_BROADCAST_STATUSES = frozenset(
 )
 
 
+# A broadcast's workflow id begins so (temporal_clients/broadcasts.broadcast_workflow_id); its
+# notifications carry that id, having no workflow of their own.
+BROADCAST_WORKFLOW_PREFIX = "broadcast-"
+
+
+def is_broadcast_workflow(workflow_id: str) -> bool:
+    return workflow_id.startswith(BROADCAST_WORKFLOW_PREFIX)
+
+
 def broadcast_notification_key(broadcast_id: uuid.UUID, recipient_id: uuid.UUID) -> str:
     """The idempotency key of a broadcast's notification for one recipient."""
     return f"broadcast:{broadcast_id}:{recipient_id}"

@@ -22,7 +22,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from config.settings import Settings
-from domain.broadcasts import BroadcastInput, BroadcastProgress
+from domain.broadcasts import BROADCAST_WORKFLOW_PREFIX, BroadcastInput, BroadcastProgress
 from temporal_clients.notifications import RPC_TIMEOUT, channel_providers, delivery_retry
 from workflows import search_attributes as sa
 
@@ -43,7 +43,7 @@ def _broadcast_workflow() -> "type[BroadcastWorkflow]":
 
 
 def broadcast_workflow_id(tenant_id: uuid.UUID, broadcast_id: uuid.UUID) -> str:
-    return f"broadcast-{tenant_id}-{broadcast_id}"
+    return f"{BROADCAST_WORKFLOW_PREFIX}{tenant_id}-{broadcast_id}"
 
 
 @dataclass(frozen=True)
