@@ -291,23 +291,36 @@ async def raw_copy(
     return {"seconds": seconds, "cpu_seconds": cpu, "rows": rows}
 
 
+async def measured_broadcast(
+    stack: Stack, api: httpx.AsyncClient, channel: str, recipients: int
+) -> dict[str, Any]:
+    """run_broadcast of one channel, with what it cost: CPU ms per recipient by process group,
+    Temporal server actions, the worker's RSS (and a py-spy profile when asked)."""
+    metrics = temporal_metrics_url(stack)
+    actions_before = server_actions(metrics)
+    groups = cpu_groups(stack)
+    cpu_before = snapshot(groups)
+    samplers = start_profilers({f"broadcast-{channel}-worker": stack.worker.pid})
+    with PeakRss(stack.worker.pid) as rss:
+        run = await run_broadcast(api, [channel])
+    stop_profilers(samplers)
+    actions = server_actions(metrics) - actions_before
+    await api.aclose()
+    return run | {
+        "cpu": per_item_ms(cpu_before, snapshot(groups), recipients),
+        "actions": actions_figures(metrics, actions, recipients),
+        "rss": rss,
+    }
+
+
 async def in_app_part(stack: Stack) -> dict[str, Any]:
     tenant_id, api = await tenant_api(stack, "bench broadcast in-app")
     members = [Member(f"inapp-{i:06d}") for i in range(INAPP)]
     seeded = time.perf_counter()
     await copy_recipients(stack.database_url, tenant_id, members)
     seed_seconds = time.perf_counter() - seeded
-    metrics = temporal_metrics_url(stack)
-    actions_before = server_actions(metrics)
-    groups = cpu_groups(stack)
-    cpu_before = snapshot(groups)
-    samplers = start_profilers({"broadcast-inapp-worker": stack.worker.pid})
-    with PeakRss(stack.worker.pid) as rss:
-        run = await run_broadcast(api, ["in_app"])
-    stop_profilers(samplers)
-    cpu = per_item_ms(cpu_before, snapshot(groups), INAPP)
-    actions = server_actions(metrics) - actions_before
-    await api.aclose()
+    run = await measured_broadcast(stack, api, "in_app", INAPP)
+    cpu, rss = run["cpu"], run["rss"]
     history = await history_events(stack.client, run["accepted"]["workflow_id"])
     raw = await raw_copy(stack.database_url, stack.postmaster, run["accepted"]["id"], tenant_id)
     herald_rate = INAPP / run["seconds"]
@@ -334,7 +347,7 @@ async def in_app_part(stack: Stack) -> dict[str, Any]:
         "cpu_ratio": round(raw_cpu_ms / sum(cpu.values()), 3),
         "load_average": os.getloadavg(),
         "worker_rss": rss.figures(),
-        "temporal_actions": actions_figures(metrics, actions, INAPP),
+        "temporal_actions": run["actions"],
         "workflow_history": {
             **history,
             "events_per_recipient": round(history["events"] / INAPP, 4),
@@ -363,17 +376,8 @@ async def email_part(stack: Stack, catcher: KeepingCatcher) -> dict[str, Any]:
     members = [Member(f"email-{i:06d}", f"b{i:06d}-{run_tag}@bench.example") for i in range(EMAILS)]
     await copy_recipients(stack.database_url, tenant_id, members)
     first = len(catcher.kept)
-    metrics = temporal_metrics_url(stack)
-    actions_before = server_actions(metrics)
-    groups = cpu_groups(stack)
-    cpu_before = snapshot(groups)
-    samplers = start_profilers({"broadcast-email-worker": stack.worker.pid})
-    with PeakRss(stack.worker.pid) as rss:
-        run = await run_broadcast(api, ["email"])
-    stop_profilers(samplers)
-    cpu = per_item_ms(cpu_before, snapshot(groups), EMAILS)
-    actions = server_actions(metrics) - actions_before
-    await api.aclose()
+    run = await measured_broadcast(stack, api, "email", EMAILS)
+    cpu, rss = run["cpu"], run["rss"]
     arrived = catcher.kept[first:]
     addresses = Counter(a for (_, rcpts, _), _ in arrived for a in rcpts)
     if set(addresses) != {m.email for m in members} or set(addresses.values()) != {1}:
@@ -408,7 +412,7 @@ async def email_part(stack: Stack, catcher: KeepingCatcher) -> dict[str, Any]:
         "cpu_ratio": round(raw_cpu_ms / sum(cpu.values()), 3),
         "load_average": os.getloadavg(),
         "worker_rss": rss.figures(),
-        "temporal_actions": actions_figures(metrics, actions, EMAILS),
+        "temporal_actions": run["actions"],
         "cpu_ms_per_email": cpu,
         "goals": {"ratio": GOALS["email_ratio"]},
         "met": {"ratio": herald_rate / raw_rate >= GOALS["email_ratio"]},
