@@ -142,11 +142,7 @@ def broadcast_worker_parts(
 
 def lane_queue(settings: Settings, lane: str) -> str:
     """The task queue a lane (config.settings.LANES) is served on."""
-    return {
-        "default": settings.task_queue,
-        "urgent": settings.urgent_queue(),
-        "broadcast": settings.broadcast_queue(),
-    }[lane]
+    return settings.lane_queues()[lane]
 
 
 @asynccontextmanager

@@ -276,6 +276,14 @@ class Settings(BaseSettings):
         """The task queue of urgent and high-priority notifications."""
         return self.urgent_task_queue or f"{self.task_queue}-urgent"
 
+    def lane_queues(self) -> dict[str, str]:
+        """Each lane (LANES) and the task queue it is served on, in LANES' order."""
+        return {
+            "default": self.task_queue,
+            "urgent": self.urgent_queue(),
+            "broadcast": self.broadcast_queue(),
+        }
+
     def signing_key(self) -> bytes:
         if self.secret_key is None or len(self.secret_key.get_secret_value()) < 16:
             raise ValueError(

@@ -7,8 +7,8 @@ makes at most one of each per second. It reads no table and names nothing of any
 
 The detailed one (`health_report`, the operator's METRICS_TOKEN) adds providers, alerts and the
 backlog, counted across tenants. `down` while Herald cannot accept and send notifications
-(database or Temporal down); `degraded` parts (an open circuit, no worker polling, an alert)
-are reported without that. Each check answers {"status": ok|degraded|down, ...}.
+(database or Temporal down); `degraded` parts (an open circuit, a lane no worker polls, an
+alert) are reported without that. Each check answers {"status": ok|degraded|down, ...}.
 """
 
 import asyncio
@@ -80,7 +80,7 @@ async def health_report(
     is Herald's own infrastructure, shared by every tenant, and names none)."""
     database, temporal_state, providers, backlog, alerts = await asyncio.gather(
         check_database(sessions),
-        check_temporal(temporal, settings.task_queue),
+        check_temporal(temporal, settings.lane_queues()),
         check_providers(sessions, settings),
         check_backlog(sessions, backlog_of),
         provider_alerts(sessions),  # failure rates over the threshold
@@ -97,7 +97,7 @@ async def health_glance(
     (health_report) shows them."""
     database, temporal_state, providers, alerts = await asyncio.gather(
         check_database(sessions),
-        check_temporal(temporal, settings.task_queue),
+        check_temporal(temporal, settings.lane_queues()),
         check_providers(sessions, settings, failure_rates=False),
         provider_alerts(sessions),
     )
@@ -152,29 +152,55 @@ async def temporal_reachable(client: Client, timeout: timedelta = CHECK_TIMEOUT)
         return {"status": "down", "detail": type(exc).__name__}
 
 
-async def check_temporal(client: Client, task_queue: str) -> Check:
-    """Reachable, and is any worker polling Herald's task queue?"""
+async def check_temporal(client: Client, lane_queues: dict[str, str]) -> Check:
+    """Reachable, and is a worker polling each lane's task queue (Settings.lane_queues)?
+    `degraded` while a lane has none: its notifications or broadcasts wait, unstarted. The
+    lanes are described at once, so the check takes one CHECK_TIMEOUT at most. `task_queue` and
+    `workers_polling` are the default lane's (as before there were lanes)."""
     reachable = await temporal_reachable(client)
     if reachable["status"] == "down":
         return reachable
     try:
-        described = await client.workflow_service.describe_task_queue(
-            DescribeTaskQueueRequest(
-                namespace=client.namespace,
-                task_queue=TaskQueue(name=task_queue),
-                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-            ),
-            timeout=CHECK_TIMEOUT,
+        polling = await asyncio.gather(
+            *(workers_polling(client, queue) for queue in lane_queues.values())
         )
     except Exception as exc:
         return {"status": "down", "detail": type(exc).__name__}
-    pollers = len(described.pollers)
-    return {
-        "status": "ok" if pollers else "degraded",
-        "namespace": client.namespace,
-        "task_queue": task_queue,
-        "workers_polling": pollers,
+    lanes = {
+        lane: {
+            "status": "ok" if pollers else "degraded",
+            "task_queue": queue,
+            "workers_polling": pollers,
+        }
+        for (lane, queue), pollers in zip(lane_queues.items(), polling, strict=True)
     }
+    unserved = [
+        f"the {lane} lane (task queue {part['task_queue']})"
+        for lane, part in lanes.items()
+        if not part["workers_polling"]
+    ]
+    default = lanes["default"]
+    return {
+        "status": "degraded" if unserved else "ok",
+        "namespace": client.namespace,
+        "task_queue": default["task_queue"],
+        "workers_polling": default["workers_polling"],
+        "lanes": lanes,
+        **({"problem": f"no worker polls {' or '.join(unserved)}"} if unserved else {}),
+    }
+
+
+async def workers_polling(client: Client, task_queue: str) -> int:
+    """The workers that polled `task_queue` for workflow tasks lately (Temporal's pollers)."""
+    described = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        ),
+        timeout=CHECK_TIMEOUT,
+    )
+    return len(described.pollers)
 
 
 async def check_providers(

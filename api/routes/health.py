@@ -45,7 +45,7 @@ async def get_health(
 async def get_health_details(
     _: OperatorDep, sessions: SessionsDep, temporal: TemporalDep, settings: SettingsDep
 ) -> JSONResponse:
-    """Database, Temporal (workers polling the task queue), providers (circuits, failure
+    """Database, Temporal (workers polling each lane's task queue), providers (circuits, failure
     rates), alerts and the backlog across tenants. Needs `Authorization: Bearer
     <METRICS_TOKEN>`; 404 when no METRICS_TOKEN is set."""
     return _answer(await health_report(sessions, temporal, settings))

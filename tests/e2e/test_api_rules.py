@@ -1,6 +1,8 @@
 """Validation, authentication, tenant isolation, logs and health, through the real API."""
 
 import asyncio
+import html
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,6 +12,7 @@ from sqlalchemy import func, select
 from db.models import Notification, Recipient
 from tests.conftest import new_tenant
 from tests.e2e.test_email_smtp import email_request
+from tests.utils.dashboard import dashboard_client, signed_in_operator
 
 
 async def row_counts(sessions) -> tuple[int, int]:
@@ -150,15 +153,63 @@ async def test_recipient_put_and_get(stack):
     assert bad.status_code == 422 and bad.json()["detail"].startswith("phone")
 
 
-async def test_health_details_report_each_component(stack):
-    for _ in range(
-        100
-    ):  # a new worker shows up among the task queue's pollers after its first poll
+async def lanes_polled(stack, lanes: set[str]) -> dict:
+    """The health details once each of `lanes` has a worker polling it (a new worker shows up
+    among a task queue's pollers after its first poll)."""
+    for _ in range(100):
         health = await stack.health_details()
-        if health["temporal"].get("workers_polling"):
-            break
+        polled = health["temporal"].get("lanes", {})
+        if all(polled.get(lane, {}).get("workers_polling") for lane in lanes):
+            return health
         await asyncio.sleep(0.1)
+    raise AssertionError(f"no worker showed up polling each of {lanes}: {health['temporal']}")
+
+
+async def test_health_details_report_each_component(stack):
+    health = await lanes_polled(stack, {"default", "urgent", "broadcast"})  # WORKER_QUEUES=all
     assert health["database"]["status"] == "ok"
     assert health["temporal"]["status"] == "ok" and health["temporal"]["workers_polling"] >= 1
+    assert "problem" not in health["temporal"]
+    assert {lane: part["task_queue"] for lane, part in health["temporal"]["lanes"].items()} == {
+        "default": stack.settings.task_queue,
+        "urgent": stack.settings.urgent_queue(),
+        "broadcast": stack.settings.broadcast_queue(),
+    }
+    assert all(part["status"] == "ok" for part in health["temporal"]["lanes"].values())
     assert health["providers"]["email"]["provider"] == "smtp"
     assert health["providers"]["sms"]["provider"] == "outbox"
+
+
+async def test_health_reports_a_lane_no_worker_polls(make_stack, temporal_env, sessions):
+    """A worker serving default and urgent only (as the API's embedded worker does): the
+    broadcast lane has no poller, so Temporal is degraded, naming the lane and its task queue,
+    in the details and on the dashboard's Health page."""
+    async with make_stack(temporal_env, worker_queues="default,urgent") as stack:
+        health = await lanes_polled(stack, {"default", "urgent"})
+        temporal = health["temporal"]
+        broadcast_queue = stack.settings.broadcast_queue()
+        assert temporal["lanes"]["broadcast"] == {
+            "status": "degraded",
+            "task_queue": broadcast_queue,
+            "workers_polling": 0,
+        }
+        assert temporal["lanes"]["urgent"]["status"] == "ok"
+        assert temporal["status"] == "degraded" and health["status"] == "degraded"
+        assert (
+            temporal["problem"]
+            == f"no worker polls the broadcast lane (task queue {broadcast_queue})"
+        )
+
+        owner = await signed_in_operator(sessions, stack.settings, stack.tenant_id)
+        async with dashboard_client(stack.app, owner.cookies) as browser:
+            page = (await browser.get("/dashboard/health")).text
+            overview = (await browser.get("/dashboard")).text
+    core = page[page.index('aria-labelledby="core"') :]
+    core = core[: core.index("</section>")]
+    assert re.search(
+        rf'Broadcast lane <span class="badge warn">degraded</span></dt><dd><span class="mono">'
+        rf"{re.escape(broadcast_queue)}</span>: 0 worker\(s\) polling; its broadcasts wait",
+        core,
+    ), core
+    assert re.search(r'Urgent lane <span class="badge ok">ok</span>', core), core
+    assert html.escape(temporal["problem"]) in overview

@@ -184,8 +184,13 @@ async def test_health_shows_each_part_the_report_has(stack, smtp, browser, sessi
     assert 'Herald is <span class="badge warn">degraded</span>' in page
     core = section(page, "core")
     assert core.count('<span class="badge ok">ok</span>') >= 1  # the database
-    assert stack.settings.task_queue in core
-    assert f"<dt>Workers polling</dt><dd>{report['temporal']['workers_polling']}" in core
+    for lane, part in report["temporal"]["lanes"].items():  # each lane, its queue, its workers
+        assert re.search(
+            rf"{lane.capitalize()} lane <span[^>]*>{part['status']}</span></dt><dd>"
+            rf'<span class="mono">{re.escape(part["task_queue"])}</span>: '
+            rf"{part['workers_polling']} worker\(s\) polling",
+            core,
+        ), (lane, core)
     providers = section(page, "providers")
     assert re.search(
         r'<td class="mono">smtp</td>\s*<td>1</td>\s*<td><span class="badge bad">open', providers
