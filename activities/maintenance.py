@@ -48,12 +48,13 @@ class MaintenanceActivities:
         deleted = {}
         for table in store.PURGED_TABLES:
             deleted[table] = 0
+            batch_size = store.purge_batch_size(table, input.batch_size)
             for _ in range(input.max_batches):
                 async with self._sessions.begin() as session:  # one short transaction per batch
-                    count = await store.purge_batch(session, table, cutoffs, input.batch_size)
+                    count = await store.purge_batch(session, table, cutoffs, batch_size)
                 deleted[table] += count
                 activity.heartbeat(table, deleted[table])
-                if count < input.batch_size:
+                if count < batch_size:
                     break
         return PurgeResult(deleted)
 

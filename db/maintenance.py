@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.booking_models import Booking, FailureAlert, ProcessedEvent
+from db.broadcast_models import Broadcast
 from db.daily_stats_models import DailyStatsDay
 from db.inbox_models import InboxEvent
 from db.models import Delivery, InAppMessage, Notification, Tenant
@@ -17,6 +18,7 @@ from db.operator_models import LoginAttempt, OperatorInvitation, OperatorSession
 from db.tracking_models import SeenProviderEvent
 from domain.booking_contracts import BookingStatus
 from domain.booking_notices import REMINDER
+from domain.broadcasts import FINISHED_BROADCAST_STATUSES, MAX_LISTED_RECIPIENTS
 from domain.maintenance import PurgeCutoffs
 from domain.send_failures import ATTEMPT_TIMED_OUT, SendFailure
 from domain.types import FAILED_DELIVERY_STATUSES, DeliveryStatus, NotificationStatus
@@ -62,6 +64,19 @@ def _purges(cutoffs: PurgeCutoffs) -> dict[str, tuple]:
         "notifications": (
             (Notification.id,),
             (Notification.created_at < cutoff, Notification.status.in_(FINISHED_NOTIFICATIONS)),
+        ),
+        # A finished broadcast, with its listed audience (broadcast_recipients, ON DELETE
+        # CASCADE). Either order would do: its notifications go by their own age and status
+        # whether or not it exists. After them, though, those are gone already (created before
+        # it finished), so notifications.broadcast_id's ON DELETE SET NULL has next to nothing
+        # to update: only one not finished, which stays. Paused ones stay, and topics
+        # (configuration).
+        "broadcasts": (
+            (Broadcast.id,),
+            (
+                Broadcast.finished_at < cutoff,
+                Broadcast.status.in_(tuple(FINISHED_BROADCAST_STATUSES)),
+            ),
         ),
         "processed_events": (
             (ProcessedEvent.tenant_id, ProcessedEvent.event_id),
@@ -109,6 +124,17 @@ def _purges(cutoffs: PurgeCutoffs) -> dict[str, tuple]:
 
 # The purges' names, in the order a run takes them.
 PURGED_TABLES = tuple(_purges(PurgeCutoffs(datetime.min, datetime.min, datetime.min, datetime.min)))
+
+# A purge whose rows take many others with them deletes fewer per batch, so a batch's
+# transaction stays short: a broadcast's listed audience is up to MAX_LISTED_RECIPIENTS rows.
+# (PurgeInput's 1,000 a batch: 10 broadcasts, at most 100,000 of their recipients' rows.)
+BATCH_DIVISORS = {"broadcasts": MAX_LISTED_RECIPIENTS // 100}
+
+
+def purge_batch_size(table: str, batch_size: int) -> int:
+    """The rows one batch of `table`'s purge deletes at most (PurgeInput.batch_size, less for
+    the purges in BATCH_DIVISORS)."""
+    return max(1, batch_size // BATCH_DIVISORS.get(table, 1))
 
 
 async def purge_batch(

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, select, update
 
 from db.booking_models import Booking, FailureAlert, ProcessedEvent
+from db.broadcast_models import Broadcast, BroadcastRecipient
 from db.maintenance import retryable_failures
 from db.models import Delivery, Notification, Recipient, Tenant
 from domain.maintenance import FailureMonitorInput, PurgeInput, RetryFailedInput
@@ -26,7 +27,9 @@ async def run(stack, workflow, input):
     )
 
 
-async def old_notification(sessions, tenant_id, days_old: int, status: str) -> uuid.UUID:
+async def old_notification(
+    sessions, tenant_id, days_old: int, status: str, broadcast_id: uuid.UUID | None = None
+) -> uuid.UUID:
     created = datetime.now(UTC) - timedelta(days=days_old)
     notification_id = uuid.uuid4()
     async with sessions.begin() as session:
@@ -49,6 +52,7 @@ async def old_notification(sessions, tenant_id, days_old: int, status: str) -> u
                 status=status,
                 created_at=created,
                 updated_at=created,
+                broadcast_id=broadcast_id,
             )
         )
         await session.execute(
@@ -95,6 +99,81 @@ async def test_the_purge_deletes_finished_logs_past_the_retention_in_batches(sta
     assert (
         left == {recent, waiting} and deliveries is None
     )  # deliveries went with their notification
+
+
+async def old_broadcast(
+    sessions, tenant_id, status: str, created_days_ago: int, finished_days_ago: int | None
+) -> uuid.UUID:
+    """A broadcast to three listed recipients, made `created_days_ago`, finished (if it is)
+    `finished_days_ago`."""
+    now, broadcast_id = datetime.now(UTC), uuid.uuid4()
+    created = now - timedelta(days=created_days_ago)
+    async with sessions.begin() as session:
+        await session.execute(
+            insert(Broadcast).values(
+                id=broadcast_id,
+                tenant_id=tenant_id,
+                idempotency_key=str(broadcast_id),
+                request_digest=b"0" * 32,
+                event_key="newsletter.sent",
+                priority="normal",
+                audience_kind="recipients",
+                workflow_id=f"broadcast-{tenant_id}-{broadcast_id}",
+                status=status,
+                total=3,
+                created_at=created,
+                started_at=created,
+                finished_at=None
+                if finished_days_ago is None
+                else now - timedelta(days=finished_days_ago),
+            )
+        )
+        recipients = await session.scalars(
+            insert(Recipient).returning(Recipient.id),
+            [{"tenant_id": tenant_id, "external_id": f"r-{uuid.uuid4()}"} for _ in range(3)],
+        )
+        await session.execute(
+            insert(BroadcastRecipient),
+            [{"broadcast_id": broadcast_id, "recipient_id": r} for r in recipients],
+        )
+    return broadcast_id
+
+
+async def test_the_purge_deletes_finished_broadcasts_past_the_retention(stack, sessions):
+    old = [
+        await old_broadcast(sessions, stack.tenant_id, status, 101, 100)
+        for status in ("completed", "cancelled", "failed")
+    ]
+    running = await old_broadcast(sessions, stack.tenant_id, "running", 100, None)
+    paused = await old_broadcast(sessions, stack.tenant_id, "paused", 100, None)
+    recent = await old_broadcast(sessions, stack.tenant_id, "completed", 101, 10)
+    # The old broadcast's notifications: a sent one goes by age, one still waiting stays, its
+    # broadcast gone (whichever purge runs first).
+    sent = await old_notification(sessions, stack.tenant_id, 100, "sent", old[0])
+    waiting = await old_notification(sessions, stack.tenant_id, 100, "scheduled", old[0])
+    kept = await old_notification(sessions, stack.tenant_id, 100, "scheduled", running)
+
+    result = await run(stack, PurgeLogsWorkflow.run, PurgeInput(retention_days=90, batch_size=2))
+    assert result.deleted["broadcasts"] >= 3  # one a batch (2 // 100, at least one)
+    ours = [*old, running, paused, recent]
+    async with sessions() as session:
+        left = set(await session.scalars(select(Broadcast.id).where(Broadcast.id.in_(ours))))
+        audiences = set(
+            await session.scalars(
+                select(BroadcastRecipient.broadcast_id).where(
+                    BroadcastRecipient.broadcast_id.in_(ours)
+                )
+            )
+        )
+        rows = await session.execute(
+            select(Notification.id, Notification.broadcast_id).where(
+                Notification.id.in_([sent, waiting, kept])
+            )
+        )
+        notifications = {notification: broadcast for notification, broadcast in rows}
+    assert left == {running, paused, recent}
+    assert audiences == left  # a purged broadcast's listed audience went with it
+    assert notifications == {waiting: None, kept: running}
 
 
 async def test_a_transiently_failed_delivery_is_retried_once_as_a_new_chain(stack, smtp, sessions):
