@@ -40,6 +40,7 @@ from bench.bare import TASK_QUEUE, BareChainWorkflow
 from bench.cpu import cpu_seconds, snapshot
 from bench.run import api_session, start_profilers, stop_profilers
 from bench.stack import API_PROCESSES, Stack, herald_stack
+from bench.stack import cpu_groups as stack_cpu_groups
 from bench.stats import percentile, provenance
 from devtools.mailcatcher import MailCatcher
 
@@ -214,16 +215,9 @@ async def measure(stack: Stack, api: aiohttp.ClientSession, catcher: ArrivalLog)
     herald = Herald(api, stack)
     start = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
     reminders_due = [(start - timedelta(minutes=m)).isoformat() for m in (1440, 60)]
-    assert stack.bare_worker is not None
     workers = {"worker": stack.worker.pid, **{f"api{i}": p.pid for i, p in enumerate(stack.apis)}}
-    cpu_groups: dict[str, list[int] | int] = {
-        "temporal": [stack.temporal.pid],
-        "bare_worker": [stack.bare_worker.pid],
-        "herald_worker": [stack.worker.pid],
-        "api": [p.pid for p in stack.apis],
-        "postgres": stack.postmaster,
-        "bench_client": [os.getpid()],
-    }
+    cpu_groups = stack_cpu_groups(stack)
+    assert stack.bare_worker is not None
 
     async def bare_start(number: int) -> None:
         await stack.client.start_workflow(

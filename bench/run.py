@@ -39,6 +39,7 @@ from temporalio.client import Client
 from bench.bare import TASK_QUEUE, BareWorkflow
 from bench.cpu import per_item_ms, snapshot
 from bench.stack import API_PROCESSES, Stack, herald_stack, stop
+from bench.stack import cpu_groups as stack_cpu_groups
 from bench.stats import provenance, summary_ms
 from devtools.mailcatcher import MailCatcher
 from tests.conftest import free_port
@@ -292,17 +293,10 @@ async def measure(
     for warm in onces.values():  # connections, caches, the sandbox's first imports
         for _ in range(20):
             await warm()
-    assert stack.bare_worker is not None  # started by default
     herald_worker = stack.worker.pid
-    cpu_groups: dict[str, list[int] | int] = {
-        "temporal": [stack.temporal.pid],
-        "bare_worker": [stack.bare_worker.pid],
-        "herald_worker": [herald_worker],
-        "api": [p.pid for p in stack.apis],
-        "postgres": stack.postmaster,
+    cpu_groups = stack_cpu_groups(stack) | {
         "eager_local": [p.pid for p, _ in eager_processes],
         "celery": celery[1] if celery else [],
-        "bench_client": [os.getpid()],
     }
     profiled = {
         "herald_worker": herald_worker,

@@ -49,6 +49,20 @@ class Stack:
     smtp_port: int  # the caller's SMTP catcher, where Herald sends
 
 
+def cpu_groups(stack: Stack) -> dict[str, list[int] | int]:
+    """The stack's processes as bench/cpu.py's groups, and this process (the load generator and
+    the SMTP catcher): where a benchmark phase spent its CPU."""
+    assert stack.bare_worker is not None, "started by default"
+    return {
+        "temporal": [stack.temporal.pid],
+        "bare_worker": [stack.bare_worker.pid],
+        "herald_worker": [stack.worker.pid],
+        "api": [p.pid for p in stack.apis],
+        "postgres": stack.postmaster,
+        "bench_client": [os.getpid()],
+    }
+
+
 def start(args: list[str], env: dict, log: Path, ready: str | None = None) -> subprocess.Popen:
     """The process, its output to `log`. Never to a pipe nobody reads: once its 64 KiB are
     full, the process blocks on its next write. (Under load, Temporal's core logs a warning
