@@ -81,11 +81,13 @@ def activities(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
     providers: Providers,
+    delivery: DeliveryActivities | None = None,
 ) -> list[Callable[..., Any]]:
-    """Every activity a Herald worker runs, bound to its collaborators."""
+    """Every activity a Herald worker runs, bound to its collaborators (`delivery`: the
+    process's one DeliveryActivities, whose rate limits and circuits every send shares)."""
     planning = PlanningActivities(sessions)
     outcomes = OutcomeActivities(sessions)
-    delivery = DeliveryActivities(sessions, providers, settings)
+    delivery = delivery or DeliveryActivities(sessions, providers, settings)
     digests = DigestActivities(client, sessions, settings)
     notices = NoticeActivities(sessions, settings)
     booking = BookingActivities(sessions)
@@ -128,10 +130,11 @@ def broadcast_worker_parts(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
     providers: Providers,
+    delivery: DeliveryActivities | None = None,
 ) -> tuple[list[type], list[Callable[..., Any]]]:
     """The broadcast lane's workflows and activities (BroadcastWorkflow, BroadcastActivities'
-    methods), bound to their collaborators."""
-    broadcasts = BroadcastActivities(sessions, providers, settings, client)
+    methods), bound to their collaborators; `delivery` as activities() takes it."""
+    broadcasts = BroadcastActivities(sessions, providers, settings, client, delivery)
     return BROADCAST_WORKFLOWS, [
         broadcasts.set_broadcast_status,
         broadcasts.plan_broadcast_page,
@@ -164,13 +167,16 @@ async def build_worker(
     cancelled mid-call may already be with its provider, and its retry would send it again),
     and only then are the providers' open connections (SMTP sessions) closed."""
     providers = build_providers(settings)
-    bound = activities(client, settings, sessions, providers)
+    # One DeliveryActivities for every lane: one token bucket and one circuit per provider, so
+    # broadcasts and single sends together keep to PROVIDER_RATE_LIMITS.
+    delivery = DeliveryActivities(sessions, providers, settings)
+    bound = activities(client, settings, sessions, providers, delivery)
     parts: dict[str, tuple[list[type], list[Callable[..., Any]]]] = {
         "default": (WORKFLOWS, bound),
         # A NotificationWorkflow's activities run on its own task queue: every activity is
         # registered (what it calls may change), and its slots are this lane's.
         "urgent": ([NotificationWorkflow], bound),
-        "broadcast": broadcast_worker_parts(client, settings, sessions, providers),
+        "broadcast": broadcast_worker_parts(client, settings, sessions, providers, delivery),
     }
     grace = timedelta(seconds=settings.worker_shutdown_grace_seconds)
     workers = {

@@ -31,6 +31,7 @@ from activities.broadcast_planning import (
 )
 from activities.broadcast_sends import BroadcastSends
 from activities.content import Content
+from activities.delivery import DeliveryActivities
 from channels.registry import Providers
 from config.settings import Settings
 from db import broadcast_runs as runs
@@ -71,11 +72,15 @@ class BroadcastActivities:
         providers: Providers,
         settings: Settings,
         client: Client | None = None,
+        delivery: DeliveryActivities | None = None,
     ):
+        """`delivery`: the worker's single-send activities, whose per-provider rate limits and
+        circuits broadcast sends must share (two buckets would let a process send at twice a
+        provider's PROVIDER_RATE_LIMITS)."""
         self._sessions = sessions
         self._settings = settings
         self._client = client
-        self._sends = BroadcastSends(sessions, providers, settings)
+        self._sends = BroadcastSends(sessions, providers, settings, delivery)
 
     @activity.defn(name="set_broadcast_status")
     @bookkeeping_step

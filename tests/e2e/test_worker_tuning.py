@@ -40,3 +40,25 @@ async def test_tuning_settings_reach_the_worker(temporal_env, sessions, database
         100,
         1000,
     )
+
+
+async def test_every_lane_shares_one_rate_limit_and_circuit_per_provider(
+    temporal_env, sessions, database_url
+):
+    """Broadcast sends and single sends take their slots from the same token bucket (and
+    circuit) per provider: two would let one process send at twice PROVIDER_RATE_LIMITS."""
+    settings = Settings(
+        database_url=database_url,
+        task_queue="shared-limits-test",
+        secret_key=SecretStr("shared-limits-test-key-0123456789"),
+        provider_rate_limits="smtp=10",
+    )
+    async with build_worker(temporal_env.client, settings, sessions) as workers:
+        bound = {
+            lane: {method.__name__: method for method in worker.config()["activities"]}
+            for lane, worker in workers.items()
+        }
+    single = bound["default"]["deliver"].__self__
+    assert bound["urgent"]["deliver"].__self__ is single
+    broadcast_sends = bound["broadcast"]["send_broadcast_batch"].__self__._sends
+    assert broadcast_sends._delivery is single
