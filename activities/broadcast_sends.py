@@ -77,6 +77,7 @@ class _Send:
     error: BaseException | None = None  # the last attempt's failure, until it is settled
     settled: store.Unsent | None = None
     retry_after: float | None = None
+    recorded: bool = False  # its send was recorded before the chunk's end (_Recorder)
 
 
 @dataclass
@@ -86,6 +87,7 @@ class _Run:
     result: SendBatchResult
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     beaten_at: float = field(default_factory=time.monotonic)
+    recorder: "_Recorder | None" = None  # the chunk's, while it sends
 
     def beat(self, now: bool = False) -> None:
         """Heartbeat the progress as sends finish, so the workflow's heartbeat timeout notices a
@@ -187,13 +189,15 @@ class BroadcastSends:
         window_ended = (
             input.retry_window_ends is not None and input.retry_window_ends <= datetime.now(UTC)
         )
+        run.recorder = _Recorder(self, input.broadcast_id, self._concurrency)
         await self._send_all(input, [s for s in sends if s.settled is None], run, window_ended)
-        sent = [_sent_record(s) for s in sends if s.sent is not None]
+        await run.recorder.flushing()
+        sent = [_sent_record(s) for s in sends if s.sent is not None and not s.recorded]
         unsent = [s.settled or _untried(s) for s in sends if s.sent is None]
         await self._record(input.broadcast_id, jobs, sent, unsent)
         retry_afters = [s.retry_after for s in sends if s.retry_after is not None]
         return (
-            len(sent),
+            sum(1 for s in sends if s.sent is not None),
             sum(1 for u in unsent if u.final),
             sum(1 for u in unsent if not u.final and u.error is not None),
             max(retry_afters) if retry_afters else None,
@@ -273,6 +277,8 @@ class BroadcastSends:
             except Exception as err:
                 send.error = err
         _count(send.job.delivery.channel, provider.name, [send])
+        if send.sent is not None and run.recorder is not None:
+            run.recorder.taken([send])
         run.beat()
 
     async def _send_batch(
@@ -311,6 +317,8 @@ class BroadcastSends:
                 for send in sends:
                     send.sent = result
                 _count(Channel.EMAIL, provider.name, sends)
+                if run.recorder is not None:
+                    run.recorder.taken(sends)
                 run.beat()
                 return
         log.info("a batch of %s was refused (%s): sent one by one", len(sends), refused.message)
@@ -361,6 +369,47 @@ class BroadcastSends:
                     raise
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 2.0)
+
+
+class _Recorder:
+    """Records a chunk's sends as providers take them, a group at a time, instead of once the
+    whole chunk is done: a worker killed mid-chunk (SIGKILL: nothing can record what it sent)
+    leaves fewer sends unrecorded, each of which a later batch sends again once its claim runs
+    out. At most `group` sends wait for a record, plus the one group being written, plus those
+    in flight: about twice BROADCAST_SEND_CONCURRENCY, where a chunk (CHUNK_SIZE) was 200.
+    A group is written while the next sends go on (the sends do not wait for it)."""
+
+    def __init__(self, sends: "BroadcastSends", broadcast_id: uuid.UUID, group: int):
+        self._sends = sends
+        self._broadcast_id = broadcast_id
+        self._group = group
+        self._waiting: list[_Send] = []
+        self._writing: set[asyncio.Task[None]] = set()
+
+    def taken(self, sends: list[_Send]) -> None:
+        self._waiting.extend(sends)
+        if len(self._waiting) >= self._group:
+            self._write(self._waiting)
+            self._waiting = []
+
+    def _write(self, group: list[_Send]) -> None:
+        async def write() -> None:
+            sent = [_sent_record(send) for send in group]
+            try:
+                await self._sends._record(self._broadcast_id, [s.job for s in group], sent, [])
+            except DATABASE_UNAVAILABLE:  # the chunk's own record writes them after all
+                return
+            for send in group:
+                send.recorded = True
+
+        task = asyncio.create_task(write())
+        self._writing.add(task)
+        task.add_done_callback(self._writing.discard)
+
+    async def flushing(self) -> None:
+        """Every group being written has been (the rest is the chunk's own record's)."""
+        while self._writing:
+            await asyncio.gather(*self._writing, return_exceptions=True)
 
 
 # The failures that are the provider's, not the recipient's: the next provider may succeed.

@@ -415,6 +415,43 @@ async def test_a_cancelled_batch_records_what_the_provider_took(
     assert await broadcast_counters(sessions, page.broadcast_id) == {"sent": 10, "failed": 0}
 
 
+async def test_sends_are_recorded_as_providers_take_them_not_at_the_chunks_end(
+    make_sends, sessions, tenant, threaded_http
+):
+    """A worker killed mid-chunk can record nothing more: what the provider took and was not
+    recorded is sent again by a later batch. So sends are recorded a group
+    (BROADCAST_SEND_CONCURRENCY) at a time while the chunk goes on: with the provider holding
+    the chunk's last sends, the ones it took before are already recorded."""
+    hold, held = threading.Event(), threading.Event()
+    taken = 0
+    lock = threading.Lock()
+
+    def accept(request):
+        nonlocal taken
+        with lock:
+            taken += 1
+            mine = taken
+        if mine > 12:  # the rest of the chunk waits until the test has looked
+            held.set()
+            hold.wait(10)
+        return twilio_accepts("SM" + uuid.uuid4().hex)
+
+    threaded_http.expect_request(TWILIO_MESSAGES).respond_with_handler(accept)
+    page = await pending_page(sessions, tenant, 20, channel="sms")
+    async with make_sends(**twilio(threaded_http, concurrency=2)) as sends:
+        task = asyncio.create_task(run(sends, batch(page, ["twilio"])))
+        await asyncio.to_thread(held.wait, 10)
+        await asyncio.sleep(0.5)  # a group being written has been
+        statuses = [d["status"] for d in (await deliveries_of(sessions, page)).values()]
+        hold.set()
+        result = await task
+
+    # 12 taken; at most one group (2) still waiting for its record.
+    assert statuses.count("sent") >= 10, statuses
+    assert result.sent == 20 and len(threaded_http.log) == 20
+    assert await broadcast_counters(sessions, page.broadcast_id) == {"sent": 20, "failed": 0}
+
+
 async def test_concurrent_smtp_sends_keep_their_sessions(
     make_sends, sessions, tenant, smtp, monkeypatch
 ):
