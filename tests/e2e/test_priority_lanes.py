@@ -119,6 +119,7 @@ async def test_worker_queues_picks_the_lanes_a_process_serves(temporal_env, sess
     async with build_worker(temporal_env.client, everything, sessions) as workers:
         assert workers["default"].task_queue == settings.task_queue
         assert workers["urgent"].task_queue == settings.urgent_queue()
+        assert workers["broadcast"].task_queue == settings.broadcast_queue()
 
 
 @pytest.mark.parametrize(
