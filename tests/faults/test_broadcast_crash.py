@@ -3,12 +3,12 @@
 Herald runs as processes (tests/faults/harness.py): the API (its embedded worker serves the
 notification queues, not the broadcast queue) and one worker process, which serves the broadcast
 queue. A broadcast of 5,000 recipients (FAULTS_SCALE shrinks it), in-app and email, is started
-through the API; once some of its pages are written and a fifth of its emails have arrived (and
-a few more: mid-chunk), the worker is killed with SIGKILL (no shutdown of any kind) and a new
-worker started. The broadcast must then complete as if nothing had happened: every recipient
-exactly one notification and one in-app message (each page is one transaction), one email at
-the SMTP server (counted by address: none missed), and GET /v1/broadcasts/{id} completed with
-counters equal to the rows.
+through the API; once some of its pages are written and a fifth of its emails have arrived
+(and 150 more: deep in a send chunk), the worker is killed with SIGKILL (no shutdown of any
+kind) and a new worker started. The broadcast must then complete as if nothing had happened:
+every recipient exactly one notification and one in-app message (each page is one
+transaction), one email at the SMTP server (counted by address: none missed), and
+GET /v1/broadcasts/{id} completed with counters equal to the rows.
 
 No email twice, with the one exception no sender can avoid (test_faults.py's SIGKILL scenario
 allows it too): an email the SMTP server had taken when the worker died, before the worker
@@ -84,9 +84,10 @@ async def test_sigkill_the_broadcast_worker_mid_broadcast(
             started = time.monotonic()
 
             # Mid-broadcast: pages written, a fifth of the emails sent, far from the end.
-            # Mid-chunk too: 37 past a fifth, where no page (500) or send chunk (200) ends, so
-            # the worker dies with sends of a chunk made and not yet recorded.
-            kill_at = count // 5 + 37
+            # Deep inside a send chunk: 150 past a fifth, where no page (500) or chunk (200)
+            # ends, so the worker dies with most of a chunk sent: were a chunk recorded only at
+            # its end, about 150 would be sent twice, past the bound below.
+            kill_at = count // 5 + 150
             await wait_until(lambda: len(smtp.arrivals.items) >= kill_at, 600, "a fifth sent")
             assert herald.worker is not None
             herald.worker.send_signal(signal.SIGKILL)
