@@ -1,5 +1,7 @@
 """Worker tuning through settings: slots, pollers, cache and rate limits reach the Worker."""
 
+from typing import Any
+
 from pydantic import SecretStr
 
 from bootstrap import build_worker
@@ -54,7 +56,7 @@ async def test_every_lane_shares_one_rate_limit_and_circuit_per_provider(
         provider_rate_limits="smtp=10",
     )
     async with build_worker(temporal_env.client, settings, sessions) as workers:
-        bound = {
+        bound: dict[str, dict[str, Any]] = {
             lane: {method.__name__: method for method in worker.config()["activities"]}
             for lane, worker in workers.items()
         }
