@@ -6,6 +6,7 @@ the bare baseline's worker (bench/bare.py), Herald's worker process and one API 
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -216,6 +217,9 @@ async def herald_stack(
             process.terminate()
         for process in processes:
             stop(process)
+        # The database (up to a gigabyte and more a run) goes; the logs stay for reading.
+        pg.cleanup()
+        shutil.rmtree(work / "pg", ignore_errors=True)
 
 
 def stop(process: subprocess.Popen) -> None:

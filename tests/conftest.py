@@ -46,7 +46,10 @@ def database_url() -> Iterator[str]:
     base = os.environ.get("DATABASE_URL")
     server = None
     if not base:
-        server = pgserver.get_server(Path(tempfile.mkdtemp(prefix="herald-pg-")))
+        # "delete": the data directory goes when the session ends (a run leaves nothing in /tmp).
+        server = pgserver.get_server(
+            Path(tempfile.mkdtemp(prefix="herald-pg-")), cleanup_mode="delete"
+        )
         base = server.get_uri()
     name = f"herald_test_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(base, autocommit=True) as conn:

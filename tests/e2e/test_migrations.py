@@ -65,7 +65,8 @@ def server_url() -> str:
     base = os.environ.get("DATABASE_URL")
     if base:
         return base
-    return pgserver.get_server(Path(tempfile.mkdtemp(prefix="herald-pg-migrations-"))).get_uri()
+    directory = Path(tempfile.mkdtemp(prefix="herald-pg-migrations-"))
+    return pgserver.get_server(directory, cleanup_mode="delete").get_uri()  # gone at exit
 
 
 @pytest.fixture
