@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from celery import Celery  # type: ignore[import-untyped]
+from celery import Celery
 
 from bench.eager_local import SENDER, email_bytes
 
