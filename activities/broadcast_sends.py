@@ -39,7 +39,6 @@ from channels.base import (
     EmailMessage,
     PermanentSendError,
     SendResult,
-    SmsMessage,
     TransientSendError,
 )
 from channels.registry import Providers
@@ -70,7 +69,7 @@ class _Send:
 
     job: DeliveryJob
     content: Content | None = None
-    message: EmailMessage | SmsMessage | None = None
+    message: EmailMessage | None = None  # an email's, for batching
     link: str | None = None  # the email's unsubscribe link
     failovers: list[dict[str, str | None]] = field(default_factory=list)
     sent: SendResult | None = None
@@ -218,9 +217,11 @@ class BroadcastSends:
             if isinstance(content, ApplicationError):
                 send.settled = _unsent(send, None, content, str(content.type), final=True)
             else:
-                address = job.delivery.address or ""
                 send.content = content
-                send.message = self._delivery.message_for(job, content, address, job.identity)
+                if job.delivery.channel == Channel.EMAIL:  # emails may go in batches
+                    send.message = self._delivery.sends.email_message(
+                        job, content, job.delivery.address or "", job.identity
+                    )
                 link = content.headers.get(_LINK_HEADER, "")
                 send.link = link[1:-1] if link.startswith("<") else None
             sends.append(send)
@@ -270,10 +271,10 @@ class BroadcastSends:
             try:
                 await self._delivery.take_send_slot(provider.name)
                 async with self._delivery.circuits.call(provider.name, can_fail_over):
-                    if isinstance(send.message, EmailMessage):
-                        send.sent = await provider.send_email(send.message)
-                    else:
-                        send.sent = await provider.send_sms(send.message)
+                    assert send.content is not None  # rendered, or settled already
+                    send.sent = await self._delivery.sends.send(
+                        provider, send.job, send.content, send.job.identity
+                    )
             except Exception as err:
                 send.error = err
         _count(send.job.delivery.channel, provider.name, [send])

@@ -328,7 +328,6 @@ def _page_rows(
                 phone=recipient.phone,
             )
         )
-        addresses = {Channel.EMAIL: recipient.email, Channel.SMS: recipient.phone}
         for c in p.channels:
             out = rendered.get(c.delivery_id)
             content = out if isinstance(out, Content) else None
@@ -337,7 +336,7 @@ def _page_rows(
                     id=c.delivery_id,
                     notification_id=p.notification.id,
                     channel=c.channel.value,
-                    address=addresses.get(c.channel),
+                    address=recipient.address_for(c.channel),
                     status=c.status.value,
                     status_reason=c.status_reason,
                     deferred_until=c.deferred_until,

@@ -52,6 +52,7 @@ class Content:
     text: str
     html: str | None = None
     action_url: str | None = None
+    icon: str | None = None  # push: the icon's URL
     template_version_id: uuid.UUID | None = None  # None: one of Herald's shipped templates
     headers: dict[str, str] = field(default_factory=dict)
 

@@ -12,16 +12,17 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.bookkeeping import UNAVAILABLE as DATABASE_UNAVAILABLE
+from activities.channel_sends import ChannelSends
 from activities.circuits import ProviderCircuits
 from activities.content import Content, render_content
-from channels.base import EmailMessage, SendError, SendResult, SmsMessage, TransientSendError
+from channels.base import SendError, TransientSendError
 from channels.registry import Providers
 from config.settings import Settings
 from db import deliveries as store
 from db.inbox_events import append_event
 from db.session import autocommit
 from domain.contracts import DeliverInput, DeliverResult, SentRecord
-from domain.email_headers import EmailIdentity, sender_for
+from domain.email_headers import EmailIdentity
 from domain.inbox import InboxEventKind
 from domain.operators import operator_link
 from domain.send_failures import SendFailure
@@ -29,6 +30,7 @@ from domain.send_rate import parse_send_rates
 from domain.types import FINAL_DELIVERY_STATUSES, Channel, DeliveryStatus, subscription_category
 from domain.unsubscribe import Unsubscribe, unsubscribe_url
 from observability.metrics import DELIVERIES, PROVIDER_SECONDS
+from services.inbox_secrets import secret_box
 
 log = logging.getLogger("herald.delivery")
 # How long a send's record is retried in the activity before the workflow takes it over: well
@@ -45,14 +47,15 @@ class DeliveryActivities:
     ):
         self._sessions = sessions
         self._providers = providers
-        self._email_from = settings.email_from
-        self._from_domains = settings.from_domains
         self._public_base_url = settings.public_base_url
         # Without a key there is nothing to sign links with: emails then go without one.
         self._signing_key = settings.signing_key() if settings.secret_key else None
         self._circuits = ProviderCircuits(sessions, settings)
         self._send_rates = parse_send_rates(settings.provider_rate_limits)
         self._claim_seconds = settings.delivery_attempt_timeout_seconds + CLAIM_MARGIN_SECONDS
+        self._sends = ChannelSends(
+            sessions, settings.email_from, settings.from_domains, _secret_opener(settings)
+        )
 
     @activity.defn(name="deliver")
     async def deliver(self, input: DeliverInput) -> DeliverResult:
@@ -111,13 +114,6 @@ class DeliveryActivities:
             return await self._store_in_app(job, content, attempt, input.settles_as)
         try:
             provider = self.provider_for(job.delivery.channel, input.provider)
-            address = job.delivery.address
-            if address is None:  # planning gives every email and SMS delivery its address
-                raise ApplicationError(
-                    f"delivery {delivery_id} has no {job.delivery.channel} address",
-                    type=SendFailure.PERMANENT,
-                    non_retryable=True,
-                )
             await self.take_send_slot(provider.name)
         except BaseException:  # nothing was sent: the next attempt need not wait for the claim
             await self._release_claim(job)
@@ -128,7 +124,7 @@ class DeliveryActivities:
         # it unrecorded, and a later attempt would send it again. The shielded task finishes
         # on its own; this attempt stops waiting for it.
         return await asyncio.shield(
-            self._send_and_record(input, job, content, provider, address, job.identity, attempt)
+            self._send_and_record(input, job, content, provider, job.identity, attempt)
         )
 
     async def _send_and_record(
@@ -137,7 +133,6 @@ class DeliveryActivities:
         job: store.DeliveryJob,
         content: Content,
         provider,
-        address: str,
         identity: EmailIdentity,
         attempt: int,
     ) -> DeliverResult:
@@ -146,7 +141,7 @@ class DeliveryActivities:
         try:
             # Every end of the send is recorded once.
             async with self._circuits.call(provider.name, input.can_fail_over):
-                sent = await self._send(job, content, provider, address, identity)
+                sent = await self._sends.send(provider, job, content, identity)
         except ApplicationError:  # the circuit refused the call: nothing was sent
             await self._release_send(delivery_id)
             raise
@@ -273,51 +268,24 @@ class DeliveryActivities:
         """The named provider of the channel (None: its first); ProviderUnavailable when this
         worker has no such provider."""
         try:
-            if channel == Channel.EMAIL:
-                return self._providers.email_provider(name)
-            if channel == Channel.SMS:
-                return self._providers.sms_provider(name)
+            return self._providers.provider(channel, name)
         except KeyError:
+            if name:
+                raise ApplicationError(
+                    f"provider {name} is not configured on this worker",
+                    type=SendFailure.PROVIDER_UNAVAILABLE,
+                    non_retryable=True,
+                ) from None
             raise ApplicationError(
-                f"provider {name} is not configured on this worker",
-                type=SendFailure.PROVIDER_UNAVAILABLE,
+                f"no provider for channel {channel} is configured",
+                type=SendFailure.PERMANENT,
                 non_retryable=True,
             ) from None
-        raise ApplicationError(
-            f"no provider for channel {channel}", type=SendFailure.PERMANENT, non_retryable=True
-        )
 
-    async def _send(
-        self,
-        job: store.DeliveryJob,
-        content: Content,
-        provider,
-        address: str,
-        identity: EmailIdentity,
-    ) -> SendResult:
-        message = self.message_for(job, content, address, identity)
-        if isinstance(message, EmailMessage):
-            return await provider.send_email(message)
-        return await provider.send_sms(message)
-
-    def message_for(
-        self, job: store.DeliveryJob, content: Content, address: str, identity: EmailIdentity
-    ) -> EmailMessage | SmsMessage:
-        """What the provider is handed for the delivery: an email from the tenant's sender, or
-        an SMS; either refers to the delivery (its Message-ID, the provider's echo)."""
-        reference = str(job.delivery.id)
-        if job.delivery.channel == Channel.EMAIL:
-            return EmailMessage(
-                to=address,
-                subject=content.subject,
-                text=content.text,
-                html=content.html,
-                sender=sender_for(identity, self._email_from, self._from_domains),
-                reply_to=identity.reply_to or "",
-                headers=content.headers,
-                reference=reference,
-            )
-        return SmsMessage(to=address, body=content.text, reference=reference)
+    @property
+    def sends(self) -> ChannelSends:
+        """How a rendered delivery goes to its provider, on every channel."""
+        return self._sends
 
     async def _store_in_app(
         self, job: store.DeliveryJob, content, attempt: int, settles_as: str | None
@@ -392,6 +360,16 @@ class DeliveryActivities:
                 provider_response=err.response or None,
                 send_claimed_until=None,  # the next attempt may go at once
             )
+
+
+def _secret_opener(settings: Settings):
+    """Opens a tenant's sealed secrets (the webhook channel's); without SECRET_KEY there are
+    none to open, and a webhook send fails saying why."""
+
+    def open_secret(tenant_id: uuid.UUID, kid: str, sealed: str) -> str:
+        return secret_box(settings).open(tenant_id, kid, sealed)
+
+    return open_secret
 
 
 def _result(delivery) -> DeliverResult:

@@ -228,7 +228,7 @@ def _planned(loaded: store.NotificationContext, decision: policy.Decision) -> li
 
 
 def _new_row(loaded: store.NotificationContext, planned: PlannedChannel) -> dict[str, object]:
-    address = {"email": loaded.recipient.email, "sms": loaded.recipient.phone}.get(planned.channel)
+    address = loaded.recipient.address_for(planned.channel)
     return dict(
         id=planned.delivery_id,
         tenant_id=loaded.notification.tenant_id,

@@ -11,7 +11,6 @@ from db import deliveries as store
 from db import policy_store
 from domain import policy
 from domain.contracts import CounterSlot
-from domain.planning import reachable_channels
 from domain.preferences import Preferences, effective_preferences
 from domain.send_windows import local_day_start, rate_window
 from domain.types import Priority
@@ -45,7 +44,7 @@ def subject_of(
         prefs = effective_preferences(loaded.preference_defaults, recipient.preference_overrides)
     who = policy.Recipient(
         preferences=prefs,
-        addresses=reachable_channels(recipient.email, recipient.phone),
+        addresses=recipient.reachable,
         timezone=recipient.timezone,
         locale=recipient.locale,
         unsubscribed=loaded.unsubscribed,

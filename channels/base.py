@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from domain.devices import PushDevice
+
 
 @dataclass(frozen=True)
 class EmailMessage:
@@ -21,6 +23,44 @@ class SmsMessage:
     to: str
     body: str
     reference: str = ""
+
+
+@dataclass(frozen=True)
+class PushMessage:
+    """A push notification to one device (channels/push.py sends one to each device)."""
+
+    device: PushDevice
+    body: str
+    title: str | None = None
+    icon: str | None = None
+    action_url: str | None = None
+    data: dict[str, str] = field(default_factory=dict)
+    reference: str = ""  # Herald's delivery id
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """A chat message: `to` is the platform's address without its prefix (a Slack user or
+    channel id, or a webhook URL); `text` uses the platform's markdown; `blocks` are Slack
+    blocks or a Teams Adaptive Card's body, where the platform has them."""
+
+    to: str
+    text: str
+    title: str | None = None
+    action_url: str | None = None
+    blocks: list[dict[str, Any]] | None = None
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class WebhookMessage:
+    """The webhook channel: `payload` POSTed as JSON to `url`, signed with `secret` per the
+    Standard Webhooks specification; `reference` is the webhook-id (the same on a retry)."""
+
+    url: str
+    payload: dict[str, Any]
+    secret: str
+    reference: str
 
 
 @dataclass(frozen=True)
@@ -47,6 +87,11 @@ class PermanentSendError(SendError):
     def __init__(self, message: str, *, provider_fault: bool = False, **kwargs: Any):
         super().__init__(message, **kwargs)
         self.provider_fault = provider_fault
+
+
+class DeviceGoneError(PermanentSendError):
+    """Push: the device is no longer registered (web push 404/410, FCM UNREGISTERED, APNs
+    Unregistered/BadDeviceToken). It is deactivated at once and never tried again."""
 
 
 class TransientSendError(SendError):
@@ -80,3 +125,26 @@ class SmsProvider(Protocol):
     name: str
 
     async def send_sms(self, message: SmsMessage) -> SendResult: ...
+
+
+class PushProvider(Protocol):
+    """Sends to devices of its kinds (`kinds`, domain.devices.DeviceKind values)."""
+
+    name: str
+    kinds: tuple[str, ...]
+
+    async def send_push(self, message: PushMessage) -> SendResult: ...
+
+
+class ChatProvider(Protocol):
+    """Sends to addresses with its prefix (`slack:...`): `name` is the prefix."""
+
+    name: str
+
+    async def send_chat(self, message: ChatMessage) -> SendResult: ...
+
+
+class WebhookProvider(Protocol):
+    name: str
+
+    async def send_webhook(self, message: WebhookMessage) -> SendResult: ...

@@ -1,10 +1,12 @@
 """How an HTTP provider's answer maps onto a permanent or a transient failure."""
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from channels.base import PermanentSendError, SendError, TransientSendError
+from channels.base import DeviceGoneError, PermanentSendError, SendError, TransientSendError
+from channels.declaration import ErrorKind
 
 MAX_RETRY_AFTER_SECONDS = 3600.0
 
@@ -45,4 +47,46 @@ def error_for_status(
         )
     return PermanentSendError(
         message, code=code, response=response, provider_fault=status in (401, 403)
+    )
+
+
+def error_for_code(
+    provider: str,
+    errors: Mapping[str, ErrorKind],
+    code: str,
+    detail: str,
+    *,
+    status: int | None = None,
+    retry_after: str | float | None = None,
+    response: dict[str, Any] | None = None,
+) -> SendError:
+    """The failure a provider's error `code` means by its declaration's `errors` (a provider
+    code such as FCM's UNREGISTERED, or an HTTP status as a string); a code not declared
+    follows its HTTP status, and without one is transient (an unknown failure may pass)."""
+    kind = errors.get(code) or (errors.get(str(status)) if status is not None else None)
+    if kind is None:
+        if status is not None:
+            delay = retry_after if isinstance(retry_after, str) or retry_after is None else None
+            err = error_for_status(
+                provider, status, detail, retry_after=delay, code=code, response=response
+            )
+            if isinstance(retry_after, float | int) and isinstance(err, TransientSendError):
+                err.retry_after = float(retry_after)
+            return err
+        kind = ErrorKind.TRANSIENT
+    message = f"{provider}: {code}: {detail}".strip()
+    response = {**({"status": status} if status is not None else {}), **(response or {})}
+    if kind == ErrorKind.TRANSIENT:
+        seconds = parse_retry_after(retry_after) if isinstance(retry_after, str) else retry_after
+        return TransientSendError(
+            message,
+            retry_after=seconds,
+            provider_down=status != 429,
+            code=code,
+            response=response,
+        )
+    if kind == ErrorKind.GONE:
+        return DeviceGoneError(message, code=code, response=response)
+    return PermanentSendError(
+        message, code=code, response=response, provider_fault=kind == ErrorKind.PROVIDER_REFUSED
     )

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from channels.base import SendResult, SmsMessage
+from channels.declaration import ProviderConfig, ProviderDeclaration, Setting
 
 
 class OutboxSmsProvider:
@@ -33,3 +34,17 @@ class OutboxSmsProvider:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         with self._path.open("a", encoding="utf-8") as outbox:
             outbox.write(line + "\n")
+
+
+def _build(config: ProviderConfig) -> OutboxSmsProvider:
+    return OutboxSmsProvider(config["sms_outbox_path"])
+
+
+DECLARATION = ProviderDeclaration(
+    name="outbox",
+    channel="sms",
+    summary="development only: appends each SMS to a JSON-lines file",
+    build=_build,
+    settings=(Setting("sms_outbox_path"),),
+    target="sms_outbox_path",
+)

@@ -21,6 +21,7 @@ from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import CustomArg, Email, Header, Mail, ReplyTo, To
 
 from channels.base import EmailMessage, PermanentSendError, SendResult, TransientSendError
+from channels.declaration import ErrorKind, ProviderConfig, ProviderDeclaration, Setting
 from channels.email_headers import wire_headers
 from channels.http_status import error_for_status
 from channels.mime import message_id_for
@@ -166,3 +167,32 @@ def _error_detail(body: bytes | str | None) -> str:
         )
     except (ValueError, AttributeError):
         return text[:500]
+
+
+def _build(config: ProviderConfig) -> SendGridEmailProvider:
+    return SendGridEmailProvider(
+        config["sendgrid_api_key"], base_url=config["sendgrid_base_url"], timeout=config.timeout
+    )
+
+
+DECLARATION = ProviderDeclaration(
+    name="sendgrid",
+    channel="email",
+    summary="SendGrid's v3 Mail Send API (official SDK); broadcasts batch personalizations",
+    build=_build,
+    settings=(
+        Setting("sendgrid_api_key", secret=True),
+        Setting("sendgrid_base_url"),
+        Setting("sendgrid_webhook_public_key", required=False),
+    ),
+    target="sendgrid_base_url",
+    batching=True,
+    errors={
+        "400": ErrorKind.PERMANENT,
+        "401": ErrorKind.PROVIDER_REFUSED,
+        "403": ErrorKind.PROVIDER_REFUSED,
+        "413": ErrorKind.PERMANENT,
+        "429": ErrorKind.TRANSIENT,
+        "5xx": ErrorKind.TRANSIENT,
+    },
+)

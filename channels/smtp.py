@@ -9,11 +9,13 @@ import socket
 import aiosmtplib
 
 from channels.base import EmailMessage, PermanentSendError, SendResult, TransientSendError
+from channels.declaration import ErrorKind, ProviderConfig, ProviderDeclaration, Setting
 from channels.email_headers import wire_headers
 from channels.mime import compose
 from channels.smtp_sessions import SmtpSessions
 
 SERVICE_NOT_AVAILABLE = 421  # RFC 5321 4.2.3
+SMTP_SESSIONS_KEPT = 10  # at the least, for single sends
 
 
 class SmtpEmailProvider:
@@ -130,3 +132,44 @@ def _for_code(code: int, text: str) -> Exception:
     # 421: the server is shutting the channel (down, overloaded); other 4xx are about this
     # message (450/451 greylisting, 452 a full mailbox) from a server that is up.
     return TransientSendError(text, code=str(code), provider_down=code == SERVICE_NOT_AVAILABLE)
+
+
+def _build(config: ProviderConfig) -> SmtpEmailProvider:
+    return SmtpEmailProvider(
+        config["smtp_host"],
+        config["smtp_port"],
+        username=config.get("smtp_username"),
+        password=config.get("smtp_password"),
+        use_tls=bool(config.get("smtp_use_tls", False)),
+        start_tls=bool(config.get("smtp_start_tls", False)),
+        timeout=config.timeout,
+        # A broadcast's batch sends that many at once: each keeps its session.
+        keep_sessions=max(SMTP_SESSIONS_KEPT, config.send_concurrency),
+    )
+
+
+DECLARATION = ProviderDeclaration(
+    name="smtp",
+    channel="email",
+    summary="any SMTP server (aiosmtplib), sessions kept open and reused",
+    build=_build,
+    settings=(
+        Setting("smtp_host"),
+        Setting("smtp_port"),
+        Setting("smtp_username", required=False),
+        Setting("smtp_password", secret=True, required=False),
+        Setting("smtp_use_tls", required=False),
+        Setting("smtp_start_tls", required=False),
+    ),
+    target="smtp_host",
+    errors={
+        "421": ErrorKind.TRANSIENT,
+        "450": ErrorKind.TRANSIENT,
+        "451": ErrorKind.TRANSIENT,
+        "452": ErrorKind.TRANSIENT,
+        "530": ErrorKind.PROVIDER_REFUSED,
+        "535": ErrorKind.PROVIDER_REFUSED,
+        "550": ErrorKind.PERMANENT,
+        "553": ErrorKind.PERMANENT,
+    },
+)

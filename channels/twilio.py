@@ -9,6 +9,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from channels.base import SendResult, SmsMessage, TransientSendError
+from channels.declaration import ErrorKind, ProviderConfig, ProviderDeclaration, Setting
 from channels.http_status import error_for_status
 
 TWILIO_API = "https://api.twilio.com"
@@ -76,3 +77,51 @@ class TwilioSmsProvider:
         return SendResult(
             self.name, sent.sid, {"status": sent.status, "segments": sent.num_segments}
         )
+
+
+def _builder(sender_setting: str, name: str):
+    def build(config: ProviderConfig) -> TwilioSmsProvider:
+        provider = TwilioSmsProvider(
+            config["twilio_account_sid"],
+            config["twilio_auth_token"],
+            config[sender_setting],
+            base_url=config["twilio_base_url"],
+            status_callback=f"{config.public_base_url}/v1/webhooks/twilio/status",
+            timeout=config.timeout,
+        )
+        provider.name = name
+        return provider
+
+    return build
+
+
+_ERRORS = {
+    "21211": ErrorKind.PERMANENT,  # invalid 'To' number
+    "21610": ErrorKind.PERMANENT,  # the recipient replied STOP
+    "21614": ErrorKind.PERMANENT,  # not a mobile number
+    "20003": ErrorKind.PROVIDER_REFUSED,  # authentication
+    "21606": ErrorKind.PROVIDER_REFUSED,  # the From number cannot send
+    "429": ErrorKind.TRANSIENT,
+    "5xx": ErrorKind.TRANSIENT,
+}
+# A second sender number is a provider of its own, so SMS failover can move to it.
+DECLARATIONS = tuple(
+    ProviderDeclaration(
+        name=name,
+        channel="sms",
+        summary=f"Twilio's Messages API (official SDK), from {sender.upper()}",
+        build=_builder(sender, name),
+        settings=(
+            Setting("twilio_account_sid"),
+            Setting("twilio_auth_token", secret=True),
+            Setting(sender),
+            Setting("twilio_base_url"),
+        ),
+        target="twilio_base_url",
+        errors=_ERRORS,
+    )
+    for name, sender in (
+        ("twilio", "twilio_from_number"),
+        ("twilio_secondary", "twilio_secondary_from_number"),
+    )
+)

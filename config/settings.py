@@ -77,8 +77,8 @@ class Settings(BaseSettings):
 
     # Providers. Unset means: pick from the credentials that are present, else the
     # development defaults (the local SMTP catcher and the SMS outbox file).
-    email_provider: Literal["smtp", "sendgrid"] | None = None
-    sms_provider: Literal["twilio", "outbox"] | None = None
+    email_provider: Literal["smtp", "sendgrid", "mailgun", "ses"] | None = None
+    sms_provider: Literal["twilio", "vonage", "outbox"] | None = None
     email_from: str = "Herald <notifications@herald.localhost>"
     # The domains a tenant may send from (its own From address, GET/PUT /v1/settings/email),
     # comma-separated; unset: only EMAIL_FROM's. Anything else would let a tenant send as anyone.
@@ -98,6 +98,50 @@ class Settings(BaseSettings):
     twilio_base_url: str = "https://api.twilio.com"
     twilio_secondary_from_number: str | None = None  # a second sender: provider "twilio_secondary"
     sms_outbox_path: str = ".data/sms-outbox.jsonl"
+    # Mailgun (HTTP API): the sending domain's API key; webhooks are signed with the
+    # account's HTTP webhook signing key.
+    mailgun_api_key: SecretStr | None = None
+    mailgun_domain: str | None = None
+    mailgun_base_url: str = "https://api.mailgun.net"
+    mailgun_webhook_signing_key: SecretStr | None = None
+    # Amazon SES (v2 API). Without keys, botocore's usual chain (environment, instance role).
+    ses_region: str = "us-east-1"
+    ses_access_key_id: str | None = None
+    ses_secret_access_key: SecretStr | None = None
+    ses_endpoint_url: str | None = None  # another endpoint (a VPC endpoint, a local test server)
+    ses_configuration_set: str | None = None  # whose event destination is the SNS topic below
+    # SES events arrive through SNS: the topics accepted (comma-separated ARNs; unset: any
+    # topic whose message signature verifies).
+    ses_sns_topic_arns: str = ""
+    # Vonage (SMS API): a second SMS provider, so SMS failover can cross providers.
+    vonage_api_key: str | None = None
+    vonage_api_secret: SecretStr | None = None
+    vonage_from: str | None = None
+    vonage_base_url: str = "https://rest.nexmo.com"
+    vonage_signature_secret: SecretStr | None = None  # signs its delivery receipts
+    # Push. PUSH_PROVIDERS: the platforms used (webpush, fcm, apns; unset: every one whose
+    # settings are present). Web Push needs no account: Herald keeps its VAPID key pair.
+    push_providers: str = ""
+    vapid_subject: str = "mailto:notifications@herald.localhost"  # RFC 8292: who to contact
+    fcm_project_id: str | None = None
+    fcm_service_account_json: SecretStr | None = None  # the service account's key file, as JSON
+    fcm_base_url: str = "https://fcm.googleapis.com"
+    fcm_token_url: str = "https://oauth2.googleapis.com/token"
+    apns_key: SecretStr | None = None  # the .p8 signing key's PEM text
+    apns_key_id: str | None = None
+    apns_team_id: str | None = None
+    apns_topic: str | None = None  # the app's bundle id
+    apns_base_url: str = "https://api.push.apple.com"
+    apns_ca_file: str | None = None  # another CA bundle to trust (a local test server)
+    # Chat. CHAT_PROVIDERS: the platforms used (slack, teams, discord; unset: every one whose
+    # settings are present). Teams and Discord post to the recipient's webhook URL; Slack to
+    # its webhook URL or, with a bot token, to a member or channel id.
+    chat_providers: str = ""
+    slack_bot_token: SecretStr | None = None
+    slack_base_url: str = "https://slack.com/api/"
+    # The webhook channel and chat webhooks call URLs given by tenants and recipients: private,
+    # loopback and link-local addresses are refused (SSRF) unless this allows them.
+    webhook_allow_private_addresses: bool = False
     # Where the development stack's mail catcher writes what it receives (`make run` sets
     # .data/mail). Set, the dashboard shows those messages (Dev mailbox); never when
     # HERALD_ENV=production.

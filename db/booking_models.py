@@ -16,15 +16,10 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
-    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models import Base, Notification
-
-
-def _now_column() -> Mapped[datetime]:
-    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+from db.models import Base, Notification, now_column
 
 
 class ProcessedEvent(Base):
@@ -39,7 +34,7 @@ class ProcessedEvent(Base):
     event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     type: Mapped[str] = mapped_column(String(40))
     digest: Mapped[bytes] = mapped_column(LargeBinary(32))  # the same id with another body is a 409
-    received_at: Mapped[datetime] = _now_column()
+    received_at: Mapped[datetime] = now_column()
 
 
 class Booking(Base):
@@ -63,8 +58,8 @@ class Booking(Base):
     status: Mapped[str] = mapped_column(String(20))
     payload: Mapped[dict[str, Any]] = mapped_column()
     workflow_id: Mapped[str] = mapped_column(String(600))
-    created_at: Mapped[datetime] = _now_column()
-    updated_at: Mapped[datetime] = _now_column()
+    created_at: Mapped[datetime] = now_column()
+    updated_at: Mapped[datetime] = now_column()
 
 
 class BookingReminder(Base):
@@ -96,7 +91,7 @@ class TenantBookingSettings(Base):
     )
     follow_up_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     follow_up_delay_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
-    updated_at: Mapped[datetime] = _now_column()
+    updated_at: Mapped[datetime] = now_column()
 
 
 class FailureAlert(Base):
@@ -121,7 +116,7 @@ class FailureAlert(Base):
     failed: Mapped[int] = mapped_column(Integer)
     rate: Mapped[float] = mapped_column(Float)
     notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = _now_column()
+    created_at: Mapped[datetime] = now_column()
 
 
 # The retention purge walks notifications by age; without this it scans the table per batch.

@@ -20,17 +20,12 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models import Base
-
-
-def _created_at() -> Mapped[datetime]:
-    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+from db.models import Base, now_column
 
 
 class Topic(Base):
@@ -40,7 +35,7 @@ class Topic(Base):
         ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
     )
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    created_at: Mapped[datetime] = _created_at()
+    created_at: Mapped[datetime] = now_column()
 
 
 class TopicSubscription(Base):
@@ -57,7 +52,7 @@ class TopicSubscription(Base):
     recipient_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("recipients.id", ondelete="CASCADE"), primary_key=True
     )
-    created_at: Mapped[datetime] = _created_at()
+    created_at: Mapped[datetime] = now_column()
 
 
 class Broadcast(Base):
@@ -98,7 +93,7 @@ class Broadcast(Base):
     failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The last recipient id whose page was written: where a resumed walk goes on.
     cursor: Mapped[uuid.UUID | None] = mapped_column()
-    created_at: Mapped[datetime] = _created_at()
+    created_at: Mapped[datetime] = now_column()
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

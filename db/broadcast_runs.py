@@ -19,6 +19,7 @@ from db.broadcasts import (
     member_of,
     recordset,
 )
+from db.deliveries import PUSH_DEVICES_SQL, WEBHOOK_CHANNEL_SQL
 from db.opt_outs import unsubscribed_sql
 from domain.broadcasts import BroadcastStatus
 from domain.outcome import SENT_STATUSES
@@ -144,7 +145,8 @@ _DUE = text(f"""
         FOR UPDATE OF d SKIP LOCKED
     )
     SELECT n.id AS notification_id, true AS written, r.id, r.external_id, r.name, {_EMAIL} AS email,
-           {_PHONE} AS phone, r.timezone, r.locale, r.preference_overrides,
+           {_PHONE} AS phone, r.timezone, r.locale, r.preference_overrides, r.chat_addresses,
+           {PUSH_DEVICES_SQL} AS push_devices, {WEBHOOK_CHANNEL_SQL} AS webhook_channel,
            {invalid_sql("email", _EMAIL)} AS email_invalid,
            {invalid_sql("sms", _PHONE)} AS sms_invalid,
            {unsubscribed_sql("email", _EMAIL)} AS email_unsubscribed,

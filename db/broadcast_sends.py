@@ -35,7 +35,8 @@ _PENDING_IN_RANGE = """
     WHERE n.broadcast_id = :broadcast_id AND n.tenant_id = :tenant_id
         AND (CAST(:after AS uuid) IS NULL OR n.recipient_id > :after)
         AND (CAST(:through AS uuid) IS NULL OR n.recipient_id <= :through)
-        AND d.channel = :channel AND d.status = 'pending' AND d.address IS NOT NULL
+        AND d.channel = :channel AND d.status = 'pending'
+        AND (d.address IS NOT NULL OR d.channel IN ('push', 'webhook'))
 """
 
 # Those nobody holds, in recipient order from `position`. SKIP LOCKED: a row another batch is

@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.deliveries import NotificationRow, RecipientRow
+from db.deliveries import PUSH_DEVICES_SQL, WEBHOOK_CHANNEL_SQL, NotificationRow, RecipientRow
 from db.opt_outs import unsubscribed_sql
 from db.policy_store import settings_from_columns
 from domain.broadcasts import FINISHED_BROADCAST_STATUSES, AudienceKind, BroadcastStatus
 from domain.inbox import InboxMessage
 from domain.policy import TenantSettings
-from domain.types import DeliveryStatus
+from domain.types import Channel, DeliveryStatus
 
 FINISHED_SQL = ", ".join(f"'{status}'" for status in sorted(FINISHED_BROADCAST_STATUSES))
 
@@ -152,7 +152,8 @@ def invalid_sql(channel: str, address: str) -> str:
 _PAGE = """
     WITH page AS MATERIALIZED ({audience} ORDER BY recipient_id LIMIT :limit)
     SELECT r.id, r.external_id, r.name, r.email, r.phone, r.timezone, r.locale,
-           r.preference_overrides,
+           r.preference_overrides, r.chat_addresses,
+           {push_devices} AS push_devices, {webhook_channel} AS webhook_channel,
            EXISTS (SELECT FROM notifications n WHERE n.broadcast_id = :broadcast_id
                    AND n.recipient_id = r.id) AS written,
            {email_invalid} AS email_invalid, {sms_invalid} AS sms_invalid,
@@ -171,6 +172,11 @@ async def audience_page(
     statement = text(
         _PAGE.format(
             audience=_audience(broadcast.audience_kind, after),
+            # Read only when the broadcast may go by push or webhook (a subquery per recipient).
+            push_devices=PUSH_DEVICES_SQL if _may_use(broadcast, Channel.PUSH) else "0",
+            webhook_channel=(
+                WEBHOOK_CHANNEL_SQL if _may_use(broadcast, Channel.WEBHOOK) else "false"
+            ),
             email_invalid=invalid_sql("email", "r.email"),
             sms_invalid=invalid_sql("sms", "r.phone"),
             email_unsubscribed=unsubscribed_sql("email", "r.email", tenant="r.tenant_id"),
@@ -181,6 +187,12 @@ async def audience_page(
         statement, _audience_parameters(broadcast, after) | {"limit": limit}
     )
     return [member_of(row) for row in rows]
+
+
+def _may_use(broadcast: BroadcastRow, channel: Channel) -> bool:
+    """Whether the broadcast may send on `channel`: it names it, or names none (then the
+    recipients' preferences choose)."""
+    return broadcast.channels is None or channel in broadcast.channels
 
 
 def member_of(row: Row[Any]) -> Member:
@@ -207,6 +219,9 @@ def member_of(row: Row[Any]) -> Member:
         row.timezone,
         row.locale,
         row.preference_overrides,
+        row.chat_addresses or {},
+        row.push_devices,
+        row.webhook_channel,
     )
     return Member(recipient, row.written, invalid, unsubscribed)
 

@@ -6,7 +6,7 @@ worker's CPU (py-spy), and these few statements are simple enough to read as SQL
 """
 
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -16,10 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.opt_outs import unsubscribed_sql
 from db.policy_store import settings_from_columns
+from domain.chat import chat_address
 from domain.email_headers import EmailIdentity
 from domain.inbox import InboxMessage
+from domain.planning import reachable_channels
 from domain.policy import TenantSettings
-from domain.types import OPEN_DELIVERY_STATUSES
+from domain.types import OPEN_DELIVERY_STATUSES, Channel
 
 DELIVERY_NAMESPACE = uuid.UUID("6f1d3a52-3c1e-4d8a-9a63-0d5b1c1e7e11")
 # SQL's spelling of the open statuses: a delivery in one of them has not been settled yet.
@@ -56,6 +58,32 @@ class RecipientRow:
     timezone: str
     locale: str
     preference_overrides: dict[str, Any]
+    chat_addresses: dict[str, Any] = field(default_factory=dict)
+    push_devices: int = 0  # active devices, when read for planning (else 0)
+    webhook_channel: bool = False  # the tenant has an enabled webhook channel (planning)
+
+    @property
+    def reachable(self) -> set[Channel]:
+        """The channels the recipient has an address for (domain.planning)."""
+        return reachable_channels(
+            self.email,
+            self.phone,
+            push_devices=self.push_devices,
+            chat_address=chat_address(self.chat_addresses),
+            webhook_channel=self.webhook_channel,
+        )
+
+    def address_for(self, channel: str) -> str | None:
+        """What a delivery on `channel` records as its address: the email address, the phone
+        number, the chat address (`slack:U123`). Push goes to the recipient's devices and the
+        webhook channel to the tenant's URL, both read when sending: None."""
+        if channel == Channel.EMAIL:
+            return self.email
+        if channel == Channel.SMS:
+            return self.phone
+        if channel == Channel.CHAT:
+            return chat_address(self.chat_addresses)
+        return None
 
 
 @dataclass(frozen=True)
@@ -123,11 +151,19 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {
     for record in (NotificationRow, RecipientRow, DeliveryRow)
 }
 _NOTIFICATION = _columns("n", NotificationRow)
-_RECIPIENT = _columns("r", RecipientRow)
+# What planning reads about a recipient's push devices and its tenant's webhook channel.
+PUSH_DEVICES_SQL = "(SELECT count(*) FROM devices dv WHERE dv.recipient_id = r.id AND dv.active)"
+WEBHOOK_CHANNEL_SQL = (
+    "EXISTS (SELECT FROM webhook_channels w WHERE w.tenant_id = r.tenant_id AND w.enabled)"
+)
+_REACHABILITY = {"push_devices": PUSH_DEVICES_SQL, "webhook_channel": WEBHOOK_CHANNEL_SQL}
+_RECIPIENT = _columns("r", RecipientRow, {"push_devices": "0", "webhook_channel": "false"})
 # Planning sends to the addresses the notification was accepted with (migration 0009), so a
 # later write to the recipient cannot redirect it; rows from before have none: the recipient's.
 _EMAIL, _PHONE = "coalesce(n.recipient_email, r.email)", "coalesce(n.recipient_phone, r.phone)"
-_RECIPIENT_AS_ACCEPTED = _columns("r", RecipientRow, {"email": _EMAIL, "phone": _PHONE})
+_RECIPIENT_AS_ACCEPTED = _columns(
+    "r", RecipientRow, {"email": _EMAIL, "phone": _PHONE, **_REACHABILITY}
+)
 _DELIVERY = _columns("d", DeliveryRow)
 
 # Everything the planning step reads, in one round trip: the notification, its recipient,

@@ -41,7 +41,8 @@ def table_of(entity: type[Base]) -> Table:
     return table
 
 
-def _now_column() -> Mapped[datetime]:
+def now_column() -> Mapped[datetime]:
+    """A timestamp column the database fills in with the time of the insert."""
     return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
 
 
@@ -52,7 +53,7 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(String(200))
     operations_email: Mapped[str | None] = mapped_column(String(320))
     preference_defaults: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
-    created_at: Mapped[datetime] = _now_column()
+    created_at: Mapped[datetime] = now_column()
 
 
 class ApiKey(Base):
@@ -66,7 +67,7 @@ class ApiKey(Base):
     key_digest: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     key_prefix: Mapped[str] = mapped_column(String(16))  # lets an operator tell keys apart
     name: Mapped[str] = mapped_column(String(200), default="default")
-    created_at: Mapped[datetime] = _now_column()
+    created_at: Mapped[datetime] = now_column()
     # In the future while a rotated key's grace period runs: the key works until then.
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # To the minute, not per request (services/auth.py).
@@ -91,8 +92,11 @@ class Recipient(Base):
     locale: Mapped[str] = mapped_column(String(35), default="en", server_default="en")
     # Only the fields this recipient changed; the tenant's defaults fill in the rest.
     preference_overrides: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
-    created_at: Mapped[datetime] = _now_column()
-    updated_at: Mapped[datetime] = _now_column()
+    # Chat addresses by platform (migration 0022): {"slack": "U123" | "#general" | webhook URL,
+    # "teams": webhook URL, "discord": webhook URL}; domain/chat.py checks them.
+    chat_addresses: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    created_at: Mapped[datetime] = now_column()
+    updated_at: Mapped[datetime] = now_column()
 
 
 class Notification(Base):
@@ -142,8 +146,8 @@ class Notification(Base):
     broadcast_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("broadcasts.id", ondelete="SET NULL", name="fk_notifications_broadcast")
     )
-    created_at: Mapped[datetime] = _now_column()
-    updated_at: Mapped[datetime] = _now_column()
+    created_at: Mapped[datetime] = now_column()
+    updated_at: Mapped[datetime] = now_column()
 
 
 class Delivery(Base):
@@ -163,7 +167,9 @@ class Delivery(Base):
     )
     channel: Mapped[str] = mapped_column(String(10))
     provider: Mapped[str | None] = mapped_column(String(30))
-    address: Mapped[str | None] = mapped_column(String(320))
+    # An email address, a phone number, a chat address ("slack:U123", a Teams or Discord
+    # webhook URL after its prefix) or the webhook channel's URL: text (migration 0022).
+    address: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(12))
     status_reason: Mapped[str | None] = mapped_column(Text)
     provider_message_id: Mapped[str | None] = mapped_column(String(255))
@@ -184,8 +190,8 @@ class Delivery(Base):
     # An attempt calling the provider holds the delivery until then
     # (db.deliveries.load_and_claim_delivery_job).
     send_claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = _now_column()
-    updated_at: Mapped[datetime] = _now_column()
+    created_at: Mapped[datetime] = now_column()
+    updated_at: Mapped[datetime] = now_column()
 
 
 class ProviderCircuit(Base):
@@ -196,7 +202,7 @@ class ProviderCircuit(Base):
     provider: Mapped[str] = mapped_column(String(40), primary_key=True)
     state: Mapped[str] = mapped_column(String(10))
     opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = _now_column()
+    updated_at: Mapped[datetime] = now_column()
 
 
 class InAppMessage(Base):
@@ -224,4 +230,4 @@ class InAppMessage(Base):
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = _now_column()
+    created_at: Mapped[datetime] = now_column()

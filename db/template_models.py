@@ -19,15 +19,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models import Base
+from db.models import Base, now_column
 
 # The template parts that hold Jinja source; a version keeps a copy of each.
 CONTENT_COLUMNS = ("subject", "html_body", "text_body", "body", "action_url")
 LIVE = text("deleted_at IS NULL")
-
-
-def _now() -> Mapped[datetime]:
-    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
 
 
 class _TemplateContent:
@@ -40,6 +36,7 @@ class _TemplateContent:
     text_body: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str | None] = mapped_column(Text)
     action_url: Mapped[str | None] = mapped_column(Text)
+    icon: Mapped[str | None] = mapped_column(Text)  # push: the icon's URL (migration 0022)
     required_placeholders: Mapped[list[str]] = mapped_column(JSONB, default=list)
     fallbacks: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
@@ -95,8 +92,8 @@ class NotificationTemplate(_TemplateContent, Base):
     # No foreign key: the template and its first version are written in one transaction,
     # and a circular constraint would only complicate that insert.
     current_version_id: Mapped[uuid.UUID] = mapped_column()
-    created_at: Mapped[datetime] = _now()
-    updated_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
+    updated_at: Mapped[datetime] = now_column()
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -109,7 +106,7 @@ class TemplateVersion(_TemplateContent, Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     template_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("templates.id", ondelete="CASCADE"))
     version: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
 
 
 class TenantEmailLayout(Base):
@@ -125,4 +122,4 @@ class TenantEmailLayout(Base):
     )
     version_id: Mapped[uuid.UUID] = mapped_column(default=uuid.uuid4)
     html: Mapped[str] = mapped_column(Text)
-    updated_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = now_column()

@@ -32,13 +32,26 @@ class PlannedChannel:
     digest_frequency: DigestFrequency | None = None
 
 
-def reachable_channels(email: str | None, phone: str | None) -> set[Channel]:
-    """The channels a recipient has an address for (in-app needs none)."""
+def reachable_channels(
+    email: str | None,
+    phone: str | None,
+    *,
+    push_devices: int = 0,
+    chat_address: str | None = None,
+    webhook_channel: bool = False,
+) -> set[Channel]:
+    """The channels a recipient has an address for (in-app needs none): push needs an active
+    device, chat an address on a platform, the webhook channel the tenant's URL."""
     present = {Channel.IN_APP}
-    if email:
-        present.add(Channel.EMAIL)
-    if phone:
-        present.add(Channel.SMS)
+    for channel, reachable in (
+        (Channel.EMAIL, email),
+        (Channel.SMS, phone),
+        (Channel.PUSH, push_devices > 0),
+        (Channel.CHAT, chat_address),
+        (Channel.WEBHOOK, webhook_channel),
+    ):
+        if reachable:
+            present.add(channel)
     return present
 
 

@@ -9,6 +9,8 @@ class Channel(StrEnum):
     SMS = "sms"
     PUSH = "push"
     IN_APP = "in_app"
+    CHAT = "chat"  # Slack, Teams or Discord: the recipient's chat address says which
+    WEBHOOK = "webhook"  # a POST to the tenant's webhook channel URL
 
 
 class Priority(StrEnum):

@@ -46,6 +46,8 @@ _ADDRESS_NAMES = {
     Channel.SMS: "phone number",
     Channel.PUSH: "push device",
     Channel.IN_APP: "in-app inbox",
+    Channel.CHAT: "chat address",
+    Channel.WEBHOOK: "webhook channel URL (the tenant sets one)",
 }
 
 

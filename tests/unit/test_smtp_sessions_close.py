@@ -128,7 +128,7 @@ async def test_providers_close_closes_the_smtp_sessions_and_skips_providers_with
         await eventually(lambda: server.open == 1)
 
         await Providers(
-            email={"smtp": smtp}, sms={"failing": Failing(), "outbox": Outbox()}
+            {"email": {"smtp": smtp}, "sms": {"failing": Failing(), "outbox": Outbox()}}
         ).close()
 
         assert server.quits == 1

@@ -72,7 +72,7 @@ class TestDefer:
 
     def test_every_channel_is_deferred(self, decide_at: DecideAt) -> None:
         now = datetime(2025, 6, 10, 23, tzinfo=UTC)
-        decision = decide_at(now, prefs=NIGHT_DND, channels=["email", "sms", "push", "in_app"])
+        decision = decide_at(now, prefs=NIGHT_DND, channels=[c.value for c in Channel])
         assert decision.channels_with(Action.DEFER) == list(Channel)
 
 
