@@ -15,6 +15,7 @@ from typing import Any
 
 from channels.base import EmailProvider, SmsProvider
 from channels.declaration import ProviderDeclaration
+from domain.send_rate import SendRate
 from domain.types import Channel
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,8 @@ _MODULES = (
     "channels.sendgrid",
     "channels.twilio",
     "channels.outbox",
+    "channels.fcm",
+    "channels.apns",
 )
 # The channel providers that stand for a whole channel and send by what each message is for:
 # push by the device's kind, chat by the address's platform, the webhook channel to the URL.
@@ -43,6 +46,15 @@ def declarations() -> Mapping[str, ProviderDeclaration]:
                 raise ValueError(f"provider {declaration.name!r} is declared twice")
             found[declaration.name] = declaration
     return found
+
+
+def declared_send_rates() -> dict[str, SendRate]:
+    """The send rate each provider declares (PROVIDER_RATE_LIMITS may set others)."""
+    return {
+        name: SendRate(d.rate_limit, burst=max(d.rate_limit, 1.0))
+        for name, d in declarations().items()
+        if d.rate_limit
+    }
 
 
 def provider_names(channel: str) -> tuple[str, ...]:
