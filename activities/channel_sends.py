@@ -11,6 +11,8 @@ broadcasts through activities/broadcast_sends.py).
 - webhook: the tenant's webhook channel, read now; the provider signs the JSON it POSTs.
 """
 
+import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,12 +46,16 @@ class ChannelSends:
         email_from: str,
         from_domains: list[str],
         # (tenant_id, kid, sealed) -> the secret: services.inbox_secrets.SecretBox.open
-        open_secret,
+        open_secret: Callable[[uuid.UUID, str, str], str],
+        # Waits for a platform's send slot (its declared or configured rate): a chat
+        # platform's, a push device kind's.
+        wait_for_slot: Callable[[str], Awaitable[None]],
     ):
         self._sessions = sessions
         self._email_from = email_from
         self._from_domains = from_domains
         self._open_secret = open_secret
+        self._wait_for_slot = wait_for_slot
 
     def message_for(
         self, job: DeliveryJob, content: Content, address: str, identity: EmailIdentity
@@ -101,6 +107,7 @@ class ChannelSends:
         if isinstance(message, EmailMessage):
             return await provider.send_email(message)
         if isinstance(message, ChatMessage):
+            await self._wait_for_slot(address.partition(":")[0])
             return await provider.send_chat(message)
         return await provider.send_sms(message)
 
@@ -120,7 +127,7 @@ class ChannelSends:
             data=push_data(job),
             reference=str(job.delivery.id),
         )
-        outcome = await provider.send_to_devices(devices, message)
+        outcome = await provider.send_to_devices(devices, message, self._wait_for_slot)
         if outcome.gone:
             async with self._sessions.begin() as session:
                 await device_store.deactivate_devices(session, job.delivery.tenant_id, outcome.gone)

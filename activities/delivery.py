@@ -16,7 +16,7 @@ from activities.channel_sends import ChannelSends
 from activities.circuits import ProviderCircuits
 from activities.content import Content, render_content
 from channels.base import SendError, TransientSendError
-from channels.registry import Providers
+from channels.registry import Providers, declared_send_rates
 from config.settings import Settings
 from db import deliveries as store
 from db.inbox_events import append_event
@@ -51,10 +51,16 @@ class DeliveryActivities:
         # Without a key there is nothing to sign links with: emails then go without one.
         self._signing_key = settings.signing_key() if settings.secret_key else None
         self._circuits = ProviderCircuits(sessions, settings)
-        self._send_rates = parse_send_rates(settings.provider_rate_limits)
+        # Each provider's declared rate (channels/declaration.py), unless PROVIDER_RATE_LIMITS
+        # sets its own.
+        self._send_rates = declared_send_rates() | parse_send_rates(settings.provider_rate_limits)
         self._claim_seconds = settings.delivery_attempt_timeout_seconds + CLAIM_MARGIN_SECONDS
         self._sends = ChannelSends(
-            sessions, settings.email_from, settings.from_domains, _secret_opener(settings)
+            sessions,
+            settings.email_from,
+            settings.from_domains,
+            _secret_opener(settings),
+            self.wait_for_send_slot,
         )
 
     @activity.defn(name="deliver")
@@ -237,6 +243,14 @@ class DeliveryActivities:
                 next_retry_delay=timedelta(seconds=wait),
             )
         await asyncio.sleep(wait)
+
+    async def wait_for_send_slot(self, provider: str) -> None:
+        """Wait however long for the provider's next slot: for the platforms behind a routed
+        channel (a push device's kind, a chat platform), whose send has begun and cannot be
+        handed back to Temporal half done."""
+        rate = self._send_rates.get(provider)
+        if rate is not None:
+            await asyncio.sleep(rate.wait_for_slot(time.monotonic()))
 
     def with_unsubscribe_link(self, job: store.DeliveryJob) -> store.DeliveryJob:
         """Every email gets a signed one-click link that turns off its category for this

@@ -7,7 +7,7 @@ makes of the delivery: sent if any device took it; otherwise retried when a fail
 so a retry never reaches a device twice (none took it)."""
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from channels.base import (
@@ -45,9 +45,13 @@ class PushFanout:
         return tuple(self._by_kind)
 
     async def send_to_devices(
-        self, devices: Sequence[PushDevice], message: PushMessage
+        self,
+        devices: Sequence[PushDevice],
+        message: PushMessage,
+        wait_for_slot: Callable[[str], Awaitable[None]] | None = None,
     ) -> PushOutcome:
-        """`message` (its `device` replaced) to each device, up to MAX_DEVICES_AT_ONCE at once."""
+        """`message` (its `device` replaced) to each device, up to MAX_DEVICES_AT_ONCE at once;
+        `wait_for_slot(provider name)` before each (the provider's send rate)."""
         outcome = PushOutcome()
         limit = asyncio.Semaphore(MAX_DEVICES_AT_ONCE)
 
@@ -60,6 +64,8 @@ class PushFanout:
                 )
                 return
             async with limit:
+                if wait_for_slot is not None:
+                    await wait_for_slot(provider.name)
                 try:
                     outcome.sent[device.id] = await provider.send_push(
                         replace(message, device=device)

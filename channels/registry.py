@@ -28,6 +28,7 @@ _MODULES = (
     "channels.outbox",
     "channels.fcm",
     "channels.apns",
+    "channels.webhook",
 )
 # The channel providers that stand for a whole channel and send by what each message is for:
 # push by the device's kind, chat by the address's platform, the webhook channel to the URL.
