@@ -137,10 +137,11 @@ async def _tenant(
 async def _key_owner(
     sessions: "async_sessionmaker[AsyncSession]", key_id: uuid.UUID
 ) -> "TenantIdentity":
-    from db.api_keys import key_tenant
+    from db.models import ApiKey
+    from db.tenants import owner_of
 
     async with sessions() as session:
-        tenant = await key_tenant(session, key_id)
+        tenant = await owner_of(session, ApiKey, key_id)
     if tenant is None:
         sys.exit(f"herald: api key {key_id} not found")
     return tenant
@@ -237,13 +238,14 @@ async def _watch_broadcast(broadcast_id: uuid.UUID, every: float) -> None:
     every `every` seconds until the broadcast finishes. Exits 1 unless it completed."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from db.broadcast_store import broadcast_tenant
+    from db.broadcast_models import Broadcast
+    from db.tenants import owner_of
     from domain.broadcasts import FINISHED_BROADCAST_STATUSES
     from services.broadcasts import read_broadcast
 
     async with _sessions() as sessions:
         async with sessions() as session:
-            tenant = await broadcast_tenant(session, broadcast_id)
+            tenant = await owner_of(session, Broadcast, broadcast_id)
         if tenant is None:
             sys.exit(f"herald: broadcast {broadcast_id} not found")
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())

@@ -129,18 +129,6 @@ async def revoke(session: AsyncSession, key: ApiKey, at: datetime) -> None:
     await session.flush()
 
 
-async def key_tenant(session: AsyncSession, key_id: uuid.UUID) -> TenantIdentity | None:
-    """Whose key this is: for the operator's command line, which names a key by its id alone."""
-    row = (
-        await session.execute(
-            select(Tenant.id, Tenant.name)
-            .join(ApiKey, ApiKey.tenant_id == Tenant.id)
-            .where(ApiKey.id == key_id)
-        )
-    ).one_or_none()
-    return TenantIdentity(id=row.id, name=row.name) if row else None
-
-
 async def record_last_use(session: AsyncSession, key_id: uuid.UUID, granularity: float) -> None:
     """Stamp `last_used_at`, unless another process did within `granularity` seconds or the row
     is locked (being revoked, say): a lost stamp is one minute's precision, never a wait."""

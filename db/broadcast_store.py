@@ -12,9 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.broadcast_models import Broadcast
-from db.models import Tenant
 from domain.broadcasts import BroadcastStatus
-from domain.tenants import TenantIdentity
 
 
 async def create_broadcast(session: AsyncSession, values: dict[str, Any]) -> tuple[Broadcast, bool]:
@@ -108,15 +106,3 @@ async def unstarted_broadcasts(
         .limit(limit)
     )
     return list(await session.scalars(query))
-
-
-async def broadcast_tenant(session: AsyncSession, broadcast_id: uuid.UUID) -> TenantIdentity | None:
-    """Whose broadcast this is: for the operator's command line, which names it by its id alone."""
-    row = (
-        await session.execute(
-            select(Tenant.id, Tenant.name)
-            .join(Broadcast, Broadcast.tenant_id == Tenant.id)
-            .where(Broadcast.id == broadcast_id)
-        )
-    ).one_or_none()
-    return TenantIdentity(id=row.id, name=row.name) if row else None
