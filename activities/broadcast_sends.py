@@ -279,7 +279,7 @@ class BroadcastSends:
                 send.error = err
         _count(send.job.delivery.channel, provider.name, [send])
         if send.sent is not None and run.recorder is not None:
-            run.recorder.taken([send])
+            await run.recorder.taken([send])
         run.beat()
 
     async def _send_batch(
@@ -319,7 +319,7 @@ class BroadcastSends:
                     send.sent = result
                 _count(Channel.EMAIL, provider.name, sends)
                 if run.recorder is not None:
-                    run.recorder.taken(sends)
+                    await run.recorder.taken(sends)
                 run.beat()
                 return
         log.info("a batch of %s was refused (%s): sent one by one", len(sends), refused.message)
@@ -378,39 +378,41 @@ class _Recorder:
     leaves fewer sends unrecorded, each of which a later batch sends again once its claim runs
     out. At most `group` sends wait for a record, plus the one group being written, plus those
     in flight: about twice BROADCAST_SEND_CONCURRENCY, where a chunk (CHUNK_SIZE) was 200.
-    A group is written while the next sends go on (the sends do not wait for it)."""
+    A group is written while the next sends go on; one group at a time: a send that completes
+    a group while the previous one is still being written waits for that write (so a slow
+    database holds the sends back rather than letting unrecorded sends pile up)."""
 
     def __init__(self, sends: "BroadcastSends", broadcast_id: uuid.UUID, group: int):
         self._sends = sends
         self._broadcast_id = broadcast_id
         self._group = group
         self._waiting: list[_Send] = []
-        self._writing: set[asyncio.Task[None]] = set()
+        self._writing: asyncio.Task[None] | None = None
 
-    def taken(self, sends: list[_Send]) -> None:
+    async def taken(self, sends: list[_Send]) -> None:
         self._waiting.extend(sends)
-        if len(self._waiting) >= self._group:
-            self._write(self._waiting)
-            self._waiting = []
-
-    def _write(self, group: list[_Send]) -> None:
-        async def write() -> None:
-            sent = [_sent_record(send) for send in group]
-            try:
-                await self._sends._record(self._broadcast_id, [s.job for s in group], sent, [])
-            except DATABASE_UNAVAILABLE:  # the chunk's own record writes them after all
+        if len(self._waiting) < self._group:
+            return
+        if self._writing is not None and not self._writing.done():
+            await asyncio.wait([self._writing])
+            if len(self._waiting) < self._group:  # another send started the next write
                 return
-            for send in group:
-                send.recorded = True
+        group, self._waiting = self._waiting, []
+        self._writing = asyncio.create_task(self._write(group))
 
-        task = asyncio.create_task(write())
-        self._writing.add(task)
-        task.add_done_callback(self._writing.discard)
+    async def _write(self, group: list[_Send]) -> None:
+        sent = [_sent_record(send) for send in group]
+        try:
+            await self._sends._record(self._broadcast_id, [s.job for s in group], sent, [])
+        except DATABASE_UNAVAILABLE:  # the chunk's own record writes them after all
+            return
+        for send in group:
+            send.recorded = True
 
     async def flushing(self) -> None:
-        """Every group being written has been (the rest is the chunk's own record's)."""
-        while self._writing:
-            await asyncio.gather(*self._writing, return_exceptions=True)
+        """The group being written has been (the rest is the chunk's own record's)."""
+        if self._writing is not None:
+            await asyncio.wait([self._writing])
 
 
 # The failures that are the provider's, not the recipient's: the next provider may succeed.

@@ -56,7 +56,7 @@ from temporalio.client import Client
 
 from bench.cpu import per_item_ms, snapshot, tree_cpu_seconds
 from bench.run import start_profilers
-from bench.stack import Stack, herald_stack
+from bench.stack import Stack, cpu_groups, herald_stack
 from bench.stats import provenance
 from config.settings import Settings
 from db.session import create_engine, session_factory
@@ -228,15 +228,6 @@ def actions_figures(url: str | None, actions: Counter[str], recipients: int) -> 
         "total": actions.total(),
         "per_recipient": round(actions.total() / recipients, 4),
         "by_type": dict(actions.most_common()),
-    }
-
-
-def cpu_groups(stack: Stack) -> dict[str, list[int] | int]:
-    return {
-        "worker": [stack.worker.pid],
-        "apis": [api.pid for api in stack.apis],
-        "temporal": [stack.temporal.pid],
-        "postgres": stack.postmaster,
     }
 
 

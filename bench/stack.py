@@ -52,11 +52,12 @@ class Stack:
 
 def cpu_groups(stack: Stack) -> dict[str, list[int] | int]:
     """The stack's processes as bench/cpu.py's groups, and this process (the load generator and
-    the SMTP catcher): where a benchmark phase spent its CPU."""
-    assert stack.bare_worker is not None, "started by default"
+    the SMTP catcher): where a benchmark phase spent its CPU. The bare worker's group only
+    when the stack started one."""
+    bare = {"bare_worker": [stack.bare_worker.pid]} if stack.bare_worker is not None else {}
     return {
         "temporal": [stack.temporal.pid],
-        "bare_worker": [stack.bare_worker.pid],
+        **bare,
         "herald_worker": [stack.worker.pid],
         "api": [p.pid for p in stack.apis],
         "postgres": stack.postmaster,
