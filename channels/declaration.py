@@ -62,7 +62,8 @@ class ProviderDeclaration:
     channel: str  # a domain.types.Channel value
     build: Callable[[ProviderConfig], Any]  # the provider, from its settings' values
     settings: tuple[Setting, ...] = ()
-    # The setting whose value says where sends go (a base URL, a host), shown by health.
+    # Where sends go, shown by health: a setting's name ("sendgrid_base_url"), or a format of
+    # settings ("{smtp_host}:{smtp_port}").
     target: str | None = None
     batching: bool = False  # it has send_<channel>_batch (SendGrid's personalizations)
     rate_limit: float | None = None  # sends a second allowed by default; PROVIDER_RATE_LIMITS wins
@@ -76,6 +77,13 @@ class ProviderDeclaration:
         """The environment variables of required settings that have no value."""
         return [s.env for s in self.settings if s.required and values.get(s.field) in (None, "")]
 
+    def target_of(self, values: Mapping[str, Any]) -> str | None:
+        if not self.target:
+            return None
+        if "{" in self.target:
+            return self.target.format_map({k: v for k, v in values.items()})
+        return str(values.get(self.target))
+
     def describe(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """What health and the dashboard show: never a secret's value, only whether it is set."""
         return {
@@ -84,7 +92,7 @@ class ProviderDeclaration:
             "summary": self.summary,
             "batching": self.batching,
             "rate_limit": self.rate_limit,
-            "target": str(values.get(self.target)) if self.target else None,
+            "target": self.target_of(values),
             "settings": {
                 s.env: ("set" if values.get(s.field) not in (None, "") else "missing")
                 if s.secret

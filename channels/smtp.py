@@ -161,7 +161,7 @@ DECLARATION = ProviderDeclaration(
         Setting("smtp_use_tls", required=False),
         Setting("smtp_start_tls", required=False),
     ),
-    target="smtp_host",
+    target="{smtp_host}:{smtp_port}",
     errors={
         "421": ErrorKind.TRANSIENT,
         "450": ErrorKind.TRANSIENT,

@@ -117,4 +117,4 @@ def describe_providers(settings: Settings) -> dict[str, dict[str, object]]:
 
 
 def _target(settings: Settings, declaration: ProviderDeclaration) -> str | None:
-    return str(getattr(settings, declaration.target)) if declaration.target else None
+    return declaration.target_of(setting_values(settings, declaration))

@@ -198,6 +198,12 @@ async def test_health_shows_each_part_the_report_has(stack, smtp, browser, sessi
     assert f"127.0.0.1:{stack.settings.smtp_port}" in providers
     smtp_rate = report["providers"]["email"]["failure_rate_last_hour"]["smtp"]
     assert smtp_rate > 0 and f"{smtp_rate * 100:.1f}%" in providers
+    # Each configured provider as its module declares it; a secret only as set or missing.
+    declared = section(page, "declared")
+    for channel, described in report["providers"].items():
+        for provider in described["providers"]:
+            assert f'<td class="mono">{provider["name"]}</td>' in declared, (channel, provider)
+    assert "SMTP_PASSWORD=missing" in declared or "SMTP_PASSWORD=set" in declared
     backlog = section(page, "backlog")
     assert re.search(r"<dt>scheduled</dt><dd>1</dd>", backlog), backlog
 
