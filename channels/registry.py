@@ -24,17 +24,13 @@ log = logging.getLogger(__name__)
 _MODULES = (
     "channels.smtp",
     "channels.sendgrid",
-    "channels.mailgun",
-    "channels.ses",
     "channels.twilio",
-    "channels.vonage",
     "channels.outbox",
     "channels.slack",
     "channels.teams",
     "channels.discord",
     "channels.fcm",
     "channels.apns",
-    "channels.webpush",
     "channels.webhook",
 )
 # The channel providers that stand for a whole channel and send by what each message is for:
