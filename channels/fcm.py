@@ -14,6 +14,8 @@ may pass (with FCM's Retry-After)."""
 import asyncio
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -116,14 +118,10 @@ class FcmPushProvider:
         raise self._error(response)
 
     async def _post(self, body: dict[str, Any], token: str) -> httpx.Response:
-        try:
+        with _reaching("fcm"):
             return await self._client.post(
                 self._send_url, json=body, headers={"Authorization": f"Bearer {token}"}
             )
-        except httpx.TimeoutException as exc:
-            raise TransientSendError(f"fcm timed out: {exc!r}") from exc
-        except httpx.TransportError as exc:
-            raise TransientSendError(f"fcm unreachable: {exc!r}") from exc
 
     async def _access_token(self, refused: str | None = None) -> str:
         """The cached access token, or a new one when it is near its end or was `refused`."""
@@ -141,12 +139,8 @@ class FcmPushProvider:
             "grant_type": JWT_BEARER_GRANT,
             "assertion": self._account.assertion(self._token_url, time.time()),
         }
-        try:
+        with _reaching("fcm token endpoint"):
             response = await self._client.post(self._token_url, data=form)
-        except httpx.TimeoutException as exc:
-            raise TransientSendError(f"fcm token endpoint timed out: {exc!r}") from exc
-        except httpx.TransportError as exc:
-            raise TransientSendError(f"fcm token endpoint unreachable: {exc!r}") from exc
         if response.status_code in (400, 401, 403):
             # invalid_grant and the like: the key is revoked or wrong, which no retry mends.
             raise PermanentSendError(
@@ -192,6 +186,17 @@ def fcm_message(message: PushMessage) -> dict[str, Any]:
     if message.action_url:
         data["action_url"] = message.action_url
     return {"token": message.device.token, "notification": notification, "data": data}
+
+
+@contextmanager
+def _reaching(what: str) -> Iterator[None]:
+    """A request that timed out or could not connect may pass later."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise TransientSendError(f"{what} timed out: {exc!r}") from exc
+    except httpx.TransportError as exc:
+        raise TransientSendError(f"{what} unreachable: {exc!r}") from exc
 
 
 def _error_body(response: httpx.Response) -> dict[str, Any]:
