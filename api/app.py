@@ -36,6 +36,7 @@ from api.routes import (
     templates,
     topics,
     unsubscribe,
+    webhook_channel,
     webhooks,
 )
 from api.routes.inbox_stream import InboxStreamHandoff
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         preferences,
         policy_settings,
         email_settings,
+        webhook_channel,  # /v1/settings/webhook-channel
         inbox_settings,
         inbox_preferences,  # GET/PATCH /v1/inbox/preferences (recipient token)
         inbox_widget,  # GET /v1/inbox/widget.js (public)

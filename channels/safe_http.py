@@ -27,11 +27,17 @@ class RefusedAddress(PermanentSendError):
 
 
 def is_public(address: str) -> bool:
+    """Whether Herald may call `address`. An IPv4 address carried in an IPv6 one (mapped,
+    6to4) is judged as itself. Besides private, loopback, link-local and the like, every range
+    IANA lists as not globally reachable is refused (`is_global`): among them the shared
+    address space 100.64.0.0/10 (RFC 6598, carrier-grade NAT), which clouds use inside their
+    networks (Alibaba Cloud's metadata service is 100.100.100.200)."""
     ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        ip = ip.ipv4_mapped or ip.sixtofour or ip
     return not (
-        ip.is_private
+        not ip.is_global
+        or ip.is_private
         or ip.is_loopback
         or ip.is_link_local
         or ip.is_multicast

@@ -54,6 +54,15 @@ BY_OWN_NAME = {
     ("PUT", "/v1/organizers/{organizer_id}/agenda"),
     ("PUT", "/v1/topics/{key}/subscribers"),  # B's own topic, of B's own recipients
 }
+# The caller's own settings, without an id: B's call changes B's own, never A's (the snapshot
+# at the end shows A's as it was).
+OWN_SETTINGS = {
+    ("PUT", "/v1/settings/webhook-channel"),
+    ("POST", "/v1/settings/webhook-channel/rotate-secret"),
+    ("DELETE", "/v1/settings/webhook-channel"),
+}
+# A literal public address: the PUT checks it without DNS, and nothing is ever sent to it.
+A_WEBHOOK_URL = "https://93.184.215.14/a-iso-hook"
 # Credentials other than an API key: the signed unsubscribe token carries its tenant (tested in
 # test_unsubscribe.py); provider webhooks are signed by the provider; metrics and health
 # details take the operator's token; health is public by design.
@@ -82,6 +91,7 @@ BODIES = {
     ("PUT", "/v1/organizers/{organizer_id}/agenda"): {"time": "07:30"},
     ("PUT", "/v1/topics/{key}/subscribers"): {"recipients": ["iso-recipient"]},
     ("DELETE", "/v1/topics/{key}/subscribers"): {"recipients": ["iso-recipient"]},
+    ("PUT", "/v1/settings/webhook-channel"): {"url": "https://93.184.215.14/b-iso-hook"},
 }
 
 
@@ -117,6 +127,8 @@ async def a_of_everything(stack) -> dict[str, str]:
     assert keys.status_code == 200, keys.text
     secret = await api.post("/v1/settings/inbox/signing-secrets")
     assert secret.status_code == 201, secret.text
+    webhook = await api.put("/v1/settings/webhook-channel", json={"url": A_WEBHOOK_URL})
+    assert webhook.status_code == 201, webhook.text
     topic = await api.put("/v1/topics/iso-topic/subscribers", json={"recipients": [external_id]})
     assert topic.status_code == 200, topic.text
     broadcast = await api.post(  # scheduled: it stays as it is while B tries
@@ -138,6 +150,7 @@ async def a_of_everything(stack) -> dict[str, str]:
         "id": later.json()["id"],
         "key_id": _items(keys.json())[0]["id"],
         "kid": secret.json()["kid"],
+        "webhook_url": A_WEBHOOK_URL,
         "key": "iso-topic",
         "broadcast_id": broadcast.json()["id"],
     }
@@ -162,6 +175,7 @@ async def snapshot(api, ids: dict[str, str]) -> dict[str, object]:
         "/v1/api-keys",
         "/v1/settings/inbox",
         "/v1/settings/inbox/signing-secrets",
+        "/v1/settings/webhook-channel",
         f"/v1/topics/{ids['key']}/subscribers",
         f"/v1/recipients/{ids['external_id']}/topics",
         f"/v1/broadcasts/{ids['broadcast_id']}",
@@ -218,6 +232,11 @@ async def test_every_route_keeps_tenants_apart(stack, sessions):
         response = await intruder.request(method, url, json=BODIES.get((method, path)))
         assert response.status_code < 500, (method, url, response.text)
         assert "a-owner@example.com" not in response.text, (method, url, response.text)
+
+    for method, path in sorted(OWN_SETTINGS & routes.keys()):
+        response = await intruder.request(method, path, json=BODIES.get((method, path)))
+        assert response.status_code < 500, (method, path, response.text)
+        assert not _mentions(response.text, ids), (method, path, response.text)
 
     assert await snapshot(stack.api, ids) == before
 
