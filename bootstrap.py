@@ -41,10 +41,11 @@ from activities.outcomes import OutcomeActivities
 from activities.planning import PlanningActivities
 from channels.registry import Providers
 from config.production import ProductionConfigError, production_problems
-from config.providers import build_providers
+from config.providers import build_providers, platforms
 from config.settings import Settings
 from db.session import create_engine, session_factory
 from observability.tracing import tracing_interceptors
+from services import vapid
 from temporal_clients.payload_codec import data_converter
 from workflows.agenda import DailyAgendaWorkflow
 from workflows.booking import BookingWorkflow
@@ -166,7 +167,7 @@ async def build_worker(
     flight get WORKER_SHUTDOWN_GRACE_SECONDS to finish before they are cancelled (a send
     cancelled mid-call may already be with its provider, and its retry would send it again),
     and only then are the providers' open connections (SMTP sessions) closed."""
-    providers = build_providers(settings)
+    providers = await load_providers(settings, sessions)
     # One DeliveryActivities for every lane: one token bucket and one circuit per provider, so
     # broadcasts and single sends together keep to PROVIDER_RATE_LIMITS.
     delivery = DeliveryActivities(sessions, providers, settings)
@@ -200,6 +201,18 @@ async def build_worker(
             yield workers
     finally:
         await providers.close()  # after the workers: no send is using them any more
+
+
+async def load_providers(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> Providers:
+    """The configured providers, Web Push's with Herald's VAPID key pair, which is kept in the
+    database (made there first when there is none), not in settings."""
+    if "webpush" not in platforms(settings, "push"):
+        return build_providers(settings)
+    async with sessions() as session:
+        vapid_keys = await vapid.provider_values(session, settings)
+    return build_providers(settings, extra=vapid_keys)
 
 
 async def _shut_down_together(workers: list[Worker]) -> None:

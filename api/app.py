@@ -29,6 +29,7 @@ from api.routes import (
     notifications,
     policy_settings,
     preferences,
+    push,
     recipient_tokens,
     recipients,
     scheduling,
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         inbox_settings,
         inbox_preferences,  # GET/PATCH /v1/inbox/preferences (recipient token)
         inbox_widget,  # GET /v1/inbox/widget.js (public)
+        push,  # GET /v1/inbox/push/public-key, /v1/inbox/herald-sw.js (public)
         inbox_snooze,  # POST /v1/inbox/messages/{message_id}/snooze, /unsnooze (recipient token)
         inbox,  # a recipient's own inbox (recipient token)
         inbox_stream,  # GET /v1/inbox/stream

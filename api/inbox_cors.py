@@ -8,7 +8,8 @@
   `allow_origins`), which is before any answer starts, a stream's included: the header is added
   when the answer starts, so streaming answers get it too. A refusal of genuine but expired
   credentials gets it as well, so the page can read the 401 and fetch a new token.
-- /v1/inbox/widget.js is public: `Access-Control-Allow-Origin: *`.
+- The widget's script, its service worker and the Web Push public key are public:
+  `Access-Control-Allow-Origin: *` (PUBLIC_PATHS).
 A pure ASGI middleware, not Starlette's CORSMiddleware: that one knows a fixed list of origins.
 """
 
@@ -23,6 +24,8 @@ from domain.inbox_tokens import HMAC_HEADER, RECIPIENT_HEADER, TENANT_HEADER
 
 INBOX_PREFIX = "/v1/inbox"
 WIDGET_PATH = "/v1/inbox/widget.js"
+# Public: they hold nothing of a tenant's, and pages of any origin load them.
+PUBLIC_PATHS = frozenset({WIDGET_PATH, "/v1/inbox/herald-sw.js", "/v1/inbox/push/public-key"})
 _ALLOWED = "inbox_allowed_origins"  # in the request's state
 PREFLIGHT_MAX_AGE = 600  # seconds a browser may reuse a preflight's answer
 ALLOW_METHODS = "GET, POST, PATCH, DELETE"
@@ -58,7 +61,7 @@ class InboxCors:
         ):
             await _preflight(origin)(scope, receive, send)
             return
-        public = scope["path"] == WIDGET_PATH
+        public = scope["path"] in PUBLIC_PATHS
         # The same dict as request.state's, whichever layer creates it first.
         state = scope.setdefault("state", {})
 

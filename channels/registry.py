@@ -31,6 +31,7 @@ _MODULES = (
     "channels.discord",
     "channels.fcm",
     "channels.apns",
+    "channels.webpush",
     "channels.webhook",
 )
 # The channel providers that stand for a whole channel and send by what each message is for:

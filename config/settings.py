@@ -123,6 +123,8 @@ class Settings(BaseSettings):
     # settings are present). Web Push needs no account: Herald keeps its VAPID key pair.
     push_providers: str = ""
     vapid_subject: str = "mailto:notifications@herald.localhost"  # RFC 8292: who to contact
+    # Another CA bundle to trust when calling push services (a local test push service).
+    webpush_ca_file: str | None = None
     fcm_project_id: str | None = None
     fcm_service_account_json: SecretStr | None = None  # the service account's key file, as JSON
     fcm_base_url: str = "https://fcm.googleapis.com"

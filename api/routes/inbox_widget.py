@@ -35,14 +35,23 @@ async def get_inbox_widget(
 ) -> Response:
     """The inbox widget's script. No key needed; `Access-Control-Allow-Origin: *` (added with
     every /v1/inbox/* answer's CORS headers, api/inbox_cors.py)."""
-    widget = asset(WIDGET)
+    return script_answer(WIDGET, if_none_match)
+
+
+def script_answer(
+    relative_path: str, if_none_match: str | None, headers: dict[str, str] | None = None
+) -> Response:
+    """A script of web/static/ as the inbox serves it to pages of any origin: cached by
+    version (its ETag; 304 to a browser holding the current one)."""
+    script = asset(relative_path)
     headers = {
-        "ETag": widget.etag,
+        "ETag": script.etag,
         "Cache-Control": f"public, max-age={MAX_AGE_SECONDS}",
         # Pages that isolate themselves (Cross-Origin-Embedder-Policy) may still load it.
         "Cross-Origin-Resource-Policy": "cross-origin",
         "X-Content-Type-Options": "nosniff",
+        **(headers or {}),
     }
-    if if_none_match and widget.etag in {tag.strip() for tag in if_none_match.split(",")}:
+    if if_none_match and script.etag in {tag.strip() for tag in if_none_match.split(",")}:
         return Response(status_code=304, headers=headers)
-    return Response(widget.content, media_type="text/javascript; charset=utf-8", headers=headers)
+    return Response(script.content, media_type="text/javascript; charset=utf-8", headers=headers)

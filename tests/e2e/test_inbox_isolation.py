@@ -56,7 +56,13 @@ BY_MESSAGE_ID: set[Route] = {
     ("POST", "/v1/inbox/messages/{}/unsnooze"),
 }
 STREAMS: set[Route] = {("GET", "/v1/inbox/stream")}
-PUBLIC: set[Route] = {("GET", "/v1/inbox/widget.js")}  # the widget's script: no credentials
+# No credentials, the same answer for everyone: the widget's script, and Web Push's service
+# worker and VAPID public key.
+PUBLIC: set[Route] = {
+    ("GET", "/v1/inbox/widget.js"),
+    ("GET", "/v1/inbox/herald-sw.js"),
+    ("GET", "/v1/inbox/push/public-key"),
+}
 
 SOON = (datetime.now(UTC) + timedelta(days=1)).isoformat()  # a valid snooze
 # The bodies each intruder sends (several: each is tried).
