@@ -16,6 +16,7 @@ from api.routes import (
     broadcasts,
     codec,
     deliveries,
+    devices,
     email_settings,
     health,
     inbox,
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         logs,
         recipients,
         recipient_tokens,
+        devices,  # push devices: /v1/recipients/{external_id}/devices, /v1/inbox/devices
         preferences,
         policy_settings,
         email_settings,

@@ -28,7 +28,7 @@ WIDGET_PATH = "/v1/inbox/widget.js"
 PUBLIC_PATHS = frozenset({WIDGET_PATH, "/v1/inbox/herald-sw.js", "/v1/inbox/push/public-key"})
 _ALLOWED = "inbox_allowed_origins"  # in the request's state
 PREFLIGHT_MAX_AGE = 600  # seconds a browser may reuse a preflight's answer
-ALLOW_METHODS = "GET, POST, PATCH, DELETE"
+ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE"  # PUT: /v1/inbox/devices
 ALLOW_HEADERS = ", ".join(
     ["Authorization", "Content-Type", "Last-Event-ID", TENANT_HEADER, RECIPIENT_HEADER, HMAC_HEADER]
 )

@@ -96,9 +96,12 @@ def refuse_expired_inbox(request: MessageFields) -> None:
 
 
 def _digested(request: NotificationCreate) -> dict[str, Any]:
-    """What the request's digest covers. Without inbox options, what it did before they
-    existed: a key used before then still replays its notification instead of a 409."""
-    return request.model_dump(mode="json", exclude={"inbox"} if request.inbox is None else None)
+    """What the request's digest covers. Without inbox options or chat addresses, what it did
+    before they existed: a key used before then still replays its notification, not a 409."""
+    exclude: dict[str, Any] = {"inbox": True} if request.inbox is None else {}
+    if request.recipient.chat_addresses is None:
+        exclude["recipient"] = {"chat_addresses"}
+    return request.model_dump(mode="json", exclude=exclude or None)
 
 
 def stored_inbox_options(notification: Any) -> InboxOptions | None:

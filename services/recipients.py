@@ -35,7 +35,7 @@ async def put_recipient(
     session: AsyncSession, tenant: TenantIdentity, external_id: str, fields: RecipientFields
 ) -> RecipientPublic:
     """Create the recipient, or replace its contact details: a field left out takes its
-    default (no name, email or phone; UTC; en)."""
+    default (no name, email, phone or chat address; UTC; en)."""
     async with session.begin():
         recipient = await upsert_recipient(session, tenant.id, external_id, fields.model_dump())
     return _public(recipient)
@@ -49,7 +49,8 @@ async def patch_recipient(
     by: Operator | None = None,
 ) -> RecipientPublic:
     """Change some contact details of an existing recipient (RFC 7396: `null` removes a
-    field, which then takes its default; fields left out keep their values). The result is
+    field, which then takes its default; fields left out keep their values; chat_addresses
+    merge by platform, `null` removing one). The result is
     validated as a whole; when it is not valid nothing is written. A change an operator
     makes (`by`, from the dashboard) goes in the audit log with it."""
     async with session.begin():

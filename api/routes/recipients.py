@@ -17,7 +17,11 @@ RecipientPatch = Annotated[
     merge_patch_body(
         "the recipient's contact details",
         "it takes its default",
-        {"new number": {"phone": "+14155550123"}, "no email": {"email": None}},
+        {
+            "new number": {"phone": "+14155550123"},
+            "no email": {"email": None},
+            "on Slack, off Discord": {"chat_addresses": {"slack": "U024BE7LH", "discord": None}},
+        },
     ),
 ]
 
@@ -27,7 +31,8 @@ async def put_recipient(
     external_id: ExternalId, body: RecipientFields, tenant: TenantDep, session: SessionDep
 ) -> RecipientPublic:
     """Create a recipient, or replace its contact details whole: a field left out takes its
-    default (no name, email or phone; `UTC`; `en`). To change some fields only, PATCH."""
+    default (no name, email, phone or chat addresses; `UTC`; `en`). To change some fields
+    only, PATCH."""
     return await recipients.put_recipient(session, tenant, external_id, body)
 
 

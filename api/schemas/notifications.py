@@ -14,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from api.schemas.chat_addresses import ChatAddresses
 from api.schemas.common import (
     DateTime,
     EventKey,
@@ -34,6 +35,7 @@ class RecipientFields(InputModel):
     phone: Phone | None = None
     timezone: TimeZone = "UTC"
     locale: Locale = "en"
+    chat_addresses: ChatAddresses = Field(default_factory=ChatAddresses)
 
 
 class RecipientPublic(BaseModel):
@@ -43,6 +45,9 @@ class RecipientPublic(BaseModel):
     phone: str | None
     timezone: str
     locale: str
+    chat_addresses: dict[str, str] = Field(
+        description="By platform (slack, teams, discord): where chat notifications go."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -56,6 +61,9 @@ class RecipientRef(InputModel):
     phone: Phone | None = None
     timezone: TimeZone | None = None
     locale: Locale | None = None
+    chat_addresses: ChatAddresses | None = Field(
+        default=None, description="Given, they replace the recipient's chat addresses."
+    )
 
     @model_validator(mode="after")
     def _identifiable(self) -> "RecipientRef":
@@ -65,9 +73,7 @@ class RecipientRef(InputModel):
 
     @property
     def has_contact(self) -> bool:
-        return any(
-            v is not None for v in (self.name, self.email, self.phone, self.timezone, self.locale)
-        )
+        return any(value is not None for name, value in self if name != "external_id")
 
 
 class MessageFields(InputModel):

@@ -38,6 +38,7 @@ READS: set[Route] = {
     ("POST", "/v1/inbox/counts"),
     ("GET", "/v1/inbox/recent"),
     ("GET", "/v1/inbox/preferences"),
+    ("GET", "/v1/inbox/devices"),
 }
 # Change the caller's own inbox (by ids, which Ann's are not among, or by filter).
 CHANGES: set[Route] = {
@@ -48,6 +49,7 @@ CHANGES: set[Route] = {
     ("POST", "/v1/inbox/unarchive"),
     ("DELETE", "/v1/inbox/read"),
     ("PATCH", "/v1/inbox/preferences"),
+    ("PUT", "/v1/inbox/devices"),  # registers a device of the caller's own
 }
 # Name one of the caller's messages by its id: another's is not found.
 BY_MESSAGE_ID: set[Route] = {
@@ -55,6 +57,8 @@ BY_MESSAGE_ID: set[Route] = {
     ("POST", "/v1/inbox/messages/{}/snooze"),
     ("POST", "/v1/inbox/messages/{}/unsnooze"),
 }
+# Name one of the caller's push devices by its id: another's is not found.
+BY_DEVICE_ID: set[Route] = {("DELETE", "/v1/inbox/devices/{}")}
 STREAMS: set[Route] = {("GET", "/v1/inbox/stream")}
 # No credentials, the same answer for everyone: the widget's script, and Web Push's service
 # worker and VAPID public key.
@@ -70,6 +74,7 @@ BODIES: dict[Route, list[dict]] = {
     ("POST", "/v1/inbox/counts"): [{"filters": [{}, {"read": True}, {"archived": True}]}],
     ("PATCH", "/v1/inbox/preferences"): [{"channels": {"email": False}}],
     ("POST", "/v1/inbox/messages/{}/snooze"): [{"until": SOON}],
+    ("PUT", "/v1/inbox/devices"): [{"kind": "fcm", "token": "an-intruders-own-device"}],
 }
 
 
@@ -102,6 +107,7 @@ class Ann:
     message_ids: list[str]
     notification_ids: list[str]
     title: str  # every message of Ann's carries it
+    device_ids: list[str]
 
 
 async def ann_with_messages(stack: Stack, external_id: str) -> Ann:
@@ -113,6 +119,8 @@ async def ann_with_messages(stack: Stack, external_id: str) -> Ann:
         assert read.status_code == 200 and read.json()["updated"] == 1, read.text
         archived = await inbox.post("/v1/inbox/archive", json={"ids": ids[1:2]})
         assert archived.status_code == 200 and archived.json()["updated"] == 1, archived.text
+        device = await inbox.put("/v1/inbox/devices", json={"kind": "fcm", "token": "anns-phone"})
+        assert device.status_code == 201, device.text
         listed = [
             message
             for archived in ("false", "true")
@@ -122,7 +130,15 @@ async def ann_with_messages(stack: Stack, external_id: str) -> Ann:
         ]
     notifications = sorted({m["notification_id"] for m in listed if m["id"] in ids})
     assert len(notifications) == len(ids)
-    return Ann(external_id, answer["recipient_id"], answer["token"], ids, notifications, title)
+    return Ann(
+        external_id,
+        answer["recipient_id"],
+        answer["token"],
+        ids,
+        notifications,
+        title,
+        [device.json()["id"]],
+    )
 
 
 async def snapshot(stack: Stack, sessions, ann: Ann) -> dict[str, object]:
@@ -135,6 +151,7 @@ async def snapshot(stack: Stack, sessions, ann: Ann) -> dict[str, object]:
             ("/v1/inbox", {"snoozed": "true"}),
             ("/v1/inbox/counts", {}),
             ("/v1/inbox/preferences", {}),
+            ("/v1/inbox/devices", {}),
         ]:
             response = await inbox.get(path, params=params)
             assert response.status_code == 200, (path, response.text)
@@ -153,7 +170,7 @@ def mentions_ann(text: str, ann: Ann, besides: str = "") -> bool:
 
 
 async def test_every_inbox_route_is_classified(stack):
-    classified = READS | CHANGES | BY_MESSAGE_ID | STREAMS | PUBLIC
+    classified = READS | CHANGES | BY_MESSAGE_ID | BY_DEVICE_ID | STREAMS | PUBLIC
     unclassified = inbox_routes(stack) - classified
     assert not unclassified, f"classify these inbox routes for isolation: {unclassified}"
 
@@ -187,6 +204,11 @@ async def test_no_recipient_reaches_another_inbox_on_any_route(stack, sessions):
                     response = await inbox.request(method, url, json=body)
                     assert response.status_code == 404, (method, url, response.text)
                     assert not mentions_ann(response.text, ann, besides=url), response.text
+            for method, path in sorted(routes & BY_DEVICE_ID):
+                for device_id in ann.device_ids:
+                    url = path.replace("{}", device_id)
+                    response = await inbox.request(method, url)
+                    assert response.status_code == 404, (method, url, response.text)
 
     assert await snapshot(stack, sessions, ann) == before
 

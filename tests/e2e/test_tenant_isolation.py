@@ -44,6 +44,10 @@ BY_ID = {
     ("DELETE", "/v1/topics/{key}/subscribers"),
     ("DELETE", "/v1/topics/{key}"),
     ("GET", "/v1/recipients/{external_id}/topics"),
+    # B has no recipient of A's id (until BY_OWN_NAME below makes one): 404, A's device stays.
+    ("PUT", "/v1/recipients/{external_id}/devices"),
+    ("GET", "/v1/recipients/{external_id}/devices"),
+    ("DELETE", "/v1/recipients/{external_id}/devices/{device_id}"),
 }
 # Routes whose id is a name the caller chooses: B's call makes or changes B's own resource.
 BY_OWN_NAME = {
@@ -92,6 +96,7 @@ BODIES = {
     ("PUT", "/v1/topics/{key}/subscribers"): {"recipients": ["iso-recipient"]},
     ("DELETE", "/v1/topics/{key}/subscribers"): {"recipients": ["iso-recipient"]},
     ("PUT", "/v1/settings/webhook-channel"): {"url": "https://93.184.215.14/b-iso-hook"},
+    ("PUT", "/v1/recipients/{external_id}/devices"): {"kind": "fcm", "token": "b-device"},
 }
 
 
@@ -140,6 +145,10 @@ async def a_of_everything(stack) -> dict[str, str]:
         },
     )
     assert broadcast.status_code == 202, broadcast.text
+    device = await api.put(
+        f"/v1/recipients/{external_id}/devices", json={"kind": "fcm", "token": "a-device"}
+    )
+    assert device.status_code == 201, device.text
     return {
         "notification_id": notification["id"],
         "delivery_id": notification["deliveries"][0]["id"],
@@ -153,6 +162,7 @@ async def a_of_everything(stack) -> dict[str, str]:
         "webhook_url": A_WEBHOOK_URL,
         "key": "iso-topic",
         "broadcast_id": broadcast.json()["id"],
+        "device_id": device.json()["id"],
     }
 
 
@@ -179,6 +189,7 @@ async def snapshot(api, ids: dict[str, str]) -> dict[str, object]:
         f"/v1/topics/{ids['key']}/subscribers",
         f"/v1/recipients/{ids['external_id']}/topics",
         f"/v1/broadcasts/{ids['broadcast_id']}",
+        f"/v1/recipients/{ids['external_id']}/devices",
     ]
     seen: dict[str, object] = {}
     for path in paths:
