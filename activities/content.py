@@ -24,7 +24,9 @@ from domain.templating import (
     DEFAULT_EMAIL_LAYOUT,
     MissingPlaceholdersError,
     Rendered,
+    RenderedChat,
     RenderedEmail,
+    RenderedPush,
     RenderedSms,
     TemplateError,
     TemplateRenderer,
@@ -48,11 +50,16 @@ RENDERER = TemplateRenderer()
 
 @dataclass(frozen=True)
 class Content:
+    """A delivery's rendered message. `subject`: the email subject, the title of the other
+    channels ("" when a push, chat or webhook template has none); an SMS's start for the
+    delivery log. `text`: the text part, the SMS, or the body of the others (chat: in the
+    platform's markdown)."""
+
     subject: str
     text: str
     html: str | None = None
-    action_url: str | None = None
-    icon: str | None = None  # push: the icon's URL
+    action_url: str | None = None  # in-app, push, chat and webhook
+    icon: str | None = None  # push: the icon's https URL
     template_version_id: uuid.UUID | None = None  # None: one of Herald's shipped templates
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -167,7 +174,7 @@ async def _templates_for(
 def as_content(
     rendered: Rendered, context: Mapping[str, Any], version_id: uuid.UUID | None = None
 ) -> Content:
-    """What the providers send. Push is rendered like in-app (title and body)."""
+    """What the providers send (activities/channel_sends.py builds each channel's message)."""
     prefix = TEST_PREFIX if context.get(TEST_SEND_KEY) else ""
     if isinstance(rendered, RenderedEmail):
         unsubscribe = context.get("unsubscribe_url")
@@ -196,10 +203,12 @@ def as_content(
         text = prefix + rendered.body
         subject = textwrap.shorten(text, LOG_SUBJECT_CHARS, placeholder="...")
         return Content(subject, text, template_version_id=version_id)
-    title = prefix + (rendered.title or "")
+    # In-app, push, chat and webhook: a title, a text and a link; push has an icon too.
+    text = rendered.text if isinstance(rendered, RenderedChat) else rendered.body
     return Content(
-        title,
-        rendered.body,
-        action_url=getattr(rendered, "action_url", None),
+        prefix + (rendered.title or ""),
+        text,
+        action_url=rendered.action_url,
+        icon=rendered.icon if isinstance(rendered, RenderedPush) else None,
         template_version_id=version_id,
     )

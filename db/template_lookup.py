@@ -39,7 +39,7 @@ def _columns(content: str, version_id: str) -> str:
     c = content
     return f"""t.owner_id, {c}.locale, t.is_default, t.updated_at, {version_id} AS version_id,
         {c}.name, t.event_key, t.channel, {c}.subject, {c}.html_body, {c}.text_body, {c}.body,
-        {c}.action_url, {c}.required_placeholders, {c}.fallbacks,
+        {c}.action_url, {c}.icon, {c}.required_placeholders, {c}.fallbacks,
         l.version_id AS layout_version_id, l.html AS layout_html"""
 
 
@@ -109,6 +109,7 @@ def _stored(row: Row[Any]) -> StoredTemplate:
         text_body=row.text_body,
         body=row.body,
         action_url=row.action_url,
+        icon=row.icon,
         required_placeholders=row.required_placeholders,
         fallbacks=row.fallbacks,
     )

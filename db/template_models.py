@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from db.models import Base, now_column
 
 # The template parts that hold Jinja source; a version keeps a copy of each.
-CONTENT_COLUMNS = ("subject", "html_body", "text_body", "body", "action_url")
+CONTENT_COLUMNS = ("subject", "html_body", "text_body", "body", "action_url", "icon")
 LIVE = text("deleted_at IS NULL")
 
 

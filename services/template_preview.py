@@ -18,9 +18,12 @@ from domain.templating import (
     DEFAULT_EMAIL_LAYOUT,
     EmailLayout,
     Rendered,
+    RenderedChat,
     RenderedEmail,
     RenderedInApp,
+    RenderedPush,
     RenderedSms,
+    RenderedWebhook,
     SmsInfo,
     TemplateError,
     TemplateIssue,
@@ -228,14 +231,23 @@ def _result(rendered: Rendered, warnings: list[str], max_sms_segments: int | Non
             warnings.append(f"body: {info.segments} segments, over the limit of {max_sms_segments}")
         sms = SmsPreview(encoding=info.encoding, segments=info.segments, characters=info.characters)
         return PreviewResult(channel=Channel.SMS, text=rendered.body, sms=sms, warnings=warnings)
-    channel = Channel.IN_APP if isinstance(rendered, RenderedInApp) else Channel.PUSH
+    # In-app, push, chat and webhook: a title, a text and a link; push has an icon too.
     return PreviewResult(
-        channel=channel,
+        channel=_CHANNEL_OF[type(rendered)],
         subject=rendered.title,
-        text=rendered.body,
-        action_url=getattr(rendered, "action_url", None),
+        text=rendered.text if isinstance(rendered, RenderedChat) else rendered.body,
+        action_url=rendered.action_url,
+        icon=rendered.icon if isinstance(rendered, RenderedPush) else None,
         warnings=warnings,
     )
+
+
+_CHANNEL_OF = {
+    RenderedInApp: Channel.IN_APP,
+    RenderedPush: Channel.PUSH,
+    RenderedChat: Channel.CHAT,
+    RenderedWebhook: Channel.WEBHOOK,
+}
 
 
 def _require_address_for(channel: Channel, body: TestSendRequest) -> None:

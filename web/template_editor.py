@@ -14,6 +14,7 @@ from config.settings import Settings
 from domain.operators import Operator, Role
 from domain.templating.variables import variables_for
 from domain.tenants import TenantIdentity
+from domain.types import Channel
 from services.errors import ServiceError
 from services.template_preview import DraftPreview, preview_draft
 from web.pages import PAGES_BY_KEY
@@ -37,7 +38,8 @@ async def previewed(
     preview without a channel, or with a locale the sample data cannot be written in."""
     problems: Problems = {name: list(found) for name, found in form.problems.items()}
     if not channel_fields(form.channel):
-        return None, problems | {"channel": [problem("choose email, sms, push or in_app")]}
+        choices = ", ".join(channel.value for channel in Channel)
+        return None, problems | {"channel": [problem(f"choose one of {choices}")]}
     try:
         found = await preview_draft(session, tenant, form.draft(), settings.sms_max_segments)
     except ServiceError as refused:

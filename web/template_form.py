@@ -19,12 +19,16 @@ from web.forms import checked
 
 # Label and hint of each template field, by channel where the words differ.
 FIELD_LABELS = {
-    "subject": {"email": "Subject", "push": "Title (optional)", "in_app": "Title"},
+    "subject": {"email": "Subject", "push": "Title (optional)", "in_app": "Title",
+                "chat": "Title (optional)", "webhook": "Title (optional)"},
     "html_body": {"email": "HTML body"},
     "text_body": {"email": "Text body (optional: derived from the HTML when empty)"},
-    "body": {"sms": "Message", "push": "Message", "in_app": "Message"},
-    "action_url": {"in_app": "Link (optional)"},
-}
+    "body": {"sms": "Message", "push": "Message", "in_app": "Message",
+             "chat": "Message (the platform's markdown)", "webhook": "Message"},
+    "action_url": {"in_app": "Link (optional)", "push": "Link (optional)",
+                   "chat": "Link (optional)", "webhook": "Link (optional)"},
+    "icon": {"push": "Icon URL (optional: https)"},
+}  # fmt: skip
 _LINE = re.compile(r"^line (\d+): (.*)$", re.DOTALL)
 _NAMES = re.compile(r"[\s,]+")
 
@@ -35,7 +39,8 @@ def channel_fields(channel: str) -> tuple[str, ...]:
         known = Channel(channel)
     except ValueError:
         return ()
-    return REQUIRED_FIELDS[known] + OPTIONAL_FIELDS[known]
+    used = REQUIRED_FIELDS[known] + OPTIONAL_FIELDS[known]
+    return tuple(name for name in TEMPLATE_FIELDS if name in used)  # the title first
 
 
 @dataclass(frozen=True)

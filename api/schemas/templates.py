@@ -27,13 +27,23 @@ class TemplateContent(InputModel):
 
     name: Name
     locale: Locale = "en"
-    subject: str | None = Field(None, description="Email subject; push and in-app title.")
+    subject: str | None = Field(
+        None, description="Email subject; push, in-app, chat and webhook title."
+    )
     html_body: str | None = Field(None, description="Email HTML (autoescaped).")
     text_body: str | None = Field(
         None, description="Email text part; derived from the HTML when omitted."
     )
-    body: str | None = Field(None, description="SMS, push and in-app text.")
-    action_url: str | None = Field(None, description="In-app link (a template too).")
+    body: str | None = Field(
+        None, description="SMS, push, in-app, chat (the platform's markdown) and webhook text."
+    )
+    action_url: str | None = Field(
+        None, description="In-app, push, chat and webhook link (a template too)."
+    )
+    icon: str | None = Field(
+        None,
+        description="Push icon URL (a template too): it must render to an https URL or nothing.",
+    )
     required_placeholders: list[Placeholder] = Field(
         default_factory=list, description="Variables a send must provide, or it fails."
     )
@@ -98,6 +108,7 @@ class _ContentPublic(BaseModel):
     text_body: str | None
     body: str | None
     action_url: str | None
+    icon: str | None
     required_placeholders: list[str]
     fallbacks: dict[str, str]
     version: int
@@ -144,6 +155,7 @@ class PreviewResult(BaseModel):
     html: str | None = None
     text: str | None = None
     action_url: str | None = None
+    icon: str | None = Field(default=None, description="A push template's icon URL.")
     sms: SmsPreview | None = None
     warnings: list[str] = Field(description="E.g. variables shown as their fallback.")
 

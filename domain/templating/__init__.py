@@ -19,10 +19,12 @@ from domain.templating.locales import resolve_locale
 from domain.templating.model import (
     EmailLayout,
     Rendered,
+    RenderedChat,
     RenderedEmail,
     RenderedInApp,
     RenderedPush,
     RenderedSms,
+    RenderedWebhook,
     TemplateSource,
 )
 from domain.templating.renderer import TemplateRenderer
@@ -42,10 +44,12 @@ __all__ = [
     "EmailLayout",
     "MissingPlaceholdersError",
     "Rendered",
+    "RenderedChat",
     "RenderedEmail",
     "RenderedInApp",
     "RenderedPush",
     "RenderedSms",
+    "RenderedWebhook",
     "SmsInfo",
     "TemplateError",
     "TemplateIssue",

@@ -22,6 +22,9 @@ from domain.types import EVENT_KEY_PATTERN, Channel
 
 DEFAULT_LOCALE = "en"
 DEFAULT_TEMPLATES = BOOKING_TEMPLATES | PAYMENT_TEMPLATES | AGENDA_TEMPLATES | OPERATOR_TEMPLATES
+# Channels whose shipped templates are another channel's wording: short texts with a link.
+_WORDING_OF = {Channel.PUSH: Channel.IN_APP, Channel.CHAT: Channel.IN_APP,
+               Channel.WEBHOOK: Channel.IN_APP}  # fmt: skip
 
 __all__ = ["DEFAULT_EMAIL_LAYOUT", "DEFAULT_TEMPLATES", "default_template", "shipped_template"]
 
@@ -45,8 +48,8 @@ def default_template(event_key: str, channel: Channel | str) -> TemplateSource |
     """The shipped template for this event and channel.
 
     Unknown (custom) event keys get the generic template, which shows the
-    context's `title` and `message`. Push reuses the in-app wording. None for
-    an invalid event key or channel.
+    context's `title` and `message`. Push, chat and webhook reuse the in-app wording
+    (title, text and link; no icon). None for an invalid event key or channel.
     """
     try:
         channel = Channel(channel)
@@ -77,11 +80,7 @@ def _shipped(
     kind: str,
 ) -> TemplateSource:
     # Any: the shipped fields are strings, spread over TemplateSource's keyword fields.
-    fields: dict[str, Any] = dict(
-        by_channel["in_app" if channel == Channel.PUSH else channel.value]
-    )
-    if channel == Channel.PUSH:
-        fields.pop("action_url", None)
+    fields: dict[str, Any] = dict(by_channel[_WORDING_OF.get(channel, channel).value])
     return TemplateSource(
         version_id=_version_id(event_key, channel, fields, fallbacks),
         name=f"Herald {kind}: {event_key} ({channel})",

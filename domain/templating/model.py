@@ -9,7 +9,7 @@ from domain.templating.sms import SmsInfo
 from domain.types import EVENT_KEY_PATTERN, Channel
 
 # The template parts that hold Jinja source, in the order they are checked and reported.
-TEMPLATE_FIELDS = ("subject", "html_body", "text_body", "body", "action_url")
+TEMPLATE_FIELDS = ("subject", "html_body", "text_body", "body", "action_url", "icon")
 
 # Per channel: the fields it must have, and the optional ones it also uses.
 REQUIRED_FIELDS = {
@@ -17,12 +17,16 @@ REQUIRED_FIELDS = {
     Channel.SMS: ("body",),
     Channel.PUSH: ("body",),
     Channel.IN_APP: ("subject", "body"),
+    Channel.CHAT: ("body",),
+    Channel.WEBHOOK: ("body",),
 }
 OPTIONAL_FIELDS = {
     Channel.EMAIL: ("text_body",),
     Channel.SMS: (),
-    Channel.PUSH: ("subject",),
+    Channel.PUSH: ("subject", "action_url", "icon"),
     Channel.IN_APP: ("action_url",),
+    Channel.CHAT: ("subject", "action_url"),
+    Channel.WEBHOOK: ("subject", "action_url"),
 }
 
 
@@ -31,8 +35,11 @@ class TemplateSource:
     """One stored version of a template.
 
     `version_id` identifies this exact content: an edit must produce a new id,
-    because compiled templates are cached by it. `subject` is the email subject
-    and the push / in-app title; `action_url` is the in-app link (a template too).
+    because compiled templates are cached by it. `subject` is the email subject and the
+    push, in-app, chat and webhook title; `body` the text of every channel but email (chat:
+    in the platform's markdown); `action_url` the link of in-app, push, chat and webhook
+    messages, and `icon` the push icon's URL (both templates too; an icon must render to an
+    https URL or nothing).
     """
 
     version_id: str
@@ -45,6 +52,7 @@ class TemplateSource:
     text_body: str | None = None
     body: str | None = None
     action_url: str | None = None
+    icon: str | None = None
     required_placeholders: tuple[str, ...] = ()
     fallbacks: Mapping[str, str] = field(default_factory=dict, hash=False)
 
@@ -104,6 +112,8 @@ class RenderedSms:
 class RenderedPush:
     title: str | None
     body: str
+    action_url: str | None = None
+    icon: str | None = None  # an https URL (checked when rendered)
 
 
 @dataclass(frozen=True)
@@ -113,4 +123,23 @@ class RenderedInApp:
     action_url: str | None
 
 
-Rendered = RenderedEmail | RenderedSms | RenderedPush | RenderedInApp
+@dataclass(frozen=True)
+class RenderedChat:
+    """`text` in the platform's markdown; the chat providers build blocks (Slack's, a Teams
+    Adaptive Card) from the title, text and link."""
+
+    title: str | None
+    text: str
+    action_url: str | None
+
+
+@dataclass(frozen=True)
+class RenderedWebhook:
+    title: str | None
+    body: str
+    action_url: str | None
+
+
+Rendered = (
+    RenderedEmail | RenderedSms | RenderedPush | RenderedInApp | RenderedChat | RenderedWebhook
+)

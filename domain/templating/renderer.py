@@ -6,13 +6,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from domain.templating.compiled import HTML_FIELD, TEXT_FIELD, CompiledTemplate
+from domain.templating.errors import TemplateRenderError
+from domain.templating.icons import ICON_FIELD, icon_problem
 from domain.templating.model import (
     EmailLayout,
     Rendered,
+    RenderedChat,
     RenderedEmail,
     RenderedInApp,
     RenderedPush,
     RenderedSms,
+    RenderedWebhook,
     TemplateSource,
 )
 from domain.templating.sms import sms_segments
@@ -40,7 +44,8 @@ class TemplateRenderer:
         context: Mapping[str, Any],
         layout: EmailLayout | None = None,
     ) -> Rendered:
-        """Raises MissingPlaceholdersError, TemplateValidationError or TemplateRenderError.
+        """Raises MissingPlaceholdersError, TemplateValidationError or TemplateRenderError
+        (a push icon that renders to anything but an https URL or nothing, too).
 
         Compiling (once per version) and rendering each have a time budget (budget.py); call
         it through render_thread.in_render_thread from async code."""
@@ -87,13 +92,20 @@ def _assemble(channel: Channel, fields: dict[str, str]) -> Rendered:
     body = fields["body"].strip()
     if channel == Channel.SMS:
         return RenderedSms(body=body, info=sms_segments(body))
+    action_url = fields.get("action_url", "").strip() or None
+    if channel == Channel.IN_APP:
+        return RenderedInApp(title=_one_line(fields["subject"]), body=body, action_url=action_url)
+    # Push, chat and webhook: the title is optional.
+    title = _one_line(fields.get("subject", "")) or None
     if channel == Channel.PUSH:
-        title = _one_line(fields["subject"]) if "subject" in fields else None
-        return RenderedPush(title=title or None, body=body)
-    action_url = fields.get("action_url", "").strip()
-    return RenderedInApp(
-        title=_one_line(fields["subject"]), body=body, action_url=action_url or None
-    )
+        icon = fields.get(ICON_FIELD, "").strip()
+        problem = icon_problem(icon)
+        if problem:
+            raise TemplateRenderError(ICON_FIELD, problem)
+        return RenderedPush(title=title, body=body, action_url=action_url, icon=icon or None)
+    if channel == Channel.CHAT:
+        return RenderedChat(title=title, text=body, action_url=action_url)
+    return RenderedWebhook(title=title, body=body, action_url=action_url)
 
 
 def _one_line(text: str) -> str:

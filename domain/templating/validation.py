@@ -5,6 +5,8 @@ and rendered once with the event's sample data within the render budget: a templ
 cannot compile, or that goes past a limit with typical data, is refused with its field named.
 """
 
+from typing import Any
+
 from jinja2 import meta
 
 from domain.templating.compiled import CompiledTemplate, environment_for, template_issues
@@ -15,6 +17,7 @@ from domain.templating.errors import (
     TemplateSecurityError,
     TemplateValidationError,
 )
+from domain.templating.icons import ICON_FIELD, icon_problem
 from domain.templating.layout import LAYOUT_FIELD, layout_issues
 from domain.templating.model import EmailLayout, TemplateSource
 from domain.templating.sms import sms_segments
@@ -52,10 +55,11 @@ def validate_compiled(
     shape and syntax): for a caller that keeps the compiled template to render it."""
     source = compiled.source
     issues = _unused_placeholder_issues(source)
+    sample = sample_context(source.event_key)
     try:
         # Measured on the sample data of the event: real messages vary, but a template
         # that is too long or too costly with typical values will be so in production.
-        fields = compiled.render_fields(sample_context(source.event_key), check_required=False)
+        fields = compiled.render_fields(sample, check_required=False)
     except TemplateSecurityError as error:  # a limit (time, size, loops) or an unsafe access
         return [*issues, render_issue(error)]
     except TemplateRenderError as error:
@@ -66,6 +70,8 @@ def validate_compiled(
         return issues
     if source.channel == Channel.SMS:
         issues += _sms_length_issues(fields["body"], max_sms_segments)
+    if ICON_FIELD in fields:
+        issues += _icon_issues(source, fields[ICON_FIELD], sample)
     return issues
 
 
@@ -118,6 +124,17 @@ def _unused_placeholder_issues(source: TemplateSource) -> list[TemplateIssue]:
         return []
     return [TemplateIssue("required_placeholders", None, "not used by the template: "
                           + ", ".join(unused))]  # fmt: skip
+
+
+def _icon_issues(source: TemplateSource, icon: str, sample: dict[str, Any]) -> list[TemplateIssue]:
+    # Judged on the sample only when the sample gives every variable the icon reads: one it
+    # lacks renders as its fallback (`N/A`), which says nothing of real sends (checked then).
+    environment = environment_for(ICON_FIELD)
+    read = meta.find_undeclared_variables(environment.parse(source.icon or ""))
+    problem = icon_problem(icon.strip())
+    if problem is None or not read <= sample.keys() | environment.globals.keys():
+        return []
+    return [TemplateIssue(ICON_FIELD, None, problem)]
 
 
 def _sms_length_issues(body: str, max_segments: int) -> list[TemplateIssue]:

@@ -16,7 +16,7 @@ EVENT_KEYS = [
     "booking.follow_up", "daily_agenda", "payment.completed", "payment.failed", "payment.refunded",
     "herald.operator_invite", "herald.password_reset",
 ]  # fmt: skip
-CHANNELS = ["email", "sms", "in_app", "push"]
+CHANNELS = ["email", "sms", "in_app", "push", "chat", "webhook"]
 
 
 def shipped(event_key: str, channel: str) -> TemplateSource:
