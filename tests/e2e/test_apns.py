@@ -210,6 +210,28 @@ async def test_a_push_reaches_the_apns_device_and_an_unregistered_one_is_deactiv
     assert not active and "Unregistered" in str(reason)
 
 
+async def test_apns_unavailable_is_retried_and_payload_too_large_fails_at_once(
+    make_stack, temporal_env, apns_server, sessions
+):
+    async with make_stack(temporal_env, **apns_server.settings()) as stack:
+        retried, refused = await push_recipient(stack), await push_recipient(stack)
+        retried_token, refused_token = device_token(), device_token()
+        await add_device(sessions, stack.tenant_id, retried, "apns", retried_token)
+        await add_device(sessions, stack.tenant_id, refused, "apns", refused_token)
+
+        apns_server.script.append(ApnsAnswer(503, "ServiceUnavailable"))
+        first = await stack.api.post("/v1/notifications", json=push_request(retried))
+        sent = await stack.wait_for_status(first.json()["id"], "sent")
+        apns_server.script.append(ApnsAnswer(413, "PayloadTooLarge"))
+        second = await stack.api.post("/v1/notifications", json=push_request(refused))
+        failed = await stack.wait_for_status(second.json()["id"], "failed")
+
+    assert sent["deliveries"][0]["retry_count"] == 1
+    assert "PayloadTooLarge" in failed["deliveries"][0]["error"]
+    # The 503 and its retry; the 413 once, never tried again.
+    assert [len(apns_server.to(t)) for t in (retried_token, refused_token)] == [2, 1]
+
+
 async def test_one_notification_reaches_both_the_fcm_and_the_apns_device(
     make_stack, temporal_env, apns_server, httpserver, sessions
 ):
