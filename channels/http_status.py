@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import httpx
+
 from channels.base import DeviceGoneError, PermanentSendError, SendError, TransientSendError
 from channels.declaration import ErrorKind
 
@@ -90,3 +92,12 @@ def error_for_code(
     return PermanentSendError(
         message, code=code, response=response, provider_fault=kind == ErrorKind.PROVIDER_REFUSED
     )
+
+
+def json_object(response: httpx.Response) -> dict[str, Any]:
+    """A provider's answer as a JSON object; {} when it is not one (a proxy's error page)."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}

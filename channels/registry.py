@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 _MODULES = (
     "channels.smtp",
     "channels.sendgrid",
+    "channels.mailgun",
     "channels.twilio",
+    "channels.vonage",
     "channels.outbox",
     "channels.slack",
     "channels.teams",

@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     vonage_from: str | None = None
     vonage_base_url: str = "https://rest.nexmo.com"
     vonage_signature_secret: SecretStr | None = None  # signs its delivery receipts
+    # The signing method chosen beside that secret in Vonage's dashboard (md5hash: MD5 of the
+    # parameters and the secret; the others HMACs keyed with it).
+    vonage_signature_method: Literal["md5hash", "md5", "sha1", "sha256", "sha512"] = "sha256"
     # Push. PUSH_PROVIDERS: the platforms used (webpush, fcm, apns; unset: every one whose
     # settings are present). Web Push needs no account: Herald keeps its VAPID key pair.
     push_providers: str = ""

@@ -16,8 +16,19 @@ from domain.types import DeliveryStatus
 
 # The provider names a send through each webhook's provider is recorded under
 # (channels/registry.py: a second Twilio sender number is its own provider).
-PROVIDER_NAMES = {"twilio": ["twilio", "twilio_secondary"], "sendgrid": ["sendgrid"]}
-PROVIDER_CHANNELS = {"twilio": "sms", "sendgrid": "email", INBOX: "in_app"}
+PROVIDER_NAMES = {
+    "twilio": ["twilio", "twilio_secondary"],
+    "sendgrid": ["sendgrid"],
+    "mailgun": ["mailgun"],
+    "vonage": ["vonage"],
+}
+PROVIDER_CHANNELS = {
+    "twilio": "sms",
+    "vonage": "sms",
+    "sendgrid": "email",
+    "mailgun": "email",
+    INBOX: "in_app",
+}
 
 
 @dataclass(frozen=True)

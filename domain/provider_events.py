@@ -1,9 +1,10 @@
 """What a provider's status webhook says, in Herald's terms (pure: no I/O, no clock).
 
-Twilio posts one form per status change of an SMS; SendGrid posts JSON batches of email
-events; the in-app inbox reports a message read or its link followed. All become
-`ProviderEvent`s: which message, which status it reports (if any), and
-the effects beyond the delivery (the recipient opting out, an address that will never work).
+Twilio posts one form per status change of an SMS, Vonage one delivery receipt; SendGrid
+posts JSON batches of email events, Mailgun one event per call; the in-app inbox reports a
+message read or its link followed. All become `ProviderEvent`s: which message, which status it
+reports (if any), and the effects beyond the delivery (the recipient opting out, an address
+that will never work).
 """
 
 from dataclasses import dataclass, field
@@ -52,7 +53,78 @@ SENDGRID_STATUSES = {
     "dropped": DeliveryStatus.FAILED,
 }
 SENDGRID_OPT_OUTS = frozenset({"spamreport", "unsubscribe"})
-DELIVERY_REFERENCE_ARG = "herald_delivery_id"  # the custom arg channels/sendgrid.py sets
+# The custom arg (SendGrid), variable (Mailgun) a send sets to its delivery id, echoed in events.
+DELIVERY_REFERENCE_ARG = "herald_delivery_id"
+
+MAILGUN_STATUSES = {
+    "accepted": DeliveryStatus.SENT,
+    "delivered": DeliveryStatus.DELIVERED,
+    "opened": DeliveryStatus.OPENED,
+    "clicked": DeliveryStatus.CLICKED,
+    "rejected": DeliveryStatus.FAILED,  # Mailgun refused to send it at all
+    # "failed": bounced when its severity is permanent; a temporary one Mailgun retries itself
+}
+MAILGUN_OPT_OUTS = frozenset({"complained", "unsubscribed"})
+# Permanent failures that are the address's (SendGrid's hard bounce): the receiving server
+# refused the mailbox, or Mailgun dropped the message as the address bounced before.
+MAILGUN_DEAD_ADDRESS_REASONS = frozenset({"bounce", "suppress-bounce"})
+
+VONAGE_STATUSES = {
+    "accepted": DeliveryStatus.SENT,  # the carrier has it
+    "buffered": DeliveryStatus.SENT,  # the carrier is still trying
+    "delivered": DeliveryStatus.DELIVERED,
+    "expired": DeliveryStatus.FAILED,  # the carrier gave up
+    "failed": DeliveryStatus.FAILED,
+    "rejected": DeliveryStatus.FAILED,
+}
+# Vonage's delivery receipt error codes meaning the number is gone for good ("should be removed
+# from your database"). 2 (absent subscriber, temporary) and 7 (handset busy) come back.
+VONAGE_DEAD_NUMBER_CODES = {
+    "3": "absent subscriber - permanent",
+    "4": "call barred by user",
+}
+VONAGE_ERROR_NAMES = {
+    **VONAGE_DEAD_NUMBER_CODES,
+    "1": "unknown",
+    "2": "absent subscriber - temporary",
+    "5": "portability error",
+    "6": "anti-spam rejection",
+    "7": "handset busy",
+    "8": "network error",
+    "9": "illegal number",
+    "10": "illegal message",
+    "11": "unroutable",
+    "12": "destination unreachable",
+    "13": "subscriber age restriction",
+    "14": "number blocked by carrier",
+    "15": "prepaid insufficient funds",
+    "99": "general error",
+}
+
+
+# SES's event types (a configuration set's event publishing; an identity's feedback
+# notifications name theirs `notificationType`), and the object that details each.
+SES_STATUSES = {
+    "Send": DeliveryStatus.SENT,
+    "DeliveryDelay": DeliveryStatus.SENT,  # SES is retrying the recipient's server: in flight
+    "Delivery": DeliveryStatus.DELIVERED,
+    "Open": DeliveryStatus.OPENED,
+    "Click": DeliveryStatus.CLICKED,
+    "Bounce": DeliveryStatus.BOUNCED,  # a Permanent one only: a Transient one is ignored
+    "Reject": DeliveryStatus.FAILED,  # SES refused to send it (a virus in it)
+    "Rendering Failure": DeliveryStatus.FAILED,
+}
+SES_DETAILS = {
+    "Send": "send",
+    "DeliveryDelay": "deliveryDelay",
+    "Delivery": "delivery",
+    "Open": "open",
+    "Click": "click",
+    "Bounce": "bounce",
+    "Complaint": "complaint",
+    "Reject": "reject",
+    "Rendering Failure": "failure",
+}
 
 
 INBOX = "inbox"  # the in-app inbox, as a provider reporting on in-app deliveries
@@ -61,7 +133,7 @@ INBOX_STATUSES = {"read": DeliveryStatus.OPENED, "clicked": DeliveryStatus.CLICK
 
 @dataclass(frozen=True)
 class ProviderEvent:
-    provider: str  # "twilio", "sendgrid" or INBOX
+    provider: str  # "twilio", "vonage", "sendgrid", "mailgun", "ses" or INBOX
     kind: str  # the provider's own name for what happened
     message_id: str | None  # the id the send stored as provider_message_id
     delivery_id: str | None = None  # Herald's delivery id, when the provider echoes it
@@ -133,6 +205,69 @@ def from_sendgrid(event: dict[str, Any]) -> ProviderEvent:
     )
 
 
+def from_mailgun(body: dict[str, Any]) -> ProviderEvent:
+    """One Mailgun webhook: {"signature": {timestamp, token, signature}, "event-data": {...}}.
+
+    Its event id is the signature's token, random per call: a replayed call is a duplicate,
+    applied once."""
+    data = body.get("event-data") if isinstance(body, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("event"), str):
+        raise MalformedEvent("event-data must be an object with an 'event' name")
+    kind = data["event"]
+    status = MAILGUN_STATUSES.get(kind)
+    if kind == "failed" and data.get("severity") == "permanent":
+        status = DeliveryStatus.BOUNCED
+    headers = _object(_object(data.get("message")).get("headers"))
+    return ProviderEvent(
+        provider="mailgun",
+        kind=kind,
+        message_id=bare_message_id(headers.get("message-id")),
+        delivery_id=_text(_object(data.get("user-variables")).get(DELIVERY_REFERENCE_ARG)),
+        event_id=_text(_object(body.get("signature")).get("token")),
+        status=status,
+        occurred_at=_unix_time(data.get("timestamp")),
+        error=_mailgun_error(kind, data)
+        if status in (DeliveryStatus.BOUNCED, DeliveryStatus.FAILED)
+        else None,
+        opt_out=kind in MAILGUN_OPT_OUTS,
+        invalid_address=_mailgun_dead_address(status, data),
+        payload=data,
+    )
+
+
+def from_vonage(params: dict[str, str]) -> ProviderEvent:
+    """One Vonage delivery receipt (its parameters, from the query string, form or JSON).
+
+    Its event id is the nonce of a signed receipt: a replayed receipt is a duplicate."""
+    message_id = params.get("messageId")
+    kind = (params.get("status") or "").lower()
+    if not message_id or not kind:
+        raise MalformedEvent("messageId and status are required")
+    status = VONAGE_STATUSES.get(kind)
+    code = params.get("err-code") or ""
+    failed = status == DeliveryStatus.FAILED
+    dead = VONAGE_DEAD_NUMBER_CODES.get(code) if failed else None
+    return ProviderEvent(
+        provider="vonage",
+        kind=kind,
+        message_id=message_id,
+        # client-ref: the delivery id the send set; every part of a long SMS carries it.
+        delivery_id=params.get("client-ref") or None,
+        event_id=params.get("nonce") or None,
+        status=status,
+        error=_vonage_error(kind, code) if failed else None,
+        invalid_address=f"vonage error {code}: {dead}" if dead else None,
+        payload=dict(params),
+    )
+
+
+def bare_message_id(value: Any) -> str | None:
+    """A Message-ID without its angle brackets: Mailgun's send answers "<id>", its events
+    "id"."""
+    text = str(value or "").strip().removeprefix("<").removesuffix(">")
+    return text or None
+
+
 def inbox_report(kind: str, occurred_at: datetime) -> ProviderEvent:
     """The recipient read in-app messages (`read`: opened) or followed one's action link
     (`clicked`): one report for the deliveries of those messages (an in-app message's id is its
@@ -163,12 +298,42 @@ def _hard_bounce(kind: str, event: dict[str, Any]) -> str | None:
     return None
 
 
+def _mailgun_error(kind: str, data: dict[str, Any]) -> str:
+    status = _object(data.get("delivery-status"))
+    said = status.get("description") or status.get("message")
+    detail = "; ".join(str(x) for x in (data.get("reason"), status.get("code"), said) if x)
+    return f"mailgun {kind}" + (f": {detail}" if detail else "")
+
+
+def _vonage_error(kind: str, code: str) -> str:
+    name = VONAGE_ERROR_NAMES.get(code, "")
+    return f"vonage {kind}" + (f": error {code}" if code else "") + (f" ({name})" if name else "")
+
+
+def _mailgun_dead_address(status: DeliveryStatus | None, data: dict[str, Any]) -> str | None:
+    reason = str(data.get("reason") or "")
+    if status != DeliveryStatus.BOUNCED or reason not in MAILGUN_DEAD_ADDRESS_REASONS:
+        return None
+    if reason == "suppress-bounce":
+        return "dropped by mailgun: the address bounced before"
+    delivery = _object(data.get("delivery-status"))
+    said = delivery.get("message") or delivery.get("description")
+    detail = " ".join(str(x) for x in (delivery.get("code"), said) if x)
+    return f"hard bounce: {detail}" if detail else "hard bounce"
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object of a payload, or {} when it is missing or not an object."""
+    return value if isinstance(value, dict) else {}
+
+
 def _text(value: Any) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
 def _unix_time(value: Any) -> datetime | None:
+    """Seconds since the epoch (SendGrid's whole ones, Mailgun's with a fraction)."""
     try:
-        return datetime.fromtimestamp(int(value), UTC)
+        return datetime.fromtimestamp(float(value), UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         return None

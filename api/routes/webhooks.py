@@ -5,6 +5,9 @@ does not know is acknowledged (200), so the provider does not redeliver it forev
 """
 
 import json
+import time
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
@@ -12,8 +15,21 @@ from fastapi import APIRouter, Request
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError
 from api.strict_input import json_problem
-from api.webhook_signatures import NotConfigured, sendgrid_signature_valid, twilio_signature_valid
-from domain.provider_events import MalformedEvent, from_sendgrid, from_twilio
+from api.webhook_signatures import (
+    NotConfigured,
+    mailgun_signature_valid,
+    sendgrid_signature_valid,
+    twilio_signature_valid,
+    vonage_signature_valid,
+)
+from domain.provider_events import (
+    MalformedEvent,
+    ProviderEvent,
+    from_mailgun,
+    from_sendgrid,
+    from_twilio,
+    from_vonage,
+)
 from services.tracking import TrackingSummary, record_provider_events
 
 router = APIRouter(
@@ -93,3 +109,82 @@ async def receive_sendgrid_events(
     except ValueError as exc:  # invalid JSON, or a MalformedEvent
         raise ApiError(400, "malformed_event", f"body: {exc}") from None
     return await record_provider_events(session, temporal, events)
+
+
+@router.post("/mailgun", response_model=TrackingSummary)
+async def receive_mailgun_event(
+    request: Request, settings: SettingsDep, session: SessionDep, temporal: TemporalDep
+) -> TrackingSummary:
+    """One Mailgun webhook event (JSON: its signature block and event-data), signed with the
+    account's HTTP webhook signing key within the last 5 minutes."""
+    if settings.mailgun_webhook_signing_key is None:
+        raise ApiError(503, "not_configured", "mailgun webhooks need MAILGUN_WEBHOOK_SIGNING_KEY")
+    try:
+        body = json.loads(await request.body())
+    except ValueError:  # no JSON, so no signature either
+        body = None
+    signed = body.get("signature") if isinstance(body, dict) else None
+    timestamp, token, signature = (
+        str(signed.get(name) or "") if isinstance(signed, dict) else ""
+        for name in ("timestamp", "token", "signature")
+    )
+    key = settings.mailgun_webhook_signing_key.get_secret_value()
+    if not mailgun_signature_valid(key, timestamp, token, signature, now=time.time()):
+        raise _forbidden("signature")
+    event = _event(from_mailgun, body)
+    return await record_provider_events(session, temporal, [event])
+
+
+@router.post("/vonage/status", response_model=TrackingSummary)
+async def receive_vonage_receipt(
+    request: Request, settings: SettingsDep, session: SessionDep, temporal: TemporalDep
+) -> TrackingSummary:
+    """A Vonage SMS delivery receipt POSTed as a form or as JSON, signed (signed webhooks)."""
+    body = await request.body()
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            posted = json.loads(body)
+        except ValueError:
+            posted = None
+        if not isinstance(posted, dict):
+            raise ApiError(400, "malformed_event", "body: a JSON object of receipt parameters")
+        params = {k: v if isinstance(v, str) else json.dumps(v) for k, v in posted.items()}
+    else:
+        params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    return await _vonage_receipt(params, settings, session, temporal)
+
+
+@router.get("/vonage/status", response_model=TrackingSummary)
+async def receive_vonage_receipt_by_get(
+    request: Request, settings: SettingsDep, session: SessionDep, temporal: TemporalDep
+) -> TrackingSummary:
+    """A Vonage SMS delivery receipt as a GET (the method Vonage uses unless told to POST):
+    its parameters in the query string."""
+    return await _vonage_receipt(dict(request.query_params), settings, session, temporal)
+
+
+async def _vonage_receipt(
+    params: dict[str, str], settings: SettingsDep, session: SessionDep, temporal: TemporalDep
+) -> TrackingSummary:
+    if settings.vonage_signature_secret is None:
+        raise ApiError(503, "not_configured", "vonage receipts need VONAGE_SIGNATURE_SECRET")
+    if not vonage_signature_valid(
+        settings.vonage_signature_secret.get_secret_value(),
+        settings.vonage_signature_method,
+        params,
+        now=time.time(),
+    ):
+        raise _forbidden("sig")
+    event = _event(from_vonage, params)
+    return await record_provider_events(session, temporal, [event])
+
+
+def _event(parse: Callable[[Any], ProviderEvent], payload: Any) -> ProviderEvent:
+    """The event a signed payload reports; 400 when it cannot be stored or read."""
+    try:
+        # Parsed here, not by FastAPI, so the app-wide check of JSON bodies did not see it.
+        if found := json_problem(payload):
+            raise MalformedEvent(".".join(map(str, found[0])) + f" {found[1]}")
+        return parse(payload)
+    except MalformedEvent as exc:
+        raise ApiError(400, "malformed_event", str(exc)) from None
