@@ -233,7 +233,7 @@ async def test_apns_unavailable_is_retried_and_payload_too_large_fails_at_once(
 
 
 async def test_one_notification_reaches_both_the_fcm_and_the_apns_device(
-    make_stack, temporal_env, apns_server, httpserver, sessions
+    make_stack, temporal_env, apns_server, httpserver
 ):
     fcm_server = FcmServer(httpserver)
     settings = fcm_server.settings() | apns_server.settings()
@@ -241,10 +241,14 @@ async def test_one_notification_reaches_both_the_fcm_and_the_apns_device(
     async with make_stack(temporal_env, **settings) as stack:
         health = await stack.health_details()
         external_id = await push_recipient(stack)
-        await add_device(sessions, stack.tenant_id, external_id, "fcm", "android-token")
-        await add_device(sessions, stack.tenant_id, external_id, "apns", apple)
+        for kind, token in (("fcm", "android-token"), ("apns", apple)):  # the devices API
+            registered = await stack.api.put(
+                f"/v1/recipients/{external_id}/devices", json={"kind": kind, "token": token}
+            )
+            assert registered.status_code == 201, registered.text
         accepted = await stack.api.post("/v1/notifications", json=push_request(external_id))
         notification = await stack.wait_for_status(accepted.json()["id"], "sent")
+        listed = (await stack.api.get(f"/v1/recipients/{external_id}/devices")).json()
 
     [delivery] = notification["deliveries"]
     assert fcm_server.problems == [] and apns_server.problems == []
@@ -255,6 +259,11 @@ async def test_one_notification_reaches_both_the_fcm_and_the_apns_device(
         assert data["herald_delivery_id"] == delivery["id"]
         assert data["call_id"] == "42"
     assert android.message["notification"]["body"] == iphone.payload["aps"]["alert"]["body"]
+    assert android.message["notification"]["title"] == iphone.payload["aps"]["alert"]["title"]
+    assert sorted((d["kind"], d["active"]) for d in listed["data"]) == [
+        ("apns", True),
+        ("fcm", True),
+    ]
     # Both platforms configured from their settings (PUSH_PROVIDERS unset), secrets unshown.
     described = {p["name"]: p for p in health["providers"]["push"]["providers"]}
     assert {"apns", "fcm"} <= set(described)
