@@ -8,9 +8,11 @@ used for TOKEN_LIFETIME and then renewed; a token Apple calls expired or invalid
 once at once, and the send tried again.
 
 Errors follow Apple's documented reasons (the JSON answer's `reason`): Unregistered (410),
-BadDeviceToken and DeviceTokenNotForTopic (400) mean the device is gone; PayloadTooLarge is
+BadDeviceToken (400) mean the device is gone; PayloadTooLarge is
 the message's fault; TooManyRequests and 5xx may pass; the provider token's and topic's
-refusals are Herald's configuration."""
+refusals are Herald's configuration. DeviceTokenNotForTopic (a token of another app) is one of
+those too, not a gone device: a wrong APNS_TOPIC would otherwise deactivate every device it
+reached, while refusing keeps them for when the topic is corrected."""
 
 import ssl
 import time
@@ -34,7 +36,8 @@ APNS_ID_NAMESPACE = uuid.UUID("5b0e1c9e-7a4f-4d53-9d1c-2f3a8e6b4c71")
 ERRORS = {
     "Unregistered": ErrorKind.GONE,  # 410: no longer active for the topic
     "BadDeviceToken": ErrorKind.GONE,  # 400: not a token of this environment or app
-    "DeviceTokenNotForTopic": ErrorKind.GONE,  # 400: the token belongs to another app
+    # 400: the token is another app's, or APNS_TOPIC is wrong: the device is kept.
+    "DeviceTokenNotForTopic": ErrorKind.PROVIDER_REFUSED,
     "PayloadTooLarge": ErrorKind.PERMANENT,  # 413: over 4 KB
     "ExpiredProviderToken": ErrorKind.PROVIDER_REFUSED,  # 403, after one renewal
     "InvalidProviderToken": ErrorKind.PROVIDER_REFUSED,  # 403, after one renewal

@@ -101,7 +101,7 @@ async def test_the_provider_token_is_renewed_after_its_lifetime(provider, apns_s
 
 @pytest.mark.parametrize(
     ("status", "reason"),
-    [(410, "Unregistered"), (400, "BadDeviceToken"), (400, "DeviceTokenNotForTopic")],
+    [(410, "Unregistered"), (400, "BadDeviceToken")],
 )
 async def test_a_device_apple_calls_unknown_is_gone(provider, apns_server, status, reason):
     apns_server.script.append(ApnsAnswer(status, reason))
@@ -109,6 +109,15 @@ async def test_a_device_apple_calls_unknown_is_gone(provider, apns_server, statu
         await provider.send_push(push(device_token()))
     assert raised.value.code == reason
     assert len(apns_server.requests) == 1
+
+
+async def test_a_token_not_for_the_topic_is_refused_and_the_device_stays(provider, apns_server):
+    """A wrong APNS_TOPIC answers this for every device: deactivating them would lose them all."""
+    apns_server.script.append(ApnsAnswer(400, "DeviceTokenNotForTopic"))
+    with pytest.raises(PermanentSendError) as raised:
+        await provider.send_push(push(device_token()))
+    assert not isinstance(raised.value, DeviceGoneError)
+    assert raised.value.provider_fault
 
 
 async def test_a_payload_too_large_is_permanent_and_the_device_stays(provider, apns_server):
