@@ -201,10 +201,12 @@ async def served(make_stack, temporal_env) -> AsyncIterator[Served]:
 
 class HostPages:
     """A second origin: a plain HTTP server (`http://localhost:<port>`, while Herald is on
-    127.0.0.1) serving the pages a test puts there."""
+    127.0.0.1) serving the pages (and scripts) a test puts there."""
 
     def __init__(self) -> None:
         self.pages: dict[str, str] = {}
+        self.content_types: dict[str, str] = {}
+        content_types = self.content_types
         pages = self.pages
 
         class Handler(BaseHTTPRequestHandler):
@@ -220,7 +222,9 @@ class HostPages:
                     return
                 encoded = body.encode()
                 self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header(
+                    "Content-Type", content_types.get(path, "text/html; charset=utf-8")
+                )
                 self.send_header("Content-Length", str(len(encoded)))
                 self.send_header("Cache-Control", "no-store")
                 self.end_headers()
@@ -234,9 +238,10 @@ class HostPages:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    def put(self, path: str, html: str) -> str:
-        """Serves `html` at `path`; returns its URL."""
+    def put(self, path: str, html: str, content_type: str = "text/html; charset=utf-8") -> str:
+        """Serves `html` (or a script: `content_type`) at `path`; returns its URL."""
         self.pages[path] = html
+        self.content_types[path] = content_type
         return self.origin + path
 
     def close(self) -> None:

@@ -66,11 +66,17 @@ class Pushed:
 class Subscriber:
     """A browser's side of one subscription: its endpoint, key pair and auth secret."""
 
-    def __init__(self, endpoint: str):
+    def __init__(
+        self,
+        endpoint: str,
+        private_key: ec.EllipticCurvePrivateKey | None = None,
+        auth_secret: bytes | None = None,
+    ):
+        """A new key pair and secret, unless given (a browser's, made in the page)."""
         self.endpoint = endpoint
         self.path = urlsplit(endpoint).path
-        self.private_key = ec.generate_private_key(ec.SECP256R1())
-        self.auth_secret = os.urandom(16)
+        self.private_key = private_key or ec.generate_private_key(ec.SECP256R1())
+        self.auth_secret = auth_secret or os.urandom(16)
 
     def subscription(self) -> dict[str, Any]:
         """As `PushSubscription.toJSON()` gives it."""

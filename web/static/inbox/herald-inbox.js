@@ -9,12 +9,17 @@
  * Attributes: api-base (Herald's URL; defaults to where this script came from), token, locale
  * (relative times and numbers; defaults to the browser's), theme (light | dark | auto, the
  * default, following prefers-color-scheme), default-tab (unread | all | archived), align
- * (right, the default: the dropdown opens leftwards from the bell; or left).
+ * (right, the default: the dropdown opens leftwards from the bell; or left), service-worker
+ * (browser notifications: the URL of a one-line service worker on the page's own origin,
+ * `importScripts("<Herald>/v1/inbox/herald-sw.js")`; not needed on Herald's own origin).
  * Properties: token, tokenProvider (async () => a new token, called when the old one expires),
  * strings (labels, for translation), categories and categoryLabels (the preferences view).
+ * Methods: enablePush() (what the preferences' "Enable browser notifications" does: registers
+ * the service worker, asks permission, subscribes, registers the browser as a push device).
  * Events (bubbling, composed): herald-unread-change, herald-message-received,
  * herald-message-click (cancelable: the host routes the link itself), herald-token-expired,
- * herald-open-change, herald-connection-change, herald-error.
+ * herald-open-change, herald-connection-change, herald-error, herald-push (a push the service
+ * worker received, while a page of this origin is open).
  *
  * Safety: message text only ever becomes text nodes (never HTML), and only http(s) action links
  * are followed. The live stream is read with fetch() so it can send the Authorization header
@@ -105,6 +110,12 @@
     reconnecting: "Reconnecting…",
     paused: "Live updates are paused while this inbox is open in many windows.",
     signedOut: "Your session has ended. Reload the page to see new notifications.",
+    push: "Browser notifications",
+    pushHint: "Get notifications on this device, even when this page is closed.",
+    pushEnable: "Enable browser notifications",
+    pushEnabling: "Enabling…",
+    pushOn: "Browser notifications are on for this browser.",
+    pushBlocked: "Notifications are blocked for this site: allow them in the browser's settings.",
   };
 
   // ---------------------------------------------------------------- styles
@@ -295,6 +306,41 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
     }
   }
 
+  // ---------------------------------------------------------------- browser notifications
+
+  const PUSH_SUPPORTED =
+    "serviceWorker" in navigator && typeof PushManager !== "undefined" && typeof Notification !== "undefined";
+
+  /** The VAPID public key (base64url) as the Push API takes it. */
+  function keyBytes(base64url) {
+    const base64 = base64url.replace(/-/g, "+").replace(/_/g, "/");
+    const binary = atob(base64 + "=".repeat((4 - (base64.length % 4)) % 4));
+    return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+  }
+
+  function sameBytes(buffer, bytes) {
+    const given = buffer ? new Uint8Array(buffer) : new Uint8Array(0);
+    return given.length === bytes.length && given.every((b, i) => b === bytes[i]);
+  }
+
+  /** Resolves once the registration has an active worker (pushManager.subscribe needs one).
+   * Not navigator.serviceWorker.ready: that waits for a worker whose scope holds this page. */
+  function activated(registration) {
+    if (registration.active) return Promise.resolve(registration);
+    const worker = registration.installing || registration.waiting;
+    return new Promise((resolve, reject) => {
+      worker.addEventListener("statechange", () => {
+        if (worker.state === "activated") resolve(registration);
+        else if (worker.state === "redundant") reject(new Error("the service worker did not install"));
+      });
+    });
+  }
+
+  function deviceLabel() {
+    const platform = (navigator.userAgentData && navigator.userAgentData.platform) || navigator.platform;
+    return (platform ? `Browser on ${platform}` : "Browser").slice(0, 100);
+  }
+
   const UNITS = [
     ["year", 365 * 86400],
     ["month", 30 * 86400],
@@ -432,6 +478,9 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
       this._snoozeTarget = null;
       this._darkScheme = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
       this._onSchemeChange = () => this._applyTheme();
+      this._onWorkerMessage = (event) => {
+        if (event.data && event.data.type === "herald-push") this._emit("herald-push", { message: event.data.message });
+      };
       this._onDocumentPointer = (event) => {
         if (this._isOpen && !event.composedPath().includes(this)) this.close({ returnFocus: false });
       };
@@ -546,6 +595,34 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
       return this._reload();
     }
 
+    /** Browser notifications for this recipient on this browser: registers the service worker,
+     * asks the permission, subscribes with Herald's public key and registers the subscription
+     * (PUT /v1/inbox/devices). Resolves to the device Herald registered; rejects when push
+     * cannot work here or the permission is refused. Call it from a click: browsers ask for
+     * the permission only then. */
+    async enablePush() {
+      const worker = this._serviceWorkerUrl();
+      if (!worker) throw new Error("browser notifications need the service-worker attribute (or a page on Herald's origin)");
+      // Asked first, while the click that called this still counts as one.
+      const permission = Notification.requestPermission();
+      const answer = await fetch(`${this._apiBase()}/v1/inbox/push/public-key`, { mode: "cors", credentials: "omit" });
+      if (!answer.ok) throw new HeraldError(answer.status, await answer.json().catch(() => null));
+      const key = keyBytes((await answer.json()).public_key);
+      const registration = await activated(await navigator.serviceWorker.register(worker));
+      if ((await permission) !== "granted") throw new Error(this._t("pushBlocked"));
+      let subscription = await registration.pushManager.getSubscription();
+      if (subscription && !sameBytes(subscription.options && subscription.options.applicationServerKey, key)) {
+        await subscription.unsubscribe(); // made with another key: pushes signed with ours would be refused
+        subscription = null;
+      }
+      if (!subscription) {
+        subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+      }
+      return this._request("PUT", "/v1/inbox/devices", {
+        body: { kind: "webpush", subscription: subscription.toJSON(), label: deviceLabel() },
+      });
+    }
+
     // ---- lifecycle
 
     connectedCallback() {
@@ -562,6 +639,7 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
       this._applyTheme();
       if (this._darkScheme) this._darkScheme.addEventListener("change", this._onSchemeChange);
       document.addEventListener("pointerdown", this._onDocumentPointer, true);
+      if (PUSH_SUPPORTED) navigator.serviceWorker.addEventListener("message", this._onWorkerMessage);
       this._renderAll();
       this._start();
     }
@@ -569,6 +647,7 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
     disconnectedCallback() {
       if (this._darkScheme) this._darkScheme.removeEventListener("change", this._onSchemeChange);
       document.removeEventListener("pointerdown", this._onDocumentPointer, true);
+      if (PUSH_SUPPORTED) navigator.serviceWorker.removeEventListener("message", this._onWorkerMessage);
       this._stopStream();
       clearInterval(this._clock);
       this._started = false;
@@ -777,6 +856,16 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
     _apiBase() {
       const base = this.getAttribute("api-base") || SCRIPT_BASE;
       return base ? base.replace(/\/+$/, "") : null;
+    }
+
+    /** The service worker to register: the page's own (the service-worker attribute), or
+     * Herald's when the page is on Herald's origin; null when push cannot work here. */
+    _serviceWorkerUrl() {
+      if (!PUSH_SUPPORTED || !this._apiBase()) return null;
+      const own = this.getAttribute("service-worker");
+      if (own) return new URL(own, document.baseURI).href;
+      const herald = new URL(`${this._apiBase()}/v1/inbox/herald-sw.js`, document.baseURI);
+      return herald.origin === location.origin ? herald.href : null;
     }
 
     _setToken(value) {
@@ -1515,6 +1604,7 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
         this._channelSwitches(channels),
         this._categorySwitches(channels),
         this._doNotDisturb(),
+        this._browserPush(),
       );
       if (focusKey) {
         const again = this._prefsBody.querySelector(`[data-key="${CSS.escape(focusKey)}"]`);
@@ -1614,6 +1704,48 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
           h("label", {}, this._t("dndEnd"), time("end", dnd.end)),
         ),
       );
+    }
+
+    /** "Enable browser notifications", where they can work; what it shows once they are on or
+     * blocked is found out after rendering (the subscription is read asynchronously). */
+    _browserPush() {
+      const worker = this._serviceWorkerUrl();
+      if (!worker) return null;
+      const hint = h("p", { class: "hint" }, this._t("pushHint"));
+      const button = h("button", {
+        type: "button",
+        class: "text-button",
+        "data-key": "push:enable",
+        onclick: async () => {
+          button.disabled = true;
+          button.textContent = this._t("pushEnabling");
+          try {
+            await this.enablePush();
+            this._showStatus(this._t("pushOn"));
+          } catch (err) {
+            this._fail(err);
+          }
+          this._showPushState(worker, hint, button);
+        },
+      }, this._t("pushEnable"));
+      this._showPushState(worker, hint, button);
+      return h("fieldset", { class: "push" }, h("legend", {}, this._t("push")), hint, button);
+    }
+
+    async _showPushState(worker, hint, button) {
+      let subscribed = false;
+      try {
+        const registration = await navigator.serviceWorker.getRegistration(worker);
+        subscribed = Boolean(registration && (await registration.pushManager.getSubscription()));
+      } catch (_) {
+        // unknown: offered as off
+      }
+      const permission = Notification.permission;
+      const on = permission === "granted" && subscribed;
+      hint.textContent = this._t(on ? "pushOn" : permission === "denied" ? "pushBlocked" : "pushHint");
+      button.hidden = on || permission === "denied";
+      button.disabled = false;
+      button.textContent = this._t("pushEnable");
     }
 
     async _savePreferences(patch) {
