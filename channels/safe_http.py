@@ -20,6 +20,7 @@ import httpx
 from channels.base import PermanentSendError, TransientSendError
 
 ALLOWED_SCHEMES = ("http", "https")
+MAX_RESPONSE_BYTES = 64 * 1024  # of a receiver's answer: enough for any error message
 
 
 class RefusedAddress(PermanentSendError):
@@ -88,10 +89,30 @@ async def guarded_post(
     netloc = f"{literal}:{parts.port}" if parts.port else literal
     pinned = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
     host_header = f"{host}:{parts.port}" if parts.port else host
-    return await client.post(
+    request = client.build_request(
+        "POST",
         pinned,
-        headers={**(headers or {}), "Host": host_header},
+        # Uncompressed, so the cap below counts what is kept (no decompression bomb).
+        headers={**(headers or {}), "Host": host_header, "Accept-Encoding": "identity"},
         extensions={"sni_hostname": host},
-        follow_redirects=False,
         **kwargs,
+    )
+    # The receiver is anyone's: its answer is read up to MAX_RESPONSE_BYTES, the rest dropped,
+    # so an endless or huge body cannot hold a worker's memory (the timeout bounds its time).
+    response = await client.send(request, stream=True, follow_redirects=False)
+    try:
+        body = bytearray()
+        async for chunk in response.aiter_raw():
+            body += chunk[: MAX_RESPONSE_BYTES - len(body)]
+            if len(body) >= MAX_RESPONSE_BYTES:
+                break
+    finally:
+        await response.aclose()
+    headers_kept = [
+        (k, v)
+        for k, v in response.headers.multi_items()
+        if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx.Response(
+        response.status_code, headers=headers_kept, content=bytes(body), request=request
     )

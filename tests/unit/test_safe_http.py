@@ -5,7 +5,13 @@ import pytest
 from werkzeug import Response
 
 from channels.base import PermanentSendError
-from channels.safe_http import RefusedAddress, guarded_post, is_public, resolve_checked
+from channels.safe_http import (
+    MAX_RESPONSE_BYTES,
+    RefusedAddress,
+    guarded_post,
+    is_public,
+    resolve_checked,
+)
 
 REFUSED = {
     "127.0.0.1": "loopback",
@@ -125,3 +131,16 @@ async def test_a_refused_url_is_never_called(httpserver):
                 client, f"http://127.0.0.1:{httpserver.port}/hook", allow_private=False
             )
     assert httpserver.log == []
+
+
+async def test_a_huge_answer_is_read_only_up_to_the_cap(httpserver):
+    """A receiver is anyone's: its answer must not fill the worker's memory."""
+    httpserver.expect_request("/hook", method="POST").respond_with_data("x" * (5 * 1024 * 1024))
+    async with httpx.AsyncClient() as client:
+        response = await guarded_post(
+            client, f"http://127.0.0.1:{httpserver.port}/hook", allow_private=True, json={}
+        )
+    assert response.status_code == 200
+    assert len(response.content) == MAX_RESPONSE_BYTES
+    request, _ = httpserver.log[0]
+    assert request.headers["Accept-Encoding"] == "identity"
