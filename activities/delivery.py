@@ -15,7 +15,7 @@ from activities.bookkeeping import UNAVAILABLE as DATABASE_UNAVAILABLE
 from activities.channel_sends import ChannelSends
 from activities.circuits import ProviderCircuits
 from activities.content import Content, render_content
-from channels.base import SendError, TransientSendError
+from channels.base import PermanentSendError, SendError, TransientSendError
 from channels.registry import Providers, declared_send_rates
 from config.settings import Settings
 from db import deliveries as store
@@ -30,6 +30,7 @@ from domain.send_rate import parse_send_rates
 from domain.types import FINAL_DELIVERY_STATUSES, Channel, DeliveryStatus, subscription_category
 from domain.unsubscribe import Unsubscribe, unsubscribe_url
 from observability.metrics import DELIVERIES, PROVIDER_SECONDS
+from services.errors import Unavailable
 from services.inbox_secrets import secret_box
 
 log = logging.getLogger("herald.delivery")
@@ -381,7 +382,12 @@ def _secret_opener(settings: Settings):
     none to open, and a webhook send fails saying why."""
 
     def open_secret(tenant_id: uuid.UUID, kid: str, sealed: str) -> str:
-        return secret_box(settings).open(tenant_id, kid, sealed)
+        try:
+            return secret_box(settings).open(tenant_id, kid, sealed)
+        except Unavailable as exc:  # retrying cannot help until an operator acts
+            raise PermanentSendError(
+                f"cannot open the tenant's {kid} secret: {exc}", provider_fault=True
+            ) from exc
 
     return open_secret
 

@@ -302,6 +302,25 @@ async def test_a_url_that_now_leads_inside_is_refused_when_sent(stack, sessions,
     assert httpserver.log == []
 
 
+async def test_a_secret_that_no_longer_opens_fails_the_send_saying_why(
+    webhook_stack, sessions, httpserver
+):
+    """Sealed under another SECRET_KEY (or tampered with): retrying cannot help, and nothing
+    unsigned is sent."""
+    httpserver.expect_request(HOOK).respond_with_data("should never be called")
+    url = f"http://127.0.0.1:{httpserver.port}{HOOK}"
+    async with sessions.begin() as session:
+        await create_webhook_channel(
+            session, webhook_stack.tenant_id, url, True, "v1.bm90LWEtc2VhbGVkLXNlY3JldC1hdC1hbGwx"
+        )
+
+    notification = await webhook_stack.wait_for_status((await send(webhook_stack))["id"], "failed")
+
+    [delivery] = notification["deliveries"]
+    assert "cannot open the tenant's webhook-channel secret" in delivery["error"]
+    assert httpserver.log == []
+
+
 # --- the provider itself: a receiver is the tenant's, not a provider of Herald's ---
 
 
