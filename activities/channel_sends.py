@@ -164,11 +164,15 @@ class ChannelSends:
             target = await webhook_channels.enabled_webhook_channel(session, tenant_id)
         if target is None:
             raise PermanentSendError("the tenant's webhook channel is not set or is disabled")
+        previous = target.previous_secret_sealed
         return WebhookMessage(
             url=target.url,
             payload=webhook_payload(job, content),
             secret=self._open_secret(tenant_id, WEBHOOK_SECRET_KID, target.secret_sealed),
             reference=str(job.delivery.id),
+            previous_secret=(
+                self._open_secret(tenant_id, WEBHOOK_SECRET_KID, previous) if previous else None
+            ),
         )
 
 

@@ -54,13 +54,15 @@ class ChatMessage:
 
 @dataclass(frozen=True)
 class WebhookMessage:
-    """The webhook channel: `payload` POSTed as JSON to `url`, signed with `secret` per the
-    Standard Webhooks specification; `reference` is the webhook-id (the same on a retry)."""
+    """The webhook channel: `payload` POSTed as JSON to `url`, signed with `secret` (and
+    `previous_secret`) per the Standard Webhooks specification; `reference` is the webhook-id
+    (the same on a retry)."""
 
     url: str
     payload: dict[str, Any]
     secret: str
     reference: str
+    previous_secret: str | None = None  # also signs, for a day after a rotation
 
 
 @dataclass(frozen=True)

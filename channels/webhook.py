@@ -51,8 +51,9 @@ class WebhookSender:
     async def send_webhook(self, message: WebhookMessage) -> SendResult:
         try:
             body = json.dumps(message.payload, separators=(",", ":"), ensure_ascii=False).encode()
+            also = (message.previous_secret,) if message.previous_secret else ()
             signed = standard_webhooks.headers(
-                message.secret, message.reference, int(self._clock()), body
+                message.secret, message.reference, int(self._clock()), body, *also
             )
         except (TypeError, ValueError) as exc:  # not JSON, or a secret that is not whsec_
             raise PermanentSendError(f"cannot sign this webhook: {exc}") from exc

@@ -50,6 +50,10 @@ class WebhookChannel(Base):
     )
     url: Mapped[str] = mapped_column(Text)
     secret_sealed: Mapped[str] = mapped_column(Text)
+    # After a rotation the previous secret also signs, until it expires (receivers switch
+    # over without a gap: Standard Webhooks carries several signatures).
+    previous_secret_sealed: Mapped[str | None] = mapped_column(Text)
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     created_at: Mapped[datetime] = now_column()
     updated_at: Mapped[datetime] = now_column()

@@ -2,31 +2,59 @@
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.channel_models import WebhookChannel
+
+ROTATION_OVERLAP = timedelta(days=1)  # the previous secret signs this long after a rotation
 
 
 @dataclass(frozen=True)
 class WebhookTarget:
     url: str
     secret_sealed: str
+    previous_secret_sealed: str | None = None  # still signing (a rotation's overlap)
 
 
 async def enabled_webhook_channel(
     session: AsyncSession, tenant_id: uuid.UUID
 ) -> WebhookTarget | None:
+    still_signing = WebhookChannel.previous_secret_expires_at > func.now()
     row = (
         await session.execute(
-            select(WebhookChannel.url, WebhookChannel.secret_sealed).where(
-                WebhookChannel.tenant_id == tenant_id, WebhookChannel.enabled
-            )
+            select(
+                WebhookChannel.url,
+                WebhookChannel.secret_sealed,
+                case((still_signing, WebhookChannel.previous_secret_sealed)).label("previous"),
+            ).where(WebhookChannel.tenant_id == tenant_id, WebhookChannel.enabled)
         )
     ).one_or_none()
-    return WebhookTarget(row.url, row.secret_sealed) if row else None
+    return WebhookTarget(row.url, row.secret_sealed, row.previous) if row else None
+
+
+async def rotate_secret(
+    session: AsyncSession, tenant_id: uuid.UUID, secret_sealed: str
+) -> WebhookChannel | None:
+    """The new secret signs from now on; the one it replaces also signs for ROTATION_OVERLAP.
+    None if the tenant has no channel."""
+    return (
+        await session.scalars(
+            update(WebhookChannel)
+            .where(WebhookChannel.tenant_id == tenant_id)
+            .values(
+                previous_secret_sealed=WebhookChannel.secret_sealed,
+                previous_secret_expires_at=func.now() + ROTATION_OVERLAP,
+                secret_sealed=secret_sealed,
+                updated_at=func.now(),
+            )
+            .returning(WebhookChannel),
+            execution_options={"synchronize_session": False},
+        )
+    ).one_or_none()
 
 
 async def webhook_channel(session: AsyncSession, tenant_id: uuid.UUID) -> WebhookChannel | None:

@@ -38,11 +38,16 @@ def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def headers(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+def headers(
+    secret: str, message_id: str, timestamp: int, body: bytes, *also: str
+) -> dict[str, str]:
+    """The three headers; `also`: more secrets that sign too (a rotation's previous one)."""
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": signature(secret, message_id, timestamp, body),
+        "webhook-signature": " ".join(
+            signature(s, message_id, timestamp, body) for s in (secret, *also)
+        ),
     }
 
 

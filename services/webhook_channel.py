@@ -7,8 +7,8 @@
   a name's DNS answer may change after it was stored.
 - The signing secret is made with the channel and shown in that answer only, and in
   rotate-secret's; at rest it is sealed (services/inbox_secrets.SecretBox, kid
-  "webhook-channel"). Rotating replaces it at once: the table keeps one secret, so Herald
-  cannot sign with the old and the new during a switch (see the README).
+  "webhook-channel"). Rotating makes a new one; for a day the old one signs too (every
+  message carries both signatures), so a receiver can switch at its own pace.
 """
 
 from urllib.parse import urlsplit
@@ -66,10 +66,11 @@ async def put_webhook_channel(
 async def rotate_webhook_secret(
     session: AsyncSession, settings: Settings, tenant: TenantIdentity
 ) -> WebhookChannelSaved:
-    """A new signing secret, shown in this answer only; the old one signs no more."""
+    """A new signing secret, shown in this answer only; the old one also signs for a day
+    (db.webhook_channels.ROTATION_OVERLAP), so receivers switch over without a gap."""
     secret, sealed = _new_secret(settings, tenant)
     async with session.begin():
-        row = await store.change_webhook_channel(session, tenant.id, secret_sealed=sealed)
+        row = await store.rotate_secret(session, tenant.id, sealed)
         if row is None:
             raise NotFound("the tenant has no webhook channel: PUT one")
         shown = _public(settings, row).model_dump()

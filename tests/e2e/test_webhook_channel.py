@@ -8,6 +8,7 @@ import time
 import uuid
 
 import pytest
+from sqlalchemy import text
 from werkzeug import Request, Response
 
 from channels.base import PermanentSendError, TransientSendError, WebhookMessage
@@ -110,7 +111,9 @@ async def test_the_secret_is_shown_once_and_a_later_put_keeps_it(webhook_stack, 
     assert again.json()["created_at"] == shown.json()["created_at"]
 
 
-async def test_a_rotated_secret_signs_the_next_send(webhook_stack, httpserver):
+async def test_after_a_rotation_both_secrets_sign_for_a_day(webhook_stack, httpserver, sessions):
+    """A receiver that still checks with the old secret, and one that already checks with the
+    new one, both accept the messages of the day after a rotation; then only the new signs."""
     httpserver.expect_request(HOOK).respond_with_data("ok")
     old = (await set_channel(webhook_stack, httpserver.url_for(HOOK)))["secret"]
     rotated = await webhook_stack.api.post(f"{SETTINGS}/rotate-secret")
@@ -120,6 +123,19 @@ async def test_a_rotated_secret_signs_the_next_send(webhook_stack, httpserver):
 
     await webhook_stack.wait_for_status((await send(webhook_stack))["id"], "sent")
     [(request, _)] = httpserver.log
+    verified(request, new)
+    verified(request, old)
+
+    async with sessions.begin() as session:  # the day is over
+        await session.execute(
+            text(
+                "UPDATE webhook_channels SET previous_secret_expires_at = now() - interval '1s'"
+                " WHERE tenant_id = :tenant"
+            ),
+            {"tenant": webhook_stack.tenant_id},
+        )
+    await webhook_stack.wait_for_status((await send(webhook_stack))["id"], "sent")
+    request = httpserver.log[-1][0]
     verified(request, new)
     with pytest.raises(SignatureError):
         verified(request, old)

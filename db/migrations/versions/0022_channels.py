@@ -9,7 +9,8 @@ Revises: 0021_broadcasts
 - recipients.chat_addresses: a recipient's Slack, Teams and Discord addresses.
 - deliveries.address becomes text: a chat address or webhook URL can pass 320 characters
   (varchar to text is a catalogue change in PostgreSQL, no table rewrite).
-- webhook_channels: a tenant's webhook channel (URL and sealed signing secret).
+- webhook_channels: a tenant's webhook channel (URL and sealed signing secret, and the previous
+  secret, which also signs for a day after a rotation).
 - vapid_keys: Herald's Web Push key pair, the private key sealed.
 - templates.icon and template_versions.icon: a push template's icon URL (a template too).
 """
@@ -82,6 +83,8 @@ def upgrade() -> None:
         ),
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("secret_sealed", sa.Text(), nullable=False),
+        sa.Column("previous_secret_sealed", sa.Text(), nullable=True),
+        sa.Column("previous_secret_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("enabled", sa.Boolean(), server_default="true", nullable=False),
         _timestamp("created_at"),
         _timestamp("updated_at"),
