@@ -1,9 +1,9 @@
-"""What every email says in its headers, decided once for both providers (SMTP, SendGrid)."""
+"""What every email says in its headers, decided once for every email provider."""
 
 import email.utils
 from dataclasses import dataclass
 
-from channels.base import EmailMessage
+from channels.base import EmailMessage, PermanentSendError
 from domain.email_headers import needs_smtputf8, wire_address, without_bidi_controls
 
 # RFC 3834: a notification is sent by a machine, so auto-responders (out of office, vacation
@@ -38,3 +38,19 @@ def wire_headers(message: EmailMessage) -> WireHeaders:
         extra={**AUTOMATIC_HEADERS, **message.headers},
         smtputf8=needs_smtputf8(message.to),
     )
+
+
+def ascii_wire_headers(message: EmailMessage, provider: str) -> WireHeaders:
+    """wire_headers for a provider without SMTPUTF8 (SendGrid, SES), refusals as failures: an
+    address that cannot be written, or a non-ASCII local part in To, the latter as the
+    provider's fault (a failover provider may carry it)."""
+    try:
+        wire = wire_headers(message)
+    except ValueError as exc:
+        raise PermanentSendError(f"cannot write this email: {exc}") from exc
+    if wire.smtputf8:
+        raise PermanentSendError(
+            f"{provider} cannot send to {message.to}: a non-ASCII local part needs SMTPUTF8",
+            provider_fault=True,
+        )
+    return wire

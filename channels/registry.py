@@ -25,6 +25,7 @@ _MODULES = (
     "channels.smtp",
     "channels.sendgrid",
     "channels.mailgun",
+    "channels.ses",
     "channels.twilio",
     "channels.vonage",
     "channels.outbox",

@@ -22,7 +22,7 @@ from sendgrid.helpers.mail import CustomArg, Email, Header, Mail, ReplyTo, To
 
 from channels.base import EmailMessage, PermanentSendError, SendResult, TransientSendError
 from channels.declaration import ErrorKind, ProviderConfig, ProviderDeclaration, Setting
-from channels.email_headers import wire_headers
+from channels.email_headers import ascii_wire_headers, wire_headers
 from channels.http_status import error_for_status
 from channels.mime import message_id_for
 from domain.email_headers import needs_smtputf8, wire_address
@@ -54,15 +54,7 @@ class SendGridEmailProvider:
         return await asyncio.to_thread(self._send, message)
 
     def _send(self, message: EmailMessage) -> SendResult:
-        try:
-            wire = wire_headers(message)
-        except ValueError as exc:
-            raise PermanentSendError(f"cannot write this email: {exc}") from exc
-        if wire.smtputf8:
-            raise PermanentSendError(
-                f"SendGrid cannot send to {message.to}: a non-ASCII local part needs SMTPUTF8",
-                provider_fault=True,
-            )
+        wire = ascii_wire_headers(message, "SendGrid")
         mail = Mail(
             from_email=Email(wire.sender, wire.sender_name or None),
             to_emails=To(wire.to),

@@ -1,5 +1,6 @@
 """Configuration: one validated Settings object, read from the environment once."""
 
+import re
 from functools import lru_cache
 from typing import Literal
 
@@ -7,6 +8,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.send_rate import parse_send_rates
+from domain.sns import SNS_HOST_PATTERN
 
 MIN_METRICS_TOKEN_LENGTH = 16
 # A worker's lanes (WORKER_QUEUES): the default task queue (TASK_QUEUE), urgent and
@@ -113,6 +115,10 @@ class Settings(BaseSettings):
     # SES events arrive through SNS: the topics accepted (comma-separated ARNs; unset: any
     # topic whose message signature verifies).
     ses_sns_topic_arns: str = ""
+    # The hosts SNS's signing certificates and subscription URLs must be on (https only); a
+    # message whose SigningCertURL is elsewhere is refused. Tests point it at a local server.
+    ses_sns_cert_host_pattern: str = SNS_HOST_PATTERN
+    ses_sns_ca_file: str | None = None  # a CA bundle trusted instead of the system's (tests)
     # Vonage (SMS API): a second SMS provider, so SMS failover can cross providers.
     vonage_api_key: str | None = None
     vonage_api_secret: SecretStr | None = None
@@ -270,6 +276,15 @@ class Settings(BaseSettings):
     @classmethod
     def _rates_readable(cls, value: str) -> str:
         parse_send_rates(value)  # raises, naming the entry it cannot read
+        return value
+
+    @field_validator("ses_sns_cert_host_pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
         return value
 
     @field_validator("worker_queues")

@@ -19,6 +19,7 @@ from domain.types import DeliveryStatus
 PROVIDER_NAMES = {
     "twilio": ["twilio", "twilio_secondary"],
     "sendgrid": ["sendgrid"],
+    "ses": ["ses"],
     "mailgun": ["mailgun"],
     "vonage": ["vonage"],
 }
@@ -26,6 +27,7 @@ PROVIDER_CHANNELS = {
     "twilio": "sms",
     "vonage": "sms",
     "sendgrid": "email",
+    "ses": "email",
     "mailgun": "email",
     INBOX: "in_app",
 }

@@ -1,10 +1,10 @@
 """What a provider's status webhook says, in Herald's terms (pure: no I/O, no clock).
 
 Twilio posts one form per status change of an SMS, Vonage one delivery receipt; SendGrid
-posts JSON batches of email events, Mailgun one event per call; the in-app inbox reports a
-message read or its link followed. All become `ProviderEvent`s: which message, which status it
-reports (if any), and the effects beyond the delivery (the recipient opting out, an address
-that will never work).
+posts JSON batches of email events, Mailgun one event per call, SES one per SNS notification;
+the in-app inbox reports a message read or its link followed. All become `ProviderEvent`s:
+which message, which status it reports (if any), and the effects beyond the delivery (the
+recipient opting out, an address that will never work).
 """
 
 from dataclasses import dataclass, field
@@ -268,6 +268,37 @@ def bare_message_id(value: Any) -> str | None:
     return text or None
 
 
+def from_ses(event: dict[str, Any], event_id: str | None = None) -> ProviderEvent:
+    """One SES event, as an SNS notification carries it (its Message, parsed). `event_id` is
+    the notification's MessageId, the same when SNS delivers it again."""
+    if not isinstance(event, dict):
+        raise MalformedEvent("an SES event is a JSON object")
+    kind = event.get("eventType") or event.get("notificationType")
+    mail = event.get("mail")
+    if not isinstance(kind, str) or not isinstance(mail, dict):
+        raise MalformedEvent("an SES event has an eventType and a mail object")
+    detail = _object(event.get(SES_DETAILS.get(kind, "")))
+    status = SES_STATUSES.get(kind)
+    if kind == "Bounce" and detail.get("bounceType") != "Permanent":
+        status = None  # Transient (a full mailbox) or Undetermined: the address may work later
+    tagged = _object(mail.get("tags")).get(DELIVERY_REFERENCE_ARG)  # each tag: a list of values
+    return ProviderEvent(
+        provider="ses",
+        kind=kind,
+        message_id=_text(mail.get("messageId")),
+        delivery_id=_text(tagged[0]) if isinstance(tagged, list) and tagged else None,
+        event_id=event_id,
+        status=status,
+        occurred_at=_iso_time(detail.get("timestamp") or mail.get("timestamp")),
+        error=_ses_error(kind, detail)
+        if status in (DeliveryStatus.BOUNCED, DeliveryStatus.FAILED)
+        else None,
+        opt_out=kind == "Complaint" and detail.get("complaintFeedbackType") != "not-spam",
+        invalid_address=_ses_hard_bounce(detail) if status == DeliveryStatus.BOUNCED else None,
+        payload=event,
+    )
+
+
 def inbox_report(kind: str, occurred_at: datetime) -> ProviderEvent:
     """The recipient read in-app messages (`read`: opened) or followed one's action link
     (`clicked`): one report for the deliveries of those messages (an in-app message's id is its
@@ -322,6 +353,31 @@ def _mailgun_dead_address(status: DeliveryStatus | None, data: dict[str, Any]) -
     return f"hard bounce: {detail}" if detail else "hard bounce"
 
 
+def _ses_error(kind: str, detail: dict[str, Any]) -> str:
+    if kind == "Bounce":
+        bounced = _first_bounced(detail)
+        said = [
+            f"{detail.get('bounceType')}/{detail.get('bounceSubType')}",
+            bounced.get("status"),
+            bounced.get("diagnosticCode"),
+        ]
+    else:
+        said = [detail.get("reason") or detail.get("errorMessage")]
+    text = "; ".join(str(x) for x in said if x)
+    return f"ses {kind.lower()}" + (f": {text}" if text else "")
+
+
+def _ses_hard_bounce(detail: dict[str, Any]) -> str:
+    said = _first_bounced(detail).get("diagnosticCode") or detail.get("bounceSubType")
+    return f"hard bounce: {said}" if said else "hard bounce"
+
+
+def _first_bounced(detail: dict[str, Any]) -> dict[str, Any]:
+    """The bounced recipient (Herald sends each email to one)."""
+    recipients = detail.get("bouncedRecipients")
+    return _object(recipients[0]) if isinstance(recipients, list) and recipients else {}
+
+
 def _object(value: Any) -> dict[str, Any]:
     """A JSON object of a payload, or {} when it is missing or not an object."""
     return value if isinstance(value, dict) else {}
@@ -337,3 +393,14 @@ def _unix_time(value: Any) -> datetime | None:
         return datetime.fromtimestamp(float(value), UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         return None
+
+
+def _iso_time(value: Any) -> datetime | None:
+    """An ISO 8601 time, as SES writes them (2026-01-01T10:00:00.123Z)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -36,7 +36,7 @@ MAX_RANGE_DAYS = 93
 RESEND_AT_ONCE = 1_000  # failed deliveries one "resend every failed one" resends at most
 RECIPIENTS_SEARCHED = 100  # a search's recipients whose deliveries are listed, at most
 # Providers a delivery can name (besides those this deployment is configured with).
-KNOWN_PROVIDERS = ("smtp", "sendgrid", "twilio", "twilio_secondary", "outbox")
+KNOWN_PROVIDERS = ("smtp", "sendgrid", "ses", "twilio", "twilio_secondary", "outbox")
 
 T = TypeVar("T")
 ProviderName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,30}$")]

@@ -27,9 +27,12 @@ from domain.provider_events import (
     ProviderEvent,
     from_mailgun,
     from_sendgrid,
+    from_ses,
     from_twilio,
     from_vonage,
 )
+from domain.sns import NOTIFICATION, sns_message
+from services.ses_events import SnsTrust, receive_ses_message
 from services.tracking import TrackingSummary, record_provider_events
 
 router = APIRouter(
@@ -37,10 +40,15 @@ router = APIRouter(
     tags=["webhooks"],
     responses={
         400: {"description": "The events cannot be read (`malformed_event`)."},
-        403: {"description": "The signature is missing or wrong (`invalid_signature`)."},
+        403: {
+            "description": "The signature is missing or wrong (`invalid_signature`); SES: the "
+            "SNS topic is not accepted (`unknown_topic`), or a SubscribeURL is not on an SNS "
+            "host (`untrusted_url`)."
+        },
         503: {
             "description": "The provider's webhook secret is not configured (`not_configured`), "
-            "or Temporal could not be reached (`temporal_unavailable`)."
+            "Temporal could not be reached (`temporal_unavailable`), or SNS could not be "
+            "(`unavailable`)."
         },
     },
 )
@@ -188,3 +196,35 @@ def _event(parse: Callable[[Any], ProviderEvent], payload: Any) -> ProviderEvent
         return parse(payload)
     except MalformedEvent as exc:
         raise ApiError(400, "malformed_event", str(exc)) from None
+
+
+@router.post("/ses", response_model=TrackingSummary)
+async def receive_ses_events(
+    request: Request, settings: SettingsDep, session: SessionDep, temporal: TemporalDep
+) -> TrackingSummary:
+    """SES events (a configuration set's event destination: an SNS topic) as SNS posts them to
+    an HTTPS subscription, one a message, signed by SNS (services/ses_events.py checks it).
+    Confirms the subscription when SNS asks (SubscriptionConfirmation)."""
+    try:
+        message = sns_message(_json_document(await request.body()))
+        event = (
+            from_ses(_json_document(message.message), message.message_id)
+            if message.type == NOTIFICATION
+            else None
+        )
+    except MalformedEvent as exc:
+        raise ApiError(400, "malformed_event", f"body: {exc}") from None
+    trust = SnsTrust.from_settings(settings)
+    return await receive_ses_message(session, temporal, trust, message, event)
+
+
+def _json_document(text: bytes | str) -> Any:
+    """JSON parsed here, not by FastAPI, and so checked here as the app-wide check of JSON
+    bodies would have. MalformedEvent when it is not JSON or holds what cannot be stored."""
+    try:
+        document = json.loads(text)
+    except ValueError as exc:  # not JSON, or not UTF-8
+        raise MalformedEvent(f"not JSON: {exc}") from None
+    if found := json_problem(document):
+        raise MalformedEvent(".".join(map(str, found[0])) + f" {found[1]}")
+    return document

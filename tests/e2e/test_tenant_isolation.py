@@ -78,6 +78,7 @@ NOT_TENANT_KEYED = {
     ("POST", "/v1/webhooks/mailgun"),
     ("POST", "/v1/webhooks/vonage/status"),
     ("GET", "/v1/webhooks/vonage/status"),
+    ("POST", "/v1/webhooks/ses"),  # signed by SNS (test_ses.py)
     ("GET", "/metrics"),
     ("GET", "/v1/health"),
     ("GET", "/v1/health/details"),

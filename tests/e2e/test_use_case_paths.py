@@ -193,6 +193,7 @@ async def test_every_route_that_calls_temporal_answers_503_when_it_is_unreachabl
         ("POST", "/v1/webhooks/mailgun"),
         ("POST", "/v1/webhooks/vonage/status"),
         ("GET", "/v1/webhooks/vonage/status"),
+        ("POST", "/v1/webhooks/ses"),
         # The inbox's changes: a first read or a click is told to the workflow, as a webhook's.
         *(("POST", f"/v1/inbox/{change}") for change in ("read", "unread", "seen")),
         *(("POST", f"/v1/inbox/{change}") for change in ("archive", "unarchive")),
