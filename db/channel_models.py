@@ -4,7 +4,7 @@ tenant's webhook channel, and Herald's VAPID key pair for Web Push."""
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, SmallInteger, String, Text, text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models import Base, now_column
@@ -21,7 +21,9 @@ class Device(Base):
         # The same token of the same kind is one device per tenant; by its digest, since a
         # web push subscription is longer than an index entry should be.
         Index("uq_devices_token", "tenant_id", "kind", "token_digest", unique=True),
-        Index("ix_devices_recipient_active", "recipient_id", postgresql_where=text("active")),
+        # A recipient's devices: the active ones a send and a plan read, all of them listed
+        # newest first, and the cascade when the recipient is deleted (a handful each).
+        Index("ix_devices_recipient", "recipient_id", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

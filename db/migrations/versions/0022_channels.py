@@ -4,8 +4,8 @@ Revision ID: 0022_channels
 Revises: 0021_broadcasts
 
 - devices: a recipient's push devices (web push subscriptions, FCM and APNs tokens); unique
-  per tenant, kind and token digest; a partial index on the active ones, which every push send
-  and every plan reads by recipient.
+  per tenant, kind and token digest; by recipient (every push send and plan reads a recipient's
+  active ones, the devices API lists them newest first).
 - recipients.chat_addresses: a recipient's Slack, Teams and Discord addresses.
 - deliveries.address becomes text: a chat address or webhook URL can pass 320 characters
   (varchar to text is a catalogue change in PostgreSQL, no table rewrite).
@@ -55,12 +55,7 @@ def upgrade() -> None:
     op.create_index(
         "uq_devices_token", "devices", ["tenant_id", "kind", "token_digest"], unique=True
     )
-    op.create_index(
-        "ix_devices_recipient_active",
-        "devices",
-        ["recipient_id"],
-        postgresql_where=sa.text("active"),
-    )
+    op.create_index("ix_devices_recipient", "devices", ["recipient_id", "created_at"])
     op.add_column(
         "recipients",
         sa.Column(
@@ -109,6 +104,6 @@ def downgrade() -> None:
         "deliveries", "address", type_=sa.String(320), existing_type=sa.Text(), nullable=True
     )
     op.drop_column("recipients", "chat_addresses")
-    op.drop_index("ix_devices_recipient_active", table_name="devices")
+    op.drop_index("ix_devices_recipient", table_name="devices")
     op.drop_index("uq_devices_token", table_name="devices")
     op.drop_table("devices")
