@@ -112,8 +112,8 @@ class Settings(BaseSettings):
     ses_secret_access_key: SecretStr | None = None
     ses_endpoint_url: str | None = None  # another endpoint (a VPC endpoint, a local test server)
     ses_configuration_set: str | None = None  # whose event destination is the SNS topic below
-    # SES events arrive through SNS: the topics accepted (comma-separated ARNs; unset: any
-    # topic whose message signature verifies).
+    # SES events arrive through SNS: the topics accepted (comma-separated ARNs). Required for
+    # POST /v1/webhooks/ses (503 without): SNS signs every account's topics alike.
     ses_sns_topic_arns: str = ""
     # The hosts SNS's signing certificates and subscription URLs must be on (https only); a
     # message whose SigningCertURL is elsewhere is refused. Tests point it at a local server.

@@ -22,6 +22,7 @@ PROVIDER_NAMES = {
     "ses": ["ses"],
     "mailgun": ["mailgun"],
     "vonage": ["vonage"],
+    INBOX: ["database"],  # an in-app message's reads and clicks
 }
 PROVIDER_CHANNELS = {
     "twilio": "sms",
@@ -54,7 +55,13 @@ _SELECT = """
     LIMIT 1
     FOR UPDATE OF d
 """
-_BY_DELIVERY_ID = text(_SELECT.format(match="d.id = :delivery_id AND d.channel = :channel"))
+# The delivery id a provider echoes is in every email's Message-ID: an event names it only for
+# a delivery this provider sent, or another provider's signed event could move it.
+_BY_DELIVERY_ID = text(
+    _SELECT.format(
+        match="d.id = :delivery_id AND d.channel = :channel AND d.provider = ANY(:providers)"
+    )
+)
 _BY_MESSAGE_ID = text(
     _SELECT.format(match="d.provider = ANY(:providers) AND d.provider_message_id = :message_id")
 )
@@ -69,7 +76,11 @@ async def lock_delivery(session: AsyncSession, event: ProviderEvent) -> TrackedD
         row = (
             await session.execute(
                 _BY_DELIVERY_ID,
-                {"delivery_id": delivery_id, "channel": PROVIDER_CHANNELS[event.provider]},
+                {
+                    "delivery_id": delivery_id,
+                    "channel": PROVIDER_CHANNELS[event.provider],
+                    "providers": PROVIDER_NAMES[event.provider],
+                },
             )
         ).one_or_none()
     if row is None and event.message_id:

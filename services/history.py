@@ -18,6 +18,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from api.schemas.common import DateTime, EventKey, ExternalId, InputModel
+from channels.registry import ROUTED_CHANNELS, declarations
 from config.settings import Settings
 from db.history import HistoryRow, history_rows, ids_by_provider_message, resendable_ids
 from db.recipient_search import search_recipients
@@ -35,8 +36,9 @@ DEFAULT_DAYS = 7
 MAX_RANGE_DAYS = 93
 RESEND_AT_ONCE = 1_000  # failed deliveries one "resend every failed one" resends at most
 RECIPIENTS_SEARCHED = 100  # a search's recipients whose deliveries are listed, at most
-# Providers a delivery can name (besides those this deployment is configured with).
-KNOWN_PROVIDERS = ("smtp", "sendgrid", "ses", "twilio", "twilio_secondary", "outbox")
+# Providers a delivery can name, whether this deployment is configured with them or not: every
+# declared one, and those of the routed channels (push, chat, webhook) and in-app.
+KNOWN_PROVIDERS = (*declarations(), *ROUTED_CHANNELS.values(), "database")
 
 T = TypeVar("T")
 ProviderName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,30}$")]
@@ -158,10 +160,9 @@ async def _search(
     return None, tuple(match.id for match in matches[:RECIPIENTS_SEARCHED]), note
 
 
-def provider_names(settings: Settings) -> list[str]:
-    """The providers to filter by: this deployment's, and any a delivery may have named."""
-    configured = [*settings.provider_order("email"), *settings.provider_order("sms")]
-    return sorted({*configured, *KNOWN_PROVIDERS})
+def provider_names() -> list[str]:
+    """The providers to filter by: any a delivery may name."""
+    return sorted(set(KNOWN_PROVIDERS))
 
 
 # ---------------------------------------------------------------- resending

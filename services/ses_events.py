@@ -36,7 +36,7 @@ class SnsTrust:
     """Which SNS messages are accepted (from settings)."""
 
     host_pattern: str  # SigningCertURL and SubscribeURL hosts (SES_SNS_CERT_HOST_PATTERN)
-    topic_arns: frozenset[str]  # SES_SNS_TOPIC_ARNS; empty: any topic
+    topic_arns: frozenset[str]  # SES_SNS_TOPIC_ARNS (the route refuses all when it is unset)
     ca_file: str | None  # trusted instead of the system's CAs (a test server's)
     timeout: float
 

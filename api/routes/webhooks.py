@@ -107,14 +107,11 @@ async def receive_sendgrid_events(
     if not valid:
         raise _forbidden(SENDGRID_SIGNATURE)
     try:
-        batch = json.loads(body)
+        batch = _json_document(body)
         if not isinstance(batch, list):
             raise MalformedEvent("the body must be a JSON array of events")
-        # Parsed here, not by FastAPI, so the app-wide check of JSON bodies did not see it.
-        if found := json_problem(batch):
-            raise MalformedEvent(".".join(map(str, found[0])) + f" {found[1]}")
         events = [from_sendgrid(item) for item in batch]
-    except ValueError as exc:  # invalid JSON, or a MalformedEvent
+    except MalformedEvent as exc:
         raise ApiError(400, "malformed_event", f"body: {exc}") from None
     return await record_provider_events(session, temporal, events)
 
@@ -190,10 +187,7 @@ async def _vonage_receipt(
 def _event(parse: Callable[[Any], ProviderEvent], payload: Any) -> ProviderEvent:
     """The event a signed payload reports; 400 when it cannot be stored or read."""
     try:
-        # Parsed here, not by FastAPI, so the app-wide check of JSON bodies did not see it.
-        if found := json_problem(payload):
-            raise MalformedEvent(".".join(map(str, found[0])) + f" {found[1]}")
-        return parse(payload)
+        return parse(_storable(payload))
     except MalformedEvent as exc:
         raise ApiError(400, "malformed_event", str(exc)) from None
 
@@ -204,7 +198,12 @@ async def receive_ses_events(
 ) -> TrackingSummary:
     """SES events (a configuration set's event destination: an SNS topic) as SNS posts them to
     an HTTPS subscription, one a message, signed by SNS (services/ses_events.py checks it).
-    Confirms the subscription when SNS asks (SubscriptionConfirmation)."""
+    Confirms the subscription when SNS asks (SubscriptionConfirmation).
+
+    Only from the topics of SES_SNS_TOPIC_ARNS: a signature proves a message came from SNS, not
+    from whose topic, and anyone can make one."""
+    if not settings.ses_sns_topic_arns.strip():
+        raise ApiError(503, "not_configured", "ses events need SES_SNS_TOPIC_ARNS")
     try:
         message = sns_message(_json_document(await request.body()))
         event = (
@@ -219,12 +218,18 @@ async def receive_ses_events(
 
 
 def _json_document(text: bytes | str) -> Any:
-    """JSON parsed here, not by FastAPI, and so checked here as the app-wide check of JSON
-    bodies would have. MalformedEvent when it is not JSON or holds what cannot be stored."""
+    """JSON parsed here, not by FastAPI. MalformedEvent when it is not JSON or holds what
+    cannot be stored."""
     try:
         document = json.loads(text)
     except ValueError as exc:  # not JSON, or not UTF-8
         raise MalformedEvent(f"not JSON: {exc}") from None
+    return _storable(document)
+
+
+def _storable(document: Any) -> Any:
+    """A document parsed here, not by FastAPI, checked as the app-wide check of JSON bodies
+    would have; MalformedEvent when it holds what cannot be stored."""
     if found := json_problem(document):
         raise MalformedEvent(".".join(map(str, found[0])) + f" {found[1]}")
     return document

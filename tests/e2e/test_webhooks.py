@@ -4,6 +4,7 @@ import json
 import uuid
 
 from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import text
 
 from tests.e2e.webhooks_factory import (
     SENDGRID_PATH,
@@ -239,3 +240,22 @@ async def test_webhooks_without_their_keys_are_503(stack):
     assert (
         await post_twilio(stack, {"MessageSid": "SM1", "MessageStatus": "sent"})
     ).status_code == 503
+    # SNS signs every topic's messages alike: without the accepted topics, none is trusted.
+    ses = await stack.api.post("/v1/webhooks/ses", content=b"{}")
+    assert ses.status_code == 503 and "SES_SNS_TOPIC_ARNS" in ses.text
+
+
+async def test_an_event_cannot_move_another_providers_delivery(tracked, httpserver, sessions):
+    """The delivery id is in every email's Message-ID: SendGrid's signed event naming a delivery
+    another provider sent must not move it."""
+    delivery = await send_email_through_sendgrid(tracked, httpserver)
+    async with sessions.begin() as session:  # as if SMTP had sent it
+        await session.execute(
+            text("UPDATE deliveries SET provider = 'smtp' WHERE id = :id"), {"id": delivery["id"]}
+        )
+
+    response = await post_sendgrid(tracked, [sendgrid_event("delivered", delivery)])
+
+    assert response.json()["unknown"] == 1
+    row = await delivery_row(sessions, delivery)
+    assert row.status == "sent" and row.delivered_at is None

@@ -89,7 +89,7 @@ async def history_page(
         lambda query: history.history_page(session, operator.tenant_id, query),
     )
     errors = _beside_fields(errors)
-    providers = [("", "Any provider"), *((p, p) for p in history.provider_names(settings))]
+    providers = [("", "Any provider"), *((p, p) for p in history.provider_names())]
     return render(
         request,
         "history/list.html",
