@@ -35,6 +35,18 @@ def split_chat_address(address: str) -> tuple[str, str]:
     return platform, rest
 
 
+def shown_address(address: str | None) -> str | None:
+    """A delivery's address as logs and the dashboard show it: a chat webhook URL's path is its
+    secret (whoever has it can post), so only its scheme and host are shown."""
+    if not address:
+        return address
+    platform, _, rest = address.partition(":")
+    if platform not in PLATFORMS or not is_webhook_url(rest):
+        return address
+    scheme, _, after = rest.partition("://")
+    return f"{platform}:{scheme}://{after.split('/', 1)[0]}/…"
+
+
 def is_webhook_url(value: str) -> bool:
     return value.startswith("https://") or value.startswith("http://")
 

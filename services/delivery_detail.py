@@ -15,6 +15,7 @@ from activities.content import render_message
 from config.settings import Settings
 from db.deliveries import NotificationRow, RecipientRow
 from db.history import DeliveryRecord, delivery_record
+from domain.chat import shown_address
 from domain.delivery_timeline import DeliveryFacts, TimelineEntry, herald_timeline, in_time_order
 from domain.templating.context import TEMPLATE_VERSION_KEY
 from domain.types import Channel
@@ -116,7 +117,7 @@ def facts_of(record: DeliveryRecord) -> DeliveryFacts:
         status_reason=delivery.status_reason,
         provider=delivery.provider,
         provider_message_id=delivery.provider_message_id,
-        address=delivery.address,
+        address=shown_address(delivery.address),
         error=delivery.error,
         retry_count=delivery.retry_count,
         deferred_until=delivery.deferred_until,

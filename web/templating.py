@@ -17,6 +17,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from domain.chat import shown_address
 from web.auth import csrf_token
 from web.pages import PAGES_BY_KEY, PREFIX, navigation
 
@@ -100,6 +101,7 @@ _environment = jinja2.Environment(
 _environment.filters["tone"] = tone
 _environment.filters["when"] = when
 _environment.filters["in_zone"] = in_zone
+_environment.filters["shown_address"] = shown_address  # a chat webhook URL's path is a secret
 _environment.globals["static_url"] = static_url
 templates = Jinja2Templates(env=_environment, context_processors=[_shared_context])
 

@@ -26,6 +26,7 @@ from api.schemas.common import (
 )
 from api.schemas.inbox import InboxOptions
 from api.schemas.pages import Page
+from domain.chat import shown_address
 from domain.types import Channel, Priority
 
 
@@ -133,6 +134,12 @@ class DeliveryPublic(BaseModel):
     template_version_id: uuid.UUID | None = Field(
         None, description="The template version rendered."
     )
+
+    @field_validator("address")
+    @classmethod
+    def _without_secrets(cls, address: str | None) -> str | None:
+        """A chat webhook URL's path is a secret: shown as its host."""
+        return shown_address(address)
     failover_log: list[dict[str, Any]] | None = Field(
         None, description="Providers left, in order, and why."
     )

@@ -504,7 +504,10 @@ async def test_a_discord_webhook_gets_a_chat_notification(chat_stack, sessions, 
         await send_chat(chat_stack, external_id), "sent"
     )
 
-    assert notification["deliveries"][0]["provider_message_id"] == "1180000000000000001"
+    [delivery] = notification["deliveries"]
+    assert delivery["provider_message_id"] == "1180000000000000001"
+    # The webhook URL's path is its secret: the API shows the host only.
+    assert delivery["address"] == f"discord:http://{httpserver.host}:{httpserver.port}/…"
     [(request, _)] = httpserver.log
     sent = request.get_json()
     assert sent["content"] == "We received **42.00 EUR**."  # Discord's markdown is Herald's

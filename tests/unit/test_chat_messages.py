@@ -1,10 +1,13 @@
 """What each chat platform is sent for a message: Slack's mrkdwn and blocks, Teams' Adaptive
 Card, Discord's content and embed."""
 
+import pytest
+
 from channels.base import ChatMessage
 from channels.discord import MAX_CONTENT_CHARS, discord_payload
 from channels.slack import MAX_SECTION_CHARS, mrkdwn, slack_payload
 from channels.teams import teams_card
+from domain.chat import shown_address
 
 MESSAGE = ChatMessage(
     to="U024BE7LH",
@@ -102,3 +105,22 @@ def test_discord_payload_without_title_carries_the_link_in_the_content_and_is_cu
     assert payload["content"].endswith("…\nhttps://example.com/a")  # the text cut, the link kept
     short = discord_payload(ChatMessage(to="https://x", text="Hi", action_url="https://e.com/a"))
     assert short["content"] == "Hi\nhttps://e.com/a"
+
+
+@pytest.mark.parametrize(
+    ("address", "shown"),
+    [
+        ("discord:https://discord.com/api/webhooks/1/secret", "discord:https://discord.com/…"),
+        (
+            "teams:https://x.webhook.office.com/webhookb2/a/b",
+            "teams:https://x.webhook.office.com/…",
+        ),
+        ("slack:https://hooks.slack.com/services/T/B/secret", "slack:https://hooks.slack.com/…"),
+        ("slack:U024BE7LH", "slack:U024BE7LH"),  # an id is no secret
+        ("ada@example.com", "ada@example.com"),
+        (None, None),
+    ],
+)
+def test_a_chat_webhook_url_is_shown_without_its_secret_path(address, shown):
+    assert shown_address(address) == shown
+    assert shown_address(shown) == shown  # showing twice changes nothing
