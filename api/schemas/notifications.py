@@ -140,6 +140,7 @@ class DeliveryPublic(BaseModel):
     def _without_secrets(cls, address: str | None) -> str | None:
         """A chat webhook URL's path is a secret: shown as its host."""
         return shown_address(address)
+
     failover_log: list[dict[str, Any]] | None = Field(
         None, description="Providers left, in order, and why."
     )

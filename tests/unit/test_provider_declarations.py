@@ -1,5 +1,7 @@
 """Providers are declared by their modules and built from the declarations alone."""
 
+from typing import Any
+
 import pytest
 from pydantic import SecretStr
 
@@ -56,8 +58,9 @@ def test_health_describes_providers_from_their_declarations_without_secrets():
     described = describe_providers(settings)
     email = described["email"]
     assert email["failover"] == ["sendgrid", "smtp"]
-    assert [p["name"] for p in email["providers"]] == ["sendgrid", "smtp"]
-    sendgrid = email["providers"][0]
+    providers: list[dict[str, Any]] = email["providers"]  # type: ignore[assignment]
+    assert [p["name"] for p in providers] == ["sendgrid", "smtp"]
+    sendgrid = providers[0]
     assert sendgrid["settings"]["SENDGRID_API_KEY"] == "set"
     assert sendgrid["batching"] is True
     assert "SG.very-secret-key" not in repr(described)
@@ -89,4 +92,4 @@ def test_errors_map_by_the_declaration_then_by_http(errors, code, status, expect
     if isinstance(err, TransientSendError) and status is not None:
         assert err.retry_after == 7
     if errors.get(code) == ErrorKind.PROVIDER_REFUSED:
-        assert err.provider_fault
+        assert isinstance(err, PermanentSendError) and err.provider_fault
