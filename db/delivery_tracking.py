@@ -43,13 +43,15 @@ class TrackedDelivery:
     status: str
     recipient_id: uuid.UUID
     event_key: str
-    workflow_id: str
+    workflow_id: str | None  # its notification's own; None for a broadcast's (it has none)
 
 
 # Locked until the transaction ends, so two events of one message apply one after the other.
 _SELECT = """
     SELECT d.id, d.tenant_id, d.channel, d.address, d.status,
-           n.recipient_id, n.event_key, n.workflow_id
+           n.recipient_id, n.event_key,
+           -- a broadcast's notification has no workflow of its own to tell
+           CASE WHEN n.broadcast_id IS NULL THEN n.workflow_id END AS workflow_id
     FROM deliveries d JOIN notifications n ON n.id = d.notification_id
     WHERE {match}
     LIMIT 1
@@ -154,7 +156,7 @@ class ReportedDelivery:
     id: uuid.UUID
     status: str  # after the report
     moved: bool  # the status changed
-    workflow_id: str  # its notification's
+    workflow_id: str | None  # its notification's own; None for a broadcast's (it has none)
     notification_status: str
 
 
@@ -195,7 +197,8 @@ async def record_report_on_many(
              notifications n
         WHERE d.id = target.id AND rule.before = target.status AND n.id = d.notification_id
         RETURNING d.id, rule.after AS status, rule.before <> rule.after AS moved,
-                  n.workflow_id, n.status AS notification_status
+                  CASE WHEN n.broadcast_id IS NULL THEN n.workflow_id END AS workflow_id,
+                  n.status AS notification_status
     """).bindparams(bindparam("provider_response", type_=JSONB))
     rows = await session.execute(
         statement,

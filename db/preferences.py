@@ -81,12 +81,15 @@ async def save_overrides(
 async def waiting_workflow_ids(
     session: AsyncSession, tenant_id: uuid.UUID, recipient_id: uuid.UUID
 ) -> list[str]:
-    """The workflows of the recipient's notifications that wait (send_at, quiet hours...)."""
+    """The workflows of the recipient's notifications that wait (send_at, quiet hours...). Not
+    a broadcast's: it has no workflow of its own (its BroadcastWorkflow decides a deferred
+    recipient again when it releases it)."""
     found = await session.scalars(
         select(Notification.workflow_id).where(
             Notification.tenant_id == tenant_id,
             Notification.recipient_id == recipient_id,
             Notification.status.in_(WAITING),
+            Notification.broadcast_id.is_(None),
         )
     )
     return list(found)

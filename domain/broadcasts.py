@@ -57,9 +57,6 @@ FINISHED_BROADCAST_STATUSES = frozenset(
 BROADCAST_WORKFLOW_PREFIX = "broadcast-"
 
 
-def is_broadcast_workflow(workflow_id: str) -> bool:
-    return workflow_id.startswith(BROADCAST_WORKFLOW_PREFIX)
-
 
 def broadcast_notification_key(broadcast_id: uuid.UUID, recipient_id: uuid.UUID) -> str:
     """The idempotency key of a broadcast's notification for one recipient."""

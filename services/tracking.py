@@ -104,7 +104,9 @@ async def apply_report_to_many(
     return [
         WorkflowNews(d.workflow_id, DeliveryEvent(d.id, DeliveryStatus(d.status), occurred_at))
         for d in recorded
-        if d.moved and d.notification_status in UNFINISHED_NOTIFICATION_STATUSES
+        if d.moved
+        and d.workflow_id is not None
+        and d.notification_status in UNFINISHED_NOTIFICATION_STATUSES
     ]
 
 
@@ -138,7 +140,7 @@ async def _apply(session: AsyncSession, event: ProviderEvent, news: list[Workflo
             return "applied"  # contradicts what is known (a bounce after delivery): ignored whole
         occurred_at = event.occurred_at or now()
         await record_change(session, delivery.id, change, occurred_at, event.error, event.payload)
-        if change.moved:
+        if change.moved and delivery.workflow_id is not None:
             news.append(
                 WorkflowNews(
                     delivery.workflow_id,

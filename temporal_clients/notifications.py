@@ -17,7 +17,6 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from config.settings import Settings
-from domain.broadcasts import is_broadcast_workflow
 from domain.contracts import (
     CancelResult,
     ChannelState,
@@ -154,12 +153,8 @@ async def cancel_notification(client: Client, workflow_id: str) -> CancelResult:
 async def notify_preferences_changed(client: Client, workflow_ids: list[str]) -> None:
     """Wake notifications that wait (send_at, quiet hours...) so they decide again now.
 
-    Best effort: one that finished in the meantime has nothing to re-decide. A broadcast's
-    notifications are not told: their BroadcastWorkflow decides a deferred recipient again when
-    it releases it."""
+    Best effort: one that finished in the meantime has nothing to re-decide."""
     for workflow_id in workflow_ids:
-        if is_broadcast_workflow(workflow_id):
-            continue
         try:
             await client.get_workflow_handle(workflow_id).signal(
                 _notification_workflow().preferences_changed
@@ -171,11 +166,8 @@ async def notify_preferences_changed(client: Client, workflow_ids: list[str]) ->
 async def tell_delivery_event(client: Client, workflow_id: str, event: DeliveryEvent) -> None:
     """A provider's news about a delivery, for a workflow that may be waiting on it (a fallback).
 
-    Best effort: the workflow has usually finished long before; the delivery row is the record.
-    A broadcast's notification has no workflow of its own (its id is the broadcast's, which has
-    no fallback to wait for): nothing to tell."""
-    if is_broadcast_workflow(workflow_id):
-        return
+    Best effort: the workflow has usually finished long before; the delivery row is the
+    record."""
     try:
         await client.get_workflow_handle(workflow_id).signal(
             _notification_workflow().delivery_event, event
