@@ -1,0 +1,155 @@
+"""integrations: outbound status webhooks, consent history, erasures
+
+Revision ID: 0023_integrations
+Revises: 0022_channels
+
+- webhook_endpoints: a tenant's receivers of status events (URL, event types, sealed signing
+  secret and a rotation's previous one, enabled or disabled and why, failing since when).
+- webhook_outbox: events waiting for their delivery workflows, written in the transaction of
+  the change they report.
+- webhook_messages and webhook_attempts: each event sent to each endpoint (its webhook-id,
+  payload and status) and every attempt with its answer.
+- consent_events: each opt-in and opt-out of a recipient, with its source.
+- erasures: who erased which (anonymous) recipient when, and what was removed.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = "0023_integrations"
+down_revision = "0022_channels"
+branch_labels = None
+depends_on = None
+
+
+def _timestamp(name: str) -> sa.Column:
+    return sa.Column(name, sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False)
+
+
+def _tenant() -> sa.Column:
+    return sa.Column(
+        "tenant_id", sa.Uuid(), sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
+    )
+
+
+def _jsonb(name: str) -> sa.Column:
+    return sa.Column(
+        name, postgresql.JSONB(astext_type=sa.Text()), server_default="{}", nullable=False
+    )
+
+
+def upgrade() -> None:
+    op.create_table(
+        "webhook_endpoints",
+        sa.Column("id", sa.Uuid(), primary_key=True),
+        _tenant(),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("description", sa.String(200), nullable=True),
+        sa.Column("event_types", sa.ARRAY(sa.String(40)), server_default="{}", nullable=False),
+        sa.Column("enabled", sa.Boolean(), server_default="true", nullable=False),
+        sa.Column("disabled_reason", sa.Text(), nullable=True),
+        sa.Column("secret_sealed", sa.Text(), nullable=False),
+        sa.Column("previous_secret_sealed", sa.Text(), nullable=True),
+        sa.Column("previous_secret_expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("failing_since", sa.DateTime(timezone=True), nullable=True),
+        _timestamp("created_at"),
+        _timestamp("updated_at"),
+    )
+    op.create_index("ix_webhook_endpoints_tenant", "webhook_endpoints", ["tenant_id", "created_at"])
+    op.create_table(
+        "webhook_outbox",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
+        _tenant(),
+        sa.Column("event_type", sa.String(40), nullable=False),
+        sa.Column("subject_id", sa.Uuid(), nullable=False),
+        _timestamp("occurred_at"),
+    )
+    op.create_table(
+        "webhook_messages",
+        sa.Column("id", sa.Uuid(), primary_key=True),
+        _tenant(),
+        sa.Column(
+            "endpoint_id",
+            sa.Uuid(),
+            sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("event_type", sa.String(40), nullable=False),
+        sa.Column("subject_id", sa.Uuid(), nullable=False),
+        sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("status", sa.String(12), nullable=False),
+        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("workflow_id", sa.String(200), nullable=False),
+        _timestamp("created_at"),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_index(
+        "ix_webhook_messages_endpoint",
+        "webhook_messages",
+        ["endpoint_id", sa.text("created_at DESC"), "id"],
+    )
+    op.create_table(
+        "webhook_attempts",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
+        sa.Column(
+            "message_id",
+            sa.Uuid(),
+            sa.ForeignKey("webhook_messages.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        _timestamp("attempted_at"),
+        sa.Column("status_code", sa.Integer(), nullable=True),
+        sa.Column("response_body", sa.Text(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("duration_ms", sa.Integer(), nullable=False),
+    )
+    op.create_index(
+        "ix_webhook_attempts_message", "webhook_attempts", ["message_id", "attempted_at"]
+    )
+    op.create_table(
+        "consent_events",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
+        _tenant(),
+        sa.Column(
+            "recipient_id",
+            sa.Uuid(),
+            sa.ForeignKey("recipients.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("action", sa.String(10), nullable=False),
+        sa.Column("channel", sa.String(10), nullable=True),
+        sa.Column("scope", sa.String(200), nullable=True),
+        sa.Column("source", sa.String(30), nullable=False),
+        _jsonb("details"),
+        _timestamp("at"),
+    )
+    op.create_index(
+        "ix_consent_events_recipient", "consent_events", ["recipient_id", sa.text("at DESC")]
+    )
+    op.create_table(
+        "erasures",
+        sa.Column("id", sa.Uuid(), primary_key=True),
+        _tenant(),
+        sa.Column("recipient_id", sa.Uuid(), nullable=False),
+        sa.Column("requested_by", sa.String(200), nullable=False),
+        _timestamp("requested_at"),
+        sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+        _jsonb("removed"),
+    )
+    op.create_index("ix_erasures_tenant", "erasures", ["tenant_id", sa.text("requested_at DESC")])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_erasures_tenant", table_name="erasures")
+    op.drop_table("erasures")
+    op.drop_index("ix_consent_events_recipient", table_name="consent_events")
+    op.drop_table("consent_events")
+    op.drop_index("ix_webhook_attempts_message", table_name="webhook_attempts")
+    op.drop_table("webhook_attempts")
+    op.drop_index("ix_webhook_messages_endpoint", table_name="webhook_messages")
+    op.drop_table("webhook_messages")
+    op.drop_table("webhook_outbox")
+    op.drop_index("ix_webhook_endpoints_tenant", table_name="webhook_endpoints")
+    op.drop_table("webhook_endpoints")
