@@ -39,6 +39,7 @@ from api.routes import (
     topics,
     unsubscribe,
     webhook_channel,
+    webhook_endpoints,
     webhooks,
 )
 from api.routes.inbox_stream import InboxStreamHandoff
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         policy_settings,
         email_settings,
         webhook_channel,  # /v1/settings/webhook-channel
+        webhook_endpoints,  # /v1/webhook-endpoints: status webhooks' receivers
         inbox_settings,
         inbox_preferences,  # GET/PATCH /v1/inbox/preferences (recipient token)
         inbox_widget,  # GET /v1/inbox/widget.js (public)

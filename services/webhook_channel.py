@@ -1,17 +1,14 @@
 """A tenant's webhook channel (/v1/settings/webhook-channel): the URL notifications on channel
 `webhook` are POSTed to, and the secret they are signed with (Standard Webhooks).
 
-- The URL is refused (422 naming `url`, nothing written) unless it is https (http only with
-  WEBHOOK_ALLOW_PRIVATE_ADDRESSES), carries no user, password or fragment, and its host
-  resolves now to public addresses only (channels/safe_http.py). Each send checks it again:
-  a name's DNS answer may change after it was stored.
+- The URL is refused (422 naming `url`, nothing written) as services/webhook_receivers.py says
+  (https, no user, password or fragment, a host resolving to public addresses only); each send
+  checks it again.
 - The signing secret is made with the channel and shown in that answer only, and in
   rotate-secret's; at rest it is sealed (services/inbox_secrets.SecretBox, kid
   "webhook-channel"). Rotating makes a new one; for a day the old one signs too (every
   message carries both signatures), so a receiver can switch at its own pace.
 """
-
-from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,17 +18,14 @@ from api.schemas.webhook_channel import (
     WebhookChannelPut,
     WebhookChannelSaved,
 )
-from channels.base import TransientSendError
-from channels.safe_http import RefusedAddress, resolve_checked
 from config.settings import Settings
 from db import webhook_channels as store
 from db.channel_models import WebhookChannel
 from domain import standard_webhooks
 from domain.tenants import TenantIdentity
-from services.errors import Conflict, NotFound, ServiceError, invalid_field
+from services.errors import Conflict, NotFound
 from services.inbox_secrets import secret_box
-
-HINT_CHARS = 4
+from services.webhook_receivers import check_url, secret_hint
 
 
 async def webhook_channel(
@@ -83,31 +77,6 @@ async def delete_webhook_channel(session: AsyncSession, tenant: TenantIdentity) 
         await store.delete_webhook_channel(session, tenant.id)
 
 
-async def check_url(url: str, allow_private: bool) -> None:
-    """Refuses (422 naming `url`) a URL Herald would not call; see the module's doc."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not one
-    except ValueError as exc:
-        raise invalid_field("url", f"is not a URL: {exc}") from None
-    schemes = ("https", "http") if allow_private else ("https",)
-    if parts.scheme not in schemes or not parts.hostname:
-        wanted = "http(s)" if allow_private else "https"
-        raise invalid_field("url", f"must be an {wanted} URL with a host")
-    if parts.username is not None or parts.password is not None:
-        raise invalid_field("url", "may not carry a user or password")
-    if parts.fragment or url.endswith("#"):
-        raise invalid_field("url", "may not have a fragment (#...): it is never sent")
-    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
-        raise invalid_field("url", "may not contain spaces or control characters")
-    try:
-        await resolve_checked(url, allow_private)
-    except RefusedAddress as exc:
-        raise invalid_field("url", exc.message) from None
-    except TransientSendError as exc:
-        raise invalid_field("url", f"its host does not resolve now ({exc.message})") from None
-
-
 def _new_secret(settings: Settings, tenant: TenantIdentity) -> tuple[str, str]:
     """A new signing secret, and it sealed for the table."""
     secret = standard_webhooks.new_secret()
@@ -118,17 +87,7 @@ def _public(settings: Settings, row: WebhookChannel) -> WebhookChannelPublic:
     return WebhookChannelPublic(
         url=row.url,
         enabled=row.enabled,
-        secret_hint=_hint(settings, row),
+        secret_hint=secret_hint(settings, row.tenant_id, SECRET_KID, row.secret_sealed),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
-
-
-def _hint(settings: Settings, row: WebhookChannel) -> str | None:
-    """`whsec_…` and the secret's last characters; None when it does not open (SECRET_KEY
-    changed): the tenant can still see its channel and rotate the secret."""
-    try:
-        secret = secret_box(settings).open(row.tenant_id, SECRET_KID, row.secret_sealed)
-    except ServiceError:
-        return None
-    return standard_webhooks.SECRET_PREFIX + "…" + secret[-HINT_CHARS:]

@@ -247,7 +247,16 @@ async def test_every_list_route_pages_the_same_way(stack):
     await stack.api.put("/v1/recipients/paged", json={"email": "paged@example.com"})
     topic = await stack.api.put("/v1/topics/paged/subscribers", json={"recipients": ["paged"]})
     assert topic.status_code == 200, topic.text
-    names = {"{template_id}": template["id"], "{key}": "paged", "{external_id}": "paged"}
+    endpoint = await stack.api.post(
+        "/v1/webhook-endpoints", json={"url": "https://93.184.215.14/paged"}
+    )
+    assert endpoint.status_code == 201, endpoint.text
+    names = {
+        "{template_id}": template["id"],
+        "{key}": "paged",
+        "{external_id}": "paged",
+        "{endpoint_id}": endpoint.json()["id"],
+    }
     lists = []
     for method, path, route in _operations(stack.app):
         if method != "GET" or route.name in WHOLE_LISTS:

@@ -13,6 +13,7 @@ from tests.conftest import new_tenant
 from tests.e2e.bookings_factory import booking_event, new_booking_id
 from tests.e2e.test_email_smtp import email_request
 from tests.e2e.test_templates_api import email_template
+from tests.e2e.webhook_messages_factory import add_message
 from tests.utils.routes import api_routes
 
 # Routes that name one of the caller's resources by its id: B gets 404 for A's.
@@ -48,6 +49,12 @@ BY_ID = {
     ("PUT", "/v1/recipients/{external_id}/devices"),
     ("GET", "/v1/recipients/{external_id}/devices"),
     ("DELETE", "/v1/recipients/{external_id}/devices/{device_id}"),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}"),
+    ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"),
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}/messages"),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}/messages/{message_id}"),
 }
 # Routes whose id is a name the caller chooses: B's call makes or changes B's own resource.
 BY_OWN_NAME = {
@@ -101,6 +108,7 @@ BODIES = {
     ("DELETE", "/v1/topics/{key}/subscribers"): {"recipients": ["iso-recipient"]},
     ("PUT", "/v1/settings/webhook-channel"): {"url": "https://93.184.215.14/b-iso-hook"},
     ("PUT", "/v1/recipients/{external_id}/devices"): {"kind": "fcm", "token": "b-device"},
+    ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): {"enabled": False},
 }
 
 
@@ -170,6 +178,15 @@ async def a_of_everything(stack) -> dict[str, str]:
     }
 
 
+async def a_webhook_endpoint(stack, sessions) -> dict[str, str]:
+    """A's status webhook endpoint, and a message sent to it (written as the delivery does)."""
+    endpoint = await stack.api.post("/v1/webhook-endpoints", json={"url": A_WEBHOOK_URL})
+    assert endpoint.status_code == 201, endpoint.text
+    endpoint_id = endpoint.json()["id"]
+    message_id = await add_message(sessions, stack.tenant_id, endpoint_id, datetime.now(UTC))
+    return {"endpoint_id": endpoint_id, "message_id": message_id}
+
+
 def _items(page: dict) -> list[dict]:
     for name in ("data", "items", "keys"):
         if isinstance(page.get(name), list):
@@ -194,6 +211,9 @@ async def snapshot(api, ids: dict[str, str]) -> dict[str, object]:
         f"/v1/recipients/{ids['external_id']}/topics",
         f"/v1/broadcasts/{ids['broadcast_id']}",
         f"/v1/recipients/{ids['external_id']}/devices",
+        f"/v1/webhook-endpoints/{ids['endpoint_id']}",
+        f"/v1/webhook-endpoints/{ids['endpoint_id']}/messages",
+        f"/v1/webhook-endpoints/{ids['endpoint_id']}/messages/{ids['message_id']}",
     ]
     seen: dict[str, object] = {}
     for path in paths:
@@ -224,6 +244,7 @@ async def test_every_route_keeps_tenants_apart(stack, sessions):
     assert not unclassified, f"classify these routes for tenant isolation: {unclassified}"
 
     ids = await a_of_everything(stack)
+    ids |= await a_webhook_endpoint(stack, sessions)
     before = await snapshot(stack.api, ids)
     _, b_key = await new_tenant(sessions, "Intruder")
     intruder = await stack.as_tenant(b_key)
