@@ -18,6 +18,7 @@ from temporalio.client import Client
 
 from api.schemas.preferences import RecipientPreferences
 from config.settings import Settings
+from domain.consent import ConsentSource
 from domain.inbox import InboxRecipient
 from domain.tenants import TenantIdentity
 from services import preferences
@@ -49,7 +50,13 @@ async def patch_own_preferences(
                 raise invalid_field(name, "set by the tenant; a recipient cannot change it")
         patch = {name: value for name, value in patch.items() if name not in TENANT_ONLY}
     return await preferences.patch_preferences(
-        session, temporal, settings, _tenant(recipient), recipient.external_id, patch
+        session,
+        temporal,
+        settings,
+        _tenant(recipient),
+        recipient.external_id,
+        patch,
+        source=ConsentSource.INBOX,
     )
 
 

@@ -21,6 +21,7 @@ from api.schemas.preferences import RecipientPreferences
 from config.settings import Settings
 from db import preferences as store
 from db.opt_outs import clear_suppressions, unsubscribed_addresses
+from domain.consent import ConsentSource, consent_changes
 from domain.merge_patch import merge_patch
 from domain.operators import Operator
 from domain.preferences import (
@@ -33,6 +34,7 @@ from domain.preferences import (
 from domain.tenants import TenantIdentity
 from services import audit
 from services.agendas import AGENDA_PREFERENCES, follow_preferences
+from services.consent import record_consent
 from services.errors import field_and_problem, first_invalid_field, invalid_field
 from services.recipients import find_recipient
 from temporal_clients.notifications import notify_preferences_changed
@@ -74,7 +76,14 @@ async def replace_preferences(
     """Replace the recipient's changes; fields left out follow the tenant's defaults."""
     overrides = _settable(overrides)
     return await _store(
-        session, temporal, settings, tenant, external_id, overrides, lambda current: overrides
+        session,
+        temporal,
+        settings,
+        tenant,
+        external_id,
+        overrides,
+        lambda current: overrides,
+        ConsentSource.API,
     )
 
 
@@ -86,10 +95,12 @@ async def patch_preferences(
     external_id: str,
     patch: dict[str, Any],
     by: Operator | None = None,
+    source: ConsentSource = ConsentSource.API,
 ) -> RecipientPreferences:
     """Merge-patch the recipient's changes (RFC 7396): `null` removes a change, so the field
     follows the tenant's default again; objects merge; arrays and values replace. A change an
-    operator makes (`by`, from the dashboard) goes in the audit log with it."""
+    operator makes (`by`, from the dashboard) goes in the audit log with it, and in the consent
+    history as the dashboard's; `source` says whose other changes are (the inbox's)."""
     patch = _settable(patch)
     return await _store(
         session,
@@ -99,6 +110,7 @@ async def patch_preferences(
         external_id,
         patch,
         lambda current: merge_patch(as_document(current), patch),
+        ConsentSource.DASHBOARD if by is not None else source,
         by,
     )
 
@@ -161,6 +173,7 @@ async def _store(
     external_id: str,
     body: dict[str, Any],
     change: Callable[[Any], dict[str, Any]],
+    source: ConsentSource,
     by: Operator | None = None,
 ) -> RecipientPreferences:
     async with session.begin():
@@ -170,9 +183,17 @@ async def _store(
         before = resolve_preferences(defaults, recipient.preference_overrides).preferences
         overrides = change(recipient.preference_overrides)
         effective = _checked(defaults_document(defaults), overrides)
+        reopened = opted_in(body)
+        # Only an explicit switch on takes an address off the suppression list: an opt-in too.
+        was_unsubscribed = (
+            await unsubscribed_addresses(session, tenant.id, recipient.id) if reopened else []
+        )
         await store.save_overrides(session, recipient.id, overrides)
-        await clear_suppressions(session, tenant.id, recipient.id, opted_in(body))
+        await clear_suppressions(session, tenant.id, recipient.id, reopened)
         unsubscribed = await unsubscribed_addresses(session, tenant.id, recipient.id)
+        consent = consent_changes(before, effective, was_unsubscribed, unsubscribed)
+        details = {"operator_id": str(by.id)} if by is not None else {}
+        await record_consent(session, tenant.id, recipient.id, consent, source, details)
         waiting = await store.waiting_workflow_ids(session, tenant.id, recipient.id)
         if by is not None:
             target = f"recipient {external_id}"

@@ -20,10 +20,12 @@ from db.delivery_tracking import (
     record_report_on_many,
 )
 from db.opt_outs import switch_off_category
+from domain.consent import opted_out_of, provider_opt_out_source
 from domain.contracts import DeliveryEvent
 from domain.delivery_status import apply_report, report_on_each_status
 from domain.provider_events import ProviderEvent
 from domain.types import UNFINISHED_NOTIFICATION_STATUSES, DeliveryStatus, subscription_category
+from services.consent import record_consent
 from temporal_clients.notifications import tell_delivery_event
 
 log = logging.getLogger("herald.webhooks")
@@ -148,13 +150,18 @@ async def _apply(session: AsyncSession, event: ProviderEvent, news: list[Workflo
                 )
             )
     if event.opt_out:
+        # As the unsubscribe link does: a digest's opt-out is from what it collects.
+        category = subscription_category(delivery.event_key)
         await switch_off_category(
+            session, delivery.tenant_id, delivery.recipient_id, category, delivery.channel
+        )
+        await record_consent(
             session,
             delivery.tenant_id,
             delivery.recipient_id,
-            # As the unsubscribe link does: a digest's opt-out is from what it collects.
-            subscription_category(delivery.event_key),
-            delivery.channel,
+            [opted_out_of(category, delivery.channel)],
+            provider_opt_out_source(event.kind),
+            {"provider": event.provider, "event": event.kind, "delivery_id": str(delivery.id)},
         )
     if event.invalid_address and delivery.address:
         await mark_address_invalid(

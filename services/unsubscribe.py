@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.settings import Settings
 from db.opt_outs import switch_off_category
+from domain.consent import ConsentSource, opted_out_of
 from domain.unsubscribe import InvalidToken, Unsubscribe, verify
+from services.consent import record_consent
 from services.errors import Forbidden
 
 
@@ -26,12 +28,16 @@ async def apply_unsubscribe(session: AsyncSession, settings: Settings, token: st
     """Switch the token's category off for its recipient on its channel, and for the
     recipient's address there."""
     request = unsubscribe_request(settings, token)
+    tenant_id, recipient_id = uuid.UUID(request.tenant_id), uuid.UUID(request.recipient_id)
     async with session.begin():
         await switch_off_category(
+            session, tenant_id, recipient_id, request.category, request.channel
+        )
+        await record_consent(
             session,
-            uuid.UUID(request.tenant_id),
-            uuid.UUID(request.recipient_id),
-            request.category,
-            request.channel,
+            tenant_id,
+            recipient_id,
+            [opted_out_of(request.category, request.channel)],
+            ConsentSource.UNSUBSCRIBE_LINK,
         )
     return request

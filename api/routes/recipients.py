@@ -1,14 +1,18 @@
-"""PUT/PATCH/GET /v1/recipients/{external_id}."""
+"""PUT/PATCH/GET /v1/recipients/{external_id}; a person's privacy requests: their data's
+export and their consent history."""
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
 
-from api.deps import SessionDep, TenantDep
+from api.deps import SessionDep, SessionsDep, TenantDep
+from api.paging import Cursor, Limit
 from api.schemas.common import ExternalId
+from api.schemas.consent import ConsentPage
 from api.schemas.merge_patch import merge_patch_body
 from api.schemas.notifications import RecipientFields, RecipientPublic
-from services import recipients
+from services import consent, recipient_export, recipients
 
 router = APIRouter(prefix="/v1/recipients", tags=["recipients"])
 
@@ -50,3 +54,51 @@ async def get_recipient(
     external_id: str, tenant: TenantDep, session: SessionDep
 ) -> RecipientPublic:
     return await recipients.read_recipient(session, tenant, external_id)
+
+
+# Privacy requests: a person's data export and consent history.
+
+
+@router.get(
+    "/{external_id}/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "Everything Herald holds about the recipient, as one JSON document "
+            "(an attachment): `generated_at`, `recipient`, `preferences` (effective, overrides, "
+            "unsubscribed), then `devices`, `topic_subscriptions`, `suppressions`, "
+            "`invalid_addresses`, `consent_events`, `bookings`, `in_app_messages` and "
+            "`notifications` (each with its `deliveries`), every list newest first. Streamed: "
+            "a download cut short is not valid JSON.",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+async def export_recipient(
+    external_id: ExternalId, tenant: TenantDep, sessions: SessionsDep
+) -> StreamingResponse:
+    """A person's data export (a subject access request): written while it is read, a page
+    at a time, so a long history is never held in memory."""
+    export = await recipient_export.export_recipient(sessions, tenant, external_id)
+    return StreamingResponse(
+        export.chunks,
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{export.filename}"',
+            "Cache-Control": "no-store",  # a person's data: no shared cache keeps it
+        },
+    )
+
+
+@router.get("/{external_id}/consents", response_model=ConsentPage)
+async def list_consents(
+    external_id: ExternalId,
+    tenant: TenantDep,
+    session: SessionDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> ConsentPage:
+    """The recipient's consent history, newest first: each opt-in and opt-out, with where it
+    came from (the preferences API, their inbox, the dashboard, an unsubscribe link, a spam
+    report or a provider's unsubscribe) and when."""
+    return await consent.list_consents(session, tenant, external_id, cursor, limit)

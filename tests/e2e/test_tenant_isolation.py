@@ -49,6 +49,9 @@ BY_ID = {
     ("PUT", "/v1/recipients/{external_id}/devices"),
     ("GET", "/v1/recipients/{external_id}/devices"),
     ("DELETE", "/v1/recipients/{external_id}/devices/{device_id}"),
+    # A person's privacy requests: their data's export and their consent history.
+    ("GET", "/v1/recipients/{external_id}/export"),
+    ("GET", "/v1/recipients/{external_id}/consents"),
     ("GET", "/v1/webhook-endpoints/{endpoint_id}"),
     ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"),
     ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"),
