@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.send_rate import parse_send_rates
 from domain.sns import SNS_HOST_PATTERN
+from domain.status_webhooks import parse_schedule
 
 MIN_METRICS_TOKEN_LENGTH = 16
 # A worker's lanes (WORKER_QUEUES): the default task queue (TASK_QUEUE), urgent and
@@ -153,6 +154,14 @@ class Settings(BaseSettings):
     # The webhook channel and chat webhooks call URLs given by tenants and recipients: private,
     # loopback and link-local addresses are refused (SSRF) unless this allows them.
     webhook_allow_private_addresses: bool = False
+    # Status webhooks (/v1/webhook-endpoints; domain/status_webhooks.py): the waits before
+    # each attempt of a message, in seconds, comma-separated (unset: 0,5,300,1800,7200,18000,
+    # 36000,36000: 8 attempts over about 28 hours; a test's "0,1,1": 3 in 2 s); each attempt's
+    # timeout; how long an endpoint may fail (no message delivered since its first failed
+    # attempt) before a message failing for good disables it, with an alert (0: the first).
+    status_webhook_schedule_seconds: str = ""
+    status_webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
+    status_webhook_disable_after_hours: float = Field(default=120.0, ge=0)
     # Where the development stack's mail catcher writes what it receives (`make run` sets
     # .data/mail). Set, the dashboard shows those messages (Dev mailbox); never when
     # HERALD_ENV=production.
@@ -287,6 +296,12 @@ class Settings(BaseSettings):
             raise ValueError(f"not a regular expression: {exc}") from None
         return value
 
+    @field_validator("status_webhook_schedule_seconds")
+    @classmethod
+    def _schedule_readable(cls, value: str) -> str:
+        parse_schedule(value)  # raises, saying what it cannot read
+        return value
+
     @field_validator("worker_queues")
     @classmethod
     def _lanes_known(cls, value: str) -> str:
@@ -347,6 +362,10 @@ class Settings(BaseSettings):
             "urgent": self.urgent_queue(),
             "broadcast": self.broadcast_queue(),
         }
+
+    def status_webhook_schedule(self) -> tuple[float, ...]:
+        """STATUS_WEBHOOK_SCHEDULE_SECONDS read: the waits before each attempt."""
+        return parse_schedule(self.status_webhook_schedule_seconds)
 
     def signing_key(self) -> bytes:
         if self.secret_key is None or len(self.secret_key.get_secret_value()) < 16:
