@@ -247,8 +247,8 @@ async def test_every_list_route_pages_the_same_way(stack):
     await stack.api.put("/v1/recipients/paged", json={"email": "paged@example.com"})
     topic = await stack.api.put("/v1/topics/paged/subscribers", json={"recipients": ["paged"]})
     assert topic.status_code == 200, topic.text
-    endpoint = await stack.api.post(
-        "/v1/webhook-endpoints", json={"url": "https://93.184.215.14/paged"}
+    endpoint = await stack.api.post(  # disabled: nothing is ever sent to its address
+        "/v1/webhook-endpoints", json={"url": "https://93.184.215.14/paged", "enabled": False}
     )
     assert endpoint.status_code == 201, endpoint.text
     names = {

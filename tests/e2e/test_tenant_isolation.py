@@ -111,7 +111,7 @@ BODIES = {
     ("DELETE", "/v1/topics/{key}/subscribers"): {"recipients": ["iso-recipient"]},
     ("PUT", "/v1/settings/webhook-channel"): {"url": "https://93.184.215.14/b-iso-hook"},
     ("PUT", "/v1/recipients/{external_id}/devices"): {"kind": "fcm", "token": "b-device"},
-    ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): {"enabled": False},
+    ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): {"description": "taken over"},
 }
 
 
@@ -182,8 +182,11 @@ async def a_of_everything(stack) -> dict[str, str]:
 
 
 async def a_webhook_endpoint(stack, sessions) -> dict[str, str]:
-    """A's status webhook endpoint, and a message sent to it (written as the delivery does)."""
-    endpoint = await stack.api.post("/v1/webhook-endpoints", json={"url": A_WEBHOOK_URL})
+    """A's status webhook endpoint, and a message sent to it (written as the delivery does).
+    Disabled: no status event of A's is ever sent to its address."""
+    endpoint = await stack.api.post(
+        "/v1/webhook-endpoints", json={"url": A_WEBHOOK_URL, "enabled": False}
+    )
     assert endpoint.status_code == 201, endpoint.text
     endpoint_id = endpoint.json()["id"]
     message_id = await add_message(sessions, stack.tenant_id, endpoint_id, datetime.now(UTC))
