@@ -12,12 +12,13 @@ AXE := $(TOOLS)/axe-core-$(AXE_VERSION)/axe.min.js
 
 .PHONY: install tools axe chromium run test test-faults lint bench bench-deps screenshots clean
 
-# Development installs everything: the development-only servers (dev), the test and lint tools.
+# Development installs everything: the development-only servers (dev), the test and lint tools,
+# and the Python client library (clients/python, tested against the stack by tests/client).
 # A production install is `pip install .` (see the Dockerfile).
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml clients/python/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,test,lint]'
+	$(PY) -m pip install --quiet -e '.[dev,test,lint]' -e clients/python
 	@touch $@
 
 install: $(VENV)/.installed
