@@ -39,6 +39,7 @@ from activities.maintenance import MaintenanceActivities
 from activities.notices import NoticeActivities
 from activities.outcomes import OutcomeActivities
 from activities.planning import PlanningActivities
+from activities.status_webhooks import StatusWebhookActivities
 from channels.registry import Providers
 from config.production import ProductionConfigError, production_problems
 from config.providers import build_providers, platforms
@@ -46,6 +47,7 @@ from config.settings import Settings
 from db.session import create_engine, session_factory
 from observability.tracing import tracing_interceptors
 from services import vapid
+from services.status_webhook_dispatcher import StatusWebhookDispatcher
 from temporal_clients.payload_codec import data_converter
 from workflows.agenda import DailyAgendaWorkflow
 from workflows.booking import BookingWorkflow
@@ -60,6 +62,7 @@ from workflows.maintenance import (
     RetryFailedDeliveriesWorkflow,
 )
 from workflows.notification import NotificationWorkflow
+from workflows.status_webhook import StatusWebhookWorkflow
 
 WORKFLOWS = [
     NotificationWorkflow,
@@ -72,6 +75,7 @@ WORKFLOWS = [
     RefreshDailyStatsWorkflow,
     RestartStrandedBroadcastsWorkflow,
     InboxSnoozeWorkflow,
+    StatusWebhookWorkflow,
 ]
 # The broadcast lane's (broadcast_worker_parts), on settings.broadcast_queue() only.
 BROADCAST_WORKFLOWS: list[type] = [BroadcastWorkflow]
@@ -83,9 +87,11 @@ def activities(
     sessions: async_sessionmaker[AsyncSession],
     providers: Providers,
     delivery: DeliveryActivities | None = None,
+    status_webhooks: StatusWebhookActivities | None = None,
 ) -> list[Callable[..., Any]]:
     """Every activity a Herald worker runs, bound to its collaborators (`delivery`: the
-    process's one DeliveryActivities, whose rate limits and circuits every send shares)."""
+    process's one DeliveryActivities, whose rate limits and circuits every send shares;
+    `status_webhooks`: the process's one, whose HTTP client build_worker closes)."""
     planning = PlanningActivities(sessions)
     outcomes = OutcomeActivities(sessions)
     delivery = delivery or DeliveryActivities(sessions, providers, settings)
@@ -96,6 +102,7 @@ def activities(
     maintenance = MaintenanceActivities(sessions, settings)
     inbox = InboxActivities(sessions)
     immediate = ImmediateActivities(planning, delivery)
+    status_webhooks = status_webhooks or StatusWebhookActivities(sessions, settings)
     return [
         immediate.plan_and_send,
         planning.plan_notification,
@@ -118,6 +125,8 @@ def activities(
         maintenance.refresh_daily_stats,
         maintenance.restart_stranded_broadcasts,
         inbox.return_snoozed_message,
+        status_webhooks.attempt_status_webhook,
+        status_webhooks.judge_failing_endpoint,
     ]
 
 
@@ -166,12 +175,17 @@ async def build_worker(
     Leaving the block stops them all at once, gracefully: polling stops, the activities in
     flight get WORKER_SHUTDOWN_GRACE_SECONDS to finish before they are cancelled (a send
     cancelled mid-call may already be with its provider, and its retry would send it again),
-    and only then are the providers' open connections (SMTP sessions) closed."""
+    and only then are the providers' open connections (SMTP sessions) closed.
+
+    Where the default lane is served, the status webhook dispatcher runs too
+    (services/status_webhook_dispatcher.py): it starts the StatusWebhookWorkflows of the
+    outbox's events, and stops before the workers do."""
     providers = await load_providers(settings, sessions)
     # One DeliveryActivities for every lane: one token bucket and one circuit per provider, so
     # broadcasts and single sends together keep to PROVIDER_RATE_LIMITS.
     delivery = DeliveryActivities(sessions, providers, settings)
-    bound = activities(client, settings, sessions, providers, delivery)
+    status_webhooks = StatusWebhookActivities(sessions, settings)
+    bound = activities(client, settings, sessions, providers, delivery, status_webhooks)
     parts: dict[str, tuple[list[type], list[Callable[..., Any]]]] = {
         "default": (WORKFLOWS, bound),
         # A NotificationWorkflow's activities run on its own task queue: every activity is
@@ -198,9 +212,14 @@ async def build_worker(
                 await running.enter_async_context(worker)
             # Left first: every lane's shutdown starts at once, so they share one grace.
             running.push_async_callback(_shut_down_together, list(workers.values()))
+            if "default" in workers:  # status webhooks' workflows run there; stopped first
+                await running.enter_async_context(
+                    StatusWebhookDispatcher(sessions, client, settings).running()
+                )
             yield workers
     finally:
         await providers.close()  # after the workers: no send is using them any more
+        await status_webhooks.close()
 
 
 async def load_providers(

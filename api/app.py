@@ -40,6 +40,7 @@ from api.routes import (
     unsubscribe,
     webhook_channel,
     webhook_endpoints,
+    webhook_replay,
     webhooks,
 )
 from api.routes.inbox_stream import InboxStreamHandoff
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         email_settings,
         webhook_channel,  # /v1/settings/webhook-channel
         webhook_endpoints,  # /v1/webhook-endpoints: status webhooks' receivers
+        webhook_replay,  # POST /v1/webhook-endpoints/{endpoint_id}/messages/{message_id}/replay
         inbox_settings,
         inbox_preferences,  # GET/PATCH /v1/inbox/preferences (recipient token)
         inbox_widget,  # GET /v1/inbox/widget.js (public)

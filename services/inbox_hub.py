@@ -2,7 +2,7 @@
 
 Every change to an inbox is numbered in the event log and announced with pg_notify at commit
 (db/inbox_events.py), to every API process, whichever process or worker made it. Each process
-LISTENs once (db/inbox_listener.py) and wakes only its own streams of the recipient named in
+LISTENs once (db/listener.py) and wakes only its own streams of the recipient named in
 the notification: a notification for a recipient with no stream here costs a dict lookup.
 
 A wake-up carries nothing: the stream reads the events after the last one it sent from the log
@@ -14,7 +14,6 @@ stream is woken.
 
 import asyncio
 import logging
-import random
 import signal
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -23,7 +22,8 @@ from enum import StrEnum
 from types import FrameType
 from typing import Any
 
-from db.inbox_listener import LISTENING, inbox_notifications
+from db.inbox_events import INBOX_CHANNEL
+from db.listener import LISTENING, keep_listening
 from services.errors import Unavailable
 
 log = logging.getLogger("herald.inbox")
@@ -34,8 +34,6 @@ SignalHandler = Callable[[int, FrameType | None], Any]
 # looking at, and the oldest is the likeliest to be a tab long forgotten or a connection whose
 # network is gone but not yet noticed.
 MAX_STREAMS_PER_RECIPIENT = 10
-FIRST_RETRY_SECONDS = 0.5  # the listener's reconnection: doubling from here...
-MAX_RETRY_SECONDS = 10.0  # ... up to this, with jitter so processes do not reconnect in step
 
 
 class StreamEnd(StrEnum):
@@ -137,21 +135,18 @@ class InboxHub:
                 subscription.end(StreamEnd.SHUTDOWN)
 
     async def _listen(self) -> None:
-        """Forever: LISTEN, wake streams per notification; on a lost connection, reconnect
-        with backoff. Each (re)connection wakes every stream to read what it missed."""
-        delay = FIRST_RETRY_SECONDS
-        while True:
-            try:
-                async for payload in inbox_notifications(self._database_url):
-                    if payload is LISTENING:
-                        delay = FIRST_RETRY_SECONDS
-                        self._wake_all()
-                    else:
-                        self._notified(payload)
-            except Exception as error:  # whatever broke, listening must go on
-                log.warning("inbox listener: %s; reconnecting in %.1f s", error, delay)
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-            delay = min(delay * 2, MAX_RETRY_SECONDS)
+        """Forever: LISTEN, wake streams per notification (`<recipient uuid>:<seq>`); on a
+        lost connection, reconnect. Each (re)connection wakes every stream to read what it
+        missed."""
+        await keep_listening(
+            self._database_url, INBOX_CHANNEL, "herald-inbox-listener", self._on_notification
+        )
+
+    def _on_notification(self, payload: str | None) -> None:
+        if payload is LISTENING:
+            self._wake_all()
+        else:
+            self._notified(payload)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator["InboxHub"]:

@@ -58,6 +58,7 @@ BY_ID = {
     ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"),
     ("GET", "/v1/webhook-endpoints/{endpoint_id}/messages"),
     ("GET", "/v1/webhook-endpoints/{endpoint_id}/messages/{message_id}"),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/messages/{message_id}/replay"),
 }
 # Routes whose id is a name the caller chooses: B's call makes or changes B's own resource.
 BY_OWN_NAME = {

@@ -201,6 +201,9 @@ async def test_every_route_that_calls_temporal_answers_503_when_it_is_unreachabl
         ("PATCH", "/v1/inbox/preferences"),
         # Committed first; ending the wake-up is tidying (one left waiting returns nothing).
         ("POST", "/v1/inbox/messages/{message_id}/unsnooze"),
+        # Committed first (the message pending again); a start that fails is left to the status
+        # webhook dispatcher's sweep (tests/e2e/test_status_webhooks.py).
+        ("POST", "/v1/webhook-endpoints/{endpoint_id}/messages/{message_id}/replay"),
     }
     # Answered by the health check itself: "down", with a 503 of its own making.
     reports_it = {("GET", "/v1/health"), ("GET", "/v1/health/details")}

@@ -6,7 +6,8 @@ Revises: 0022_channels
 - webhook_endpoints: a tenant's receivers of status events (URL, event types, sealed signing
   secret and a rotation's previous one, enabled or disabled and why, failing since when).
 - webhook_outbox: events waiting for their delivery workflows, written in the transaction of
-  the change they report.
+  the change they report (triggers on deliveries, notifications and broadcasts, which NOTIFY
+  herald_webhook_outbox).
 - webhook_messages and webhook_attempts: each event sent to each endpoint (its webhook-id,
   payload and status) and every attempt with its answer.
 - consent_events: each opt-in and opt-out of a recipient, with its source.
@@ -139,9 +140,74 @@ def upgrade() -> None:
         _jsonb("removed"),
     )
     op.create_index("ix_erasures_tenant", "erasures", ["tenant_id", sa.text("requested_at DESC")])
+    _create_status_webhook_triggers()
+
+
+# Status webhooks' events (domain/status_webhooks.SUBJECT_EVENTS; tests/e2e/
+# test_status_webhooks.py checks these agree with it): a subject entering one of these statuses
+# writes `<subject>.<status>` to webhook_outbox, in the transaction of the change, when its
+# tenant has an enabled endpoint subscribed to it (no event types: every one), and NOTIFYs the
+# dispatcher (services/status_webhook_dispatcher.py), once per transaction and channel.
+_EVENTS = {
+    "deliveries": ("delivery", ("sent", "delivered", "failed", "bounced", "opened", "clicked")),
+    "notifications": ("notification", ("deferred",)),
+    "broadcasts": ("broadcast", ("completed",)),
+}
+_OUTBOX_FUNCTION = """
+CREATE FUNCTION webhook_outbox_event() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    event text := TG_ARGV[0] || '.' || NEW.status;
+BEGIN
+    IF EXISTS (
+        SELECT 1 FROM webhook_endpoints e
+        WHERE e.tenant_id = NEW.tenant_id AND e.enabled
+          AND (cardinality(e.event_types) = 0 OR event = ANY (e.event_types))
+    ) THEN
+        INSERT INTO webhook_outbox (tenant_id, event_type, subject_id)
+        VALUES (NEW.tenant_id, event, NEW.id);
+        PERFORM pg_notify('herald_webhook_outbox', '');
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
+
+
+def _create_status_webhook_triggers() -> None:
+    op.execute(_OUTBOX_FUNCTION)
+    for table, (subject, statuses) in _EVENTS.items():
+        listed = ", ".join(f"'{status}'" for status in statuses)
+        op.execute(
+            f"CREATE TRIGGER {table}_webhook_status AFTER UPDATE OF status ON {table} "
+            f"FOR EACH ROW WHEN (NEW.status IN ({listed}) AND NEW.status IS DISTINCT FROM "
+            f"OLD.status) EXECUTE FUNCTION webhook_outbox_event('{subject}')"
+        )
+        if table != "broadcasts":  # a broadcast is never written finished
+            op.execute(
+                f"CREATE TRIGGER {table}_webhook_insert AFTER INSERT ON {table} "
+                f"FOR EACH ROW WHEN (NEW.status IN ({listed})) "
+                f"EXECUTE FUNCTION webhook_outbox_event('{subject}')"
+            )
+    # The dispatcher's sweep: pending messages by when their next attempt is due.
+    op.create_index(
+        "ix_webhook_messages_pending",
+        "webhook_messages",
+        ["next_attempt_at"],
+        postgresql_where=sa.text("status = 'pending'"),
+    )
+
+
+def _drop_status_webhook_triggers() -> None:
+    op.drop_index("ix_webhook_messages_pending", table_name="webhook_messages")
+    for table in _EVENTS:
+        op.execute(f"DROP TRIGGER {table}_webhook_status ON {table}")
+        if table != "broadcasts":
+            op.execute(f"DROP TRIGGER {table}_webhook_insert ON {table}")
+    op.execute("DROP FUNCTION webhook_outbox_event()")
 
 
 def downgrade() -> None:
+    _drop_status_webhook_triggers()
     op.drop_index("ix_erasures_tenant", table_name="erasures")
     op.drop_table("erasures")
     op.drop_index("ix_consent_events_recipient", table_name="consent_events")

@@ -73,6 +73,7 @@ from domain.maintenance import (
     StrandedBroadcastsResult,
 )
 from domain.preferences import DigestFrequency
+from domain.status_webhooks import AttemptOutcome, FailedStatusWebhook, StatusWebhookAttempt
 from domain.types import Channel, DeliveryStatus
 
 T = TypeVar("T")
@@ -577,4 +578,29 @@ class InboxActivities:
     @loud
     async def return_snoozed_message(self, wake: SnoozeWakeUp) -> bool:
         self.returned.append(wake)
+        return True
+
+
+class StatusWebhookActivities:
+    """A status webhook's attempts answer as `script` says, in turn (an exception is raised),
+    FAILED once it runs out; records each attempt and each judgement of an endpoint."""
+
+    def __init__(self) -> None:
+        self.script: list[AttemptOutcome | Exception] = []
+        self.attempts: list[StatusWebhookAttempt] = []
+        self.judged: list[FailedStatusWebhook] = []
+
+    @activity.defn(name="attempt_status_webhook")
+    @loud
+    async def attempt_status_webhook(self, attempt: StatusWebhookAttempt) -> AttemptOutcome:
+        self.attempts.append(attempt)
+        answer = self.script.pop(0) if self.script else AttemptOutcome.FAILED
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    @activity.defn(name="judge_failing_endpoint")
+    @loud
+    async def judge_failing_endpoint(self, failed: FailedStatusWebhook) -> bool:
+        self.judged.append(failed)
         return True

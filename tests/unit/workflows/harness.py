@@ -31,6 +31,7 @@ from tests.unit.workflows.fakes import (
     MaintenanceActivities,
     NoticeActivities,
     NotificationActivities,
+    StatusWebhookActivities,
     registered,
 )
 from tests.utils.temporal import FAST_TIMERS, TIME_SKIPPING_FLAGS, temporal_binary
@@ -72,6 +73,7 @@ class Harness:
     maintenance: MaintenanceActivities = field(default_factory=MaintenanceActivities)
     inbox: InboxActivities = field(default_factory=InboxActivities)
     broadcasts: BroadcastActivities = field(default_factory=BroadcastActivities)
+    status_webhooks: StatusWebhookActivities = field(default_factory=StatusWebhookActivities)
     started: list[WorkflowHandle] = field(default_factory=list)
 
     def activities(self) -> list[Callable]:
@@ -84,6 +86,7 @@ class Harness:
             self.maintenance,
             self.inbox,
             self.broadcasts,
+            self.status_webhooks,
         )
         return [activity for fake in fakes for activity in registered(fake)]
 

@@ -1,4 +1,5 @@
-"""Record the histories test_replay.py replays: `python -m tests.unit.workflows.record_histories`.
+"""Record the histories test_replay.py replays: `python -m tests.unit.workflows.record_histories`
+(or only some, named: `... record_histories status_webhook_delivered`).
 
 Runs a representative set of the workflow unit tests, as they are, on a fresh time-skipping
 server, and saves the first run of the workflow each one starts as
@@ -9,6 +10,7 @@ import asyncio
 import functools
 import inspect
 import logging
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from tests.unit.workflows import (
     test_notification_bookkeeping,
     test_notification_sending,
     test_notification_waiting,
+    test_status_webhook,
 )
 from tests.unit.workflows.harness import running, start_server
 
@@ -92,6 +95,12 @@ SCENARIOS: dict[str, Callable[..., Awaitable[None]]] = {
     "broadcast_retries_swept": (
         test_broadcast.test_transient_failures_are_swept_with_backoff_and_final_after_the_window
     ),
+    "status_webhook_failed_then_judged": (
+        test_status_webhook.test_every_attempt_failing_follows_the_schedule_then_judges_the_endpoint
+    ),
+    "status_webhook_delivered": (
+        test_status_webhook.test_a_delivery_ends_the_attempts_without_judging
+    ),
     **{
         f"maintenance_{job[1]}_retried": functools.partial(
             maintenance_job,
@@ -102,12 +111,15 @@ SCENARIOS: dict[str, Callable[..., Awaitable[None]]] = {
 }
 
 
-async def record(directory: Path = HISTORIES) -> list[Path]:
+async def record(directory: Path = HISTORIES, only: list[str] | None = None) -> list[Path]:
+    """Every scenario's history, or `only` those named (a new workflow's, say)."""
     directory.mkdir(exist_ok=True)
     env = await start_server()
     written = []
     try:
         for name, scenario in SCENARIOS.items():
+            if only and name not in only:
+                continue
             async with running(env) as harness:
                 wanted = inspect.signature(scenario).parameters
                 await scenario(
@@ -132,5 +144,5 @@ if __name__ == "__main__":
     logging.getLogger("temporalio.activity").setLevel(
         logging.ERROR
     )  # the failures the tests script
-    for path in asyncio.run(record()):
+    for path in asyncio.run(record(only=sys.argv[1:] or None)):
         print(path)
