@@ -24,8 +24,8 @@ class ConsentEventPublic(BaseModel):
         "provider's own unsubscribe)."
     )
     details: dict[str, Any] = Field(
-        description="What else is known: the provider, its event and the delivery; the "
-        "operator; the unsubscribed category's delivery channel."
+        description="What else is known: a provider's report gives `provider`, `event` and "
+        "`delivery_id`; the dashboard `operator_id`; the others nothing."
     )
     at: datetime
 
