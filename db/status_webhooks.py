@@ -1,6 +1,6 @@
 """The SQL of status webhook delivery: the outbox claimed into messages, a message's attempts
-recorded, its endpoint judged, a message reopened for a replay, and each subject's current
-state for a payload. (The endpoints themselves are managed through /v1/webhook-endpoints.)"""
+recorded, its endpoint judged, a message reopened for a replay, the sweep's overdue messages.
+(The subjects' state: db/status_webhook_subjects.py; the endpoints: db/webhook_endpoints.py.)"""
 
 import uuid
 from dataclasses import dataclass
@@ -11,10 +11,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.broadcast_models import Broadcast
 from db.integration_models import WebhookAttempt, WebhookEndpoint, WebhookMessage, WebhookOutbox
-from db.models import Delivery, Notification, Recipient
-from domain.status_webhooks import Subject
 
 # What migration 0023's triggers notify when they write an outbox row: the dispatcher listens.
 OUTBOX_CHANNEL = "herald_webhook_outbox"
@@ -295,95 +292,3 @@ async def reopen_message(session: AsyncSession, message_id: uuid.UUID, workflow_
         .where(WebhookMessage.id == message_id)
         .values(status=PENDING, workflow_id=workflow_id, next_attempt_at=func.now())
     )
-
-
-# The subject's current state, the payload's `data`: columns named as the payload names them
-# (recipient_* nest under "recipient": domain.status_webhooks.subject_data).
-def _delivery_state(subject_id: uuid.UUID, tenant_id: uuid.UUID):
-    return (
-        select(
-            Delivery.id.label("delivery_id"),
-            Delivery.notification_id,
-            Notification.broadcast_id,
-            Notification.event_key,
-            Delivery.channel,
-            Delivery.status,
-            Delivery.status_reason,
-            Delivery.provider,
-            Delivery.provider_message_id,
-            Recipient.id.label("recipient_id"),
-            Recipient.external_id.label("recipient_external_id"),
-            Delivery.created_at,
-            Delivery.deferred_until,
-            Delivery.sent_at,
-            Delivery.delivered_at,
-            Delivery.opened_at,
-            Delivery.clicked_at,
-            Delivery.failed_at,
-            Delivery.updated_at,
-        )
-        .join(Notification, Notification.id == Delivery.notification_id)
-        .join(Recipient, Recipient.id == Notification.recipient_id)
-        .where(Delivery.id == subject_id, Delivery.tenant_id == tenant_id)
-    )
-
-
-def _notification_state(subject_id: uuid.UUID, tenant_id: uuid.UUID):
-    deferred_until = (
-        select(func.min(Delivery.deferred_until))
-        .where(Delivery.notification_id == Notification.id, Delivery.status == "deferred")
-        .scalar_subquery()
-    )
-    return (
-        select(
-            Notification.id.label("notification_id"),
-            Notification.broadcast_id,
-            Notification.event_key,
-            Notification.priority,
-            Notification.status,
-            Notification.status_reason,
-            Recipient.id.label("recipient_id"),
-            Recipient.external_id.label("recipient_external_id"),
-            Notification.send_at,
-            deferred_until.label("deferred_until"),
-            Notification.created_at,
-            Notification.updated_at,
-        )
-        .join(Recipient, Recipient.id == Notification.recipient_id)
-        .where(Notification.id == subject_id, Notification.tenant_id == tenant_id)
-    )
-
-
-def _broadcast_state(subject_id: uuid.UUID, tenant_id: uuid.UUID):
-    return select(
-        Broadcast.id.label("broadcast_id"),
-        Broadcast.event_key,
-        Broadcast.status,
-        Broadcast.total,
-        Broadcast.planned,
-        Broadcast.sent,
-        Broadcast.suppressed,
-        Broadcast.deferred,
-        Broadcast.failed,
-        Broadcast.created_at,
-        Broadcast.started_at,
-        Broadcast.finished_at,
-        func.coalesce(Broadcast.finished_at, Broadcast.started_at, Broadcast.created_at).label(
-            "updated_at"
-        ),
-    ).where(Broadcast.id == subject_id, Broadcast.tenant_id == tenant_id)
-
-
-_STATES = {
-    Subject.DELIVERY: _delivery_state,
-    Subject.NOTIFICATION: _notification_state,
-    Subject.BROADCAST: _broadcast_state,
-}
-
-
-async def subject_state(
-    session: AsyncSession, subject: Subject, subject_id: uuid.UUID, tenant_id: uuid.UUID
-) -> dict[str, Any] | None:
-    """The subject's columns now; None when it is gone (purged, erased)."""
-    row = (await session.execute(_STATES[subject](subject_id, tenant_id))).one_or_none()
-    return dict(row._mapping) if row else None

@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,6 +31,7 @@ from config.settings import Settings
 from db import status_webhooks as store
 from db.maintenance import open_alert
 from db.session import autocommit
+from db.status_webhook_subjects import subject_state
 from db.webhook_endpoints import signing_target
 from domain import standard_webhooks
 from domain.maintenance import hour_of
@@ -75,9 +77,7 @@ class StatusWebhookSender:
             if endpoint is None:
                 return AttemptOutcome.STOPPED
             subject = subject_of(message.event_type)
-            state = await store.subject_state(
-                session, subject, message.subject_id, attempt.tenant_id
-            )
+            state = await subject_state(session, subject, message.subject_id, attempt.tenant_id)
         if not endpoint.enabled:
             await self._record(attempt, endpoint.id, _not_sent(ENDPOINT_DISABLED), store.FAILED)
             return AttemptOutcome.STOPPED
@@ -192,11 +192,11 @@ async def judge_failing_endpoint(
                 rate=failures / max(total, 1),
             ),
         )
-    log.warning(
+    log.warning(  # the host only: a URL's path may be a secret of the receiver's
         "status webhook endpoint %s of tenant %s (%s) %s",
         endpoint.id,
         endpoint.tenant_id,
-        endpoint.url,
+        urlsplit(endpoint.url).hostname,
         reason,
     )
     return True
