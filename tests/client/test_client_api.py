@@ -4,7 +4,7 @@ as a caller's blocking code would) and the async one."""
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from herald_client import (
     AsyncHerald,
@@ -122,11 +122,16 @@ async def test_payment_and_booking_events_with_the_async_client(herald, smtp, ou
         assert created.workflow_id == f"booking-{herald.stack.tenant_id}-{booking_id}"
         assert created.outcome in ("applied", "queued")
         await smtp.wait_for(invitee)  # the confirmation
-        moved = booking.model_copy(update={"start": start + timedelta(hours=1)})
-        rescheduled = events.booking_rescheduled(moved, occurred_at=datetime.now(UTC))
-        assert rescheduled.id == key_from(
-            "booking.rescheduled", booking_id, (start + timedelta(hours=1)).isoformat()
+        moved = booking.model_copy(
+            update={
+                "start": datetime(2031, 5, 6, 9, 30, tzinfo=UTC),
+                "end": datetime(2031, 5, 6, 10, tzinfo=UTC),
+            }
         )
+        rescheduled = events.booking_rescheduled(moved, occurred_at=datetime.now(UTC))
+        assert rescheduled.id == f"booking.rescheduled:{booking_id}:20310506T093000.000000Z"
+        answer = await client.send_event(rescheduled)
+        assert answer.duplicate is False and answer.outcome in ("applied", "queued")
 
 
 async def test_recipients_preferences_and_inbox_tokens(herald, outbox_path):
@@ -156,7 +161,7 @@ async def test_recipients_preferences_and_inbox_tokens(herald, outbox_path):
             external_id,
             PreferencesUpdate(
                 channels={"sms": False},
-                dnd=DoNotDisturb(enabled=True, start="21:30", end="06:45"),
+                dnd=DoNotDisturb(enabled=True, start=time(21, 30), end=time(6, 45)),
             ),
         )
         assert prefs.channels["sms"] is False and prefs.channels["email"] is True

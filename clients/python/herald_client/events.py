@@ -36,8 +36,8 @@ def _event(
 
 
 def _instant(moment: datetime) -> str:
-    """A time as one text whatever zone it was given in."""
-    return moment.astimezone(UTC).isoformat()
+    """A time as one text whatever zone it was given in: `20261203T180342.661338Z`."""
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
 
 
 def booking_created(

@@ -8,6 +8,8 @@ import hashlib
 import uuid
 from urllib.parse import quote
 
+from herald_client.errors import FieldProblem, ValidationError
+
 # Herald takes 1-255 visible ASCII characters without spaces as an Idempotency-Key, and at most
 # 200 as an event id.
 MAX_KEY_LENGTH = 255
@@ -22,9 +24,10 @@ def key_from(*parts: KeyPart, max_length: int = MAX_KEY_LENGTH) -> str:
     Each part is percent-encoded (all but letters, digits and `-._~`), so the `:` between parts
     is unambiguous: `("a:b", "c")` and `("a", "b:c")` give different keys. A key longer than
     `max_length` is shortened to its start and a SHA-256 of the whole, still one per ids."""
-    if not parts:
-        raise ValueError("key_from needs at least one part")
     key = ":".join(quote(str(part), safe="-._~") for part in parts)
+    if not key:
+        problem = "give at least one id that is not empty"
+        raise ValidationError(f"key_from: {problem}", errors=[FieldProblem("key_from", problem)])
     if len(key) <= max_length:
         return key
     digest = hashlib.sha256(key.encode()).hexdigest()
