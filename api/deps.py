@@ -18,7 +18,7 @@ from config.settings import Settings
 from domain.inbox import InboxRecipient
 from domain.inbox_tokens import HMAC_HEADER
 from domain.tenants import TenantIdentity
-from services.auth import ApiKeyCache, authenticate
+from services.auth import ApiKeyCache, authenticate_key
 from services.inbox_auth import (
     NotAuthenticated,
     recipient_from_hmac,
@@ -69,12 +69,21 @@ async def get_tenant(
 ) -> TenantIdentity:
     if credentials is None:
         raise unauthorized("Authorization: send 'Bearer <api key>'")
-    tenant = await authenticate(
+    owner = await authenticate_key(
         request.app.state.sessions, request.app.state.api_keys, credentials.credentials
     )
-    if tenant is None:
+    if owner is None:
         raise unauthorized("Authorization: the API key is not valid", "invalid_token")
-    return tenant
+    request.state.api_key_id = owner.key_id
+    return owner.tenant
+
+
+async def get_api_key_id(
+    request: Request, tenant: Annotated[TenantIdentity, Depends(get_tenant)]
+) -> uuid.UUID:
+    """The id of the key the request came with (what records who asked, as an erasure does)."""
+    key_id: uuid.UUID = request.state.api_key_id  # set by get_tenant, which this depends on
+    return key_id
 
 
 async def require_operator(
@@ -169,6 +178,7 @@ SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 TenantDep = Annotated[TenantIdentity, Depends(get_tenant)]
+ApiKeyIdDep = Annotated[uuid.UUID, Depends(get_api_key_id)]
 ApiKeyCacheDep = Annotated[ApiKeyCache, Depends(get_api_key_cache)]
 OperatorDep = Annotated[None, Depends(require_operator)]
 InboxAuthCacheDep = Annotated[InboxAuthCache, Depends(get_inbox_auth_cache)]

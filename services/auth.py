@@ -101,6 +101,14 @@ async def authenticate(
     sessions: async_sessionmaker[AsyncSession], cache: ApiKeyCache, key: str
 ) -> TenantIdentity | None:
     """The key's tenant, or None when the key is unknown, revoked or past its grace period."""
+    owner = await authenticate_key(sessions, cache, key)
+    return None if owner is None else owner.tenant
+
+
+async def authenticate_key(
+    sessions: async_sessionmaker[AsyncSession], cache: ApiKeyCache, key: str
+) -> KeyOwner | None:
+    """Which key it is and whose (`authenticate`), for what records who asked."""
     digest = key_digest(key)  # the key itself is kept nowhere, not even in the cache
     owner = cache.get(digest)
     if owner is None:
@@ -111,4 +119,4 @@ async def authenticate(
             return None
         cache.put(digest, owner)
     cache.note_use(owner.key_id, sessions)
-    return owner.tenant
+    return owner

@@ -6,13 +6,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from api.deps import SessionDep, SessionsDep, TenantDep
+from api.deps import ApiKeyIdDep, SessionDep, SessionsDep, TemporalDep, TenantDep
 from api.paging import Cursor, Limit
 from api.schemas.common import ExternalId
 from api.schemas.consent import ConsentPage
+from api.schemas.erasure import ErasurePublic
 from api.schemas.merge_patch import merge_patch_body
 from api.schemas.notifications import RecipientFields, RecipientPublic
-from services import consent, recipient_export, recipients
+from services import consent, erasure, recipient_export, recipients
 
 router = APIRouter(prefix="/v1/recipients", tags=["recipients"])
 
@@ -102,3 +103,36 @@ async def list_consents(
     came from (the preferences API, their inbox, the dashboard, an unsubscribe link, a spam
     report or a provider's unsubscribe) and when."""
     return await consent.list_consents(session, tenant, external_id, cursor, limit)
+
+
+# Privacy requests: erasing a person.
+
+
+@router.delete(
+    "/{external_id}",
+    response_model=ErasurePublic,
+    responses={
+        200: {"description": "Erased: the record of the erasure (who asked, when, counts)."},
+        404: {
+            "description": "No recipient with this external id (`not_found`): never one, or "
+            "already erased (its external id no longer exists)."
+        },
+    },
+)
+async def erase_recipient(
+    external_id: ExternalId,
+    tenant: TenantDep,
+    key_id: ApiKeyIdDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+) -> ErasurePublic:
+    """Erase a person (right to erasure): their contact details, preferences, devices, chat
+    addresses, in-app messages, topic subscriptions and the personal content of their
+    notifications and deliveries (addresses, subjects, context, errors), the bookings naming
+    them and what Temporal holds about them (workflow histories deleted). Their waiting
+    notifications and booking reminders are cancelled first. The recipient stays as an
+    anonymous row, `erased:<recipient_id>`, so statistics keep counting its deliveries. Done
+    once: a second DELETE is a 404."""
+    return await erasure.erase_recipient(
+        session, temporal, tenant, external_id, erasure.by_api_key(key_id)
+    )

@@ -52,6 +52,8 @@ BY_ID = {
     # A person's privacy requests: their data's export and their consent history.
     ("GET", "/v1/recipients/{external_id}/export"),
     ("GET", "/v1/recipients/{external_id}/consents"),
+    # Erasure: B has no recipient of A's id (until BY_OWN_NAME makes one); A's stays whole.
+    ("DELETE", "/v1/recipients/{external_id}"),
     ("GET", "/v1/webhook-endpoints/{endpoint_id}"),
     ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"),
     ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"),

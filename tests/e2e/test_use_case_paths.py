@@ -151,6 +151,8 @@ async def test_every_route_that_calls_temporal_answers_503_when_it_is_unreachabl
             {},
         ),
         ("GET", "/v1/bookings/{booking_id}"): ("get", "/v1/bookings/bk-down", {}),
+        # Temporal first (cancel, delete histories), then the database: nothing is erased.
+        ("DELETE", "/v1/recipients/{external_id}"): ("delete", "/v1/recipients/org-down", {}),
         ("POST", "/v1/scheduled/{id}/cancel"): (
             "post",
             f"/v1/scheduled/{scheduled['id']}/cancel",
