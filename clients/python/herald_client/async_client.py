@@ -3,7 +3,6 @@
 
 import asyncio
 import contextlib
-import os
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -12,8 +11,8 @@ import httpx
 from herald_client.base import IDLE_SECONDS, BaseClient, log
 from herald_client.binding import AsyncRunner
 from herald_client.calls import Call, result_of
-from herald_client.outbox import DEFAULT_OUTBOX, DrainReport, OutboxPolicy
-from herald_client.retry import DEFAULT_RETRY, Attempts, RetryPolicy
+from herald_client.outbox import DrainReport
+from herald_client.retry import Attempts
 
 T = TypeVar("T")
 
@@ -23,28 +22,12 @@ class AsyncHerald(BaseClient, AsyncRunner):
     the first `notify` (or at `async with`, to send what an earlier process left);
     `background=False`: no task, `await drain()` sends the outbox."""
 
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str,
-        *,
-        timeout: float = 10.0,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        outbox_path: str | os.PathLike[str] | None = None,
-        outbox_policy: OutboxPolicy = DEFAULT_OUTBOX,
-        background: bool = True,
-        transport: httpx.AsyncBaseTransport | None = None,
+    def _open(
+        self, transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None, **options: Any
     ) -> None:
-        super().__init__(
-            base_url,
-            api_key,
-            timeout=timeout,
-            retry=retry,
-            outbox_path=outbox_path,
-            outbox_policy=outbox_policy,
-            background=background,
-        )
-        self._http = httpx.AsyncClient(transport=transport, **self._http_options)
+        if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+            raise TypeError("AsyncHerald takes an httpx.AsyncBaseTransport")
+        self._http = httpx.AsyncClient(transport=transport, **options)
         self._wake_up = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
         self._closed = False

@@ -7,11 +7,13 @@ import os
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from herald_client.api import Operations
 from herald_client.binding import Deferrer
 from herald_client.calls import Call
-from herald_client.outbox import Counters, DeadLetter, Outbox, OutboxPolicy
-from herald_client.retry import RetryPolicy
+from herald_client.outbox import DEFAULT_OUTBOX, Counters, DeadLetter, Outbox, OutboxPolicy
+from herald_client.retry import DEFAULT_RETRY, RetryPolicy
 
 log = logging.getLogger("herald_client")
 
@@ -34,23 +36,37 @@ class BaseClient(Operations, Deferrer):
         base_url: str,
         api_key: str,
         *,
-        timeout: float,
-        retry: RetryPolicy,
-        outbox_path: str | os.PathLike[str] | None,
-        outbox_policy: OutboxPolicy,
-        background: bool,
+        timeout: float = 10.0,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        outbox_path: str | os.PathLike[str] | None = None,
+        outbox_policy: OutboxPolicy = DEFAULT_OUTBOX,
+        background: bool = True,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        """`timeout`: seconds per request; `retry`: strict calls' retries; `outbox_path`: the
+        outbox's SQLite file (default: under the user's state directory); `background=False`:
+        no worker, `drain()` sends the outbox; `transport`: an httpx transport of the client's
+        kind (a proxy's, a test's)."""
         self.base_url = base_url.rstrip("/")
-        self._http_options: dict[str, Any] = {
-            "base_url": self.base_url,
-            "headers": {"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT},
-            "timeout": timeout,
-        }
         self._retry = retry
         self._background = background
         self.outbox = Outbox(
             Path(outbox_path) if outbox_path else default_outbox_path(base_url), outbox_policy
         )
+        self._open(
+            transport,
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT},
+            timeout=timeout,
+        )
+        if self.outbox.pending():  # left by an earlier process: sent from now on
+            self._wake()
+
+    def _open(
+        self, transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None, **options: Any
+    ) -> None:
+        """Makes the HTTP client and the worker's state."""
+        raise NotImplementedError
 
     @property
     def counters(self) -> Counters:

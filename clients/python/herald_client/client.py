@@ -1,7 +1,6 @@
 """`Herald`: the synchronous client. Strict methods block and raise typed errors; `notify`
 returns at once, and a background thread sends the outbox."""
 
-import os
 import threading
 import time
 from types import TracebackType
@@ -12,8 +11,8 @@ import httpx
 from herald_client.base import IDLE_SECONDS, BaseClient, log
 from herald_client.binding import SyncRunner
 from herald_client.calls import Call, result_of
-from herald_client.outbox import DEFAULT_OUTBOX, DrainReport, OutboxPolicy
-from herald_client.retry import DEFAULT_RETRY, Attempts, RetryPolicy
+from herald_client.outbox import DrainReport
+from herald_client.retry import Attempts
 
 T = TypeVar("T")
 
@@ -22,34 +21,16 @@ class Herald(BaseClient, SyncRunner):
     """`Herald("https://herald.example.com", api_key)`. `background=False`: no worker thread;
     call `drain()` to send the outbox (a script before it exits)."""
 
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str,
-        *,
-        timeout: float = 10.0,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        outbox_path: str | os.PathLike[str] | None = None,
-        outbox_policy: OutboxPolicy = DEFAULT_OUTBOX,
-        background: bool = True,
-        transport: httpx.BaseTransport | None = None,
+    def _open(
+        self, transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None, **options: Any
     ) -> None:
-        super().__init__(
-            base_url,
-            api_key,
-            timeout=timeout,
-            retry=retry,
-            outbox_path=outbox_path,
-            outbox_policy=outbox_policy,
-            background=background,
-        )
-        self._http = httpx.Client(transport=transport, **self._http_options)
+        if transport is not None and not isinstance(transport, httpx.BaseTransport):
+            raise TypeError("Herald takes an httpx.BaseTransport")
+        self._http = httpx.Client(transport=transport, **options)
         self._wake_up = threading.Event()
         self._stopping = threading.Event()
         self._worker: threading.Thread | None = None
         self._worker_lock = threading.Lock()
-        if self.outbox.pending():  # left by an earlier process: sent from now on
-            self._wake()
 
     def _run(self, call: Call[T]) -> T:
         attempts = Attempts(self._retry, call.idempotent)

@@ -19,7 +19,7 @@ from herald_client.models import (
     InboxOptions,
     Priority,
 )
-from herald_client.operations.notifications import idempotency_key_of
+from herald_client.operations.notifications import idempotency_key_of, message_fields
 
 BROADCAST = "/v1/broadcasts/{broadcast_id}"
 
@@ -41,12 +41,7 @@ def create_broadcast(
     body = calls.model(
         BroadcastCreate,
         audience=audience,
-        event_key=event_key,
-        context=dict(context or {}),
-        channels=list(channels) if channels is not None else None,
-        priority=priority,
-        send_at=send_at,
-        inbox=inbox,
+        **message_fields(event_key, context, channels, priority, send_at, inbox),
     )
     return calls.send(
         "POST",

@@ -35,6 +35,25 @@ def idempotency_key_of(idempotency_key: str | None, parts: Sequence[KeyPart] | N
     return idempotency_key or random_key()
 
 
+def message_fields(
+    event_key: str,
+    context: Mapping[str, Any] | None,
+    channels: Sequence[Channel] | None,
+    priority: Priority,
+    send_at: datetime | None,
+    inbox: InboxOptions | None,
+) -> dict[str, Any]:
+    """What a notification and a broadcast both say (Herald's MessageFields)."""
+    return {
+        "event_key": event_key,
+        "context": dict(context or {}),
+        "channels": list(channels) if channels is not None else None,
+        "priority": priority,
+        "send_at": send_at,
+        "inbox": inbox,
+    }
+
+
 def send_notification(
     recipient: RecipientRef | str,
     event_key: str,
@@ -53,12 +72,7 @@ def send_notification(
     body = calls.model(
         NotificationCreate,
         recipient=RecipientRef(external_id=recipient) if isinstance(recipient, str) else recipient,
-        event_key=event_key,
-        context=dict(context or {}),
-        channels=list(channels) if channels is not None else None,
-        priority=priority,
-        send_at=send_at,
-        inbox=inbox,
+        **message_fields(event_key, context, channels, priority, send_at, inbox),
     )
     return calls.send(
         "POST",
