@@ -32,24 +32,24 @@ with workflow.unsafe.imports_passed_through():
 # An attempt's POST is bounded by STATUS_WEBHOOK_TIMEOUT_SECONDS (at most 60); the rest is
 # reading the message and recording the attempt.
 ATTEMPT_TIMEOUT = timedelta(seconds=90)
-# Only failures of the activity itself are retried (its receiver's answers are outcomes): 5
-# attempts, 1 s apart at first, doubling: about 15 s of waiting, a database restart ridden out.
-ATTEMPT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=5,
-    non_retryable_error_types=NON_RETRYABLE,
-)
-# Judging the endpoint is bookkeeping alone: 20 attempts, 1 s apart at first, doubling to at
-# most 5 min (about 58 min of waiting) ride out a long database outage.
-JUDGING_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-    maximum_attempts=20,
-    non_retryable_error_types=NON_RETRYABLE,
-)
+
+
+def _retry(attempts: int, longest: timedelta) -> RetryPolicy:
+    """1 s apart at first, doubling to `longest`; what cannot succeed is not retried."""
+    return RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=longest,
+        maximum_attempts=attempts,
+        non_retryable_error_types=NON_RETRYABLE,
+    )
+
+
+# Only failures of the attempt's activity itself are retried (the receiver's answers are
+# outcomes): 5 tries, about 15 s of waiting, a database restart ridden out.
+ATTEMPT_RETRY = _retry(5, timedelta(seconds=30))
+# Judging the endpoint is bookkeeping alone: 20 tries, about 58 min of waiting.
+JUDGING_RETRY = _retry(20, timedelta(minutes=5))
 
 
 @workflow.defn
