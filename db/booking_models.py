@@ -16,6 +16,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -44,6 +45,8 @@ class Booking(Base):
     __tablename__ = "bookings"
     __table_args__ = (
         Index("ix_bookings_organizer_start", "tenant_id", "organizer_id", "start_at"),
+        # Migration 0023: a person's bookings as invitee (their export and erasure).
+        Index("ix_bookings_invitee_email", "tenant_id", text("lower(invitee_email)")),
     )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(

@@ -67,12 +67,20 @@ class WebhookOutbox(Base):
 
 class WebhookMessage(Base):
     """One event for one endpoint: its id is the `webhook-id` (the same on every attempt and on
-    a replay, so receivers deduplicate). `payload` is what was sent (the subject's status at the
-    time of the first attempt and a timestamp)."""
+    a replay, so receivers deduplicate). `payload` is the last one sent (each attempt carries
+    the subject's status at that time, and a timestamp)."""
 
     __tablename__ = "webhook_messages"
     __table_args__ = (
-        Index("ix_webhook_messages_endpoint", "endpoint_id", text("created_at DESC"), "id"),
+        Index(
+            "ix_webhook_messages_endpoint", "endpoint_id", text("created_at DESC"), text("id DESC")
+        ),
+        # The dispatcher's sweep: pending messages by when their next attempt is due.
+        Index(
+            "ix_webhook_messages_pending",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

@@ -13,6 +13,7 @@ from db.booking_models import Booking, FailureAlert, ProcessedEvent
 from db.broadcast_models import Broadcast
 from db.daily_stats_models import DailyStatsDay
 from db.inbox_models import InboxEvent
+from db.integration_models import WebhookMessage
 from db.models import Delivery, InAppMessage, Notification, Tenant
 from db.operator_models import LoginAttempt, OperatorInvitation, OperatorSession, PasswordReset
 from db.tracking_models import SeenProviderEvent
@@ -84,6 +85,12 @@ def _purges(cutoffs: PurgeCutoffs) -> dict[str, tuple]:
         ),
         "bookings": ((Booking.tenant_id, Booking.id), (Booking.end_at < cutoff,)),
         "failure_alerts": ((FailureAlert.id,), (FailureAlert.created_at < cutoff,)),
+        # Status webhooks' messages once settled (their attempts go with them); a pending one
+        # stays until its workflow settles it.
+        "webhook_messages": (
+            (WebhookMessage.id,),
+            (WebhookMessage.created_at < cutoff, WebhookMessage.status != "pending"),
+        ),
         # Providers retry an event batch for days, not months: the retention is ample.
         "seen_provider_events": (
             (SeenProviderEvent.provider, SeenProviderEvent.event_id),

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, String, func
+from sqlalchemy import DateTime, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models import Base
@@ -15,6 +15,9 @@ class AddressSuppression(Base):
     their suppression lists by address."""
 
     __tablename__ = "address_suppressions"
+    # Migration 0023: what came through a recipient (their export; the SET NULL when the
+    # recipient row goes).
+    __table_args__ = (Index("ix_address_suppressions_recipient", "recipient_id"),)
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True

@@ -41,6 +41,12 @@ def _jsonb(name: str) -> sa.Column:
 
 
 def upgrade() -> None:
+    # A person's bookings as invitee, and the suppressions that came through them: read by
+    # their export and erasure.
+    op.create_index(
+        "ix_bookings_invitee_email", "bookings", ["tenant_id", sa.text("lower(invitee_email)")]
+    )
+    op.create_index("ix_address_suppressions_recipient", "address_suppressions", ["recipient_id"])
     op.create_table(
         "webhook_endpoints",
         sa.Column("id", sa.Uuid(), primary_key=True),
@@ -89,7 +95,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_webhook_messages_endpoint",
         "webhook_messages",
-        ["endpoint_id", sa.text("created_at DESC"), "id"],
+        ["endpoint_id", sa.text("created_at DESC"), sa.text("id DESC")],
     )
     op.create_table(
         "webhook_attempts",
@@ -207,6 +213,8 @@ def _drop_status_webhook_triggers() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_address_suppressions_recipient", table_name="address_suppressions")
+    op.drop_index("ix_bookings_invitee_email", table_name="bookings")
     _drop_status_webhook_triggers()
     op.drop_index("ix_erasures_tenant", table_name="erasures")
     op.drop_table("erasures")
