@@ -10,7 +10,8 @@ names the person goes (db/erasure.py lists it). In this order:
    webhooks about them, is deleted with its history and search attributes. Temporal
    unreachable: a 503 and nothing erased in the database; a retry does it all (what was
    deleted stays deleted).
-2. Then one transaction scrubs the database and records the erasure (who, when, counts).
+2. Then one transaction scrubs the database (db/erasure_scrub.py) and records the erasure
+   (who, when, counts).
 
 A second DELETE finds no recipient by that external id (a 404): the erasure is done, and
 keeping the id to recognise it would keep personal data."""
@@ -25,6 +26,7 @@ from temporalio.service import RPCError
 
 from api.schemas.erasure import ErasurePublic
 from db import erasure as store
+from db.erasure_scrub import scrub
 from domain import status_webhooks
 from domain.tenants import TenantIdentity
 from services.errors import NotFound
@@ -58,7 +60,7 @@ async def erase_recipient(
         current = await store.footprint(session, tenant.id, external_id, lock=True)
         if current is None:  # another request erased them meanwhile
             raise NotFound(f"recipient {external_id!r} not found")
-        removed = await store.scrub(session, current)
+        removed = await scrub(session, current)
         erasure = await store.record_erasure(
             session,
             tenant.id,

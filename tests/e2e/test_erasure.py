@@ -20,6 +20,7 @@ from services import recipients
 from tests.conftest import new_tenant
 from tests.e2e.bookings_factory import booking_event, eventually, new_booking_id, post_event
 from tests.e2e.inbox_messages import send_in_app
+from tests.e2e.test_templates_api import email_template
 from tests.e2e.test_unsubscribe import token_for
 from tests.e2e.test_use_case_paths import unreachable_temporal  # noqa: F401  (a fixture)
 
@@ -460,4 +461,86 @@ async def test_with_temporal_unreachable_nothing_is_erased_and_a_retry_erases(
     erased = await stack.api.delete(f"/v1/recipients/{person.external_id}")
     assert erased.status_code == 200, erased.text
     assert (await stack.notification(scheduled["id"]))["status"] == "cancelled"
-    await gone_from_temporal(stack.client, [scheduled["workflow_id"]])
+    # Its run deleted (the first test waits for the server to carry such deletions out).
+    assert erased.json()["removed"]["workflow_runs"] == 1
+
+
+async def test_an_erased_organizer_leaves_no_agenda_chain_template_or_name_in_notices(
+    stack, sessions, smtp
+):
+    """An organizer erased: their agenda Schedule, their bookings' chains (found by the
+    HeraldOrganizer search attribute too), their own templates and their name in the
+    invitees' notices of those bookings all go."""
+    tag = uuid.uuid4().hex[:10]
+    organizer = Person(
+        external_id=f"org-zq-{tag}",
+        address=f"zq-org-{tag}@example.com",
+        phone=f"+4476{uuid.uuid4().int % 10**8:08d}",
+        name=f"Zq Organizer {tag}",
+        slack=f"UZQORG{tag.upper()}",
+        device_token=f"zq-org-fcm-{tag}",
+    )
+    api = stack.api
+    put = await api.put(
+        f"/v1/recipients/{organizer.external_id}",
+        json={"name": organizer.name, "email": organizer.address, "phone": organizer.phone},
+    )
+    assert put.status_code in (200, 201), put.text
+    agenda = await api.put(f"/v1/organizers/{organizer.external_id}/agenda", json={"time": "06:00"})
+    assert agenda.status_code in (200, 201), agenda.text
+    template = await api.post(
+        "/v1/templates",
+        json=email_template(owner_id=organizer.external_id, subject=f"With {organizer.name}"),
+    )
+    assert template.status_code == 201, template.text
+    booking_id, guest = new_booking_id(), f"guest-{tag}@example.com"
+    about_organizer = {
+        "id": organizer.external_id,
+        "name": organizer.name,
+        "email": organizer.address,
+        "timezone": "Europe/London",
+    }
+    await post_event(
+        stack,
+        booking_event(
+            "booking.created",
+            booking_id,
+            datetime.now(UTC) + timedelta(days=3),
+            organizer_id=organizer.external_id,
+            invitee_email=guest,
+            organizer=about_organizer,
+        ),
+    )
+    await smtp.wait_for(guest)
+    chain_id = f"booking-{stack.tenant_id}-{booking_id}"
+    by_organizer = f'HeraldOrganizer = "{organizer.external_id}"'
+
+    async def chains() -> list[str]:
+        return [w.id async for w in stack.client.list_workflows(by_organizer)]
+
+    assert await eventually(chains, lambda found: found == [chain_id]) == [chain_id]
+    held = await mentions(sessions, organizer.needles())
+    # The guest's confirmation names the organizer in its context; the organizer's template too.
+    assert {("notifications", "context"), ("templates", "subject")} <= {h[:2] for h in held}
+
+    erased = await api.delete(f"/v1/recipients/{organizer.external_id}")
+
+    assert erased.status_code == 200, erased.text
+    removed = erased.json()["removed"]
+    assert removed["agenda_schedules"] == 1 and removed["templates"] == 1, removed
+    assert await mentions(sessions, organizer.needles()) == set()
+    agenda_gone = await api.get(f"/v1/organizers/{organizer.external_id}/agenda")
+    assert agenda_gone.status_code == 404, agenda_gone.text
+    await gone_from_temporal(stack.client, [chain_id])
+    await eventually(chains, lambda found: found == [], DELETION_WAIT, "no chain by organizer")
+    # The guest's own confirmation stays counted, without the organizer's name in it.
+    async with sessions() as session:
+        guest_notices = (
+            await session.execute(
+                text("""SELECT n.context, d.address, d.status FROM notifications n
+                        JOIN deliveries d ON d.notification_id = n.id
+                        WHERE n.tenant_id = :t AND n.idempotency_key = :key"""),
+                {"t": stack.tenant_id, "key": f"booking-{booking_id}-confirmation-invitee"},
+            )
+        ).all()
+    assert [(row.context, row.status) for row in guest_notices] == [({}, "sent")]
