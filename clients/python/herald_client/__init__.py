@@ -42,7 +42,8 @@ from herald_client.models import (
     RecipientFields,
     RecipientRef,
 )
-from herald_client.outbox import Counters, DeadLetter, DrainReport, OutboxPolicy
+from herald_client.outbox import DeadLetter
+from herald_client.outcomes import Counters, DrainReport, OutboxPolicy
 from herald_client.retry import RetryPolicy
 
 __all__ = [

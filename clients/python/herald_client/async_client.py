@@ -11,7 +11,7 @@ import httpx
 from herald_client.base import IDLE_SECONDS, BaseClient, log
 from herald_client.binding import AsyncRunner
 from herald_client.calls import Call, result_of
-from herald_client.outbox import DrainReport
+from herald_client.outcomes import DrainReport
 from herald_client.retry import Attempts
 
 T = TypeVar("T")

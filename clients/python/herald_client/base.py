@@ -12,7 +12,8 @@ import httpx
 from herald_client.api import Operations
 from herald_client.binding import Deferrer
 from herald_client.calls import Call
-from herald_client.outbox import DEFAULT_OUTBOX, Counters, DeadLetter, Outbox, OutboxPolicy
+from herald_client.outbox import DeadLetter, Outbox
+from herald_client.outcomes import DEFAULT_OUTBOX, Counters, OutboxPolicy
 from herald_client.retry import DEFAULT_RETRY, RetryPolicy
 
 log = logging.getLogger("herald_client")

@@ -87,8 +87,8 @@ def invalid(exc: pydantic.ValidationError) -> ValidationError:
 
 
 def encode(body: BaseModel | Mapping[str, Any]) -> bytes:
-    """A request body as JSON: a model without the fields left unset (Herald's defaults
-    apply), a mapping as it is (a merge patch's nulls mean "remove")."""
+    """A request body as JSON: a model without its None fields (Herald's defaults apply), a
+    mapping as it is (a merge patch's nulls mean "remove")."""
     if isinstance(body, BaseModel):
         return body.model_dump_json(exclude_none=True, by_alias=True).encode()
     return json.dumps(body, separators=(",", ":"), default=str).encode()
@@ -127,7 +127,7 @@ def send(
     idempotent: bool = True,
     **path_params: object,
 ) -> Call[M]:
-    """A POST, PUT or PATCH with a JSON body (or none) answered by `result`; with
+    """A POST, PUT, PATCH or DELETE with a JSON body (or none) answered by `result`; with
     `idempotency_key`, sent as the Idempotency-Key header (and the call's key)."""
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
     return Call(
@@ -144,16 +144,9 @@ def send(
     )
 
 
-def delete(route: str, body: BaseModel | None = None, **path_params: object) -> Call[None]:
-    return Call(
-        "DELETE",
-        route,
-        path(route, **path_params),
-        nothing,
-        body=None if body is None else encode(body),
-        headers={"Content-Type": JSON} if body is not None else {},
-        body_model=type(body) if body is not None else None,
-    )
+def delete(route: str, **path_params: object) -> Call[None]:
+    """A DELETE answered by 204 No Content."""
+    return Call("DELETE", route, path(route, **path_params), nothing)
 
 
 def _query(value: Any) -> str:

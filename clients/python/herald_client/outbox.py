@@ -19,17 +19,22 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
 from herald_client.calls import Call
-from herald_client.errors import problem_of, retry_after
-from herald_client.retry import RETRY_STATUSES
+from herald_client.errors import retry_after
+from herald_client.outcomes import (
+    Counters,
+    OutboxPolicy,
+    Verdict,
+    describe,
+    permanent,
+    unreachable,
+)
 
 log = logging.getLogger("herald_client")
-
-Verdict = Literal["sent", "retry", "dead"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -49,43 +54,6 @@ CREATE TABLE IF NOT EXISTS requests (
 CREATE INDEX IF NOT EXISTS requests_pending ON requests (id) WHERE dead_at IS NULL;
 """
 
-# Answers that a later try can change: the key fixed, the rate limit over, Herald back.
-_RETRYABLE_4XX = frozenset({401, 403, 408, 425, 429})
-# A 409 that says "not yet": a booking event whose booking.created has not arrived.
-_RETRYABLE_CODES = frozenset({"booking_unknown"})
-
-
-@dataclass(frozen=True)
-class OutboxPolicy:
-    initial_backoff: float = 1.0  # after the first failure; doubles, with jitter
-    max_backoff: float = 300.0
-    lease_seconds: float = 60.0  # longer than a request's timeout
-
-
-DEFAULT_OUTBOX = OutboxPolicy()
-
-
-@dataclass
-class Counters:
-    """Since this client started: requests kept, accepted, tried again, dead-lettered, and
-    notify calls that could not be kept at all (logged)."""
-
-    queued: int = 0
-    sent: int = 0
-    retried: int = 0
-    dead: int = 0
-    errors: int = 0
-
-
-@dataclass
-class DrainReport:
-    sent: int = 0
-    retry: int = 0
-    dead: int = 0
-
-    def add(self, verdict: Verdict) -> None:
-        setattr(self, verdict, getattr(self, verdict) + 1)
-
 
 @dataclass(frozen=True)
 class Row:
@@ -104,27 +72,6 @@ class DeadLetter:
     attempts: int
     last_error: str | None
     dead_at: float
-
-
-def permanent(outcome: httpx.Response | httpx.TransportError) -> bool:
-    """A refusal no retry can change: a 4xx other than those above."""
-    if not isinstance(outcome, httpx.Response) or not 400 <= outcome.status_code < 500:
-        return False
-    if outcome.status_code in _RETRYABLE_4XX:
-        return False
-    return not (outcome.status_code == 409 and problem_of(outcome).get("code") in _RETRYABLE_CODES)
-
-
-def unreachable(outcome: httpx.Response | httpx.TransportError) -> bool:
-    """Herald down, overloaded or out of reach: every other request would fail alike now."""
-    return isinstance(outcome, httpx.TransportError) or outcome.status_code in RETRY_STATUSES
-
-
-def describe(outcome: httpx.Response | httpx.TransportError) -> str:
-    if isinstance(outcome, httpx.TransportError):
-        return f"{type(outcome).__name__}: {outcome}"
-    problem = problem_of(outcome)
-    return f"{outcome.status_code} {problem.get('code', '')}: {problem.get('detail', '')}"[:1000]
 
 
 @dataclass
