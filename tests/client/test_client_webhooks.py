@@ -1,27 +1,30 @@
 """herald_client.webhooks.verify against what Herald's signing code (domain/standard_webhooks)
 produces, so the two cannot drift: valid messages pass, with one secret or two during a
-rotation; tampering, another secret, a stale timestamp and missing headers are refused."""
+rotation, and the body reads as the event domain/status_webhooks builds; tampering, another
+secret, a stale timestamp and missing headers are refused."""
 
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
 from herald_client import webhooks
 from herald_client.webhooks import WebhookVerificationError
 
-from domain import standard_webhooks
+from domain import standard_webhooks, status_webhooks
 
-EVENT = {
-    "type": "delivery.failed",
-    "timestamp": "2026-11-30T12:00:00+00:00",
-    "data": {
+# The body as Herald's status webhooks build it (domain/status_webhooks.payload).
+EVENT = status_webhooks.payload(
+    "delivery.failed",
+    {
         "delivery_id": "5b1f0c2e-8f43-4a57-9b65-0d8fd0c5f6a1",
         "status": "failed",
         "status_reason": "mailbox unavailable",
         "recipient": {"id": "r-1", "external_id": "user-42"},
         "updated_at": "2026-11-30T11:59:58+00:00",
     },
-}
+    datetime(2026, 11, 30, 12, 0, tzinfo=UTC),
+)
 
 
 def signed(*secrets: str, body: bytes | None = None, at: int | None = None) -> tuple[dict, bytes]:
