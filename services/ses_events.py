@@ -58,10 +58,9 @@ async def receive_ses_message(
     message: SnsMessage,
     event: ProviderEvent | None,
 ) -> TrackingSummary:
-    """One SNS message: a Notification's SES `event` applied to its delivery; a
-    SubscriptionConfirmation confirmed (nothing to count); an UnsubscribeConfirmation
-    acknowledged. Forbidden when it is not from SNS, or not from an accepted topic."""
-    await _verify(message, trust)
+    """One SNS message, verified already (verify_sns_message): a Notification's SES `event`
+    applied to its delivery; a SubscriptionConfirmation confirmed (nothing to count); an
+    UnsubscribeConfirmation acknowledged."""
     if message.type == SUBSCRIPTION_CONFIRMATION:
         await _confirm_subscription(message, trust)
         return TrackingSummary()
@@ -71,7 +70,8 @@ async def receive_ses_message(
     return await record_provider_events(session, temporal, [event])
 
 
-async def _verify(message: SnsMessage, trust: SnsTrust) -> None:
+async def verify_sns_message(message: SnsMessage, trust: SnsTrust) -> None:
+    """Forbidden when the message is not from SNS, or not from an accepted topic."""
     if not on_sns_host(message.signing_cert_url, trust.host_pattern):
         raise Forbidden(
             "SigningCertURL: not an https URL on an SNS host", "SigningCertURL", "invalid_signature"

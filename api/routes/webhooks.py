@@ -32,7 +32,7 @@ from domain.provider_events import (
     from_vonage,
 )
 from domain.sns import NOTIFICATION, sns_message
-from services.ses_events import SnsTrust, receive_ses_message
+from services.ses_events import SnsTrust, receive_ses_message, verify_sns_message
 from services.tracking import TrackingSummary, record_provider_events
 
 router = APIRouter(
@@ -206,6 +206,12 @@ async def receive_ses_events(
         raise ApiError(503, "not_configured", "ses events need SES_SNS_TOPIC_ARNS")
     try:
         message = sns_message(_json_document(await request.body()))
+    except MalformedEvent as exc:
+        # SNS signs inside the body: what is no SNS message cannot be verified.
+        raise ApiError(403, "invalid_signature", f"body: not a signed SNS message: {exc}") from None
+    trust = SnsTrust.from_settings(settings)
+    await verify_sns_message(message, trust)
+    try:  # signed by SNS, so a message that SES event cannot be read from is a 400
         event = (
             from_ses(_json_document(message.message), message.message_id)
             if message.type == NOTIFICATION
@@ -213,7 +219,6 @@ async def receive_ses_events(
         )
     except MalformedEvent as exc:
         raise ApiError(400, "malformed_event", f"body: {exc}") from None
-    trust = SnsTrust.from_settings(settings)
     return await receive_ses_message(session, temporal, trust, message, event)
 
 

@@ -48,10 +48,13 @@ async def served(database_url, sessions, temporal_env, smtp_server, tmp_path) ->
         sms_outbox_path=str(tmp_path / "sms-outbox.jsonl"),
         secret_key=SecretStr("test-secret-key-not-for-production"),
         delivery_max_attempts=2,
-        # Both provider webhooks configured, so they answer a forged call with 403 (not the
+        # Every provider webhook configured, so they answer a forged call with 403 (not the
         # 503 that says a deployment has not set them up).
         sendgrid_webhook_public_key=public_key_as_sendgrid_shows_it(SENDGRID_KEY),
         twilio_auth_token=SecretStr(TWILIO_TOKEN),
+        mailgun_webhook_signing_key=SecretStr("fuzz-mailgun-signing-key"),
+        vonage_signature_secret=SecretStr("fuzz-vonage-signature-secret"),
+        ses_sns_topic_arns="arn:aws:sns:us-east-1:123456789012:fuzz",
         # The operator's routes (/v1/health/details, the codec) exist only with a token; the
         # tenant's key sent here is refused there with a 401.
         metrics_token=SecretStr("fuzz-operator-token-" + uuid.uuid4().hex),

@@ -456,19 +456,21 @@ async def test_an_unsubscribe_confirmation_is_acknowledged(ses_stack, sns_host):
 
 
 @pytest.mark.parametrize(
-    "body,problem",
+    "body,status,code,problem",
     [
-        (b"not json", "not JSON"),
-        (b'{"Type": "Notification"}', "Message"),
-        ("not an SES event", "not JSON"),
-        ('{"eventType": "Delivery"}', "mail object"),
+        # The signature is inside the body: what is no SNS message cannot be verified.
+        (b"not json", 403, "invalid_signature", "not JSON"),
+        (b'{"Type": "Notification"}', 403, "invalid_signature", "Message"),
+        # Signed by SNS, but no SES event inside: 400.
+        ("not an SES event", 400, "malformed_event", "not JSON"),
+        ('{"eventType": "Delivery"}', 400, "malformed_event", "mail object"),
     ],
 )
-async def test_malformed_messages_are_400(ses_stack, sns_host, body, problem):
+async def test_malformed_messages_are_refused(ses_stack, sns_host, body, status, code, problem):
     if isinstance(body, str):  # the Message of a signed notification
         body = json.dumps(sign(notification(body), SIGNING_KEY, sns_host.cert_url())).encode()
 
     response = await post_sns(ses_stack, {}, body)
 
-    assert response.status_code == 400
-    assert response.json()["code"] == "malformed_event" and problem in response.json()["detail"]
+    assert response.status_code == status
+    assert response.json()["code"] == code and problem in response.json()["detail"]
