@@ -8,9 +8,9 @@ from sqlalchemy import create_engine, pool
 import db.booking_models
 import db.broadcast_models
 import db.channel_models
-import db.integration_models
 import db.daily_stats_models
 import db.inbox_models
+import db.integration_models
 import db.operator_models
 import db.policy_models
 import db.suppression_models
