@@ -18,6 +18,7 @@ from db.deliveries import PUSH_DEVICES_SQL, WEBHOOK_CHANNEL_SQL, NotificationRow
 from db.opt_outs import unsubscribed_sql
 from db.policy_store import settings_from_columns
 from domain.broadcasts import FINISHED_BROADCAST_STATUSES, AudienceKind, BroadcastStatus
+from domain.contacts import ERASED_PREFIX
 from domain.inbox import InboxMessage
 from domain.policy import TenantSettings
 from domain.types import Channel, DeliveryStatus
@@ -106,8 +107,9 @@ _AUDIENCE = {
         WHERE broadcast_id = :broadcast_id {after}""",
     AudienceKind.TOPIC: """SELECT recipient_id FROM topic_subscriptions
         WHERE tenant_id = :tenant_id AND topic_key = :topic_key {after}""",
-    AudienceKind.TENANT: """SELECT id AS recipient_id FROM recipients
-        WHERE tenant_id = :tenant_id {after}""",
+    # Erased recipients' anonymous rows are no one's: never an audience.
+    AudienceKind.TENANT: f"""SELECT id AS recipient_id FROM recipients
+        WHERE tenant_id = :tenant_id AND external_id NOT LIKE '{ERASED_PREFIX}%' {{after}}""",
 }
 
 

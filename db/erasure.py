@@ -17,9 +17,9 @@ from sqlalchemy import func, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.integration_models import Erasure
+from domain.contacts import ERASED_PREFIX
 from domain.types import UNFINISHED_NOTIFICATION_STATUSES
 
-ERASED_PREFIX = "erased:"
 UNFINISHED_SQL = ", ".join(f"'{status}'" for status in sorted(UNFINISHED_NOTIFICATION_STATUSES))
 
 

@@ -75,6 +75,8 @@ class WebhookMessage(Base):
         Index(
             "ix_webhook_messages_endpoint", "endpoint_id", text("created_at DESC"), text("id DESC")
         ),
+        # The messages about a delivery, notification or broadcast (a person's erasure).
+        Index("ix_webhook_messages_subject", "subject_id"),
         # The dispatcher's sweep: pending messages by when their next attempt is due.
         Index(
             "ix_webhook_messages_pending",

@@ -36,6 +36,17 @@ def check_locale(value: str) -> str:
     return value.replace("_", "-")
 
 
+# An erased recipient's row keeps only its id, as `erased:<id>`: such an id names no one a
+# caller may write to or read (services/erasure.py).
+ERASED_PREFIX = "erased:"
+
+
+def check_not_erased(external_id: str) -> str:
+    if external_id.startswith(ERASED_PREFIX):
+        raise ValueError(f"ids starting with {ERASED_PREFIX!r} are reserved for erased recipients")
+    return external_id
+
+
 def address_external_id(email: str | None, phone: str | None) -> str:
     """The external id of a recipient known only by address: `email:...`, else `phone:...`."""
     return f"email:{email}" if email else f"phone:{phone}"

@@ -13,13 +13,17 @@ from pydantic import (
     StringConstraints,
 )
 
-from domain.contacts import check_locale, check_phone, check_timezone
+from domain.contacts import check_locale, check_not_erased, check_phone, check_timezone
 from domain.types import EVENT_KEY_PATTERN
 
 Phone = Annotated[str, AfterValidator(check_phone)]
 TimeZone = Annotated[str, AfterValidator(check_timezone)]
 Locale = Annotated[str, AfterValidator(check_locale)]
-ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\s/]+$")]
+ExternalId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=255, pattern=r"^[^\s/]+$"),
+    AfterValidator(check_not_erased),
+]
 EventKey = Annotated[str, StringConstraints(max_length=200, pattern=EVENT_KEY_PATTERN.pattern)]
 # An integer that reaches SQL fits PostgreSQL's bigint; a larger one was a 500 (issue 11).
 # api/strict_input.py refuses any other in a JSON body; query parameters carry their own bounds.

@@ -23,6 +23,7 @@ from tests.e2e.inbox_messages import send_in_app
 from tests.e2e.test_templates_api import email_template
 from tests.e2e.test_unsubscribe import token_for
 from tests.e2e.test_use_case_paths import unreachable_temporal  # noqa: F401  (a fixture)
+from tests.utils.audience import wait_for_broadcast
 
 # The tests wait for Temporal to delete closed workflows, which it does in the background.
 pytestmark = pytest.mark.timeout(300)
@@ -415,7 +416,10 @@ async def test_an_erased_person_is_in_no_column_nor_in_temporal_and_still_counte
     again = await stack.api.delete(f"/v1/recipients/{person.external_id}")
     assert again.status_code == 404, again.text
     anonymous = f"erased:{footprint.recipient_id}"
-    assert (await stack.api.delete(f"/v1/recipients/{anonymous}")).status_code == 404
+    # The anonymous row's id names no one a caller may write to or read.
+    assert (await stack.api.delete(f"/v1/recipients/{anonymous}")).status_code == 422
+    refill = await stack.api.put(f"/v1/recipients/{anonymous}", json={"email": "x@example.com"})
+    assert refill.status_code == 422 and "reserved for erased" in refill.text
     assert (await stack.api.get(f"/v1/recipients/{person.external_id}")).status_code == 404
     async with sessions() as session:
         erasures = await session.scalar(
@@ -544,3 +548,29 @@ async def test_an_erased_organizer_leaves_no_agenda_chain_template_or_name_in_no
             )
         ).all()
     assert [(row.context, row.status) for row in guest_notices] == [({}, "sent")]
+
+
+async def test_a_broadcast_to_everyone_leaves_erased_rows_out(stack, sessions):
+    """An erased person's anonymous row is no one's: a broadcast to every recipient of the
+    tenant does not write it an in-app message."""
+    _, key = await new_tenant(sessions, "Everyone")
+    api = await stack.as_tenant(key)
+    kept, erased = new_person(), new_person()
+    for person in (kept, erased):
+        put = await api.put(f"/v1/recipients/{person.external_id}", json={"name": person.name})
+        assert put.status_code in (200, 201), put.text
+    assert (await api.delete(f"/v1/recipients/{erased.external_id}")).status_code in (200, 204)
+
+    created = await api.post(
+        "/v1/broadcasts",
+        json={
+            "audience": {"all": True},
+            "event_key": "news.update",
+            "channels": ["in_app"],
+            "context": {"title": "Hello", "message": "Everyone"},
+        },
+    )
+    assert created.status_code == 202, created.text
+    progress = await wait_for_broadcast(api, created.json()["id"], timeout=120)
+
+    assert progress["status"] == "completed" and progress["total"] == 1, progress

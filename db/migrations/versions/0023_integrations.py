@@ -92,6 +92,7 @@ def upgrade() -> None:
         _timestamp("created_at"),
         sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
     )
+    op.create_index("ix_webhook_messages_subject", "webhook_messages", ["subject_id"])
     op.create_index(
         "ix_webhook_messages_endpoint",
         "webhook_messages",
@@ -223,6 +224,7 @@ def downgrade() -> None:
     op.drop_index("ix_webhook_attempts_message", table_name="webhook_attempts")
     op.drop_table("webhook_attempts")
     op.drop_index("ix_webhook_messages_endpoint", table_name="webhook_messages")
+    op.drop_index("ix_webhook_messages_subject", table_name="webhook_messages")
     op.drop_table("webhook_messages")
     op.drop_table("webhook_outbox")
     op.drop_index("ix_webhook_endpoints_tenant", table_name="webhook_endpoints")
