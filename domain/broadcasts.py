@@ -57,7 +57,6 @@ FINISHED_BROADCAST_STATUSES = frozenset(
 BROADCAST_WORKFLOW_PREFIX = "broadcast-"
 
 
-
 def broadcast_notification_key(broadcast_id: uuid.UUID, recipient_id: uuid.UUID) -> str:
     """The idempotency key of a broadcast's notification for one recipient."""
     return f"broadcast:{broadcast_id}:{recipient_id}"
