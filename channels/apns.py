@@ -24,9 +24,9 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from channels.base import PushMessage, SendError, SendResult, TransientSendError
+from channels.base import PushMessage, SendError, SendResult
 from channels.declaration import ErrorKind, ProviderConfig, ProviderDeclaration, Setting
-from channels.http_status import error_for_code
+from channels.http_status import error_for_code, transient_when_unreachable
 
 TOKEN_LIFETIME = 50 * 60  # seconds: within Apple's hour, beyond its 20-minute minimum
 REFUSED_TOKEN = ("ExpiredProviderToken", "InvalidProviderToken")
@@ -123,12 +123,8 @@ class ApnsPushProvider:
             "apns-priority": "10",  # at once (alerts)
             "apns-id": apns_id,
         }
-        try:
+        with transient_when_unreachable("apns"):
             return await self._client.post(url, json=payload, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise TransientSendError(f"apns timed out: {exc!r}") from exc
-        except httpx.TransportError as exc:
-            raise TransientSendError(f"apns unreachable: {exc!r}") from exc
 
     def _error(self, response: httpx.Response) -> SendError:
         reason = _reason(response)

@@ -9,11 +9,10 @@ pings anyone (`allowed_mentions` is empty): rendered values cannot write `@every
 
 from typing import Any
 
-import httpx
-
 from channels.base import ChatMessage, SendResult
 from channels.chat_http import MAX_DETAIL_CHARS, ChatHttp, shorten
 from channels.declaration import ErrorKind, ProviderConfig, ProviderDeclaration
+from channels.http_status import json_object
 
 MAX_CONTENT_CHARS = 2000
 MAX_TITLE_CHARS = 256
@@ -46,7 +45,7 @@ class DiscordChatProvider:
         response = await self._http.post_webhook(
             message.to, discord_payload(message), params={"wait": "true"}
         )
-        answer = _json(response)
+        answer = json_object(response)
         if not response.is_success:
             # {"message": "Unknown Webhook", "code": 10015}; a 429 adds "retry_after" (seconds,
             # finer than the Retry-After header).
@@ -65,14 +64,6 @@ class DiscordChatProvider:
 
     async def close(self) -> None:
         await self._http.close()
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        answer = response.json()
-    except ValueError:
-        return {}
-    return answer if isinstance(answer, dict) else {}
 
 
 def _build(config: ProviderConfig) -> DiscordChatProvider:

@@ -14,8 +14,6 @@ may pass (with FCM's Retry-After)."""
 import asyncio
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -23,9 +21,9 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from channels.base import PermanentSendError, PushMessage, SendResult, TransientSendError
+from channels.base import PermanentSendError, PushMessage, SendResult
 from channels.declaration import ErrorKind, ProviderConfig, ProviderDeclaration, Setting
-from channels.http_status import error_for_code, error_for_status
+from channels.http_status import error_for_code, error_for_status, transient_when_unreachable
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -118,7 +116,7 @@ class FcmPushProvider:
         raise self._error(response)
 
     async def _post(self, body: dict[str, Any], token: str) -> httpx.Response:
-        with _reaching("fcm"):
+        with transient_when_unreachable("fcm"):
             return await self._client.post(
                 self._send_url, json=body, headers={"Authorization": f"Bearer {token}"}
             )
@@ -139,7 +137,7 @@ class FcmPushProvider:
             "grant_type": JWT_BEARER_GRANT,
             "assertion": self._account.assertion(self._token_url, time.time()),
         }
-        with _reaching("fcm token endpoint"):
+        with transient_when_unreachable("fcm token endpoint"):
             response = await self._client.post(self._token_url, data=form)
         if response.status_code in (400, 401, 403):
             # invalid_grant and the like: the key is revoked or wrong, which no retry mends.
@@ -186,17 +184,6 @@ def fcm_message(message: PushMessage) -> dict[str, Any]:
     if message.action_url:
         data["action_url"] = message.action_url
     return {"token": message.device.token, "notification": notification, "data": data}
-
-
-@contextmanager
-def _reaching(what: str) -> Iterator[None]:
-    """A request that timed out or could not connect may pass later."""
-    try:
-        yield
-    except httpx.TimeoutException as exc:
-        raise TransientSendError(f"{what} timed out: {exc!r}") from exc
-    except httpx.TransportError as exc:
-        raise TransientSendError(f"{what} unreachable: {exc!r}") from exc
 
 
 def _error_body(response: httpx.Response) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """How an HTTP provider's answer maps onto a permanent or a transient failure."""
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -101,3 +102,14 @@ def json_object(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return answer if isinstance(answer, dict) else {}
+
+
+@contextmanager
+def transient_when_unreachable(what: str) -> Iterator[None]:
+    """A call to an HTTP provider that timed out or could not connect may pass later."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise TransientSendError(f"{what} timed out: {exc!r}") from exc
+    except httpx.TransportError as exc:
+        raise TransientSendError(f"{what} unreachable: {exc!r}") from exc

@@ -32,10 +32,9 @@ from channels.base import (
     PermanentSendError,
     PushMessage,
     SendResult,
-    TransientSendError,
 )
 from channels.declaration import ErrorKind, ProviderConfig, ProviderDeclaration, Setting
-from channels.http_status import error_for_code
+from channels.http_status import error_for_code, transient_when_unreachable
 from channels.safe_http import guarded_post
 from domain.devices import DeviceKind
 
@@ -127,7 +126,7 @@ class WebPushProvider:
             "Content-Type": "application/octet-stream",
             "TTL": str(TTL_SECONDS),
         }
-        try:
+        with transient_when_unreachable("the push service"):
             response = await guarded_post(
                 self._client,
                 endpoint,
@@ -135,10 +134,6 @@ class WebPushProvider:
                 headers=headers,
                 content=body,
             )
-        except httpx.TimeoutException as exc:
-            raise TransientSendError(f"the push service timed out: {exc!r}") from exc
-        except httpx.TransportError as exc:
-            raise TransientSendError(f"the push service is unreachable: {exc!r}") from exc
         if response.status_code in (200, 201, 202):
             return SendResult(
                 self.name,
