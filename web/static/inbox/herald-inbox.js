@@ -1600,12 +1600,13 @@ input[type="time"] { font: inherit; color: inherit; background: var(--bg);
       const shown = this._channels || DEFAULT_CHANNELS;
       const turnedOff = Object.keys(switches).filter((c) => switches[c] === false && !shown.includes(c));
       const channels = [...shown, ...turnedOff];
-      this._prefsBody.replaceChildren(
+      const parts = [
         this._channelSwitches(channels),
         this._categorySwitches(channels),
         this._doNotDisturb(),
-        this._browserPush(),
-      );
+        this._browserPush(), // null where browser notifications cannot work
+      ];
+      this._prefsBody.replaceChildren(...parts.filter((part) => part !== null));
       if (focusKey) {
         const again = this._prefsBody.querySelector(`[data-key="${CSS.escape(focusKey)}"]`);
         if (again) again.focus();
