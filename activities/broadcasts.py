@@ -37,7 +37,7 @@ from config.settings import Settings
 from db import broadcast_runs as runs
 from db import broadcasts as store
 from db.deliveries import NotificationRow
-from db.inbox_events import NewInboxEvent, append_events
+from db.inbox_events import append_created_events
 from db.session import autocommit
 from domain.broadcasts import (
     FINISHED_BROADCAST_STATUSES,
@@ -53,7 +53,6 @@ from domain.broadcasts import (
 )
 from domain.contracts import DigestInput, DigestItem
 from domain.digest import digest_summary
-from domain.inbox import InboxEventKind, InboxMessage
 from domain.planning import PlannedChannel
 from domain.send_failures import SendFailure
 from domain.types import Channel, DeliveryStatus, NotificationStatus, event_category
@@ -121,10 +120,8 @@ class BroadcastActivities:
             await self._hand_over_digests(broadcast, planned)
             rows = _page_rows(broadcast, planned, rendered)
             written = await store.write_page(session, broadcast, rows)
-            await append_events(
-                session,
-                broadcast.tenant_id,
-                [_created(w.recipient_id, w.message) for w in written if w.message],
+            await append_created_events(
+                session, broadcast.tenant_id, [w.message_id for w in written if w.message_id]
             )
             added = _tally(written)
             await store.advance(session, broadcast.id, last, added)
@@ -222,9 +219,7 @@ class BroadcastActivities:
             statuses[d.notification_id] = status_of([*d.others, *(c.status for c in channels)])
         await runs.replan_deliveries(session, columns, statuses)
         stored = await store.store_messages(session, broadcast, _message_rows(planned, rendered))
-        await append_events(
-            session, broadcast.tenant_id, [_created(recipient, m) for recipient, m in stored]
-        )
+        await append_created_events(session, broadcast.tenant_id, stored)
         sending = Counter(
             c.channel.value for p in planned for c in p.channels if _to_send(c.channel, c.status)
         )
@@ -301,11 +296,6 @@ def _to_send(channel: str | None, status: str | None) -> bool:
 
 def _instant(value: datetime | None) -> datetime:
     return value or datetime.max.replace(tzinfo=UTC)
-
-
-def _created(recipient_id: uuid.UUID, message: InboxMessage) -> NewInboxEvent:
-    """The inbox event of a new message (as activities/delivery.py appends one)."""
-    return NewInboxEvent(recipient_id, InboxEventKind.CREATED, {"message": message.as_json()})
 
 
 def _page_rows(

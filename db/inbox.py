@@ -21,11 +21,11 @@ NOT_SNOOZED = "(snoozed_until IS NULL OR snoozed_until <= now())"
 LIVE = f"{NOT_EXPIRED} AND {NOT_SNOOZED}"
 IN_FEED = f"archived_at IS NULL AND {LIVE}"
 
-_COUNT_COLUMNS = """count(*) AS total,
+COUNT_COLUMNS = """count(*) AS total,
     count(*) FILTER (WHERE read_at IS NULL) AS unread,
     count(*) FILTER (WHERE seen_at IS NULL) AS unseen"""
 _COUNTS = text(f"""
-    SELECT {_COUNT_COLUMNS} FROM in_app_messages
+    SELECT {COUNT_COLUMNS} FROM in_app_messages
     WHERE recipient_id = :recipient_id AND {IN_FEED}
 """)
 
@@ -33,21 +33,6 @@ _COUNTS = text(f"""
 async def inbox_counts(session: AsyncSession, recipient_id: uuid.UUID) -> InboxCounts:
     """The feed's counts (what the badge shows)."""
     return await _counts(session, _COUNTS, {"recipient_id": recipient_id})
-
-
-_COUNTS_OF = text(f"""
-    SELECT recipient_id, {_COUNT_COLUMNS} FROM in_app_messages
-    WHERE recipient_id = ANY(CAST(:recipient_ids AS uuid[])) AND {IN_FEED}
-    GROUP BY recipient_id
-""")
-
-
-async def inbox_counts_of(
-    session: AsyncSession, recipient_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, InboxCounts]:
-    """`inbox_counts` of many recipients in one query (one whose feed is empty is left out)."""
-    rows = await session.execute(_COUNTS_OF, {"recipient_ids": recipient_ids})
-    return {row.recipient_id: InboxCounts(row.total, row.unread, row.unseen) for row in rows}
 
 
 async def _counts(session: AsyncSession, statement: Any, params: dict[str, Any]) -> InboxCounts:
@@ -116,7 +101,7 @@ async def count_messages(
 ) -> InboxCounts:
     """The counts over the messages a filter lists (uncapped)."""
     conditions, params = _matching(recipient_id, tenant_id, where)
-    statement = text(f"SELECT {_COUNT_COLUMNS} FROM in_app_messages WHERE {conditions}")
+    statement = text(f"SELECT {COUNT_COLUMNS} FROM in_app_messages WHERE {conditions}")
     return await _counts(session, statement, params)
 
 

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.inbox import inbox_counts, inbox_counts_of
-from domain.inbox import InboxCounts, InboxEventKind
+from db.inbox import COUNT_COLUMNS, IN_FEED, inbox_counts
+from domain.inbox import InboxEventKind
 
 INBOX_CHANNEL = "herald_inbox"
 
@@ -68,76 +68,91 @@ async def append_event(
     return int(seq)
 
 
-@dataclass(frozen=True)
-class NewInboxEvent:
-    """One change to append with `append_events`."""
-
-    recipient_id: uuid.UUID
-    kind: InboxEventKind
-    data: dict[str, Any]
-
-
-# Each recipient's cursor advanced by its number of new events, in recipient id order: two bulk
-# appends lock the cursors they share in the same order, so they take turns, never deadlock.
-# The rows come as one JSON text: psycopg adapts a long array element by element, slower.
-_NEXT_SEQS = text("""
-    INSERT INTO inbox_cursors (recipient_id, last_seq)
-    SELECT recipient_id, added
-    FROM json_to_recordset(CAST(:added AS json)) AS a(recipient_id uuid, added bigint)
-    ORDER BY recipient_id
-    ON CONFLICT (recipient_id) DO UPDATE SET last_seq = inbox_cursors.last_seq + excluded.last_seq
-    RETURNING recipient_id, last_seq
-""")
-_BULK_INSERT = text("""
-    INSERT INTO inbox_events (recipient_id, seq, tenant_id, kind, data)
-    SELECT recipient_id, seq, :tenant_id, kind, data
-    FROM json_to_recordset(CAST(:events AS json))
-        AS e(recipient_id uuid, seq bigint, kind text, data jsonb)
-""")
-_BULK_NOTIFY = text("""
-    SELECT count(pg_notify(:channel, e.recipient_id || ':' || e.seq))
-    FROM json_to_recordset(CAST(:events AS json)) AS e(recipient_id text, seq bigint)
-""")
-
-
-async def append_events(
-    session: AsyncSession, tenant_id: uuid.UUID, events: list[NewInboxEvent]
-) -> list[int]:
-    """`append_event` for many changes at once (a broadcast's page): the same rows and
-    announcements, in four statements however many recipients; returns each event's number,
-    in the order given. A recipient's events are numbered in the order given too."""
-    if not events:
-        return []
-    added: dict[uuid.UUID, int] = {}
-    for event in events:
-        added[event.recipient_id] = added.get(event.recipient_id, 0) + 1
-    recipient_ids = sorted(added)
-    counted = json.dumps([{"recipient_id": str(r), "added": added[r]} for r in recipient_ids])
-    last = {
-        row.recipient_id: row.last_seq
-        for row in await session.execute(_NEXT_SEQS, {"added": counted})
-    }
-    next_seq = {r: last[r] - added[r] + 1 for r in recipient_ids}
-    seqs = []
-    for event in events:
-        seqs.append(next_seq[event.recipient_id])
-        next_seq[event.recipient_id] += 1
-    counts = await inbox_counts_of(session, recipient_ids)
-    no_messages = InboxCounts(0, 0, 0)
-    rows = json.dumps(
-        [
-            {
-                "recipient_id": str(e.recipient_id),
-                "seq": seq,
-                "kind": e.kind.value,
-                "data": {**e.data, "counts": counts.get(e.recipient_id, no_messages).as_json()},
-            }
-            for e, seq in zip(events, seqs, strict=True)
-        ]
+def _iso(column: str) -> str:
+    """A timestamptz as `InboxMessage.as_json` writes it (Python's isoformat, in UTC): no
+    fraction when it is a whole second; NULL stays NULL."""
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    return (
+        f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+        f" || CASE WHEN extract(microseconds FROM {column}) % 1000000 = 0 THEN ''"
+        f" ELSE to_char({utc}, '.US') END || '+00:00'"
     )
-    await session.execute(_BULK_INSERT, {"tenant_id": tenant_id, "events": rows})
-    await session.execute(_BULK_NOTIFY, {"channel": INBOX_CHANNEL, "events": rows})
-    return seqs
+
+
+# The `message.created` event of each new in-app message, built where the messages are: a
+# broadcast's page appends hundreds at once, and reading them back into Python only to write
+# them out again as JSON cost the worker more than the page's own rows did. Each recipient's
+# cursor advances by its number of new messages, in recipient id order (two bulk appends lock
+# the cursors they share in the same order, so they take turns, never deadlock); its events
+# are numbered in message id order. The counts see the messages the transaction just wrote.
+# `= ANY(ARRAY(...))`, not `IN (...)`: an array is looked up in the index, where a semi-join
+# on a set of unknown size was planned as a scan of every message (4x PostgreSQL's time).
+# The same event as `append_event` writes for one (InboxMessage.as_json, InboxCounts.as_json).
+_APPEND_CREATED = text(f"""
+    WITH m AS (
+        SELECT * FROM in_app_messages
+        WHERE id = ANY(ARRAY(
+            SELECT CAST(value AS uuid) FROM json_array_elements_text(CAST(:ids AS json))
+        ))
+    ),
+    added AS (SELECT recipient_id, count(*) AS added FROM m GROUP BY recipient_id),
+    cursors AS (
+        INSERT INTO inbox_cursors (recipient_id, last_seq)
+        SELECT recipient_id, added FROM added ORDER BY recipient_id
+        ON CONFLICT (recipient_id)
+        DO UPDATE SET last_seq = inbox_cursors.last_seq + excluded.last_seq
+        RETURNING recipient_id, last_seq
+    ),
+    counts AS (
+        SELECT recipient_id, {COUNT_COLUMNS} FROM in_app_messages
+        WHERE recipient_id = ANY(ARRAY(SELECT recipient_id FROM added)) AND {IN_FEED}
+        GROUP BY recipient_id
+    ),
+    events AS (
+        INSERT INTO inbox_events (recipient_id, seq, tenant_id, kind, data)
+        SELECT m.recipient_id,
+               c.last_seq - a.added + row_number() OVER (PARTITION BY m.recipient_id ORDER BY m.id),
+               :tenant_id, :kind,
+               jsonb_build_object(
+                   'message', jsonb_build_object(
+                       'id', m.id, 'notification_id', m.notification_id, 'title', m.title,
+                       'body', m.body, 'action_url', m.action_url, 'priority', m.priority,
+                       'category', m.category, 'tags', to_jsonb(coalesce(m.tags, '{{}}')),
+                       'created_at', {_iso("m.created_at")}, 'read_at', {_iso("m.read_at")},
+                       'seen_at', {_iso("m.seen_at")}, 'archived_at', {_iso("m.archived_at")},
+                       'snoozed_until', {_iso("m.snoozed_until")},
+                       'expires_at', {_iso("m.expires_at")}),
+                   'counts', jsonb_build_object(
+                       'total', coalesce(n.total, 0), 'unread', coalesce(n.unread, 0),
+                       'unseen', coalesce(n.unseen, 0)))
+        FROM m
+        JOIN added a USING (recipient_id)
+        JOIN cursors c USING (recipient_id)
+        LEFT JOIN counts n USING (recipient_id)
+        RETURNING recipient_id, seq
+    )
+    SELECT count(pg_notify(:channel, recipient_id || ':' || seq)) FROM events
+""")
+
+
+async def append_created_events(
+    session: AsyncSession, tenant_id: uuid.UUID, message_ids: list[uuid.UUID]
+) -> int:
+    """`append_event` of `message.created` for each of these in-app messages, just written in
+    this transaction (a broadcast's page): the same events and announcements, in one statement
+    however many; returns how many were appended."""
+    if not message_ids:
+        return 0
+    appended = await session.execute(
+        _APPEND_CREATED,
+        {
+            "ids": json.dumps([str(i) for i in message_ids]),
+            "tenant_id": tenant_id,
+            "kind": InboxEventKind.CREATED.value,
+            "channel": INBOX_CHANNEL,
+        },
+    )
+    return int(appended.scalar_one())
 
 
 _AFTER = text("""

@@ -21,6 +21,7 @@ from activities.broadcasts import BroadcastActivities
 from activities.planning import PlanningActivities
 from config.providers import build_providers
 from config.settings import Settings
+from db.inbox import get_message
 from domain.broadcasts import (
     AudienceKind,
     BroadcastStatus,
@@ -413,6 +414,11 @@ async def test_in_app_messages_and_their_inbox_events_are_written_with_the_page(
         assert e.data["message"]["notification_id"]
         assert e.data["counts"] == {"total": 1, "unread": 1, "unseen": 1}
         assert by_recipient[e.recipient_id].same_id
+        # The event a single notification's message gets (built in SQL here), to the character.
+        message_id = uuid.UUID(e.data["message"]["id"])
+        async with sessions() as session:
+            stored = await get_message(session, e.recipient_id, tenant, message_id)
+        assert stored is not None and e.data["message"] == stored.as_json()
     cursors = await sql(
         sessions,
         "SELECT recipient_id, last_seq FROM inbox_cursors"
