@@ -41,6 +41,7 @@ from db.inbox_events import append_created_events
 from db.session import autocommit
 from domain.broadcasts import (
     FINISHED_BROADCAST_STATUSES,
+    PAGE_PARTS,
     BroadcastStatus,
     BroadcastStatusInput,
     PageInput,
@@ -50,6 +51,8 @@ from domain.broadcasts import (
     SendBatchInput,
     SendBatchResult,
     broadcast_notification_key,
+    merged_page,
+    page_parts,
 )
 from domain.contracts import DigestInput, DigestItem
 from domain.digest import digest_summary
@@ -100,16 +103,40 @@ class BroadcastActivities:
     @activity.defn(name="plan_broadcast_page")
     @bookkeeping_step
     async def plan_broadcast_page(self, input: PageInput) -> PageResult:
-        """The audience's next page after `input.after`, written in one transaction."""
+        """The audience's next page after `input.after`, written in PAGE_PARTS parts at once,
+        each in a transaction of its own."""
         now = datetime.now(UTC)
-        async with self._sessions.begin() as session:
-            broadcast = await _locked(session, input.broadcast_id, input.tenant_id)
+        async with autocommit(self._sessions) as session:
+            broadcast = _found(
+                await store.read_broadcast(session, input.broadcast_id, input.tenant_id),
+                input.broadcast_id,
+            )
             if broadcast.status in FINISHED_BROADCAST_STATUSES:
                 return PageResult(None, 0)
-            members = await store.audience_page(session, broadcast, input.after, input.limit)
-            if not members:
-                return PageResult(None, 0)
-            last = members[-1].recipient.id
+            ids = await store.audience_ids(session, broadcast, input.after, input.limit)
+        if not ids:
+            return PageResult(None, 0)
+        async with asyncio.TaskGroup() as parts:
+            written = [
+                parts.create_task(self._write_part(input, after, through, now))
+                for after, through in page_parts(input.after, ids, PAGE_PARTS)
+            ]
+        return merged_page(ids[-1], [part.result() for part in written])
+
+    async def _write_part(
+        self, input: PageInput, after: uuid.UUID | None, through: uuid.UUID, now: datetime
+    ) -> PageResult | None:
+        """The page's recipients in (after, through], written in one transaction; None when the
+        broadcast had finished (a cancel came first)."""
+        async with self._sessions.begin() as session:
+            broadcast = _found(
+                await store.lock_page_part(session, input.broadcast_id, input.tenant_id, after),
+                input.broadcast_id,
+            )
+            if broadcast.status in FINISHED_BROADCAST_STATUSES:
+                return None
+            # No limit: the part was sized by the page's ids a moment ago.
+            members = await store.audience_page(session, broadcast, after, None, through)
             # A recipient an earlier run of this page wrote is not decided again: its counters'
             # slots were taken then.
             wanted = [(m, _notification(broadcast, m)) for m in members if not m.written]
@@ -124,13 +151,13 @@ class BroadcastActivities:
                 session, broadcast.tenant_id, [w.message_id for w in written if w.message_id]
             )
             added = _tally(written)
-            await store.advance(session, broadcast.id, last, added)
+            await store.advance(session, broadcast.id, through, added)
             pending = Counter(w.channel for w in written if _to_send(w.channel, w.status))
             # Recipients an earlier run wrote: their sends may not have been made yet.
             earlier = [m.recipient.id for m in members if m.written]
             pending.update(await store.pending_counts(session, broadcast.id, earlier))
         return PageResult(
-            last,
+            through,
             added.planned,
             {channel: count for channel, count in pending.items() if channel},
             min(
@@ -381,7 +408,10 @@ def _tally(written: list[store.WrittenDelivery]) -> store.Progress:
 async def _locked(
     session: AsyncSession, broadcast_id: uuid.UUID, tenant_id: uuid.UUID
 ) -> store.BroadcastRow:
-    broadcast = await store.lock_broadcast(session, broadcast_id, tenant_id)
+    return _found(await store.lock_broadcast(session, broadcast_id, tenant_id), broadcast_id)
+
+
+def _found(broadcast: store.BroadcastRow | None, broadcast_id: uuid.UUID) -> store.BroadcastRow:
     if broadcast is None:
         raise ApplicationError(
             f"broadcast {broadcast_id} not found", type=SendFailure.NOT_FOUND, non_retryable=True

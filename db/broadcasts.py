@@ -61,11 +61,18 @@ _BROADCAST = """
     LEFT JOIN tenant_policy_settings p ON p.tenant_id = b.tenant_id
     WHERE b.id = :broadcast_id AND b.tenant_id = :tenant_id
 """
-# A page's transaction (and a release's, and a status change's) holds the broadcast's lock:
-# two runs of one page (a retry while the first still runs) take turns, and the second finds
-# the first's notifications written; a cancel waits for the page under way. An advisory lock,
-# not the row's: the sends' counter updates of the row do not wait for a page being planned.
+# A release's and a status change's transaction hold the broadcast's lock; a page's parts hold
+# it shared, so a page's parts run at once, and a cancel waits for the page under way. Each part
+# also holds its own lock (the broadcast and where the part starts): two runs of one page (a
+# retry while the first still runs) take turns, and the second finds the first's notifications
+# written. Advisory locks, not the row's: the sends' counter updates of the row do not wait for
+# a page being planned.
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(CAST(:broadcast_id AS text), 15))")
+_LOCK_PART = text("""
+    SELECT pg_advisory_xact_lock_shared(hashtextextended(CAST(:broadcast_id AS text), 15)),
+           pg_advisory_xact_lock(hashtextextended(CAST(:broadcast_id AS text) || ':'
+                                                  || coalesce(CAST(:after AS text), ''), 15))
+""")
 _READ_BROADCAST = text(_BROADCAST)
 
 
@@ -74,6 +81,20 @@ async def lock_broadcast(
 ) -> BroadcastRow | None:
     """The broadcast, read once its lock is held (so as it is after the run before)."""
     await session.execute(_LOCK, {"broadcast_id": broadcast_id})
+    return await read_broadcast(session, broadcast_id, tenant_id)
+
+
+async def lock_page_part(
+    session: AsyncSession, broadcast_id: uuid.UUID, tenant_id: uuid.UUID, after: uuid.UUID | None
+) -> BroadcastRow | None:
+    """The broadcast, read once the locks of its page's part starting after `after` are held."""
+    await session.execute(_LOCK_PART, {"broadcast_id": broadcast_id, "after": after})
+    return await read_broadcast(session, broadcast_id, tenant_id)
+
+
+async def read_broadcast(
+    session: AsyncSession, broadcast_id: uuid.UUID, tenant_id: uuid.UUID
+) -> BroadcastRow | None:
     row = (
         await session.execute(
             _READ_BROADCAST, {"broadcast_id": broadcast_id, "tenant_id": tenant_id}
@@ -112,18 +133,40 @@ _AUDIENCE = {
 }
 
 
-def _audience(kind: AudienceKind, after: uuid.UUID | None, column: str = "recipient_id") -> str:
+def _audience(
+    kind: AudienceKind,
+    after: uuid.UUID | None,
+    column: str = "recipient_id",
+    through: uuid.UUID | None = None,
+) -> str:
+    """The audience's ids after `after` (None: from the first), through `through` (None: to
+    the last)."""
     column = "id" if kind == AudienceKind.TENANT else column
-    return _AUDIENCE[kind].format(after=f"AND {column} > :after" if after else "")
+    bounds = (f"AND {column} > :after" if after else "") + (
+        f" AND {column} <= :through" if through else ""
+    )
+    return _AUDIENCE[kind].format(after=bounds)
 
 
-def _audience_parameters(broadcast: BroadcastRow, after: uuid.UUID | None) -> dict[str, Any]:
+def _audience_parameters(
+    broadcast: BroadcastRow, after: uuid.UUID | None, through: uuid.UUID | None = None
+) -> dict[str, Any]:
     return {
         "broadcast_id": broadcast.id,
         "tenant_id": broadcast.tenant_id,
         "topic_key": broadcast.topic_key,
         "after": after,
+        "through": through,
     }
+
+
+async def audience_ids(
+    session: AsyncSession, broadcast: BroadcastRow, after: uuid.UUID | None, limit: int
+) -> list[uuid.UUID]:
+    """The ids of the audience's next `limit` recipients after `after`, in order."""
+    statement = text(f"{_audience(broadcast.audience_kind, after)} ORDER BY 1 LIMIT :limit")
+    parameters = _audience_parameters(broadcast, after) | {"limit": limit}
+    return list((await session.execute(statement, parameters)).scalars())
 
 
 async def audience_size(session: AsyncSession, broadcast: BroadcastRow) -> int:
@@ -167,12 +210,17 @@ _PAGE = """
 
 
 async def audience_page(
-    session: AsyncSession, broadcast: BroadcastRow, after: uuid.UUID | None, limit: int
+    session: AsyncSession,
+    broadcast: BroadcastRow,
+    after: uuid.UUID | None,
+    limit: int | None,
+    through: uuid.UUID | None = None,
 ) -> list[Member]:
-    """The next `limit` recipients of the audience after `after`, by id, in one query."""
+    """The next `limit` recipients (None: all) of the audience after `after` (and through
+    `through`), by id, in one query."""
     statement = text(
         _PAGE.format(
-            audience=_audience(broadcast.audience_kind, after),
+            audience=_audience(broadcast.audience_kind, after, through=through),
             # Read only when the broadcast may go by push or webhook (a subquery per recipient).
             push_devices=PUSH_DEVICES_SQL if _may_use(broadcast, Channel.PUSH) else "0",
             webhook_channel=(
@@ -185,7 +233,7 @@ async def audience_page(
         )
     )
     rows = await session.execute(
-        statement, _audience_parameters(broadcast, after) | {"limit": limit}
+        statement, _audience_parameters(broadcast, after, through) | {"limit": limit}
     )
     return [member_of(row) for row in rows]
 

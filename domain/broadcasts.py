@@ -30,6 +30,11 @@ MAX_LISTED_RECIPIENTS = 10_000  # recipients one POST /v1/broadcasts may list
 DEFAULT_PAGE_SIZE = 500  # recipients per page (BROADCAST_PAGE_SIZE)
 # Pages walked before the workflow continues as new, keeping its history small.
 PAGES_PER_RUN = 50
+# A page is written in this many parts at once, each a transaction of its own: while one part's
+# statements run in PostgreSQL, the next part's rows are decided and rendered in the worker. In
+# one transaction they waited for each other (worker 0.12 and PostgreSQL 0.11 ms of CPU per
+# in-app recipient, one after the other: `make bench`).
+PAGE_PARTS = 4
 
 
 class AudienceKind(StrEnum):
@@ -116,6 +121,42 @@ class PageResult:
     sent: int = 0  # in-app messages this page delivered (counted as broadcasts.sent)
     failed: int = 0  # what this page wrote failed: in-app content that cannot render, a
     # recipient whose stored preferences cannot be read (counted as broadcasts.failed)
+
+
+def page_parts(
+    after: uuid.UUID | None, ids: list[uuid.UUID], parts: int
+) -> list[tuple[uuid.UUID | None, uuid.UUID]]:
+    """A page's recipient ids (in order, after `after`) cut into at most `parts` runs of
+    nearly equal length, each as its bounds (after, through]."""
+    count = min(parts, len(ids))
+    bounds = []
+    for part in range(count):
+        through = ids[(part + 1) * len(ids) // count - 1]
+        bounds.append((after, through))
+        after = through
+    return bounds
+
+
+def merged_page(last: uuid.UUID, parts: list[PageResult | None]) -> PageResult:
+    """The page's result from its parts' (None: a part found the broadcast finished, which
+    ends the walk, as a page finding it finished does)."""
+    page = PageResult(None if None in parts else last, 0)
+    for part in parts:
+        if part is None:
+            continue
+        page.written += part.written
+        for channel, count in part.pending.items():
+            page.pending[channel] = page.pending.get(channel, 0) + count
+        if part.deferred_until is not None and (
+            page.deferred_until is None or part.deferred_until < page.deferred_until
+        ):
+            page.deferred_until = part.deferred_until
+        page.suppressed += part.suppressed
+        page.deferred += part.deferred
+        page.sent += part.sent
+        page.failed += part.failed
+        page.total = part.total if part.total is not None else page.total
+    return page
 
 
 @dataclass
