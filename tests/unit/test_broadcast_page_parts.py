@@ -1,6 +1,7 @@
 """A broadcast's page cut into parts written at once (domain.broadcasts.page_parts), and the
 page's result put together from theirs (merged_page)."""
 
+import itertools
 import uuid
 from datetime import UTC, datetime
 
@@ -21,12 +22,10 @@ def test_parts_cover_the_page_once_in_order_and_nearly_evenly(count, parts, afte
 
     assert 1 <= len(bounds) <= min(parts, count)
     assert bounds[0][0] == after and bounds[-1][1] == ids[-1]
-    for (_a, through), (next_after, _t) in zip(bounds, bounds[1:], strict=False):
+    for (_a, through), (next_after, _t) in itertools.pairwise(bounds):
         assert next_after == through  # each starts where the one before ended
-    members = [
-        [i for i in ids if (a is None or i > a) and i <= through] for a, through in bounds
-    ]
-    assert sum(members, []) == ids  # every id in exactly one part, in order
+    members = [[i for i in ids if (a is None or i > a) and i <= through] for a, through in bounds]
+    assert [i for m in members for i in m] == ids  # every id in exactly one part, in order
     sizes = [len(m) for m in members]
     assert max(sizes) - min(sizes) <= 1
 
