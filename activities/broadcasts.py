@@ -41,7 +41,6 @@ from db.inbox_events import append_created_events
 from db.session import autocommit
 from domain.broadcasts import (
     FINISHED_BROADCAST_STATUSES,
-    PAGE_PARTS,
     BroadcastStatus,
     BroadcastStatusInput,
     PageInput,
@@ -103,8 +102,10 @@ class BroadcastActivities:
     @activity.defn(name="plan_broadcast_page")
     @bookkeeping_step
     async def plan_broadcast_page(self, input: PageInput) -> PageResult:
-        """The audience's next page after `input.after`, written in PAGE_PARTS parts at once,
-        each in a transaction of its own."""
+        """The audience's next page after `input.after`, written in BROADCAST_PAGE_PARTS parts
+        at once, each in a transaction of its own: while PostgreSQL runs one part's statements,
+        the worker decides and renders another's (in one transaction they waited for each
+        other: `make bench`)."""
         now = datetime.now(UTC)
         async with autocommit(self._sessions) as session:
             broadcast = _found(
@@ -119,7 +120,9 @@ class BroadcastActivities:
         async with asyncio.TaskGroup() as parts:
             written = [
                 parts.create_task(self._write_part(input, after, through, now))
-                for after, through in page_parts(input.after, ids, PAGE_PARTS)
+                for after, through in page_parts(
+                    input.after, ids, self._settings.broadcast_page_parts
+                )
             ]
         return merged_page(ids[-1], [part.result() for part in written])
 

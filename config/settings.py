@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     # Recipients a broadcast writes per page (one transaction), and the sends of one page
     # made at once per provider (PROVIDER_RATE_LIMITS still bounds their rate).
     broadcast_page_size: int = Field(default=500, ge=1, le=5000)
+    # A page is written in this many parts at once, each a transaction of its own, so that
+    # PostgreSQL writes one part while the worker decides the next: faster broadcasts, and less
+    # CPU left for everything else on a small host while one runs (README, "Benchmark").
+    broadcast_page_parts: int = Field(default=1, ge=1, le=16)
     broadcast_send_concurrency: int = Field(default=20, ge=1, le=500)
     # Temporal's workflow sandbox: a guard against non-deterministic workflow code. `make test`
     # turns it on, so CI catches such code; production saves its CPU (see herald/workers.py).

@@ -49,6 +49,7 @@ async def activities(sessions, database_url, temporal_env):
         task_queue=f"broadcast-pages-{uuid.uuid4()}",
         secret_key=SecretStr("test-secret-key-not-for-production"),
         broadcast_page_size=50,
+        broadcast_page_parts=3,  # each page in parts, as BROADCAST_PAGE_PARTS can ask
     )
     providers = build_providers(settings)
     try:
