@@ -4,6 +4,9 @@ import os
 import platform
 import statistics
 from datetime import UTC, datetime
+from typing import Any
+
+from config.settings import Settings
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -20,11 +23,23 @@ def summary_ms(latencies_s: list[float]) -> dict[str, float]:
     }
 
 
-def provenance() -> dict[str, str]:
-    """When and on what a result was measured: the head of a bench/results file."""
+def provenance() -> dict[str, Any]:
+    """When, on what and with which of Herald's settings from the environment (those the
+    benchmark's processes inherit, BROADCAST_PAGE_PARTS say) a result was measured: the head
+    of a bench/results file."""
+    settings = {name: value for name, value in os.environ.items() if name in _SETTINGS}
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": (
             f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
         ),
+        **({"settings_from_environment": settings} if settings else {}),
     }
+
+
+# Numbers and switches only: a string setting may be a URL with a password, or a key.
+_SETTINGS = {
+    name.upper()
+    for name, field in Settings.model_fields.items()
+    if field.annotation in (int, float, bool)
+}
