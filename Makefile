@@ -105,6 +105,9 @@ bench: install bench-deps
 	$(PY) -m bench.chains
 	$(PY) -m bench.broadcast
 	$(PY) -m bench.priority
+	# Issue 15's broadcast and lanes again with pages in parts (results under bench/results/variants)
+	BROADCAST_PAGE_SIZE=1000 BROADCAST_PAGE_PARTS=2 BENCH_BROADCAST_EMAILS=2000 $(PY) -m bench.broadcast
+	BROADCAST_PAGE_SIZE=1000 BROADCAST_PAGE_PARTS=2 BENCH_PRIORITY_LAYOUTS=embedded,split $(PY) -m bench.priority
 	$(PY) -m bench.queue_priority
 
 clean:

@@ -57,7 +57,7 @@ from temporalio.client import Client
 from bench.cpu import per_item_ms, snapshot, tree_cpu_seconds
 from bench.run import start_profilers
 from bench.stack import Stack, cpu_groups, herald_stack
-from bench.stats import provenance
+from bench.stats import provenance, result_path
 from config.settings import Settings
 from db.session import create_engine, session_factory
 from db.tenants import create_tenant
@@ -450,9 +450,10 @@ async def main() -> None:
     async with herald_stack(catcher, bare_worker=False) as stack:
         in_app = await in_app_part(stack)
         email = await email_part(stack, catcher)
-    RESULTS.mkdir(exist_ok=True)
     for name, figures in (("broadcast_inapp", in_app), ("broadcast_email", email)):
-        (RESULTS / f"{name}.json").write_text(json.dumps(figures, indent=2, default=str) + "\n")
+        path = result_path(RESULTS, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(figures, indent=2, default=str) + "\n")
     report(in_app, email)
 
 

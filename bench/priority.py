@@ -43,7 +43,7 @@ from typing import Any
 from bench.broadcast import tenant_api
 from bench.run import ArrivalCatcher, api_session, notification_to, start_profilers, stop_profilers
 from bench.stack import Stack, herald_stack
-from bench.stats import provenance, summary_ms
+from bench.stats import provenance, result_path, summary_ms
 from tests.utils.audience import FINISHED, Member, broadcast_progress, copy_recipients
 
 URGENT = int(os.environ.get("BENCH_PRIORITY_URGENT", 60))
@@ -67,7 +67,7 @@ LAYOUTS: dict[str, tuple[dict[str, str], list[dict[str, str]]]] = {
 CHOSEN = os.environ.get("BENCH_PRIORITY_LAYOUTS", "embedded,shared,split").split(",")
 GOAL_P99_RATIO = 2.0
 BROADCAST_TIMEOUT_S = 3600
-RESULTS = Path(__file__).parent / "results" / "priority.json"
+RESULTS = Path(__file__).parent / "results"
 
 
 async def urgent_latencies(stack: Stack, catcher: ArrivalCatcher, count: int) -> list[float]:
@@ -182,7 +182,9 @@ async def main() -> None:
         "layouts": layouts,
     }
     print(json.dumps(result, indent=2))
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    path = result_path(RESULTS, "priority")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

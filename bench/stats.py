@@ -4,6 +4,7 @@ import os
 import platform
 import statistics
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from config.settings import Settings
@@ -35,6 +36,17 @@ def provenance() -> dict[str, Any]:
         ),
         **({"settings_from_environment": settings} if settings else {}),
     }
+
+
+def result_path(results: Path, name: str) -> Path:
+    """Where a result named `name` is written: results/<name>.json, or, when settings came from
+    the environment (a run of a variant, BROADCAST_PAGE_PARTS=2 say), results/variants/<name>-
+    <setting>-<value>....json, so a variant never overwrites the default's figures."""
+    settings = provenance().get("settings_from_environment", {})
+    if not settings:
+        return results / f"{name}.json"
+    variant = "-".join(f"{key.lower()}-{value}" for key, value in sorted(settings.items()))
+    return results / "variants" / f"{name}-{variant}.json"
 
 
 # Numbers and switches only: a string setting may be a URL with a password, or a key.
