@@ -86,11 +86,6 @@ async def a_person(stack, sessions) -> Person:
     )
     assert put.status_code in (200, 201), put.text
     recipient_id = await recipient_id_of(stack, sessions, external_id)
-    patch = await stack.api.patch(
-        f"/v1/recipients/{external_id}/preferences",
-        json={"rules": {"marketing": {"email": False}}, "dnd": {"enabled": True}},
-    )
-    assert patch.status_code == 200, patch.text
     device_token = f"fcm-{tag}:device"
     device = await stack.api.put(
         f"/v1/recipients/{external_id}/devices",
@@ -119,6 +114,13 @@ async def a_person(stack, sessions) -> Person:
     message_id = await send_in_app(stack, external_id, title=message_title)
     now = datetime.now(UTC)
     await set_message(sessions, message_id, read_at=now, snoozed_until=now + timedelta(days=1))
+    # Quiet hours on only once the receipt and the message are out: between 22:00 and 07:00
+    # in Paris they would wait till morning.
+    patch = await stack.api.patch(
+        f"/v1/recipients/{external_id}/preferences",
+        json={"rules": {"marketing": {"email": False}}, "dnd": {"enabled": True}},
+    )
+    assert patch.status_code == 200, patch.text
 
     # The one-click link: the booking category off, the address suppressed for it.
     unsubscribed = await stack.api.post(

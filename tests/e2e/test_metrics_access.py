@@ -9,9 +9,11 @@ import uuid
 
 import httpx
 import pytest
+from psycopg.errors import DeadlockDetected
 from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.service import RetryConfig
 
@@ -93,17 +95,36 @@ async def test_no_tenants_event_key_reaches_a_response_outside_its_key(stack, sm
     assert 'method="other",route="/v1/notifications",status="405"' in metrics
 
 
+async def lock_every_table(sessions) -> AsyncSession:
+    """A session holding every table of Herald's in ACCESS EXCLUSIVE mode; the caller closes it.
+    LOCK takes the tables one by one, so Herald's own background work (the outbox, the inbox
+    listeners, a workflow of an earlier test) may hold one and want another: PostgreSQL then
+    ends the deadlock by failing one side, at times this one. It is tried again."""
+    for attempt in range(1, 6):
+        session = sessions()
+        try:
+            await session.begin()
+            tables = (
+                await session.execute(
+                    text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+                )
+            ).scalars()
+            names = ", ".join(f'"{name}"' for name in tables)
+            await session.execute(text(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE"))
+            return session
+        except OperationalError as error:
+            await session.close()
+            if not isinstance(error.orig, DeadlockDetected) or attempt == 5:
+                raise
+            await asyncio.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
+
+
 async def test_the_public_health_reads_no_table(stack, sessions):
     """Every table of Herald's is locked against readers; a count would wait for the lock.
     The public health answers at once, with only the documented fields."""
-    async with sessions.begin() as locker:
-        tables = (
-            await locker.execute(
-                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-            )
-        ).scalars()
-        names = ", ".join(f'"{name}"' for name in tables)
-        await locker.execute(text(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE"))
+    locker = await lock_every_table(sessions)
+    try:
         # The lock is real: what the detailed health counts cannot be read meanwhile.
         with pytest.raises(OperationalError, match="lock timeout"):
             async with sessions.begin() as reader:
@@ -115,6 +136,8 @@ async def test_the_public_health_reads_no_table(stack, sessions):
             stack.api.get("/v1/health", headers={"Authorization": ""}), timeout=5
         )
         elapsed = time.monotonic() - started
+    finally:
+        await locker.close()
     assert response.status_code == 200, response.text
     assert response.json() == PUBLIC_HEALTH  # no counts, names, providers or reasons
     assert elapsed < 1.5, f"the public health took {elapsed:.2f}s"
