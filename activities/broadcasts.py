@@ -139,7 +139,7 @@ class BroadcastActivities:
             if broadcast.status in FINISHED_BROADCAST_STATUSES:
                 return None
             # No limit: the part was sized by the page's ids a moment ago.
-            members = await store.audience_page(session, broadcast, after, None, through)
+            members = await store.audience_page(session, broadcast, after, through)
             # A recipient an earlier run of this page wrote is not decided again: its counters'
             # slots were taken then.
             wanted = [(m, _notification(broadcast, m)) for m in members if not m.written]

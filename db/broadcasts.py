@@ -194,7 +194,7 @@ def invalid_sql(channel: str, address: str) -> str:
 # scan of the tenant's recipients, which it picked on a freshly loaded table without statistics,
 # filtering that whole scan for every recipient of the page).
 _PAGE = """
-    WITH page AS MATERIALIZED ({audience} ORDER BY recipient_id LIMIT :limit)
+    WITH page AS MATERIALIZED ({audience})
     SELECT r.id, r.external_id, r.name, r.email, r.phone, r.timezone, r.locale,
            r.preference_overrides, r.chat_addresses,
            {push_devices} AS push_devices, {webhook_channel} AS webhook_channel,
@@ -213,11 +213,10 @@ async def audience_page(
     session: AsyncSession,
     broadcast: BroadcastRow,
     after: uuid.UUID | None,
-    limit: int | None,
-    through: uuid.UUID | None = None,
+    through: uuid.UUID,
 ) -> list[Member]:
-    """The next `limit` recipients (None: all) of the audience after `after` (and through
-    `through`), by id, in one query."""
+    """The audience's recipients after `after` (None: from the first) through `through`, by
+    id, in one query."""
     statement = text(
         _PAGE.format(
             audience=_audience(broadcast.audience_kind, after, through=through),
@@ -232,9 +231,7 @@ async def audience_page(
             sms_unsubscribed=unsubscribed_sql("sms", "r.phone", tenant="r.tenant_id"),
         )
     )
-    rows = await session.execute(
-        statement, _audience_parameters(broadcast, after, through) | {"limit": limit}
-    )
+    rows = await session.execute(statement, _audience_parameters(broadcast, after, through))
     return [member_of(row) for row in rows]
 
 
@@ -402,7 +399,7 @@ _DELIVERED, _FAILED = DeliveryStatus.DELIVERED.value, DeliveryStatus.FAILED.valu
 # One statement: the notifications not written yet (ON CONFLICT: a page written twice writes
 # nothing twice), then only the new notifications' deliveries and in-app messages. An in-app
 # message is delivered the moment its row exists (as activities/delivery.py stores one).
-# Returns one row per new notification and delivery, with the in-app message it stored.
+# Returns one row per new notification and delivery, with the id of the in-app message it stored.
 def _insert_messages(where: str) -> str:
     """Insert the in-app messages of `m` (MESSAGE_COLUMNS) with the broadcast `b`'s priority,
     category (its event key), tags and expiry (its inbox options), where `where` holds; returns
