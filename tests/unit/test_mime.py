@@ -4,6 +4,8 @@ import email
 import email.policy
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from channels.base import EmailMessage
 from channels.mime import compose
@@ -91,3 +93,34 @@ def test_every_attempt_of_one_delivery_carries_the_same_message_id():
     assert other_delivery != first
     unreferenced = {compose(message(reference=""))[1] for _ in range(3)}
     assert len(unreferenced) == 3  # no delivery behind it: a fresh id each time
+
+
+# Text as templates produce it and as hostile input can: any Unicode, every kind of line break,
+# trailing spaces and tabs, "=", lone dots, "From " and "--" at a line's start, long lines.
+_PIECES = st.sampled_from(
+    ["\n", "\r\n", "\r", " ", "\t", "=", ".", "From ", "--", "é", "€", "𝄞", "=_herald_", "x" * 90]
+)
+_TEXT = st.lists(st.one_of(_PIECES, st.text(max_size=30)), max_size=40).map("".join)
+
+
+def _lines_normalized(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_TEXT, html=st.one_of(st.none(), _TEXT))
+def test_any_body_reads_back_as_written_with_crlf_lines_within_limits(text, html):
+    raw, _ = compose(message(text=text, html=html or None))
+    assert raw.isascii()
+    lines = raw.split(b"\r\n")
+    assert not any(b"\r" in line or b"\n" in line for line in lines)  # CRLF only
+    assert max(len(line) for line in lines) <= 998
+    parsed = read(raw)
+    assert not parsed.defects
+    bodies = [("plain", text)] + ([("html", html)] if html else [])
+    assert parsed.is_multipart() == (len(bodies) == 2)
+    for subtype, body in bodies:
+        part = parsed.get_body((subtype,))
+        assert part is not None and part["Content-Transfer-Encoding"] == "quoted-printable"
+        read_back = part.get_payload(decode=True).decode("utf-8")
+        assert _lines_normalized(read_back) == _lines_normalized(body)
