@@ -8,7 +8,8 @@ messages the server received with aiosmtplib over BROADCAST_SEND_CONCURRENCY (20
 connections, each one message after another (bench/broadcast.py's baseline). Emails per second
 of each and their ratio, and the CPU each process used per email (robust to a busy host, where
 wall time is not); BENCH_SENDS_ROUNDS (3) rounds, alternating, the medians reported.
-bench/broadcast.py measures the whole broadcast (API, workflow, pages) the same way.
+bench/broadcast.py measures the whole broadcast (API, workflow, pages) the same way. With
+BENCH_PROFILE set, py-spy samples the batch's process (bench/profiles/broadcast-sends-batch.txt).
 
     python -m bench.broadcast_sends
 """
@@ -32,6 +33,7 @@ from pydantic import SecretStr
 
 from activities.broadcast_sends import BroadcastSends
 from bench.broadcast import CONCURRENCY, KeepingCatcher, send_each
+from bench.run import start_profilers, stop_profilers
 from bench.stats import provenance
 from config.providers import build_providers
 from config.settings import Settings
@@ -78,9 +80,11 @@ async def run_batch(database_url: str, page: dict[str, str], port: int) -> dict[
     batch = SendBatchInput(
         uuid.UUID(page["broadcast_id"]), uuid.UUID(page["tenant_id"]), "email", None, None, ["smtp"]
     )
+    samplers = start_profilers({"broadcast-sends-batch": os.getpid()})  # with BENCH_PROFILE
     cpu, started = cpu_seconds(), time.perf_counter()
     result = await sends.send_batch(batch)
     seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    stop_profilers(samplers)
     await providers.close()
     await engine.dispose()
     return {"seconds": seconds, "cpu_seconds": cpu, "sent": result.sent}

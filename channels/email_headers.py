@@ -1,10 +1,14 @@
 """What every email says in its headers, decided once for every email provider."""
 
-import email.utils
 from dataclasses import dataclass
 
 from channels.base import EmailMessage, PermanentSendError
-from domain.email_headers import needs_smtputf8, wire_address, without_bidi_controls
+from domain.email_headers import (
+    name_and_address,
+    needs_smtputf8,
+    wire_address,
+    without_bidi_controls,
+)
 
 # RFC 3834: a notification is sent by a machine, so auto-responders (out of office, vacation
 # replies) should not answer it.
@@ -25,7 +29,7 @@ class WireHeaders:
 def wire_headers(message: EmailMessage) -> WireHeaders:
     """Raises ValueError for an address that cannot be written (its domain does not
     IDNA-encode; a sender with a non-ASCII local part)."""
-    name, address = email.utils.parseaddr(message.sender)
+    name, address = name_and_address(message.sender)
     sender = wire_address(address)
     if needs_smtputf8(sender):
         raise ValueError(f"the sender {address!r} has a non-ASCII local part")

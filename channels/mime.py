@@ -20,7 +20,7 @@ from email import policy
 from email.header import Header
 
 from channels.base import EmailMessage
-from channels.email_headers import wire_headers
+from channels.email_headers import WireHeaders, wire_headers
 
 CRLF = b"\r\n"
 # Printable ASCII words, one space between them: what most header values are.
@@ -47,12 +47,13 @@ class _SmtpPolicy(type(policy.compat32)):  # type: ignore[misc]
 _SMTP = _SmtpPolicy(linesep="\r\n", max_line_length=998)
 
 
-def compose(message: EmailMessage) -> tuple[bytes, str]:
+def compose(message: EmailMessage, wire: WireHeaders | None = None) -> tuple[bytes, str]:
     """The message's bytes and its Message-ID. Raises ValueError for a header it cannot write.
+    `wire`: the message's wire_headers, when the caller has them already.
 
     With a non-ASCII local part in To (`wire_headers(message).smtputf8`), the bytes hold
     UTF-8 in that header and need an SMTPUTF8 server."""
-    wire = wire_headers(message)
+    wire = wire or wire_headers(message)
     message_id = message_id_for(message.reference, wire.sender.rpartition("@")[2])
     headers = {
         "From": email.utils.formataddr((wire.sender_name, wire.sender), charset="utf-8"),

@@ -99,7 +99,7 @@ class SesEmailProvider:
     def _send(self, message: EmailMessage) -> SendResult:
         wire = ascii_wire_headers(message, "SES")
         try:
-            raw, _ = compose(message)
+            raw, _ = compose(message, wire)
         except ValueError as exc:
             raise PermanentSendError(f"cannot write this email: {exc}") from exc
         request: dict[str, Any] = {

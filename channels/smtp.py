@@ -55,7 +55,7 @@ class SmtpEmailProvider:
     async def send_email(self, message: EmailMessage) -> SendResult:
         try:
             wire = wire_headers(message)
-            raw, message_id = compose(message)  # bytes: aiosmtplib sends them as they are
+            raw, message_id = compose(message, wire)  # bytes: aiosmtplib sends them as they are
         except ValueError as exc:
             raise PermanentSendError(f"cannot write this email: {exc}") from exc
         try:

@@ -14,7 +14,7 @@ def with_unsubscribe_link(html: str | None, text: str, url: str) -> tuple[str | 
     """`html` and `text`, each with a footer linking to `url` unless it already links there
     (HTML: an `href` to it; text: the URL itself)."""
     escaped = html_lib.escape(url, quote=True)
-    if html is not None and not _links_to(html, escaped):
+    if html is not None and not links_to(html, escaped):
         footer = (
             '<p style="font-family: Helvetica, Arial, sans-serif; font-size: 12px;'
             ' color: #7b8794; text-align: center;">'
@@ -28,5 +28,18 @@ def with_unsubscribe_link(html: str | None, text: str, url: str) -> tuple[str | 
     return html, text
 
 
-def _links_to(html: str, escaped_url: str) -> bool:
-    return re.search(r"""href\s*=\s*["']?""" + re.escape(escaped_url), html) is not None
+def links_to(html: str, escaped_url: str) -> bool:
+    """Whether `html` has the URL as an attribute: `href`, optional spaces, `=`, optional
+    spaces, an optional quote, the URL. Read backwards from each place the URL occurs: a
+    pattern made from the URL is compiled anew for each recipient (each link is theirs), which
+    was a seventh of a broadcast's send CPU, and no regex cache holds thousands of them."""
+    at = html.find(escaped_url)
+    while at != -1:
+        before = html[:at]
+        if before.endswith(('"', "'")):
+            before = before[:-1]
+        before = before.rstrip()
+        if before.endswith("=") and before[:-1].rstrip().endswith("href"):
+            return True
+        at = html.find(escaped_url, at + 1)
+    return False

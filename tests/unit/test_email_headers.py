@@ -2,6 +2,8 @@
 footer (domain/unsubscribe_footer.py): pure rules, table-driven."""
 
 import email.utils
+import html as html_lib
+import re
 
 import pytest
 
@@ -16,7 +18,7 @@ from domain.email_headers import (
     wire_address,
     without_bidi_controls,
 )
-from domain.unsubscribe_footer import FOOTER_TEXT, with_unsubscribe_link
+from domain.unsubscribe_footer import FOOTER_TEXT, links_to, with_unsubscribe_link
 
 DEFAULT = "Herald <notifications@herald.example>"
 URL = "https://herald.example/v1/unsubscribe/abc.def"
@@ -127,3 +129,25 @@ def test_no_footer_when_the_link_is_there():
     html = f"<p><a href='{URL}'>Leave</a></p>"
     assert with_unsubscribe_link(html, f"Leave: {URL}", URL) == (html, f"Leave: {URL}")
     assert with_unsubscribe_link(None, URL, URL) == (None, URL)  # a text-only email
+
+
+@pytest.mark.parametrize(
+    ("html", "links"),
+    [
+        ('<a href="{url}">x</a>', True),
+        ("<a href = '{url}'>x</a>", True),
+        ("<a href=\n\t{url}>x</a>", True),
+        ('<a data-href="{url}">x</a>', True),  # as the pattern it replaces read it
+        ("<a href=''{url}>x</a>", False),
+        ('<a title="{url}">x</a>', False),
+        ("<p>{url} and {url}</p><a href='{url}'>x</a>", True),  # the third place counts
+        ("<a href='{url}/other'>x</a><p>href</p>", True),  # a prefix of a longer link
+        ("", False),
+    ],
+)
+def test_a_link_counts_only_as_an_href(html, links):
+    escaped = html_lib.escape(URL, quote=True)
+    page = html.format(url=escaped)
+    assert links_to(page, escaped) is links
+    # The pattern the scan replaced (compiled per URL) says the same.
+    assert (re.search(r"""href\s*=\s*["']?""" + re.escape(escaped), page) is not None) is links
