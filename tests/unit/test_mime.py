@@ -122,5 +122,7 @@ def test_any_body_reads_back_as_written_with_crlf_lines_within_limits(text, html
     for subtype, body in bodies:
         part = parsed.get_body((subtype,))
         assert part is not None and part["Content-Transfer-Encoding"] == "quoted-printable"
-        read_back = part.get_payload(decode=True).decode("utf-8")
+        payload = part.get_payload(decode=True)
+        assert isinstance(payload, bytes)
+        read_back = payload.decode("utf-8")
         assert _lines_normalized(read_back) == _lines_normalized(body)
