@@ -9,7 +9,7 @@ import uuid
 
 import httpx
 import pytest
-from psycopg.errors import DeadlockDetected
+from psycopg.errors import DeadlockDetected, LockNotAvailable
 from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
@@ -96,14 +96,17 @@ async def test_no_tenants_event_key_reaches_a_response_outside_its_key(stack, sm
 
 
 async def lock_every_table(sessions) -> AsyncSession:
-    """A session holding every table of Herald's in ACCESS EXCLUSIVE mode; the caller closes it.
-    LOCK takes the tables one by one, so Herald's own background work (the outbox, the inbox
-    listeners, a workflow of an earlier test) may hold one and want another: PostgreSQL then
-    ends the deadlock by failing one side, at times this one. It is tried again."""
-    for attempt in range(1, 6):
+    """A session holding every table of Herald's in ACCESS EXCLUSIVE mode; the caller closes it
+    (then `until_no_lock_is_awaited`). LOCK takes the tables one by one, so Herald's own
+    background work (the outbox, the inbox listeners, a workflow's local activity) may hold one
+    and want another. Each attempt gives up after lock_timeout, shorter than PostgreSQL's
+    deadlock_timeout (1 s), so this side yields before a deadlock check would fail either side,
+    and tries again."""
+    for attempt in range(1, 21):
         session = sessions()
         try:
             await session.begin()
+            await session.execute(text("SET LOCAL lock_timeout = '300ms'"))
             tables = (
                 await session.execute(
                     text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
@@ -111,13 +114,29 @@ async def lock_every_table(sessions) -> AsyncSession:
             ).scalars()
             names = ", ".join(f'"{name}"' for name in tables)
             await session.execute(text(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE"))
+            await session.execute(text("SET LOCAL lock_timeout = 0"))
             return session
         except OperationalError as error:
             await session.close()
-            if not isinstance(error.orig, DeadlockDetected) or attempt == 5:
+            if not isinstance(error.orig, LockNotAvailable | DeadlockDetected) or attempt == 20:
                 raise
-            await asyncio.sleep(0.2 * attempt)
+            await asyncio.sleep(0.1 * attempt)
     raise AssertionError("unreachable")
+
+
+async def until_no_lock_is_awaited(sessions, timeout: float = 10.0) -> None:
+    """Let the work the locks held up go on before the stack stops: a Worker shut down with a
+    local activity still running can hang (a race in Temporal's Core: the activity's cancel is
+    dropped and the shutdown waits for it forever; temporalio/sdk-python#1837)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        async with sessions() as session:
+            waiting = (
+                await session.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+            ).scalar_one()
+        if not waiting:
+            return
+        await asyncio.sleep(0.05)
 
 
 async def test_the_public_health_reads_no_table(stack, sessions):
@@ -138,6 +157,7 @@ async def test_the_public_health_reads_no_table(stack, sessions):
         elapsed = time.monotonic() - started
     finally:
         await locker.close()
+        await until_no_lock_is_awaited(sessions)
     assert response.status_code == 200, response.text
     assert response.json() == PUBLIC_HEALTH  # no counts, names, providers or reasons
     assert elapsed < 1.5, f"the public health took {elapsed:.2f}s"
