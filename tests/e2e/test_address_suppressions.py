@@ -4,6 +4,7 @@ opting back in through the preferences API lifts it; other tenants are not affec
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -101,10 +102,16 @@ async def test_an_unsubscribe_through_one_recipient_holds_for_every_recipient_of
 async def test_a_waiting_notification_of_the_address_is_suppressed_when_it_wakes(stack, sessions):
     address = f"ada-{uuid.uuid4().hex[:6]}@example.com"
     ada, other = await recipient(stack.api, address), await recipient(stack.api, address)
-    # Quiet hours all day long (but one minute) for the other recipient: the notification waits.
+    # Quiet hours from an hour ago to two hours ahead for the other recipient: the notification
+    # waits (a fixed window such as 00:00-23:59 would not, in the minute it leaves out).
+    now = datetime.now(UTC)
+    quiet = {
+        "start": (now - timedelta(hours=1)).strftime("%H:%M"),
+        "end": (now + timedelta(hours=2)).strftime("%H:%M"),
+    }
     response = await stack.api.put(
         f"/v1/recipients/{other}/preferences",
-        json={"dnd": {"enabled": True, "start": "00:00", "end": "23:59"}, "timezone": "UTC"},
+        json={"dnd": {"enabled": True, **quiet}, "timezone": "UTC"},
     )
     assert response.status_code == 200
     waiting = await send(stack, other, "booking.reminder")

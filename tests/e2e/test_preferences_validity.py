@@ -4,6 +4,7 @@ however it got there, reads as valid preferences and plans."""
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 
@@ -171,7 +172,14 @@ async def test_a_defaults_change_and_a_recipients_change_cannot_interleave_into_
 
 
 async def test_a_recipient_stored_with_no_real_zone_or_locale_still_plans(stack, sessions):
-    external_id = await recipient(stack, dnd={"enabled": True, "start": "00:00", "end": "00:01"})
+    # Quiet for one minute, half a day from now in UTC (where a zone that is none counts): a
+    # fixed minute such as 00:00-00:01 would defer the sends when the suite runs in it.
+    later = datetime.now(UTC) + timedelta(hours=12)
+    window = {
+        "start": later.strftime("%H:%M"),
+        "end": (later + timedelta(minutes=1)).strftime("%H:%M"),
+    }
+    external_id = await recipient(stack, dnd={"enabled": True, **window})
     for timezone, locale in (("Mars/Base", "en"), ("", "xx-NOPE"), ("../../etc/passwd", "")):
         async with sessions.begin() as session:
             await session.execute(
