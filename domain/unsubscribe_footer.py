@@ -35,11 +35,17 @@ def links_to(html: str, escaped_url: str) -> bool:
     was a seventh of a broadcast's send CPU, and no regex cache holds thousands of them."""
     at = html.find(escaped_url)
     while at != -1:
-        before = html[:at]
-        if before.endswith(('"', "'")):
-            before = before[:-1]
-        before = before.rstrip()
-        if before.endswith("=") and before[:-1].rstrip().endswith("href"):
-            return True
+        # Indexes only, no slices: a hostile template repeating the URL costs no copies.
+        i = at
+        if i and html[i - 1] in "\"'":
+            i -= 1
+        while i and html[i - 1].isspace():
+            i -= 1
+        if i and html[i - 1] == "=":
+            i -= 1
+            while i and html[i - 1].isspace():
+                i -= 1
+            if i >= 4 and html.startswith("href", i - 4):
+                return True
         at = html.find(escaped_url, at + 1)
     return False
