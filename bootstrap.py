@@ -7,6 +7,7 @@ the Temporal client and runtime, and the database engine."""
 
 import asyncio
 import gc
+import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -63,6 +64,8 @@ from workflows.maintenance import (
 )
 from workflows.notification import NotificationWorkflow
 from workflows.status_webhook import StatusWebhookWorkflow
+
+log = logging.getLogger("herald.worker")
 
 WORKFLOWS = [
     NotificationWorkflow,
@@ -208,10 +211,7 @@ async def build_worker(
     }
     try:
         async with AsyncExitStack() as running:
-            for worker in workers.values():
-                await running.enter_async_context(worker)
-            # Left first: every lane's shutdown starts at once, so they share one grace.
-            running.push_async_callback(_shut_down_together, list(workers.values()))
+            await running.enter_async_context(polling(list(workers.values()), grace))
             if "default" in workers:  # status webhooks' workflows run there; stopped first
                 await running.enter_async_context(
                     StatusWebhookDispatcher(sessions, client, settings).running()
@@ -234,8 +234,51 @@ async def load_providers(
     return build_providers(settings, extra=vapid_keys)
 
 
-async def _shut_down_together(workers: list[Worker]) -> None:
-    await asyncio.gather(*(worker.shutdown() for worker in workers))
+# How long past WORKER_SHUTDOWN_GRACE_SECONDS a stopping Worker is waited for (see `polling`);
+# the Helm chart's terminationGracePeriodSeconds leaves 15 s past the grace.
+SHUTDOWN_OVERRUN = timedelta(seconds=10)
+
+
+@asynccontextmanager
+async def polling(
+    workers: list[Worker], grace: timedelta, overrun: timedelta = SHUTDOWN_OVERRUN
+) -> AsyncIterator[None]:
+    """`workers` polling while the block runs. As with `async with worker`, a Worker failing
+    fatally cancels the block, and its error is raised when the block is left.
+
+    Leaving the block shuts every Worker down at once, so they share one grace, and waits for
+    them at most grace + overrun. Temporal's Core can drop a local activity's cancel
+    while a Worker shuts down and then wait for it forever (temporalio/sdk-python#1837); a
+    Worker stuck that way is logged and left behind, so the process still closes its providers
+    and exits. Nothing is lost by it: the server gives the stuck workflow task to another
+    worker when its timeout passes, and a send's claim keeps it from going out twice."""
+    block = asyncio.current_task()
+    leaving = False
+
+    def on_stopped(run: asyncio.Task[None]) -> None:
+        if block and not leaving and not run.cancelled() and run.exception():
+            block.cancel()
+
+    runs = [asyncio.create_task(worker.run()) for worker in workers]
+    for run in runs:
+        run.add_done_callback(on_stopped)
+    try:
+        yield
+    finally:
+        leaving = True
+        stopped = asyncio.gather(*(worker.shutdown() for worker in workers))
+        stopped.add_done_callback(lambda done: done.cancelled() or done.exception())
+        limit = grace + overrun
+        try:
+            await asyncio.wait_for(asyncio.shield(stopped), limit.total_seconds())
+        except TimeoutError:  # they go on stopping, if they can, until the process exits
+            stuck = [w.task_queue for w in workers if not w.is_shutdown]
+            log.error(
+                "workers on %s did not stop within %ss; left behind", stuck, limit.total_seconds()
+            )
+        failures = [r.exception() for r in runs if r.done() and not r.cancelled()]
+        if failure := next((f for f in failures if f), None):
+            raise failure
 
 
 def worker_tuning(settings: Settings) -> dict[str, Any]:
