@@ -25,6 +25,7 @@ from db.deliveries import NotificationContext, NotificationRow, RecipientRow, de
 from db.template_lookup import SendTemplates
 from domain import policy
 from domain.broadcasts import broadcast_notification_key
+from domain.name_based_ids import NameBasedIds
 from domain.outcome import overall_status
 from domain.planning import PlannedChannel, planned_channels
 from domain.preferences import Preferences, effective_preferences
@@ -34,10 +35,11 @@ from domain.types import Channel, DeliveryStatus, NotificationStatus
 # Notification ids are drawn from the idempotency key: a page planned again computes the same
 # rows (its digest hand-overs name the same notifications).
 BROADCAST_NAMESPACE = uuid.UUID("2b0d6f1e-6a8e-4f0c-9c55-5e0f4b8c1d27")
+_notification_ids = NameBasedIds(BROADCAST_NAMESPACE)
 
 
 def notification_id_for(broadcast_id: uuid.UUID, recipient_id: uuid.UUID) -> uuid.UUID:
-    return uuid.uuid5(BROADCAST_NAMESPACE, broadcast_notification_key(broadcast_id, recipient_id))
+    return _notification_ids(broadcast_notification_key(broadcast_id, recipient_id))
 
 
 @dataclass(frozen=True)

@@ -19,18 +19,20 @@ from db.policy_store import settings_from_columns
 from domain.chat import chat_address
 from domain.email_headers import EmailIdentity
 from domain.inbox import InboxMessage
+from domain.name_based_ids import NameBasedIds
 from domain.planning import reachable_channels
 from domain.policy import TenantSettings
 from domain.types import OPEN_DELIVERY_STATUSES, Channel
 
 DELIVERY_NAMESPACE = uuid.UUID("6f1d3a52-3c1e-4d8a-9a63-0d5b1c1e7e11")
+_delivery_ids = NameBasedIds(DELIVERY_NAMESPACE)
 # SQL's spelling of the open statuses: a delivery in one of them has not been settled yet.
 _OPEN = ", ".join(f"'{status}'" for status in sorted(OPEN_DELIVERY_STATUSES))
 
 
 def delivery_id_for(notification_id: uuid.UUID, channel: str, chain: int = 0) -> uuid.UUID:
     """Deterministic, so a retried plan step finds the rows it already wrote."""
-    return uuid.uuid5(DELIVERY_NAMESPACE, f"{notification_id}:{channel}:{chain}")
+    return _delivery_ids(f"{notification_id}:{channel}:{chain}")
 
 
 def now() -> datetime:
