@@ -8,7 +8,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, nullcontext
+from contextlib import AsyncExitStack, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from db.migrate import upgrade
 from db.session import create_engine, session_factory
 from db.tenants import create_tenant
 from devtools.mailcatcher import MailCatcher, start_mailcatcher
+from tests.utils.stalls import within
 from tests.utils.temporal import TIME_SKIPPING_FLAGS, temporal_binary
 from workflows import search_attributes as sa
 
@@ -152,6 +153,9 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = 20.0, what:
 
 OPERATOR_TOKEN = "test-metrics-token-not-for-production"  # every Stack's METRICS_TOKEN
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}  # headers of the operator's requests
+# How long a stack's teardown may take: its Workers' grace (WORKER_SHUTDOWN_GRACE_SECONDS, 20 s)
+# and bootstrap.SHUTDOWN_OVERRUN (10 s), and more, but within pytest-timeout's 120 s a test.
+TEARDOWN_S = 75.0
 
 
 @dataclass
@@ -241,14 +245,20 @@ def make_stack(database_url, sessions, smtp_server, tmp_path):
             if settings.embedded_worker
             else build_worker(env.client, settings, sessions)
         )
-        async with app.router.lifespan_context(app), own_worker:
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(
-                transport=transport,
-                base_url="http://herald",
-                headers={"Authorization": f"Bearer {key}"},
-            ) as api:
+        async with AsyncExitStack() as running:
+            await running.enter_async_context(app.router.lifespan_context(app))
+            await running.enter_async_context(own_worker)
+            api = await running.enter_async_context(
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app),
+                    base_url="http://herald",
+                    headers={"Authorization": f"Bearer {key}"},
+                )
+            )
+            try:
                 yield Stack(api, env.client, settings, tenant_id, key, app)
+            finally:  # bounded: see tests/utils/stalls.py
+                await within(running.pop_all().aclose(), "the stack's teardown", TEARDOWN_S)
 
     return build
 
