@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio.api.enums.v1 import EventType
@@ -20,7 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from bootstrap import BROADCAST_WORKFLOWS
+from bootstrap import BROADCAST_WORKFLOWS, polling
 from bootstrap import WORKFLOWS as DEFAULT_LANE_WORKFLOWS
 from tests.unit.workflows.broadcast_fakes import BroadcastActivities
 from tests.unit.workflows.fakes import (
@@ -109,13 +110,16 @@ class Harness:
 @asynccontextmanager
 async def running(env: WorkflowEnvironment) -> AsyncIterator[Harness]:
     harness = Harness(env)
-    async with Worker(
+    worker = Worker(
         env.client,
         task_queue=harness.task_queue,
         workflows=WORKFLOWS,
         activities=harness.activities(),
         workflow_runner=sandboxed_runner(),
-    ):
+    )
+    # As Herald runs its Workers: a shutdown stuck in Temporal's Core is given up on after
+    # 15 s rather than hanging this test and the ones after it (bootstrap.polling).
+    async with polling([worker], grace=timedelta(0), overrun=timedelta(seconds=15)):
         yield harness
 
 
