@@ -211,7 +211,7 @@ async def build_worker(
     }
     try:
         async with AsyncExitStack() as running:
-            await running.enter_async_context(polling(list(workers.values()), grace))
+            await running.enter_async_context(polling(list(workers.values())))
             if "default" in workers:  # status webhooks' workflows run there; stopped first
                 await running.enter_async_context(
                     StatusWebhookDispatcher(sessions, client, settings).running()
@@ -234,29 +234,36 @@ async def load_providers(
     return build_providers(settings, extra=vapid_keys)
 
 
-# How long past WORKER_SHUTDOWN_GRACE_SECONDS a stopping Worker is waited for (see `polling`);
-# the Helm chart's terminationGracePeriodSeconds leaves 15 s past the grace.
+# How long past its graceful_shutdown_timeout (WORKER_SHUTDOWN_GRACE_SECONDS) a stopping Worker
+# is waited for (see `polling`); the Helm chart's terminationGracePeriodSeconds leaves 15 s more.
 SHUTDOWN_OVERRUN = timedelta(seconds=10)
+# What `polling` gave up on, kept referenced: the event loop itself holds tasks only weakly.
+_LEFT_BEHIND: set[asyncio.Future[Any]] = set()
 
 
 @asynccontextmanager
 async def polling(
-    workers: list[Worker], grace: timedelta, overrun: timedelta = SHUTDOWN_OVERRUN
+    workers: list[Worker], overrun: timedelta = SHUTDOWN_OVERRUN
 ) -> AsyncIterator[None]:
     """`workers` polling while the block runs. As with `async with worker`, a Worker failing
-    fatally cancels the block, and its error is raised when the block is left.
+    fatally cancels the block, and its error is raised when the block is left (unless the
+    block was also cancelled from outside: that cancel goes on, and the error is logged).
 
-    Leaving the block shuts every Worker down at once, so they share one grace, and waits for
-    them at most grace + overrun. Temporal's Core can drop a local activity's cancel
-    while a Worker shuts down and then wait for it forever (temporalio/sdk-python#1837); a
-    Worker stuck that way is logged and left behind, so the process still closes its providers
-    and exits. Nothing is lost by it: the server gives the stuck workflow task to another
-    worker when its timeout passes, and a send's claim keeps it from going out twice."""
+    Leaving the block shuts every Worker down at once, so they share one grace (their
+    graceful_shutdown_timeout), and waits for them at most that grace + overrun. Temporal's
+    Core can drop a local activity's cancel while a Worker shuts down and then wait for it
+    forever (temporalio/sdk-python#1837); a Worker stuck that way is logged and left behind,
+    so the process still closes its providers and exits. Nothing is lost by it: the server
+    gives the stuck workflow task to another worker when its timeout passes, and a send's
+    claim keeps it from going out twice."""
     block = asyncio.current_task()
     leaving = False
+    cancelled_by_a_failure = False
 
     def on_stopped(run: asyncio.Task[None]) -> None:
+        nonlocal cancelled_by_a_failure
         if block and not leaving and not run.cancelled() and run.exception():
+            cancelled_by_a_failure = True
             block.cancel()
 
     runs = [asyncio.create_task(worker.run()) for worker in workers]
@@ -268,17 +275,26 @@ async def polling(
         leaving = True
         stopped = asyncio.gather(*(worker.shutdown() for worker in workers))
         stopped.add_done_callback(lambda done: done.cancelled() or done.exception())
-        limit = grace + overrun
+        limit = overrun + max(
+            (w.config().get("graceful_shutdown_timeout") or timedelta(0) for w in workers),
+            default=timedelta(0),
+        )
         try:
             await asyncio.wait_for(asyncio.shield(stopped), limit.total_seconds())
         except TimeoutError:  # they go on stopping, if they can, until the process exits
+            _LEFT_BEHIND.update([stopped, *runs])
             stuck = [w.task_queue for w in workers if not w.is_shutdown]
             log.error(
                 "workers on %s did not stop within %ss; left behind", stuck, limit.total_seconds()
             )
+        if block and cancelled_by_a_failure:
+            block.uncancel()  # the cancel was ours: the failure is raised in its place
         failures = [r.exception() for r in runs if r.done() and not r.cancelled()]
         if failure := next((f for f in failures if f), None):
-            raise failure
+            if block and block.cancelling():  # cancelled from outside as well: that goes on
+                log.error("a worker failed while its process was stopping", exc_info=failure)
+            else:
+                raise failure from None
 
 
 def worker_tuning(settings: Settings) -> dict[str, Any]:

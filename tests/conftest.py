@@ -154,7 +154,8 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = 20.0, what:
 OPERATOR_TOKEN = "test-metrics-token-not-for-production"  # every Stack's METRICS_TOKEN
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}  # headers of the operator's requests
 # How long a stack's teardown may take: its Workers' grace (WORKER_SHUTDOWN_GRACE_SECONDS, 20 s)
-# and bootstrap.SHUTDOWN_OVERRUN (10 s), and more, but within pytest-timeout's 120 s a test.
+# and bootstrap.SHUTDOWN_OVERRUN (10 s), and more, but within pytest-timeout's 120 s a test
+# together with the 10 s its cancelled rest gets (tests/utils/stalls.CANCELLED_TEARDOWN_S).
 TEARDOWN_S = 75.0
 
 

@@ -2,6 +2,7 @@
 cancelled in the loop, so the steps after it run, and what was pending is reported."""
 
 import asyncio
+from contextlib import AsyncExitStack
 
 import pytest
 
@@ -30,3 +31,41 @@ async def test_a_teardown_within_its_limit_raises_its_own_error():
 
     with pytest.raises(RuntimeError, match="closing failed"):
         await within(fails(), "the stack's teardown", 5)
+
+
+async def test_the_steps_after_a_stuck_one_still_run():
+    closed = []
+
+    async def close(name: str) -> None:
+        closed.append(name)
+
+    async def hang() -> None:
+        await asyncio.sleep(3600)
+
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(close, "engine")  # registered first: closed last
+        stack.push_async_callback(hang)
+        teardown = stack.pop_all()
+
+    with pytest.warns(TeardownOverran):
+        await within(teardown.aclose(), "the stack's teardown", 0.2)
+
+    assert closed == ["engine"]
+
+
+async def test_a_teardown_cancelled_from_outside_is_cancelled_too():
+    cleaned_up = asyncio.Event()
+
+    async def hangs_then_cleans_up():
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            cleaned_up.set()
+
+    waiting = asyncio.create_task(within(hangs_then_cleans_up(), "the teardown", 60))
+    await asyncio.sleep(0.1)
+    waiting.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert cleaned_up.is_set()

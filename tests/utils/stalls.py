@@ -28,15 +28,28 @@ def pending_tasks_report() -> str:
     return out.getvalue()
 
 
+CANCELLED_TEARDOWN_S = 10.0  # what the rest of a cancelled teardown gets, past its limit
+
+
 async def within(teardown: Awaitable[object], what: str, limit_s: float) -> None:
-    """Run `teardown`; past `limit_s` seconds, report what is pending, then cancel it."""
+    """Run `teardown`; past `limit_s` seconds, report what is pending, then cancel it, and give
+    the rest of it CANCELLED_TEARDOWN_S more. Cancelled itself, it cancels the teardown too."""
     task = asyncio.ensure_future(teardown)
-    done, _ = await asyncio.wait({task}, timeout=limit_s)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=limit_s)
+    except asyncio.CancelledError:
+        task.cancel()
+        await asyncio.wait({task}, timeout=CANCELLED_TEARDOWN_S)
+        raise
     if done:
         task.result()  # its own error, if it failed
         return
     report = pending_tasks_report()
     task.cancel()
-    await asyncio.wait({task}, timeout=10)
-    print(f"\n{what} overran {limit_s}s; cancelled. Pending:\n{report}", file=sys.stderr)
-    warnings.warn(f"{what} overran {limit_s}s and was cancelled", TeardownOverran, stacklevel=2)
+    await asyncio.wait({task}, timeout=CANCELLED_TEARDOWN_S)
+    failed = task.done() and not task.cancelled() and task.exception()
+    ending = f"; then it failed: {failed!r}" if failed else ""
+    print(f"\n{what} overran {limit_s}s; cancelled{ending}. Pending:\n{report}", file=sys.stderr)
+    warnings.warn(
+        f"{what} overran {limit_s}s and was cancelled{ending}", TeardownOverran, stacklevel=2
+    )

@@ -119,7 +119,7 @@ async def running(env: WorkflowEnvironment) -> AsyncIterator[Harness]:
     )
     # As Herald runs its Workers: a shutdown stuck in Temporal's Core is given up on after
     # 15 s rather than hanging this test and the ones after it (bootstrap.polling).
-    async with polling([worker], grace=timedelta(0), overrun=timedelta(seconds=15)):
+    async with polling([worker], overrun=timedelta(seconds=15)):
         yield harness
 
 
