@@ -171,7 +171,9 @@ class Widget:
     async def unread(self) -> int:
         return int(await self.bell.get_attribute("data-unread") or 0)
 
-    async def wait_unread(self, count: int, timeout: float = 5.0) -> None:
+    # 15 s: a change's answer and its stream event took over 5 s once in clean-ci, the whole
+    # suite running on two cores (the count stayed at its value before a "Mark as read").
+    async def wait_unread(self, count: int, timeout: float = 15.0) -> None:
         await expect(self.bell).to_have_attribute("data-unread", str(count), timeout=timeout * 1000)
 
     async def open(self) -> None:
