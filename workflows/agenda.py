@@ -14,7 +14,7 @@ with workflow.unsafe.imports_passed_through():
         NoticeRequest,
     )
     from domain.policy import AGENDA_EVENT_KEY
-    from workflows.notices import STORE, send_notice
+    from workflows.notices import send_notice, store
 
 NO_BOOKINGS = "No bookings today."
 
@@ -24,10 +24,9 @@ class DailyAgendaWorkflow:
     @workflow.run
     async def run(self, input: DailyAgendaInput) -> DailyAgendaResult:
         day = input.agenda_date or _today(workflow.now(), input.timezone)
-        agenda = await workflow.execute_activity_method(
+        agenda = await store(
             AgendaActivities.load_agenda,
             LoadAgendaInput(input.tenant_id, input.organizer_id, input.timezone, day),
-            **STORE,
         )
         if agenda.organizer is None or not (agenda.bookings or input.send_empty):
             return DailyAgendaResult(day, len(agenda.bookings))

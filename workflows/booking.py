@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.booking_notices import follow_up_notice, reminder_notice
     from workflows import search_attributes as sa
-    from workflows.notices import STORE, send_notice
+    from workflows.notices import send_notice, store
 
 
 @workflow.defn
@@ -127,10 +127,9 @@ class BookingWorkflow:
                 continue
             config = None
             if event.type in (BookingEventType.CREATED, BookingEventType.RESCHEDULED):
-                config = await workflow.execute_activity_method(
+                config = await store(
                     BookingActivities.load_booking_config,
                     BookingConfigInput(self._tenant_id, event.booking.organizer.id),
-                    **STORE,
                 )
             notices = chain.apply_event(self._state, event, config, self._tenant_id, workflow.now())
             workflow.upsert_search_attributes([sa.STATUS.value_set(self._state.status)])
@@ -179,12 +178,11 @@ class BookingWorkflow:
         if self._recorded == self._version or self._state.booking is None:
             return
         version = self._version
-        await workflow.execute_activity_method(
+        await store(
             BookingActivities.record_booking,
             RecordBookingInput(
                 self._tenant_id, workflow.info().workflow_id, copy.deepcopy(self._state)
             ),
-            **STORE,
         )
         self._recorded = max(self._recorded, version)
 

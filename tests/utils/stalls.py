@@ -10,7 +10,6 @@ and in an asyncio test every thread is idle)."""
 
 import asyncio
 import io
-import sys
 import warnings
 from collections.abc import Awaitable
 
@@ -38,18 +37,25 @@ async def within(teardown: Awaitable[object], what: str, limit_s: float) -> None
     try:
         done, _ = await asyncio.wait({task}, timeout=limit_s)
     except asyncio.CancelledError:
-        task.cancel()
-        await asyncio.wait({task}, timeout=CANCELLED_TEARDOWN_S)
+        await _cancelled(task)
         raise
     if done:
         task.result()  # its own error, if it failed
         return
     report = pending_tasks_report()
-    task.cancel()
-    await asyncio.wait({task}, timeout=CANCELLED_TEARDOWN_S)
+    await _cancelled(task)
     failed = task.done() and not task.cancelled() and task.exception()
     ending = f"; then it failed: {failed!r}" if failed else ""
-    print(f"\n{what} overran {limit_s}s; cancelled{ending}. Pending:\n{report}", file=sys.stderr)
+    # The report goes in the warning itself: pytest shows warnings in its summary, where a
+    # passing test's stderr is never shown.
     warnings.warn(
-        f"{what} overran {limit_s}s and was cancelled{ending}", TeardownOverran, stacklevel=2
+        f"{what} overran {limit_s}s and was cancelled{ending}. Pending:\n{report}",
+        TeardownOverran,
+        stacklevel=2,
     )
+
+
+async def _cancelled(task: asyncio.Future) -> None:
+    """Cancel the teardown and give the rest of it CANCELLED_TEARDOWN_S to finish."""
+    task.cancel()
+    await asyncio.wait({task}, timeout=CANCELLED_TEARDOWN_S)

@@ -455,10 +455,14 @@ class NoticeCall:
 
 
 class NoticeActivities:
-    """create_notice: every notice gets a deterministic id and workflow id from its key."""
+    """create_notice: every notice gets a deterministic id and workflow id from its key.
+
+    It runs as a local activity, whose scheduled time is the worker's clock rather than the
+    workflow's; `clock` reads the calling workflow's (virtual) time from the test server."""
 
     def __init__(self) -> None:
         self.calls: list[NoticeCall] = []
+        self.clock: Callable[[str], Awaitable[datetime]] | None = None
 
     def keys(self) -> list[str]:
         return [call.key for call in self.calls]
@@ -469,9 +473,10 @@ class NoticeActivities:
         name = f"{request.tenant_id}-{request.idempotency_key}"
         notification_id = uuid.uuid5(uuid.NAMESPACE_URL, name)
         created = NoticeCreated(notification_id, f"notification-{name}")
-        self.calls.append(
-            NoticeCall(request, created, activity.info().current_attempt_scheduled_time)
-        )
+        info = activity.info()
+        called_by = info.workflow_id
+        asked = await self.clock(called_by) if self.clock and called_by else info.scheduled_time
+        self.calls.append(NoticeCall(request, created, asked))
         return created
 
 

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio.api.enums.v1 import EventType
@@ -76,6 +76,13 @@ class Harness:
     broadcasts: BroadcastActivities = field(default_factory=BroadcastActivities)
     status_webhooks: StatusWebhookActivities = field(default_factory=StatusWebhookActivities)
     started: list[WorkflowHandle] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.notices.clock = self.workflow_time
+
+    async def workflow_time(self, workflow_id: str) -> datetime:
+        """A workflow's virtual clock (each has its own on this test server)."""
+        return await self.env.get_current_time(self.env.client.get_workflow_handle(workflow_id))
 
     def activities(self) -> list[Callable]:
         fakes = (

@@ -70,6 +70,8 @@ SCENARIOS: dict[str, Callable[..., Awaitable[None]]] = {
     "digest_continued_as_new": (
         test_digest.test_items_arriving_during_the_send_go_into_the_next_digest
     ),
+    # (booking_*_before_local_store.json, agenda_before_local_store.json: the same, from before
+    # the store steps of chains and agendas ran as local activities.)
     "booking_reminders_then_cancelled": (
         test_booking.test_a_cancellation_during_a_reminder_wait_stops_the_reminders
     ),

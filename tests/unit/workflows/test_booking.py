@@ -172,7 +172,7 @@ async def test_a_long_history_continues_as_new_with_the_chain_state(harness):
     start = whole_minute(utc_now() + 3 * DAY)
     details = booking(new_booking_id(), start)
 
-    handle, _ = await start_chain(harness, details, max_history_events=30)
+    handle, _ = await start_chain(harness, details, max_history_events=15)
     state = await handle.result()
 
     assert (state.status, len(state.reminders_sent)) == (BookingStatus.COMPLETED, 2)
