@@ -58,6 +58,9 @@ class NewNotification:
     # Herald drew the key itself (a request without one): no other request can share it, so
     # it needs no claim against concurrent requests.
     key_is_fresh: bool = False
+    # The key names the notification whatever it was made from (a workflow's notice): the
+    # same key again is the same notification, never a conflict.
+    key_says_all: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,11 @@ async def accept(
             # one refused below (409) has written nothing, not even inline contact details.
             created = await _create(session, new, values)
     notification = created.notification
-    if created.replayed and notification.request_digest != new.request_digest:
+    if (
+        created.replayed
+        and not new.key_says_all
+        and notification.request_digest != new.request_digest
+    ):
         raise idempotency_conflict()
     await start_notification(temporal, settings, _start(notification))
     if not created.replayed:
@@ -141,8 +148,10 @@ async def submit_notice(
     session: AsyncSession, temporal: Client, settings: Settings, request: NoticeRequest
 ) -> NoticeCreated:
     """A notification a workflow sends (booking notices, agendas): the recipient's contact
-    details come with it. Idempotent by the notice's key: a retried activity, a replayed
-    event or a reschedule back to a sent time returns the notification made the first time."""
+    details come with it. Idempotent by the notice's key alone: a retried activity, a replayed
+    event or a reschedule back to a sent time returns the notification made the first time,
+    also when what it was made from has changed since (a store step run again after a lost
+    workflow task reads the database again: an agenda's bookings may have moved)."""
     tenant_id = request.tenant_id
     contact = {
         k: v
@@ -157,7 +166,8 @@ async def submit_notice(
             tenant_id=tenant_id,
             event_key=request.event_key,
             idempotency_key=request.idempotency_key,
-            request_digest=request_digest(dataclasses.asdict(request)),
+            request_digest=idempotency_key_digest(request.idempotency_key),
+            key_says_all=True,
             contact=RecipientUpsert(tenant_id, request.recipient_external_id, contact),
             channels=request.channels,
             context=request.context,

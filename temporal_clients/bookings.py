@@ -110,7 +110,8 @@ async def await_verdict(
 
     A query sees the state after every signal the server holds (queries are consistent with
     the workflow's pending tasks), so an event the chain ignores shows at the first answer;
-    an event it applies may first load the booking's settings, hence the short polls."""
+    one it applies shows once the workflow task that runs its store steps (the booking's
+    settings, its record, its notices: local activities) has completed, hence the short polls."""
     handle = client.get_workflow_handle(booking_workflow_id(tenant_id, booking_id))
     deadline = time.monotonic() + VERDICT_WAIT_SECONDS
     pause = 0.02

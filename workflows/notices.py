@@ -9,7 +9,11 @@ on its own, whatever becomes of the chain that asked for it.
 The store steps (this one, a booking's settings and its record, an organizer's agenda) are short,
 idempotent database work, so they run as local activities (`store`): a regular activity costs
 the server a task to schedule, hand out and complete, and the workflow another task to go on,
-so that a booking's first events took five workflow tasks where they now take one.
+so that a booking's first event took five workflow tasks before its first timer where it now
+takes two (the events API's verdict query splits the first). A local activity's result is
+durable only once its workflow task completes: a worker lost before then runs the step again,
+which is why each is idempotent and why a notice is keyed by what it is, not by its content
+(services/new_notifications.submit_notice).
 """
 
 import uuid
@@ -19,11 +23,13 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.notices import NoticeActivities
     from domain.booking_contracts import NoticeCreated, NoticeRequest
     from workflows.activity_options import ActivityOptions, LocalActivityOptions
+    from workflows.send_failures import was_cancelled
 
 # Short DB and Temporal work; retried until both answer (the chain must not lose a notice).
 STORE = ActivityOptions(
@@ -32,10 +38,18 @@ STORE = ActivityOptions(
         initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
     ),
 )
-# The same steps as local activities; a wait between attempts past a second is a durable timer.
+# The same steps as local activities, for about two minutes: waits of 1 s doubling to 1 min, 8
+# attempts (1 + 2 + ... + 32 + 60 s = about 2 min 3 s), which ride out a database restart. A wait
+# past a second is a durable timer, and each one adds a timer, a workflow task and a failure
+# marker to the history; so past the bound the step goes on as a regular activity, whose
+# retries the server keeps without writing them into the history, for as long as it takes.
 STORE_LOCALLY = LocalActivityOptions(
     start_to_close_timeout=STORE["start_to_close_timeout"],
-    retry_policy=STORE["retry_policy"],
+    retry_policy=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        maximum_interval=timedelta(minutes=1),
+        maximum_attempts=8,
+    ),
     local_retry_threshold=timedelta(seconds=1),
 )
 # workflow.patched() id: the store steps run as local activities. Histories from before replay
@@ -47,10 +61,23 @@ _Output = TypeVar("_Output")
 
 
 async def store(step: Callable[[Any, _Input], Awaitable[_Output]], input: _Input) -> _Output:
-    """Runs a store step (an activity method) with the STORE retries, as a local activity."""
-    if workflow.patched(LOCAL_STORE_STEPS):
+    """Runs a store step (an activity method): as a local activity, then, if that keeps failing
+    past STORE_LOCALLY's bound, as a regular one with the STORE retries (never given up)."""
+    if not workflow.patched(LOCAL_STORE_STEPS):
+        return await workflow.execute_activity_method(step, input, **STORE)
+    try:
         return await workflow.execute_local_activity_method(step, input, **STORE_LOCALLY)
-    return await workflow.execute_activity_method(step, input, **STORE)
+    except FailureError as err:  # a local activity's failure comes unwrapped, not as ActivityError
+        if was_cancelled(err):
+            raise
+        # Deterministic on replay: the local activity's failure is in the history.
+        workflow.logger.warning(
+            "store step %s failed %d times locally (%s); retrying it on the server",
+            getattr(step, "__name__", step),
+            STORE_LOCALLY["retry_policy"].maximum_attempts,
+            err,
+        )
+        return await workflow.execute_activity_method(step, input, **STORE)
 
 
 async def send_notice(request: NoticeRequest) -> uuid.UUID:

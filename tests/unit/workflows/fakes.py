@@ -485,10 +485,15 @@ class BookingActivities:
         self.config = ChainConfig(reminder_offsets_minutes=[1440.0, 60.0])
         self.configs_loaded: list[BookingConfigInput] = []
         self.recorded: list[RecordBookingInput] = []
+        self.config_failures = 0  # attempts of load_booking_config that fail first (DB down)
+        self.config_attempts: list[bool] = []  # each attempt: was it a local activity?
 
     @activity.defn(name="load_booking_config")
     @loud
     async def load_booking_config(self, input: BookingConfigInput) -> ChainConfig:
+        self.config_attempts.append(activity.info().is_local)
+        if len(self.config_attempts) <= self.config_failures:
+            raise ApplicationError("the database is unreachable", type="OperationalError")
         self.configs_loaded.append(input)
         return self.config
 

@@ -17,6 +17,7 @@ from tests.unit.workflows.fakes import (
 )
 from tests.unit.workflows.harness import eventually
 from workflows.booking import BookingWorkflow
+from workflows.notices import STORE_LOCALLY
 
 DAY, HOUR, MINUTE = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)
 
@@ -181,6 +182,24 @@ async def test_a_long_history_continues_as_new_with_the_chain_state(harness):
     first_run = harness.env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
     events = [e async for e in first_run.fetch_history_events()]
     assert events[-1].HasField("workflow_execution_continued_as_new_event_attributes")
+
+
+async def test_a_store_step_failing_past_its_local_attempts_goes_on_as_a_regular_activity(
+    harness,
+):
+    """A database down for longer than the local attempts' bound: the step is retried by the
+    server (without a timer and a task per attempt in the history) and the chain goes on."""
+    start = whole_minute(utc_now() + 3 * DAY)
+    details = booking(new_booking_id(), start)
+    local_attempts = STORE_LOCALLY["retry_policy"].maximum_attempts
+    harness.bookings.config_failures = local_attempts + 2
+
+    handle, _ = await start_chain(harness, details)
+    state = await handle.result()
+
+    assert state.status == BookingStatus.COMPLETED
+    assert harness.bookings.config_attempts == [True] * local_attempts + [False] * 3
+    assert sorted(harness.notices.keys()[:2]) == sorted(both(details, "confirmation"))
 
 
 async def test_a_repeated_event_is_ignored(harness):
