@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import FailureError
+from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.notices import NoticeActivities
@@ -39,7 +39,8 @@ STORE = ActivityOptions(
     ),
 )
 # The same steps as local activities, for about two minutes: waits of 1 s doubling to 1 min, 8
-# attempts (1 + 2 + ... + 32 + 60 s = about 2 min 3 s), which ride out a database restart. A wait
+# attempts (1 + 2 + ... + 32 + 60 s = about 2 min 3 s of waiting, up to 2 min more if every
+# attempt takes its 15 s), which ride out a database restart. A wait
 # past a second is a durable timer, and each one adds a timer, a workflow task and a failure
 # marker to the history; so past the bound the step goes on as a regular activity, whose
 # retries the server keeps without writing them into the history, for as long as it takes.
@@ -68,13 +69,12 @@ async def store(step: Callable[[Any, _Input], Awaitable[_Output]], input: _Input
     try:
         return await workflow.execute_local_activity_method(step, input, **STORE_LOCALLY)
     except FailureError as err:  # a local activity's failure comes unwrapped, not as ActivityError
-        if was_cancelled(err):
+        if was_cancelled(err) or (isinstance(err, ApplicationError) and err.non_retryable):
             raise
         # Deterministic on replay: the local activity's failure is in the history.
         workflow.logger.warning(
-            "store step %s failed %d times locally (%s); retrying it on the server",
+            "store step %s still failing after its local attempts (%s); retrying it on the server",
             getattr(step, "__name__", step),
-            STORE_LOCALLY["retry_policy"].maximum_attempts,
             err,
         )
         return await workflow.execute_activity_method(step, input, **STORE)

@@ -487,12 +487,14 @@ class BookingActivities:
         self.recorded: list[RecordBookingInput] = []
         self.config_failures = 0  # attempts of load_booking_config that fail first (DB down)
         self.config_attempts: list[bool] = []  # each attempt: was it a local activity?
+        self.config_stall_s = 0.0  # how long each failing attempt takes before it fails
 
     @activity.defn(name="load_booking_config")
     @loud
     async def load_booking_config(self, input: BookingConfigInput) -> ChainConfig:
         self.config_attempts.append(activity.info().is_local)
         if len(self.config_attempts) <= self.config_failures:
+            await asyncio.sleep(self.config_stall_s)
             raise ApplicationError("the database is unreachable", type="OperationalError")
         self.configs_loaded.append(input)
         return self.config

@@ -78,6 +78,9 @@ SCENARIOS: dict[str, Callable[..., Awaitable[None]]] = {
     "booking_reminder_updates": (
         test_booking.test_reminder_updates_cancel_and_move_one_reminder_and_refuse_what_cannot_be
     ),
+    "booking_store_step_fallback": (
+        test_booking.test_a_store_step_failing_past_its_local_attempts_goes_on_as_a_regular_activity
+    ),
     "agenda": test_agenda.test_the_days_bookings_go_to_the_organizer_as_one_notice,
     "inbox_snooze_returned": (
         test_inbox_snooze.test_a_snoozed_message_returns_at_its_time_not_before

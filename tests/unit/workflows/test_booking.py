@@ -3,7 +3,8 @@
 from datetime import datetime, timedelta
 
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.exceptions import CancelledError
 
 from domain.booking_contracts import BookingEventType as E
 from domain.booking_contracts import BookingStatus, ChainConfig, ReminderChange, ReminderStatus
@@ -200,6 +201,28 @@ async def test_a_store_step_failing_past_its_local_attempts_goes_on_as_a_regular
     assert state.status == BookingStatus.COMPLETED
     assert harness.bookings.config_attempts == [True] * local_attempts + [False] * 3
     assert sorted(harness.notices.keys()[:2]) == sorted(both(details, "confirmation"))
+
+
+async def test_a_cancel_during_a_local_attempt_cancels_the_chain_without_going_on(harness):
+    """A cancel that meets a store step's local attempt in flight ends the chain cancelled:
+    the step is not carried on as a regular activity."""
+    details = booking(new_booking_id(), whole_minute(utc_now() + 3 * DAY))
+    harness.bookings.config_failures = 1_000  # the database stays down...
+    harness.bookings.config_stall_s = 30.0  # ...and each attempt hangs before it fails
+    handle, _ = await start_chain(harness, details, skip_time=False)
+
+    async def attempts() -> int:
+        return len(harness.bookings.config_attempts)
+
+    await eventually(attempts, lambda n: n >= 1)
+    await handle.cancel()
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+
+    assert isinstance(failed.value.cause, CancelledError)
+    events = [e async for e in handle.fetch_history_events()]
+    assert not [e for e in events if e.HasField("activity_task_scheduled_event_attributes")]
+    assert harness.bookings.config_attempts == [True]
 
 
 async def test_a_repeated_event_is_ignored(harness):
