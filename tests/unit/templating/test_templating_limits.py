@@ -4,8 +4,10 @@ output, the shape of what compiles, and renders off the event loop (issue 11).""
 import asyncio
 import time
 import tracemalloc
+from random import Random
 
 import pytest
+from jinja2.filters import FILTERS as DEFAULT_FILTERS
 
 from bootstrap import tune_runtime_for_the_event_loop
 from domain.templating import (
@@ -22,6 +24,7 @@ from domain.templating.compiled import CompiledTemplate
 from domain.templating.css import MAX_INLINING_COST, inline_css, inlining_cost
 from domain.templating.errors import TemplateLimitError, public_message
 from domain.templating.render_thread import in_render_thread
+from domain.templating.sandbox import chunked_wordcount
 from domain.templating.sizes import MAX_INT
 from tests.corpus.hostile_templates import HOSTILE_TEMPLATES, Hostile
 
@@ -93,6 +96,18 @@ def test_filters_that_multiply_are_bounded_before_they_run(renderer, make_source
         with pytest.raises(TemplateError) as refused:
             renderer.render(make_source(body=body), {})
         assert words in str(refused.value)
+
+
+def test_wordcount_scanned_in_chunks_counts_as_jinja_does(renderer, make_source):
+    # Chunked so that no single scan holds the interpreter long (sandbox._WORDCOUNT_CHUNK);
+    # a word across a chunk's boundary is still one word.
+    random = Random(11)
+    for length in [0, 1, 8_191, 8_192, 8_193, 16_384, 20_000, 99_999]:
+        for _ in range(20):
+            text = "".join(random.choice("ab é_1 \n\t.-") for _ in range(length))
+            assert chunked_wordcount(text) == DEFAULT_FILTERS["wordcount"](text), length
+    sms = renderer.render(make_source(body="{{ text|wordcount }}"), {"text": "ab " * 33_000})
+    assert sms.body == "33000"
 
 
 def test_what_a_template_prints_never_shows_a_memory_address(renderer, make_source):
