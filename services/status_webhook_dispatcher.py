@@ -108,7 +108,10 @@ class StatusWebhookDispatcher:
             except Exception as error:  # the database away: the next round tries again
                 log.warning("status webhook dispatcher: %s", error)
             with suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+                # Not asyncio.wait_for: in Python 3.11 it swallows a cancel that arrives as the
+                # wake-up does (CPython gh-86296), and the loop then outlives its stop.
+                async with asyncio.timeout(POLL_SECONDS):
+                    await self._wake.wait()
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator["StatusWebhookDispatcher"]:

@@ -179,3 +179,24 @@ async def test_notify_never_raises_even_when_it_cannot_keep_the_request(outbox_p
     assert client.notify("user-1", "payment.completed") is None
     assert client.counters.errors == 2 and client.counters.queued == 0
     assert "priority" in caplog.text and "could not keep POST /v1/notifications" in caplog.text
+
+
+async def test_aclose_stops_the_outbox_task_even_when_a_notify_wakes_it_at_the_same_moment(
+    outbox_path,
+):
+    client = AsyncHerald(f"http://127.0.0.1:{free_port()}", "k", outbox_path=outbox_path)
+    client.notify(**paid(unique("buyer"), unique("order")))  # Herald is down: the task waits
+    await wait_until(lambda: client._worker is not None and not client._wake_up.is_set())
+    await asyncio.sleep(0.05)
+
+    client._wake_up.set()  # as another notify would, in the same turn as the close's cancel
+    closing = asyncio.create_task(client.aclose())
+    done, _ = await asyncio.wait({closing}, timeout=5)
+
+    worker = client._worker
+    assert worker is not None
+    if not done:  # keep the failure from leaving the task running
+        worker.cancel()
+        await asyncio.wait({closing}, timeout=1)
+    assert done, "aclose() waited on an outbox task that outlived its cancel"
+    assert worker.cancelled()

@@ -86,7 +86,10 @@ class AsyncHerald(BaseClient, AsyncRunner):
                 log.exception("herald_client: the outbox worker failed; trying again")
                 wait = 1.0
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake_up.wait(), wait)
+                # Not asyncio.wait_for: in Python 3.11 it swallows a cancel that arrives as the
+                # wake-up does (CPython gh-86296), and aclose() would then wait for ever.
+                async with asyncio.timeout(wait):
+                    await self._wake_up.wait()
 
     async def aclose(self) -> None:
         """Stops the task (what it has not sent stays in the outbox file for next time)."""
