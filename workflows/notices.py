@@ -16,6 +16,7 @@ which is why each is idempotent and why a notice is keyed by what it is, not by 
 (services/new_notifications.submit_notice).
 """
 
+import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -32,25 +33,19 @@ with workflow.unsafe.imports_passed_through():
     from workflows.send_failures import was_cancelled
 
 # Short DB and Temporal work; retried until both answer (the chain must not lose a notice).
-STORE = ActivityOptions(
-    start_to_close_timeout=timedelta(seconds=15),
-    retry_policy=RetryPolicy(
-        initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
-    ),
+_STORE_RETRIES = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )
-# The same steps as local activities, for about two minutes: waits of 1 s doubling to 1 min, 8
-# attempts (1 + 2 + ... + 32 + 60 s = about 2 min 3 s of waiting, up to 2 min more if every
-# attempt takes its 15 s), which ride out a database restart. A wait
-# past a second is a durable timer, and each one adds a timer, a workflow task and a failure
-# marker to the history; so past the bound the step goes on as a regular activity, whose
-# retries the server keeps without writing them into the history, for as long as it takes.
+STORE = ActivityOptions(start_to_close_timeout=timedelta(seconds=15), retry_policy=_STORE_RETRIES)
+# The same steps as local activities, for about two minutes: STORE's waits, 8 attempts
+# (1 + 2 + ... + 32 + 60 s = about 2 min 3 s of waiting, up to 2 min more if every attempt takes
+# its 15 s), which ride out a database restart. A wait past a second is a durable timer, and
+# each one adds a timer, a workflow task and a failure marker to the history; so past the bound
+# the step goes on as a regular activity, whose retries the server keeps without writing them
+# into the history, for as long as it takes.
 STORE_LOCALLY = LocalActivityOptions(
     start_to_close_timeout=STORE["start_to_close_timeout"],
-    retry_policy=RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        maximum_interval=timedelta(minutes=1),
-        maximum_attempts=8,
-    ),
+    retry_policy=dataclasses.replace(_STORE_RETRIES, maximum_attempts=8),
     local_retry_threshold=timedelta(seconds=1),
 )
 # workflow.patched() id: the store steps run as local activities. Histories from before replay
