@@ -12,7 +12,14 @@ from api.schemas.events import BookingPayload, EventAccepted, EventIn, PaymentPa
 from api.schemas.notifications import NotificationCreate, RecipientRef
 from config.settings import Settings
 from db.events import claim_event
-from domain.booking_contracts import BookingDetails, BookingEvent, BookingEventType, Person
+from domain.booking_contracts import (
+    BookingDetails,
+    BookingEvent,
+    BookingEventType,
+    EventOutcome,
+    EventVerdict,
+    Person,
+)
 from domain.booking_notices import utc
 from domain.tenants import TenantIdentity
 from services.errors import Conflict, Gone
@@ -34,9 +41,13 @@ async def ingest_event(
     tenant: TenantIdentity,
     event: EventIn,
     payload: BookingPayload | PaymentPayload,
+    *,
+    await_chain: bool = True,
 ) -> EventAccepted:
     """Accept an event once per id: booking events go to the booking's chain, payment events
-    become a notification to the payer. `payload` is the event's data, validated for its type."""
+    become a notification to the payer. `payload` is the event's data, validated for its type.
+    `await_chain=False` (the sender's `Prefer: respond-async`): answer once the event is the
+    chain's, `queued`, without waiting for the chain's verdict."""
     digest = request_digest(event.model_dump(mode="json"))
     # The ledger row and the hand-over commit together: if the workflow cannot be reached,
     # the row is rolled back and the sender's retry is not mistaken for a duplicate.
@@ -69,7 +80,11 @@ async def ingest_event(
         workflow_id = await _to_booking_chain(temporal, settings, tenant, event, payload)
     # Committed: the event is the chain's now. Say what the chain did with it, so that an
     # event it ignores (one older than the last applied, say) is not a silent 202.
-    verdict = await await_verdict(temporal, tenant.id, payload.booking_id, event.id)
+    verdict = (
+        await await_verdict(temporal, tenant.id, payload.booking_id, event.id)
+        if await_chain
+        else EventVerdict(EventOutcome.QUEUED)
+    )
     return EventAccepted(
         event_id=event.id,
         type=event.type,

@@ -1,6 +1,8 @@
 """POST /v1/events: booking and payment events from the services that own them."""
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -16,6 +18,15 @@ router = APIRouter(prefix="/v1/events", tags=["events"])
     status_code=202,
     response_model=EventAccepted,
     responses={
+        202: {
+            "description": "Accepted.",
+            "headers": {
+                "Preference-Applied": {
+                    "description": "`respond-async` when the request's `Prefer` asked for it.",
+                    "schema": {"type": "string"},
+                }
+            },
+        },
         200: {
             "description": "A duplicate: this event id was accepted before, nothing was done again."
         },
@@ -34,13 +45,47 @@ async def create_event(
     temporal: TemporalDep,
     settings: SettingsDep,
     response: Response,
+    prefer: Annotated[
+        list[str] | None,
+        Header(
+            description="`respond-async` (RFC 7240): answer as soon as the event is durably "
+            "the booking chain's, `outcome` `queued`, without waiting up to 1.5 s for the "
+            "chain's verdict; what a sender of many events at once wants. The answer then "
+            "carries `Preference-Applied: respond-async`."
+        ),
+    ] = None,
 ) -> EventAccepted:
     """Accept an event once per id: booking events go to the booking's chain, payment events
     become a notification to the payer."""
-    accepted = await ingest_event(ledger, session, temporal, settings, tenant, body, _payload(body))
+    respond_async = RESPOND_ASYNC in preferences(prefer or [])
+    accepted = await ingest_event(
+        ledger,
+        session,
+        temporal,
+        settings,
+        tenant,
+        body,
+        _payload(body),
+        await_chain=not respond_async,
+    )
     if accepted.duplicate:
         response.status_code = 200
+    elif respond_async:
+        response.headers["Preference-Applied"] = RESPOND_ASYNC
     return accepted
+
+
+RESPOND_ASYNC = "respond-async"
+
+
+def preferences(prefer_headers: list[str]) -> set[str]:
+    """The preference names of Prefer headers (RFC 7240: `name[=value][; parameter]`, comma
+    separated, names case-insensitive); values and parameters are not needed here."""
+    return {
+        preference.split(";", 1)[0].split("=", 1)[0].strip().lower()
+        for header in prefer_headers
+        for preference in header.split(",")
+    }
 
 
 def _payload(event: EventIn) -> BookingPayload | PaymentPayload:

@@ -175,8 +175,8 @@ class EventAccepted(BaseModel):
         description=(
             "For a booking event: what the booking's chain did with it. `applied`; `ignored`, "
             "with `ignored_reason` (e.g. older than the last event applied); or `queued` when "
-            "the chain had not decided within 1.5 s (it will; GET /v1/bookings/{booking_id} "
-            "shows its ignored events)."
+            "the chain had not decided within 1.5 s, or at once with `Prefer: respond-async` (it "
+            "will; GET /v1/bookings/{booking_id} shows its ignored events)."
         ),
     )
     ignored_reason: str | None = None

@@ -258,3 +258,41 @@ async def test_with_no_worker_up_an_event_is_answered_queued_and_applied_later(
             what="the chain applied the queued event",
         )
     assert confirmed["applied_event_ids"] == [created["id"]]
+
+
+async def test_prefer_respond_async_answers_without_waiting_for_the_chain(
+    stack, temporal_env, sessions
+):
+    """`Prefer: respond-async` (RFC 7240): the answer comes once the event is durably the
+    chain's, `queued`, never waiting for the verdict; the chain applies it all the same. With no
+    worker up, the default answer waits out VERDICT_WAIT_SECONDS; this one does not."""
+    settings = stack.settings.model_copy(update={"task_queue": f"no-worker-{uuid.uuid4()}"})
+    app = create_app(settings, temporal=temporal_env.client)
+    waiting_id, async_id = new_booking_id(), new_booking_id()
+    waiting = booking_event("booking.created", waiting_id, soon(86400))
+    created = booking_event("booking.created", async_id, soon(86400))
+    async with serving(app, stack.api_key) as api:
+        started = time.monotonic()
+        default = await api.post("/v1/events", json=waiting)
+        waited_by_default = time.monotonic() - started
+        started = time.monotonic()
+        answer = await api.post(
+            "/v1/events", json=created, headers={"Prefer": "wait=10, RESPOND-ASYNC; x=1"}
+        )
+        waited = time.monotonic() - started
+        duplicate = await api.post("/v1/events", json=created, headers={"Prefer": "respond-async"})
+    assert default.status_code == 202 and "Preference-Applied" not in default.headers
+    assert waited_by_default >= VERDICT_WAIT_SECONDS
+    assert answer.status_code == 202, answer.text
+    assert answer.headers["Preference-Applied"] == "respond-async"
+    assert (answer.json()["outcome"], answer.json()["duplicate"]) == ("queued", False)
+    assert waited < waited_by_default  # it did not wait for a chain no worker runs
+    assert duplicate.status_code == 200 and "Preference-Applied" not in duplicate.headers
+
+    async with build_worker(temporal_env.client, settings, sessions):
+        confirmed = await eventually(
+            lambda: state(stack, async_id),
+            lambda s: s["status"] == "confirmed",
+            what="the chain applied the event answered at once",
+        )
+    assert confirmed["applied_event_ids"] == [created["id"]]
