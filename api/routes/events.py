@@ -70,7 +70,7 @@ async def create_event(
     )
     if accepted.duplicate:
         response.status_code = 200
-    elif respond_async:
+    elif respond_async and accepted.outcome is not None:  # a booking event: not waited for
         response.headers["Preference-Applied"] = RESPOND_ASYNC
     return accepted
 
@@ -80,7 +80,8 @@ RESPOND_ASYNC = "respond-async"
 
 def preferences(prefer_headers: list[str]) -> set[str]:
     """The preference names of Prefer headers (RFC 7240: `name[=value][; parameter]`, comma
-    separated, names case-insensitive); values and parameters are not needed here."""
+    separated, names case-insensitive); values and parameters are not needed here. A quoted
+    value holding a comma is split too: at worst a name is read from inside it, harmlessly."""
     return {
         preference.split(";", 1)[0].split("=", 1)[0].strip().lower()
         for header in prefer_headers

@@ -186,8 +186,8 @@ async def test_aclose_stops_the_outbox_task_even_when_a_notify_wakes_it_at_the_s
 ):
     client = AsyncHerald(f"http://127.0.0.1:{free_port()}", "k", outbox_path=outbox_path)
     client.notify(**paid(unique("buyer"), unique("order")))  # Herald is down: the task waits
-    await wait_until(lambda: client._worker is not None and not client._wake_up.is_set())
-    await asyncio.sleep(0.05)
+    # Recorded as retried, the task goes straight to its wait (at least 0.25 s of backoff).
+    await wait_until(lambda: client.counters.retried == 1)
 
     client._wake_up.set()  # as another notify would, in the same turn as the close's cancel
     closing = asyncio.create_task(client.aclose())

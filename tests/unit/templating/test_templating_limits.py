@@ -103,7 +103,7 @@ def test_wordcount_scanned_in_chunks_counts_as_jinja_does(renderer, make_source)
     # a word across a chunk's boundary is still one word.
     random = Random(11)
     for length in [0, 1, 8_191, 8_192, 8_193, 16_384, 20_000, 99_999]:
-        for _ in range(20):
+        for _ in range(20 if length < 10_000 else 3):
             text = "".join(random.choice("ab é_1 \n\t.-") for _ in range(length))
             assert chunked_wordcount(text) == DEFAULT_FILTERS["wordcount"](text), length
     sms = renderer.render(make_source(body="{{ text|wordcount }}"), {"text": "ab " * 33_000})
