@@ -251,13 +251,7 @@ async def test_with_no_worker_up_an_event_is_answered_queued_and_applied_later(
     assert (answer.json()["outcome"], answer.json()["ignored_reason"]) == ("queued", None)
     assert waited < VERDICT_WAIT_SECONDS + 3  # the bounded wait, plus the start itself
 
-    async with build_worker(temporal_env.client, settings, sessions):
-        confirmed = await eventually(
-            lambda: state(stack, booking_id),
-            lambda s: s["status"] == "confirmed",
-            what="the chain applied the queued event",
-        )
-    assert confirmed["applied_event_ids"] == [created["id"]]
+    await applied_once_a_worker_comes(stack, temporal_env, settings, sessions, created)
 
 
 async def test_prefer_respond_async_answers_without_waiting_for_the_chain(
@@ -291,10 +285,16 @@ async def test_prefer_respond_async_answers_without_waiting_for_the_chain(
     assert default.status_code == 202 and "Preference-Applied" not in default.headers
     assert waited_by_default >= VERDICT_WAIT_SECONDS
 
+    await applied_once_a_worker_comes(stack, temporal_env, settings, sessions, created)
+
+
+async def applied_once_a_worker_comes(stack, temporal_env, settings, sessions, created) -> None:
+    """A worker on `settings`' task queue comes up, and the chain applies `created`."""
+    booking_id = created["data"]["booking_id"]
     async with build_worker(temporal_env.client, settings, sessions):
         confirmed = await eventually(
-            lambda: state(stack, async_id),
+            lambda: state(stack, booking_id),
             lambda s: s["status"] == "confirmed",
-            what="the chain applied the event answered at once",
+            what="the chain applied the event answered queued",
         )
     assert confirmed["applied_event_ids"] == [created["id"]]
